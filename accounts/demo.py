@@ -1,0 +1,59 @@
+"""Demo teams and one account per role: clearly fictional, created once (idempotent)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from accounts import roles
+from accounts.models import Service, Team, User
+
+DEMO_PASSWORD = "demo-password-not-for-production"  # noqa: S105 - printed for demo sign-in
+
+# username, first name, last name, role, team name
+DEMO_ACCOUNTS = [
+    ("mash", "Morgan", "Ashdown", roles.MASH_OFFICER, "Front Door"),
+    ("mashlead", "Lee", "Marsh", roles.EH_MASH_LEAD, "Front Door"),
+    ("duty", "Dana", "Tully", roles.DUTY_WORKER, "Northfield Family Hub"),
+    ("coach", "Casey", "Holm", roles.PRACTITIONER, "Northfield Family Hub"),
+    ("teamlead", "Terry", "Lund", roles.TEAM_LEADER, "Northfield Family Hub"),
+    ("manager", "Mina", "Grove", roles.MANAGER, None),
+    ("dutymanager", "Drew", "Manning", roles.DUTY_MANAGER, "Duty and Assessment"),
+    ("admin", "Alex", "Mint", roles.ADMINISTRATOR, None),
+]
+
+DEMO_TEAMS = [
+    ("Front Door", Team.Kind.FRONT_DOOR),
+    ("Northfield Family Hub", Team.Kind.HUB),
+    ("Southbank Family Hub", Team.Kind.HUB),
+    ("Eastmoor Locality Team", Team.Kind.LOCALITY),
+    ("Duty and Assessment", Team.Kind.DUTY),
+]
+
+
+@transaction.atomic
+def ensure_demo_accounts() -> list[User]:
+    service, _ = Service.objects.get_or_create(name="Early Help")
+    teams = {
+        name: Team.objects.get_or_create(name=name, defaults={"kind": kind, "service": service})[0]
+        for name, kind in DEMO_TEAMS
+    }
+    users = []
+    for username, first, last, role, team_name in DEMO_ACCOUNTS:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{username}@example.invalid",
+                "team": teams.get(team_name) if team_name else None,
+                "service": service,
+                "job_title": role,
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        users.append(user)
+    return users

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from crispy_forms_gds.helper import FormHelper
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import Group
+
+from accounts.models import Team, User
+from accounts.roles import ALL_ROLES
+
+
+def gds_helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    return helper
+
+
+class SignInForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": "Enter a correct username and password. Both are case-sensitive.",
+        "inactive": "This account has been deactivated. Ask an administrator if you need access.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Enter your username"
+        self.fields["password"].error_messages["required"] = "Enter your password"
+        self.helper = gds_helper()
+
+
+class UserForm(forms.ModelForm):
+    roles = forms.MultipleChoiceField(
+        choices=[(name, name) for name in ALL_ROLES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="A member of staff may hold more than one role.",
+    )
+    new_password = forms.CharField(
+        label="Password",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="At least 12 characters. Leave blank to keep the current password.",
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "job_title",
+            "team",
+            "service",
+            "working_pattern",
+            "caseload_capacity_override",
+            "is_active",
+        ]
+        labels = {
+            "caseload_capacity_override": "Agreed caseload capacity (families)",
+            "is_active": "Account is active (clear this when someone leaves)",
+        }
+        help_texts = {"caseload_capacity_override": "Leave blank for the default: 20 full-time, 10 part-time."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.order_by("name")
+        if self.instance.pk:
+            self.fields["roles"].initial = sorted(self.instance.role_names)
+        else:
+            self.fields["new_password"].required = True
+            self.fields["new_password"].help_text = "At least 12 characters."
+        self.helper = gds_helper()
+
+    def clean_new_password(self):
+        password = self.cleaned_data.get("new_password")
+        if password:
+            password_validation.validate_password(password, self.instance)
+        return password
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        if self.cleaned_data.get("new_password"):
+            user.set_password(self.cleaned_data["new_password"])
+        if commit:
+            user.save()
+            user.groups.set(Group.objects.filter(name__in=self.cleaned_data["roles"]))
+        return user

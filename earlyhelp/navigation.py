@@ -1,0 +1,44 @@
+"""The service navigation, by role. One list, so every page agrees on what a role may reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from accounts import roles as r
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: frozenset[str]
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("Home", "home", frozenset(r.ALL_ROLES)),
+    NavItem("Triage queue", "cases:triage_queue", frozenset({r.MASH_OFFICER, r.EH_MASH_LEAD, r.MANAGER})),
+    NavItem("New contact", "cases:contact_create", frozenset({r.MASH_OFFICER, r.EH_MASH_LEAD})),
+    NavItem("Meetings", "cases:meeting_list", frozenset({r.EH_MASH_LEAD, r.MASH_OFFICER, r.TEAM_LEADER, r.MANAGER})),
+    NavItem("My work", "oversight:my_work", frozenset({r.PRACTITIONER, r.DUTY_WORKER})),
+    NavItem("Team board", "oversight:team_board", frozenset({r.TEAM_LEADER, r.MANAGER})),
+    NavItem("Dashboard", "oversight:dashboard", frozenset({r.MANAGER})),
+    NavItem("Search", "cases:search", frozenset(set(r.ALL_ROLES) - {r.ADMINISTRATOR})),
+    NavItem("Users", "accounts:user_list", frozenset({r.ADMINISTRATOR})),
+)
+
+
+def items_for(user, current_path: str) -> list[dict]:
+    names = user.role_names
+    items = []
+    for item in NAV_ITEMS:
+        if not names.intersection(item.roles):
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue  # the feature is not installed in this build
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        items.append({"label": item.label, "url": url, "active": active})
+    return items

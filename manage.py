@@ -1,0 +1,17 @@
+#!/usr/bin/env python
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earlyhelp.settings")
+    from django.core.management import execute_from_command_line
+
+    from earlyhelp.startup import fail_clearly
+
+    with fail_clearly():
+        execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

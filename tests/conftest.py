@@ -1,0 +1,157 @@
+"""Shared fixtures: one user per role plus an outsider, and the browser harness.
+
+The suite runs against real PostgreSQL and Redis (the URLs come from `make test`
+or the environment); Celery runs tasks eagerly only inside unit tests that ask
+for it with the `eager_celery` fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts import roles
+from tests.factories import ServiceFactory, TeamFactory, UserFactory
+
+# Playwright's sync API runs an event loop in this thread; the live-server tests
+# still touch the ORM from the test itself, which Django would otherwise refuse.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def service(db):
+    return ServiceFactory(name="Early Help")
+
+
+@pytest.fixture
+def team(service):
+    return TeamFactory(name="Northfield Family Hub", service=service)
+
+
+@pytest.fixture
+def other_team(service):
+    return TeamFactory(name="Southbank Family Hub", service=service)
+
+
+@pytest.fixture
+def front_door_team(service):
+    return TeamFactory(name="Front Door", service=service, kind="front_door")
+
+
+def make_user(username: str, role: str | None, team=None, service=None, **extra):
+    user = UserFactory(username=username, team=team, service=service, **extra)
+    user.set_password(PASSWORD)
+    user.save()
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+@pytest.fixture
+def users(team, front_door_team, service):
+    """One user per role, and an outsider with no role at all."""
+    return {
+        "mash": make_user("mash", roles.MASH_OFFICER, front_door_team),
+        "mashlead": make_user("mashlead", roles.EH_MASH_LEAD, front_door_team),
+        "duty": make_user("duty", roles.DUTY_WORKER, team),
+        "coach": make_user("coach", roles.PRACTITIONER, team),
+        "teamlead": make_user("teamlead", roles.TEAM_LEADER, team),
+        "manager": make_user("manager", roles.MANAGER, None, service=service),
+        "dutymanager": make_user("dutymanager", roles.DUTY_MANAGER, None, service=service),
+        "admin": make_user("admin", roles.ADMINISTRATOR, None),
+        "outsider": make_user("outsider", None, None),
+    }
+
+
+@pytest.fixture
+def eager_celery(settings):
+    from earlyhelp.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+# --- Browser harness -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # axe is injected as a script tag, which our own Content Security Policy would refuse.
+    return {**browser_context_args, "bypass_csp": True, "locale": "en-GB", "timezone_id": "Europe/London"}
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+def assert_accessible(page) -> None:
+    """Run axe-core on the current page; any WCAG 2.2 A/AA violation fails the test."""
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        AXE_TAGS,
+    )
+    violations = [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+    ]
+    assert not violations, f"axe found WCAG violations on {page.url}:\n{json.dumps(violations, indent=2)}"
+
+
+class Browser:
+    """A small driver for journeys: visit pages, and check every page it lands on with axe."""
+
+    def __init__(self, page, live_server):
+        self.page = page
+        self.base = live_server.url
+
+    def go(self, path: str):
+        self.page.goto(self.base + path)
+        assert_accessible(self.page)
+        return self.page
+
+    def sign_in(self, username: str, password: str = PASSWORD):
+        self.go("/sign-in/")
+        self.page.get_by_label("Username").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_load_state()
+        assert_accessible(self.page)
+        return self.page
+
+    def submit(self, name: str):
+        self.page.get_by_role("button", name=name).click()
+        self.page.wait_for_load_state()
+        assert_accessible(self.page)
+        return self.page
+
+
+@pytest.fixture
+def browser_session(page, live_server, transactional_db):
+    return Browser(page, live_server)
