@@ -19,5 +19,6 @@ urlpatterns = [
     ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
+    path("", include("cases.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -30,3 +30,36 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name", locale="en_GB")
     last_name = factory.Faker("last_name", locale="en_GB")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.invalid")
+
+
+class FamilyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cases.Family"
+
+    name = factory.Sequence(lambda n: f"The Testwood{n} household")
+    address_line_1 = "1 Lantern Row"
+    town = "Exampleton"
+    postcode = "ZZ1 1AB"
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cases.Person"
+
+    first_name = factory.Sequence(lambda n: f"Child{n}")
+    last_name = "Testwood"
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=1, maximum_age=16)
+    sex = "F"
+    ethnicity = "WBRI"
+
+
+def family_with_children(n_children: int = 2, **family_fields):
+    from cases.models import Membership
+
+    family = FamilyFactory(**family_fields)
+    children = [PersonFactory() for _ in range(n_children)]
+    for child in children:
+        Membership.objects.create(family=family, person=child, relationship="child")
+    parent = PersonFactory(first_name="Parent", date_of_birth=None)
+    Membership.objects.create(family=family, person=parent, relationship="parent")
+    return family, children

@@ -1,0 +1,399 @@
+"""Front-door forms. Each re-renders with what was typed and says what is wrong."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from crispy_forms_gds.fields import DateInputField
+from django import forms
+from django.utils import timezone
+
+from accounts.forms import gds_helper
+from accounts.models import Team
+from cases import codes
+from cases.models import Communication, Consent, Contact, Family, Meeting, MeetingItem, Person, RiskIndicator
+from cases.validators import normalise_nhs_number, validate_nhs_number, validate_postcode, validate_upn
+
+LONDON = ZoneInfo("Europe/London")
+MAX_TEXT = 10_000
+
+
+def _date_field(label: str, *, required: bool = True, help_text: str = "For example, 27 3 2024") -> DateInputField:
+    field = DateInputField(label=label, required=required, help_text=help_text, require_all_fields=False)
+    return field
+
+
+def _parse_time(value: str) -> time:
+    match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value or "")
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise forms.ValidationError("Enter a time in 24-hour format, like 14:30")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+class GdsForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper()
+
+
+class GdsModelForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper()
+
+
+class SafeTextMixin:
+    """Refuse control characters that have no place in a case record."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if isinstance(value, str) and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+                self.add_error(name, "Remove the invisible control characters from this answer")
+        return cleaned
+
+
+class MatchSearchForm(SafeTextMixin, GdsForm):
+    """Who is the contact about? Search before creating, so nobody is recorded twice."""
+
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    date_of_birth = _date_field("Date of birth", required=False)
+    postcode = forms.CharField(max_length=10, required=False)
+    nhs_number = forms.CharField(label="NHS number", max_length=14, required=False)
+
+    def clean_nhs_number(self):
+        value = self.cleaned_data.get("nhs_number", "")
+        if value:
+            validate_nhs_number(value)
+        return normalise_nhs_number(value)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not any(
+            cleaned.get(k) for k in ("last_name", "date_of_birth", "postcode", "nhs_number")
+        ):
+            raise forms.ValidationError("Enter a last name, date of birth, postcode or NHS number to search")
+        return cleaned
+
+
+class PersonFieldsMixin(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = _date_field("Date of birth", required=False, help_text="Leave blank for an unborn child")
+    expected_date_of_birth = _date_field("Expected date of birth (unborn child)", required=False)
+    sex = forms.ChoiceField(choices=codes.SEXES, initial="U")
+    ethnicity = forms.ChoiceField(choices=codes.ETHNICITIES, initial="NOBT")
+    language = forms.CharField(max_length=60, required=False)
+    nhs_number = forms.CharField(label="NHS number", max_length=14, required=False)
+    upn = forms.CharField(label="Unique Pupil Number", max_length=13, required=False)
+
+    def clean_nhs_number(self):
+        value = self.cleaned_data.get("nhs_number", "")
+        if value:
+            validate_nhs_number(value)
+        return normalise_nhs_number(value)
+
+    def clean_upn(self):
+        value = (self.cleaned_data.get("upn") or "").strip().upper()
+        if value:
+            validate_upn(value)
+        return value
+
+    def clean_person(self, cleaned):
+        today = timezone.localdate()
+        dob = cleaned.get("date_of_birth")
+        edd = cleaned.get("expected_date_of_birth")
+        if dob and dob > today:
+            self.add_error("date_of_birth", "Date of birth must be today or in the past")
+        if dob and dob.year < 1900:
+            self.add_error("date_of_birth", "Date of birth must be after 1900")
+        if dob and edd:
+            self.add_error("expected_date_of_birth", "Give a date of birth or an expected date of birth, not both")
+        if edd and edd < today.replace(year=today.year - 1):
+            self.add_error("expected_date_of_birth", "An expected date of birth cannot be more than a year ago")
+
+    def person_fields(self) -> dict:
+        keys = (
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "expected_date_of_birth",
+            "sex",
+            "ethnicity",
+            "language",
+            "nhs_number",
+            "upn",
+        )
+        return {k: self.cleaned_data.get(k) or (None if "date" in k else "") for k in keys}
+
+
+class NewFamilyForm(SafeTextMixin, PersonFieldsMixin, GdsForm):
+    """A new household with the first child the contact is about."""
+
+    family_name = forms.CharField(label="Household name", max_length=200, help_text="For example, the Okafor household")
+    address_line_1 = forms.CharField(label="Address line 1", max_length=200, required=False)
+    address_line_2 = forms.CharField(label="Address line 2 (optional)", max_length=200, required=False)
+    town = forms.CharField(label="Town or city", max_length=100, required=False)
+    postcode = forms.CharField(max_length=10, required=False)
+    address_confidential = forms.BooleanField(
+        label="The address is confidential (for example, the family is fleeing domestic abuse)", required=False
+    )
+    family_language = forms.CharField(label="Family's main language", max_length=60, required=False, initial="English")
+    duplicate_reason = forms.CharField(
+        label="Why is none of the possible matches this family?",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, matches_found: bool = False, **kwargs):
+        self.matches_found = matches_found
+        super().__init__(*args, **kwargs)
+        self.fields["first_name"].label = "Child's first name"
+        self.fields["last_name"].label = "Child's last name"
+
+    def clean_postcode(self):
+        value = (self.cleaned_data.get("postcode") or "").strip()
+        if value:
+            validate_postcode(value)
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_person(cleaned)
+        if self.matches_found and not (cleaned.get("duplicate_reason") or "").strip():
+            self.add_error(
+                "duplicate_reason",
+                "Possible matches were found: say why none of them is this family, or record the contact against one",
+            )
+        return cleaned
+
+
+class PersonForm(SafeTextMixin, PersonFieldsMixin, GdsForm):
+    relationship = forms.ChoiceField(
+        choices=[
+            ("child", "Child"),
+            ("parent", "Parent"),
+            ("carer", "Carer"),
+            ("sibling", "Sibling (adult)"),
+            ("other", "Other household member"),
+        ]
+    )
+    address_confidential = forms.BooleanField(label="This person's address is confidential", required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.clean_person(cleaned)
+        return cleaned
+
+
+class AgencyForm(SafeTextMixin, GdsModelForm):
+    class Meta:
+        from cases.models import AgencyInvolvement
+
+        model = AgencyInvolvement
+        fields = ["agency", "contact_name", "role", "phone", "email"]
+
+
+class ContactForm(SafeTextMixin, GdsForm):
+    received_date = _date_field("Date received")
+    received_time = forms.CharField(label="Time received", max_length=5, help_text="24-hour clock, for example 09:30")
+    route = forms.ChoiceField(label="How did it come in?", choices=Contact.Route.choices)
+    source = forms.ChoiceField(label="Contact source (DfE code)", choices=codes.CONTACT_SOURCES)
+    referrer_agency = forms.CharField(label="Referrer's agency", max_length=200, required=False)
+    referrer_name = forms.CharField(label="Referrer's name", max_length=200, required=False)
+    referrer_role = forms.CharField(label="Referrer's role", max_length=200, required=False)
+    referrer_phone = forms.CharField(label="Referrer's phone", max_length=40, required=False)
+    referrer_email = forms.EmailField(label="Referrer's email", required=False)
+    subjects = forms.ModelMultipleChoiceField(
+        label="Who is the contact about?", queryset=Person.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    presenting_needs = forms.CharField(
+        label="Presenting needs",
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="What the referrer is worried about, in their words",
+    )
+    consent_status = forms.ChoiceField(
+        label="Consent to Early Help",
+        choices=Consent.Status.choices,
+        initial=Consent.Status.NOT_SOUGHT,
+        widget=forms.RadioSelect,
+    )
+    consent_given_by = forms.CharField(label="Consent from whom", max_length=200, required=False)
+
+    def __init__(self, *args, family: Family, now: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.fields["subjects"].queryset = Person.objects.filter(memberships__family=family).order_by("date_of_birth")
+        self.fields["subjects"].label_from_instance = lambda p: (
+            f"{p.first_name} {p.last_name}" + (f", born {p.date_of_birth:%d/%m/%Y}" if p.date_of_birth else "")
+        )
+        for indicator, label in RiskIndicator.Indicator.choices:
+            self.fields[f"risk_{indicator}"] = forms.TypedChoiceField(
+                label=label, choices=RiskIndicator.Level.choices, coerce=int, initial=0, required=False
+            )
+            self.fields[f"risk_{indicator}_note"] = forms.CharField(
+                label=f"{label}: note", required=False, max_length=2000
+            )
+
+    def clean_received_time(self):
+        return _parse_time(self.cleaned_data.get("received_time", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        day, at = cleaned.get("received_date"), cleaned.get("received_time")
+        if day and at:
+            received = datetime.combine(day, at, tzinfo=LONDON)
+            if received > self.now:
+                self.add_error("received_date", "The date and time received must not be in the future")
+            cleaned["received_at"] = received
+        if cleaned.get("consent_status") == Consent.Status.GIVEN and not cleaned.get("consent_given_by", "").strip():
+            self.add_error("consent_given_by", "Say who gave consent")
+        return cleaned
+
+    def risks(self) -> dict[str, tuple[int, str]]:
+        return {
+            indicator: (
+                self.cleaned_data.get(f"risk_{indicator}") or 0,
+                self.cleaned_data.get(f"risk_{indicator}_note", ""),
+            )
+            for indicator, _ in RiskIndicator.Indicator.choices
+        }
+
+    def referrer(self) -> dict:
+        return {
+            k: self.cleaned_data.get(k, "")
+            for k in ("referrer_agency", "referrer_name", "referrer_role", "referrer_phone", "referrer_email")
+        }
+
+
+class DecisionForm(SafeTextMixin, GdsForm):
+    decision = forms.ChoiceField(choices=Contact.Decision.choices, widget=forms.RadioSelect, label="Decision")
+    rationale = forms.CharField(
+        label="Reason for the decision",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=MAX_TEXT,
+        error_messages={"required": "Give the reason for the decision"},
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label="Early Help team (if allocating)")
+    meeting_kind = forms.ChoiceField(
+        choices=[("", "Choose a meeting")] + list(Meeting.Kind.choices),
+        required=False,
+        label="Meeting (if taking to a meeting)",
+    )
+    agency = forms.CharField(label="Agency that agreed to support (single-agency)", max_length=200, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.exclude(kind__in=["front_door", "duty"]).order_by("name")
+        self.fields["decision"].error_messages["required"] = "Choose a decision"
+
+    def clean(self):
+        cleaned = super().clean()
+        decision = cleaned.get("decision")
+        if decision == Contact.Decision.ALLOCATE and not cleaned.get("team"):
+            self.add_error("team", "Choose the Early Help team to allocate to")
+        if decision == Contact.Decision.MEETING and not cleaned.get("meeting_kind"):
+            self.add_error("meeting_kind", "Choose the meeting: NAM, MAAM or ICDM")
+        if decision == Contact.Decision.SINGLE_AGENCY and not (cleaned.get("agency") or "").strip():
+            self.add_error("agency", "Name the agency that agreed to support the family")
+        return cleaned
+
+
+class CommunicationForm(SafeTextMixin, GdsForm):
+    kind = forms.ChoiceField(choices=Communication.Kind.choices, label="What was sent")
+    recipient = forms.CharField(max_length=200, label="To whom")
+    method = forms.ChoiceField(choices=Communication.Method.choices, label="How")
+    sent_date = _date_field("Date sent")
+    sent_time = forms.CharField(label="Time sent", max_length=5, help_text="24-hour clock, for example 16:05")
+    summary = forms.CharField(required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, now: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+
+    def clean_sent_time(self):
+        return _parse_time(self.cleaned_data.get("sent_time", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sent_date") and cleaned.get("sent_time"):
+            sent = datetime.combine(cleaned["sent_date"], cleaned["sent_time"], tzinfo=LONDON)
+            if sent > self.now:
+                self.add_error("sent_date", "The date and time sent must not be in the future")
+            cleaned["sent_at"] = sent
+        return cleaned
+
+
+class ConsentForm(SafeTextMixin, GdsForm):
+    purpose = forms.ChoiceField(choices=Consent.Purpose.choices, widget=forms.RadioSelect)
+    agency = forms.CharField(label="Agency (when consent is to share)", max_length=200, required=False)
+    status = forms.ChoiceField(choices=Consent.Status.choices, widget=forms.RadioSelect)
+    given_by_name = forms.CharField(label="From whom", max_length=200)
+    recorded_on = _date_field("Date")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("purpose") == Consent.Purpose.SHARE and not (cleaned.get("agency") or "").strip():
+            self.add_error("agency", "Name the agency the family agreed to share with")
+        if cleaned.get("recorded_on") and cleaned["recorded_on"] > timezone.localdate():
+            self.add_error("recorded_on", "The date must be today or in the past")
+        return cleaned
+
+
+class MeetingForm(SafeTextMixin, GdsForm):
+    kind = forms.ChoiceField(choices=Meeting.Kind.choices, widget=forms.RadioSelect, label="Type of meeting")
+    date = _date_field("Date")
+    start_time = forms.CharField(label="Start time", max_length=5, help_text="24-hour clock, for example 10:00")
+    location = forms.CharField(max_length=200, required=False)
+    attendees = forms.CharField(
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line: name and agency",
+    )
+
+    def clean_start_time(self):
+        return _parse_time(self.cleaned_data.get("start_time", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("date") and cleaned.get("start_time"):
+            cleaned["scheduled_for"] = datetime.combine(cleaned["date"], cleaned["start_time"], tzinfo=LONDON)
+        return cleaned
+
+
+class MeetingOutcomeForm(SafeTextMixin, GdsForm):
+    outcome = forms.ChoiceField(choices=MeetingItem.Outcome.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Give the reason for the outcome"},
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label="Early Help team (if allocating)")
+    agency = forms.CharField(label="Agency (single-agency support)", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.exclude(kind__in=["front_door", "duty"]).order_by("name")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("outcome") == MeetingItem.Outcome.ALLOCATE and not cleaned.get("team"):
+            self.add_error("team", "Choose the Early Help team to allocate to")
+        if cleaned.get("outcome") == MeetingItem.Outcome.SINGLE_AGENCY and not (cleaned.get("agency") or "").strip():
+            self.add_error("agency", "Name the agency that agreed to support the family")
+        return cleaned
+
+
+class SearchForm(SafeTextMixin, GdsForm):
+    q = forms.CharField(
+        label="Name, date of birth, postcode, NHS number or UPN",
+        max_length=100,
+        help_text="For example: Jordan Smith, 14/03/2015, AB1 2CD, 943 476 5919",
+    )

@@ -1,0 +1,497 @@
+"""Families, people, contacts (requests for support), meetings and episodes.
+
+State fields and their django-fsm transitions live here as pure rules of what may
+follow what; performing a transition (permission, who/when, deadlines) is the job
+of workflows.services.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+from cases import codes
+from cases.validators import normalise_postcode, soundex
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Family(models.Model):
+    """A household. Everything recorded about it merges into one chronology."""
+
+    name = models.CharField("household name", max_length=200, help_text="For example, the Okafor–Reid household")
+    address_line_1 = models.CharField(max_length=200, blank=True)
+    address_line_2 = models.CharField(max_length=200, blank=True)
+    town = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=10, blank=True, db_index=True)
+    address_confidential = models.BooleanField(
+        "address is confidential", default=False, help_text="For example, the family is fleeing domestic abuse"
+    )
+    language = models.CharField("main language", max_length=60, blank=True, default="English")
+    # The team working with the family now; it decides who may see the record.
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="families")
+    legal_hold = models.BooleanField(default=False)
+    duplicate_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "families"
+        indexes = [models.Index(fields=["team", "id"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.postcode = normalise_postcode(self.postcode)
+        super().save(*args, **kwargs)
+
+    @property
+    def reference(self) -> str:
+        return f"F{self.pk:07d}"
+
+
+class Person(models.Model):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    other_names = models.CharField("other names or aliases", max_length=200, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    expected_date_of_birth = models.DateField(
+        null=True, blank=True, help_text="For an unborn child: the expected date of delivery"
+    )
+    sex = models.CharField(max_length=1, choices=codes.SEXES, default="U")
+    gender = models.CharField("gender identity", max_length=60, blank=True)
+    ethnicity = models.CharField(max_length=4, choices=codes.ETHNICITIES, default="NOBT")
+    language = models.CharField("main language", max_length=60, blank=True)
+    nhs_number = models.CharField("NHS number", max_length=10, blank=True, db_index=True)
+    upn = models.CharField("Unique Pupil Number", max_length=13, blank=True)
+    address_confidential = models.BooleanField("address is confidential", default=False)
+    # Phonetic keys so that a misspelt name still finds the existing record.
+    last_name_key = models.CharField(max_length=4, blank=True, editable=False)
+    first_name_key = models.CharField(max_length=4, blank=True, editable=False)
+    families = models.ManyToManyField(Family, through="Membership", related_name="people")
+    duplicate_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "people"
+        indexes = [
+            models.Index(fields=["last_name_key", "date_of_birth"]),
+            models.Index(fields=["date_of_birth"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def save(self, *args, **kwargs):
+        self.last_name_key = soundex(self.last_name)
+        self.first_name_key = soundex(self.first_name)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_unborn(self) -> bool:
+        return self.date_of_birth is None and self.expected_date_of_birth is not None
+
+    def age_on(self, day) -> int | None:
+        """Whole years on a day; -1 for an unborn child (the Annex A convention)."""
+        if self.date_of_birth is None:
+            return -1 if self.expected_date_of_birth else None
+        dob = self.date_of_birth
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+class Membership(models.Model):
+    class Relationship(models.TextChoices):
+        CHILD = "child", "Child"
+        PARENT = "parent", "Parent"
+        CARER = "carer", "Carer"
+        SIBLING = "sibling", "Sibling (adult)"
+        OTHER = "other", "Other household member"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="memberships")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
+    relationship = models.CharField(max_length=10, choices=Relationship.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["family", "person"], name="one_membership_per_family")]
+
+    @property
+    def is_child(self) -> bool:
+        return self.relationship == self.Relationship.CHILD
+
+
+class AgencyInvolvement(models.Model):
+    """The team around the family: which services are engaged with it."""
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="agencies")
+    agency = models.CharField(max_length=200)
+    contact_name = models.CharField("named contact", max_length=200, blank=True)
+    role = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    started_on = models.DateField(null=True, blank=True)
+    ended_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.agency
+
+
+class Contact(FSMModelMixin, models.Model):
+    """A request for support arriving at the front door."""
+
+    class Route(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+        PORTAL = "portal", "Online portal"
+        WALK_IN = "walk_in", "Walk-in"
+        STEP_DOWN = "step_down", "Step-down from children's social care"
+        WRAPAROUND = "wraparound", "Wraparound request"
+        DART = "dart", "DART"
+        OTHER = "other", "Other"
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"
+        SCREENING = "screening", "Screening"
+        AWAITING_CONSENT = "awaiting_consent", "Awaiting consent"
+        AT_MEETING = "at_meeting", "Waiting for a multi-agency meeting"
+        STEPPED_UP = "stepped_up", "Stepped up to children's social care"
+        ALLOCATED_TO_TEAM = "allocated_to_team", "Allocated to an Early Help team"
+        SINGLE_AGENCY = "single_agency", "Single-agency support"
+        SIGNPOSTED = "signposted", "Signposted"
+        NO_FURTHER_ACTION = "no_further_action", "No further action"
+
+    OPEN_STATES = (State.RECEIVED, State.SCREENING, State.AWAITING_CONSENT, State.AT_MEETING)
+
+    class Decision(models.TextChoices):
+        STEP_UP = "step_up", "Step up to children's social care"
+        MEETING = "meeting", "Take to a multi-agency meeting"
+        ALLOCATE = "allocate", "Allocate to an Early Help team"
+        SINGLE_AGENCY = "single_agency", "Single-agency support"
+        SIGNPOST = "signpost", "Signpost"
+        NO_FURTHER_ACTION = "no_further_action", "No further action"
+        AWAIT_CONSENT = "await_consent", "Awaiting consent"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="contacts")
+    received_at = models.DateTimeField()
+    route = models.CharField("how it came in", max_length=12, choices=Route.choices)
+    source = models.CharField("contact source", max_length=3, choices=codes.CONTACT_SOURCES)
+    referrer_agency = models.CharField(max_length=200, blank=True)
+    referrer_name = models.CharField(max_length=200, blank=True)
+    referrer_role = models.CharField(max_length=200, blank=True)
+    referrer_phone = models.CharField(max_length=40, blank=True)
+    referrer_email = models.EmailField(blank=True)
+    presenting_needs = models.TextField()
+    subjects = models.ManyToManyField(Person, related_name="contacts", blank=True)
+    state = FSMField(default=State.RECEIVED, choices=State.choices, protected=True)
+    decision = models.CharField(max_length=20, choices=Decision.choices, blank=True)
+    decision_rationale = models.TextField(blank=True)
+    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    single_agency_name = models.CharField("agency that agreed to support", max_length=200, blank=True)
+    meeting_kind = models.CharField(max_length=4, blank=True)
+    allocated_team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="contacts_routed"
+    )
+    # Rulebook C: a contact within 3 months of a step-up decision needs a social care assessment.
+    recent_step_up_flag = models.BooleanField(default=False)
+    # Rulebook D: the lead professional of an open episode was told about this contact.
+    lead_professional_notified = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["received_at"], name="contact_open_received", condition=Q(decided_at__isnull=True)),
+            models.Index(fields=["family", "received_at"]),
+            models.Index(fields=["received_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Contact {self.reference}"
+
+    @property
+    def reference(self) -> str:
+        return f"C{self.pk:07d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    # --- transitions: pure rules of what may follow what -----------------
+    @transition(field=state, source=State.RECEIVED, target=State.SCREENING)
+    def start_screening(self):
+        pass
+
+    @transition(field=state, source=[State.SCREENING, State.AT_MEETING], target=State.STEPPED_UP)
+    def step_up(self):
+        pass
+
+    @transition(field=state, source=State.SCREENING, target=State.AT_MEETING)
+    def take_to_meeting(self):
+        pass
+
+    @transition(field=state, source=[State.SCREENING, State.AT_MEETING], target=State.ALLOCATED_TO_TEAM)
+    def allocate_to_team(self):
+        pass
+
+    @transition(field=state, source=[State.SCREENING, State.AT_MEETING], target=State.SINGLE_AGENCY)
+    def single_agency(self):
+        pass
+
+    @transition(field=state, source=[State.SCREENING, State.AT_MEETING], target=State.SIGNPOSTED)
+    def signpost(self):
+        pass
+
+    @transition(field=state, source=[State.SCREENING, State.AT_MEETING], target=State.NO_FURTHER_ACTION)
+    def no_further_action(self):
+        pass
+
+    @transition(field=state, source=State.SCREENING, target=State.AWAITING_CONSENT)
+    def await_consent(self):
+        pass
+
+    @transition(field=state, source=State.AWAITING_CONSENT, target=State.SCREENING)
+    def consent_resolved(self):
+        pass
+
+
+class RiskIndicator(models.Model):
+    """The nine key risk indicators for families, each as a level with a note."""
+
+    class Indicator(models.TextChoices):
+        HEALTH = "health", "Mental and physical health"
+        SUBSTANCE = "substance", "Substance misuse"
+        DOMESTIC_ABUSE = "domestic_abuse", "Domestic abuse"
+        OFFENDING = "offending", "Offending"
+        PROBATION = "probation", "Probation"
+        FINANCIAL = "financial", "Financial stability (benefits, housing)"
+        BEHAVIOUR = "behaviour", "Behaviour"
+        ATTENDANCE = "attendance", "School attendance"
+        DEVELOPMENT = "development", "Child development"
+
+    class Level(models.IntegerChoices):
+        NONE = 0, "None known"
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="risk_indicators")
+    indicator = models.CharField(max_length=20, choices=Indicator.choices)
+    level = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.NONE)
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "indicator"], name="one_level_per_indicator")]
+
+
+class Consent(models.Model):
+    class Purpose(models.TextChoices):
+        EARLY_HELP = "early_help", "Early Help work"
+        SHARE = "share", "Sharing with a named agency"
+
+    class Status(models.TextChoices):
+        GIVEN = "given", "Given"
+        REFUSED = "refused", "Refused"
+        NOT_SOUGHT = "not_sought", "Not yet sought"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="consents")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="consents")
+    given_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="consents")
+    given_by_name = models.CharField("from whom", max_length=200, blank=True)
+    purpose = models.CharField(max_length=12, choices=Purpose.choices, default=Purpose.EARLY_HELP)
+    agency = models.CharField("agency (for sharing)", max_length=200, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NOT_SOUGHT)
+    recorded_on = models.DateField(null=True, blank=True)
+    withdrawn_on = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords()
+
+    @property
+    def is_in_force(self) -> bool:
+        return self.status == self.Status.GIVEN and self.withdrawn_on is None
+
+
+class Communication(models.Model):
+    """An acknowledgement, outcome or letter sent to a referrer, family or partner."""
+
+    class Kind(models.TextChoices):
+        ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement to referrer"
+        SCREENING_OUTCOME = "screening_outcome", "Screening outcome to referrer"
+        MEETING_OUTCOME = "meeting_outcome", "Meeting outcome to referrer"
+        CONSENT_REQUEST = "consent_request", "Outcome letter and consent request"
+        DECISION_OUTCOME = "decision_outcome", "Decision outcome"
+        LEAD_PROFESSIONAL_NOTICE = "lead_professional_notice", "Notice to lead professional"
+        PLAN_COPY = "plan_copy", "Copy of assessment and plan to family"
+        CLOSURE_LETTER = "closure_letter", "Closure letter to family"
+        PARTNER_NOTICE = "partner_notice", "Closure notice to partners"
+        OTHER = "other", "Other"
+
+    class Method(models.TextChoices):
+        EMAIL = "email", "Email"
+        LETTER = "letter", "Letter"
+        PHONE = "phone", "Phone"
+        PORTAL = "portal", "Portal"
+        IN_PERSON = "in_person", "In person"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="communications")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="communications")
+    episode = models.ForeignKey(
+        "cases.Episode", null=True, blank=True, on_delete=models.CASCADE, related_name="communications"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    recipient = models.CharField(max_length=200)
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.EMAIL)
+    sent_at = models.DateTimeField()
+    summary = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["family", "sent_at"])]
+
+
+class Meeting(models.Model):
+    """A multi-agency meeting at the front door: NAM, MAAM or ICDM."""
+
+    class Kind(models.TextChoices):
+        NAM = "NAM", "Neighbourhood Action Meeting (NAM)"
+        MAAM = "MAAM", "Multi Agency Action Meeting (MAAM)"
+        ICDM = "ICDM", "Integrated Case Discussion Meeting (ICDM)"
+
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    scheduled_for = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    attendees = models.TextField(blank=True, help_text="One attendee per line: name and agency")
+    held_at = models.DateTimeField(null=True, blank=True)
+    chair = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.scheduled_for:%d %B %Y}"
+
+
+class MeetingItem(models.Model):
+    """A contact on a meeting's agenda and the meeting's outcome for it."""
+
+    class Outcome(models.TextChoices):
+        ALLOCATE = "allocate", "Allocate to an Early Help team"
+        SINGLE_AGENCY = "single_agency", "Single-agency support"
+        SIGNPOST = "signpost", "Signpost"
+        STEP_UP = "step_up", "Step up to children's social care"
+        NO_FURTHER_ACTION = "no_further_action", "No further action"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="items")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="meeting_items")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    reason = models.TextField(blank=True)
+    allocated_team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.PROTECT)
+    single_agency_name = models.CharField(max_length=200, blank=True)
+    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["meeting", "contact"], name="contact_once_per_meeting")]
+
+
+class Episode(models.Model):
+    """One period of Early Help work with one family, with one lead professional."""
+
+    class State(models.TextChoices):
+        AWAITING_ALLOCATION = "awaiting_allocation", "Awaiting allocation"
+        ALLOCATED = "allocated", "Allocated"
+        INITIAL_CONTACT = "initial_contact", "Initial contact made"
+        FIRST_VISIT = "first_visit", "First visit made"
+        ASSESSMENT = "assessment", "Assessment in progress"
+        ASSESSMENT_COMPLETED = "assessment_completed", "Assessment completed"
+        PLANNING = "planning", "Initial planning meeting held"
+        PLAN_ACTIVE = "plan_active", "Plan active"
+        CLOSURE_REQUESTED = "closure_requested", "Closure requested"
+        STEP_UP_REQUESTED = "step_up_requested", "Step-up requested"
+        WRAPAROUND = "wraparound", "Wraparound alongside social care"
+        CLOSED = "closed", "Closed"
+
+    OPEN_STATES = tuple(State.values[:-1])  # every state but closed (the last)
+
+    class Origin(models.TextChoices):
+        FRONT_DOOR = "front_door", "Front door"
+        MEETING = "meeting", "Multi-agency meeting"
+        STEP_DOWN = "step_down", "Step-down from social care"
+        WRAPAROUND = "wraparound", "Wraparound request"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="episodes")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="episodes")
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="episodes")
+    lead_professional = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="lead_episodes"
+    )
+    origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.FRONT_DOOR)
+    state = FSMField(default=State.AWAITING_ALLOCATION, choices=State.choices, protected=True)
+    opened_at = models.DateTimeField()
+    allocated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closure_reason = models.CharField(max_length=30, blank=True)
+    social_care_assessment_date = models.DateField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["team", "state"]),
+            models.Index(fields=["lead_professional"], name="episode_open_lead", condition=~Q(state="closed")),
+        ]
+
+    def __str__(self) -> str:
+        return f"Episode {self.reference}"
+
+    @property
+    def reference(self) -> str:
+        return f"E{self.pk:07d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != self.State.CLOSED
+
+
+class AccessLog(models.Model):
+    """Append-only: every view, search, export and download of a family's or person's data.
+
+    A PostgreSQL trigger refuses UPDATE and DELETE (migration 0002).
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed"
+        SEARCH = "search", "Searched"
+        EXPORT = "export", "Exported"
+        DOWNLOAD = "download", "Downloaded"
+
+    at = models.DateTimeField()
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", db_index=False)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    family_id_logged = models.BigIntegerField(null=True, blank=True)
+    person_id_logged = models.BigIntegerField(null=True, blank=True)
+    what = models.CharField(max_length=200)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    break_glass_reason = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["family_id_logged", "at"]),
+            models.Index(fields=["person_id_logged", "at"]),
+            models.Index(fields=["user", "at"]),
+        ]

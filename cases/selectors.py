@@ -1,0 +1,291 @@
+"""Reads that pages share, and the one place that answers "what may this user see".
+
+Every queryset a view shows about families goes through `families_visible_to` (or the
+contact / episode equivalents built on it). A record outside the scope is simply not in
+the queryset, so the view answers 404 and never says whose record it was.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from accounts import roles
+from cases.models import Communication, Consent, Contact, Episode, Family, MeetingItem, Membership, Person
+
+FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
+TEAM_ROLES = frozenset({roles.PRACTITIONER, roles.TEAM_LEADER, roles.DUTY_WORKER})
+SERVICE_ROLES = frozenset({roles.MANAGER, roles.DUTY_MANAGER})
+
+
+def _family_scope(user) -> Q | None:
+    """A Q over Family, or None when the user may see no family at all."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    names = user.role_names
+    clauses: list[Q] = []
+    if names & FRONT_DOOR:
+        # The front door sees every family that has come through it.
+        clauses.append(Q(Exists(Contact.objects.filter(family=OuterRef("pk")))))
+    if names & TEAM_ROLES:
+        if user.team_id:
+            clauses.append(Q(team_id=user.team_id))
+            clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), team_id=user.team_id))))
+        clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), lead_professional_id=user.pk))))
+    if names & SERVICE_ROLES:
+        service_id = user.service_id_in_scope
+        if service_id:
+            clauses.append(Q(team__service_id=service_id))
+            clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), team__service_id=service_id))))
+        clauses.append(Q(Exists(Contact.objects.filter(family=OuterRef("pk")))))
+    if not clauses:
+        return None
+    scope = clauses[0]
+    for clause in clauses[1:]:
+        scope |= clause
+    return scope
+
+
+def families_visible_to(user) -> QuerySet[Family]:
+    scope = _family_scope(user)
+    if scope is None:
+        return Family.objects.none()
+    return Family.objects.filter(scope)
+
+
+def contacts_visible_to(user) -> QuerySet[Contact]:
+    return Contact.objects.filter(family__in=families_visible_to(user).values("pk"))
+
+
+def episodes_visible_to(user) -> QuerySet[Episode]:
+    return Episode.objects.filter(family__in=families_visible_to(user).values("pk"))
+
+
+def people_visible_to(user) -> QuerySet[Person]:
+    return Person.objects.filter(
+        Exists(Membership.objects.filter(person=OuterRef("pk"), family__in=families_visible_to(user).values("pk")))
+    )
+
+
+def triage_queue(user, *, route: str = "", team_id: int | None = None, older_than_hours: int | None = None, now=None):
+    """Contacts awaiting a decision, with what each row shows, in a fixed number of queries."""
+    qs = (
+        contacts_visible_to(user)
+        .filter(state__in=Contact.OPEN_STATES)
+        .exclude(state=Contact.State.AT_MEETING)
+        .select_related("family")
+        .prefetch_related(Prefetch("subjects", queryset=Person.objects.order_by("date_of_birth")))
+        .order_by("received_at", "pk")
+    )
+    if route:
+        qs = qs.filter(route=route)
+    if team_id:
+        qs = qs.filter(Q(allocated_team_id=team_id) | Q(family__team_id=team_id))
+    if older_than_hours and now is not None:
+        qs = qs.filter(received_at__lt=now - timedelta(hours=older_than_hours))
+    return qs
+
+
+def family_page(family: Family) -> dict:
+    """Everything the family page shows, each part in one query."""
+    memberships = list(
+        Membership.objects.filter(family=family).select_related("person").order_by("relationship", "person__last_name")
+    )
+    contacts = list(
+        Contact.objects.filter(family=family).select_related("decided_by", "allocated_team").order_by("-received_at")
+    )
+    episodes = list(
+        Episode.objects.filter(family=family).select_related("team", "lead_professional").order_by("-opened_at")
+    )
+    return {
+        "memberships": memberships,
+        "children": [m for m in memberships if m.is_child],
+        "adults": [m for m in memberships if not m.is_child],
+        "agencies": list(family.agencies.order_by("ended_on", "agency")),
+        "consents": list(Consent.objects.filter(family=family).select_related("given_by").order_by("-recorded_on")),
+        "open_contacts": [c for c in contacts if c.is_open],
+        "past_contacts": [c for c in contacts if not c.is_open],
+        "episodes": episodes,
+        "open_episode": next((e for e in episodes if e.is_open), None),
+    }
+
+
+def chronology(family: Family, *, limit: int = 200) -> list[dict]:
+    """One list, newest first, merging everything recorded about the family.
+
+    Each source is one query bounded by `limit`, so the page's cost does not grow
+    with the family's history; "show more" raises the limit.
+    """
+    entries: list[dict] = []
+    for c in Contact.objects.filter(family=family).order_by("-received_at")[:limit]:
+        entries.append(
+            {"at": c.received_at, "kind": "Contact received", "text": c.presenting_needs, "link": c, "by": None}
+        )
+    for c in (
+        Contact.objects.filter(family=family, decided_at__isnull=False)
+        .select_related("decided_by")
+        .order_by("-decided_at")[:limit]
+    ):
+        entries.append(
+            {
+                "at": c.decided_at,
+                "kind": f"Decision: {c.get_decision_display()}",
+                "text": c.decision_rationale,
+                "link": c,
+                "by": c.decided_by,
+            }
+        )
+    for m in Communication.objects.filter(family=family).select_related("recorded_by").order_by("-sent_at")[:limit]:
+        entries.append(
+            {
+                "at": m.sent_at,
+                "kind": m.get_kind_display(),
+                "text": f"To {m.recipient} by {m.get_method_display().lower()}. {m.summary}".strip(),
+                "link": None,
+                "by": m.recorded_by,
+            }
+        )
+    for item in (
+        MeetingItem.objects.filter(contact__family=family, decided_at__isnull=False)
+        .select_related("meeting", "decided_by")
+        .order_by("-decided_at")[:limit]
+    ):
+        entries.append(
+            {
+                "at": item.decided_at,
+                "kind": f"{item.meeting.kind} outcome: {item.get_outcome_display()}",
+                "text": item.reason,
+                "link": None,
+                "by": item.decided_by,
+            }
+        )
+    for e in Episode.objects.filter(family=family).select_related("team").order_by("-opened_at")[:limit]:
+        entries.append(
+            {"at": e.opened_at, "kind": "Episode opened", "text": f"Early Help with {e.team}", "link": e, "by": None}
+        )
+        if e.closed_at:
+            entries.append(
+                {"at": e.closed_at, "kind": "Episode closed", "text": e.closure_reason, "link": e, "by": None}
+            )
+    for extra in _extra_chronology_sources():
+        entries.extend(extra(family, limit))
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    return entries[:limit]
+
+
+_EXTRA_SOURCES: list = []
+
+
+def register_chronology_source(func) -> None:
+    """Let records kept by later features (visits, assessments, decisions) join the chronology."""
+    _EXTRA_SOURCES.append(func)
+
+
+def _extra_chronology_sources():
+    return list(_EXTRA_SOURCES)
+
+
+def recent_step_up(family: Family, *, now: datetime) -> bool:
+    """Rulebook C: a step-up decision in the last 3 months means a social care assessment."""
+    since = now - timedelta(days=92)
+    return Contact.objects.filter(family=family, decision=Contact.Decision.STEP_UP, decided_at__gte=since).exists()
+
+
+# --- Matching and search ---------------------------------------------------------
+
+MATCH_LIMIT = 20
+
+
+def find_matches(
+    *, first_name: str = "", last_name: str = "", date_of_birth=None, postcode: str = "", nhs_number: str = ""
+) -> list[dict]:
+    """Likely existing people and their families, best first, so staff link instead of duplicating.
+
+    Matching is deliberately across all families (not the user's scope): creating a
+    duplicate record is worse than MASH staff seeing that a family exists. Only the
+    name, date of birth and household name are shown for a match.
+    """
+    from cases.validators import normalise_postcode, soundex
+
+    clauses = Q()
+    if nhs_number:
+        clauses |= Q(nhs_number=nhs_number)
+    if last_name:
+        key = soundex(last_name)
+        name_q = Q(last_name_key=key) | Q(last_name__iexact=last_name.strip())
+        if date_of_birth:
+            clauses |= name_q & Q(date_of_birth=date_of_birth)
+        else:
+            clauses |= name_q & (Q(first_name_key=soundex(first_name)) if first_name else Q())
+    elif date_of_birth:
+        clauses |= Q(date_of_birth=date_of_birth)
+    if postcode:
+        clauses |= Q(memberships__family__postcode=normalise_postcode(postcode))
+    if not clauses:
+        return []
+    people = list(
+        Person.objects.filter(clauses)
+        .distinct()
+        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("family")))
+        .order_by("last_name", "first_name")[:MATCH_LIMIT]
+    )
+
+    def score(p: Person) -> int:
+        s = 0
+        if nhs_number and p.nhs_number == nhs_number:
+            s += 100
+        if date_of_birth and p.date_of_birth == date_of_birth:
+            s += 30
+        if last_name and p.last_name.lower() == last_name.strip().lower():
+            s += 20
+        elif last_name and p.last_name_key == soundex(last_name):
+            s += 10
+        if first_name and p.first_name.lower() == first_name.strip().lower():
+            s += 10
+        if postcode and any(m.family.postcode == normalise_postcode(postcode) for m in p.memberships.all()):
+            s += 15
+        return s
+
+    ranked = sorted(people, key=score, reverse=True)
+    return [{"person": p, "families": [m.family for m in p.memberships.all()], "score": score(p)} for p in ranked]
+
+
+def search_people(user, query: str, *, limit: int = 50) -> list[Person]:
+    """Find people the user may see by name, date of birth, postcode, NHS number or UPN."""
+    import re
+    from datetime import date
+
+    from cases.validators import normalise_nhs_number, normalise_postcode, soundex
+
+    text = (query or "").strip()
+    if not text:
+        return []
+    base = people_visible_to(user)
+    compact = normalise_nhs_number(text)
+    if re.fullmatch(r"\d{10}", compact):
+        qs = base.filter(nhs_number=compact)
+    elif re.fullmatch(r"[A-Za-z]\d{11}[A-Za-z0-9]", text):
+        qs = base.filter(upn=text.upper())
+    elif m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text):
+        try:
+            day = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        except ValueError:
+            return []
+        qs = base.filter(date_of_birth=day)
+    elif re.fullmatch(r"[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}", text):
+        qs = base.filter(memberships__family__postcode=normalise_postcode(text))
+    else:
+        words = [w for w in re.split(r"\s+", text) if w]
+        last = words[-1]
+        qs = base.filter(
+            Q(last_name__istartswith=last) | Q(last_name_key=soundex(last)) | Q(first_name__istartswith=last)
+        )
+        if len(words) > 1:
+            first = words[0]
+            qs = qs.filter(Q(first_name__istartswith=first) | Q(first_name_key=soundex(first)))
+    return list(
+        qs.distinct()
+        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("family")))
+        .order_by("last_name", "first_name", "pk")[:limit]
+    )

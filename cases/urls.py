@@ -1,0 +1,23 @@
+from django.urls import path
+
+from cases import views
+from workflows import views as actions
+
+app_name = "cases"
+urlpatterns = [
+    path("front-door/", actions.triage_queue, name="triage_queue"),
+    path("contacts/new/", views.contact_create, name="contact_create"),
+    path("families/<int:family_pk>/contacts/new/", views.contact_record, name="contact_record"),
+    path("contacts/<int:pk>/", actions.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/decide/", actions.contact_decide, name="contact_decide"),
+    path("contacts/<int:pk>/communications/", actions.contact_communicate, name="contact_communicate"),
+    path("contacts/<int:pk>/consent/", actions.contact_consent, name="contact_consent"),
+    path("families/<int:pk>/", views.family_detail, name="family_detail"),
+    path("families/<int:pk>/people/new/", views.person_add, name="person_add"),
+    path("families/<int:pk>/agencies/new/", views.agency_add, name="agency_add"),
+    path("meetings/", actions.meeting_list, name="meeting_list"),
+    path("meetings/<int:pk>/", actions.meeting_detail, name="meeting_detail"),
+    path("meetings/<int:pk>/agenda/", actions.meeting_add, name="meeting_add"),
+    path("meetings/<int:pk>/items/<int:item_pk>/outcome/", actions.meeting_outcome, name="meeting_outcome"),
+    path("search/", views.search, name="search"),
+]

@@ -1,0 +1,207 @@
+"""Pages about families, people and contacts. Thin: forms in, services and selectors out."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from cases import selectors, services
+from cases.forms import AgencyForm, ContactForm, MatchSearchForm, NewFamilyForm, PersonForm, SearchForm
+from cases.models import AccessLog, Contact, Family, Membership
+from workflows import services as workflow
+from workflows.errors import WorkflowError
+
+
+def log_access(request, *, action: str, what: str, family=None, person=None) -> None:
+    services.access_log_record(
+        user=request.user,
+        action=action,
+        what=what,
+        at=timezone.now(),
+        family=family,
+        person=person,
+        ip_address=services.client_ip(request),
+    )
+
+
+def visible_family_or_404(user, pk: int) -> Family:
+    return get_object_or_404(selectors.families_visible_to(user).select_related("team"), pk=pk)
+
+
+def visible_contact_or_404(user, pk: int) -> Contact:
+    return get_object_or_404(
+        selectors.contacts_visible_to(user).select_related("family", "decided_by", "allocated_team", "created_by"),
+        pk=pk,
+    )
+
+
+def can_see_confidential_address(user) -> bool:
+    # Front door, the team working with the family and managers need to find the family;
+    # the address still never leaves in anything sent to another party.
+    return user.has_role(*selectors.FRONT_DOOR, *selectors.TEAM_ROLES, *selectors.SERVICE_ROLES)
+
+
+@login_required
+def family_detail(request, pk: int):
+    family = visible_family_or_404(request.user, pk)
+    log_access(request, action=AccessLog.Action.VIEW, what=f"family {family.reference}", family=family)
+    context = selectors.family_page(family)
+    try:
+        limit = max(50, min(int(request.GET.get("show", 100)), 2000))
+    except ValueError:
+        limit = 100
+    context.update(
+        family=family,
+        chronology=selectors.chronology(family, limit=limit),
+        chronology_limit=limit,
+        show_address=not family.address_confidential or can_see_confidential_address(request.user),
+        can_record_contact=request.user.has_perm("cases.record_contact"),
+    )
+    return render(request, "cases/family_detail.html", context)
+
+
+@login_required
+def person_add(request, pk: int):
+    family = visible_family_or_404(request.user, pk)
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.person_add_to_family(
+            family=family,
+            relationship=form.cleaned_data["relationship"],
+            address_confidential=form.cleaned_data["address_confidential"],
+            **form.person_fields(),
+        )
+        messages.success(request, f"{form.cleaned_data['first_name']} {form.cleaned_data['last_name']} was added.")
+        return redirect("cases:family_detail", pk=family.pk)
+    return render(request, "cases/person_form.html", {"form": form, "family": family})
+
+
+@login_required
+def agency_add(request, pk: int):
+    family = visible_family_or_404(request.user, pk)
+    form = AgencyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.agency_add(family=family, **form.cleaned_data)
+        messages.success(request, f"{form.cleaned_data['agency']} was added to the team around the family.")
+        return redirect("cases:family_detail", pk=family.pk)
+    return render(request, "cases/agency_form.html", {"form": form, "family": family})
+
+
+@login_required
+def search(request):
+    if not request.user.role_names - {"Administrator"}:
+        raise PermissionDenied
+    form = SearchForm(request.GET or None)
+    results = None
+    if form.is_bound and form.is_valid():
+        results = selectors.search_people(request.user, form.cleaned_data["q"])
+        log_access(request, action=AccessLog.Action.SEARCH, what=f"search: {form.cleaned_data['q']}"[:200])
+    return render(request, "cases/search.html", {"form": form, "results": results})
+
+
+# --- Contact intake ----------------------------------------------------------------
+
+
+@login_required
+def contact_create(request):
+    """Step 1: who is it about? Show likely matches before anyone creates a new family."""
+    if not request.user.has_perm("cases.record_contact"):
+        raise PermissionDenied
+    search_form = MatchSearchForm(request.GET or None, prefix="find")
+    matches = None
+    if search_form.is_bound and search_form.is_valid():
+        matches = selectors.find_matches(**search_form.cleaned_data)
+    matches_found = bool(matches)
+    initial = {}
+    if search_form.is_bound and search_form.is_valid():
+        data = search_form.cleaned_data
+        initial = {
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "postcode": data["postcode"],
+            "nhs_number": data["nhs_number"],
+            "family_name": f"The {data['last_name']} household" if data["last_name"] else "",
+        }
+    new_form = NewFamilyForm(
+        request.POST or None, matches_found=request.POST.get("matches_found") == "1", initial=initial, prefix="new"
+    )
+    if request.method == "POST" and new_form.is_valid():
+        data = new_form.cleaned_data
+        with transaction.atomic():
+            family = services.family_create(
+                by=request.user,
+                name=data["family_name"],
+                address_line_1=data["address_line_1"],
+                address_line_2=data["address_line_2"],
+                town=data["town"],
+                postcode=data["postcode"],
+                address_confidential=data["address_confidential"],
+                language=data["family_language"],
+                duplicate_reason=data["duplicate_reason"],
+            )
+            services.person_add_to_family(
+                family=family, relationship=Membership.Relationship.CHILD, **new_form.person_fields()
+            )
+        messages.success(request, f"{family} was created. Now record the contact.")
+        return redirect("cases:contact_record", family_pk=family.pk)
+    return render(
+        request,
+        "cases/contact_find.html",
+        {"search_form": search_form, "matches": matches, "new_form": new_form, "matches_found": matches_found},
+    )
+
+
+@login_required
+def contact_record(request, family_pk: int):
+    """Step 2: the contact itself, for a family that now exists."""
+    if not request.user.has_perm("cases.record_contact"):
+        raise PermissionDenied
+    family = get_object_or_404(Family, pk=family_pk)  # matched across the service, see find_matches
+    now = timezone.now()
+    local_now = timezone.localtime(now)
+    form = ContactForm(
+        request.POST or None,
+        family=family,
+        now=now,
+        initial={"received_date": local_now.date(), "received_time": local_now.strftime("%H:%M")},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        consent = None
+        if data["consent_status"] != "not_sought" or data.get("consent_given_by"):
+            consent = {
+                "purpose": "early_help",
+                "status": data["consent_status"],
+                "given_by_name": data.get("consent_given_by", ""),
+                "recorded_on": timezone.localdate(now),
+            }
+        try:
+            contact = workflow.contact_receive(
+                family=family,
+                subjects=data["subjects"],
+                received_at=data["received_at"],
+                route=data["route"],
+                source=data["source"],
+                presenting_needs=data["presenting_needs"],
+                referrer=form.referrer(),
+                risks=form.risks(),
+                consent=consent,
+                by=request.user,
+                now=now,
+            )
+        except WorkflowError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Contact {contact.reference} was recorded for {family}.")
+            if contact.lead_professional_notified_id:
+                messages.info(
+                    request,
+                    f"{family} has an open Early Help episode: its lead professional "
+                    f"{contact.lead_professional_notified} has been told about this contact.",
+                )
+            return redirect("cases:contact_detail", pk=contact.pk)
+    return render(request, "cases/contact_form.html", {"form": form, "family": family})

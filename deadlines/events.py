@@ -1,0 +1,102 @@
+"""The workflow events that start and stop timescale clocks: the one list of their names.
+
+Rulebooks refer to these names and are validated against `EVENTS`, so a typo in a TOML file
+fails at load time instead of leaving a clock that never stops. Workflow services fire them
+(with the time the thing happened) and nothing else may invent event names.
+
+Front-door decisions: every decision on a contact fires `DECISION_MADE` together with exactly
+one of the `CONTACT_DECIDED_*` events, so a rule can stop on "any decision" (A1) or start on
+one route (A2, A3, B4) and a clock that only one route needs can end on the others (B1).
+
+Events fired on an episode also count for the contact it was opened from, so a clock kept on a
+contact can stop on `ALLOCATED` (B4, B6).
+"""
+
+from __future__ import annotations
+
+# Front door: contacts (MASH, Family Centre mailbox, Early Help Hub).
+CONTACT_RECEIVED = "contact_received"  # a request for support or contact reached the front door
+SCREENING_HELD = "screening_held"  # the contact was screened (Family Solutions screens daily)
+DECISION_MADE = "decision_made"  # any front-door decision recorded; fired with one CONTACT_DECIDED_*
+CONTACT_DECIDED_MEETING = "contact_decided_meeting"  # routed to a NAM, MAAM or ICDM
+CONTACT_DECIDED_ALLOCATE = "contact_decided_allocate"  # accepted straight to an EH team (step-down to EH)
+CONTACT_DECIDED_STEP_UP = "contact_decided_step_up"  # routed to children's social care
+CONTACT_DECIDED_CLOSE = "contact_decided_close"  # signposted, single-agency response or no further action
+ACKNOWLEDGEMENT_SENT = "acknowledgement_sent"  # receipt acknowledged to the original referrer
+SCREENING_OUTCOME_SENT = "screening_outcome_sent"  # referrer told the screening outcome
+MEETING_HELD = "meeting_held"  # the family was discussed at a NAM, MAAM or ICDM
+MEETING_OUTCOME_SENT = "meeting_outcome_sent"  # referrer told the meeting's outcome
+MEETING_DECIDED_ALLOCATE = "meeting_decided_allocate"  # the meeting decided to allocate to an EH worker
+REFERRAL_SENT_TO_TEAM = "referral_sent_to_team"  # referral passed to the (neighbourhood) EH team
+
+# Episodes: the period of Early Help work with a family.
+EPISODE_OPENED = "episode_opened"  # episode opened, awaiting allocation (on the pre-allocation list)
+STEP_DOWN_RECEIVED = "step_down_received"  # case stepped down from children's social care received
+WRAPAROUND_REQUESTED = "wraparound_requested"  # social care asked for EH wraparound support
+ALLOCATED = "allocated"  # a lead practitioner / family coach was allocated
+INITIAL_CONTACT_MADE = "initial_contact_made"  # the allocated worker first contacted the family
+FIRST_VISIT_MADE = "first_visit_made"  # first (introductory) visit: child seen and spoken to
+VISIT_RECORDED = "visit_recorded"  # a visit or contact with the family took place (timed when it happened)
+CASE_RECORDED = "case_recorded"  # the case note for a visit or contact was written on the system
+DUTY_CONTACT_RECORDED = "duty_contact_recorded"  # duty worker's contact with a waiting family recorded
+ASSESSMENT_COMPLETED = "assessment_completed"  # Early Help Assessment completed
+PLANNING_MEETING_HELD = "planning_meeting_held"  # initial EH planning meeting held; the plan is in place
+PLAN_COMPLETED = "plan_completed"  # support plan completed
+PLAN_COPY_SENT = "plan_copy_sent"  # family given a copy of the assessment and plan
+REVIEW_HELD = "review_held"  # plan review meeting held
+CLOSURE_REQUESTED = "closure_requested"  # worker asked the manager to close the case
+CLOSURE_SIGNED_OFF = "closure_signed_off"  # manager signed the closure off
+CLOSURE_RETURNED = "closure_returned"  # manager sent the closure request back as not ready
+EPISODE_CLOSED = "episode_closed"  # episode ended (goals met, family declined, or stepped up)
+
+# Step-up to children's social care from an open episode.
+STEP_UP_REQUESTED = "step_up_requested"  # EH manager received the step-up case from the Early Help Hub
+STEP_UP_SENT_TO_DUTY_MANAGER = "step_up_sent_to_duty_manager"  # request for review sent to the duty manager
+STEP_UP_DECIDED = "step_up_decided"  # duty manager's oversight recorded with the decision
+
+# Management oversight and supervision.
+OVERSIGHT_RECORDED = "oversight_recorded"  # "Managers Decision" management oversight note recorded
+CASE_DISCUSSION_HELD = "case_discussion_held"  # supervisor discussed the case with the worker
+SUPERVISION_RECORDED = "supervision_recorded"  # a worker's supervision held and recorded
+
+EVENTS: frozenset[str] = frozenset(
+    {
+        CONTACT_RECEIVED,
+        SCREENING_HELD,
+        DECISION_MADE,
+        CONTACT_DECIDED_MEETING,
+        CONTACT_DECIDED_ALLOCATE,
+        CONTACT_DECIDED_STEP_UP,
+        CONTACT_DECIDED_CLOSE,
+        ACKNOWLEDGEMENT_SENT,
+        SCREENING_OUTCOME_SENT,
+        MEETING_HELD,
+        MEETING_OUTCOME_SENT,
+        MEETING_DECIDED_ALLOCATE,
+        REFERRAL_SENT_TO_TEAM,
+        EPISODE_OPENED,
+        STEP_DOWN_RECEIVED,
+        WRAPAROUND_REQUESTED,
+        ALLOCATED,
+        INITIAL_CONTACT_MADE,
+        FIRST_VISIT_MADE,
+        VISIT_RECORDED,
+        CASE_RECORDED,
+        DUTY_CONTACT_RECORDED,
+        ASSESSMENT_COMPLETED,
+        PLANNING_MEETING_HELD,
+        PLAN_COMPLETED,
+        PLAN_COPY_SENT,
+        REVIEW_HELD,
+        CLOSURE_REQUESTED,
+        CLOSURE_SIGNED_OFF,
+        CLOSURE_RETURNED,
+        EPISODE_CLOSED,
+        STEP_UP_REQUESTED,
+        STEP_UP_SENT_TO_DUTY_MANAGER,
+        STEP_UP_DECIDED,
+        OVERSIGHT_RECORDED,
+        CASE_DISCUSSION_HELD,
+        SUPERVISION_RECORDED,
+    }
+)

@@ -1,0 +1,35 @@
+"""The closure day form: a GOV.UK date input and a reason."""
+
+from __future__ import annotations
+
+from crispy_forms_gds.fields import DateInputField
+from django import forms
+
+from accounts.forms import gds_helper
+from deadlines.calendar import DEFAULT_YEARS
+from deadlines.models import ClosureDay
+
+
+class ClosureDayForm(forms.Form):
+    date = DateInputField(
+        label="Date the service is closed",
+        help_text="For example, 29 12 2026",
+        require_all_fields=False,
+    )
+    reason = forms.CharField(
+        max_length=200,
+        help_text="For example, Christmas closure",
+        error_messages={"required": "Enter the reason the service is closed"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper()
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if day.year not in DEFAULT_YEARS:
+            raise forms.ValidationError(f"Enter a date between {DEFAULT_YEARS.start} and {DEFAULT_YEARS.stop - 1}")
+        if ClosureDay.objects.filter(date=day).exists():
+            raise forms.ValidationError(f"{day:%-d %B %Y} is already a closure day")
+        return day

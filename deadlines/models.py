@@ -1,0 +1,269 @@
+"""Closure days, deadline rows and alerts.
+
+A deadline is a row of timestamps (conventions.md item 1): whether it is on time, overdue or
+breached is derived from them and `now` in the query (`DeadlineQuerySet.with_status`), never
+stored, so every page is right even when no job has run.
+
+Deadlines are derived records: `deadlines.services` writes them from workflow events and
+`recompute_deadlines` may rewrite open ones in bulk. They carry no simple-history (the
+workflow's own history records what happened; the rows are reproducible from it), and bulk
+`update()`s would bypass history anyway. Closure days are edited by people and do keep history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, F, Q, Value, When
+from simple_history.models import HistoricalRecords
+
+USER = settings.AUTH_USER_MODEL
+
+# "Due soon": a limit falls within this window of now.
+DUE_SOON = timedelta(hours=24)
+
+_OPEN = Q(stopped_at__isnull=True)
+
+
+class ClosureDay(models.Model):
+    """A local day on which the council's Early Help service is closed (not a working day)."""
+
+    date = models.DateField(unique=True)
+    reason = models.CharField(max_length=200, help_text="For example, Christmas closure")
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%d %B %Y}: {self.reason}"
+
+
+class Status(models.TextChoices):
+    """A deadline's status at a moment; computed in the query, never stored."""
+
+    ON_TIME = "on_time", "On time"
+    DUE_SOON = "due_soon", "Due soon"
+    OVERDUE = "overdue", "Overdue"
+    BREACHED = "breached", "Breached"
+    MET = "met", "Met"
+    MET_LATE = "met_late", "Met late"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class DeadlineQuerySet(models.QuerySet):
+    def open(self) -> DeadlineQuerySet:
+        return self.filter(_OPEN)
+
+    def with_status(self, now: datetime) -> DeadlineQuerySet:
+        """Annotate `status` (a `Status` value) as it stands at `now`.
+
+        - breached: open and past its maximum (`due_at`), unless the rule is only an aim;
+        - overdue: open and past its expected time (or past the maximum of an aim);
+        - due soon: open and a limit falls within 24 hours;
+        - met late: stopped after its maximum, or after its expected time if it has no maximum;
+        - met: stopped in time; withdrawn: ended without being judged (`ends_on`).
+        """
+        soon = now + DUE_SOON
+        limit = Q(due_at__isnull=False, stopped_at__gt=F("due_at")) | Q(
+            due_at__isnull=True, expected_at__isnull=False, stopped_at__gt=F("expected_at")
+        )
+        return self.annotate(
+            status=Case(
+                When(stop_reason=Deadline.StopReason.WITHDRAWN, then=Value(Status.WITHDRAWN)),
+                When(Q(stopped_at__isnull=False) & limit, then=Value(Status.MET_LATE)),
+                When(stopped_at__isnull=False, then=Value(Status.MET)),
+                When(flag_only=False, due_at__lt=now, then=Value(Status.BREACHED)),
+                When(Q(expected_at__lt=now) | Q(due_at__lt=now), then=Value(Status.OVERDUE)),
+                When(Q(expected_at__lte=soon) | Q(due_at__lte=soon), then=Value(Status.DUE_SOON)),
+                default=Value(Status.ON_TIME),
+                output_field=models.CharField(max_length=10, choices=Status.choices),
+            )
+        )
+
+    def overdue(self, now: datetime) -> DeadlineQuerySet:
+        """Open and past the expected time, but not (yet) breached."""
+        return self.with_status(now).filter(status=Status.OVERDUE)
+
+    def breached(self, now: datetime) -> DeadlineQuerySet:
+        return self.open().filter(flag_only=False, due_at__lt=now)
+
+    def falling_due(self, *, now: datetime, until: datetime) -> DeadlineQuerySet:
+        """Open rows whose next limit (expected time, else maximum) falls in [now, until]."""
+        return self.open().filter(
+            Q(expected_at__gte=now, expected_at__lte=until)
+            | Q(Q(expected_at__isnull=True) | Q(expected_at__lt=now), due_at__gte=now, due_at__lte=until)
+        )
+
+
+class Deadline(models.Model):
+    """One running (or finished) clock of one rule for one contact, episode or worker.
+
+    No history on purpose: see the module docstring.
+    """
+
+    class StopReason(models.TextChoices):
+        MET = "met", "Met"  # a `stops_on` event: the task was done, judged against the limits
+        WITHDRAWN = "withdrawn", "Withdrawn"  # an `ends_on` event: the rule no longer applies
+
+    rulebook = models.CharField(max_length=60)
+    rule_id = models.CharField(max_length=20)
+    # Copied from the rulebook so boards and emails read well even if the rulebook changes.
+    title = models.CharField(max_length=200)
+    # The subject: exactly one of the three (see the CheckConstraint).
+    # (db_index=False: the composite indexes in Meta lead with these columns.)
+    contact = models.ForeignKey(
+        "cases.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines", db_index=False
+    )
+    episode = models.ForeignKey(
+        "cases.Episode", null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines", db_index=False
+    )
+    worker = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.CASCADE, related_name="worker_deadlines", db_index=False
+    )
+    # Denormalised from the subject for the family page and scoping; none for worker clocks.
+    family = models.ForeignKey(
+        "cases.Family", null=True, blank=True, on_delete=models.CASCADE, related_name="deadlines", db_index=False
+    )
+    # 1 for the first clock of a rule on a subject; a recurring rule's next clock is cycle + 1.
+    cycle = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField()
+    expected_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=10, choices=StopReason.choices, blank=True)
+    # An aim rather than a standard (A11): it can become overdue, never breached.
+    flag_only = models.BooleanField(default=False)
+    assignee = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_deadlines"
+    )
+    # Whose board it is on, and whose team leaders are the escalation.
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="deadlines"
+    )
+    # Claimed by the alert job (conditional UPDATE): set once, so each level alerts once ever.
+    overdue_alerted_at = models.DateTimeField(null=True, blank=True)
+    breach_alerted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeadlineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="deadline_exactly_one_subject",
+                condition=(
+                    Q(contact__isnull=False, episode__isnull=True, worker__isnull=True)
+                    | Q(contact__isnull=True, episode__isnull=False, worker__isnull=True)
+                    | Q(contact__isnull=True, episode__isnull=True, worker__isnull=False)
+                ),
+            ),
+            models.CheckConstraint(
+                name="deadline_stop_reason_iff_stopped",
+                condition=Q(stopped_at__isnull=True, stop_reason="")
+                | (Q(stopped_at__isnull=False) & ~Q(stop_reason="")),
+            ),
+            # One open clock per rule per subject: the last line of defence behind the service's
+            # "skip if already open" check. Three partial indexes because NULLs never collide.
+            models.UniqueConstraint(
+                fields=["rulebook", "rule_id", "contact"],
+                condition=Q(stopped_at__isnull=True, contact__isnull=False),
+                name="deadline_one_open_per_contact_rule",
+            ),
+            models.UniqueConstraint(
+                fields=["rulebook", "rule_id", "episode"],
+                condition=Q(stopped_at__isnull=True, episode__isnull=False),
+                name="deadline_one_open_per_episode_rule",
+            ),
+            models.UniqueConstraint(
+                fields=["rulebook", "rule_id", "worker"],
+                condition=Q(stopped_at__isnull=True, worker__isnull=False),
+                name="deadline_one_open_per_worker_rule",
+            ),
+        ]
+        indexes = [
+            # Dashboards: open clocks by their limits, overall and per team.
+            models.Index(fields=["expected_at"], name="deadline_open_expected", condition=_OPEN),
+            models.Index(fields=["due_at"], name="deadline_open_due", condition=_OPEN),
+            models.Index(fields=["team", "due_at"], name="deadline_open_team_due", condition=_OPEN),
+            models.Index(fields=["assignee", "due_at"], name="deadline_open_assignee_due", condition=_OPEN),
+            # The alert job: only rows still waiting for an alert are in these, so a run with
+            # nothing to do is one empty index range scan however many clocks are open.
+            models.Index(
+                fields=["expected_at"],
+                name="deadline_overdue_pending",
+                condition=Q(stopped_at__isnull=True, overdue_alerted_at__isnull=True, expected_at__isnull=False),
+            ),
+            models.Index(
+                fields=["due_at"],
+                name="deadline_breach_pending",
+                condition=Q(
+                    stopped_at__isnull=True, breach_alerted_at__isnull=True, due_at__isnull=False, flag_only=False
+                ),
+            ),
+            # Pages of one record (all clocks, open or not).
+            models.Index(fields=["episode", "started_at"], name="deadline_episode"),
+            models.Index(fields=["contact", "started_at"], name="deadline_contact"),
+            models.Index(fields=["worker", "started_at"], name="deadline_worker"),
+            models.Index(fields=["family", "started_at"], name="deadline_family"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.title}"
+
+    @property
+    def subject(self):
+        return self.contact or self.episode or self.worker
+
+    @property
+    def is_open(self) -> bool:
+        return self.stopped_at is None
+
+
+class Alert(models.Model):
+    """An in-app notice that a deadline became overdue or breached, for one recipient.
+
+    At most one per deadline, level and recipient, ever (the UniqueConstraint); `emailed_at`
+    is set when email delivery was settled (sent, or the recipient has no address).
+    """
+
+    class Level(models.TextChoices):
+        OVERDUE = "overdue", "Overdue"
+        BREACHED = "breached", "Breached"
+
+    deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="alerts")
+    level = models.CharField(max_length=10, choices=Level.choices)
+    recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="deadline_alerts")
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["deadline", "level", "recipient"], name="alert_once_per_level_recipient")
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "created_at"], name="alert_recipient"),
+            models.Index(fields=["recipient"], name="alert_unread", condition=Q(read_at__isnull=True)),
+            models.Index(fields=["id"], name="alert_unsent", condition=Q(emailed_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}: {self.deadline}"
+
+
+class DigestDelivery(models.Model):
+    """One team leader's daily digest for one local date: claimed once, so never sent twice."""
+
+    recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    for_date = models.DateField()
+    sent_at = models.DateTimeField()
+    items = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["recipient", "for_date"], name="digest_once_per_day")]

@@ -1,0 +1,273 @@
+"""Rulebooks: each council's timescales as an editable TOML file, validated at load time.
+
+The seed procedures differ from council to council, so the timescales are data, not code
+(practice-frameworks.md). A deployment selects rulebooks by slug (the file name without
+`.toml`). Loading is strict: a rulebook that names an unknown event or unit would otherwise
+start clocks that never stop, so every problem is reported with the file and rule id.
+
+How a rule's events work (the engine keeps one clock per rule per record):
+- `starts_on`: any of these starts the clock, on the record named by `applies_to`.
+- `stops_on`: any of these stops it; the stop is judged against `expected` and `maximum`.
+  A recurring rule (`recurs = true`) starts its next clock at the moment it stops.
+- `ends_on`: any of these withdraws the clock without judging it (the rule no longer
+  applies, e.g. the episode closed); a recurring rule does not restart.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deadlines.calendar import UNITS, Limit
+from deadlines.events import EVENTS
+
+__all__ = [
+    "APPLIES_TO",
+    "DEFAULT_DIRECTORY",
+    "Limit",
+    "Rule",
+    "Rulebook",
+    "RulebookError",
+    "available_rulebooks",
+    "load_rulebook",
+    "load_rulebooks",
+    "rules_ended_by",
+    "rules_started_by",
+    "rules_stopped_by",
+]
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "rulebooks"
+
+# The records a clock can be kept on.
+APPLIES_TO: tuple[str, ...] = ("contact", "episode", "worker")
+
+# Slugs become file names; keeping them plain stops "../" reaching outside the directory.
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+_TOP_LEVEL_KEYS = {"title", "source", "rule"}
+_REQUIRED_RULE_KEYS = ("id", "title", "starts_on", "stops_on", "applies_to")
+_OPTIONAL_RULE_KEYS = (
+    "expected",
+    "maximum",
+    "recurs",
+    "exempt_routes",
+    "flag_only",
+    "source",
+    "ends_on",
+)
+
+
+class RulebookError(ValueError):
+    """A rulebook file is missing or invalid; the message names the file, rule and problem."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One timescale: when its clock starts and stops and how long it may run."""
+
+    id: str
+    title: str
+    starts_on: tuple[str, ...]
+    stops_on: tuple[str, ...]
+    expected: Limit | None = None
+    maximum: Limit | None = None
+    recurs: bool = False
+    applies_to: str = "episode"
+    # Contact routes (e.g. "dart") the rule does not apply to.
+    exempt_routes: tuple[str, ...] = ()
+    # An aim rather than a standard (A11): passing it raises a flag, never a breach.
+    flag_only: bool = False
+    # The seed paragraph the rule comes from, so a reviewer can check it.
+    source: str = ""
+    ends_on: tuple[str, ...] = ()
+
+    def is_exempt(self, route: str | None) -> bool:
+        """Whether a contact on `route` is outside this rule (B2, B3 do not apply to DART)."""
+        return route is not None and route in self.exempt_routes
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    slug: str
+    title: str
+    path: Path
+    rules: dict[str, Rule] = field(default_factory=dict)
+    # The seed document the rulebook was read from.
+    source: str = ""
+
+
+def available_rulebooks(directory: Path | str | None = None) -> list[str]:
+    """Slugs of the rulebook files in `directory`, sorted."""
+    directory = DEFAULT_DIRECTORY if directory is None else Path(directory)
+    return sorted(p.stem for p in directory.glob("*.toml") if _SLUG.match(p.stem))
+
+
+def load_rulebook(path: Path | str) -> Rulebook:
+    """Read and validate one rulebook file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise RulebookError(f"{path}: no such rulebook file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RulebookError(f"{path}: TOML syntax error: {exc}") from exc
+
+    def fail(problem: str, rule_id: str | None = None) -> RulebookError:
+        where = f"{path}: rule {rule_id}: " if rule_id else f"{path}: "
+        return RulebookError(where + problem)
+
+    if not _SLUG.match(path.stem):
+        raise fail(f"file name {path.name!r} must be a lowercase slug such as 'family-solutions.toml'")
+    unknown = sorted(set(data) - _TOP_LEVEL_KEYS)
+    if unknown:
+        raise fail(f"unknown top-level key(s) {', '.join(unknown)}")
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise fail("missing 'title'")
+    source = data.get("source", "")
+    if not isinstance(source, str):
+        raise fail("'source' must be a string")
+    tables = data.get("rule", [])
+    if not isinstance(tables, list) or not tables:
+        raise fail("no rules: add at least one [[rule]] table")
+
+    rules: dict[str, Rule] = {}
+    for index, table in enumerate(tables, start=1):
+        rule = _parse_rule(table, index=index, fail=fail)
+        if rule.id in rules:
+            raise fail("duplicate rule id", rule.id)
+        rules[rule.id] = rule
+    return Rulebook(slug=path.stem, title=title, path=path, rules=rules, source=source)
+
+
+def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -> Rule:
+    if not isinstance(table, dict):
+        raise fail(f"rule #{index} must be a [[rule]] table")
+    rule_id = table.get("id")
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        raise fail(f"rule #{index} has no 'id'")
+
+    def problem(text: str) -> RulebookError:
+        return fail(text, rule_id)
+
+    unknown = sorted(set(table) - set(_REQUIRED_RULE_KEYS) - set(_OPTIONAL_RULE_KEYS))
+    if unknown:
+        raise problem(f"unknown key(s) {', '.join(unknown)}")
+    for key in _REQUIRED_RULE_KEYS:
+        if key not in table:
+            raise problem(f"missing {key!r}")
+
+    title = table["title"]
+    if not isinstance(title, str) or not title.strip():
+        raise problem("'title' must be a non-empty string")
+
+    def events(key: str, *, required: bool) -> tuple[str, ...]:
+        names = table.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise problem(f"{key!r} must be a list of event names")
+        if required and not names:
+            raise problem(f"{key!r} must name at least one event")
+        for name in names:
+            if name not in EVENTS:
+                raise problem(f"unknown event {name!r} in {key!r} (see deadlines/events.py)")
+        return tuple(names)
+
+    def limit(key: str) -> Limit | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or set(value) != {"amount", "unit"}:
+            raise problem(f'{key!r} must be {{ amount = <whole number>, unit = "<unit>" }}')
+        amount, unit = value["amount"], value["unit"]
+        if unit not in UNITS:
+            raise problem(f"unknown unit {unit!r} in {key!r}; expected one of {', '.join(UNITS)}")
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise problem(f"{key!r} amount must be a whole number, not {amount!r}")
+        if amount < 0:
+            raise problem(f"{key!r} amount must not be negative, got {amount}")
+        try:
+            return Limit(amount=amount, unit=unit)
+        except ValueError as exc:  # rules Limit knows beyond the checks above
+            raise problem(f"{key!r}: {exc}") from None
+
+    def flag(key: str) -> bool:
+        value = table.get(key, False)
+        if not isinstance(value, bool):
+            raise problem(f"{key!r} must be true or false")
+        return value
+
+    starts_on = events("starts_on", required=True)
+    stops_on = events("stops_on", required=True)
+    ends_on = events("ends_on", required=False)
+    expected, maximum = limit("expected"), limit("maximum")
+    if expected is None and maximum is None:
+        raise problem("rule has neither an 'expected' nor a 'maximum' limit")
+
+    applies_to = table["applies_to"]
+    if applies_to not in APPLIES_TO:
+        raise problem(f"unknown applies_to {applies_to!r}; expected one of {', '.join(APPLIES_TO)}")
+
+    exempt_routes = table.get("exempt_routes", [])
+    if not isinstance(exempt_routes, list) or not all(isinstance(r, str) and _SLUG.match(r) for r in exempt_routes):
+        raise problem("'exempt_routes' must be a list of lowercase route names such as \"dart\"")
+
+    source = table.get("source", "")
+    if not isinstance(source, str):
+        raise problem("'source' must be a string")
+
+    return Rule(
+        id=rule_id,
+        title=title,
+        starts_on=starts_on,
+        stops_on=stops_on,
+        expected=expected,
+        maximum=maximum,
+        recurs=flag("recurs"),
+        applies_to=applies_to,
+        exempt_routes=tuple(exempt_routes),
+        flag_only=flag("flag_only"),
+        source=source,
+        ends_on=ends_on,
+    )
+
+
+def load_rulebooks(slugs: Iterable[str], directory: Path | str | None = None) -> tuple[Rulebook, ...]:
+    """Load the rulebooks a deployment selected, in the order given."""
+    directory = DEFAULT_DIRECTORY if directory is None else Path(directory)
+    books: list[Rulebook] = []
+    seen: set[str] = set()
+    for slug in slugs:
+        if not _SLUG.match(slug):
+            raise RulebookError(f"{slug!r} is not a rulebook slug (lowercase letters, digits, '-')")
+        if slug in seen:
+            raise RulebookError(f"rulebook {slug!r} selected twice")
+        seen.add(slug)
+        books.append(load_rulebook(directory / f"{slug}.toml"))
+    return tuple(books)
+
+
+def _rules_with(rulebooks: Iterable[Rulebook], event: str, attr: str) -> list[tuple[Rulebook, Rule]]:
+    if event not in EVENTS:
+        # A misspelt event in a service would otherwise match nothing, silently.
+        raise ValueError(f"unknown event {event!r}")
+    return [(book, rule) for book in rulebooks for rule in book.rules.values() if event in getattr(rule, attr)]
+
+
+def rules_started_by(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Rulebook, Rule]]:
+    """(rulebook, rule) pairs whose clock `event` starts; the rulebook says whose rule it is."""
+    return _rules_with(rulebooks, event, "starts_on")
+
+
+def rules_stopped_by(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Rulebook, Rule]]:
+    """(rulebook, rule) pairs whose running clock `event` stops (and judges)."""
+    return _rules_with(rulebooks, event, "stops_on")
+
+
+def rules_ended_by(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Rulebook, Rule]]:
+    """(rulebook, rule) pairs whose running clock `event` withdraws without judging it."""
+    return _rules_with(rulebooks, event, "ends_on")

@@ -1,0 +1,39 @@
+"""Thin Celery tasks: capture `now` once and call the plain functions that do the work.
+
+Every task is `acks_late` with `reject_on_worker_lost`: a worker killed mid-run (even by
+SIGKILL) leaves the message unacknowledged, so it is delivered again and the rerun finishes
+the job. That is only safe because each job is idempotent (see deadlines.alerts). Nothing is
+ever queued with an ETA or countdown (deadlines.schedule).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from deadlines.alerts import alerts_deliver, alerts_raise, digest_send
+from deadlines.calendar_source import current_calendar
+from deadlines.services import deadlines_recompute_open
+
+TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+
+@shared_task(name="deadlines.tasks.raise_alerts", **TASK_OPTIONS)
+def raise_alerts() -> int:
+    return alerts_raise(now=timezone.now())
+
+
+@shared_task(name="deadlines.tasks.deliver_alerts", **TASK_OPTIONS)
+def deliver_alerts() -> int:
+    return alerts_deliver(now=timezone.now())
+
+
+@shared_task(name="deadlines.tasks.send_digests", **TASK_OPTIONS)
+def send_digests() -> int:
+    return digest_send(now=timezone.now())
+
+
+@shared_task(name="deadlines.tasks.recompute_deadlines", **TASK_OPTIONS)
+def recompute_deadlines() -> int:
+    """Queued (on commit) when an administrator adds or removes a closure day."""
+    return deadlines_recompute_open(now=timezone.now(), calendar=current_calendar())

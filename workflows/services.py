@@ -1,0 +1,419 @@
+"""The only place where contacts and episodes change state.
+
+One atomic service per action: it checks the user may act, locks the row, checks
+nobody changed it meanwhile (a version number the form carried), performs the
+django-fsm transition, records who and when (history), and tells the timescale
+engine what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.db import transaction
+from django_fsm import TransitionNotAllowed
+
+from accounts.models import Team
+from cases.models import Communication, Consent, Contact, Episode, Family, Meeting, MeetingItem, Person, RiskIndicator
+from cases.selectors import recent_step_up
+from deadlines import events
+from deadlines.services import deadline_record_event
+from workflows.errors import CaseChanged, WorkflowError
+
+D = Contact.Decision
+
+
+def _require(user, perm: str, message: str) -> None:
+    if not user.has_perm(perm):
+        raise WorkflowError(message)
+
+
+def _lock_contact(contact: Contact, expected_version: int | None) -> Contact:
+    locked = Contact.objects.select_for_update().get(pk=contact.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise CaseChanged(
+            f"{locked.reference} was changed by someone else while you were working on it "
+            f"(it is now: {locked.get_state_display()}). What you typed has been kept: check and submit again."
+        )
+    return locked
+
+
+def _emit(event: str, *, now: datetime, actor, contact: Contact | None = None, episode: Episode | None = None):
+    deadline_record_event(event=event, now=now, contact=contact, episode=episode, actor=actor)
+
+
+# --- Contacts -----------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_receive(
+    *,
+    family: Family,
+    subjects: Iterable[Person],
+    received_at: datetime,
+    route: str,
+    source: str,
+    presenting_needs: str,
+    by,
+    now: datetime,
+    referrer: dict | None = None,
+    risks: dict[str, tuple[int, str]] | None = None,
+    consent: dict | None = None,
+) -> Contact:
+    """Record a request for support; opens the front-door clocks from when it was received."""
+    _require(by, "cases.record_contact", "Only front door staff can record a contact.")
+    if received_at > now:
+        raise WorkflowError("The time the contact was received cannot be in the future.")
+    contact = Contact(
+        family=family,
+        received_at=received_at,
+        route=route,
+        source=source,
+        presenting_needs=presenting_needs,
+        created_by=by,
+        recent_step_up_flag=recent_step_up(family, now=now),
+        **(referrer or {}),
+    )
+    contact.save()
+    contact.subjects.set(list(subjects))
+    for indicator, (level, note) in (risks or {}).items():
+        RiskIndicator.objects.create(contact=contact, indicator=indicator, level=level, note=note)
+    if consent:
+        Consent.objects.create(family=family, contact=contact, recorded_by=by, **consent)
+    _emit(events.CONTACT_RECEIVED, now=received_at, actor=by, contact=contact)
+    _notify_lead_professional(contact=contact, by=by, now=now)
+    return contact
+
+
+def _notify_lead_professional(*, contact: Contact, by, now: datetime) -> None:
+    """Rulebook D: a contact about a family with an open plan goes to its lead professional."""
+    episode = (
+        Episode.objects.filter(family=contact.family, lead_professional__isnull=False)
+        .exclude(state=Episode.State.CLOSED)
+        .select_related("lead_professional")
+        .first()
+    )
+    if episode is None:
+        return
+    lead = episode.lead_professional
+    Contact.objects.filter(pk=contact.pk).update(lead_professional_notified=lead)
+    contact.lead_professional_notified = lead
+    Communication.objects.create(
+        family=contact.family,
+        contact=contact,
+        episode=episode,
+        kind=Communication.Kind.LEAD_PROFESSIONAL_NOTICE,
+        recipient=str(lead),
+        method=Communication.Method.PORTAL,
+        sent_at=now,
+        summary=f"New contact {contact.reference} about a family with an open Early Help episode.",
+        recorded_by=by,
+    )
+
+
+@transaction.atomic
+def contact_start_screening(*, contact: Contact, by, now: datetime, expected_version: int | None = None) -> Contact:
+    _require(by, "cases.decide_contact", "Only front door staff can screen a contact.")
+    contact = _lock_contact(contact, expected_version)
+    try:
+        contact.start_screening()
+    except TransitionNotAllowed:
+        raise WorkflowError(
+            f"{contact.reference} cannot start screening: it is already {contact.get_state_display().lower()}."
+        ) from None
+    contact.version += 1
+    contact.save()
+    _emit(events.SCREENING_HELD, now=now, actor=by, contact=contact)
+    return contact
+
+
+DECISION_TRANSITIONS = {
+    D.STEP_UP: "step_up",
+    D.MEETING: "take_to_meeting",
+    D.ALLOCATE: "allocate_to_team",
+    D.SINGLE_AGENCY: "single_agency",
+    D.SIGNPOST: "signpost",
+    D.NO_FURTHER_ACTION: "no_further_action",
+    D.AWAIT_CONSENT: "await_consent",
+}
+
+DECISION_EVENTS = {
+    D.STEP_UP: events.CONTACT_DECIDED_STEP_UP,
+    D.MEETING: events.CONTACT_DECIDED_MEETING,
+    D.ALLOCATE: events.CONTACT_DECIDED_ALLOCATE,
+    D.SINGLE_AGENCY: events.CONTACT_DECIDED_CLOSE,
+    D.SIGNPOST: events.CONTACT_DECIDED_CLOSE,
+    D.NO_FURTHER_ACTION: events.CONTACT_DECIDED_CLOSE,
+}
+
+NEEDS_CONSENT = frozenset({D.ALLOCATE, D.SINGLE_AGENCY})
+
+
+def early_help_consent_in_force(contact: Contact) -> bool:
+    return any(c.is_in_force for c in Consent.objects.filter(family=contact.family, purpose=Consent.Purpose.EARLY_HELP))
+
+
+@transaction.atomic
+def contact_decide(
+    *,
+    contact: Contact,
+    decision: str,
+    rationale: str,
+    by,
+    now: datetime,
+    expected_version: int | None = None,
+    team: Team | None = None,
+    meeting_kind: str = "",
+    agency: str = "",
+    episode_origin: str = Episode.Origin.FRONT_DOOR,
+) -> Contact:
+    """The MASH decision on a contact, with a required rationale and the deciding user."""
+    _require(by, "cases.decide_contact", "Only front door staff (MASH officer or EH MASH lead) can decide a contact.")
+    if decision not in DECISION_TRANSITIONS:
+        raise WorkflowError("Choose a decision.")
+    if not (rationale or "").strip():
+        raise WorkflowError("Give the reason for the decision.")
+    contact = _lock_contact(contact, expected_version)
+    if contact.state == Contact.State.RECEIVED:
+        # Deciding straight from the queue is screening and deciding in one go.
+        contact.start_screening()
+        _emit(events.SCREENING_HELD, now=now, actor=by, contact=contact)
+    if contact.state == Contact.State.AT_MEETING:
+        raise WorkflowError(
+            f"{contact.reference} is waiting for its multi-agency meeting: record the meeting's outcome."
+        )
+    if decision in NEEDS_CONSENT and not early_help_consent_in_force(contact):
+        raise WorkflowError(
+            "Early Help can only be offered with the family's consent (rulebook D). "
+            "Record their consent, or decide 'awaiting consent' to send the outcome letter and a consent request."
+        )
+    if decision == D.ALLOCATE and team is None:
+        raise WorkflowError("Choose the Early Help team to allocate to.")
+    if decision == D.MEETING and meeting_kind not in Meeting.Kind.values:
+        raise WorkflowError("Choose the meeting: NAM, MAAM or ICDM.")
+    if decision == D.SINGLE_AGENCY and not agency.strip():
+        raise WorkflowError("Name the agency that agreed to support the family.")
+    try:
+        getattr(contact, DECISION_TRANSITIONS[decision])()
+    except TransitionNotAllowed:
+        raise WorkflowError(
+            f"{contact.reference} has already been decided ({contact.get_state_display().lower()}); "
+            "it cannot be decided again."
+        ) from None
+    contact.decision = decision
+    contact.decision_rationale = rationale.strip()
+    contact.decided_by = by
+    contact.decided_at = now
+    contact.meeting_kind = meeting_kind if decision == D.MEETING else ""
+    contact.single_agency_name = agency.strip() if decision == D.SINGLE_AGENCY else ""
+    contact.allocated_team = team if decision == D.ALLOCATE else None
+    contact.version += 1
+    contact.save()
+    _emit(events.DECISION_MADE, now=now, actor=by, contact=contact)
+    if decision in DECISION_EVENTS:
+        _emit(DECISION_EVENTS[decision], now=now, actor=by, contact=contact)
+    if decision == D.ALLOCATE:
+        episode_open(contact=contact, team=team, now=now, by=by, origin=episode_origin)
+    return contact
+
+
+@transaction.atomic
+def episode_open(
+    *,
+    contact: Contact | None,
+    team: Team,
+    now: datetime,
+    by,
+    origin: str,
+    family: Family | None = None,
+    social_care_assessment_date: date | None = None,
+) -> Episode:
+    """Route the family to a team's pre-allocation list: an episode awaiting allocation."""
+    family = family or contact.family
+    existing = Episode.objects.filter(family=family).exclude(state=Episode.State.CLOSED).first()
+    if existing is not None:
+        raise WorkflowError(
+            f"{family} already has an open Early Help episode ({existing.reference}, {existing.team}). "
+            "Tell its lead professional instead of opening another."
+        )
+    episode = Episode.objects.create(
+        family=family,
+        contact=contact,
+        team=team,
+        origin=origin,
+        opened_at=now,
+        social_care_assessment_date=social_care_assessment_date,
+    )
+    Family.objects.filter(pk=family.pk).update(team=team)
+    family.team = team
+    _emit(events.REFERRAL_SENT_TO_TEAM, now=now, actor=by, episode=episode)
+    _emit(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
+    if origin == Episode.Origin.STEP_DOWN:
+        _emit(events.STEP_DOWN_RECEIVED, now=now, actor=by, episode=episode)
+    elif origin == Episode.Origin.WRAPAROUND:
+        _emit(events.WRAPAROUND_REQUESTED, now=now, actor=by, episode=episode)
+    return episode
+
+
+# --- Consent and communications -------------------------------------------------
+
+COMMUNICATION_EVENTS = {
+    Communication.Kind.ACKNOWLEDGEMENT: events.ACKNOWLEDGEMENT_SENT,
+    Communication.Kind.SCREENING_OUTCOME: events.SCREENING_OUTCOME_SENT,
+    Communication.Kind.MEETING_OUTCOME: events.MEETING_OUTCOME_SENT,
+    Communication.Kind.CONSENT_REQUEST: events.SCREENING_OUTCOME_SENT,
+    Communication.Kind.PLAN_COPY: events.PLAN_COPY_SENT,
+}
+
+
+@transaction.atomic
+def communication_record(
+    *,
+    family: Family,
+    kind: str,
+    recipient: str,
+    method: str,
+    sent_at: datetime,
+    by,
+    now: datetime,
+    summary: str = "",
+    contact: Contact | None = None,
+    episode: Episode | None = None,
+) -> Communication:
+    """Record something sent to a referrer, the family or a partner; some clocks stop on it."""
+    if sent_at > now:
+        raise WorkflowError("The time it was sent cannot be in the future.")
+    communication = Communication.objects.create(
+        family=family,
+        contact=contact,
+        episode=episode,
+        kind=kind,
+        recipient=recipient,
+        method=method,
+        sent_at=sent_at,
+        summary=summary,
+        recorded_by=by,
+    )
+    event = COMMUNICATION_EVENTS.get(kind)
+    if event:
+        _emit(event, now=sent_at, actor=by, contact=contact, episode=episode)
+    return communication
+
+
+@transaction.atomic
+def consent_record(*, family: Family, by, now: datetime, contact: Contact | None = None, **fields) -> Consent:
+    consent = Consent.objects.create(family=family, contact=contact, recorded_by=by, **fields)
+    if (
+        contact is not None
+        and consent.is_in_force
+        and consent.purpose == Consent.Purpose.EARLY_HELP
+        and contact.state == Contact.State.AWAITING_CONSENT
+    ):
+        locked = _lock_contact(contact, None)
+        locked.consent_resolved()
+        locked.version += 1
+        locked.save()
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: Consent, on: date, by) -> Consent:
+    if consent.withdrawn_on:
+        raise WorkflowError("This consent has already been withdrawn.")
+    consent.withdrawn_on = on
+    consent.save()
+    return consent
+
+
+# --- Multi-agency meetings --------------------------------------------------------
+
+
+@transaction.atomic
+def meeting_schedule(*, kind: str, scheduled_for: datetime, location: str, attendees: str, by) -> Meeting:
+    _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can schedule a meeting.")
+    return Meeting.objects.create(
+        kind=kind, scheduled_for=scheduled_for, location=location, attendees=attendees, chair=by, created_by=by
+    )
+
+
+@transaction.atomic
+def meeting_add_contact(*, meeting: Meeting, contact: Contact, by) -> MeetingItem:
+    _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can set a meeting's agenda.")
+    if contact.state != Contact.State.AT_MEETING:
+        raise WorkflowError(
+            f"{contact.reference} is not waiting for a multi-agency meeting "
+            f"(it is {contact.get_state_display().lower()})."
+        )
+    item, created = MeetingItem.objects.get_or_create(meeting=meeting, contact=contact)
+    if not created:
+        raise WorkflowError(f"{contact.reference} is already on this meeting's agenda.")
+    return item
+
+
+OUTCOME_TO_DECISION = {
+    MeetingItem.Outcome.ALLOCATE: D.ALLOCATE,
+    MeetingItem.Outcome.SINGLE_AGENCY: D.SINGLE_AGENCY,
+    MeetingItem.Outcome.SIGNPOST: D.SIGNPOST,
+    MeetingItem.Outcome.STEP_UP: D.STEP_UP,
+    MeetingItem.Outcome.NO_FURTHER_ACTION: D.NO_FURTHER_ACTION,
+}
+
+
+@transaction.atomic
+def meeting_record_outcome(
+    *,
+    item: MeetingItem,
+    outcome: str,
+    reason: str,
+    by,
+    now: datetime,
+    team: Team | None = None,
+    agency: str = "",
+) -> MeetingItem:
+    """The meeting's outcome for one contact: moves the contact on and stops its meeting clocks."""
+    _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can record a meeting's outcome.")
+    item = MeetingItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
+    if item.decided_at:
+        raise WorkflowError("The outcome for this contact has already been recorded.")
+    if outcome not in OUTCOME_TO_DECISION:
+        raise WorkflowError("Choose an outcome.")
+    if not (reason or "").strip():
+        raise WorkflowError("Give the reason for the outcome.")
+    if outcome == MeetingItem.Outcome.ALLOCATE and team is None:
+        raise WorkflowError("Choose the Early Help team to allocate to.")
+    if outcome == MeetingItem.Outcome.SINGLE_AGENCY and not agency.strip():
+        raise WorkflowError("Name the agency that agreed to support the family.")
+    contact = _lock_contact(item.contact, None)
+    if contact.state != Contact.State.AT_MEETING:
+        raise WorkflowError(f"{contact.reference} is no longer waiting for this meeting.")
+    decision = OUTCOME_TO_DECISION[outcome]
+    if decision in NEEDS_CONSENT and not early_help_consent_in_force(contact):
+        raise WorkflowError("Early Help can only be offered with the family's consent: record it first (rulebook D).")
+    held_at = item.meeting.held_at or now
+    if item.meeting.held_at is None:
+        Meeting.objects.filter(pk=item.meeting.pk).update(held_at=held_at)
+    _emit(events.MEETING_HELD, now=held_at, actor=by, contact=contact)
+    getattr(contact, DECISION_TRANSITIONS[decision])()
+    contact.decision = decision
+    contact.decision_rationale = f"{item.meeting.kind}: {reason.strip()}"
+    contact.decided_by = by
+    contact.decided_at = now
+    contact.allocated_team = team if decision == D.ALLOCATE else None
+    contact.single_agency_name = agency.strip() if decision == D.SINGLE_AGENCY else ""
+    contact.version += 1
+    contact.save()
+    item.outcome = outcome
+    item.reason = reason.strip()
+    item.allocated_team = team if decision == D.ALLOCATE else None
+    item.single_agency_name = contact.single_agency_name
+    item.decided_by = by
+    item.decided_at = now
+    item.save()
+    _emit(events.DECISION_MADE, now=now, actor=by, contact=contact)
+    if decision == D.ALLOCATE:
+        _emit(events.MEETING_DECIDED_ALLOCATE, now=now, actor=by, contact=contact)
+        episode_open(contact=contact, team=team, now=now, by=by, origin=Episode.Origin.MEETING)
+    else:
+        _emit(DECISION_EVENTS[decision], now=now, actor=by, contact=contact)
+    return item
