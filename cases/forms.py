@@ -397,3 +397,29 @@ class SearchForm(SafeTextMixin, GdsForm):
         max_length=100,
         help_text="For example: Jordan Smith, 14/03/2015, AB1 2CD, 943 476 5919",
     )
+
+
+class BreakGlassForm(SafeTextMixin, GdsForm):
+    reference = forms.CharField(label="Family reference", max_length=20, help_text="For example, F0001234")
+    reason = forms.CharField(
+        label="Why do you need to see this record now?",
+        min_length=20,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your reason is logged and shown to managers.",
+        error_messages={"min_length": "Give a fuller reason (at least 20 characters)", "required": "Give a reason"},
+    )
+
+    def clean_reference(self):
+        value = self.cleaned_data["reference"].strip().upper()
+        match = re.fullmatch(r"F?0*(\d{1,12})", value)
+        if not match:
+            raise forms.ValidationError("Enter a family reference, like F0001234")
+        self.cleaned_data["family_pk"] = int(match.group(1))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if "family_pk" in self.cleaned_data:
+            cleaned["family_pk"] = self.cleaned_data["family_pk"]
+        return cleaned

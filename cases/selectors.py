@@ -289,3 +289,20 @@ def search_people(user, query: str, *, limit: int = 50) -> list[Person]:
         .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("family")))
         .order_by("last_name", "first_name", "pk")[:limit]
     )
+
+
+def may_break_glass(user) -> bool:
+    """Case-working staff may break glass; administrators and people with no role may not."""
+    return user.is_authenticated and bool(user.role_names & (FRONT_DOOR | TEAM_ROLES | SERVICE_ROLES))
+
+
+def access_log_for_family(family: Family):
+    """Views of the family and of any of its people, newest first (served by the two indexes)."""
+    from cases.models import AccessLog
+
+    person_ids = Membership.objects.filter(family=family).values("person_id")
+    return (
+        AccessLog.objects.filter(Q(family_id_logged=family.pk) | Q(person_id_logged__in=person_ids))
+        .select_related("user")
+        .order_by("-at")
+    )

@@ -20,4 +20,6 @@ urlpatterns = [
     path("meetings/<int:pk>/agenda/", actions.meeting_add, name="meeting_add"),
     path("meetings/<int:pk>/items/<int:item_pk>/outcome/", actions.meeting_outcome, name="meeting_outcome"),
     path("search/", views.search, name="search"),
+    path("break-glass/", views.break_glass, name="break_glass"),
+    path("families/<int:pk>/access-log/", views.family_access_log, name="family_access_log"),
 ]

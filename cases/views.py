@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -28,8 +29,30 @@ def log_access(request, *, action: str, what: str, family=None, person=None) -> 
     )
 
 
+BREAK_GLASS_SECONDS = 60 * 60
+
+
 def visible_family_or_404(user, pk: int) -> Family:
     return get_object_or_404(selectors.families_visible_to(user).select_related("team"), pk=pk)
+
+
+def break_glass_reason(request, family_pk: int) -> str | None:
+    """The reason given for break-glass access to this family in this session, while it lasts."""
+    grant = request.session.get("break_glass", {}).get(str(family_pk))
+    if not grant or grant["until"] < timezone.now().timestamp():
+        return None
+    return grant["reason"]
+
+
+def family_for_request_or_404(request, pk: int) -> tuple[Family, str]:
+    """The family if in scope, or under a live break-glass grant (with its reason); else 404."""
+    try:
+        return selectors.families_visible_to(request.user).select_related("team").get(pk=pk), ""
+    except Family.DoesNotExist:
+        reason = break_glass_reason(request, pk)
+        if reason and selectors.may_break_glass(request.user):
+            return get_object_or_404(Family.objects.select_related("team"), pk=pk), reason
+        raise Http404 from None
 
 
 def visible_contact_or_404(user, pk: int) -> Contact:
@@ -47,8 +70,16 @@ def can_see_confidential_address(user) -> bool:
 
 @login_required
 def family_detail(request, pk: int):
-    family = visible_family_or_404(request.user, pk)
-    log_access(request, action=AccessLog.Action.VIEW, what=f"family {family.reference}", family=family)
+    family, glass_reason = family_for_request_or_404(request, pk)
+    services.access_log_record(
+        user=request.user,
+        action=AccessLog.Action.VIEW,
+        what=f"family {family.reference}",
+        at=timezone.now(),
+        family=family,
+        ip_address=services.client_ip(request),
+        break_glass_reason=glass_reason,
+    )
     context = selectors.family_page(family)
     try:
         limit = max(50, min(int(request.GET.get("show", 100)), 2000))
@@ -60,6 +91,8 @@ def family_detail(request, pk: int):
         chronology_limit=limit,
         show_address=not family.address_confidential or can_see_confidential_address(request.user),
         can_record_contact=request.user.has_perm("cases.record_contact"),
+        break_glass=glass_reason,
+        can_see_access_log=request.user.has_role(*selectors.SERVICE_ROLES),
     )
     return render(request, "cases/family_detail.html", context)
 
@@ -205,3 +238,40 @@ def contact_record(request, family_pk: int):
                 )
             return redirect("cases:contact_detail", pk=contact.pk)
     return render(request, "cases/contact_form.html", {"form": form, "family": family})
+
+
+@login_required
+def break_glass(request):
+    """Open a record outside your work: only with a reason, logged and shown to managers."""
+    from cases.forms import BreakGlassForm
+
+    if not selectors.may_break_glass(request.user):
+        raise PermissionDenied
+    form = BreakGlassForm(request.POST or None, initial={"reference": request.GET.get("family", "")})
+    if request.method == "POST" and form.is_valid():
+        family = Family.objects.filter(pk=form.cleaned_data["family_pk"]).first()
+        if family is None:
+            form.add_error("reference", "There is no family with that reference")
+        else:
+            grants = request.session.get("break_glass", {})
+            grants[str(family.pk)] = {
+                "until": timezone.now().timestamp() + BREAK_GLASS_SECONDS,
+                "reason": form.cleaned_data["reason"],
+            }
+            request.session["break_glass"] = grants
+            messages.warning(request, "Break-glass access for one hour. Your reason is logged and shown to managers.")
+            return redirect("cases:family_detail", pk=family.pk)
+    return render(request, "cases/break_glass.html", {"form": form})
+
+
+@login_required
+def family_access_log(request, pk: int):
+    """Who has viewed this family's and its children's records (managers)."""
+    if not request.user.has_role(*selectors.SERVICE_ROLES):
+        raise PermissionDenied
+    family = visible_family_or_404(request.user, pk)
+    from django.core.paginator import Paginator
+
+    rows = selectors.access_log_for_family(family)
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    return render(request, "cases/access_log.html", {"family": family, "page": page})

@@ -309,14 +309,12 @@ def _digest_one(leader, *, today, until: datetime, now: datetime) -> int:
         claim.save(update_fields=["items"])
         if not claim.items or not leader.email:
             return 0
-        subject, body = _digest_message(leader, sections, today=today, until=until, now=now)
+        subject, body = _digest_message(leader, sections, today=today, until=until)
         send_mail(subject, body, None, [leader.email], fail_silently=False)
         return 1
 
 
-def _digest_message(
-    leader, sections: dict[str, list[Deadline]], *, today, until: datetime, now: datetime
-) -> tuple[str, str]:
+def _digest_message(leader, sections: dict[str, list[Deadline]], *, today, until: datetime) -> tuple[str, str]:
     headings = {
         "breached": "Breached (past the maximum)",
         "overdue": "Overdue (past the expected time)",
@@ -327,13 +325,11 @@ def _digest_message(
         items = sections[key]
         lines.append(f"{heading}: {len(items)}{'+' if len(items) == DIGEST_LIST_LIMIT else ''}")
         for d in items:
-            if key == "breached":
-                limit = d.due_at
-            elif key == "overdue" or (d.expected_at is not None and d.expected_at >= now):
-                limit = d.expected_at
-            else:
-                limit = d.due_at
-            lines.append(f"  - {d.rule_id} {d.title}, {subject_reference(d)}, {_when(limit)}")
+            limit = d.due_at if key == "breached" else d.expected_at or d.due_at
+            line = f"  - {d.rule_id} {d.title}, {subject_reference(d)}, {_when(limit)}"
+            if key == "overdue" and d.due_at is not None:
+                line += f" (maximum {_when(d.due_at)})"
+            lines.append(line)
         lines.append("")
     url = _alerts_url()
     if url:

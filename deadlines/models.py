@@ -93,10 +93,10 @@ class DeadlineQuerySet(models.QuerySet):
         return self.open().filter(flag_only=False, due_at__lt=now)
 
     def falling_due(self, *, now: datetime, until: datetime) -> DeadlineQuerySet:
-        """Open rows whose next limit (expected time, else maximum) falls in [now, until]."""
+        """Open rows, not yet overdue, whose first limit (expected time, else maximum) is in [now, until]."""
         return self.open().filter(
             Q(expected_at__gte=now, expected_at__lte=until)
-            | Q(Q(expected_at__isnull=True) | Q(expected_at__lt=now), due_at__gte=now, due_at__lte=until)
+            | Q(expected_at__isnull=True, due_at__gte=now, due_at__lte=until)
         )
 
 

@@ -255,9 +255,10 @@ def deadlines_recompute_open(
     rulebooks: Sequence[Rulebook] | None = None,
     batch_size: int = 2000,
 ) -> int:
-    """Recompute the limits of the clocks running at `now` after a calendar or rulebook change.
+    """Recompute the limits of the open clocks after a calendar or rulebook change.
 
-    Returns how many rows changed. Stopped clocks keep the limits they were judged against.
+    Returns how many rows changed. Limits depend only on each clock's start, the rule and the
+    calendar; `now` (when the recompute runs) is taken for the services' uniform contract. Stopped clocks keep the limits they were judged against.
     A clock whose rule is no longer in the deployment's rulebooks is left as it is (and
     logged): silently withdrawing it would hide work that was due. Alert stamps are kept, so a
     deadline pushed back after its alert is not alerted twice ("at most one alert per level").
@@ -271,7 +272,7 @@ def deadlines_recompute_open(
     while True:
         # Keyset pages: cheap at any depth, and rows updated behind us are not re-read.
         batch = list(
-            Deadline.objects.filter(stopped_at__isnull=True, started_at__lte=now, id__gt=last_id)
+            Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id)
             .order_by("id")
             .only("id", "rulebook", "rule_id", "started_at", *fields)[:batch_size]
         )

@@ -53,3 +53,35 @@ class SecurityHeadersMiddleware:
         if last is None or now - last > 60:
             request.session["last_activity"] = now
         return True
+
+
+TWO_FACTOR_EXEMPT_PREFIXES = ("/account/two-factor/", "/sign-out/", "/static/", "/assets/", "/healthz")
+
+
+class TwoFactorRequiredMiddleware:
+    """Where the deployment makes TOTP compulsory, nothing else opens until the user has verified."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (
+            user.is_authenticated
+            and two_factor_required_for(user)
+            and not user.is_verified()
+            and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
+        ):
+            return redirect(f"{resolve_url('accounts:two_factor')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+def two_factor_required_for(user) -> bool:
+    from accounts import roles
+
+    mode = settings.TWO_FACTOR_REQUIRED
+    if mode == "all":
+        return True
+    if mode == "managers":
+        return user.has_role(roles.MANAGER, roles.DUTY_MANAGER, roles.ADMINISTRATOR)
+    return False

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "simple_history",
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_celery_beat",
     "earlyhelp",
     "accounts",
@@ -58,10 +60,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "earlyhelp.middleware.SecurityHeadersMiddleware",
+    "earlyhelp.middleware.TwoFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -157,6 +161,12 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+
+# TOTP two-factor sign-in: "all" users, "managers" (managers, duty managers, administrators) or "none".
+TWO_FACTOR_REQUIRED = env_str("TWO_FACTOR_REQUIRED", "none" if (DEBUG or TESTING) else "managers")
+if TWO_FACTOR_REQUIRED not in {"all", "managers", "none"}:
+    raise ImproperlyConfigured(f"TWO_FACTOR_REQUIRED must be all, managers or none, not {TWO_FACTOR_REQUIRED!r}.")
+OTP_TOTP_ISSUER = env_str("SERVICE_NAME", "earlyhelp")
 
 # Sessions end after an idle time and after 12 hours whatever happens.
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60

@@ -18,7 +18,7 @@ urlpatterns = [
         name="login",
     ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/", include("accounts.urls")),
+    path("account/", include("accounts.urls")),
     path("", include("cases.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -121,7 +121,10 @@ def test_queryset_helpers_partition_open_rows(contact, make_contact):
     now = START + timedelta(days=3, hours=2)
     assert list(Deadline.objects.breached(now)) == [breached]
     assert list(Deadline.objects.overdue(now)) == [overdue, soon]
-    assert list(Deadline.objects.falling_due(now=now, until=now + timedelta(days=1))) == [soon]
+    assert list(Deadline.objects.falling_due(now=now, until=now + timedelta(days=1))) == []  # overdue already
+    # From the start, everything's first limit (1 day, 1 day, 2.5 days) falls within 2.5 days.
+    assert list(Deadline.objects.falling_due(now=START, until=START + timedelta(days=2))) == [breached, overdue]
+    assert Deadline.objects.falling_due(now=START, until=START + timedelta(days=3)).count() == 3
     assert Deadline.objects.open().count() == 3
 
 
