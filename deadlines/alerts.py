@@ -74,16 +74,20 @@ def detection_sql(level: str) -> str:
     stamp, limit, extra = _LEVEL_SQL[level]
     table = connection.ops.quote_name(Deadline._meta.db_table)
     # Only column and table names are formatted in, from the constants above and the model.
+    # `id = ANY(ARRAY(SELECT ...))`, not `id IN (SELECT ... LIMIT n)`: PostgreSQL may re-run an
+    # IN subquery for each row it checks, and with SKIP LOCKED each run can pick other rows, so
+    # the UPDATE could claim far more than one batch. ARRAY(...) is an InitPlan, run exactly
+    # once, and the UPDATE then finds its rows by primary key.
     return f"""
         UPDATE {table} SET {stamp} = %(now)s
-        WHERE id IN (
+        WHERE id = ANY(ARRAY(
             SELECT id FROM {table}
             WHERE stopped_at IS NULL AND {stamp} IS NULL AND {limit} IS NOT NULL
               AND {limit} < %(now)s {extra}
             ORDER BY {limit}
             LIMIT %(batch)s
             FOR UPDATE SKIP LOCKED
-        )
+        ))
         AND stopped_at IS NULL AND {stamp} IS NULL
         RETURNING id, assignee_id, team_id, due_at, flag_only
     """  # noqa: S608

@@ -258,10 +258,11 @@ def deadlines_recompute_open(
     """Recompute the limits of the open clocks after a calendar or rulebook change.
 
     Returns how many rows changed. Limits depend only on each clock's start, the rule and the
-    calendar; `now` (when the recompute runs) is taken for the services' uniform contract. Stopped clocks keep the limits they were judged against.
-    A clock whose rule is no longer in the deployment's rulebooks is left as it is (and
-    logged): silently withdrawing it would hide work that was due. Alert stamps are kept, so a
-    deadline pushed back after its alert is not alerted twice ("at most one alert per level").
+    calendar; `now` (when the recompute runs) is taken for the services' uniform contract.
+    Stopped clocks keep the limits they were judged against. A clock whose rule is no longer
+    in the deployment's rulebooks is left as it is (and logged): silently withdrawing it would
+    hide work that was due. Alert stamps are kept, so a deadline pushed back after its alert is
+    not alerted twice ("at most one alert per level").
     """
     books = tuple(active_rulebooks() if rulebooks is None else rulebooks)
     rules = {(b.slug, r.id): r for b in books for r in b.rules.values()}

@@ -234,3 +234,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Data protection: how long family records are kept (oversight/data_protection.py).
+RETENTION_RULE = env_str("RETENTION_RULE", "youngest_child_age:25")

@@ -20,5 +20,7 @@ urlpatterns = [
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("accounts.urls")),
     path("", include("cases.urls")),
+    path("", include("workflows.urls")),
+    path("oversight/", include("oversight.urls")),
     path("django-admin/", admin.site.urls),
 ]

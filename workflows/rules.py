@@ -20,3 +20,43 @@ rules.add_perm("cases.run_meeting", is_mash_lead | is_team_leader | is_manager)
 
 def can(user, perm: str, obj=None) -> bool:
     return user.has_perm(perm, obj)
+
+
+# --- Episodes (issue 4) -----------------------------------------------------------------------
+# Object checks take the episode; without one (a list page) only the role is checked, and the
+# list itself is scoped by cases.selectors.episodes_visible_to.
+is_practitioner = rules.predicate(lambda user: user.is_authenticated and user.has_role(roles.PRACTITIONER))
+is_duty_worker = rules.predicate(lambda user: user.is_authenticated and user.has_role(roles.DUTY_WORKER))
+is_duty_manager = rules.predicate(lambda user: user.is_authenticated and user.has_role(roles.DUTY_MANAGER))
+
+
+@rules.predicate
+def is_lead_professional(user, episode) -> bool:
+    return episode is not None and episode.lead_professional_id == user.pk
+
+
+@rules.predicate
+def in_episode_team(user, episode) -> bool:
+    return episode is None or (user.team_id is not None and episode.team_id == user.team_id)
+
+
+@rules.predicate
+def in_episode_service(user, episode) -> bool:
+    return episode is None or episode.team.service_id == user.service_id_in_scope
+
+
+rules.add_perm("cases.allocate_episode", (is_team_leader & in_episode_team) | (is_manager & in_episode_service))
+# The lead professional does the work; their team leader and the service's managers may step in.
+rules.add_perm(
+    "cases.work_on_episode",
+    is_lead_professional | (is_team_leader & in_episode_team) | (is_manager & in_episode_service),
+)
+rules.add_perm("cases.record_duty_contact", (is_duty_worker | is_team_leader) & in_episode_team)
+rules.add_perm("cases.sign_off_closure", is_manager & in_episode_service)
+rules.add_perm("cases.send_step_up", is_manager & in_episode_service)
+rules.add_perm("cases.decide_step_up", is_duty_manager & in_episode_service)
+rules.add_perm(
+    "cases.record_escalation",
+    ((is_team_leader | is_practitioner) & in_episode_team) | ((is_manager | is_duty_manager) & in_episode_service),
+)
+rules.add_perm("cases.receive_step_down", is_front_door | is_team_leader | is_manager)

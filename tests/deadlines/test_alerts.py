@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core import mail
 from django.db import connection, connections
 
 from deadlines import alerts as alerts_module
@@ -322,3 +321,19 @@ def test_daily_digest_for_each_team_leader_once_a_working_day(episode, users, ca
     assert DigestDelivery.objects.get(recipient=users["teamlead"]).items == 3
     assert DigestDelivery.objects.get(recipient=users["mashlead"]).items == 0  # nothing to say: no email
     assert digest_send(now=london(2026, 3, 9, 8, 0), calendar=cal) == 1  # Monday's
+
+
+@pytest.mark.django_db
+def test_one_claim_statement_claims_at_most_one_batch(episode):
+    # Regression: `WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` may claim everything.
+    for i in range(23):
+        clock(episode, rule_id=f"R{i}", expected=None, due=timedelta(minutes=i))
+    with connection.cursor() as cursor:
+        cursor.execute(alerts_module.detection_sql("breached"), {"now": T0 + timedelta(hours=1), "batch": 5})
+        claimed = cursor.fetchall()
+    assert len(claimed) == 5
+    assert Deadline.objects.filter(breach_alerted_at__isnull=False).count() == 5
+    # The earliest limits first, so a backlog is worked through oldest first.
+    assert set(Deadline.objects.filter(breach_alerted_at__isnull=False).values_list("rule_id", flat=True)) == {
+        "R0", "R1", "R2", "R3", "R4",
+    }  # fmt: skip

@@ -1,0 +1,104 @@
+"""Retention report and deletion, legal hold, and subject access export (managers)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts import roles
+from cases import selectors
+from cases.models import AccessLog, Family, Person
+from cases.services import access_log_record, client_ip
+from oversight import data_protection
+from oversight.models import Tombstone
+
+
+def _require_manager(user):
+    if not user.has_role(roles.MANAGER):
+        raise PermissionDenied
+
+
+@login_required
+def retention_report(request):
+    _require_manager(request.user)
+    today = timezone.localdate()
+    rule = data_protection.current_rule()
+    candidates = data_protection.retention_candidates(today=today, rule=rule)
+    page = Paginator(candidates, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "oversight/retention_report.html",
+        {
+            "rule": rule,
+            "page": page,
+            "held": Family.objects.filter(legal_hold=True).count(),
+            "tombstones": Tombstone.objects.select_related("authorised_by")[:20],
+        },
+    )
+
+
+@login_required
+def retention_family(request, pk: int):
+    """Dry run for one family (what would go), and the deletion itself on POST."""
+    _require_manager(request.user)
+    family = get_object_or_404(Family, pk=pk)
+    today = timezone.localdate()
+    if not data_protection.retention_candidates(today=today).filter(pk=pk).exists():
+        messages.error(request, f"{family.reference} is not past the retention rule, has open work or is on hold.")
+        return redirect("oversight:retention_report")
+    if request.method == "POST":
+        if request.POST.get("confirm") != family.reference:
+            messages.error(request, f"Type {family.reference} to confirm the deletion.")
+        else:
+            tombstone = data_protection.retention_delete(family=family, authorised_by=request.user, now=timezone.now())
+            messages.success(request, f"{tombstone.reference} was deleted. A tombstone records who authorised it.")
+            return redirect("oversight:retention_report")
+    return render(
+        request,
+        "oversight/retention_family.html",
+        {
+            "family": family,
+            "preview": data_protection.retention_preview(family),
+            "rule": data_protection.current_rule(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def legal_hold(request, pk: int):
+    _require_manager(request.user)
+    family = get_object_or_404(selectors.families_visible_to(request.user), pk=pk)
+    family.legal_hold = request.POST.get("hold") == "on"
+    family.save(update_fields=["legal_hold"])
+    messages.success(request, f"Legal hold {'placed on' if family.legal_hold else 'lifted from'} {family.reference}.")
+    return redirect("cases:family_detail", pk=family.pk)
+
+
+@login_required
+def subject_access_export(request, pk: int):
+    """Everything held about one person as a readable HTML file; the export is logged."""
+    _require_manager(request.user)
+    person = get_object_or_404(selectors.people_visible_to(request.user), pk=pk)
+    access_log_record(
+        user=request.user,
+        action=AccessLog.Action.EXPORT,
+        what=f"subject access export for person {person.pk}",
+        at=timezone.now(),
+        person=person,
+        ip_address=client_ip(request),
+    )
+    html = render_to_string(
+        "oversight/subject_access.html",
+        {"person": person, "sections": data_protection.subject_access_bundle(person), "generated": timezone.now()},
+    )
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="subject-access-person-{person.pk}.html"'
+    return response

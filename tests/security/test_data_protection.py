@@ -1,0 +1,112 @@
+"""Retention with legal hold and tombstones, and subject access export."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from cases.models import AccessLog, Contact, Family, Membership, Person
+from oversight import data_protection
+from oversight.data_protection import RetentionRule
+from oversight.models import Tombstone
+from tests.factories import FamilyFactory, PersonFactory
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/London"))
+
+
+def old_family(*, hold=False, open_contact=False, youngest=date(1999, 1, 1), team=None):
+    family = FamilyFactory(legal_hold=hold, team=team)
+    child = PersonFactory(date_of_birth=youngest)
+    Membership.objects.create(family=family, person=child, relationship="child")
+    contact = Contact.objects.create(
+        family=family,
+        received_at=datetime(2010, 5, 1, tzinfo=ZoneInfo("Europe/London")),
+        route="email",
+        source="2A",
+        presenting_needs="Old contact",
+    )
+    if not open_contact:
+        Contact.objects.filter(pk=contact.pk).update(state="signposted")
+    return family, child
+
+
+def test_candidates_respect_rule_legal_hold_and_open_work():
+    gone, _ = old_family()
+    held, _ = old_family(hold=True)
+    busy, _ = old_family(open_contact=True)
+    young, _ = old_family(youngest=date(2010, 1, 1))
+    ids = set(data_protection.retention_candidates(today=NOW.date()).values_list("pk", flat=True))
+    assert gone.pk in ids
+    assert not ids & {held.pk, busy.pk, young.pk}
+    by_activity = RetentionRule.parse("years_after_last_activity:6")
+    ids = set(data_protection.retention_candidates(today=NOW.date(), rule=by_activity).values_list("pk", flat=True))
+    assert gone.pk in ids and young.pk in ids and held.pk not in ids
+
+
+def test_delete_removes_records_history_and_access_log_and_leaves_a_tombstone(users):
+    family, child = old_family()
+    shared = PersonFactory(first_name="Shared")
+    Membership.objects.create(family=family, person=shared, relationship="parent")
+    other = FamilyFactory()
+    Membership.objects.create(family=other, person=shared, relationship="parent")
+    AccessLog.objects.create(at=NOW, user=users["coach"], action="view", what="x", family_id_logged=family.pk)
+    preview = data_protection.retention_preview(family)
+    assert preview["contacts"] == 1
+    tombstone = data_protection.retention_delete(family=family, authorised_by=users["manager"], now=NOW)
+    assert not Family.objects.filter(pk=family.pk).exists()
+    assert not Person.objects.filter(pk=child.pk).exists()
+    assert Person.objects.filter(pk=shared.pk).exists()
+    assert not Family.history.filter(id=family.pk).exists()
+    assert not Person.history.filter(id=child.pk).exists()
+    assert not AccessLog.objects.filter(family_id_logged=family.pk).exists()
+    assert tombstone.authorised_by == users["manager"] and tombstone.counts["access log rows"] == 1
+    # Outside a retention run the log still refuses deletion.
+    AccessLog.objects.create(at=NOW, user=users["coach"], action="view", what="y")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_accesslog")
+
+
+def test_legal_hold_blocks_deletion(users):
+    family, _ = old_family(hold=True)
+    with pytest.raises(ValueError, match="legal hold"):
+        data_protection.retention_delete(family=family, authorised_by=users["manager"], now=NOW)
+    assert Family.objects.filter(pk=family.pk).exists()
+
+
+def test_retention_pages_dry_run_and_confirmation(client, users):
+    family, _ = old_family()
+    client.force_login(users["manager"])
+    report = client.get(reverse("oversight:retention_report"))
+    assert family.reference.encode() in report.content
+    url = reverse("oversight:retention_family", args=[family.pk])
+    assert b"What would be deleted" in client.get(url).content
+    client.post(url, {"confirm": "wrong"})
+    assert Family.objects.filter(pk=family.pk).exists()
+    client.post(url, {"confirm": family.reference})
+    assert not Family.objects.filter(pk=family.pk).exists()
+    assert Tombstone.objects.get().reference == family.reference
+    client.force_login(users["coach"])
+    assert client.get(reverse("oversight:retention_report")).status_code == 403
+
+
+def test_subject_access_export_is_complete_readable_and_logged(client, users, team):
+    family, child = old_family(team=team)
+    client.force_login(users["manager"])
+    response = client.get(reverse("oversight:subject_access", args=[child.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    body = response.content.decode()
+    assert child.first_name in body and "Old contact" in body and "History of the person" in body
+    assert AccessLog.objects.filter(action="export", person_id_logged=child.pk, user=users["manager"]).count() == 1
+    client.force_login(users["outsider"])
+    assert client.get(reverse("oversight:subject_access", args=[child.pk])).status_code in (403, 404)
+
+
+def test_bad_retention_rule_is_named():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="RETENTION_RULE"):
+        RetentionRule.parse("forever")

@@ -1,0 +1,339 @@
+"""Reads the episode pages share. Each page costs a fixed number of queries, whatever the data size.
+
+Everything starts from `cases.selectors.episodes_visible_to(user)`, so a record outside the
+user's scope is never in the queryset (the page answers 404).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from accounts import roles
+from accounts.models import User
+from cases.models import (
+    Assessment,
+    AssessmentChild,
+    CaseNote,
+    ChildView,
+    ClosureRequest,
+    Communication,
+    Document,
+    Episode,
+    Escalation,
+    Family,
+    Membership,
+    Plan,
+    PlanAction,
+    PlanOutcome,
+    Review,
+    ReviewProgress,
+    StepUp,
+    TeamMeeting,
+)
+from cases.selectors import episodes_visible_to, register_chronology_source
+from deadlines.models import Deadline
+from deadlines.selectors import deadlines_for_subject
+
+S = Episode.State
+
+
+def with_next_task(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    """Annotate each episode with its most urgent open clock: what to do next and by when."""
+    clocks = (
+        Deadline.objects.filter(episode=OuterRef("pk"), stopped_at__isnull=True)
+        .annotate(next_limit=Coalesce("expected_at", "due_at"))
+        .filter(next_limit__isnull=False)
+        .order_by("next_limit", "due_at")
+    )
+    return episodes.annotate(
+        next_task=Subquery(clocks.values("title")[:1]),
+        next_task_rule=Subquery(clocks.values("rule_id")[:1]),
+        next_task_due=Subquery(clocks.values("next_limit")[:1]),
+        next_task_maximum=Subquery(clocks.values("due_at")[:1]),
+    )
+
+
+def my_cases(user) -> list[Episode]:
+    """The practitioner's open episodes, the most urgent next task first (one query)."""
+    qs = (
+        episodes_visible_to(user)
+        .filter(lead_professional=user)
+        .exclude(state=S.CLOSED)
+        .select_related("family", "team")
+    )
+    rows = list(with_next_task(qs).order_by(Coalesce("next_task_due", "opened_at").asc(nulls_last=True), "pk"))
+    return rows
+
+
+def pre_allocation_list(user, *, team_id: int | None) -> list[Episode]:
+    """The team's families awaiting allocation, longest waiting first, with their last duty contact."""
+    qs = episodes_visible_to(user).filter(state=S.AWAITING_ALLOCATION)
+    if team_id is not None:
+        qs = qs.filter(team_id=team_id)
+    qs = qs.select_related("family", "team").annotate(
+        last_duty_contact=Max("notes__happened_at", filter=Q(notes__kind=CaseNote.Kind.DUTY_CONTACT))
+    )
+    return list(with_next_task(qs).order_by("opened_at", "pk")[:500])
+
+
+def practitioners_with_caseload(team_id: int) -> list[User]:
+    """The team's practitioners with their open caseload (one query); capacity comes from each user."""
+    return list(
+        User.objects.filter(team_id=team_id, is_active=True, groups__name=roles.PRACTITIONER)
+        .annotate(caseload=Count("lead_episodes", filter=~Q(lead_episodes__state=S.CLOSED), distinct=True))
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def visible_episode(user, pk: int) -> Episode | None:
+    return (
+        episodes_visible_to(user)
+        .select_related("family", "team", "lead_professional", "contact", "allocated_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def children_of(family: Family) -> list:
+    return [
+        m.person
+        for m in Membership.objects.filter(family=family, relationship=Membership.Relationship.CHILD)
+        .select_related("person")
+        .order_by("person__date_of_birth", "person__pk")
+    ]
+
+
+def plan_with_outcomes(episode: Episode) -> Plan | None:
+    return (
+        Plan.objects.filter(episode=episode)
+        .prefetch_related(
+            Prefetch(
+                "outcomes",
+                queryset=PlanOutcome.objects.order_by("number").prefetch_related(
+                    Prefetch("actions", queryset=PlanAction.objects.order_by("by_when", "pk"))
+                ),
+            )
+        )
+        .first()
+    )
+
+
+def assessment_with_sections(episode: Episode) -> Assessment | None:
+    return (
+        Assessment.objects.filter(episode=episode)
+        .prefetch_related(
+            Prefetch("children", queryset=AssessmentChild.objects.select_related("child").order_by("child__pk")),
+            "needs",
+            "risks",
+        )
+        .first()
+    )
+
+
+RECORD_LIMIT = 100
+
+
+def episode_page(episode: Episode, *, now: datetime) -> dict:
+    """Everything the episode page shows; each part is one query (or one prefetch), bounded."""
+    notes = list(
+        CaseNote.objects.filter(episode=episode)
+        .select_related("recorded_by")
+        .prefetch_related(Prefetch("child_views", queryset=ChildView.objects.select_related("child")))
+        .order_by("-happened_at", "-pk")[:RECORD_LIMIT]
+    )
+    reviews = list(
+        Review.objects.filter(episode=episode)
+        .select_related("meeting", "recorded_by")
+        .prefetch_related(
+            Prefetch("progress", queryset=ReviewProgress.objects.select_related("outcome").order_by("outcome__number"))
+        )
+        .order_by("-meeting__held_at")[:RECORD_LIMIT]
+    )
+    return {
+        "children": children_of(episode.family),
+        "notes": notes,
+        "assessment": assessment_with_sections(episode),
+        "plan": plan_with_outcomes(episode),
+        "reviews": reviews,
+        "meetings": list(
+            TeamMeeting.objects.filter(episode=episode)
+            .select_related("recorded_by")
+            .order_by("-held_at")[:RECORD_LIMIT]
+        ),
+        "documents": list(
+            Document.objects.filter(episode=episode)
+            .select_related("uploaded_by")
+            .order_by("-uploaded_at")[:RECORD_LIMIT]
+        ),
+        "closure_requests": list(
+            ClosureRequest.objects.filter(episode=episode)
+            .select_related("requested_by", "decided_by")
+            .order_by("-requested_at")[:20]
+        ),
+        "step_ups": list(
+            StepUp.objects.filter(episode=episode)
+            .select_related("proposed_by", "sent_by", "decided_by")
+            .order_by("-proposed_at")[:20]
+        ),
+        "escalations": list(
+            Escalation.objects.filter(episode=episode)
+            .select_related("raised_by", "resolved_by")
+            .order_by("-raised_at")[:20]
+        ),
+        "communications": list(
+            Communication.objects.filter(episode=episode).select_related("recorded_by").order_by("-sent_at")[:50]
+        ),
+        "deadlines": deadlines_for_subject(episode=episode, now=now),
+        "history": list(episode.history.select_related("history_user").order_by("-history_date")[:20]),
+    }
+
+
+def closure_queue(user) -> list[ClosureRequest]:
+    return list(
+        ClosureRequest.objects.filter(
+            status=ClosureRequest.Status.PENDING, episode__in=episodes_visible_to(user).values("pk")
+        )
+        .select_related("episode__family", "episode__team", "requested_by")
+        .order_by("requested_at")[:200]
+    )
+
+
+def step_up_queue(user, *, sent: bool) -> list[StepUp]:
+    """Step-ups waiting for the EH manager (not yet sent) or for the duty manager (sent)."""
+    return list(
+        StepUp.objects.filter(
+            decided_at__isnull=True, sent_at__isnull=not sent, episode__in=episodes_visible_to(user).values("pk")
+        )
+        .select_related("episode__family", "episode__team", "proposed_by", "sent_by")
+        .order_by("proposed_at")[:200]
+    )
+
+
+# --- The family chronology ---------------------------------------------------------------------
+
+
+def episode_chronology(family: Family, limit: int) -> list[dict]:
+    """Visits, assessments, meetings, plans, reviews, closures and step-ups for the family page."""
+    entries: list[dict] = []
+    for n in (
+        CaseNote.objects.filter(family=family).select_related("recorded_by", "episode").order_by("-happened_at")[:limit]
+    ):
+        kind = n.get_kind_display()
+        if n.is_first_visit:
+            kind += " (first visit)"
+        elif n.is_initial_contact:
+            kind += " (initial contact)"
+        entries.append({"at": n.happened_at, "kind": kind, "text": n.details, "link": n.episode, "by": n.recorded_by})
+    for a in (
+        Assessment.objects.filter(episode__family=family, completed_at__isnull=False)
+        .select_related("completed_by", "episode")
+        .order_by("-completed_at")[:limit]
+    ):
+        entries.append(
+            {
+                "at": a.completed_at,
+                "kind": "Early Help assessment completed",
+                "text": a.recommendation,
+                "link": a.episode,
+                "by": a.completed_by,
+            }
+        )
+    for m in (
+        TeamMeeting.objects.filter(episode__family=family)
+        .select_related("recorded_by", "episode")
+        .order_by("-held_at")[:limit]
+    ):
+        entries.append(
+            {
+                "at": m.held_at,
+                "kind": m.get_kind_display(),
+                "text": m.notes or "Attended by: " + "; ".join(m.attendee_list),
+                "link": m.episode,
+                "by": m.recorded_by,
+            }
+        )
+    for p in (
+        Plan.objects.filter(episode__family=family, activated_at__isnull=False)
+        .select_related("activated_by", "episode")
+        .order_by("-activated_at")[:limit]
+    ):
+        entries.append(
+            {"at": p.activated_at, "kind": "Plan made active", "text": "", "link": p.episode, "by": p.activated_by}
+        )
+    for r in (
+        Review.objects.filter(episode__family=family)
+        .select_related("meeting", "recorded_by", "episode")
+        .order_by("-meeting__held_at")[:limit]
+    ):
+        entries.append(
+            {"at": r.meeting.held_at, "kind": "Plan review", "text": r.summary, "link": r.episode, "by": r.recorded_by}
+        )
+    for c in (
+        ClosureRequest.objects.filter(episode__family=family)
+        .select_related("requested_by", "decided_by", "episode")
+        .order_by("-requested_at")[:limit]
+    ):
+        entries.append(
+            {
+                "at": c.requested_at,
+                "kind": "Closure requested",
+                "text": c.summary,
+                "link": c.episode,
+                "by": c.requested_by,
+            }
+        )
+        if c.decided_at:
+            entries.append(
+                {
+                    "at": c.decided_at,
+                    "kind": f"Closure {c.get_status_display().lower()}",
+                    "text": c.return_reason,
+                    "link": c.episode,
+                    "by": c.decided_by,
+                }
+            )
+    for s in (
+        StepUp.objects.filter(episode__family=family)
+        .select_related("proposed_by", "decided_by", "episode")
+        .order_by("-proposed_at")[:limit]
+    ):
+        entries.append(
+            {"at": s.proposed_at, "kind": "Step-up proposed", "text": s.reason, "link": s.episode, "by": s.proposed_by}
+        )
+        if s.decided_at:
+            entries.append(
+                {
+                    "at": s.decided_at,
+                    "kind": f"Step-up decision: {s.get_decision_display()}",
+                    "text": s.decision_notes,
+                    "link": s.episode,
+                    "by": s.decided_by,
+                }
+            )
+    for d in (
+        Document.objects.filter(family=family).select_related("uploaded_by", "episode").order_by("-uploaded_at")[:limit]
+    ):
+        entries.append(
+            {
+                "at": d.uploaded_at,
+                "kind": f"Document uploaded: {d.get_kind_display()}",
+                "text": d.title,
+                "link": d.episode,
+                "by": d.uploaded_by,
+            }
+        )
+    return entries
+
+
+_registered = False
+
+
+def register() -> None:
+    """Called once from WorkflowsConfig.ready()."""
+    global _registered
+    if not _registered:
+        register_chronology_source(episode_chronology)
+        _registered = True

@@ -1,0 +1,51 @@
+"""Episodes of Early Help: lists, the episode page and one page per action."""
+
+from django.urls import path
+
+from workflows import episode_views as views
+
+app_name = "episodes"
+urlpatterns = [
+    path("my-cases/", views.my_cases, name="my_cases"),
+    path("allocation/", views.pre_allocation, name="pre_allocation"),
+    path("sign-off/", views.sign_off, name="sign_off"),
+    path("step-down/", views.step_down_find, name="step_down_find"),
+    path("families/<int:family_pk>/step-down/", views.step_down, name="step_down"),
+    path("episodes/<int:pk>/", views.episode_detail, name="episode_detail"),
+    path("episodes/<int:pk>/allocate/", views.allocate, name="allocate"),
+    path("episodes/<int:pk>/notes/new/", views.note_new, name="note_new"),
+    path("episodes/<int:pk>/assessment/", views.assessment, name="assessment"),
+    path("episodes/<int:pk>/assessment/not-needed/", views.assessment_not_needed, name="assessment_not_needed"),
+    path("episodes/<int:pk>/meetings/new/", views.meeting_new, name="meeting_new"),
+    path("episodes/<int:pk>/plan/", views.plan, name="plan"),
+    path("episodes/<int:pk>/plan/activate/", views.plan_activate, name="plan_activate"),
+    path("episodes/<int:pk>/plan/outcomes/new/", views.outcome_edit, name="outcome_new"),
+    path("episodes/<int:pk>/plan/outcomes/<int:outcome_pk>/", views.outcome_edit, name="outcome_edit"),
+    path("episodes/<int:pk>/plan/outcomes/<int:outcome_pk>/actions/new/", views.action_edit, name="action_new"),
+    path(
+        "episodes/<int:pk>/plan/outcomes/<int:outcome_pk>/actions/<int:action_pk>/",
+        views.action_edit,
+        name="action_edit",
+    ),
+    path("episodes/<int:pk>/family-copy/", views.family_copy, name="family_copy"),
+    path("episodes/<int:pk>/family-copy/sent/", views.family_copy_sent, name="family_copy_sent"),
+    path("episodes/<int:pk>/reviews/new/", views.review_new, name="review_new"),
+    path("episodes/<int:pk>/closure/", views.closure_request, name="closure_request"),
+    path("episodes/<int:pk>/closure/<int:closure_pk>/", views.closure_decide, name="closure_decide"),
+    path("episodes/<int:pk>/decline/", views.decline, name="decline"),
+    path("episodes/<int:pk>/step-up/", views.step_up_new, name="step_up_new"),
+    path("episodes/<int:pk>/step-up/<int:step_up_pk>/send/", views.step_up_send, name="step_up_send"),
+    path("episodes/<int:pk>/step-up/<int:step_up_pk>/decide/", views.step_up_decide, name="step_up_decide"),
+    path("episodes/<int:pk>/escalations/new/", views.escalation_new, name="escalation_new"),
+    path(
+        "episodes/<int:pk>/escalations/<int:escalation_pk>/outcome/",
+        views.escalation_outcome,
+        name="escalation_outcome",
+    ),
+    path("episodes/<int:pk>/documents/new/", views.document_new, name="document_new"),
+    path(
+        "episodes/<int:pk>/documents/<int:document_pk>/download/", views.document_download, name="document_download"
+    ),
+    path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
+    path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
+]
