@@ -9,7 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat, Lower
 
 from accounts import roles
 from cases.models import Communication, Consent, Contact, Episode, Family, MeetingItem, Membership, Person
@@ -111,65 +125,115 @@ def family_page(family: Family) -> dict:
     }
 
 
+CHRONOLOGY_COLUMNS = ("c_at", "c_kind", "c_text", "c_by")
+
+
+def choice_label(field: str, choices) -> Case:
+    """A choice's display label computed in SQL, so a chronology row needs no Python lookup."""
+    return Case(
+        *[When(**{field: value}, then=Value(str(label))) for value, label in choices],
+        default=Cast(F(field), TextField()),
+        output_field=TextField(),
+    )
+
+
+def chronology_rows(queryset: QuerySet, *, at, kind, text, by=None) -> QuerySet:
+    """Shape one source of the chronology: (when, what kind, text, by whom) as SQL expressions."""
+
+    def expr(value, field):
+        if value is None:
+            return Cast(Value(None), field)
+        if isinstance(value, str):
+            return Cast(F(value), field)
+        return value if hasattr(value, "resolve_expression") else Value(value, output_field=field)
+
+    return queryset.annotate(
+        c_at=expr(at, DateTimeField()),
+        c_kind=Cast(Value(kind), TextField()) if isinstance(kind, str) else Cast(kind, TextField()),
+        c_text=expr(text, TextField()),
+        c_by=expr(by, BigIntegerField()),
+    ).values_list(*CHRONOLOGY_COLUMNS)
+
+
+def _core_chronology_sources(family: Family) -> list[QuerySet]:
+    return [
+        chronology_rows(
+            Contact.objects.filter(family=family), at="received_at", kind="Contact received", text="presenting_needs"
+        ),
+        chronology_rows(
+            Contact.objects.filter(family=family, decided_at__isnull=False),
+            at="decided_at",
+            kind=Concat(
+                Value("Decision: "), choice_label("decision", Contact.Decision.choices), output_field=TextField()
+            ),
+            text="decision_rationale",
+            by="decided_by_id",
+        ),
+        chronology_rows(
+            Communication.objects.filter(family=family),
+            at="sent_at",
+            kind=choice_label("kind", Communication.Kind.choices),
+            text=Concat(
+                Value("To "),
+                F("recipient"),
+                Value(" by "),
+                Lower(choice_label("method", Communication.Method.choices)),
+                Value(". "),
+                F("summary"),
+                output_field=TextField(),
+            ),
+            by="recorded_by_id",
+        ),
+        chronology_rows(
+            MeetingItem.objects.filter(contact__family=family, decided_at__isnull=False),
+            at="decided_at",
+            kind=Concat(
+                F("meeting__kind"),
+                Value(" outcome: "),
+                choice_label("outcome", MeetingItem.Outcome.choices),
+                output_field=TextField(),
+            ),
+            text="reason",
+            by="decided_by_id",
+        ),
+        chronology_rows(
+            Episode.objects.filter(family=family),
+            at="opened_at",
+            kind="Episode opened",
+            text=Concat(Value("Early Help with "), F("team__name"), output_field=TextField()),
+        ),
+        chronology_rows(
+            Episode.objects.filter(family=family, closed_at__isnull=False),
+            at="closed_at",
+            kind="Episode closed",
+            text="closure_reason",
+        ),
+    ]
+
+
 def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     """One list, newest first, merging everything recorded about the family.
 
-    Each source is one query bounded by `limit`, so the page's cost does not grow
-    with the family's history; "show more" raises the limit.
+    Every source is a branch of one UNION ALL, each branch cut to `limit` rows by its own
+    index, so the page costs two queries (rows, then their authors) whatever the history.
     """
-    entries: list[dict] = []
-    for c in Contact.objects.filter(family=family).order_by("-received_at")[:limit]:
-        entries.append(
-            {"at": c.received_at, "kind": "Contact received", "text": c.presenting_needs, "link": c, "by": None}
-        )
-    for c in (
-        Contact.objects.filter(family=family, decided_at__isnull=False)
-        .select_related("decided_by")
-        .order_by("-decided_at")[:limit]
-    ):
-        entries.append(
-            {
-                "at": c.decided_at,
-                "kind": f"Decision: {c.get_decision_display()}",
-                "text": c.decision_rationale,
-                "link": c,
-                "by": c.decided_by,
-            }
-        )
-    for m in Communication.objects.filter(family=family).select_related("recorded_by").order_by("-sent_at")[:limit]:
-        entries.append(
-            {
-                "at": m.sent_at,
-                "kind": m.get_kind_display(),
-                "text": f"To {m.recipient} by {m.get_method_display().lower()}. {m.summary}".strip(),
-                "link": None,
-                "by": m.recorded_by,
-            }
-        )
-    for item in (
-        MeetingItem.objects.filter(contact__family=family, decided_at__isnull=False)
-        .select_related("meeting", "decided_by")
-        .order_by("-decided_at")[:limit]
-    ):
-        entries.append(
-            {
-                "at": item.decided_at,
-                "kind": f"{item.meeting.kind} outcome: {item.get_outcome_display()}",
-                "text": item.reason,
-                "link": None,
-                "by": item.decided_by,
-            }
-        )
-    for e in Episode.objects.filter(family=family).select_related("team").order_by("-opened_at")[:limit]:
-        entries.append(
-            {"at": e.opened_at, "kind": "Episode opened", "text": f"Early Help with {e.team}", "link": e, "by": None}
-        )
-        if e.closed_at:
-            entries.append(
-                {"at": e.closed_at, "kind": "Episode closed", "text": e.closure_reason, "link": e, "by": None}
-            )
-    for extra in _extra_chronology_sources():
-        entries.extend(extra(family, limit))
+    from accounts.models import User
+
+    branches = _core_chronology_sources(family)
+    legacy: list[dict] = []
+    for source in _extra_chronology_sources():
+        produced = source(family) if source.__code__.co_argcount == 1 else source(family, limit)
+        if isinstance(produced, list | tuple) and produced and not isinstance(produced[0], QuerySet):
+            legacy.extend(produced)
+        elif isinstance(produced, QuerySet):
+            branches.append(produced)
+        else:
+            branches.extend(produced)
+    first, *rest = [branch.order_by("-c_at")[:limit] for branch in branches]
+    rows = list(first.union(*rest, all=True).order_by("-c_at")[:limit]) if rest else list(first)
+    authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
+    entries = [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
+    entries.extend(legacy)
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
 
@@ -178,7 +242,10 @@ _EXTRA_SOURCES: list = []
 
 
 def register_chronology_source(func) -> None:
-    """Let records kept by later features (visits, assessments, decisions) join the chronology."""
+    """Let records kept by later features (visits, assessments, decisions) join the chronology.
+
+    `func(family)` returns one or more querysets shaped by `chronology_rows`.
+    """
     _EXTRA_SOURCES.append(func)
 
 

@@ -29,6 +29,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Dashboard", "oversight:dashboard", frozenset({r.MANAGER})),
     NavItem("Search", "cases:search", frozenset(set(r.ALL_ROLES) - {r.ADMINISTRATOR})),
     NavItem("Users", "accounts:user_list", frozenset({r.ADMINISTRATOR})),
+    NavItem("Closure days", "deadlines:closure_days", frozenset({r.ADMINISTRATOR})),
 )
 
 

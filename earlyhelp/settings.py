@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "earlyhelp.context_processors.navigation",
+                "deadlines.context_processors.alerts",
             ],
         },
     }
@@ -131,13 +132,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 ALERT_SCAN_INTERVAL_SECONDS = env_int("ALERT_SCAN_INTERVAL_SECONDS", 300, minimum=30)
+EARLYHELP_DIGEST_HOUR = env_int("EARLYHELP_DIGEST_HOUR", 7)  # Europe/London hour the daily digest goes out
+EARLYHELP_BASE_URL = env_str("EARLYHELP_BASE_URL", "")  # prefix for links in alert emails
 
 # --- Accounts and sign-in.
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.AuthenticationOnlyBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("cases.urls")),
     path("", include("workflows.urls")),
     path("oversight/", include("oversight.urls")),
+    path("deadlines/", include("deadlines.urls")),
     path("django-admin/", admin.site.urls),
 ]

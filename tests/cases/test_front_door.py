@@ -468,3 +468,29 @@ class TestBoundedQueries:
 
 def test_new_team_factory_is_usable():
     assert TeamFactory(name="Eastmoor").service
+
+
+def test_chronology_merges_sources_newest_first_with_authors(users):
+    from cases.selectors import chronology
+
+    family, children = family_with_children(1)
+    contact = receive(family, children, users["mash"], at=NOW.replace(hour=8))
+    services.communication_record(
+        family=family,
+        contact=contact,
+        kind="acknowledgement",
+        recipient="Ms Teacher",
+        method="email",
+        sent_at=NOW.replace(hour=9),
+        by=users["mash"],
+        now=NOW,
+    )
+    services.contact_decide(
+        contact=contact, decision="signpost", rationale="Universal services", by=users["mashlead"], now=NOW
+    )
+    entries = chronology(family)
+    kinds = [e["kind"] for e in entries]
+    assert kinds[:3] == ["Decision: Signpost", "Acknowledgement to referrer", "Contact received"]
+    assert entries[0]["by"] == users["mashlead"] and entries[0]["text"] == "Universal services"
+    assert entries[1]["text"].startswith("To Ms Teacher by email")
+    assert [e["at"] for e in entries] == sorted((e["at"] for e in entries), reverse=True)
