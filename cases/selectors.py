@@ -26,7 +26,17 @@ from django.db.models import (
 from django.db.models.functions import Cast, Concat, Lower
 
 from accounts import roles
-from cases.models import Communication, Consent, Contact, Episode, Family, MeetingItem, Membership, Person
+from cases.models import (
+    Communication,
+    Consent,
+    Contact,
+    Episode,
+    Family,
+    MeetingItem,
+    Membership,
+    Person,
+    StepUp,
+)
 
 FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
 TEAM_ROLES = frozenset({roles.PRACTITIONER, roles.TEAM_LEADER, roles.DUTY_WORKER})
@@ -256,7 +266,11 @@ def _extra_chronology_sources():
 def recent_step_up(family: Family, *, now: datetime) -> bool:
     """Rulebook C: a step-up decision in the last 3 months means a social care assessment."""
     since = now - timedelta(days=92)
-    return Contact.objects.filter(family=family, decision=Contact.Decision.STEP_UP, decided_at__gte=since).exists()
+    if Contact.objects.filter(family=family, decision=Contact.Decision.STEP_UP, decided_at__gte=since).exists():
+        return True
+    # A step-up from an open episode, accepted by the duty manager, counts the same.
+    accepted = StepUp.objects.filter(episode__family=family, decision=StepUp.Decision.ACCEPTED)
+    return accepted.filter(decided_at__gte=since).exists()
 
 
 # --- Matching and search ---------------------------------------------------------

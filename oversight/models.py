@@ -56,9 +56,7 @@ class ManagersDecision(models.Model):
         "cases.ClosureRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     step_up = models.ForeignKey("cases.StepUp", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    case_note = models.ForeignKey(
-        "cases.CaseNote", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    case_note = models.ForeignKey("cases.CaseNote", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decision = models.TextField("decision")
     rationale = models.TextField("rationale")
     recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")

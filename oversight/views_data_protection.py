@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from cases import selectors
-from cases.models import AccessLog, Family, Person
+from cases.models import AccessLog, Family
 from cases.services import access_log_record, client_ip
 from oversight import data_protection
 from oversight.models import Tombstone

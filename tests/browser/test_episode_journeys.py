@@ -335,3 +335,17 @@ def test_step_down_from_social_care(journey, users, team):
     assert not hasattr(episode, "assessment") or episode.assessment is None
     assert Family.objects.count() == 1
     assert not Communication.objects.exists()
+
+
+def test_long_form_autosaves_and_the_draft_survives_signing_out(journey, users, team):
+    """The visit form saves a draft as the practitioner types; after signing in again it is back."""
+    episode, _ = make_episode(users, team, state=S.ALLOCATED, at=timezone.now() - timedelta(days=1))
+    journey.sign_in("coach")
+    journey.b.go(f"/episodes/{episode.pk}/notes/new/")
+    journey.page.locator("#id_details").fill("Long note the practitioner has not submitted yet.")
+    journey.page.get_by_text("Draft saved at").wait_for(timeout=15_000)
+    journey.sign_out()
+    journey.sign_in("coach")
+    journey.b.go(f"/episodes/{episode.pk}/notes/new/")
+    journey.see("Draft restored")
+    assert journey.page.locator("#id_details").input_value() == "Long note the practitioner has not submitted yet."

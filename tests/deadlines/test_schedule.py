@@ -108,7 +108,10 @@ def test_celery_default_beat_intervals_neither_skip_nor_double_across_a_clock_ch
 def _url_for_current_test_database() -> str:
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = db["HOST"] or "127.0.0.1"
+    if host.startswith("/"):  # the embedded server listens on a Unix socket directory
+        return f"postgresql://{auth}@/{db['NAME']}?host={host}"
+    return f"postgresql://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 KILLABLE_RUN = textwrap.dedent(

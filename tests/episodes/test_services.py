@@ -20,6 +20,7 @@ from tests.conftest import make_user
 from tests.episodes.helpers import NOW, S, full_assessment, make_episode, write_plan
 from tests.factories import family_with_children
 from workflows import episode_services as es
+from workflows import services
 from workflows.errors import CaseChanged, WorkflowError
 
 pytestmark = pytest.mark.django_db
@@ -597,3 +598,28 @@ def test_step_down_only_one_open_episode(users, team):
             now=NOW,
         )
     assert Episode.objects.count() == 1
+
+
+def test_a_new_contact_within_3_months_of_an_accepted_step_up_is_flagged(users, team):
+    episode, children = make_episode(users, team, state=S.PLAN_ACTIVE)
+    step_up = TestStepUp().propose(episode, users, NOW + 9 * H)
+    TestStepUp().send(step_up, users, NOW + 10 * H)
+    es.step_up_decide(
+        step_up=step_up,
+        decision="accepted",
+        wraparound=False,
+        notes="Social work leads.",
+        by=users["dutymanager"],
+        now=NOW + 11 * H,
+    )
+    contact = services.contact_receive(
+        family=episode.family,
+        subjects=children,
+        received_at=NOW + 12 * H,
+        route="email",
+        source="2A",
+        presenting_needs="New worry.",
+        by=users["mash"],
+        now=NOW + 12 * H,
+    )
+    assert contact.recent_step_up_flag

@@ -1,0 +1,1127 @@
+"""Reads for the boards, the dashboard and the reports. Every figure is an aggregate in SQL.
+
+Nothing here loops over cases in Python: counts, percentages and medians come from `COUNT(...)
+FILTER (WHERE ...)`, `CASE`, `date_trunc` (TruncWeek / TruncMonth in Europe/London) and
+`PERCENTILE_CONT`, and the lists are bounded. Python only shapes a bounded number of result rows
+(one per rule, team, month, week or member of staff).
+
+Scope: lists that name families start from `cases.selectors` (`episodes_visible_to`,
+`contacts_visible_to`, `families_visible_to`), so a record outside the user's scope is never in
+them. Aggregate timeliness figures (counts of clocks, no family data) are scoped to the teams of
+the user's service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.postgres.aggregates import StringAgg
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, TruncMonth, TruncWeek
+from django.utils import timezone
+
+from accounts import roles
+from accounts.models import Team, User
+from cases.models import (
+    AssessmentChild,
+    AssessmentNeed,
+    AssessmentRisk,
+    CaseNote,
+    Contact,
+    Episode,
+    Escalation,
+    Membership,
+    NeedLevel,
+    OutcomeArea,
+    PlanOutcome,
+    ReviewProgress,
+    RiskIndicator,
+    add_months,
+)
+from cases.selectors import contacts_visible_to, episodes_visible_to, families_visible_to
+from deadlines.models import Alert, Deadline, Status
+from oversight.models import BreachAcknowledgement, ManagersDecision, SupervisionAction
+
+LONDON = ZoneInfo("Europe/London")
+S = Episode.State
+LIST_LIMIT = 50
+
+
+# --- Time ----------------------------------------------------------------------------------------
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of a local day in Europe/London, as an aware datetime."""
+    return datetime(day.year, day.month, day.day, tzinfo=LONDON)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole local days from `start` to `end`, both included."""
+
+    start: date
+    end: date
+
+    @property
+    def start_at(self) -> datetime:
+        return local_midnight(self.start)
+
+    @property
+    def end_at(self) -> datetime:
+        """The first instant after the period (midnight at the end of `end`)."""
+        return local_midnight(self.end + timedelta(days=1))
+
+    def months(self) -> list[date]:
+        first = self.start.replace(day=1)
+        out = []
+        while first <= self.end:
+            out.append(first)
+            first = add_months(first, 1)
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.start:%-d %B %Y} to {self.end:%-d %B %Y}"
+
+
+def default_period(today: date) -> Period:
+    """The current month and the five before it."""
+    return Period(add_months(today.replace(day=1), -5), today)
+
+
+# --- Scope ---------------------------------------------------------------------------------------
+
+
+def service_id_of(user) -> int | None:
+    return user.service_id_in_scope if user.is_authenticated else None
+
+
+def teams_for_board(user) -> QuerySet[Team]:
+    """Teams whose board the user may see: a team leader their own; a manager every team in the service."""
+    if user.has_role(roles.MANAGER) and service_id_of(user):
+        return Team.objects.filter(service_id=service_id_of(user)).order_by("name")
+    if user.has_role(roles.TEAM_LEADER) and user.team_id:
+        return Team.objects.filter(pk=user.team_id)
+    return Team.objects.none()
+
+
+def _rows_in_scope(user) -> Q:
+    """Deadline rows the user may see listed: those of visible families, and worker (supervision) clocks."""
+    return Q(family__isnull=True, worker__isnull=False) | Q(family_id__in=families_visible_to(user).values("pk"))
+
+
+def rule_choices() -> list[tuple[str, str]]:
+    """Every rule of the deployment's rulebooks, for the "rule" filters."""
+    from deadlines.services import active_rulebooks
+
+    seen: dict[str, str] = {}
+    for book in active_rulebooks():
+        for rule in book.rules.values():
+            seen.setdefault(rule.id, f"{rule.id}: {rule.title}")
+    return sorted(seen.items(), key=lambda kv: (kv[0][0], int("".join(c for c in kv[0] if c.isdigit()) or 0), kv[0]))
+
+
+# --- Aggregates PostgreSQL has and Django does not -----------------------------------------------
+
+
+class Median(Aggregate):
+    """PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY expression): the continuous median."""
+
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    allow_distinct = False
+
+    def __init__(self, expression, **extra):
+        extra.setdefault("output_field", DurationField())
+        super().__init__(expression, **extra)
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+# --- Team board ----------------------------------------------------------------------------------
+
+BUCKETS = (
+    ("breached", "Breached"),
+    ("overdue", "Overdue"),
+    ("today", "Due today"),
+    ("week", "Due later this week"),
+)
+BUCKET_LABELS = dict(BUCKETS)
+
+
+def week_end(today: date) -> datetime:
+    """Midnight at the end of this local week (Monday to Sunday)."""
+    return local_midnight(today + timedelta(days=7 - today.weekday()))
+
+
+def board_deadlines(
+    user, *, team: Team, now: datetime, practitioner_id: int | None = None, rule_id: str = ""
+) -> QuerySet[Deadline]:
+    """The team's open clocks that are breached, overdue, or due by the end of this week, most urgent first."""
+    today = timezone.localdate(now)
+    end_of_today = local_midnight(today + timedelta(days=1))
+    end_of_week = week_end(today)
+    qs = (
+        Deadline.objects.open()
+        .filter(team=team)
+        .filter(Q(expected_at__lt=end_of_week) | Q(due_at__lt=end_of_week))
+        .filter(_rows_in_scope(user))
+    )
+    if practitioner_id:
+        qs = qs.filter(assignee_id=practitioner_id)
+    if rule_id:
+        qs = qs.filter(rule_id=rule_id)
+    return (
+        qs.with_status(now)
+        .annotate(
+            first_limit=Coalesce("expected_at", "due_at"),
+            bucket=Case(
+                When(status=Status.BREACHED, then=Value("breached")),
+                When(status=Status.OVERDUE, then=Value("overdue")),
+                When(Q(expected_at__lt=end_of_today) | Q(due_at__lt=end_of_today), then=Value("today")),
+                default=Value("week"),
+                output_field=CharField(),
+            ),
+            bucket_rank=Case(
+                When(status=Status.BREACHED, then=Value(0)),
+                When(status=Status.OVERDUE, then=Value(1)),
+                When(Q(expected_at__lt=end_of_today) | Q(due_at__lt=end_of_today), then=Value(2)),
+                default=Value(3),
+                output_field=IntegerField(),
+            ),
+        )
+        .select_related("family", "assignee", "worker", "episode", "contact")
+        .order_by("bucket_rank", "first_limit", "pk")
+    )
+
+
+def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
+    """Counts by practitioner and bucket (one GROUP BY), and the totals."""
+    rows = list(
+        deadlines.order_by()
+        .values("assignee_id", "assignee__first_name", "assignee__last_name", "assignee__username")
+        .annotate(**{key: Count("pk", filter=Q(bucket=key)) for key, _ in BUCKETS}, total=Count("pk"))
+        .order_by("assignee__first_name", "assignee__last_name", "assignee_id")
+    )
+    by_practitioner = []
+    totals = dict.fromkeys([*BUCKET_LABELS, "total"], 0)
+    for row in rows:
+        name = " ".join(filter(None, [row["assignee__first_name"], row["assignee__last_name"]]))
+        by_practitioner.append(
+            {
+                "assignee_id": row["assignee_id"],
+                "name": name or row["assignee__username"] or "Not allocated (team)",
+                **{key: row[key] for key in totals},
+            }
+        )
+        for key in totals:
+            totals[key] += row[key]
+    return {"by_practitioner": by_practitioner, "totals": totals}
+
+
+def _last_duty_note() -> QuerySet[CaseNote]:
+    return CaseNote.objects.filter(episode=OuterRef("pk"), kind=CaseNote.Kind.DUTY_CONTACT).order_by(
+        "-happened_at", "-pk"
+    )
+
+
+def board_pre_allocation(user, *, team: Team, now: datetime) -> QuerySet[Episode]:
+    """Families on the pre-allocation list, longest waiting first, with their last weekly duty contact."""
+    week_ago = now - timedelta(days=7)
+    last = _last_duty_note()
+    return (
+        episodes_visible_to(user)
+        .filter(team=team, state=S.AWAITING_ALLOCATION)
+        .select_related("family")
+        .annotate(
+            last_duty_contact_at=Subquery(last.values("happened_at")[:1]),
+            last_duty_contact_text=Subquery(last.values("details")[:1]),
+        )
+        .annotate(
+            weekly_contact_due=Case(
+                When(last_duty_contact_at__lt=week_ago, then=Value(True)),
+                When(last_duty_contact_at__isnull=True, opened_at__lt=week_ago, then=Value(True)),
+                default=Value(False),
+            )
+        )
+        .order_by("opened_at", "pk")
+    )
+
+
+def capacity_expression():
+    """A user's caseload capacity in SQL: the agreed override, else the working pattern's default."""
+    return Coalesce(
+        "caseload_capacity_override",
+        Case(
+            *[When(working_pattern=k, then=Value(v)) for k, v in User.DEFAULT_CAPACITY.items()],
+            default=Value(User.DEFAULT_CAPACITY[User.WorkingPattern.FULL_TIME]),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def caseloads(*, team_ids, practitioner_id: int | None = None) -> QuerySet[User]:
+    """Active practitioners of the teams with their open caseload, capacity and last supervision (one query)."""
+    open_cases = (
+        Episode.objects.filter(lead_professional=OuterRef("pk"))
+        .exclude(state=S.CLOSED)
+        .order_by()
+        .values("lead_professional")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    from oversight.models import Supervision
+
+    last_supervision = Supervision.objects.filter(practitioner=OuterRef("pk")).order_by("-held_on")
+    qs = User.objects.filter(team_id__in=team_ids, is_active=True, groups__name=roles.PRACTITIONER)
+    if practitioner_id:
+        qs = qs.filter(pk=practitioner_id)
+    return (
+        qs.select_related("team")
+        .annotate(
+            caseload=Coalesce(Subquery(open_cases, output_field=IntegerField()), 0),
+            capacity=capacity_expression(),
+            last_supervised_on=Subquery(last_supervision.values("held_on")[:1]),
+        )
+        .order_by("team__name", "first_name", "last_name", "username")
+    )
+
+
+def month_cutoffs(today: date) -> dict[int, datetime]:
+    """Opened before these instants = open for at least 3, 6, 9 or 12 months (by local date)."""
+    return {n: local_midnight(add_months(today, -n) + timedelta(days=1)) for n in (3, 6, 9, 12)}
+
+
+def _open_episodes(user, *, team: Team, practitioner_id: int | None) -> QuerySet[Episode]:
+    qs = episodes_visible_to(user).filter(team=team).exclude(state=S.CLOSED)
+    if practitioner_id:
+        qs = qs.filter(lead_professional_id=practitioner_id)
+    return qs
+
+
+def _months_band(cutoffs: dict[int, datetime]):
+    return Case(
+        *[When(opened_at__lt=cutoffs[n], then=Value(n)) for n in (12, 9, 6, 3)],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def month_start(now: datetime) -> datetime:
+    return local_midnight(timezone.localdate(now).replace(day=1))
+
+
+def _decided_this_month(now: datetime) -> Exists:
+    return Exists(ManagersDecision.objects.filter(episode=OuterRef("pk"), recorded_at__gte=month_start(now)))
+
+
+def board_episode_counts(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> dict:
+    """Open cases, open over 3/6/9/12 months (bands) and without a Managers Decision this month: one query."""
+    cutoffs = month_cutoffs(timezone.localdate(now))
+    qs = _open_episodes(user, team=team, practitioner_id=practitioner_id).annotate(
+        band=_months_band(cutoffs), decided=_decided_this_month(now)
+    )
+    counts = qs.aggregate(
+        open=Count("pk"),
+        band_3=Count("pk", filter=Q(band=3)),
+        band_6=Count("pk", filter=Q(band=6)),
+        band_9=Count("pk", filter=Q(band=9)),
+        band_12=Count("pk", filter=Q(band=12)),
+        no_oversight=Count("pk", filter=Q(decided=False)),
+    )
+    return counts
+
+
+MONTH_BANDS = ((3, "3 to 6 months"), (6, "6 to 9 months"), (9, "9 to 12 months"), (12, "Over 12 months"))
+
+
+def board_long_open(
+    user, *, team: Team, now: datetime, practitioner_id: int | None = None, band: int | None = None
+) -> QuerySet[Episode]:
+    """Open cases open for 3 months or more, longest first, with their band."""
+    cutoffs = month_cutoffs(timezone.localdate(now))
+    qs = (
+        _open_episodes(user, team=team, practitioner_id=practitioner_id)
+        .filter(opened_at__lt=cutoffs[3])
+        .annotate(band=_months_band(cutoffs))
+    )
+    if band in cutoffs:
+        qs = qs.filter(band=band)
+    return qs.select_related("family", "lead_professional").order_by("opened_at", "pk")
+
+
+def _last_decision_at():
+    return Subquery(
+        ManagersDecision.objects.filter(episode=OuterRef("pk")).order_by("-recorded_at").values("recorded_at")[:1]
+    )
+
+
+def board_no_oversight(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> QuerySet[Episode]:
+    """Open cases with no Managers Decision since the start of this calendar month (B14)."""
+    return (
+        _open_episodes(user, team=team, practitioner_id=practitioner_id)
+        .filter(~_decided_this_month(now))
+        .select_related("family", "lead_professional")
+        .annotate(last_decision_at=_last_decision_at())
+        .order_by(F("last_decision_at").asc(nulls_first=True), "opened_at", "pk")
+    )
+
+
+def with_risk(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    """The highest level on any of the nine risk indicators, from the contacts and the assessment.
+
+    Contacts counted: the one the episode was opened from, and any about the family received
+    since the episode opened. `high_risks` names the indicators at the highest (high) level.
+    """
+    contact_risks = RiskIndicator.objects.filter(
+        Q(contact_id=OuterRef("contact_id"))
+        | Q(contact__family_id=OuterRef("family_id"), contact__received_at__gte=OuterRef("opened_at"))
+    )
+    assessment_risks = AssessmentRisk.objects.filter(assessment__episode=OuterRef("pk"))
+
+    def names(qs):
+        return Subquery(
+            qs.filter(level=RiskIndicator.Level.HIGH)
+            .order_by()
+            .annotate(g=Value(1))
+            .values("g")
+            .annotate(names=StringAgg("indicator", delimiter=",", distinct=True, ordering="indicator"))
+            .values("names"),
+            output_field=CharField(),
+        )
+
+    return episodes.annotate(
+        contact_risk=Subquery(contact_risks.order_by("-level").values("level")[:1]),
+        assessment_risk=Subquery(assessment_risks.order_by("-level").values("level")[:1]),
+        high_contact=names(contact_risks),
+        high_assessment=names(assessment_risks),
+    ).annotate(risk_level=Greatest(Coalesce("contact_risk", 0), Coalesce("assessment_risk", 0)))
+
+
+def board_high_risk(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
+    """The team's open cases at medium or high risk, highest first."""
+    return (
+        with_risk(
+            episodes_visible_to(user)
+            .filter(team=team)
+            .exclude(state=S.CLOSED)
+            .select_related("family", "lead_professional")
+        )
+        .filter(
+            Q(lead_professional_id=practitioner_id) if practitioner_id else Q(),
+            risk_level__gte=RiskIndicator.Level.MEDIUM,
+        )
+        .order_by("-risk_level", "opened_at", "pk")
+    )
+
+
+def risk_names(episode: Episode) -> str:
+    labels = dict(RiskIndicator.Indicator.choices)
+    codes = set(filter(None, (episode.high_contact or "").split(","))) | set(
+        filter(None, (episode.high_assessment or "").split(","))
+    )
+    return ", ".join(str(labels.get(c, c)) for c in sorted(codes))
+
+
+def board_deactivated(user, *, team: Team) -> QuerySet[Episode]:
+    """Open cases still held by staff whose accounts are deactivated: the team leader must reallocate them."""
+    return (
+        episodes_visible_to(user)
+        .exclude(state=S.CLOSED)
+        .filter(lead_professional__is_active=False)
+        .filter(Q(team=team) | Q(lead_professional__team=team))
+        .select_related("family", "lead_professional")
+        .order_by("opened_at", "pk")
+    )
+
+
+def open_escalations(user, *, team_ids) -> QuerySet[Escalation]:
+    """Rulebook D disagreements over a step-up or step-down still waiting for an outcome."""
+    return (
+        Escalation.objects.filter(
+            episode__in=episodes_visible_to(user).filter(team_id__in=team_ids).values("pk"), resolved_at__isnull=True
+        )
+        .select_related("episode__family", "episode__team", "raised_by")
+        .order_by("raised_at", "pk")
+    )
+
+
+# --- Manager dashboard ---------------------------------------------------------------------------
+
+
+def service_breaches(
+    user, *, now: datetime, team_id: int | None = None, rule_id: str = "", acknowledged: str = "no"
+) -> QuerySet[Deadline]:
+    """Open clocks past their maximum across the service, oldest breach first, with any acknowledgement."""
+    service_id = service_id_of(user)
+    if not service_id:
+        return Deadline.objects.none()
+    ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
+    qs = Deadline.objects.breached(now).filter(team__service_id=service_id).filter(_rows_in_scope(user))
+    if team_id:
+        qs = qs.filter(team_id=team_id)
+    if rule_id:
+        qs = qs.filter(rule_id=rule_id)
+    if acknowledged == "no":
+        qs = qs.filter(~ack)
+    elif acknowledged == "yes":
+        qs = qs.filter(ack)
+    return (
+        qs.annotate(is_acknowledged=ack)
+        .select_related("family", "team", "assignee", "worker", "episode", "contact")
+        .prefetch_related(Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by")))
+        .order_by("due_at", "pk")
+    )
+
+
+def breach_counts_by_team(user, *, now: datetime) -> list[dict]:
+    service_id = service_id_of(user)
+    if not service_id:
+        return []
+    ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
+    return list(
+        Deadline.objects.breached(now)
+        .filter(team__service_id=service_id)
+        .annotate(acked=ack)
+        .order_by()
+        .values("team_id", "team__name")
+        .annotate(breached=Count("pk"), unacknowledged=Count("pk", filter=Q(acked=False)))
+        .order_by("team__name")
+    )
+
+
+# Timeliness -------------------------------------------------------------------------------------
+
+MET_EXPECTED = Q(stopped_at__isnull=False, expected_at__isnull=False, stopped_at__lte=F("expected_at"))
+MET_MAXIMUM = Q(stopped_at__isnull=False, due_at__isnull=False, stopped_at__lte=F("due_at"))
+
+
+def _missed(limit: str, now: datetime) -> Q:
+    return Q(**{f"{limit}__isnull": False}) & (
+        Q(stopped_at__gt=F(limit)) | Q(stopped_at__isnull=True, **{f"{limit}__lt": now})
+    )
+
+
+def timeliness_clocks(user, *, period: Period, team_id: int | None = None, rule_id: str = "") -> QuerySet[Deadline]:
+    """Clocks started in the period in the user's service (withdrawn ones never ran to a judgement)."""
+    service_id = service_id_of(user)
+    if not service_id:
+        return Deadline.objects.none()
+    qs = Deadline.objects.filter(
+        started_at__gte=period.start_at, started_at__lt=period.end_at, team__service_id=service_id
+    ).exclude(stop_reason=Deadline.StopReason.WITHDRAWN)
+    if user.has_role(roles.TEAM_LEADER) and not user.has_role(roles.MANAGER):
+        qs = qs.filter(team_id=user.team_id)
+    if team_id:
+        qs = qs.filter(team_id=team_id)
+    if rule_id:
+        qs = qs.filter(rule_id=rule_id)
+    return qs
+
+
+def _timeliness_aggregates(now: datetime) -> dict:
+    return {
+        "run": Count("pk"),
+        "with_expected": Count("pk", filter=Q(expected_at__isnull=False)),
+        "with_maximum": Count("pk", filter=Q(due_at__isnull=False)),
+        "met_expected": Count("pk", filter=MET_EXPECTED),
+        "missed_expected": Count("pk", filter=_missed("expected_at", now)),
+        "met_maximum": Count("pk", filter=MET_MAXIMUM),
+        "missed_maximum": Count("pk", filter=_missed("due_at", now)),
+        "stopped": Count("pk", filter=Q(stopped_at__isnull=False)),
+        "median": Median(F("stopped_at") - F("started_at"), filter=Q(stopped_at__isnull=False)),
+    }
+
+
+def _with_percentages(row: dict) -> dict:
+    judged_expected = row["met_expected"] + row["missed_expected"]
+    judged_maximum = row["met_maximum"] + row["missed_maximum"]
+    row["judged_expected"] = judged_expected
+    row["judged_maximum"] = judged_maximum
+    row["pct_expected"] = percent(row["met_expected"], judged_expected)
+    row["pct_maximum"] = percent(row["met_maximum"], judged_maximum)
+    row["open"] = row["run"] - row["stopped"]
+    return row
+
+
+def timeliness_by_rule(clocks: QuerySet[Deadline], *, now: datetime) -> list[dict]:
+    """For each rule: clocks run, met within the expected time and the maximum, and the median time taken.
+
+    A clock counts towards a percentage once its outcome is known: met (stopped) or missed (stopped
+    late, or still open past the limit). Clocks still running inside their limits count as run but
+    are not judged yet.
+    """
+    rows = (
+        clocks.order_by()
+        .values("rule_id")
+        .annotate(title=Max("title"), **_timeliness_aggregates(now))
+        .order_by("rule_id")
+    )
+    order = {rule_id: i for i, (rule_id, _) in enumerate(rule_choices())}
+    return sorted(
+        (_with_percentages(dict(r)) for r in rows), key=lambda r: (order.get(r["rule_id"], 999), r["rule_id"])
+    )
+
+
+def timeliness_by_team(clocks: QuerySet[Deadline], *, now: datetime) -> list[dict]:
+    rows = (
+        clocks.order_by().values("team_id", "team__name").annotate(**_timeliness_aggregates(now)).order_by("team__name")
+    )
+    return [_with_percentages(dict(r)) for r in rows]
+
+
+def timeliness_by_month(clocks: QuerySet[Deadline], *, now: datetime, period: Period) -> list[dict]:
+    """One row per local month of the period (months with no clocks included, as zeros)."""
+    rows = {
+        r["month"].date() if isinstance(r["month"], datetime) else r["month"]: _with_percentages(dict(r))
+        for r in clocks.order_by()
+        .annotate(month=TruncMonth("started_at", tzinfo=LONDON))
+        .values("month")
+        .annotate(**_timeliness_aggregates(now))
+        .order_by("month")
+    }
+    out = []
+    for month in period.months():
+        row = rows.get(month)
+        if row is None:
+            row = _with_percentages(
+                {k: 0 for k in _timeliness_aggregates(now) if k != "median"} | {"median": None, "month": month}
+            )
+        row["month"] = month
+        out.append(row)
+    return out
+
+
+def trend(months: list[dict]) -> dict | None:
+    """The change in percent met within the maximum from the first to the last judged month."""
+    judged = [m for m in months if m["pct_maximum"] is not None]
+    if len(judged) < 2:
+        return None
+    first, last = judged[0], judged[-1]
+    change = round(last["pct_maximum"] - first["pct_maximum"], 1)
+    return {
+        "first": first,
+        "last": last,
+        "change": change,
+        "direction": "up" if change > 0 else "down" if change < 0 else "level",
+    }
+
+
+# Caseloads and contacts -------------------------------------------------------------------------
+
+CASELOAD_BANDS = (
+    ("under_half", "Under half of capacity"),
+    ("half", "Half to 79% of capacity"),
+    ("near", "80% to 99% of capacity"),
+    ("at", "At capacity"),
+    ("over", "Over capacity"),
+)
+
+
+def caseload_band(caseload: int, capacity: int) -> str:
+    if capacity <= 0:
+        return "over" if caseload else "at"
+    ratio = caseload / capacity
+    if caseload > capacity:
+        return "over"
+    if caseload == capacity:
+        return "at"
+    if ratio >= 0.8:
+        return "near"
+    if ratio >= 0.5:
+        return "half"
+    return "under_half"
+
+
+def caseload_distribution(practitioners: list[User]) -> dict:
+    """How many practitioners sit in each band of caseload against capacity, overall and by team.
+
+    The rows are staff (a few hundred at most), already aggregated in SQL by `caseloads`.
+    """
+    bands = dict.fromkeys(dict(CASELOAD_BANDS), 0)
+    teams: dict[int, dict] = {}
+    for p in practitioners:
+        band = caseload_band(p.caseload, p.capacity)
+        p.band = band
+        bands[band] += 1
+        t = teams.setdefault(p.team_id, {"team": p.team, "practitioners": 0, "caseload": 0, "capacity": 0, "over": 0})
+        t["practitioners"] += 1
+        t["caseload"] += p.caseload
+        t["capacity"] += p.capacity
+        t["over"] += band == "over"
+    for t in teams.values():
+        t["pct"] = percent(t["caseload"], t["capacity"])
+    total = sum(bands.values())
+    return {
+        "bands": [
+            {"key": k, "label": label, "count": bands[k], "pct": percent(bands[k], total)}
+            for k, label in CASELOAD_BANDS
+        ],
+        "teams": list(teams.values()),
+        "total": total,
+    }
+
+
+DECISIONS = tuple(Contact.Decision.choices)
+
+
+def contacts_by_week(user, *, period: Period) -> list[dict]:
+    """Contacts received each local week (Monday start) and what was decided about them."""
+    rows = (
+        contacts_visible_to(user)
+        .filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
+        .annotate(week=TruncWeek("received_at", tzinfo=LONDON))
+        .order_by()
+        .values("week")
+        .annotate(
+            received=Count("pk"),
+            undecided=Count("pk", filter=Q(decision="") | Q(decision=Contact.Decision.AWAIT_CONSENT)),
+            **{f"d_{value}": Count("pk", filter=Q(decision=value)) for value, _ in DECISIONS},
+        )
+        .order_by("week")
+    )
+    out = []
+    for r in rows:
+        week = r["week"].date() if isinstance(r["week"], datetime) else r["week"]
+        out.append(
+            {
+                "week": week,
+                "received": r["received"],
+                "undecided": r["undecided"],
+                "decisions": [r[f"d_{value}"] for value, _ in DECISIONS],
+            }
+        )
+    return out
+
+
+# --- Outcomes ------------------------------------------------------------------------------------
+
+NEED_LEVELS = tuple(NeedLevel.choices)
+RATINGS = ReviewProgress.Rating
+
+
+def _report_episodes(user, *, team_id: int | None) -> QuerySet[Episode]:
+    qs = episodes_visible_to(user)
+    if user.has_role(roles.TEAM_LEADER) and not user.has_role(roles.MANAGER):
+        qs = qs.filter(team_id=user.team_id)
+    if team_id:
+        qs = qs.filter(team_id=team_id)
+    return qs
+
+
+def outcomes_at_assessment(user, *, period: Period, team_id: int | None = None) -> list[dict]:
+    """Families by need level in each headline outcome area, for assessments completed in the period."""
+    episodes = _report_episodes(user, team_id=team_id).filter(
+        assessment__completed_at__gte=period.start_at, assessment__completed_at__lt=period.end_at
+    )
+    rows = {
+        r["area"]: r
+        for r in AssessmentNeed.objects.filter(assessment__episode__in=episodes.values("pk"))
+        .order_by()
+        .values("area")
+        .annotate(
+            families=Count("assessment__episode__family", distinct=True),
+            **{
+                f"level_{level}": Count("assessment__episode__family", distinct=True, filter=Q(level=level))
+                for level, _ in NEED_LEVELS
+            },
+        )
+    }
+    out = []
+    for area, label in OutcomeArea.choices:
+        r = rows.get(area, {})
+        out.append(
+            {
+                "area": area,
+                "label": label,
+                "levels": [r.get(f"level_{level}", 0) for level, _ in NEED_LEVELS],
+                "with_need": r.get(f"level_{NeedLevel.SOME_NEED}", 0) + r.get(f"level_{NeedLevel.SIGNIFICANT_NEED}", 0),
+                "families": r.get("families", 0),
+            }
+        )
+    return out
+
+
+def outcomes_at_closure(user, *, period: Period, team_id: int | None = None) -> dict:
+    """For episodes closed in the period: in each outcome area, families with a need at assessment and
+    how their plan's outcomes in that area ended (the rating at the latest review), and closure reasons.
+    """
+    closed = _report_episodes(user, team_id=team_id).filter(closed_at__gte=period.start_at, closed_at__lt=period.end_at)
+    closed_ids = closed.values("pk")
+    need_rows = {
+        r["area"]: r["n"]
+        for r in AssessmentNeed.objects.filter(
+            assessment__episode__in=closed_ids, level__in=[NeedLevel.SOME_NEED, NeedLevel.SIGNIFICANT_NEED]
+        )
+        .order_by()
+        .values("area")
+        .annotate(n=Count("assessment__episode__family", distinct=True))
+    }
+    latest = ReviewProgress.objects.filter(outcome=OuterRef("pk")).order_by("-review__recorded_at", "-pk")
+    family = "plan__episode__family"
+    outcome_rows = {
+        r["area"]: r
+        for r in PlanOutcome.objects.filter(plan__episode__in=closed_ids)
+        .exclude(area="")
+        .annotate(latest_rating=Subquery(latest.values("rating")[:1]))
+        .order_by()
+        .values("area")
+        .annotate(
+            with_outcome=Count(family, distinct=True),
+            achieved=Count(family, distinct=True, filter=Q(latest_rating=RATINGS.ACHIEVED)),
+            progress=Count(family, distinct=True, filter=Q(latest_rating__in=[RATINGS.SOME, RATINGS.GOOD])),
+            no_change=Count(family, distinct=True, filter=Q(latest_rating__in=[RATINGS.WORSE, RATINGS.NO_CHANGE])),
+            not_reviewed=Count(family, distinct=True, filter=Q(latest_rating__isnull=True)),
+        )
+    }
+    areas = []
+    for area, label in OutcomeArea.choices:
+        r = outcome_rows.get(area, {})
+        areas.append(
+            {
+                "area": area,
+                "label": label,
+                "need_at_assessment": need_rows.get(area, 0),
+                "with_outcome": r.get("with_outcome", 0),
+                "achieved": r.get("achieved", 0),
+                "progress": r.get("progress", 0),
+                "no_change": r.get("no_change", 0),
+                "not_reviewed": r.get("not_reviewed", 0),
+                "pct_achieved": percent(r.get("achieved", 0), r.get("with_outcome", 0)),
+            }
+        )
+    from cases.models import ClosureReason
+
+    reasons = dict(closed.order_by().values_list("closure_reason").annotate(n=Count("pk")))
+    return {
+        "areas": areas,
+        "reasons": [{"reason": v, "label": label, "count": reasons.get(v, 0)} for v, label in ClosureReason.choices],
+        "closed": sum(reasons.values()),
+    }
+
+
+# --- My work -------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkItem:
+    due: datetime | None
+    kind: str  # "case" or "task"
+    episode: Episode | None = None
+    task: SupervisionAction | None = None
+    rule: str = ""
+    title: str = ""
+    maximum: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def my_open_cases(user) -> QuerySet[Episode]:
+    """The user's open cases, each with its most urgent open clock (one query)."""
+    clocks = (
+        Deadline.objects.filter(episode=OuterRef("pk"), stopped_at__isnull=True)
+        .annotate(next_limit=Coalesce("expected_at", "due_at"))
+        .filter(next_limit__isnull=False)
+        .order_by("next_limit", "due_at")
+    )
+    return (
+        episodes_visible_to(user)
+        .filter(lead_professional=user)
+        .exclude(state=S.CLOSED)
+        .select_related("family")
+        .annotate(
+            next_task=Subquery(clocks.values("title")[:1]),
+            next_task_rule=Subquery(clocks.values("rule_id")[:1]),
+            next_task_due=Subquery(clocks.values("next_limit")[:1]),
+            next_task_maximum=Subquery(clocks.values("due_at")[:1]),
+        )
+        .order_by(F("next_task_due").asc(nulls_last=True), "opened_at", "pk")
+    )
+
+
+def my_tasks(user, *, include_done: bool = False) -> QuerySet[SupervisionAction]:
+    qs = SupervisionAction.objects.filter(assignee=user).filter(
+        Q(episode__isnull=True) | Q(episode__in=episodes_visible_to(user).values("pk"))
+    )
+    if not include_done:
+        qs = qs.filter(done_at__isnull=True)
+    return qs.select_related("episode__family", "supervision__supervisor").order_by("due_on", "pk")
+
+
+def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
+    """My cases (by their next timescale) and my supervision tasks (by due date), in one due-order list."""
+    items = [
+        WorkItem(
+            due=e.next_task_due,
+            kind="case",
+            episode=e,
+            rule=e.next_task_rule or "",
+            title=e.next_task or "",
+            maximum=e.next_task_maximum,
+        )
+        for e in my_open_cases(user)[:limit]
+    ]
+    for t in my_tasks(user)[:limit]:
+        items.append(
+            WorkItem(due=local_midnight(t.due_on + timedelta(days=1)) - timedelta(seconds=1), kind="task", task=t)
+        )
+    far = datetime.max.replace(tzinfo=LONDON)
+    items.sort(key=lambda i: (i.due or far, i.kind))
+    return items
+
+
+def my_alerts(user, *, limit: int = 5) -> list[Alert]:
+    return list(
+        Alert.objects.filter(recipient=user, read_at__isnull=True)
+        .select_related("deadline")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- Managers Decisions on a case ----------------------------------------------------------------
+
+
+def decisions_for_episode(episode: Episode, *, limit: int = 20) -> list[ManagersDecision]:
+    return list(
+        ManagersDecision.objects.filter(episode=episode).select_related("recorded_by").order_by("-recorded_at")[:limit]
+    )
+
+
+def decision_choices(episode: Episode) -> list[tuple[str, str]]:
+    """The records of an episode a decision can be linked to, as "kind:pk" choices (bounded)."""
+    from cases.models import Assessment, ClosureRequest, Plan, Review, StepUp
+
+    out: list[tuple[str, str]] = []
+    for a in Assessment.objects.filter(episode=episode):
+        state = f"completed {timezone.localtime(a.completed_at):%-d %b %Y}" if a.completed_at else "in progress"
+        out.append((f"assessment:{a.pk}", f"Assessment ({state})"))
+    for p in Plan.objects.filter(episode=episode):
+        out.append((f"plan:{p.pk}", f"Plan (made {timezone.localtime(p.created_at):%-d %b %Y})"))
+    for r in Review.objects.filter(episode=episode).order_by("-recorded_at")[:10]:
+        out.append((f"review:{r.pk}", f"Review recorded {timezone.localtime(r.recorded_at):%-d %b %Y}"))
+    for c in ClosureRequest.objects.filter(episode=episode).order_by("-requested_at")[:5]:
+        out.append(
+            (
+                f"closure:{c.pk}",
+                f"Closure request of {timezone.localtime(c.requested_at):%-d %b %Y} ({c.get_status_display().lower()})",
+            )
+        )
+    for s in StepUp.objects.filter(episode=episode).order_by("-proposed_at")[:5]:
+        out.append((f"step_up:{s.pk}", f"Step-up proposed {timezone.localtime(s.proposed_at):%-d %b %Y}"))
+    for n in CaseNote.objects.filter(episode=episode, kind=CaseNote.Kind.CASE_DISCUSSION).order_by("-happened_at")[:10]:
+        out.append((f"case_discussion:{n.pk}", f"Case discussion on {timezone.localtime(n.happened_at):%-d %b %Y}"))
+    return out
+
+
+def decision_chronology(family, limit: int = 200):
+    """Managers Decisions in the family chronology (registered from OversightConfig.ready)."""
+    from cases import selectors as case_selectors
+
+    qs = ManagersDecision.objects.filter(family=family)
+    shaper = getattr(case_selectors, "chronology_rows", None)
+    if shaper is not None:
+        from django.db.models import TextField
+        from django.db.models.functions import Concat
+
+        label = Case(
+            *[When(oversees=v, then=Value(str(lbl))) for v, lbl in ManagersDecision.Oversees.choices],
+            default=F("oversees"),
+            output_field=TextField(),
+        )
+        return shaper(
+            qs,
+            at="recorded_at",
+            kind=Concat(Value("Managers Decision: "), label, output_field=TextField()),
+            text=Concat(F("decision"), Value(" Rationale: "), F("rationale"), output_field=TextField()),
+            by="recorded_by_id",
+        )
+    return [
+        {
+            "at": d.recorded_at,
+            "kind": f"Managers Decision: {d.get_oversees_display()}",
+            "text": f"{d.decision} Rationale: {d.rationale}",
+            "link": d.episode,
+            "by": d.recorded_by,
+        }
+        for d in qs.select_related("recorded_by", "episode").order_by("-recorded_at")[:limit]
+    ]
+
+
+# --- Ofsted Annex A ------------------------------------------------------------------------------
+
+LIST_1_COLUMNS = (
+    "Child Unique ID",
+    "Sex",
+    "Ethnicity",
+    "Date of Birth",
+    "Age of Child (Years)",
+    "Date of Contact",
+    "Contact Source",
+)
+LIST_2_COLUMNS = (
+    "Child Unique ID",
+    "Sex",
+    "Ethnicity",
+    "Date of Birth",
+    "Age of Child (Years)",
+    "Assessment start date",
+    "Assessment completion date",
+    "Organisation completing assessment",
+)
+
+
+def annex_a_period(as_at: date) -> Period:
+    """The six months before the chosen date: from the same day six months earlier, to the day before it."""
+    return Period(add_months(as_at, -6), as_at - timedelta(days=1))
+
+
+def child_id(person_id: int) -> str:
+    return f"P{person_id:07d}"
+
+
+def age_on(dob: date | None, expected: date | None, day: date) -> int | None:
+    """Whole years on a day; -1 for an unborn child (the Annex A convention)."""
+    if dob is None:
+        return -1 if expected else None
+    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+def _local_date(value: datetime | None) -> date | None:
+    return timezone.localtime(value, LONDON).date() if value else None
+
+
+def annex_a_list_1(user, *, period: Period) -> Iterator[tuple]:
+    """List 1: one row per child per contact received in the period (children of the contact's family)."""
+    through = Contact.subjects.through
+    is_child = Exists(
+        Membership.objects.filter(
+            person_id=OuterRef("person_id"),
+            family_id=OuterRef("contact__family_id"),
+            relationship=Membership.Relationship.CHILD,
+        )
+    )
+    rows = (
+        through.objects.filter(
+            contact__in=contacts_visible_to(user)
+            .filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
+            .values("pk")
+        )
+        .filter(is_child)
+        .order_by("contact__received_at", "contact_id", "person_id")
+        .values_list(
+            "person_id",
+            "person__sex",
+            "person__ethnicity",
+            "person__date_of_birth",
+            "person__expected_date_of_birth",
+            "contact__received_at",
+            "contact__source",
+        )
+    )
+    for person_id, sex, ethnicity, dob, expected, received_at, source in rows.iterator(chunk_size=2000):
+        contact_day = _local_date(received_at)
+        yield (
+            child_id(person_id),
+            sex,
+            ethnicity,
+            dob or expected,
+            age_on(dob, expected, contact_day),
+            contact_day,
+            source,
+        )
+
+
+def _list_2_episodes(user, *, period: Period) -> QuerySet[Episode]:
+    """Episodes with an assessment started or completed in the period, or open at its end."""
+    return episodes_visible_to(user).filter(
+        Q(assessment__started_at__gte=period.start_at, assessment__started_at__lt=period.end_at)
+        | Q(assessment__completed_at__gte=period.start_at, assessment__completed_at__lt=period.end_at)
+        | (Q(opened_at__lt=period.end_at) & (Q(closed_at__isnull=True) | Q(closed_at__gte=period.end_at)))
+    )
+
+
+def annex_a_list_2(user, *, period: Period) -> Iterator[tuple]:
+    """List 2: one row per child per episode of Early Help in the period.
+
+    The children are those the assessment covered; where there is no assessment (or it names no
+    child), the children of the family. Age is at the assessment start, else at the period end.
+    """
+    episodes = _list_2_episodes(user, period=period).values("pk")
+    assessed = (
+        AssessmentChild.objects.filter(assessment__episode__in=episodes)
+        .order_by("assessment__episode_id", "child_id")
+        .values_list(
+            "child_id",
+            "child__sex",
+            "child__ethnicity",
+            "child__date_of_birth",
+            "child__expected_date_of_birth",
+            "assessment__started_at",
+            "assessment__completed_at",
+            "assessment__episode__team__name",
+        )
+    )
+    m = "family__memberships__"
+    unassessed = (
+        Episode.objects.filter(pk__in=episodes)
+        .exclude(Exists(AssessmentChild.objects.filter(assessment__episode=OuterRef("pk"))))
+        .filter(**{f"{m}relationship": Membership.Relationship.CHILD})
+        .order_by("pk", f"{m}person_id")
+        .values_list(
+            f"{m}person_id",
+            f"{m}person__sex",
+            f"{m}person__ethnicity",
+            f"{m}person__date_of_birth",
+            f"{m}person__expected_date_of_birth",
+            "assessment__started_at",
+            "assessment__completed_at",
+            "team__name",
+        )
+    )
+    for rows in (assessed, unassessed):
+        for person_id, sex, ethnicity, dob, expected, started_at, completed_at, team in rows.iterator(chunk_size=2000):
+            start_day = _local_date(started_at)
+            yield (
+                child_id(person_id),
+                sex,
+                ethnicity,
+                dob or expected,
+                age_on(dob, expected, start_day or period.end),
+                start_day,
+                _local_date(completed_at),
+                team,
+            )
+
+
+_registered = False
+
+
+def register() -> None:
+    """Called once from OversightConfig.ready()."""
+    global _registered
+    if not _registered:
+        from cases.selectors import register_chronology_source
+
+        register_chronology_source(decision_chronology)
+        _registered = True
