@@ -155,6 +155,7 @@ class Episode(FSMModelMixin, models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     ended_on = models.DateField("end date", null=True, blank=True)
     closure_reason = models.CharField(max_length=30, choices=ClosureReason.choices, blank=True)
+    closure_note = models.TextField(blank=True)
     social_care_assessment_date = models.DateField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     history = HistoricalRecords()

@@ -230,22 +230,13 @@ def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     from accounts.models import User
 
     branches = _core_chronology_sources(family)
-    legacy: list[dict] = []
     for source in _extra_chronology_sources():
-        produced = source(family) if source.__code__.co_argcount == 1 else source(family, limit)
-        if isinstance(produced, list | tuple) and produced and not isinstance(produced[0], QuerySet):
-            legacy.extend(produced)
-        elif isinstance(produced, QuerySet):
-            branches.append(produced)
-        else:
-            branches.extend(produced)
+        produced = source(family)
+        branches.extend([produced] if isinstance(produced, QuerySet) else produced)
     first, *rest = [branch.order_by("-c_at")[:limit] for branch in branches]
     rows = list(first.union(*rest, all=True).order_by("-c_at")[:limit]) if rest else list(first)
     authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
-    entries = [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
-    entries.extend(legacy)
-    entries.sort(key=lambda entry: entry["at"], reverse=True)
-    return entries[:limit]
+    return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
 
 
 _EXTRA_SOURCES: list = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django import forms
-from django.utils import timezone
 
 from accounts.forms import gds_helper
 from cases.forms import MAX_TEXT, SafeTextMixin, _date_field
@@ -225,7 +224,3 @@ class AnnexAForm(GdsForm):
         if day.year < 2000:
             raise forms.ValidationError("The date must be in 2000 or later")
         return day
-
-
-def today() -> date:
-    return timezone.localdate()

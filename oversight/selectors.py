@@ -407,7 +407,7 @@ def with_risk(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
             .order_by()
             .annotate(g=Value(1))
             .values("g")
-            .annotate(names=StringAgg("indicator", delimiter=",", distinct=True, ordering="indicator"))
+            .annotate(names=StringAgg("indicator", delimiter=",", distinct=True, order_by="indicator"))
             .values("names"),
             output_field=CharField(),
         )
@@ -697,7 +697,7 @@ def contacts_by_week(user, *, period: Period) -> list[dict]:
         .values("week")
         .annotate(
             received=Count("pk"),
-            undecided=Count("pk", filter=Q(decision="") | Q(decision=Contact.Decision.AWAIT_CONSENT)),
+            undecided=Count("pk", filter=Q(decision="")),
             **{f"d_{value}": Count("pk", filter=Q(decision=value)) for value, _ in DECISIONS},
         )
         .order_by("week")

@@ -262,7 +262,7 @@ def may_acknowledge(user, deadline: Deadline) -> bool:
 @transaction.atomic
 def breach_acknowledge(*, deadline: Deadline, comment: str, by, now: datetime) -> BreachAcknowledgement:
     """A manager acknowledges a breach with a comment saying what is being done."""
-    deadline = Deadline.objects.select_for_update().select_related("team").get(pk=deadline.pk)
+    deadline = Deadline.objects.select_for_update(of=("self",)).select_related("team").get(pk=deadline.pk)
     if not may_acknowledge(by, deadline):
         raise OversightError("Only a manager of this service can acknowledge this breach.")
     if not is_breach(deadline, now):

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from oversight import exports, views
 from oversight import views_data_protection as dp
 
 app_name = "oversight"
@@ -8,4 +9,20 @@ urlpatterns = [
     path("retention/families/<int:pk>/", dp.retention_family, name="retention_family"),
     path("families/<int:pk>/legal-hold/", dp.legal_hold, name="legal_hold"),
     path("people/<int:pk>/subject-access/", dp.subject_access_export, name="subject_access"),
+    # Boards and the dashboard.
+    path("my-work/", views.my_work, name="my_work"),
+    path("team-board/", views.team_board, name="team_board"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("breaches/<int:pk>/acknowledge/", views.breach_acknowledge, name="breach_acknowledge"),
+    # Reports and returns.
+    path("reports/timeliness/", views.timeliness_report, name="timeliness_report"),
+    path("reports/outcomes/", views.outcomes_report, name="outcomes_report"),
+    path("returns/annex-a/", views.annex_a, name="annex_a"),
+    path("export/<slug:table>.csv", exports.export_csv, name="export"),
+    # Oversight records.
+    path("episodes/<int:pk>/decisions/new/", views.decision_new, name="decision_new"),
+    path("supervision/", views.supervision_list, name="supervision_list"),
+    path("supervision/new/<int:practitioner_pk>/", views.supervision_new, name="supervision_new"),
+    path("supervision/<int:pk>/", views.supervision_detail, name="supervision_detail"),
+    path("tasks/<int:pk>/done/", views.task_done, name="task_done"),
 ]

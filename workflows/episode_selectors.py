@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value, When
+from django.db.models.functions import Coalesce, Concat, Lower
 
 from accounts import roles
 from accounts.models import User
@@ -33,7 +33,7 @@ from cases.models import (
     StepUp,
     TeamMeeting,
 )
-from cases.selectors import episodes_visible_to, register_chronology_source
+from cases.selectors import choice_label, chronology_rows, episodes_visible_to, register_chronology_source
 from deadlines.models import Deadline
 from deadlines.selectors import deadlines_for_subject
 
@@ -215,117 +215,122 @@ def step_up_queue(user, *, sent: bool) -> list[StepUp]:
 # --- The family chronology ---------------------------------------------------------------------
 
 
-def episode_chronology(family: Family, limit: int) -> list[dict]:
-    """Visits, assessments, meetings, plans, reviews, closures and step-ups for the family page."""
-    entries: list[dict] = []
-    for n in (
-        CaseNote.objects.filter(family=family).select_related("recorded_by", "episode").order_by("-happened_at")[:limit]
-    ):
-        kind = n.get_kind_display()
-        if n.is_first_visit:
-            kind += " (first visit)"
-        elif n.is_initial_contact:
-            kind += " (initial contact)"
-        entries.append({"at": n.happened_at, "kind": kind, "text": n.details, "link": n.episode, "by": n.recorded_by})
-    for a in (
-        Assessment.objects.filter(episode__family=family, completed_at__isnull=False)
-        .select_related("completed_by", "episode")
-        .order_by("-completed_at")[:limit]
-    ):
-        entries.append(
-            {
-                "at": a.completed_at,
-                "kind": "Early Help assessment completed",
-                "text": a.recommendation,
-                "link": a.episode,
-                "by": a.completed_by,
-            }
-        )
-    for m in (
-        TeamMeeting.objects.filter(episode__family=family)
-        .select_related("recorded_by", "episode")
-        .order_by("-held_at")[:limit]
-    ):
-        entries.append(
-            {
-                "at": m.held_at,
-                "kind": m.get_kind_display(),
-                "text": m.notes or "Attended by: " + "; ".join(m.attendee_list),
-                "link": m.episode,
-                "by": m.recorded_by,
-            }
-        )
-    for p in (
-        Plan.objects.filter(episode__family=family, activated_at__isnull=False)
-        .select_related("activated_by", "episode")
-        .order_by("-activated_at")[:limit]
-    ):
-        entries.append(
-            {"at": p.activated_at, "kind": "Plan made active", "text": "", "link": p.episode, "by": p.activated_by}
-        )
-    for r in (
-        Review.objects.filter(episode__family=family)
-        .select_related("meeting", "recorded_by", "episode")
-        .order_by("-meeting__held_at")[:limit]
-    ):
-        entries.append(
-            {"at": r.meeting.held_at, "kind": "Plan review", "text": r.summary, "link": r.episode, "by": r.recorded_by}
-        )
-    for c in (
-        ClosureRequest.objects.filter(episode__family=family)
-        .select_related("requested_by", "decided_by", "episode")
-        .order_by("-requested_at")[:limit]
-    ):
-        entries.append(
-            {
-                "at": c.requested_at,
-                "kind": "Closure requested",
-                "text": c.summary,
-                "link": c.episode,
-                "by": c.requested_by,
-            }
-        )
-        if c.decided_at:
-            entries.append(
-                {
-                    "at": c.decided_at,
-                    "kind": f"Closure {c.get_status_display().lower()}",
-                    "text": c.return_reason,
-                    "link": c.episode,
-                    "by": c.decided_by,
-                }
-            )
-    for s in (
-        StepUp.objects.filter(episode__family=family)
-        .select_related("proposed_by", "decided_by", "episode")
-        .order_by("-proposed_at")[:limit]
-    ):
-        entries.append(
-            {"at": s.proposed_at, "kind": "Step-up proposed", "text": s.reason, "link": s.episode, "by": s.proposed_by}
-        )
-        if s.decided_at:
-            entries.append(
-                {
-                    "at": s.decided_at,
-                    "kind": f"Step-up decision: {s.get_decision_display()}",
-                    "text": s.decision_notes,
-                    "link": s.episode,
-                    "by": s.decided_by,
-                }
-            )
-    for d in (
-        Document.objects.filter(family=family).select_related("uploaded_by", "episode").order_by("-uploaded_at")[:limit]
-    ):
-        entries.append(
-            {
-                "at": d.uploaded_at,
-                "kind": f"Document uploaded: {d.get_kind_display()}",
-                "text": d.title,
-                "link": d.episode,
-                "by": d.uploaded_by,
-            }
-        )
-    return entries
+def episode_chronology(family: Family) -> list[QuerySet]:
+    """Visits, assessments, meetings, plans, reviews, closures, step-ups and documents as
+    branches of the family chronology's one UNION ALL query (see cases.selectors.chronology)."""
+    note_kind = Concat(
+        choice_label("kind", CaseNote.Kind.choices),
+        Case(
+            When(is_first_visit=True, then=Value(" (first visit)")),
+            When(is_initial_contact=True, then=Value(" (initial contact)")),
+            default=Value(""),
+        ),
+        output_field=TextField(),
+    )
+    return [
+        chronology_rows(
+            CaseNote.objects.filter(family=family),
+            at="happened_at",
+            kind=note_kind,
+            text="details",
+            by="recorded_by_id",
+        ),
+        chronology_rows(
+            Assessment.objects.filter(episode__family=family, completed_at__isnull=False),
+            at="completed_at",
+            kind="Early Help assessment completed",
+            text="recommendation",
+            by="completed_by_id",
+        ),
+        chronology_rows(
+            TeamMeeting.objects.filter(episode__family=family),
+            at="held_at",
+            kind=choice_label("kind", TeamMeeting.Kind.choices),
+            text=Case(
+                When(notes="", then=Concat(Value("Attended by: "), F("attendees"), output_field=TextField())),
+                default=F("notes"),
+                output_field=TextField(),
+            ),
+            by="recorded_by_id",
+        ),
+        chronology_rows(
+            Plan.objects.filter(episode__family=family, activated_at__isnull=False),
+            at="activated_at",
+            kind="Plan made active",
+            text=Value(""),
+            by="activated_by_id",
+        ),
+        chronology_rows(
+            Review.objects.filter(episode__family=family),
+            at=F("meeting__held_at"),
+            kind="Plan review",
+            text="summary",
+            by="recorded_by_id",
+        ),
+        chronology_rows(
+            ClosureRequest.objects.filter(episode__family=family),
+            at="requested_at",
+            kind="Closure requested",
+            text="summary",
+            by="requested_by_id",
+        ),
+        chronology_rows(
+            ClosureRequest.objects.filter(episode__family=family, decided_at__isnull=False),
+            at="decided_at",
+            kind=Concat(
+                Value("Closure "),
+                Lower(choice_label("status", ClosureRequest.Status.choices)),
+                output_field=TextField(),
+            ),
+            text="return_reason",
+            by="decided_by_id",
+        ),
+        chronology_rows(
+            StepUp.objects.filter(episode__family=family),
+            at="proposed_at",
+            kind="Step-up proposed",
+            text="reason",
+            by="proposed_by_id",
+        ),
+        chronology_rows(
+            StepUp.objects.filter(episode__family=family, decided_at__isnull=False),
+            at="decided_at",
+            kind=Concat(
+                Value("Step-up decision: "), choice_label("decision", StepUp.Decision.choices), output_field=TextField()
+            ),
+            text="decision_notes",
+            by="decided_by_id",
+        ),
+        chronology_rows(
+            Escalation.objects.filter(episode__family=family),
+            at="raised_at",
+            kind=Concat(
+                Value("Escalation to "),
+                F("escalated_to"),
+                Value(": "),
+                choice_label("about", Escalation.About.choices),
+                output_field=TextField(),
+            ),
+            text="disagreement",
+            by="raised_by_id",
+        ),
+        chronology_rows(
+            Escalation.objects.filter(episode__family=family, resolved_at__isnull=False),
+            at="resolved_at",
+            kind="Escalation resolved",
+            text="outcome",
+            by="resolved_by_id",
+        ),
+        chronology_rows(
+            Document.objects.filter(family=family),
+            at="uploaded_at",
+            kind=Concat(
+                Value("Document uploaded: "), choice_label("kind", Document.Kind.choices), output_field=TextField()
+            ),
+            text="title",
+            by="uploaded_by_id",
+        ),
+    ]
 
 
 _registered = False

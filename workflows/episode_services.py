@@ -818,17 +818,8 @@ def family_declines(
     episode = _lock_episode(episode, expected_version)
     _transition(episode, "family_declines")
     _close(episode, now=now, reason=ClosureReason.FAMILY_DECLINED, ended_on=timezone.localdate(now))
+    episode.closure_note = _text(reason)
     _save(episode)
-    CaseNote.objects.create(
-        episode=episode,
-        family_id=episode.family_id,
-        kind=CaseNote.Kind.PHONE_CALL,
-        happened_at=now,
-        recorded_at=now,
-        recorded_by=by,
-        purpose="The family declined Early Help",
-        details=_text(reason),
-    )
     _emit(events.EPISODE_CLOSED, now=now, actor=by, episode=episode)
     return episode
 

@@ -35,6 +35,7 @@ from cases.views import can_see_confidential_address, log_access, visible_family
 from workflows import episode_selectors as selectors
 from workflows import episode_services as services
 from workflows.episode_forms import (
+    ASSESSMENT_LABELS,
     ActionForm,
     AllocateForm,
     AssessmentForm,
@@ -411,6 +412,18 @@ def assessment(request, pk: int):
     episode = _episode(request, pk)
     _need(request, "cases.work_on_episode", episode)
     existing = selectors.assessment_with_sections(episode)
+    if existing is not None and existing.completed_at:
+        # A completed assessment is a record: it is read, not edited.
+        return render(
+            request,
+            "episodes/assessment_view.html",
+            {
+                "episode": episode,
+                "family": episode.family,
+                "assessment": existing,
+                "sections": [(label, getattr(existing, name)) for name, label in ASSESSMENT_LABELS.items()],
+            },
+        )
     children = selectors.children_of(episode.family)
     form, draft = _bound_or_draft(
         request, AssessmentForm, episode, "assessment", initial=AssessmentForm.initial_from(existing), children=children

@@ -43,9 +43,7 @@ urlpatterns = [
         name="escalation_outcome",
     ),
     path("episodes/<int:pk>/documents/new/", views.document_new, name="document_new"),
-    path(
-        "episodes/<int:pk>/documents/<int:document_pk>/download/", views.document_download, name="document_download"
-    ),
+    path("episodes/<int:pk>/documents/<int:document_pk>/download/", views.document_download, name="document_download"),
     path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
     path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
 ]

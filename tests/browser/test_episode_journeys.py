@@ -114,6 +114,17 @@ class Journey:
         self.b.submit("Make the plan active")
         self.see("The plan is active")
 
+    def give_family_their_copy(self):
+        self.click("Printable copy of the assessment and plan for the family")
+        self.see("Your Early Help assessment and plan")
+        self.click("Record that the family were given this copy")
+        self.page.locator("#id_recipient").fill("Ms Parent")
+        self.page.locator("#id_method").select_option("in_person")
+        self.b.submit("Continue")
+        self.see("Check before you record it as sent")
+        self.b.submit("Record as sent")
+        self.see("The copy of the assessment and plan to Ms Parent is recorded.")
+
     def review(self):
         self.click("Record a review")
         self.page.locator("#id_attendees").fill("Mum\nFamily coach")
@@ -183,6 +194,7 @@ def test_rulebook_a_families_first(journey, users, team):
     journey.complete_assessment(children)
     journey.team_meeting("Record the initial planning meeting")
     journey.write_and_activate_plan()
+    journey.give_family_their_copy()
     journey.review()
     journey.team_meeting("Record the ending meeting")
     journey.request_closure()

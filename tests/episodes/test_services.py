@@ -401,6 +401,7 @@ class TestClosure:
         episode.refresh_from_db()
         assert episode.state == S.CLOSED
         assert episode.closure_reason == "family_declined"
+        assert episode.closure_note == "Mum does not want support now."
 
 
 class TestStepUp:

@@ -470,3 +470,12 @@ def test_navigation_by_role(client, users, pinned):
 
 def test_episode_states_listed_in_order():
     assert Episode.OPEN_STATES[-1] == S.WRAPAROUND
+
+
+def test_a_completed_assessment_is_shown_read_only(client, users, team, pinned):
+    episode, _ = make_episode(users, team, state=S.ASSESSMENT_COMPLETED)
+    client.force_login(users["coach"])
+    body = client.get(url("assessment", episode.pk)).content.decode()
+    assert "Targeted family support with a focus on routines." in body
+    assert "Getting a good education" in body
+    assert "Complete the assessment" not in body

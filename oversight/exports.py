@@ -1,0 +1,446 @@
+"""CSV exports of every table on the boards, the dashboard and the reports, with the page's filters.
+
+Each export is streamed (`StreamingHttpResponse` over `QuerySet.iterator`), so a large table never
+sits in memory, and logged in the access log as an export.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, StreamingHttpResponse
+from django.utils import timezone
+
+from accounts import roles
+from cases.models import AccessLog
+from cases.selectors import TEAM_ROLES
+from cases.views import log_access
+from oversight import selectors
+from oversight.views import _require_role, board_filters, period_filters
+
+
+class Echo:
+    """A file-like object that hands back what is written, for csv.writer in a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value) -> object:
+    """Dates in local time as dd/mm/yyyy; text that a spreadsheet would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return timezone.localtime(value, selectors.LONDON).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, timedelta):
+        return round(value.total_seconds() / 3600, 1)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: Iterable[tuple]
+    what: str
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.username) if user else ""
+
+
+def _subject(d) -> str:
+    if d.episode_id:
+        return f"E{d.episode_id:07d}"
+    if d.contact_id:
+        return f"C{d.contact_id:07d}"
+    return _name(d.worker)
+
+
+# --- Board ---------------------------------------------------------------------------------------
+
+
+def _board(request, now) -> tuple:
+    f = board_filters(request)
+    return f, request.user, f.team
+
+
+def board_deadlines(request, now) -> Table:
+    f, user, team = _board(request, now)
+    qs = selectors.board_deadlines(user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id)
+    rows = (
+        (
+            selectors.BUCKET_LABELS[d.bucket],
+            d.rule_id,
+            d.title,
+            _subject(d),
+            d.family.name if d.family_id else "",
+            _name(d.assignee) or "Not allocated (team)",
+            d.started_at,
+            d.expected_at,
+            d.due_at,
+        )
+        for d in qs.iterator(chunk_size=2000)
+    )
+    header = ("Status", "Rule", "Timescale", "Case", "Family", "Practitioner", "Started", "Expected by", "Due by")
+    return Table(header, rows, f"team board timescales, {team}")
+
+
+def board_by_practitioner(request, now) -> Table:
+    f, user, team = _board(request, now)
+    qs = selectors.board_deadlines(user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id)
+    summary = selectors.board_deadline_summary(qs)
+    keys = [k for k, _ in selectors.BUCKETS]
+    rows = [(r["name"], *[r[k] for k in keys], r["total"]) for r in summary["by_practitioner"]]
+    header = ("Practitioner", *[label for _, label in selectors.BUCKETS], "Total")
+    return Table(header, rows, f"team board timescales by practitioner, {team}")
+
+
+def board_pre_allocation(request, now) -> Table:
+    f, user, team = _board(request, now)
+    rows = (
+        (
+            e.reference,
+            e.family.name,
+            e.opened_at,
+            e.last_duty_contact_at,
+            "Yes" if e.weekly_contact_due else "No",
+            e.last_duty_contact_text or "",
+        )
+        for e in selectors.board_pre_allocation(user, team=team, now=now).iterator(chunk_size=2000)
+    )
+    header = ("Case", "Family", "Waiting since", "Last duty contact", "Weekly contact due", "Last duty contact note")
+    return Table(header, rows, f"pre-allocation list, {team}")
+
+
+def _caseload_rows(people) -> Iterator[tuple]:
+    for p in people:
+        yield (
+            _name(p),
+            p.team.name if p.team_id else "",
+            p.caseload,
+            p.capacity,
+            selectors.percent(p.caseload, p.capacity),
+            dict(selectors.CASELOAD_BANDS)[selectors.caseload_band(p.caseload, p.capacity)],
+            p.last_supervised_on,
+        )
+
+
+CASELOAD_HEADER = ("Practitioner", "Team", "Open cases", "Capacity", "% of capacity", "Band", "Last supervised")
+
+
+def board_caseload(request, now) -> Table:
+    f, user, team = _board(request, now)
+    people = selectors.caseloads(team_ids=[team.pk], practitioner_id=f.practitioner_id)
+    return Table(CASELOAD_HEADER, _caseload_rows(people.iterator(chunk_size=500)), f"caseloads, {team}")
+
+
+def _episode_row(e, *extra) -> tuple:
+    return (e.reference, e.family.name, _name(e.lead_professional), e.get_state_display(), e.opened_at, *extra)
+
+
+EPISODE_HEADER = ("Case", "Family", "Lead professional", "Stage", "Opened")
+
+
+def board_long_open(request, now) -> Table:
+    f, user, team = _board(request, now)
+    labels = dict(selectors.MONTH_BANDS)
+    qs = selectors.board_long_open(user, team=team, now=now, practitioner_id=f.practitioner_id)
+    rows = (_episode_row(e, labels.get(e.band, "")) for e in qs.iterator(chunk_size=2000))
+    return Table((*EPISODE_HEADER, "Open for"), rows, f"cases open over 3 months, {team}")
+
+
+def board_no_oversight(request, now) -> Table:
+    f, user, team = _board(request, now)
+    qs = selectors.board_no_oversight(user, team=team, now=now, practitioner_id=f.practitioner_id)
+    rows = (_episode_row(e, e.last_decision_at) for e in qs.iterator(chunk_size=2000))
+    return Table((*EPISODE_HEADER, "Last Managers Decision"), rows, f"cases without oversight this month, {team}")
+
+
+def board_high_risk(request, now) -> Table:
+    f, user, team = _board(request, now)
+    levels = {1: "Low", 2: "Medium", 3: "High"}
+    qs = selectors.board_high_risk(user, team=team, practitioner_id=f.practitioner_id)
+    rows = (
+        _episode_row(e, levels.get(e.risk_level, ""), selectors.risk_names(e)) for e in qs.iterator(chunk_size=2000)
+    )
+    return Table((*EPISODE_HEADER, "Highest risk", "High-risk indicators"), rows, f"highest-risk cases, {team}")
+
+
+def board_deactivated(request, now) -> Table:
+    f, user, team = _board(request, now)
+    rows = (_episode_row(e) for e in selectors.board_deactivated(user, team=team).iterator(chunk_size=2000))
+    return Table(EPISODE_HEADER, rows, f"cases held by deactivated staff, {team}")
+
+
+def board_escalations(request, now) -> Table:
+    f, user, team = _board(request, now)
+    return _escalations(user, [team.pk], f"open escalations, {team}")
+
+
+def _escalations(user, team_ids, what) -> Table:
+    qs = selectors.open_escalations(user, team_ids=team_ids)
+    rows = (
+        (
+            x.episode.reference,
+            x.episode.family.name,
+            x.episode.team.name,
+            x.get_about_display(),
+            x.disagreement,
+            x.escalated_to,
+            x.raised_at,
+            _name(x.raised_by),
+        )
+        for x in qs.iterator(chunk_size=2000)
+    )
+    header = ("Case", "Family", "Team", "About", "Disagreement", "Escalated to", "Raised", "Raised by")
+    return Table(header, rows, what)
+
+
+# --- Dashboard -----------------------------------------------------------------------------------
+
+
+def dashboard_breaches(request, now) -> Table:
+    f = period_filters(request)
+    qs = selectors.service_breaches(
+        request.user, now=now, team_id=f.team_id, rule_id=f.rule_id, acknowledged=f.acknowledged
+    )
+
+    def rows():
+        for d in qs.iterator(chunk_size=1000):
+            ack = next(iter(d.acknowledgements.all()), None)
+            yield (
+                d.rule_id,
+                d.title,
+                _subject(d),
+                d.family.name if d.family_id else "",
+                d.team.name if d.team_id else "",
+                _name(d.assignee),
+                d.started_at,
+                d.due_at,
+                ack.at if ack else None,
+                _name(ack.by) if ack else "",
+                ack.comment if ack else "",
+            )
+
+    header = (
+        "Rule",
+        "Timescale",
+        "Case",
+        "Family",
+        "Team",
+        "Practitioner",
+        "Started",
+        "Due by (maximum)",
+        "Acknowledged",
+        "Acknowledged by",
+        "Comment",
+    )
+    return Table(header, rows(), "breaches across the service")
+
+
+def dashboard_escalations(request, now) -> Table:
+    f = period_filters(request)
+    return _escalations(request.user, [f.team_id] if f.team_id else [t.pk for t in f.teams], "open escalations")
+
+
+TIMELINESS_HEADER = (
+    "Clocks run",
+    "Judged against expected time",
+    "Met within expected time",
+    "% within expected time",
+    "Judged against maximum",
+    "Met within maximum",
+    "% within maximum",
+    "Still running",
+    "Median time taken (hours)",
+)
+
+
+def _timeliness_values(r) -> tuple:
+    return (
+        r["run"],
+        r["judged_expected"],
+        r["met_expected"],
+        r["pct_expected"],
+        r["judged_maximum"],
+        r["met_maximum"],
+        r["pct_maximum"],
+        r["open"],
+        r["median"],
+    )
+
+
+def _clocks(request, now, roles_allowed=(roles.MANAGER,)):
+    f = period_filters(request, roles_allowed=roles_allowed)
+    return f, selectors.timeliness_clocks(request.user, period=f.period, team_id=f.team_id, rule_id=f.rule_id)
+
+
+def timeliness_rule(request, now) -> Table:
+    f, clocks = _clocks(request, now, roles_allowed=(roles.MANAGER, roles.TEAM_LEADER))
+    rows = [(r["rule_id"], r["title"], *_timeliness_values(r)) for r in selectors.timeliness_by_rule(clocks, now=now)]
+    return Table(("Rule", "Timescale", *TIMELINESS_HEADER), rows, f"timeliness by rule, {f.period}")
+
+
+def timeliness_team(request, now) -> Table:
+    f, clocks = _clocks(request, now)
+    rows = [(r["team__name"] or "", *_timeliness_values(r)) for r in selectors.timeliness_by_team(clocks, now=now)]
+    return Table(("Team", *TIMELINESS_HEADER), rows, f"timeliness by team, {f.period}")
+
+
+def timeliness_month(request, now) -> Table:
+    f, clocks = _clocks(request, now)
+    rows = [
+        (r["month"].strftime("%B %Y"), *_timeliness_values(r))
+        for r in selectors.timeliness_by_month(clocks, now=now, period=f.period)
+    ]
+    return Table(("Month", *TIMELINESS_HEADER), rows, f"timeliness by month, {f.period}")
+
+
+def dashboard_caseload(request, now) -> Table:
+    f = period_filters(request)
+    people = selectors.caseloads(team_ids=[f.team_id] if f.team_id else [t.pk for t in f.teams])
+    return Table(CASELOAD_HEADER, _caseload_rows(people.iterator(chunk_size=500)), "caseloads across the service")
+
+
+def caseload_distribution(request, now) -> Table:
+    f = period_filters(request)
+    people = list(selectors.caseloads(team_ids=[f.team_id] if f.team_id else [t.pk for t in f.teams]))
+    dist = selectors.caseload_distribution(people)
+    rows = [(b["label"], b["count"], b["pct"]) for b in dist["bands"]]
+    return Table(("Caseload against capacity", "Practitioners", "% of practitioners"), rows, "caseload distribution")
+
+
+def contacts_weekly(request, now) -> Table:
+    f = period_filters(request)
+    weeks = selectors.contacts_by_week(request.user, period=f.period)
+    labels = [label for _, label in selectors.DECISIONS]
+    rows = [(w["week"], w["received"], *w["decisions"], w["undecided"]) for w in weeks]
+    header = ("Week beginning", "Contacts received", *labels, "Not yet decided")
+    return Table(header, rows, f"contacts and decisions per week, {f.period}")
+
+
+# --- Reports -------------------------------------------------------------------------------------
+
+REPORT_ROLES = (roles.MANAGER, roles.TEAM_LEADER)
+
+
+def outcomes_assessment(request, now) -> Table:
+    f = period_filters(request, roles_allowed=REPORT_ROLES)
+    data = selectors.outcomes_at_assessment(request.user, period=f.period, team_id=f.team_id)
+    rows = [(r["label"], *r["levels"], r["with_need"]) for r in data]
+    header = ("Outcome area", *[label for _, label in selectors.NEED_LEVELS], "Families with a need")
+    return Table(header, rows, f"outcomes at assessment, {f.period}")
+
+
+def outcomes_closure(request, now) -> Table:
+    f = period_filters(request, roles_allowed=REPORT_ROLES)
+    data = selectors.outcomes_at_closure(request.user, period=f.period, team_id=f.team_id)
+    rows = [
+        (
+            r["label"],
+            r["need_at_assessment"],
+            r["with_outcome"],
+            r["achieved"],
+            r["progress"],
+            r["no_change"],
+            r["not_reviewed"],
+            r["pct_achieved"],
+        )
+        for r in data["areas"]
+    ]
+    header = (
+        "Outcome area",
+        "Families with a need at assessment",
+        "Families with a plan outcome in this area",
+        "Achieved",
+        "Some or good progress",
+        "No change or worse",
+        "Not reviewed",
+        "% achieved",
+    )
+    return Table(header, rows, f"outcomes at closure, {f.period}")
+
+
+def closure_reasons(request, now) -> Table:
+    f = period_filters(request, roles_allowed=REPORT_ROLES)
+    data = selectors.outcomes_at_closure(request.user, period=f.period, team_id=f.team_id)
+    rows = [(r["label"], r["count"]) for r in data["reasons"]]
+    return Table(("Reason the episode ended", "Episodes"), rows, f"closure reasons, {f.period}")
+
+
+def my_work(request, now) -> Table:
+    _require_role(request.user, *TEAM_ROLES)
+
+    def rows():
+        for item in selectors.my_work_items(request.user, limit=10_000):
+            if item.kind == "case":
+                e = item.episode
+                yield ("Case", e.reference, e.family.name, f"{item.rule}: {item.title}" if item.rule else "", item.due)
+            else:
+                t = item.task
+                yield (
+                    "Supervision task",
+                    t.episode.reference if t.episode_id else "",
+                    t.episode.family.name if t.episode_id else "",
+                    t.text,
+                    t.due_on,
+                )
+
+    return Table(("Kind", "Case", "Family", "What", "Due"), rows(), "my work")
+
+
+EXPORTS: dict[str, Callable] = {
+    "board-timescales": board_deadlines,
+    "board-by-practitioner": board_by_practitioner,
+    "board-pre-allocation": board_pre_allocation,
+    "board-caseloads": board_caseload,
+    "board-long-open": board_long_open,
+    "board-no-oversight": board_no_oversight,
+    "board-high-risk": board_high_risk,
+    "board-deactivated": board_deactivated,
+    "board-escalations": board_escalations,
+    "breaches": dashboard_breaches,
+    "escalations": dashboard_escalations,
+    "timeliness-by-rule": timeliness_rule,
+    "timeliness-by-team": timeliness_team,
+    "timeliness-by-month": timeliness_month,
+    "caseloads": dashboard_caseload,
+    "caseload-distribution": caseload_distribution,
+    "contacts-by-week": contacts_weekly,
+    "outcomes-at-assessment": outcomes_assessment,
+    "outcomes-at-closure": outcomes_closure,
+    "closure-reasons": closure_reasons,
+    "my-work": my_work,
+}
+
+
+@login_required
+def export_csv(request, table: str):
+    build = EXPORTS.get(table)
+    if build is None:
+        raise Http404
+    now = timezone.now()
+    result: Table = build(request, now)  # checks who may see it, with the page's filters
+    log_access(request, action=AccessLog.Action.EXPORT, what=f"CSV: {result.what}")
+    writer = csv.writer(Echo())
+
+    def stream():
+        yield "\ufeff"  # so Excel reads the file as UTF-8
+        yield writer.writerow(result.header)
+        for row in result.rows:
+            yield writer.writerow([cell(v) for v in row])
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{table}-{timezone.localdate(now).isoformat()}.csv"'
+    return response

@@ -1,0 +1,639 @@
+"""Boards, dashboard, reports and oversight records. Thin: selectors read, services write.
+
+Every page checks who may see it first; lists of families come from the scoped selectors, so a
+record outside the user's scope is never shown; a bad filter value is reported and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts import roles
+from accounts.models import Team, User
+from cases.models import Episode
+from cases.selectors import TEAM_ROLES, episodes_visible_to
+from deadlines.models import Deadline
+from oversight import selectors, services
+from oversight.charts import bar_chart, hbar_chart
+from oversight.forms import (
+    AnnexAForm,
+    BoardFilterForm,
+    BreachAcknowledgeForm,
+    ManagersDecisionForm,
+    PeriodFilterForm,
+    SupervisionActionForm,
+    SupervisionForm,
+)
+from oversight.models import ManagersDecision, Supervision, SupervisionAction
+
+ACTION_ROWS = 3
+
+
+def _require_role(user, *names: str) -> None:
+    if not user.has_role(*names):
+        raise PermissionDenied
+
+
+def _url_or_blank(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _querystring(request, *, drop: tuple[str, ...] = ("page",)) -> str:
+    query = request.GET.copy()
+    for key in drop:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+def _filter_errors(request, form) -> None:
+    """A filter that did not validate is ignored, and the user is told why."""
+    if form.is_bound and not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+
+
+# --- Team board ----------------------------------------------------------------------------------
+
+
+@dataclass
+class BoardFilters:
+    team: Team
+    teams: list[Team]
+    members: list[User]
+    practitioner_id: int | None
+    rule_id: str
+    form: BoardFilterForm
+
+
+def board_filters(request) -> BoardFilters:
+    """The team and filters of a board request. A team outside the user's scope is a 404."""
+    user = request.user
+    _require_role(user, roles.TEAM_LEADER, roles.MANAGER)
+    teams = list(selectors.teams_for_board(user))
+    if not teams:
+        raise PermissionDenied
+    team = teams[0] if user.team_id is None else next((t for t in teams if t.pk == user.team_id), teams[0])
+    raw_team = request.GET.get("team", "")
+    if raw_team:
+        if not raw_team.isdigit():
+            raise Http404
+        team = next((t for t in teams if t.pk == int(raw_team)), None)
+        if team is None:
+            raise Http404
+    members = list(User.objects.filter(team=team, is_active=True).order_by("first_name", "last_name", "username"))
+    form = BoardFilterForm(request.GET or None, teams=teams, practitioners=members, rules=selectors.rule_choices())
+    data = form.valid_or_empty() if form.is_bound else {}
+    return BoardFilters(
+        team=team,
+        teams=teams,
+        members=members,
+        practitioner_id=data.get("practitioner"),
+        rule_id=data.get("rule") or "",
+        form=form,
+    )
+
+
+@login_required
+def team_board(request):
+    now = timezone.now()
+    f = board_filters(request)
+    _filter_errors(request, f.form)
+    user, team = request.user, f.team
+    deadlines = selectors.board_deadlines(
+        user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id
+    )
+    summary = selectors.board_deadline_summary(deadlines)
+    counts = selectors.board_episode_counts(user, team=team, now=now, practitioner_id=f.practitioner_id)
+    high_risk = list(selectors.board_high_risk(user, team=team, practitioner_id=f.practitioner_id)[:25])
+    for e in high_risk:
+        e.risk_names = selectors.risk_names(e)
+    practitioners = list(selectors.caseloads(team_ids=[team.pk], practitioner_id=f.practitioner_id))
+    for p in practitioners:
+        p.band = selectors.caseload_band(p.caseload, p.capacity)
+    context = {
+        "now": now,
+        "team": team,
+        "teams": f.teams,
+        "members": f.members,
+        "filters": f,
+        "rules": selectors.rule_choices(),
+        "querystring": _querystring(request),
+        "deadlines": list(deadlines[: selectors.LIST_LIMIT * 2]),
+        "deadline_limit": selectors.LIST_LIMIT * 2,
+        "summary": summary,
+        "bucket_labels": selectors.BUCKET_LABELS,
+        "bucket_counts": [(k, label, summary["totals"][k]) for k, label in selectors.BUCKETS],
+        "pre_allocation": list(selectors.board_pre_allocation(user, team=team, now=now)[:100]),
+        "practitioners": practitioners,
+        "counts": counts,
+        "month_bands": [(n, label, counts[f"band_{n}"]) for n, label in selectors.MONTH_BANDS],
+        "long_open": list(
+            selectors.board_long_open(user, team=team, now=now, practitioner_id=f.practitioner_id)[
+                : selectors.LIST_LIMIT
+            ]
+        ),
+        "no_oversight": list(
+            selectors.board_no_oversight(user, team=team, now=now, practitioner_id=f.practitioner_id)[
+                : selectors.LIST_LIMIT
+            ]
+        ),
+        "high_risk": high_risk,
+        "deactivated": list(selectors.board_deactivated(user, team=team)[: selectors.LIST_LIMIT]),
+        "escalations": list(selectors.open_escalations(user, team_ids=[team.pk])[: selectors.LIST_LIMIT]),
+        "list_limit": selectors.LIST_LIMIT,
+        "is_manager": user.has_role(roles.MANAGER),
+    }
+    return render(request, "oversight/team_board.html", context)
+
+
+# --- Manager dashboard ---------------------------------------------------------------------------
+
+
+@dataclass
+class PeriodFilters:
+    period: selectors.Period
+    team_id: int | None
+    rule_id: str
+    acknowledged: str
+    teams: list[Team]
+    form: PeriodFilterForm
+
+
+def period_filters(request, *, roles_allowed=(roles.MANAGER,)) -> PeriodFilters:
+    user = request.user
+    _require_role(user, *roles_allowed)
+    if user.has_role(roles.MANAGER):
+        if not selectors.service_id_of(user):
+            raise PermissionDenied
+        teams = list(Team.objects.filter(service_id=selectors.service_id_of(user)).order_by("name"))
+    else:
+        teams = list(Team.objects.filter(pk=user.team_id))
+        if not teams:
+            raise PermissionDenied
+    form = PeriodFilterForm(
+        request.GET or None, teams=teams, rules=selectors.rule_choices(), today=timezone.localdate()
+    )
+    data = form.valid_or_empty() if form.is_bound else {}
+    return PeriodFilters(
+        period=form.period() if form.is_bound else selectors.default_period(timezone.localdate()),
+        team_id=data.get("team"),
+        rule_id=data.get("rule") or "",
+        acknowledged=data.get("acknowledged") or "no",
+        teams=teams,
+        form=form,
+    )
+
+
+def _month_label(day: date) -> str:
+    return f"{day:%b}\n{day:%Y}"
+
+
+@login_required
+def dashboard(request):
+    now = timezone.now()
+    f = period_filters(request)
+    _filter_errors(request, f.form)
+    user = request.user
+    team_ids = [t.pk for t in f.teams]
+    breaches = selectors.service_breaches(
+        user, now=now, team_id=f.team_id, rule_id=f.rule_id, acknowledged=f.acknowledged
+    )
+    by_team_breaches = selectors.breach_counts_by_team(user, now=now)
+    clocks = selectors.timeliness_clocks(user, period=f.period, team_id=f.team_id, rule_id=f.rule_id)
+    by_rule = selectors.timeliness_by_rule(clocks, now=now)
+    by_team = selectors.timeliness_by_team(clocks, now=now)
+    by_month = selectors.timeliness_by_month(clocks, now=now, period=f.period)
+    practitioners = list(selectors.caseloads(team_ids=[f.team_id] if f.team_id else team_ids))
+    distribution = selectors.caseload_distribution(practitioners)
+    weeks = selectors.contacts_by_week(user, period=f.period)
+    context = {
+        "now": now,
+        "filters": f,
+        "period": f.period,
+        "querystring": _querystring(request),
+        "breaches": list(breaches[: selectors.LIST_LIMIT]),
+        "breach_total": sum(r["breached"] for r in by_team_breaches if not f.team_id or r["team_id"] == f.team_id),
+        "breaches_by_team": by_team_breaches,
+        "by_rule": by_rule,
+        "by_team": by_team,
+        "by_month": by_month,
+        "trend": selectors.trend(by_month),
+        "month_chart": bar_chart(
+            [(_month_label(m["month"]), m["pct_maximum"]) for m in by_month], maximum=100, unit="%"
+        ),
+        "team_chart": hbar_chart(
+            [(t["team__name"] or "No team", t["pct_maximum"]) for t in by_team], maximum=100, unit="%"
+        ),
+        "distribution": distribution,
+        "distribution_chart": hbar_chart([(b["label"], b["count"]) for b in distribution["bands"]]),
+        "weeks": weeks,
+        "weeks_chart": bar_chart([(f"{w['week']:%-d %b}", w["received"]) for w in weeks]),
+        "decision_labels": [label for _, label in selectors.DECISIONS],
+        "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[: selectors.LIST_LIMIT]),
+        "list_limit": selectors.LIST_LIMIT,
+    }
+    return render(request, "oversight/dashboard.html", context)
+
+
+@login_required
+def breach_acknowledge(request, pk: int):
+    _require_role(request.user, roles.MANAGER)
+    now = timezone.now()
+    # Only breaches the manager could see on the dashboard: anything else is a 404.
+    deadline = get_object_or_404(
+        Deadline.objects.filter(team__service_id=selectors.service_id_of(request.user))
+        .filter(selectors._rows_in_scope(request.user))
+        .select_related("team", "family", "assignee", "episode", "contact", "worker"),
+        pk=pk,
+    )
+    acknowledgement = deadline.acknowledgements.select_related("by").first()
+    form = BreachAcknowledgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.breach_acknowledge(
+                deadline=deadline, comment=form.cleaned_data["comment"], by=request.user, now=now
+            )
+        except services.OversightError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"The breach of {deadline.rule_id} was acknowledged.")
+            return redirect(reverse("oversight:dashboard") + ("?" + request.GET.urlencode() if request.GET else ""))
+    return render(
+        request,
+        "oversight/breach_acknowledge.html",
+        {
+            "deadline": deadline,
+            "form": form,
+            "acknowledgement": acknowledgement,
+            "is_breach": services.is_breach(deadline, now),
+            "now": now,
+        },
+    )
+
+
+# --- Reports -------------------------------------------------------------------------------------
+
+
+@login_required
+def timeliness_report(request):
+    now = timezone.now()
+    f = period_filters(request, roles_allowed=(roles.MANAGER, roles.TEAM_LEADER))
+    _filter_errors(request, f.form)
+    clocks = selectors.timeliness_clocks(request.user, period=f.period, team_id=f.team_id, rule_id=f.rule_id)
+    by_rule = selectors.timeliness_by_rule(clocks, now=now)
+    return render(
+        request,
+        "oversight/timeliness_report.html",
+        {
+            "filters": f,
+            "period": f.period,
+            "by_rule": by_rule,
+            "chart": hbar_chart(
+                [(f"{r['rule_id']}: {r['title']}", r["pct_maximum"]) for r in by_rule], maximum=100, unit="%"
+            ),
+            "querystring": _querystring(request),
+            "now": now,
+        },
+    )
+
+
+@login_required
+def outcomes_report(request):
+    f = period_filters(request, roles_allowed=(roles.MANAGER, roles.TEAM_LEADER))
+    _filter_errors(request, f.form)
+    at_assessment = selectors.outcomes_at_assessment(request.user, period=f.period, team_id=f.team_id)
+    at_closure = selectors.outcomes_at_closure(request.user, period=f.period, team_id=f.team_id)
+    return render(
+        request,
+        "oversight/outcomes_report.html",
+        {
+            "filters": f,
+            "period": f.period,
+            "at_assessment": at_assessment,
+            "at_closure": at_closure,
+            "need_levels": [label for _, label in selectors.NEED_LEVELS],
+            "assessment_chart": hbar_chart([(row["label"], row["with_need"]) for row in at_assessment]),
+            "closure_chart": hbar_chart(
+                [(row["label"], row["pct_achieved"]) for row in at_closure["areas"]], maximum=100, unit="%"
+            ),
+            "querystring": _querystring(request),
+        },
+    )
+
+
+# --- My work -------------------------------------------------------------------------------------
+
+
+@login_required
+def my_work(request):
+    user = request.user
+    _require_role(user, *TEAM_ROLES)
+    now = timezone.now()
+    items = selectors.my_work_items(user)
+    context = {
+        "now": now,
+        "items": items,
+        "cases": sum(1 for i in items if i.kind == "case"),
+        "tasks": sum(1 for i in items if i.kind == "task"),
+        "alerts": selectors.my_alerts(user),
+        "alerts_url": _url_or_blank("deadlines:alerts"),
+        "pre_allocation": (
+            list(selectors.board_pre_allocation(user, team=user.team, now=now)[:100])
+            if user.has_role(roles.DUTY_WORKER) and user.team_id
+            else []
+        ),
+        "is_duty_worker": user.has_role(roles.DUTY_WORKER),
+    }
+    return render(request, "oversight/my_work.html", context)
+
+
+@require_POST
+@login_required
+def task_done(request, pk: int):
+    task = get_object_or_404(
+        SupervisionAction.objects.select_related("supervision", "assignee__team").filter(
+            pk__in=_tasks_visible_to(request.user)
+        ),
+        pk=pk,
+    )
+    try:
+        services.task_complete(task=task, by=request.user, now=timezone.now())
+    except services.OversightError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "The task was marked done.")
+    target = request.POST.get("next", "")
+    if target.startswith("/oversight/") and "//" not in target:
+        return redirect(target)
+    return redirect("oversight:my_work")
+
+
+def _tasks_visible_to(user):
+    """Task ids a user may see: their own, those they set, and those of the people they supervise."""
+    from django.db.models import Q
+
+    qs = SupervisionAction.objects.filter(Q(assignee=user) | Q(supervision__supervisor=user))
+    if user.has_role(roles.TEAM_LEADER) and user.team_id:
+        qs = SupervisionAction.objects.filter(
+            Q(assignee=user) | Q(supervision__supervisor=user) | Q(assignee__team_id=user.team_id)
+        )
+    if user.has_role(roles.MANAGER) and selectors.service_id_of(user):
+        qs = SupervisionAction.objects.filter(
+            Q(assignee=user)
+            | Q(supervision__supervisor=user)
+            | Q(assignee__team__service_id=selectors.service_id_of(user))
+        )
+    return qs.values("pk")
+
+
+# --- Managers Decisions --------------------------------------------------------------------------
+
+
+def _visible_episode_or_404(user, pk: int) -> Episode:
+    return get_object_or_404(
+        episodes_visible_to(user).select_related("family", "team", "lead_professional", "contact"), pk=pk
+    )
+
+
+def _record_for(episode: Episode, choice: str):
+    if not choice:
+        return None
+    kind, _, raw_pk = choice.partition(":")
+    link = services.LINKS.get(kind)
+    if link is None or not raw_pk.isdigit():
+        return None
+    _, model = link
+    return model.objects.filter(episode=episode, pk=int(raw_pk)).first()
+
+
+@login_required
+def decision_new(request, pk: int):
+    episode = _visible_episode_or_404(request.user, pk)
+    if not services.may_record_decision(request.user, episode):
+        raise PermissionDenied
+    choices = selectors.decision_choices(episode)
+    initial = {}
+    if request.method == "GET":
+        oversees = request.GET.get("oversees", "")
+        if oversees in ManagersDecision.Oversees.values:
+            initial["oversees"] = oversees
+        record = request.GET.get("record", "")
+        if record in dict(choices):
+            initial["record"] = record
+    form = ManagersDecisionForm(request.POST or None, record_choices=choices, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.managers_decision_record(
+                episode=episode,
+                oversees=data["oversees"],
+                decision=data["decision"],
+                rationale=data["rationale"],
+                record=_record_for(episode, data["record"]),
+                by=request.user,
+                now=timezone.now(),
+            )
+        except services.OversightError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Managers Decision recorded on {episode.reference}.")
+            return redirect(_url_or_blank("episodes:episode_detail", episode.pk) or reverse("oversight:dashboard"))
+    return render(
+        request,
+        "oversight/decision_form.html",
+        {
+            "episode": episode,
+            "family": episode.family,
+            "form": form,
+            "decisions": selectors.decisions_for_episode(episode),
+            "episode_url": _url_or_blank("episodes:episode_detail", episode.pk),
+        },
+    )
+
+
+# --- Supervision ---------------------------------------------------------------------------------
+
+
+def _supervisees(user) -> list[User]:
+    if user.has_role(roles.MANAGER) and selectors.service_id_of(user):
+        team_ids = list(Team.objects.filter(service_id=selectors.service_id_of(user)).values_list("pk", flat=True))
+    elif user.has_role(roles.TEAM_LEADER) and user.team_id:
+        team_ids = [user.team_id]
+    else:
+        return []
+    return [p for p in selectors.caseloads(team_ids=team_ids) if p.pk != user.pk]
+
+
+@login_required
+def supervision_list(request):
+    _require_role(request.user, roles.TEAM_LEADER, roles.MANAGER)
+    now = timezone.now()
+    people = _supervisees(request.user)
+    due = {
+        d.worker_id: d
+        for d in Deadline.objects.open()
+        .filter(worker_id__in=[p.pk for p in people])
+        .with_status(now)
+        .order_by("due_at")
+    }
+    for p in people:
+        p.supervision_deadline = due.get(p.pk)
+    recent = list(
+        Supervision.objects.filter(practitioner_id__in=[p.pk for p in people])
+        .select_related("practitioner", "supervisor")
+        .order_by("-held_on", "-pk")[:20]
+    )
+    return render(request, "oversight/supervision_list.html", {"people": people, "recent": recent, "now": now})
+
+
+def _case_choices(practitioner: User, user) -> list[tuple[str, str]]:
+    episodes = (
+        episodes_visible_to(user)
+        .exclude(state=Episode.State.CLOSED)
+        .filter(lead_professional=practitioner)
+        .select_related("family")
+        .order_by("family__name", "pk")[:200]
+    )
+    return [(str(e.pk), f"{e.family} ({e.reference})") for e in episodes]
+
+
+@login_required
+def supervision_new(request, practitioner_pk: int):
+    user = request.user
+    _require_role(user, roles.TEAM_LEADER, roles.MANAGER)
+    practitioner = get_object_or_404(User.objects.select_related("team"), pk=practitioner_pk, is_active=True)
+    if not services.may_supervise(user, practitioner):
+        raise Http404
+    now = timezone.now()
+    today = timezone.localdate(now)
+    case_choices = _case_choices(practitioner, user)
+    assignees = list(
+        User.objects.filter(team_id=practitioner.team_id, is_active=True).order_by("first_name", "last_name")
+    )
+    assignee_choices = [(u.pk, u.get_full_name() or u.username) for u in assignees]
+    form = SupervisionForm(request.POST or None, case_choices=case_choices, today=today)
+    action_forms = [
+        SupervisionActionForm(
+            request.POST or None,
+            prefix=f"action-{i}",
+            case_choices=case_choices,
+            assignee_choices=assignee_choices,
+            today=today,
+            initial={"assignee": practitioner.pk},
+        )
+        for i in range(ACTION_ROWS)
+    ]
+    if request.method == "POST":
+        # Validate every row, so each shows its own errors.
+        rows_valid = [a.is_valid() for a in action_forms]
+        if form.is_valid() and all(rows_valid):
+            by_pk = {str(e.pk): e for e in Episode.objects.filter(pk__in=[c for c, _ in case_choices])}
+            people = {u.pk: u for u in assignees}
+            actions = [
+                services.ActionInput(
+                    text=a.cleaned_data["text"],
+                    assignee=people[a.cleaned_data["assignee"]],
+                    due_on=a.cleaned_data["due_on"],
+                    episode=by_pk.get(a.cleaned_data.get("episode") or ""),
+                )
+                for a in action_forms
+                if not a.is_blank
+            ]
+            try:
+                supervision = services.supervision_record(
+                    practitioner=practitioner,
+                    held_on=form.cleaned_data["held_on"],
+                    notes=form.cleaned_data["notes"],
+                    cases_discussed=[by_pk[c] for c in form.cleaned_data["cases_discussed"] if c in by_pk],
+                    actions=actions,
+                    by=user,
+                    now=now,
+                )
+            except services.OversightError as error:
+                form.add_error(None, str(error))
+            else:
+                plural = "s" if len(actions) != 1 else ""
+                messages.success(request, f"Supervision of {practitioner} recorded with {len(actions)} action{plural}.")
+                return redirect("oversight:supervision_detail", pk=supervision.pk)
+    return render(
+        request,
+        "oversight/supervision_form.html",
+        {
+            "practitioner": practitioner,
+            "form": form,
+            "action_forms": action_forms,
+            "all_errors": [
+                (f, name, error)
+                for f in [form, *action_forms]
+                if f.is_bound
+                for name, errors in f.errors.items()
+                for error in errors
+            ],
+        },
+    )
+
+
+@login_required
+def supervision_detail(request, pk: int):
+    user = request.user
+    supervision = get_object_or_404(Supervision.objects.select_related("practitioner__team", "supervisor"), pk=pk)
+    if not (
+        supervision.practitioner_id == user.pk
+        or supervision.supervisor_id == user.pk
+        or services.may_supervise(user, supervision.practitioner)
+    ):
+        raise Http404
+    actions = list(
+        supervision.actions.select_related("episode__family", "assignee", "done_by").order_by("due_on", "pk")
+    )
+    visible = set(
+        episodes_visible_to(user)
+        .filter(pk__in=[a.episode_id for a in actions if a.episode_id])
+        .values_list("pk", flat=True)
+    )
+    cases = list(
+        episodes_visible_to(user).filter(supervisions=supervision).select_related("family").order_by("family__name")
+    )
+    return render(
+        request,
+        "oversight/supervision_detail.html",
+        {"supervision": supervision, "actions": actions, "visible_cases": visible, "cases": cases},
+    )
+
+
+# --- Ofsted Annex A ------------------------------------------------------------------------------
+
+
+@login_required
+def annex_a(request):
+    _require_role(request.user, roles.MANAGER)
+    from oversight import annex_a as annex
+
+    today = timezone.localdate()
+    form = AnnexAForm(request.GET or None, today=today, initial={"as_at": today})
+    if form.is_bound and form.is_valid():
+        return annex.download(request, as_at=form.cleaned_data["as_at"])
+    return render(
+        request,
+        "oversight/annex_a.html",
+        {
+            "form": form,
+            "version_note": annex.VERSION_NOTE,
+            "list_1": selectors.LIST_1_COLUMNS,
+            "list_2": selectors.LIST_2_COLUMNS,
+        },
+    )
