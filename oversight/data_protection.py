@@ -167,10 +167,19 @@ def subject_access_bundle(person: Person) -> list[dict]:
     return sections
 
 
+ADDRESS_FIELDS = frozenset({"address_line_1", "address_line_2", "town", "postcode"})
+WITHHELD = "[confidential address withheld]"
+
+
 def _as_dict(obj) -> dict:
+    """A record's fields for the export; a confidential address never leaves in it."""
     values = {}
+    confidential = bool(getattr(obj, "address_confidential", False))
     for field in obj._meta.concrete_fields:
         if field.name in {"password"}:
+            continue
+        if confidential and field.name in ADDRESS_FIELDS:
+            values[field.verbose_name] = WITHHELD
             continue
         value = getattr(obj, field.attname)
         if isinstance(field, models.FileField):
