@@ -1,0 +1,76 @@
+"""Every URL of the app, filled in with ids from the test world, for the permission matrix."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+SKIP_NAMESPACES = {"admin"}  # Django's own admin (superusers only) is out of the product's scope.
+SKIP_NAMES = {"login", "logout", "healthz"}
+
+
+def all_url_names() -> list[tuple[str, list[str]]]:
+    """(namespaced name, kwarg names) for every named URL pattern."""
+    found: list[tuple[str, list[str]]] = []
+
+    def walk(patterns, namespace=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if entry.namespace in SKIP_NAMESPACES:
+                    continue
+                walk(entry.url_patterns, f"{namespace}{entry.namespace}:" if entry.namespace else namespace)
+            elif isinstance(entry, URLPattern) and entry.name and entry.name not in SKIP_NAMES:
+                found.append((f"{namespace}{entry.name}", list(entry.pattern.converters)))
+
+    walk(get_resolver().url_patterns)
+    return sorted({(n, tuple(k)) for n, k in found})
+
+
+def object_for_pk(name: str, world: dict):
+    if name.startswith("episodes:") or name == "oversight:decision_new":
+        return world["episode"]
+    prefixes = {
+        "cases:family": "family",
+        "cases:person": "family",
+        "cases:agency": "family",
+        "cases:contact": "contact",
+        "cases:meeting": "meeting",
+        "oversight:retention_family": "family",
+        "oversight:legal_hold": "family",
+        "oversight:subject_access": "child",
+        "oversight:breach": "deadline",
+        "oversight:supervision_detail": "supervision",
+        "oversight:task": "task",
+        "deadlines:alert": "alert",
+        "deadlines:closure_day": "closure_day",
+        "accounts:user": "user",
+    }
+    for prefix, key in prefixes.items():
+        if name.startswith(prefix):
+            return world[key]
+    raise KeyError(f"no world object for {name}: add it to tests/security/matrix.py")
+
+
+KWARG_OBJECTS = {
+    "family_pk": "family",
+    "item_pk": "item",
+    "outcome_pk": "outcome",
+    "action_pk": "action",
+    "closure_pk": "closure",
+    "step_up_pk": "step_up",
+    "escalation_pk": "escalation",
+    "document_pk": "document",
+    "practitioner_pk": "practitioner",
+}
+KWARG_VALUES = {"form_key": "assessment", "table": "breaches"}
+
+
+def url_for(name: str, kwarg_names, world: dict) -> str:
+    kwargs = {}
+    for kwarg in kwarg_names:
+        if kwarg == "pk":
+            kwargs[kwarg] = object_for_pk(name, world).pk
+        elif kwarg in KWARG_OBJECTS:
+            kwargs[kwarg] = world[KWARG_OBJECTS[kwarg]].pk
+        else:
+            kwargs[kwarg] = KWARG_VALUES[kwarg]
+    return reverse(name, kwargs=kwargs)

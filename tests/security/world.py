@@ -1,0 +1,153 @@
+"""One of every kind of record, in the `team` of the standard users, for URL-by-role tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from cases.models import (
+    ClosureRequest,
+    Contact,
+    Document,
+    Episode,
+    Escalation,
+    Meeting,
+    MeetingItem,
+    Plan,
+    PlanAction,
+    PlanOutcome,
+    StepUp,
+)
+from tests.factories import family_with_children
+
+
+def build_world(users, team, *, lead=None) -> dict:
+    lead = lead or users["coach"]
+    now = timezone.now()
+    family, children = family_with_children(1, team=team)
+    contact = Contact.objects.create(
+        family=family, received_at=now - timedelta(hours=2), route="email", source="2A", presenting_needs="Needs"
+    )
+    contact.subjects.set(children)
+    waiting = Contact.objects.create(
+        family=family, received_at=now - timedelta(hours=3), route="email", source="2A", presenting_needs="Meeting"
+    )
+    Contact.objects.filter(pk=waiting.pk).update(state="at_meeting", meeting_kind="MAAM")
+    meeting = Meeting.objects.create(kind="MAAM", scheduled_for=now, chair=users["mashlead"])
+    item = MeetingItem.objects.create(meeting=meeting, contact=waiting)
+    episode = Episode.objects.create(
+        family=family,
+        team=team,
+        lead_professional=lead,
+        opened_at=now - timedelta(days=40),
+        allocated_at=now - timedelta(days=39),
+        state="plan_active",
+    )
+    plan = Plan.objects.create(episode=episode, created_at=now, created_by=users["coach"])
+    outcome = PlanOutcome.objects.create(
+        plan=plan, number=1, area="education", description="Attendance above 95%", how_measured="School register"
+    )
+    action = PlanAction.objects.create(
+        outcome=outcome, what="Walk to school together", who="Parent", by_when=now.date()
+    )
+    closure = ClosureRequest.objects.create(
+        episode=episode,
+        requested_at=now,
+        requested_by=users["coach"],
+        summary="Goals met",
+        child_voice="Happier at school",
+        proposed_reason="goals_met",
+    )
+    step_up = StepUp.objects.create(
+        episode=episode,
+        proposed_at=now,
+        proposed_by=users["coach"],
+        concern=StepUp.Concern.choices[0][0],
+        reason="Risk up",
+        multi_agency_views="School worried",
+        family_views="Mum agrees",
+    )
+    escalation = Escalation.objects.create(
+        episode=episode,
+        about="step_up",
+        disagreement="Threshold",
+        escalated_to="Operational lead",
+        raised_at=now,
+        raised_by=users["teamlead"],
+    )
+    document = Document(
+        episode=episode,
+        family=family,
+        kind=Document.Kind.choices[0][0],
+        title="Consent form",
+        original_name="consent.pdf",
+        content_type="application/pdf",
+        size=8,
+        uploaded_at=now,
+        uploaded_by=users["coach"],
+    )
+    document.file.save("consent.pdf", ContentFile(b"%PDF-1.4"), save=False)
+    document.save()
+    return {
+        "family": family,
+        "child": children[0],
+        "contact": contact,
+        "meeting": meeting,
+        "item": item,
+        "episode": episode,
+        "outcome": outcome,
+        "action": action,
+        "closure": closure,
+        "step_up": step_up,
+        "escalation": escalation,
+        "document": document,
+    }
+
+
+def add_oversight_records(world: dict, users) -> dict:
+    """Records owned by the deadlines and oversight apps, for their URLs."""
+    from datetime import date
+
+    from deadlines.models import Alert, ClosureDay, Deadline
+    from oversight.models import Supervision, SupervisionAction
+
+    now = timezone.now()
+    deadline = Deadline.objects.create(
+        rulebook="family-solutions",
+        rule_id="B12",
+        title="Review meeting",
+        episode=world["episode"],
+        family=world["family"],
+        team=world["episode"].team,
+        assignee=users["coach"],
+        started_at=now - timedelta(days=60),
+        due_at=now - timedelta(days=18),
+    )
+    alert = Alert.objects.create(deadline=deadline, level="breached", recipient=users["coach"], created_at=now)
+    supervision = Supervision.objects.create(
+        practitioner=users["coach"],
+        supervisor=users["teamlead"],
+        held_on=timezone.localdate(),
+        notes="Caseload",
+        recorded_at=now,
+    )
+    task = SupervisionAction.objects.create(
+        supervision=supervision,
+        episode=world["episode"],
+        text="Book review",
+        assignee=users["coach"],
+        due_on=timezone.localdate() + timedelta(days=7),
+    )
+    closure_day = ClosureDay.objects.create(date=date(2026, 12, 29), reason="Christmas closure")
+    world.update(
+        deadline=deadline,
+        alert=alert,
+        supervision=supervision,
+        task=task,
+        closure_day=closure_day,
+        user=users["coach"],
+        practitioner=users["coach"],
+    )
+    return world
