@@ -34,6 +34,7 @@ EPISODE_OPENED = "episode_opened"  # episode opened, awaiting allocation (on the
 STEP_DOWN_RECEIVED = "step_down_received"  # case stepped down from children's social care received
 WRAPAROUND_REQUESTED = "wraparound_requested"  # social care asked for EH wraparound support
 ALLOCATED = "allocated"  # a lead practitioner / family coach was allocated
+REALLOCATED = "reallocated"  # another lead professional took over an open episode (clocks follow the case)
 INITIAL_CONTACT_MADE = "initial_contact_made"  # the allocated worker first contacted the family
 FIRST_VISIT_MADE = "first_visit_made"  # first (introductory) visit: child seen and spoken to
 VISIT_RECORDED = "visit_recorded"  # a visit or contact with the family took place (timed when it happened)
@@ -78,6 +79,7 @@ EVENTS: frozenset[str] = frozenset(
         STEP_DOWN_RECEIVED,
         WRAPAROUND_REQUESTED,
         ALLOCATED,
+        REALLOCATED,
         INITIAL_CONTACT_MADE,
         FIRST_VISIT_MADE,
         VISIT_RECORDED,

@@ -133,13 +133,23 @@ def episode_allocate(
             f"{practitioner} already has {caseload} famil{'y' if caseload == 1 else 'ies'} against a capacity of "
             f"{practitioner.caseload_capacity}: give the reason for allocating above capacity."
         )
-    _transition(episode, "allocate")
+    reallocating = episode.state != S.AWAITING_ALLOCATION
+    if reallocating:
+        # Reallocation keeps the episode where it is; its open clocks move to the new lead.
+        if not episode.is_open or episode.lead_professional_id is None:
+            raise WorkflowError(
+                f"{episode.reference} is {episode.get_state_display().lower()}: it cannot be reallocated."
+            )
+        if practitioner.pk == episode.lead_professional_id:
+            raise WorkflowError(f"{practitioner} is already the lead professional for {episode.reference}.")
+    else:
+        _transition(episode, "allocate")
     episode.lead_professional = practitioner
-    episode.allocated_at = now
+    episode.allocated_at = episode.allocated_at if reallocating else now
     episode.allocated_by = by
     episode.allocation_reason = _text(reason)
     _save(episode)
-    _emit(events.ALLOCATED, now=now, actor=by, episode=episode)
+    _emit(events.REALLOCATED if reallocating else events.ALLOCATED, now=now, actor=by, episode=episode)
     return episode
 
 

@@ -223,6 +223,8 @@ def next_steps(episode: Episode, user, *, now) -> list[dict]:
 
     if "allocate" in available and user.has_perm("cases.allocate_episode", episode):
         link("Allocate a lead professional", "episodes:allocate")
+    elif episode.is_open and episode.lead_professional_id and user.has_perm("cases.allocate_episode", episode):
+        link("Reallocate to another practitioner", "episodes:allocate", secondary=True)
     if "record_duty_contact" in available and user.has_perm("cases.record_duty_contact", episode):
         link("Record a duty contact", "episodes:note_new", query="kind=duty_contact")
     if can_work:

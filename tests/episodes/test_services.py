@@ -70,7 +70,8 @@ class TestAllocation:
 
     def test_a_second_allocation_is_refused_saying_why(self, users, team):
         episode, _ = make_episode(users, team, state=S.ALLOCATED)
-        with pytest.raises(WorkflowError, match="cannot be allocated now: only an episode on the pre-allocation list"):
+        # Allocating again to the same lead professional is refused; another practitioner is a reallocation.
+        with pytest.raises(WorkflowError, match="is already the lead professional"):
             es.episode_allocate(episode=episode, practitioner=users["coach"], by=users["teamlead"], now=NOW + 5 * H)
 
 
