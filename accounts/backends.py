@@ -1,13 +1,30 @@
 """Sign-in with Django's model backend, without Django's model permissions.
 
 Roles are groups and what a role may do is decided by `rules` (workflows/rules.py). Letting
-ModelBackend answer permission checks as well costs two queries on every page for nothing.
+ModelBackend answer permission checks as well costs two queries on every page for nothing, and
+loading the signed-in user with their team and role names in one query saves two more.
 """
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Q
+
+from accounts.models import User
 
 
 class AuthenticationOnlyBackend(ModelBackend):
+    def get_user(self, user_id):
+        user = (
+            User._default_manager.select_related("team")
+            .annotate(role_list=ArrayAgg("groups__name", filter=Q(groups__isnull=False), default=[]))
+            .filter(pk=user_id)
+            .first()
+        )
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        user._role_names = frozenset(user.role_list)
+        return user
+
     def get_user_permissions(self, user_obj, obj=None):
         return set()
 

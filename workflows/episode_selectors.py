@@ -153,9 +153,9 @@ def episode_page(episode: Episode, *, now: datetime) -> dict:
         .order_by("-meeting__held_at")[:RECORD_LIMIT]
     )
     return {
-        "children": children_of(episode.family),
         "notes": notes,
-        "assessment": assessment_with_sections(episode),
+        # The page shows the assessment's summary only; its sections are on the assessment page.
+        "assessment": Assessment.objects.filter(episode=episode).select_related("completed_by").first(),
         "plan": plan_with_outcomes(episode),
         "reviews": reviews,
         "meetings": list(
