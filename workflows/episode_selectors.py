@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Case, Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value, When
-from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models.functions import Coalesce, Concat, JSONObject, Lower
 
 from accounts import roles
 from accounts.models import User
@@ -138,10 +139,16 @@ RECORD_LIMIT = 100
 
 def episode_page(episode: Episode, *, now: datetime) -> dict:
     """Everything the episode page shows; each part is one query (or one prefetch), bounded."""
+    # Each child's part in a visit comes back inside the note's own row (no extra query).
+    child_parts = ArraySubquery(
+        ChildView.objects.filter(note=OuterRef("pk"))
+        .order_by("child__date_of_birth", "pk")
+        .values(json=JSONObject(first_name="child__first_name", seen="seen", spoken_to="spoken_to", views="views"))
+    )
     notes = list(
         CaseNote.objects.filter(episode=episode)
         .select_related("recorded_by")
-        .prefetch_related(Prefetch("child_views", queryset=ChildView.objects.select_related("child")))
+        .annotate(child_parts=child_parts)
         .order_by("-happened_at", "-pk")[:RECORD_LIMIT]
     )
     reviews = list(
