@@ -1,9 +1,15 @@
-"""Recent demo contacts recorded through the real services, so the triage queue and its clocks are live."""
+"""Demo data for `make run`: clearly fictional families (invented surnames, ZZ postcodes) with open work.
+
+The council-scale generator builds the families and their history; a few contacts of the last
+day are then recorded through the real services so the triage queue and its clocks are live.
+"""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from cases.models import Contact, Family, RiskIndicator
 from workflows import services
@@ -30,7 +36,7 @@ def record_demo_contacts(families: list[Family], *, by, now: datetime, seed: int
     for family in families:
         agency, role, source = rng.choice(REFERRERS)
         children = [m.person for m in family.memberships.select_related("person") if m.is_child]
-        received = now - timedelta(minutes=rng.randint(10, 60 * 60))
+        received = now - timedelta(minutes=rng.randint(10, 20 * 60))
         contacts.append(
             services.contact_receive(
                 family=family,
@@ -55,3 +61,50 @@ def record_demo_contacts(families: list[Family], *, by, now: datetime, seed: int
             )
         )
     return contacts
+
+
+def ensure_demo_families(count: int) -> int:
+    """Create demo families once (running again creates nothing), with real open work.
+
+    The council-scale generator builds the families, their contacts, episodes in every state,
+    records and clocks; the demo accounts then take over the work of generated staff with the
+    same role, so that each demo user signs in to a page that has something on it.
+    """
+    import io
+
+    from accounts.models import User
+    from cases.generator import generate
+
+    if Family.objects.exists():
+        return 0
+    generate(families=count, seed=2026, access_log=False, fast_indexes=False, stream=io.StringIO())
+    adopt_generated_work()
+    mash = User.objects.filter(username="mash").first()
+    if mash is not None:
+        quiet = Family.objects.exclude(contacts__state__in=Contact.OPEN_STATES).exclude(
+            episodes__closed_at__isnull=True
+        )
+        record_demo_contacts(list(quiet.order_by("pk")[:25]), by=mash, now=timezone.now())
+    return count
+
+
+def adopt_generated_work() -> None:
+    """Give each demo account the team and open work of the first generated user with its role."""
+    from accounts.demo import DEMO_ACCOUNTS
+    from accounts.models import User
+    from cases.generator.build import USERNAME_PREFIX
+    from cases.models import Episode
+    from deadlines.models import Alert, Deadline
+
+    for username, *_names, role, _team in DEMO_ACCOUNTS:
+        demo = User.objects.filter(username=username).first()
+        stand_in = (
+            User.objects.filter(username__startswith=USERNAME_PREFIX, groups__name=role).order_by("username").first()
+        )
+        if demo is None or stand_in is None:
+            continue
+        if stand_in.team_id:
+            User.objects.filter(pk=demo.pk).update(team_id=stand_in.team_id)
+        Episode.objects.filter(lead_professional=stand_in).update(lead_professional=demo)
+        Deadline.objects.filter(assignee=stand_in).update(assignee=demo)
+        Alert.objects.filter(recipient=stand_in).update(recipient=demo)
