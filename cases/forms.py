@@ -20,9 +20,18 @@ LONDON = ZoneInfo("Europe/London")
 MAX_TEXT = 10_000
 
 
-def _date_field(label: str, *, required: bool = True, help_text: str = "For example, 27 3 2024") -> DateInputField:
-    field = DateInputField(label=label, required=required, help_text=help_text, require_all_fields=False)
-    return field
+class SafeDateInputField(DateInputField):
+    """The GOV.UK date input, refusing any day, month and year that make no date (even a huge year)."""
+
+    def compress(self, data_list):
+        try:
+            return super().compress(data_list)
+        except (OverflowError, ValueError, forms.ValidationError):
+            raise forms.ValidationError("Enter a real date, for example 27 3 2026") from None
+
+
+def _date_field(label: str, *, required: bool = True, help_text: str = "For example, 27 3 2026") -> DateInputField:
+    return SafeDateInputField(label=label, required=required, help_text=help_text, require_all_fields=False)
 
 
 def _parse_time(value: str) -> time:

@@ -54,16 +54,19 @@ def _write_sheet(workbook: Workbook, title: str, columns: tuple[str, ...], rows:
         cell.font = bold
         header.append(cell)
     sheet.append(header)
+    # One styled cell per date column, reused: a write-only sheet writes each row as it is
+    # appended, and making a styled cell per value is most of the cost of a large list.
+    date_cells = {}
+    for i in dates:
+        date_cells[i] = WriteOnlyCell(sheet)
+        date_cells[i].number_format = DATE_FORMAT
     count = 0
     for row in rows:
-        out = []
-        for i, value in enumerate(row):
-            if i in dates and isinstance(value, date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = DATE_FORMAT
-                out.append(cell)
-            else:
-                out.append(value)
+        out = list(row)
+        for i in dates:
+            if isinstance(out[i], date):
+                date_cells[i].value = out[i]
+                out[i] = date_cells[i]
         sheet.append(out)
         count += 1
     return count

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
+from django.core.cache import cache
 from django.db.models import (
     Aggregate,
     Case,
@@ -34,33 +36,46 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextField,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, Concat, Greatest, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Team, User
 from cases.models import (
+    Assessment,
     AssessmentChild,
     AssessmentNeed,
     AssessmentRisk,
     CaseNote,
+    ClosureReason,
+    ClosureRequest,
     Contact,
     Episode,
     Escalation,
     Membership,
     NeedLevel,
     OutcomeArea,
+    Plan,
     PlanOutcome,
+    Review,
     ReviewProgress,
     RiskIndicator,
+    StepUp,
     add_months,
 )
-from cases.selectors import contacts_visible_to, episodes_visible_to, families_visible_to
+from cases.selectors import (
+    chronology_rows,
+    contacts_visible_to,
+    episodes_visible_to,
+    families_visible_to,
+    register_chronology_source,
+)
 from deadlines.models import Alert, Deadline, Status
-from oversight.models import BreachAcknowledgement, ManagersDecision, SupervisionAction
+from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
 
 LONDON = ZoneInfo("Europe/London")
 S = Episode.State
@@ -176,13 +191,8 @@ def week_end(today: date) -> datetime:
     return local_midnight(today + timedelta(days=7 - today.weekday()))
 
 
-def board_deadlines(
-    user, *, team: Team, now: datetime, practitioner_id: int | None = None, rule_id: str = ""
-) -> QuerySet[Deadline]:
-    """The team's open clocks that are breached, overdue, or due by the end of this week, most urgent first."""
-    today = timezone.localdate(now)
-    end_of_today = local_midnight(today + timedelta(days=1))
-    end_of_week = week_end(today)
+def _board_clocks(user, *, team: Team, now: datetime, practitioner_id: int | None, rule_id: str) -> QuerySet[Deadline]:
+    end_of_week = week_end(timezone.localdate(now))
     qs = (
         Deadline.objects.open()
         .filter(team=team)
@@ -193,6 +203,12 @@ def board_deadlines(
         qs = qs.filter(assignee_id=practitioner_id)
     if rule_id:
         qs = qs.filter(rule_id=rule_id)
+    return qs
+
+
+def _with_bucket(qs: QuerySet[Deadline], *, now: datetime) -> QuerySet[Deadline]:
+    end_of_today = local_midnight(timezone.localdate(now) + timedelta(days=1))
+    today = Q(expected_at__lt=end_of_today) | Q(due_at__lt=end_of_today)
     return (
         qs.with_status(now)
         .annotate(
@@ -200,21 +216,44 @@ def board_deadlines(
             bucket=Case(
                 When(status=Status.BREACHED, then=Value("breached")),
                 When(status=Status.OVERDUE, then=Value("overdue")),
-                When(Q(expected_at__lt=end_of_today) | Q(due_at__lt=end_of_today), then=Value("today")),
+                When(today, then=Value("today")),
                 default=Value("week"),
                 output_field=CharField(),
             ),
             bucket_rank=Case(
                 When(status=Status.BREACHED, then=Value(0)),
                 When(status=Status.OVERDUE, then=Value(1)),
-                When(Q(expected_at__lt=end_of_today) | Q(due_at__lt=end_of_today), then=Value(2)),
+                When(today, then=Value(2)),
                 default=Value(3),
                 output_field=IntegerField(),
             ),
         )
-        .select_related("family", "assignee", "worker", "episode", "contact")
         .order_by("bucket_rank", "first_limit", "pk")
     )
+
+
+RELATED = ("family", "assignee", "worker", "episode", "contact")
+
+
+def board_deadlines(
+    user, *, team: Team, now: datetime, practitioner_id: int | None = None, rule_id: str = ""
+) -> QuerySet[Deadline]:
+    """The team's open clocks that are breached, overdue, or due by the end of this week, most urgent first."""
+    qs = _board_clocks(user, team=team, now=now, practitioner_id=practitioner_id, rule_id=rule_id)
+    return _with_bucket(qs, now=now).select_related(*RELATED)
+
+
+def board_deadlines_top(
+    user, *, team: Team, now: datetime, limit: int, practitioner_id: int | None = None, rule_id: str = ""
+) -> QuerySet[Deadline]:
+    """The first `limit` of `board_deadlines`, chosen on the clocks alone and only then joined for display.
+
+    A team can have thousands of overdue clocks: ranking them before the joins keeps the joins to
+    `limit` rows.
+    """
+    qs = _board_clocks(user, team=team, now=now, practitioner_id=practitioner_id, rule_id=rule_id)
+    top = _with_bucket(qs, now=now).values("pk")[:limit]
+    return _with_bucket(Deadline.objects.filter(pk__in=top), now=now).select_related(*RELATED)
 
 
 def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
@@ -292,8 +331,6 @@ def caseloads(*, team_ids, practitioner_id: int | None = None) -> QuerySet[User]
         .annotate(n=Count("pk"))
         .values("n")
     )
-    from oversight.models import Supervision
-
     last_supervision = Supervision.objects.filter(practitioner=OuterRef("pk")).order_by("-held_on")
     qs = User.objects.filter(team_id__in=team_ids, is_active=True, groups__name=roles.PRACTITIONER)
     if practitioner_id:
@@ -394,12 +431,16 @@ def with_risk(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
 
     Contacts counted: the one the episode was opened from, and any about the family received
     since the episode opened. `high_risks` names the indicators at the highest (high) level.
+    Each source is its own subquery so that each is one index probe per episode (an OR across
+    them would scan every indicator).
     """
-    contact_risks = RiskIndicator.objects.filter(
-        Q(contact_id=OuterRef("contact_id"))
-        | Q(contact__family_id=OuterRef("family_id"), contact__received_at__gte=OuterRef("opened_at"))
-    )
-    assessment_risks = AssessmentRisk.objects.filter(assessment__episode=OuterRef("pk"))
+    sources = {
+        "opening": RiskIndicator.objects.filter(contact_id=OuterRef("contact_id")),
+        "later": RiskIndicator.objects.filter(
+            contact__family_id=OuterRef("family_id"), contact__received_at__gte=OuterRef("opened_at")
+        ),
+        "assessed": AssessmentRisk.objects.filter(assessment__episode=OuterRef("pk")),
+    }
 
     def names(qs):
         return Subquery(
@@ -412,12 +453,13 @@ def with_risk(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
             output_field=CharField(),
         )
 
-    return episodes.annotate(
-        contact_risk=Subquery(contact_risks.order_by("-level").values("level")[:1]),
-        assessment_risk=Subquery(assessment_risks.order_by("-level").values("level")[:1]),
-        high_contact=names(contact_risks),
-        high_assessment=names(assessment_risks),
-    ).annotate(risk_level=Greatest(Coalesce("contact_risk", 0), Coalesce("assessment_risk", 0)))
+    annotations = {}
+    for key, qs in sources.items():
+        annotations[f"risk_{key}"] = Subquery(qs.order_by("-level").values("level")[:1])
+        annotations[f"high_{key}"] = names(qs)
+    return episodes.annotate(**annotations).annotate(
+        risk_level=Greatest(*[Coalesce(f"risk_{key}", 0) for key in sources])
+    )
 
 
 def board_high_risk(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
@@ -439,9 +481,9 @@ def board_high_risk(user, *, team: Team, practitioner_id: int | None = None) -> 
 
 def risk_names(episode: Episode) -> str:
     labels = dict(RiskIndicator.Indicator.choices)
-    codes = set(filter(None, (episode.high_contact or "").split(","))) | set(
-        filter(None, (episode.high_assessment or "").split(","))
-    )
+    codes = set()
+    for key in ("opening", "later", "assessed"):
+        codes |= set(filter(None, (getattr(episode, f"high_{key}", "") or "").split(",")))
     return ", ".join(str(labels.get(c, c)) for c in sorted(codes))
 
 
@@ -612,6 +654,39 @@ def timeliness_by_month(clocks: QuerySet[Deadline], *, now: datetime, period: Pe
         row["month"] = month
         out.append(row)
     return out
+
+
+def dashboard_timeliness(user, *, period: Period, now: datetime, team_id: int | None = None, rule_id: str = "") -> dict:
+    """Timeliness by rule, team and month for the dashboard, cached for a few minutes.
+
+    These are counts of clocks (no family data) for the whole service: at council scale each
+    grouping reads every clock started in the period, so the figures are kept for
+    OVERSIGHT_AGGREGATE_CACHE_SECONDS (0 turns the cache off) and the page says when they were
+    computed. Breaches and everything a manager acts on are never cached.
+    """
+    seconds = getattr(settings, "OVERSIGHT_AGGREGATE_CACHE_SECONDS", 300)
+
+    def compute() -> dict:
+        clocks = timeliness_clocks(user, period=period, team_id=team_id, rule_id=rule_id)
+        return {
+            "by_rule": timeliness_by_rule(clocks, now=now),
+            "by_team": timeliness_by_team(clocks, now=now),
+            "by_month": timeliness_by_month(clocks, now=now, period=period),
+            "computed_at": now,
+        }
+
+    if not seconds:
+        return compute()
+    scope = f"team{user.team_id}" if not user.has_role(roles.MANAGER) else "service"
+    key = ":".join(
+        str(part)
+        for part in ("oversight", "timeliness", service_id_of(user), scope, team_id, rule_id, period.start, period.end)
+    )
+    figures = cache.get(key)
+    if figures is None:
+        figures = compute()
+        cache.set(key, figures, seconds)
+    return figures
 
 
 def trend(months: list[dict]) -> dict | None:
@@ -812,8 +887,6 @@ def outcomes_at_closure(user, *, period: Period, team_id: int | None = None) -> 
                 "pct_achieved": percent(r.get("achieved", 0), r.get("with_outcome", 0)),
             }
         )
-    from cases.models import ClosureReason
-
     reasons = dict(closed.order_by().values_list("closure_reason").annotate(n=Count("pk")))
     return {
         "areas": areas,
@@ -910,8 +983,6 @@ def decisions_for_episode(episode: Episode, *, limit: int = 20) -> list[Managers
 
 def decision_choices(episode: Episode) -> list[tuple[str, str]]:
     """The records of an episode a decision can be linked to, as "kind:pk" choices (bounded)."""
-    from cases.models import Assessment, ClosureRequest, Plan, Review, StepUp
-
     out: list[tuple[str, str]] = []
     for a in Assessment.objects.filter(episode=episode):
         state = f"completed {timezone.localtime(a.completed_at):%-d %b %Y}" if a.completed_at else "in progress"
@@ -934,38 +1005,20 @@ def decision_choices(episode: Episode) -> list[tuple[str, str]]:
     return out
 
 
-def decision_chronology(family, limit: int = 200):
-    """Managers Decisions in the family chronology (registered from OversightConfig.ready)."""
-    from cases import selectors as case_selectors
-
-    qs = ManagersDecision.objects.filter(family=family)
-    shaper = getattr(case_selectors, "chronology_rows", None)
-    if shaper is not None:
-        from django.db.models import TextField
-        from django.db.models.functions import Concat
-
-        label = Case(
-            *[When(oversees=v, then=Value(str(lbl))) for v, lbl in ManagersDecision.Oversees.choices],
-            default=F("oversees"),
-            output_field=TextField(),
-        )
-        return shaper(
-            qs,
-            at="recorded_at",
-            kind=Concat(Value("Managers Decision: "), label, output_field=TextField()),
-            text=Concat(F("decision"), Value(" Rationale: "), F("rationale"), output_field=TextField()),
-            by="recorded_by_id",
-        )
-    return [
-        {
-            "at": d.recorded_at,
-            "kind": f"Managers Decision: {d.get_oversees_display()}",
-            "text": f"{d.decision} Rationale: {d.rationale}",
-            "link": d.episode,
-            "by": d.recorded_by,
-        }
-        for d in qs.select_related("recorded_by", "episode").order_by("-recorded_at")[:limit]
-    ]
+def decision_chronology(family) -> QuerySet:
+    """Managers Decisions as a branch of the family chronology (registered from OversightConfig.ready)."""
+    label = Case(
+        *[When(oversees=v, then=Value(str(lbl))) for v, lbl in ManagersDecision.Oversees.choices],
+        default=F("oversees"),
+        output_field=TextField(),
+    )
+    return chronology_rows(
+        ManagersDecision.objects.filter(family=family),
+        at="recorded_at",
+        kind=Concat(Value("Managers Decision: "), label, output_field=TextField()),
+        text=Concat(F("decision"), Value(" Rationale: "), F("rationale"), output_field=TextField()),
+        by="recorded_by_id",
+    )
 
 
 # --- Ofsted Annex A ------------------------------------------------------------------------------
@@ -1121,7 +1174,5 @@ def register() -> None:
     """Called once from OversightConfig.ready()."""
     global _registered
     if not _registered:
-        from cases.selectors import register_chronology_source
-
         register_chronology_source(decision_chronology)
         _registered = True

@@ -108,7 +108,7 @@ def managers_decision_record(
             raise OversightError("Choose a case discussion note.")
         links[field] = record
     # Lock the episode so the decision and the clocks it stops are consistent with other writes.
-    episode = Episode.objects.select_for_update().select_related("team", "contact").get(pk=episode.pk)
+    episode = Episode.objects.select_for_update(of=("self",)).select_related("team", "contact").get(pk=episode.pk)
     managers_decision = ManagersDecision.objects.create(
         episode=episode,
         family_id=episode.family_id,
@@ -224,7 +224,11 @@ def may_complete_task(user, task: SupervisionAction) -> bool:
 @transaction.atomic
 def task_complete(*, task: SupervisionAction, by, now: datetime) -> SupervisionAction:
     """Mark a supervision action done (once: the first completion is kept)."""
-    task = SupervisionAction.objects.select_for_update().select_related("supervision", "assignee__team").get(pk=task.pk)
+    task = (
+        SupervisionAction.objects.select_for_update(of=("self",))
+        .select_related("supervision", "assignee__team")
+        .get(pk=task.pk)
+    )
     if not may_complete_task(by, task):
         raise OversightError("Only the person the task is for, or their supervisor, can mark it done.")
     if task.done_at is not None:

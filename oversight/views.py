@@ -12,6 +12,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -23,6 +24,7 @@ from accounts.models import Team, User
 from cases.models import Episode
 from cases.selectors import TEAM_ROLES, episodes_visible_to
 from deadlines.models import Deadline
+from oversight import annex_a as annex_a_export
 from oversight import selectors, services
 from oversight.charts import bar_chart, hbar_chart
 from oversight.forms import (
@@ -89,7 +91,7 @@ def board_filters(request) -> BoardFilters:
     team = teams[0] if user.team_id is None else next((t for t in teams if t.pk == user.team_id), teams[0])
     raw_team = request.GET.get("team", "")
     if raw_team:
-        if not raw_team.isdigit():
+        if not (raw_team.isascii() and raw_team.isdigit()):
             raise Http404
         team = next((t for t in teams if t.pk == int(raw_team)), None)
         if team is None:
@@ -132,7 +134,16 @@ def team_board(request):
         "filters": f,
         "rules": selectors.rule_choices(),
         "querystring": _querystring(request),
-        "deadlines": list(deadlines[: selectors.LIST_LIMIT * 2]),
+        "deadlines": list(
+            selectors.board_deadlines_top(
+                user,
+                team=team,
+                now=now,
+                limit=selectors.LIST_LIMIT * 2,
+                practitioner_id=f.practitioner_id,
+                rule_id=f.rule_id,
+            )
+        ),
         "deadline_limit": selectors.LIST_LIMIT * 2,
         "summary": summary,
         "bucket_labels": selectors.BUCKET_LABELS,
@@ -213,10 +224,8 @@ def dashboard(request):
         user, now=now, team_id=f.team_id, rule_id=f.rule_id, acknowledged=f.acknowledged
     )
     by_team_breaches = selectors.breach_counts_by_team(user, now=now)
-    clocks = selectors.timeliness_clocks(user, period=f.period, team_id=f.team_id, rule_id=f.rule_id)
-    by_rule = selectors.timeliness_by_rule(clocks, now=now)
-    by_team = selectors.timeliness_by_team(clocks, now=now)
-    by_month = selectors.timeliness_by_month(clocks, now=now, period=f.period)
+    timeliness = selectors.dashboard_timeliness(user, period=f.period, now=now, team_id=f.team_id, rule_id=f.rule_id)
+    by_rule, by_team, by_month = timeliness["by_rule"], timeliness["by_team"], timeliness["by_month"]
     practitioners = list(selectors.caseloads(team_ids=[f.team_id] if f.team_id else team_ids))
     distribution = selectors.caseload_distribution(practitioners)
     weeks = selectors.contacts_by_week(user, period=f.period)
@@ -231,6 +240,7 @@ def dashboard(request):
         "by_rule": by_rule,
         "by_team": by_team,
         "by_month": by_month,
+        "timeliness_computed_at": timeliness["computed_at"],
         "trend": selectors.trend(by_month),
         "month_chart": bar_chart(
             [(_month_label(m["month"]), m["pct_maximum"]) for m in by_month], maximum=100, unit="%"
@@ -384,8 +394,6 @@ def task_done(request, pk: int):
 
 def _tasks_visible_to(user):
     """Task ids a user may see: their own, those they set, and those of the people they supervise."""
-    from django.db.models import Q
-
     qs = SupervisionAction.objects.filter(Q(assignee=user) | Q(supervision__supervisor=user))
     if user.has_role(roles.TEAM_LEADER) and user.team_id:
         qs = SupervisionAction.objects.filter(
@@ -414,7 +422,7 @@ def _record_for(episode: Episode, choice: str):
         return None
     kind, _, raw_pk = choice.partition(":")
     link = services.LINKS.get(kind)
-    if link is None or not raw_pk.isdigit():
+    if link is None or not (raw_pk.isascii() and raw_pk.isdigit()):
         return None
     _, model = link
     return model.objects.filter(episode=episode, pk=int(raw_pk)).first()
@@ -621,18 +629,16 @@ def supervision_detail(request, pk: int):
 @login_required
 def annex_a(request):
     _require_role(request.user, roles.MANAGER)
-    from oversight import annex_a as annex
-
     today = timezone.localdate()
     form = AnnexAForm(request.GET or None, today=today, initial={"as_at": today})
     if form.is_bound and form.is_valid():
-        return annex.download(request, as_at=form.cleaned_data["as_at"])
+        return annex_a_export.download(request, as_at=form.cleaned_data["as_at"])
     return render(
         request,
         "oversight/annex_a.html",
         {
             "form": form,
-            "version_note": annex.VERSION_NOTE,
+            "version_note": annex_a_export.VERSION_NOTE,
             "list_1": selectors.LIST_1_COLUMNS,
             "list_2": selectors.LIST_2_COLUMNS,
         },

@@ -257,6 +257,15 @@ def next_steps(episode: Episode, user, *, now) -> list[dict]:
             link("The family declines Early Help", "episodes:decline", secondary=True)
     if "request_step_up" in available and (can_work or user.has_perm("cases.send_step_up", episode)):
         link("Propose a step-up to social care", "episodes:step_up_new", secondary=True)
+    if user.has_role(roles.MANAGER):
+        steps.append(
+            {
+                "label": "Record a Managers Decision",
+                "url": reverse("oversight:decision_new", args=[episode.pk]),
+                "post": False,
+                "secondary": True,
+            }
+        )
     return steps
 
 

@@ -8,34 +8,39 @@ from __future__ import annotations
 
 from itertools import accumulate
 
-_SURNAME_HEADS = (
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_SURNAME_HEADS = _words(
     "Amber Brack Cold Dun Elder Fenn Grey Hollow Ivy Juniper Kestrel Lark Mallow Nettle Oak Penny Quill Rook "
     "Sedge Thistle Under Vant Willow Yarrow Ash Birch Copper Dawn Ember Flint Glen Heron Inkle Jasper Kettle "
     "Linden Moss North Orchard Pebble Quarry Rush Salt Tarn Umber Vale Wren Yew Brook Clover Dale Fern Gorse "
     "Heath Marsh Reed Sorrel Teasel Whin Bramble"
-).split()
-_SURNAME_TAILS = (
+)
+_SURNAME_TAILS = _words(
     "by wick more ton stock well brook son field hurst wood dale moor ley worth ford ham holt combe shaw gate "
     "thorpe ridge stead croft bury mere wright low"
-).split()
+)
 SURNAMES: tuple[str, ...] = tuple(h + t for t in _SURNAME_TAILS for h in _SURNAME_HEADS)
 # Surnames are Zipf-distributed in real populations: the commonest holds about 1% of people.
 SURNAME_CUM_WEIGHTS: tuple[float, ...] = tuple(accumulate(1 / (rank + 12) for rank in range(len(SURNAMES))))
 
-CHILD_NAMES = (
+CHILD_NAMES = _words(
     "Ava Noah Isla Leo Maya Theo Zara Ezra Ruby Kai Amira Finn Nia Omar Poppy Ravi Sana Tyler Esme Jayden "
     "Freya Arlo Lila Milo Aisha Rowan Eden Jude Iris Reuben Tia Ellis Nell Otis Skye Idris Lyra Caspar Mabel "
     "Zain Orla Felix Ada Hugo Lena Rafe Clio Bodhi Wren Ezio Hana Ned Suki Tobias Yara Dev Elif Ansel Mira Cal"
-).split()
-ADULT_NAMES = (
+)
+ADULT_NAMES = _words(
     "Sam Jo Alex Chris Dee Kim Lou Mo Pat Robin Shay Toni Bea Cass Dani Eli Frankie Gem Hal Jess Kit Lee Max "
     "Nat Ollie Quinn Ray Sid Terry Val Wyn Abi Bex Cory Dom Em Fran Gus Hetty Ivo Jem Kez Lol Mags Nico Pip "
     "Rory Sol Tam Viv Zed"
-).split()
-STAFF_FIRST = (
+)
+STAFF_FIRST = _words(
     "Adaeze Bronwen Callum Dafydd Eilidh Farida Gethin Hollis Imani Jorja Kieran Lowri Marnie Niamh Oisin "
     "Parveen Rhian Saoirse Tariq Ula Venetia Wilf Xanthe Yusuf Zofia"
-).split()
+)
 
 TOWNS = (
     "Exampleton",
@@ -74,10 +79,10 @@ STREETS = tuple(
 POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 
 LANGUAGES = ("English",) * 17 + ("Polish", "Urdu", "Romanian", "Arabic", "Somali", "Portuguese", "Bengali")
-ETHNICITY_CODES = ("WBRI",) * 12 + (
-    "WIRI WOTH WROM MWBC MWBA MWAS MOTH AIND APKN ABAN AOTH BCRB BAFR BOTH CHNE OOTH NOBT REFU".split()
+ETHNICITY_CODES = ("WBRI",) * 12 + _words(
+    "WIRI WOTH WROM MWBC MWBA MWAS MOTH AIND APKN ABAN AOTH BCRB BAFR BOTH CHNE OOTH NOBT REFU"
 )
-CONTACT_SOURCES = "1A 1B 1C 1D 2A 2B 3A 3B 3C 3D 3E 3F 4 5A 5B 5C 5D 6 7 8 9 10".split()
+CONTACT_SOURCES = _words("1A 1B 1C 1D 2A 2B 3A 3B 3C 3D 3E 3F 4 5A 5B 5C 5D 6 7 8 9 10")
 
 AGENCIES = (
     "Oakhurst Primary School",

@@ -40,3 +40,9 @@ def far_service(db):
 @pytest.fixture
 def far_manager(far_service):
     return make_user("farmanager", roles.MANAGER, None, service=far_service.service)
+
+
+@pytest.fixture(autouse=True)
+def no_aggregate_cache(settings):
+    """Each test computes its figures: a cached figure from another test (or run) would be wrong."""
+    settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS = 0

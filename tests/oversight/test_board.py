@@ -63,7 +63,9 @@ def board(users, team, other_team, coach2, other_coach, pinned):
         due_at=NOW - timedelta(days=6),
         stopped_at=NOW - timedelta(days=8),
     )
-    make_deadline("B8", team=other_team, episode=e_other, started_at=NOW - timedelta(days=5), due_at=NOW - timedelta(days=1))
+    make_deadline(
+        "B8", team=other_team, episode=e_other, started_at=NOW - timedelta(days=5), due_at=NOW - timedelta(days=1)
+    )
     make_deadline("B20", team=team, worker=coach2, started_at=NOW - timedelta(days=30), due_at=NOW - timedelta(days=1))
     make_deadline(
         "A11",
@@ -210,7 +212,7 @@ class TestCases:
         assert caseloads == {"coach": (3, 2, "over"), "coach2": (1, 20, "under_half")}
         assert [e.pk for e in response.context["deactivated"]] == [held.pk]
         rows = read_csv(client.get(reverse("oversight:export", args=["board-caseloads"])))
-        assert rows[1][:4] == [coach.get_full_name(), team.name, "3", "2"]
+        assert [coach.get_full_name(), team.name, "3", "2"] in [r[:4] for r in rows[1:]]
 
 
 class TestAccess:
@@ -221,7 +223,10 @@ class TestAccess:
         client.force_login(users["teamlead"])
         assert client.get(BOARD, {"team": other_team.pk}).status_code == 404
         assert client.get(BOARD, {"team": "x"}).status_code == 404
-        assert client.get(reverse("oversight:export", args=["board-timescales"]), {"team": other_team.pk}).status_code == 404
+        assert (
+            client.get(reverse("oversight:export", args=["board-timescales"]), {"team": other_team.pk}).status_code
+            == 404
+        )
 
     def test_a_manager_sees_any_team_of_the_service(self, client, users, board, other_team):
         client.force_login(users["manager"])
@@ -245,8 +250,12 @@ def build_team_cases(team, users, n: int) -> None:
     coach = users["coach"]
     for i in range(n):
         e = make_episode(team, lead=coach, opened_at=NOW - timedelta(days=30 * (i % 14) + 1))
-        make_deadline("B8", team=team, episode=e, started_at=NOW - timedelta(days=3), due_at=NOW - timedelta(hours=i + 1))
-        make_deadline("B10", team=team, episode=e, started_at=NOW - timedelta(days=3), due_at=NOW + timedelta(hours=i + 1))
+        make_deadline(
+            "B8", team=team, episode=e, started_at=NOW - timedelta(days=3), due_at=NOW - timedelta(hours=i + 1)
+        )
+        make_deadline(
+            "B10", team=team, episode=e, started_at=NOW - timedelta(days=3), due_at=NOW + timedelta(hours=i + 1)
+        )
         make_contact(e.family, received_at=e.opened_at - timedelta(days=1), risks={"attendance": 3})
         w = make_episode(team, state=S.AWAITING_ALLOCATION, opened_at=NOW - timedelta(days=i + 8))
         duty_note(w, at=NOW - timedelta(days=i + 1), by=users["duty"])

@@ -51,7 +51,14 @@ def clocks(users, team, other_team, far_service, pinned):
     b6("late", london(2026, 11, 10, 10), end_of(2026, 11, 12), end_of(2026, 11, 15), london(2026, 11, 16, 10))
     b6("running", london(2026, 11, 20, 10), end_of(2026, 11, 24), end_of(2026, 11, 25))
     b6("breached", london(2026, 11, 14, 10), end_of(2026, 11, 18), end_of(2026, 11, 19))
-    b6("withdrawn", london(2026, 10, 1, 10), end_of(2026, 10, 3), end_of(2026, 10, 4), london(2026, 10, 2), withdrawn=True)
+    b6(
+        "withdrawn",
+        london(2026, 10, 1, 10),
+        end_of(2026, 10, 3),
+        end_of(2026, 10, 4),
+        london(2026, 10, 2),
+        withdrawn=True,
+    )
     b6("before", london(2026, 8, 20, 10), end_of(2026, 8, 22), end_of(2026, 8, 23), london(2026, 8, 21))
     # 00:30 BST on 1 September is 31 August in UTC: it belongs to September.
     c["sep1"] = make_deadline(
@@ -196,7 +203,9 @@ class TestCaseloadsAndContacts:
         response = client.get(DASHBOARD)
         bands = {b["key"]: b["count"] for b in response.context["distribution"]["bands"]}
         assert bands == {"under_half": 1, "half": 0, "near": 0, "at": 1, "over": 1}
-        teams = {t["team"].name: (t["caseload"], t["capacity"], t["over"]) for t in response.context["distribution"]["teams"]}
+        teams = {
+            t["team"].name: (t["caseload"], t["capacity"], t["over"]) for t in response.context["distribution"]["teams"]
+        }
         assert teams == {team.name: (4, 24, 0), other_team.name: (3, 2, 1)}
         rows = read_csv(client.get(reverse("oversight:export", args=["caseload-distribution"])))
         assert rows[1:] == [
@@ -257,3 +266,20 @@ class TestAccessAndCost:
         build(12)
         large = count()
         assert small == large <= 20
+
+
+def test_dashboard_timeliness_is_cached_for_a_few_minutes(settings, users, team, pinned):
+    from oversight import selectors
+
+    settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS = 60
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}}
+    manager = users["manager"]
+    period = selectors.Period(date(2026, 11, 1), date(2026, 11, 23))
+    e = make_episode(team)
+    make_deadline("B8", team=team, episode=e, started_at=NOW - timedelta(days=2), due_at=NOW - timedelta(days=1))
+    first = selectors.dashboard_timeliness(manager, period=period, now=NOW)
+    make_deadline("B9", team=team, episode=e, started_at=NOW - timedelta(days=2), due_at=NOW - timedelta(days=1))
+    again = selectors.dashboard_timeliness(manager, period=period, now=NOW)
+    assert [r["rule_id"] for r in again["by_rule"]] == [r["rule_id"] for r in first["by_rule"]] == ["B8"]
+    other_team = selectors.dashboard_timeliness(manager, period=period, now=NOW, team_id=team.pk)
+    assert [r["rule_id"] for r in other_team["by_rule"]] == ["B8", "B9"]  # another filter: its own figures

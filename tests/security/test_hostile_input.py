@@ -153,3 +153,18 @@ def test_hostile_values_never_cause_a_500_or_unescaped_script(client, users, pag
         client.force_login(users[username])
         for url in urls:
             fuzz_page(client, url)
+
+
+def test_a_date_with_an_impossible_year_is_a_message_not_a_500(client, users):
+    client.force_login(users["mash"])
+    response = client.get(
+        "/contacts/new/",
+        {
+            "find-last_name": "Oakhurst",
+            "find-date_of_birth_0": "1",
+            "find-date_of_birth_1": "1",
+            "find-date_of_birth_2": "99999999999",
+        },
+    )
+    assert response.status_code == 200
+    assert b"Enter a real date" in response.content

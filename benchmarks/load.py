@@ -1,0 +1,675 @@
+"""Load benchmark: the pages staff use, served as in production, under 20 concurrent users.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/earlyhelp_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python benchmarks/load.py --duration 60 --users 20
+
+Against a database filled by `manage.py generate_data` (see BENCHMARKS.md), it:
+
+1. picks sample records and one generated user per role, and gives those users a known password
+   (the only change it makes to the dataset, with the alert benchmark's rows below);
+2. counts the SQL queries of each page in-process (Django test client with
+   CaptureQueriesContext, against the same database) and runs EXPLAIN ANALYZE on each page's
+   slowest SELECT;
+3. starts gunicorn on 127.0.0.1 as in production (DEBUG off, connection pool on, static files
+   from the collected manifest), signs each role in through the sign-in page, and drives it with
+   locust (headless, a second process): `--users` staff, each moving between the pages by weight
+   with a think time, for `--duration` seconds; locust reports p50/p95/p99 and throughput per page,
+   `/healthz` included as the trivial baseline;
+4. times the alert job with nothing to do and with 10,000 just-crossed deadlines
+   (benchmarks/alerts_benchmark.py, which removes its rows afterwards);
+5. writes benchmarks/results/<timestamp>.json and prints a Markdown report for BENCHMARKS.md.
+
+Pages whose URL name does not resolve (a feature not built yet) are skipped and listed.
+`--short` is the CI smoke mode: 4 users for 5 seconds and a small alert run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.cookiejar
+import json
+import os
+import random
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PASSWORD = "benchmark-password-not-for-production"  # noqa: S105 - set on generated staff of a benchmark database
+# The environment of the server under test: production settings, but plain HTTP on loopback and
+# no second factor (sign-in is not what is measured).
+SERVER_ENV = {
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "DATABASE_POOL": "true",
+    "SECURE_SSL_REDIRECT": "false",
+    "SECURE_COOKIES": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "TWO_FACTOR_REQUIRED": "none",
+    "AXES_ENABLED": "false",
+    "LOG_LEVEL": "WARNING",
+}
+# Targets from the issue (milliseconds unless said).
+TARGET_P95 = 250
+TARGET_SEARCH_P95 = 300
+TARGET_QUERIES = 20
+TARGET_P50_RATIO = 4
+TARGET_ANNEX_S = 20
+
+
+@dataclass
+class Page:
+    name: str
+    url_names: tuple[str, ...]  # the first that resolves is used
+    role: str | None
+    weight: float
+    urls: list[str] = field(default_factory=list)
+    url_name: str = ""
+    skipped: str = ""
+
+
+def _pages() -> list[Page]:
+    return [
+        Page("healthz (trivial)", ("healthz",), None, 2),
+        Page("triage queue", ("cases:triage_queue",), "mash", 2),
+        Page("family page", ("cases:family_detail",), "mash", 3),
+        Page("search: name", ("cases:search",), "mash", 1.5),
+        Page("search: date of birth", ("cases:search",), "mash", 1),
+        Page("search: postcode", ("cases:search",), "mash", 1),
+        Page("episode page", ("episodes:episode_detail",), "practitioner", 3),
+        Page("my cases", ("episodes:my_cases",), "practitioner", 2),
+        Page("my work", ("oversight:my_work",), "practitioner", 1),
+        Page("team board", ("oversight:team_board",), "team_leader", 2),
+        Page("pre-allocation list", ("episodes:pre_allocation",), "team_leader", 1),
+        Page("manager dashboard", ("oversight:dashboard",), "manager", 1),
+        Page("Annex A export", ("oversight:annex_a", "oversight:annex_a_export"), "manager", 0.2),
+    ]  # fmt: skip
+
+
+# --- Django, in this process ----------------------------------------------------------------------
+def setup_django(secret_key: str) -> None:
+    from django.apps import apps
+
+    if apps.ready:  # under pytest: settings are the test run's
+        return
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("SECRET_KEY", secret_key)
+    for key, value in SERVER_ENV.items():
+        os.environ[key] = value
+    os.environ["DATABASE_POOL"] = "false"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earlyhelp.settings")
+    import django
+
+    django.setup()
+
+
+def database_url() -> str:
+    """A URL for the database this process uses (the test database under pytest)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    user = urllib.parse.quote(s.get("USER") or "postgres")
+    password = ":" + urllib.parse.quote(s["PASSWORD"]) if s.get("PASSWORD") else ""
+    host = s.get("HOST") or ""
+    if host.startswith("/"):
+        return f"postgresql://{user}{password}@/{s['NAME']}?host={urllib.parse.quote(host)}" + (
+            f"&port={s['PORT']}" if s.get("PORT") else ""
+        )
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgresql://{user}{password}@{host or '127.0.0.1'}{port}/{s['NAME']}"
+
+
+def benchmark_users(*, iterations: int) -> dict[str, object]:
+    """One user per role (the busiest practitioner and their team leader), with a known password."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.db.models import Count, Q
+
+    from accounts import roles
+    from accounts.models import Service, Team, User
+    from cases.models import Episode
+
+    def one(role: str, **filters):
+        return User.objects.filter(groups__name=role, is_active=True, **filters).order_by("pk").first()
+
+    practitioner = (
+        User.objects.filter(groups__name=roles.PRACTITIONER, is_active=True)
+        .annotate(open_cases=Count("lead_episodes", filter=~Q(lead_episodes__state=Episode.State.CLOSED)))
+        .order_by("-open_cases", "pk")
+        .first()
+    )
+    chosen = {
+        "mash": one(roles.MASH_OFFICER),
+        "practitioner": practitioner,
+        "team_leader": one(roles.TEAM_LEADER, team_id=practitioner.team_id) if practitioner else None,
+        "manager": one(roles.MANAGER),
+    }
+    service = Service.objects.order_by("pk").first() or Service.objects.create(name="Early Help")
+    team = Team.objects.filter(service=service).exclude(kind=Team.Kind.FRONT_DOOR).order_by("pk").first()
+    role_names = {
+        "mash": roles.MASH_OFFICER,
+        "practitioner": roles.PRACTITIONER,
+        "team_leader": roles.TEAM_LEADER,
+        "manager": roles.MANAGER,
+    }
+    hasher = PBKDF2PasswordHasher()
+    for key, user in list(chosen.items()):
+        if user is None:  # not a generated database: make the user
+            from django.contrib.auth.models import Group
+
+            user = User.objects.create(
+                username=f"bench-{key}",
+                team=team if key in ("practitioner", "team_leader") else None,
+                service=service if key == "manager" else None,
+            )
+            user.groups.add(Group.objects.get_or_create(name=role_names[key])[0])
+            chosen[key] = user
+        # Hashed with PBKDF2 whatever this process's hashers are: the server checks it.
+        user.password = hasher.encode(PASSWORD, hasher.salt(), iterations=iterations)
+        user.save(update_fields=["password"])
+    return chosen
+
+
+def sample_urls(users: dict, *, n: int, seed: int = 8) -> dict[str, list[str]]:
+    """URLs of real records for each page, chosen once (seeded) so runs compare."""
+    from django.db.models import Q
+
+    from cases.models import Episode, Family, Membership
+    from cases.selectors import episodes_visible_to
+
+    rng = random.Random(seed)
+    out: dict[str, list[str]] = {}
+    max_family = Family.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    family_ids = sorted(
+        set(
+            Family.objects.filter(pk__in=[rng.randint(1, max_family) for _ in range(n * 3)]).values_list(
+                "pk", flat=True
+            )
+        )
+    )[:n] or list(Family.objects.values_list("pk", flat=True)[:n])
+    out["family"] = family_ids
+    members = list(
+        Membership.objects.filter(family_id__in=family_ids)
+        .select_related("person", "family")
+        .order_by("family_id", "person_id")
+    )
+    names, dobs, postcodes = [], [], []
+    for m in members:
+        p = m.person
+        if len(names) < n:
+            if rng.random() < 0.5:
+                names.append(f"{p.first_name} {p.last_name}")
+            else:  # a typo that sounds the same: another vowel
+                names.append(
+                    re.sub(r"[aeiou]", lambda x: "aeiou"[("aeiou".index(x.group()) + 1) % 5], p.last_name, count=1)
+                )
+        if p.date_of_birth and len(dobs) < n:
+            dobs.append(p.date_of_birth.strftime("%d/%m/%Y"))
+        if m.family.postcode and m.family.postcode not in postcodes and len(postcodes) < n:
+            postcodes.append(m.family.postcode)
+    out["names"], out["dobs"], out["postcodes"] = names, dobs, postcodes
+    practitioner = users["practitioner"]
+    visible = episodes_visible_to(practitioner)
+    own = list(
+        visible.filter(lead_professional=practitioner)
+        .exclude(state=Episode.State.CLOSED)
+        .values_list("pk", flat=True)[:n]
+    )
+    team = list(visible.filter(Q(team_id=practitioner.team_id)).order_by("-opened_at").values_list("pk", flat=True)[:n])
+    out["episode"] = (own + [e for e in team if e not in own])[:n]
+    return out
+
+
+def resolve(pages: list[Page], samples: dict, *, annex_end: str) -> None:
+    from django.urls import NoReverseMatch, reverse
+
+    for page in pages:
+        for name in page.url_names:
+            try:
+                if name in ("cases:family_detail", "episodes:episode_detail"):
+                    ids = samples["family" if name == "cases:family_detail" else "episode"]
+                    page.urls = [reverse(name, kwargs={"pk": pk}) for pk in ids]
+                else:
+                    page.urls = [reverse(name)]
+                page.url_name = name
+                break
+            except NoReverseMatch:
+                continue
+        if not page.url_name:
+            page.skipped = f"no URL named {' or '.join(page.url_names)} yet"
+            continue
+        base = page.urls[0]
+        if page.name == "search: name":
+            page.urls = [f"{base}?{urllib.parse.urlencode({'q': q})}" for q in samples["names"]]
+        elif page.name == "search: date of birth":
+            page.urls = [f"{base}?{urllib.parse.urlencode({'q': q})}" for q in samples["dobs"]]
+        elif page.name == "search: postcode":
+            page.urls = [f"{base}?{urllib.parse.urlencode({'q': q})}" for q in samples["postcodes"]]
+        elif page.name == "Annex A export":
+            page.urls = [f"{base}?{urllib.parse.urlencode({'end': annex_end, 'period_end': annex_end})}"]
+        if not page.urls:
+            page.skipped = "no sample records for it"
+
+
+def count_queries(pages: list[Page], users: dict, *, per_page: int) -> dict[str, dict]:
+    """Queries per page for `per_page` different records, and EXPLAIN ANALYZE of the slowest SELECT."""
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    results: dict[str, dict] = {}
+    for page in pages:
+        if page.skipped:
+            continue
+        client = Client(HTTP_HOST="127.0.0.1")
+        if page.role:
+            client.force_login(users[page.role])
+        counts, statuses, selects = [], [], []
+        client.get(page.urls[0])  # warm up: the first request of a session also saves it
+        for n, url in enumerate(page.urls[:per_page]):
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(url)
+                if hasattr(response, "streaming_content"):
+                    for _ in response.streaming_content:
+                        pass
+            counts.append(len(ctx.captured_queries))
+            statuses.append(response.status_code)
+            if n == 0:
+                selects = [
+                    q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))
+                ]
+        # The heaviest query is the one PostgreSQL takes longest over, not the one the clock
+        # happened to catch: EXPLAIN ANALYZE each SELECT of the first record's page, keep the worst.
+        slowest, plan, worst = None, "", -1.0
+        for sql_text in selects:
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql_text)
+                    lines = [row[0] for row in cursor.fetchall()]
+                    transaction.set_rollback(True)
+            except Exception as error:  # noqa: BLE001 - a plan we cannot get is reported, not fatal
+                lines = [f"(EXPLAIN failed: {error.__class__.__name__}: {error})", "Execution Time: 0 ms"]
+            ms = next((float(line.split(":")[1].split()[0]) for line in lines if line.startswith("Execution Time")), 0)
+            if ms > worst:
+                worst, slowest, plan = ms, {"sql": sql_text, "time": ms / 1000, "url": page.urls[0]}, "\n".join(lines)
+        results[page.name] = {
+            "queries": counts,
+            "statuses": statuses,
+            "slowest_query_ms": float(slowest["time"]) * 1000 if slowest else None,
+            "slowest_query": slowest["sql"] if slowest else "",
+            "slowest_query_url": slowest["url"] if slowest else "",
+            "explain": plan,
+        }
+    return results
+
+
+# --- the server and the load ---------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(db_url: str, secret_key: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTEST_CURRENT_TEST")}
+    env.update(SERVER_ENV)
+    env.update(DATABASE_URL=db_url, SECRET_KEY=secret_key, EARLYHELP_TESTING="false")
+    env.setdefault("REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def collectstatic(env: dict) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict, *, port: int, workers: int, threads: int):
+    cmd = [
+        sys.executable, "-m", "gunicorn", "earlyhelp.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+        "--timeout", "120", "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:  # noqa: S310 - http
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+            time.sleep(0.3)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def sign_in(port: int, username: str) -> str:
+    """Sign in through the real sign-in page; returns the session cookie."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+    base = f"http://127.0.0.1:{port}"
+    with opener.open(f"{base}/sign-in/", timeout=30) as r:
+        html = r.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    data = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}).encode()
+    try:
+        opener.open(urllib.request.Request(f"{base}/sign-in/", data=data), timeout=60)  # noqa: S310 - http
+    except urllib.error.HTTPError as redirect:
+        if redirect.code != 302:
+            raise
+    session = next((c.value for c in jar if c.name == "sessionid"), None)
+    if not session:
+        raise RuntimeError(f"could not sign in as {username}")
+    return session
+
+
+def run_locust(*, port: int, pages: list[Page], sessions: dict, users: int, duration: int, think: tuple) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "pages": [
+                        {"name": p.name, "urls": p.urls, "role": p.role, "weight": p.weight}
+                        for p in pages
+                        if not p.skipped
+                    ],
+                    "sessions": sessions,
+                    "think_min": think[0],
+                    "think_max": think[1],
+                }
+            )
+        )
+        prefix = Path(tmp) / "locust"
+        cmd = [
+            sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"), "--headless",
+            "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{duration}s",
+            "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary", "--stop-timeout", "10",
+            "--loglevel", "WARNING",
+        ]  # fmt: skip
+        env = {**os.environ, "EARLYHELP_LOCUST_CONFIG": str(config)}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        completed = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=duration + 120)
+        stats_file = Path(f"{prefix}_stats.csv")
+        if not stats_file.exists():
+            raise RuntimeError(f"locust wrote no statistics:\n{completed.stdout}\n{completed.stderr}")
+        import csv
+
+        with stats_file.open() as f:
+            rows = list(csv.DictReader(f))
+        failures_file = Path(f"{prefix}_failures.csv")
+        failures = list(csv.DictReader(failures_file.open())) if failures_file.exists() else []
+    stats = {}
+    for row in rows:
+        stats[row["Name"]] = {
+            "requests": int(row["Request Count"]),
+            "failures": int(row["Failure Count"]),
+            "p50_ms": float(row["50%"]),
+            "p95_ms": float(row["95%"]),
+            "p99_ms": float(row["99%"]),
+            "mean_ms": float(row["Average Response Time"]),
+            "max_ms": float(row["Max Response Time"]),
+            "rps": float(row["Requests/s"]),
+        }
+    return {"stats": stats, "failures": failures, "locust_stderr": completed.stderr[-4000:]}
+
+
+# --- the report --------------------------------------------------------------------------------------
+def machine() -> dict[str, str]:
+    def sh(cmd: str) -> str:
+        try:
+            return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=10).stdout.strip()  # noqa: S602
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"nproc": sh("nproc"), "free": sh("free -h"), "lscpu": sh("lscpu | head -20")}
+
+
+def dataset() -> dict:
+    from django.db import connection
+
+    tables = [
+        "cases_family", "cases_person", "cases_contact", "cases_episode", "cases_casenote",
+        "deadlines_deadline", "deadlines_alert", "cases_accesslog",
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = ANY(%s)", [tables])
+        rows = dict(cursor.fetchall())
+        cursor.execute("SELECT count(*) FROM deadlines_deadline WHERE stopped_at IS NULL")
+        open_deadlines = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database())), version()")
+        size, version = cursor.fetchone()
+    return {"rows (estimated)": rows, "open deadlines": open_deadlines, "database size": size, "postgres": version}
+
+
+def check_targets(name: str, s: dict, q: dict | None, base_p50: float | None) -> list[str]:
+    misses = []
+    if name.startswith("healthz"):
+        return misses
+    if name == "Annex A export":
+        if s["p95_ms"] > TARGET_ANNEX_S * 1000:
+            misses.append(f"p95 {s['p95_ms'] / 1000:.1f}s > {TARGET_ANNEX_S}s")
+        return misses
+    limit = TARGET_SEARCH_P95 if name.startswith("search") else TARGET_P95
+    if s["p95_ms"] > limit:
+        misses.append(f"p95 {s['p95_ms']:.0f} > {limit} ms (by {s['p95_ms'] - limit:.0f} ms)")
+    if base_p50 and s["p50_ms"] > TARGET_P50_RATIO * base_p50:
+        misses.append(f"p50 {s['p50_ms'] / base_p50:.1f}× healthz > {TARGET_P50_RATIO}×")
+    if q and max(q["queries"], default=0) > TARGET_QUERIES:
+        misses.append(f"{max(q['queries'])} queries > {TARGET_QUERIES}")
+    if q and len(set(q["queries"])) > 1:
+        misses.append(f"query count varies by record: {sorted(set(q['queries']))}")
+    if s["failures"]:
+        misses.append(f"{s['failures']} failed requests")
+    return misses
+
+
+def markdown(result: dict) -> str:
+    out = []
+    ds = result["dataset"]
+    rows = ds["rows (estimated)"]
+    out.append(
+        f"Run {result['started']} · {result['users']} users · {result['duration_s']} s · think time "
+        f"{result['think_s'][0]}–{result['think_s'][1]} s · gunicorn {result['workers']} workers × "
+        f"{result['threads']} threads · dataset: {rows.get('cases_family', 0):,} families, "
+        f"{rows.get('cases_casenote', 0):,} case notes, {rows.get('deadlines_deadline', 0):,} deadlines "
+        f"({ds['open deadlines']:,} open), {rows.get('cases_accesslog', 0):,} access-log rows, {ds['database size']}"
+    )
+    out.append("")
+    out.append(
+        "| page | requests | failed | p50 ms | p95 ms | p99 ms | req/s | SQL queries | slowest query ms | targets |"
+    )
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, page in result["pages"].items():
+        s = page.get("load")
+        if not s:
+            continue
+        q = page.get("sql") or {}
+        queries = "/".join(str(c) for c in sorted(set(q.get("queries", [])))) or "–"
+        slow = f"{q['slowest_query_ms']:.1f}" if q.get("slowest_query_ms") is not None else "–"
+        verdict = "; ".join(page.get("misses", [])) or "met"
+        out.append(
+            f"| {name} | {s['requests']:,} | {s['failures']:,} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} | "
+            f"{s['p99_ms']:.0f} | {s['rps']:.1f} | {queries} | {slow} | {verdict} |"
+        )
+    if "Aggregated" in result.get("totals", {}):
+        t = result["totals"]["Aggregated"]
+        out.append(
+            f"| **all pages** | {t['requests']:,} | {t['failures']:,} | {t['p50_ms']:.0f} | {t['p95_ms']:.0f} | "
+            f"{t['p99_ms']:.0f} | {t['rps']:.1f} | | | |"
+        )
+    skipped = [f"{name} ({page['skipped']})" for name, page in result["pages"].items() if page.get("skipped")]
+    if skipped:
+        out.append("")
+        out.append("Skipped: " + "; ".join(skipped) + ".")
+    a = result.get("alerts") or {}
+    if a:
+        out.append("")
+        out.append(
+            f"Alert job (`alerts_raise`): nothing to do {a.get('no_change_ms', 0):.1f} ms (median; target < 500 ms); "
+            f"{a.get('crossed', 0):,} just-crossed deadlines alerted in {a.get('crossed_s', 0):.2f} s "
+            f"(target < 15 s), {a.get('alerts_created', 0):,} alert rows."
+        )
+    g = result.get("generate")
+    if g:
+        out.append("")
+        out.append(f"generate_data: {g.get('families', 0):,} families in {g.get('seconds', 0):,.0f} s.")
+    out.append("")
+    out.append("<details><summary>EXPLAIN ANALYZE of each page's slowest query</summary>")
+    out.append("")
+    for name, page in result["pages"].items():
+        q = page.get("sql")
+        if q and q.get("explain"):
+            out.append(f"**{name}** ({q['slowest_query_ms']:.1f} ms, {q['slowest_query_url']})")
+            out.append("")
+            out.append("```")
+            out.append(q["explain"])
+            out.append("```")
+            out.append("")
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=60, help="seconds of load (default 60)")
+    parser.add_argument("--users", type=int, default=20, help="concurrent users (default 20)")
+    parser.add_argument("--think", type=float, nargs=2, default=(0.5, 1.5), metavar=("MIN", "MAX"),
+                        help="seconds each user waits between pages (default 0.5 1.5)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--samples", type=int, default=50, help="records per page to rotate through (default 50)")
+    parser.add_argument("--crossed", type=int, default=10_000, help="just-crossed deadlines for the alert job")
+    parser.add_argument("--skip-alerts", action="store_true", help="do not run the alert job benchmark")
+    parser.add_argument("--annex-end", default=None, help="the Annex A period end (default today)")
+    parser.add_argument(
+        "--generate-report",
+        type=Path,
+        default=RESULTS / "generate.json",
+        help="generate_data --report JSON to include (default benchmarks/results/generate.json)",
+    )
+    parser.add_argument(
+        "--skip-page", action="append", default=[], metavar="NAME", help="leave a page out (repeatable), by its name"
+    )
+    parser.add_argument("--short", action="store_true", help="smoke mode: 4 users, 5 seconds, small alert run")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON result")
+    args = parser.parse_args(argv)
+    if args.short:
+        args.duration, args.users, args.samples, args.crossed = 5, 4, 5, 200
+        args.workers, args.threads = 2, 2
+    secret_key = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
+    setup_django(secret_key)
+
+    from django.utils import timezone
+
+    started = datetime.now(UTC)
+    say = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    say("Choosing benchmark users and sample records...")
+    users = benchmark_users(iterations=10_000 if args.short else 600_000)
+    samples = sample_urls(users, n=args.samples)
+    pages = _pages()
+    unknown = set(args.skip_page) - {p.name for p in pages}
+    if unknown:
+        parser.error(f"no page named {', '.join(sorted(unknown))}")
+    resolve(pages, samples, annex_end=args.annex_end or timezone.localdate().isoformat())
+    db_url = database_url()
+    env = server_env(db_url, secret_key)
+    say("Collecting static files for DEBUG-off serving...")
+    collectstatic(env)
+    for page in pages:
+        if page.name in args.skip_page:
+            page.skipped = "left out with --skip-page"
+    say("Counting queries per page and explaining the slowest (in-process)...")
+    sql = count_queries(pages, users, per_page=2 if args.short else 3)
+    port = free_port()
+    say(f"Starting gunicorn on 127.0.0.1:{port} ({args.workers} workers × {args.threads} threads)...")
+    with gunicorn(env, port=port, workers=args.workers, threads=args.threads):
+        sessions = {role: sign_in(port, user.username) for role, user in users.items()}
+        say(f"Driving {args.users} users for {args.duration} s with locust...")
+        load = run_locust(
+            port=port, pages=pages, sessions=sessions, users=args.users, duration=args.duration, think=tuple(args.think)
+        )
+
+    alerts = {}
+    if not args.skip_alerts:
+        say(f"Timing the alert job (nothing to do, then {args.crossed:,} just crossed)...")
+        from benchmarks import alerts_benchmark
+
+        with contextlib.redirect_stdout(sys.stderr):  # its narrative goes with the progress, not the report
+            raw = alerts_benchmark.main(
+                ["--open", str(args.crossed), "--crossed", str(args.crossed), "--repeat", "3" if args.short else "5",
+                 "--cleanup"]
+            )  # fmt: skip
+        alerts = {k: v for k, v in raw.items() if not k.endswith("plan") and not k.startswith("no_change_plan")}
+        alerts["plans"] = {k: v for k, v in raw.items() if k.endswith("plan") or k.startswith("no_change_plan")}
+
+    base = load["stats"].get("healthz (trivial)", {}).get("p50_ms")
+    result = {
+        "started": started.isoformat(timespec="seconds"),
+        "users": args.users,
+        "duration_s": args.duration,
+        "think_s": list(args.think),
+        "workers": args.workers,
+        "threads": args.threads,
+        "machine": machine(),
+        "dataset": dataset(),
+        "pages": {},
+        "totals": {k: v for k, v in load["stats"].items() if k == "Aggregated"},
+        "failures": load["failures"],
+        "alerts": alerts,
+        "generate": json.loads(args.generate_report.read_text()) if args.generate_report.exists() else None,
+    }
+    for page in pages:
+        entry: dict = {"url_name": page.url_name, "role": page.role, "weight": page.weight}
+        if page.skipped:
+            entry["skipped"] = page.skipped
+        else:
+            entry["load"] = load["stats"].get(page.name)
+            entry["sql"] = sql.get(page.name)
+            if entry["load"]:
+                entry["misses"] = check_targets(page.name, entry["load"], entry["sql"], base)
+        result["pages"][page.name] = entry
+    result["markdown"] = markdown(result)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{started:%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(result, indent=2, default=str))
+    print(result["markdown"])
+    say(f"\nWrote {path}")
+    result["path"] = str(path)
+    return result
+
+
+if __name__ == "__main__":
+    main()

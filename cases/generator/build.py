@@ -1,0 +1,1241 @@
+"""What each generated family goes through, written straight into the loader's row buffers.
+
+One `Builder` makes the staff, then each family in turn: its people, the contacts about it over
+five years, the front door's decisions and meetings, the Early Help episodes that follow (every
+state, with visits, assessment, plan, reviews, closure or step-up), the deadline clocks and
+alerts those events imply, and the access log of people looking at it. All randomness comes
+from one seeded `random.Random`, so a seed gives the same database.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.apps import apps
+from django.contrib.auth.models import Group
+from psycopg.types.json import Jsonb
+
+from accounts import roles
+from accounts.models import Service, Team, User
+from cases.generator import words as w
+from cases.generator.clocks import ClockEngine, alerts
+from cases.generator.loader import Loader
+from cases.models import (
+    AccessLog,
+    AgencyInvolvement,
+    Assessment,
+    AssessmentChild,
+    AssessmentNeed,
+    AssessmentRisk,
+    CaseNote,
+    ChildView,
+    ClosureRequest,
+    Communication,
+    Consent,
+    Contact,
+    Document,
+    Draft,
+    Episode,
+    Escalation,
+    Family,
+    Meeting,
+    MeetingItem,
+    Membership,
+    OutcomeArea,
+    Person,
+    Plan,
+    PlanAction,
+    PlanOutcome,
+    Review,
+    ReviewProgress,
+    RiskIndicator,
+    StepUp,
+    TeamMeeting,
+)
+from cases.validators import soundex
+from deadlines import events as ev
+from deadlines.models import Alert, Deadline
+
+DAY = timedelta(days=1)
+WHO = ("Parent", "Family coach", "School")
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+YEARS = 5
+S = Episode.State
+K = CaseNote.Kind
+D = Contact.Decision
+
+USERNAME_PREFIX = "gen-"
+UNUSABLE_PASSWORD = "!generated-staff-have-no-password"  # noqa: S105 - Django treats "!..." as unusable
+
+# Per family, at every scale (the issue's figures for 200,000 families).
+ACCESS_LOG_PER_FAMILY = 100
+ADULTS = (1, 1, 1, 1, 1, 1, 1, 2, 2, 2)  # mean 1.3
+CHILDREN = (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 4)  # mean 1.75
+EXTRA_CONTACTS_P = 1 / 3.5  # 1 + geometric: 3.5 contacts per family on average
+
+FRONT_DOOR_DECISIONS = (
+    (D.ALLOCATE, 0.16),
+    (D.MEETING, 0.12),
+    (D.SINGLE_AGENCY, 0.13),
+    (D.SIGNPOST, 0.24),
+    (D.NO_FURTHER_ACTION, 0.27),
+    (D.STEP_UP, 0.08),
+)
+MEETING_OUTCOMES = (
+    (MeetingItem.Outcome.ALLOCATE, 0.35),
+    (MeetingItem.Outcome.SINGLE_AGENCY, 0.25),
+    (MeetingItem.Outcome.SIGNPOST, 0.22),
+    (MeetingItem.Outcome.NO_FURTHER_ACTION, 0.13),
+    (MeetingItem.Outcome.STEP_UP, 0.05),
+)
+ROUTES = (
+    (Contact.Route.EMAIL, 0.41),
+    (Contact.Route.PHONE, 0.24),
+    (Contact.Route.PORTAL, 0.2),
+    (Contact.Route.WALK_IN, 0.03),
+    (Contact.Route.STEP_DOWN, 0.04),
+    (Contact.Route.WRAPAROUND, 0.02),
+    (Contact.Route.DART, 0.04),
+    (Contact.Route.OTHER, 0.02),
+)
+NOTE_KINDS = ((K.HOME_VISIT, 0.42), (K.PHONE_CALL, 0.26), (K.OFFICE_VISIT, 0.12), (K.DIRECT_WORK, 0.2))
+# Share of tasks with no ending event that staff record at all: the rest leave their clock
+# open (and breached) for good, as unrecorded acknowledgements do in live systems.
+RECORDED = {"acknowledgement": 0.4, "screening_outcome": 0.4, "meeting_outcome": 0.7, "plan_copy": 0.85}
+
+
+def optional_model(app: str, name: str):
+    """A model another feature adds, or None while it does not exist (its rows are then skipped)."""
+    try:
+        return apps.get_model(app, name)
+    except LookupError:
+        return None
+
+
+def _picker(pairs):
+    values = [v for v, _ in pairs]
+    cum, total = [], 0.0
+    for _, weight in pairs:
+        total += weight
+        cum.append(total)
+    return values, cum
+
+
+@dataclass
+class Staff:
+    service: Service
+    front_door: Team
+    teams: list[Team]
+    by_role: dict[str, list[int]]
+    team_members: dict[int, dict[str, list[int]]]
+    leaders: dict[int, list[int]] = field(default_factory=dict)  # team id -> escalation recipients
+    all_ids: list[int] = field(default_factory=list)
+
+
+class Builder:
+    def __init__(self, *, loader: Loader, rng: random.Random, log_rng: random.Random, now: datetime,
+                 engine: ClockEngine, access_log: bool):  # fmt: skip
+        self.L = loader
+        self.rng = rng
+        self.log_rng = log_rng
+        self.now = now
+        self.start = now - timedelta(days=365 * YEARS)
+        self.span = (now - self.start).total_seconds()
+        self.engine = engine
+        self.access_log = access_log
+        self.meetings: dict[tuple[str, int], tuple[int, datetime]] = {}
+        self.routes = _picker(ROUTES)
+        self.decisions = _picker(FRONT_DOOR_DECISIONS)
+        self.outcomes = _picker(MEETING_OUTCOMES)
+        self.note_kinds = _picker(NOTE_KINDS)
+        self.note_texts = [f"{a} {b} {c}" for a in w.NOTE_OPENINGS for b in w.NOTE_MIDDLES for c in w.NOTE_ENDINGS]
+        self.counts: dict[str, int] = defaultdict(int)
+        self.staff: Staff | None = None
+        self.subjects = Contact.subjects.through
+        self.Decision = optional_model("oversight", "ManagersDecision")
+        self.Supervision = optional_model("oversight", "Supervision")
+
+    # --- tables ---------------------------------------------------------------------------
+    TABLES = (
+        (Family, "id name address_line_1 town postcode address_confidential language team_id legal_hold created_at"),
+        (Person, "id first_name last_name date_of_birth expected_date_of_birth sex ethnicity language nhs_number upn "
+                 "address_confidential last_name_key first_name_key created_at"),
+        (Membership, "id family_id person_id relationship"),
+        (AgencyInvolvement, "id family_id agency contact_name role phone started_on ended_on"),
+        (Contact, "id family_id received_at route source referrer_agency referrer_name referrer_role "
+                  "presenting_needs state decision decision_rationale decided_by_id decided_at single_agency_name "
+                  "meeting_kind allocated_team_id recent_step_up_flag lead_professional_notified_id version "
+                  "created_by_id"),
+        (None, "id contact_id person_id"),  # Contact.subjects
+        (RiskIndicator, "id contact_id indicator level note"),
+        (Consent, "id family_id contact_id given_by_id given_by_name purpose status recorded_on recorded_by_id"),
+        (Communication, "id family_id contact_id episode_id kind recipient method sent_at summary recorded_by_id"),
+        (Meeting, "id kind scheduled_for location attendees held_at chair_id created_by_id"),
+        (MeetingItem, "id meeting_id contact_id outcome reason allocated_team_id single_agency_name decided_by_id "
+                      "decided_at"),
+        (Episode, "id family_id contact_id team_id lead_professional_id origin state opened_at referral_notes "
+                  "allocated_at allocated_by_id state_before_request closed_at ended_on closure_reason "
+                  "social_care_assessment_date version"),
+        (CaseNote, "id episode_id family_id kind happened_at recorded_at recorded_by_id purpose details "
+                   "child_seen_and_spoken_to is_initial_contact is_first_visit"),
+        (ChildView, "id note_id child_id seen spoken_to views"),
+        (Assessment, "id episode_id started_at started_by_id family_history family_views child_voice recommendation "
+                     "completed_at completed_by_id version"),
+        (AssessmentChild, "id assessment_id child_id developmental_needs child_voice"),
+        (AssessmentNeed, "id assessment_id area level note"),
+        (AssessmentRisk, "id assessment_id indicator level note"),
+        (TeamMeeting, "id episode_id kind held_at attendees notes recorded_at recorded_by_id"),
+        (Plan, "id episode_id if_not_working created_at created_by_id activated_at activated_by_id version"),
+        (PlanOutcome, "id plan_id number area description how_measured by_when"),
+        (PlanAction, "id outcome_id what who by_when done_on"),
+        (Review, "id episode_id meeting_id summary family_views child_voice next_review_on recorded_at "
+                 "recorded_by_id"),
+        (ReviewProgress, "id review_id outcome_id rating comment"),
+        (Document, "id episode_id family_id kind title file original_name content_type size uploaded_at "
+                   "uploaded_by_id"),
+        (ClosureRequest, "id episode_id requested_at requested_by_id records_up_to_date documents_uploaded "
+                         "plan_actions_done supervisor_tasks_done summary child_voice proposed_reason status "
+                         "decided_at decided_by_id return_reason"),
+        (StepUp, "id episode_id proposed_at proposed_by_id concern reason multi_agency_views family_views "
+                 "next_step parenting manager_judgement sent_at sent_by_id decision wraparound decision_notes "
+                 "decided_at decided_by_id"),
+        (Escalation, "id episode_id about disagreement escalated_to raised_at raised_by_id outcome resolved_at "
+                     "resolved_by_id"),
+        (Draft, "id user_id form_key object_key data updated_at"),
+        (Deadline, "id rulebook rule_id title contact_id episode_id worker_id family_id cycle started_at expected_at "
+                   "due_at "
+                   "stopped_at stop_reason flag_only assignee_id team_id overdue_alerted_at breach_alerted_at"),
+        (Alert, "id deadline_id level recipient_id created_at read_at emailed_at"),
+        (AccessLog, "id at user_id action family_id_logged person_id_logged what ip_address"),
+    )  # fmt: skip
+
+    OPTIONAL_TABLES = (
+        ("Decision", "id episode_id family_id oversees assessment_id plan_id review_id closure_request_id "
+                     "step_up_id case_note_id decision rationale recorded_by_id recorded_at"),
+        ("Supervision", "id practitioner_id supervisor_id held_on notes recorded_at"),
+    )  # fmt: skip
+
+    def _tables(self):
+        for model, columns in self.TABLES:
+            yield model or self.subjects, columns
+        for attr, columns in self.OPTIONAL_TABLES:
+            if getattr(self, attr) is not None:
+                yield getattr(self, attr), columns
+
+    def models(self) -> list:
+        return [model for model, _ in self._tables()]
+
+    def register_tables(self) -> None:
+        for model, columns in self._tables():
+            self.L.register(model, columns.split())
+
+    # --- staff ----------------------------------------------------------------------------
+    def make_staff(self, families: int) -> Staff:
+        """Teams and staff in proportion to the families (25 teams and ~400 staff at 200,000)."""
+        existing = User.objects.filter(username__startswith=USERNAME_PREFIX)
+        if existing.exists():
+            return self._load_staff()
+        rng = self.rng
+        scale = families / 200_000
+        service, _ = Service.objects.get_or_create(name="Early Help")
+        n_teams = max(2, round(24 * scale))
+        kinds = (Team.Kind.LOCALITY, Team.Kind.HUB, Team.Kind.NEIGHBOURHOOD)
+        taken = set(Team.objects.values_list("name", flat=True))
+        front_name = "Front Door (MASH)" if "Front Door (MASH)" not in taken else "Front Door (MASH) – generated"
+        front = Team.objects.create(name=front_name, kind=Team.Kind.FRONT_DOOR, service=service)
+        teams = []
+        for i in range(n_teams):
+            kind = kinds[i % len(kinds)]
+            name = f"{w.TOWNS[i % len(w.TOWNS)]} {Team.Kind(kind).label}" + (
+                f" {i // len(w.TOWNS) + 1}" if i >= len(w.TOWNS) else ""
+            )
+            if name in taken:
+                name += " (generated)"
+            teams.append(Team.objects.create(name=name, kind=kind, service=service))
+
+        plan: list[tuple[str, Team | None, bool]] = []  # (role, team, above team level)
+        practitioners = max(2 * n_teams, round(312 * scale))
+        for i in range(practitioners):
+            plan.append((roles.PRACTITIONER, teams[i % n_teams], False))
+        for team in teams:
+            plan.append((roles.TEAM_LEADER, team, False))
+            if scale >= 0.5:
+                plan.append((roles.TEAM_LEADER, team, False))
+            plan.append((roles.DUTY_WORKER, team, False))
+        plan += [(roles.MASH_OFFICER, front, False)] * max(1, round(14 * scale))
+        plan += [(roles.EH_MASH_LEAD, front, False)] * max(1, round(6 * scale))
+        plan += [(roles.MANAGER, None, True)] * max(1, round(5 * scale))
+        plan += [(roles.DUTY_MANAGER, None, True)] * max(1, round(3 * scale))
+        plan += [(roles.ADMINISTRATOR, None, False)] * max(1, round(2 * scale))
+        users = []
+        for n, (role, team, above) in enumerate(plan, start=1):
+            first = w.STAFF_FIRST[n % len(w.STAFF_FIRST)]
+            last = w.SURNAMES[(n * 7919) % len(w.SURNAMES)]
+            username = f"{USERNAME_PREFIX}{role.lower().replace(' ', '-')}-{n:03d}"
+            users.append(
+                User(
+                    username=username,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{username}@example.invalid",
+                    password=UNUSABLE_PASSWORD,
+                    team=team,
+                    service=service if above else None,
+                    job_title=role,
+                    working_pattern=User.WorkingPattern.PART_TIME
+                    if role == roles.PRACTITIONER and rng.random() < 0.2
+                    else User.WorkingPattern.FULL_TIME,
+                    date_joined=self.start,
+                )
+            )
+        users = User.objects.bulk_create(users)
+        groups = {name: Group.objects.get_or_create(name=name)[0] for name in roles.ALL_ROLES}
+        User.groups.through.objects.bulk_create(
+            [
+                User.groups.through(user_id=u.pk, group_id=groups[role].pk)
+                for u, (role, _, _) in zip(users, plan, strict=True)
+            ]
+        )
+        return self._load_staff()
+
+    def _load_staff(self) -> Staff:
+        users = list(
+            User.objects.filter(username__startswith=USERNAME_PREFIX)
+            .select_related("team")
+            .prefetch_related("groups")
+            .order_by("pk")
+        )
+        by_role: dict[str, list[int]] = defaultdict(list)
+        members: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        front = service = None
+        teams: dict[int, Team] = {}
+        for u in users:
+            for g in u.groups.all():
+                by_role[g.name].append(u.pk)
+                if u.team_id:
+                    members[u.team_id][g.name].append(u.pk)
+            if u.team is not None:
+                if u.team.kind == Team.Kind.FRONT_DOOR:
+                    front = u.team
+                else:
+                    teams[u.team_id] = u.team
+            if u.service_id and service is None:
+                service = u.service
+        ordered = [teams[k] for k in sorted(teams)]
+        staff = Staff(
+            service=service or ordered[0].service,
+            front_door=front,
+            teams=ordered,
+            by_role=dict(by_role),
+            team_members={k: dict(v) for k, v in members.items()},
+            all_ids=[u.pk for u in users],
+        )
+        for team_id, m in staff.team_members.items():
+            staff.leaders[team_id] = sorted(set(m.get(roles.TEAM_LEADER, []) + m.get(roles.EH_MASH_LEAD, [])))
+        self.staff = staff
+        return staff
+
+    # --- helpers --------------------------------------------------------------------------
+    def at(self, fraction: float) -> datetime:
+        return self.start + timedelta(seconds=self.span * fraction)
+
+    def office(self, day: datetime) -> datetime:
+        """Move a moment to office hours (08:30-17:30) on its day."""
+        base = day.replace(hour=8, minute=30, second=0, microsecond=0)
+        return base + timedelta(seconds=self.rng.random() * 9 * 3600)
+
+    def pick(self, picker):
+        values, cum = picker
+        return values[bisect_right(cum, self.rng.random() * cum[-1])]
+
+    def meeting(self, kind: str, after: datetime) -> tuple[int, datetime]:
+        """The weekly meeting of `kind` on or after `after` (created on first use)."""
+        week = int((after - self.start) / (7 * DAY)) + 1
+        key = (kind, week)
+        found = self.meetings.get(key)
+        if found is None:
+            offset = {"NAM": 1, "MAAM": 2, "ICDM": 3}[kind]
+            when = (self.start + week * 7 * DAY).replace(hour=10, minute=0, second=0, microsecond=0)
+            when += offset * DAY
+            mid = self.L.ids(Meeting)
+            chair = self.rng.choice(self.staff.by_role[roles.EH_MASH_LEAD])
+            self.L.buffer(Meeting).append(
+                (
+                    mid, kind, when, "Family hub meeting room",
+                    "Early Help MASH lead\nSchool safeguarding lead\nHealth visitor\nPolice",
+                    when if when <= self.now else None, chair, chair,
+                )
+            )  # fmt: skip
+            found = self.meetings[key] = (mid, when)
+        return found
+
+    # --- a family ---------------------------------------------------------------------------
+    def family(self) -> None:
+        rng, L, now = self.rng, self.L, self.now
+        staff = self.staff
+        fid = L.ids(Family)
+        surname = rng.choices(w.SURNAMES, cum_weights=w.SURNAME_CUM_WEIGHTS)[0]
+        district = rng.randint(1, 99)
+        postcode = f"ZZ{district} {rng.randint(1, 9)}{rng.choice(w.POSTCODE_LETTERS)}{rng.choice(w.POSTCODE_LETTERS)}"
+        home_team = staff.teams[district % len(staff.teams)]
+        n_contacts = 1
+        while rng.random() > EXTRA_CONTACTS_P and n_contacts < 15:
+            n_contacts += 1
+        times = sorted(self.at(rng.random()) for _ in range(n_contacts))
+        first = times[0]
+        language = rng.choice(w.LANGUAGES)
+        confidential = rng.random() < 0.03
+
+        # People.
+        people: list[tuple[int, bool, date | None]] = []  # (id, is_child, dob)
+        members = L.buffer(Membership)
+        persons = L.buffer(Person)
+        for is_child, count in ((False, rng.choice(ADULTS)), (True, rng.choice(CHILDREN))):
+            names = w.CHILD_NAMES if is_child else w.ADULT_NAMES
+            for _ in range(count):
+                pid = L.ids(Person)
+                given = rng.choice(names)
+                unborn = is_child and rng.random() < 0.01 and (now - times[-1]) < 200 * DAY
+                if is_child:
+                    dob = (first - timedelta(days=rng.randint(0, 14 * 365))).date()
+                else:
+                    dob = (first - timedelta(days=rng.randint(18 * 365, 50 * 365))).date()
+                expected = None
+                if unborn:
+                    dob, expected = None, (now + timedelta(days=rng.randint(20, 200))).date()
+                nhs = ""
+                if rng.random() < 0.85:
+                    nhs = _nhs_number(pid)
+                upn = _upn(pid) if is_child and dob and rng.random() < 0.5 else ""
+                persons.append(
+                    (
+                        pid, given, surname, dob, expected, rng.choice("MMMMFFFFFU") if not unborn else "U",
+                        rng.choice(w.ETHNICITY_CODES), language, nhs, upn, confidential,
+                        soundex(surname), soundex(given), first,
+                    )
+                )  # fmt: skip
+                members.append(
+                    (L.ids(Membership), fid, pid, "child" if is_child else "parent")
+                )  # fmt: skip
+                people.append((pid, is_child, dob))
+        children = [p[0] for p in people if p[1]]
+        adults = [p[0] for p in people if not p[1]]
+
+        # The team around the family.
+        for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3))):
+            started = (first + timedelta(days=rng.randint(-400, 200))).date()
+            ended = started + timedelta(days=rng.randint(60, 900)) if rng.random() < 0.5 else None
+            L.buffer(AgencyInvolvement).append(
+                (
+                    L.ids(AgencyInvolvement), fid, rng.choice(w.AGENCIES),
+                    f"{rng.choice(w.STAFF_FIRST)} {rng.choice(w.SURNAMES)}", rng.choice(w.REFERRER_ROLES),
+                    f"01632 960{rng.randint(0, 999):03d}", started, ended if ended and ended < now.date() else None,
+                )
+            )  # fmt: skip
+
+        # Contacts, decisions and episodes, oldest first.
+        current: dict | None = None  # the family's latest episode
+        last_team: int | None = None
+        last_step_up: datetime | None = None
+        for received in times:
+            received = self.office(received)
+            if received > now:
+                received = now - timedelta(minutes=rng.randint(5, 600))
+            open_episode = current if current is not None and current["open_until"] > received else None
+            result = self.contact(
+                fid=fid, received=received, children=children, adults=adults, home_team=home_team,
+                open_episode=open_episode,
+                recent_step_up=bool(last_step_up and received - last_step_up < 92 * DAY),
+            )  # fmt: skip
+            if result["episode"] is not None:
+                current = result["episode"]
+                last_team = current["team"]
+            if result["stepped_up"] is not None:
+                last_step_up = result["stepped_up"]
+        L.buffer(Family).append(
+            (
+                fid, f"The {surname} household", f"{rng.randint(1, 180)} {rng.choice(w.STREETS)}",
+                w.TOWNS[district % len(w.TOWNS)], postcode, confidential, language, last_team, False, first,
+            )
+        )  # fmt: skip
+        self.counts["families"] += 1
+        if self.access_log:
+            self.access(fid, first, [p[0] for p in people], surname, last_team or home_team.pk)
+
+    # --- one contact and what followed it ----------------------------------------------------
+    def contact(self, *, fid, received, children, adults, home_team, open_episode, recent_step_up) -> dict:
+        """One contact and all that followed it; returns the episode it opened and any step-up."""
+        rng, L, now, staff = self.rng, self.L, self.now, self.staff
+        episode_open = open_episode is not None
+        cid = L.ids(Contact)
+        route = self.pick(self.routes)
+        mash = staff.by_role[roles.MASH_OFFICER]
+        leads = staff.by_role[roles.EH_MASH_LEAD]
+        created_by = rng.choice(mash)
+        front_team = staff.front_door.pk
+        evs: list[tuple[datetime, str, bool]] = [(received, ev.CONTACT_RECEIVED, False)]
+        referrer_role = rng.choice(w.REFERRER_ROLES)
+        referrer = f"{rng.choice(w.STAFF_FIRST)} {rng.choice(w.SURNAMES)}"
+
+        # Screening and the decision: most within the day, some late, a few still waiting now.
+        screen = received + timedelta(hours=rng.expovariate(1 / 5))
+        decided = screen + timedelta(hours=rng.expovariate(1 / 6))
+        if route in (Contact.Route.STEP_DOWN, Contact.Route.WRAPAROUND) and not episode_open:
+            decision = D.ALLOCATE
+        elif episode_open:
+            decision = rng.choice((D.NO_FURTHER_ACTION, D.NO_FURTHER_ACTION, D.SIGNPOST, D.STEP_UP))
+        else:
+            decision = self.pick(self.decisions)
+        awaiting_consent = decision in (D.ALLOCATE, D.SINGLE_AGENCY) and rng.random() < 0.08
+        consent_at = decided + timedelta(days=rng.uniform(2, 12)) if awaiting_consent else decided
+        final_at = consent_at + (timedelta(hours=rng.uniform(1, 30)) if awaiting_consent else timedelta())
+
+        state = Contact.State.RECEIVED
+        decided_by = decided_at = None
+        rationale = ""
+        meeting_kind = ""
+        single_agency = ""
+        allocated_team = None
+        stepped_up = None
+        outcome_decision = decision
+        if screen <= now:
+            evs.append((screen, ev.SCREENING_HELD, False))
+            state = Contact.State.SCREENING
+        if awaiting_consent and decided <= now:
+            state = Contact.State.AWAITING_CONSENT
+            evs.append((decided, ev.DECISION_MADE, False))
+            self._comm(
+                fid, cid, None, Communication.Kind.CONSENT_REQUEST, "The family", Communication.Method.LETTER,
+                decided + HOUR, created_by,
+            )  # fmt: skip
+            evs.append((decided + HOUR, ev.SCREENING_OUTCOME_SENT, False))
+        if final_at <= now:
+            decided_by = rng.choice(leads if decision in (D.ALLOCATE, D.MEETING, D.STEP_UP) else mash + leads)
+            decided_at = final_at
+            rationale = w.DECISION_RATIONALES[decision]
+            evs.append((final_at, ev.DECISION_MADE, False))
+            decided_event = {
+                D.ALLOCATE: ev.CONTACT_DECIDED_ALLOCATE,
+                D.MEETING: ev.CONTACT_DECIDED_MEETING,
+                D.STEP_UP: ev.CONTACT_DECIDED_STEP_UP,
+            }.get(decision, ev.CONTACT_DECIDED_CLOSE)
+            evs.append((final_at, decided_event, False))
+            state = {
+                D.ALLOCATE: Contact.State.ALLOCATED_TO_TEAM,
+                D.MEETING: Contact.State.AT_MEETING,
+                D.SINGLE_AGENCY: Contact.State.SINGLE_AGENCY,
+                D.SIGNPOST: Contact.State.SIGNPOSTED,
+                D.NO_FURTHER_ACTION: Contact.State.NO_FURTHER_ACTION,
+                D.STEP_UP: Contact.State.STEPPED_UP,
+            }[decision]
+            if decision == D.SINGLE_AGENCY:
+                single_agency = rng.choice(w.AGENCIES)
+            if decision == D.ALLOCATE:
+                allocated_team = home_team.pk
+            if decision == D.STEP_UP:
+                stepped_up = final_at
+            if rng.random() < RECORDED["screening_outcome"]:
+                sent = final_at + timedelta(hours=rng.expovariate(1 / 14))
+                if sent <= now:
+                    self._comm(
+                        fid, cid, None, Communication.Kind.SCREENING_OUTCOME, referrer, Communication.Method.EMAIL,
+                        sent, decided_by,
+                    )  # fmt: skip
+                    evs.append((sent, ev.SCREENING_OUTCOME_SENT, False))
+        if rng.random() < RECORDED["acknowledgement"] and route != Contact.Route.DART:
+            sent = received + timedelta(hours=rng.expovariate(1 / 10))
+            if sent <= now:
+                self._comm(
+                    fid, cid, None, Communication.Kind.ACKNOWLEDGEMENT, referrer, Communication.Method.EMAIL, sent,
+                    created_by,
+                )  # fmt: skip
+                evs.append((sent, ev.ACKNOWLEDGEMENT_SENT, False))
+
+        # Consent: recorded before any offer of Early Help (rulebook D).
+        if decision in (D.ALLOCATE, D.SINGLE_AGENCY, D.MEETING) and (decided <= now):
+            given = rng.random() < 0.93
+            L.buffer(Consent).append(
+                (
+                    L.ids(Consent), fid, cid, adults[0], "", Consent.Purpose.EARLY_HELP,
+                    Consent.Status.GIVEN if given else Consent.Status.REFUSED,
+                    min(consent_at, now).date(), created_by,
+                )
+            )  # fmt: skip
+
+        # The multi-agency meeting, and its outcome.
+        if decision == D.MEETING and final_at <= now:
+            meeting_kind = rng.choice(("NAM", "MAAM", "MAAM", "ICDM"))
+            mid, held = self.meeting(meeting_kind, final_at + 2 * DAY)
+            outcome = self.pick(self.outcomes)
+            item = [L.ids(MeetingItem), mid, cid, "", "", None, "", None, None]
+            if held <= now:
+                evs.append((held, ev.MEETING_HELD, False))
+                outcome_at = held + timedelta(minutes=rng.randint(10, 120))
+                if episode_open and outcome == MeetingItem.Outcome.ALLOCATE:
+                    outcome = MeetingItem.Outcome.NO_FURTHER_ACTION
+                item[3:] = [
+                    outcome, "Agreed by the partners at the meeting.",
+                    home_team.pk if outcome == MeetingItem.Outcome.ALLOCATE else None,
+                    rng.choice(w.AGENCIES) if outcome == MeetingItem.Outcome.SINGLE_AGENCY else "",
+                    decided_by, outcome_at,
+                ]  # fmt: skip
+                evs.append((outcome_at, ev.DECISION_MADE, False))
+                outcome_decision = outcome
+                decided_at = outcome_at
+                state = {
+                    "allocate": Contact.State.ALLOCATED_TO_TEAM,
+                    "single_agency": Contact.State.SINGLE_AGENCY,
+                    "signpost": Contact.State.SIGNPOSTED,
+                    "no_further_action": Contact.State.NO_FURTHER_ACTION,
+                    "step_up": Contact.State.STEPPED_UP,
+                }[outcome]
+                if outcome == MeetingItem.Outcome.ALLOCATE:
+                    evs.append((outcome_at, ev.MEETING_DECIDED_ALLOCATE, False))
+                    allocated_team = home_team.pk
+                if outcome == MeetingItem.Outcome.STEP_UP:
+                    stepped_up = outcome_at
+                if rng.random() < RECORDED["meeting_outcome"]:
+                    sent = outcome_at + timedelta(hours=rng.expovariate(1 / 20))
+                    if sent <= now:
+                        self._comm(
+                            fid, cid, None, Communication.Kind.MEETING_OUTCOME, referrer,
+                            Communication.Method.EMAIL, sent, decided_by,
+                        )  # fmt: skip
+                        evs.append((sent, ev.MEETING_OUTCOME_SENT, False))
+            L.buffer(MeetingItem).append(tuple(item))
+
+        episode_id = None
+        episode_events: list[tuple[datetime, str, bool]] = []
+        ep = None
+        if allocated_team is not None and decided_at is not None and not episode_open:
+            origin = {
+                Contact.Route.STEP_DOWN: Episode.Origin.STEP_DOWN,
+                Contact.Route.WRAPAROUND: Episode.Origin.WRAPAROUND,
+            }.get(route, Episode.Origin.MEETING if decision == D.MEETING else Episode.Origin.FRONT_DOOR)
+            ep = self.episode(
+                fid=fid, cid=cid, team=home_team, origin=origin, opened=decided_at + MINUTE, children=children,
+                decided_by=decided_by,
+            )  # fmt: skip
+            episode_id = ep["id"]
+            episode_events = ep["events"]
+            stepped_up = ep["stepped_up"] or stepped_up
+        # Rulebook D: a contact about a family with an open episode goes to its lead professional.
+        notified = open_episode["lead"] if episode_open else None
+        if notified is not None:
+            self._comm(
+                fid, cid, open_episode["id"], Communication.Kind.LEAD_PROFESSIONAL_NOTICE, "Lead professional",
+                Communication.Method.PORTAL, received, created_by,
+            )  # fmt: skip
+        if state == Contact.State.AWAITING_CONSENT:
+            outcome_decision, decided_at, decided_by = D.AWAIT_CONSENT, decided, rng.choice(leads)
+            rationale = w.DECISION_RATIONALES[D.AWAIT_CONSENT]
+
+        L.buffer(Contact).append(
+            (
+                cid, fid, received, route, rng.choice(w.CONTACT_SOURCES), rng.choice(w.AGENCIES), referrer,
+                referrer_role, rng.choice(w.PRESENTING_NEEDS), state,
+                outcome_decision if decided_at else (D.MEETING if state == Contact.State.AT_MEETING else ""),
+                rationale, decided_by, decided_at, single_agency, meeting_kind, allocated_team, recent_step_up,
+                notified, 1, created_by,
+            )
+        )  # fmt: skip
+        subjects = L.buffer(self.subjects)
+        for child in children:
+            subjects.append((L.ids(self.subjects), cid, child))
+        risks = L.buffer(RiskIndicator)
+        high = rng.sample(range(9), rng.choice((0, 1, 1, 2, 2, 3)))
+        for n, indicator in enumerate(RiskIndicator.Indicator.values):
+            level = rng.randint(1, 3) if n in high else 0
+            risks.append((L.ids(RiskIndicator), cid, indicator, level, "Reported by the referrer." if level else ""))
+        self.counts["contacts"] += 1
+
+        # The clocks of the contact and of the episode it opened.
+        self.clocks(
+            evs + episode_events, route=route, contact_id=cid, episode_id=episode_id, family_id=fid,
+            contact_team=allocated_team or front_team, episode=ep,
+        )  # fmt: skip
+        return {"episode": ep, "stepped_up": stepped_up}
+
+    def _comm(self, fid, cid, eid, kind, recipient, method, sent, by, summary=""):
+        self.L.buffer(Communication).append(
+            (self.L.ids(Communication), fid, cid, eid, kind, recipient, method, sent, summary, by)
+        )
+
+    # --- an episode of Early Help ---------------------------------------------------------------
+    def episode(self, *, fid, cid, team, origin, opened, children, decided_by) -> dict:
+        rng, L, now, staff = self.rng, self.L, self.now, self.staff
+        uni = rng.uniform
+        eid = L.ids(Episode)
+        members = staff.team_members[team.pk]
+        leader = rng.choice(members[roles.TEAM_LEADER])
+        duty = rng.choice(members.get(roles.DUTY_WORKER) or members[roles.TEAM_LEADER])
+        lead = rng.choice(members[roles.PRACTITIONER])
+        manager = rng.choice(staff.by_role[roles.MANAGER])
+        duty_manager = rng.choice(staff.by_role[roles.DUTY_MANAGER])
+        evs: list[tuple[datetime, str, bool]] = [
+            (opened, ev.REFERRAL_SENT_TO_TEAM, True),
+            (opened, ev.EPISODE_OPENED, True),
+        ]
+        if origin == Episode.Origin.STEP_DOWN:
+            evs.append((opened, ev.STEP_DOWN_RECEIVED, True))
+        elif origin == Episode.Origin.WRAPAROUND:
+            evs.append((opened, ev.WRAPAROUND_REQUESTED, True))
+        sca_date = (
+            (opened - timedelta(days=rng.randint(10, 150))).date() if origin == Episode.Origin.STEP_DOWN else None
+        )
+
+        # The planned course (then cut at now).
+        r = rng.random()
+        wait = timedelta(hours=uni(2, 24)) if r < 0.5 else timedelta(days=uni(1, 5) if r < 0.8 else uni(5, 45))
+        allocated = opened + wait
+        length = timedelta(days=min(420.0, 45 + rng.expovariate(1 / 150)))
+        end = allocated + length
+        initial = allocated + timedelta(days=uni(0.2, 4))
+        first_visit = initial + timedelta(days=uni(1, 9))
+        skip_assessment = sca_date is not None and (opened.date() - sca_date).days < 90 and rng.random() < 0.5
+        assessed = first_visit + timedelta(days=uni(10, 40))
+        planning = assessed + timedelta(days=uni(3, 20))
+        active = planning + timedelta(days=uni(0, 5))
+        path = rng.random()
+        declined_at = step_up_at = None
+        if path < 0.07:
+            declined_at = allocated + timedelta(days=uni(1, max(1.5, (active - allocated).days)))
+            end = declined_at
+        elif path < 0.15 and end > active + 10 * DAY:
+            step_up_at = active + timedelta(days=uni(5, (end - active).days))
+        # Step-up branch: accepted and closed, accepted with wraparound, or returned.
+        step_branch = rng.choice(("close", "close", "wraparound", "returned"))
+        closure_reason = rng.choice(("goals_met",) * 6 + ("moved_away", "family_declined", "other"))
+
+        timeline: list[tuple[datetime, str]] = [(opened, S.AWAITING_ALLOCATION)]
+        stepped_up = None
+        closed_at = None
+
+        def add(at, state):
+            timeline.append((at, state))
+
+        add(allocated, S.ALLOCATED)
+        if declined_at is None or declined_at > initial:
+            add(initial, S.INITIAL_CONTACT)
+        if declined_at is None or declined_at > first_visit:
+            add(first_visit, S.FIRST_VISIT)
+            if not skip_assessment:
+                add(first_visit + MINUTE, S.ASSESSMENT)
+        if declined_at is None or declined_at > assessed:
+            add(assessed, S.ASSESSMENT_COMPLETED)
+        if declined_at is None or declined_at > planning:
+            add(planning, S.PLANNING)
+            add(active, S.PLAN_ACTIVE)
+        if declined_at is not None:
+            add(declined_at, S.CLOSED)
+            closed_at = declined_at
+            closure_reason = "family_declined"
+        sent = decided = None
+        if step_up_at is not None:
+            sent = step_up_at + timedelta(days=uni(0.2, 3))
+            decided = sent + timedelta(days=uni(0.2, 3))
+            add(step_up_at, S.STEP_UP_REQUESTED)
+            if step_branch == "close":
+                add(decided, S.CLOSED)
+                closed_at, closure_reason = decided, "stepped_up"
+                stepped_up = decided
+            elif step_branch == "wraparound":
+                add(decided, S.WRAPAROUND)
+                stepped_up = decided
+                end = max(end, decided + timedelta(days=uni(40, 150)))
+            else:
+                add(decided, S.PLAN_ACTIVE)
+        closure_requested = closure_returned = re_requested = signed_off = None
+        if closed_at is None:
+            closure_requested = end
+            if rng.random() < 0.1:
+                closure_returned = end + timedelta(days=uni(1, 5))
+                re_requested = closure_returned + timedelta(days=uni(5, 15))
+                signed_off = re_requested + timedelta(days=uni(0.3, 4))
+                add(closure_requested, S.CLOSURE_REQUESTED)
+                add(closure_returned, S.PLAN_ACTIVE if step_branch != "wraparound" or not stepped_up else S.WRAPAROUND)
+                add(re_requested, S.CLOSURE_REQUESTED)
+            else:
+                signed_off = end + timedelta(days=uni(0.3, 6))
+                add(closure_requested, S.CLOSURE_REQUESTED)
+            add(signed_off, S.CLOSED)
+            closed_at = signed_off
+        state = S.AWAITING_ALLOCATION
+        before_request = ""
+        for at, st in timeline:
+            if at > now:
+                break
+            if st in (S.CLOSURE_REQUESTED, S.STEP_UP_REQUESTED):
+                before_request = state
+            state = st
+        is_closed = state == S.CLOSED
+        work_end = min(closed_at if closed_at else now, now)
+        if not is_closed:
+            closed_at = None
+
+        # Events for the clocks (and the records that go with them), up to now.
+        def emit(at, name):
+            if at <= now:
+                evs.append((at, name, True))
+
+        def decide(oversees, after, share, **links):
+            """A manager's oversight of something, recorded (or not) a few days later."""
+            if self.Decision is None or rng.random() > share:
+                return
+            at = after + timedelta(days=uni(0.2, 6))
+            if at > now or (closed_at is not None and at > closed_at):
+                return
+            L.buffer(self.Decision).append(
+                (
+                    L.ids(self.Decision), eid, fid, oversees, links.get("assessment"), links.get("plan"),
+                    links.get("review"), links.get("closure"), links.get("step_up"), links.get("note"),
+                    "Agree with the worker's analysis; continue with the plan.",
+                    "Progress is evidenced in the records; risks are managed.", manager, at,
+                )
+            )  # fmt: skip
+            emit(at, ev.OVERSIGHT_RECORDED)
+
+        is_allocated = allocated <= now
+        # Duty contacts while on the pre-allocation list.
+        notes = L.buffer(CaseNote)
+        note_ids: list[int] = []
+        t = opened + timedelta(days=uni(3, 7))
+        while t < min(allocated, work_end):
+            self._note(eid, fid, K.DUTY_CONTACT, t, duty, children, notes)
+            emit(t, ev.VISIT_RECORDED)
+            emit(t, ev.DUTY_CONTACT_RECORDED)
+            emit(t + timedelta(hours=uni(0.2, 20)), ev.CASE_RECORDED)
+            t += timedelta(days=uni(4, 9))
+        if is_allocated:
+            emit(allocated, ev.ALLOCATED)
+        if initial <= work_end and (declined_at is None or initial < declined_at):
+            self._note(eid, fid, rng.choice((K.PHONE_CALL, K.HOME_VISIT)), initial, lead, children, notes, initial=True)
+            emit(initial, ev.INITIAL_CONTACT_MADE)
+            emit(initial, ev.VISIT_RECORDED)
+            emit(initial + timedelta(hours=uni(0.2, 30)), ev.CASE_RECORDED)
+        if first_visit <= work_end and (declined_at is None or first_visit < declined_at):
+            nid = self._note(eid, fid, K.HOME_VISIT, first_visit, lead, children, notes, first=True)
+            note_ids.append(nid)
+            emit(first_visit, ev.FIRST_VISIT_MADE)
+            emit(first_visit, ev.VISIT_RECORDED)
+            emit(first_visit + timedelta(hours=uni(0.2, 30)), ev.CASE_RECORDED)
+            # Visits until the work ends.
+            t = first_visit + timedelta(days=max(0.5, rng.expovariate(1 / 5.7)))
+            visit_end = min(work_end, end if closed_at is None or closed_at > end else closed_at)
+            while t < visit_end:
+                kind = self.pick(self.note_kinds)
+                self._note(eid, fid, kind, t, lead, children, notes)
+                emit(t, ev.VISIT_RECORDED)
+                lag = timedelta(hours=uni(0.1, 8) if rng.random() < 0.9 else uni(24, 120))
+                emit(t + lag, ev.CASE_RECORDED)
+                t += timedelta(days=max(0.5, rng.expovariate(1 / 5.7)))
+            # The supervisor's case discussions, every month or so.
+            t = first_visit + timedelta(days=uni(20, 40))
+            while t < visit_end:
+                nid = self._note(eid, fid, K.CASE_DISCUSSION, t, leader, children, notes)
+                emit(t, ev.CASE_DISCUSSION_HELD)
+                decide("case_discussion", t, 0.85, note=nid)
+                t += timedelta(days=uni(28, 45))
+
+        # Assessment.
+        if first_visit <= now and (declined_at is None or first_visit < declined_at) and not skip_assessment:
+            done = assessed <= now and (declined_at is None or assessed < declined_at)
+            aid = assessment_id = L.ids(Assessment)
+            L.buffer(Assessment).append(
+                (
+                    aid, eid, first_visit, lead, "Family known to universal services; no previous social care.",
+                    "Parents want help with routines and school attendance.", rng.choice(w.CHILD_VOICES),
+                    "Early Help plan with family hub support." if done else "",
+                    assessed if done else None, lead if done else None, 2 if done else 1,
+                )
+            )  # fmt: skip
+            for child in children:
+                L.buffer(AssessmentChild).append(
+                    (L.ids(AssessmentChild), aid, child, "Meeting milestones.", rng.choice(w.CHILD_VOICES))
+                )  # fmt: skip
+            need_levels = {}
+            for area in OutcomeArea.values:
+                level = rng.choice((1, 1, 1, 2, 2, 3)) if done else rng.choice((0, 0, 1, 2))
+                need_levels[area] = level
+                L.buffer(AssessmentNeed).append((L.ids(AssessmentNeed), aid, area, level, ""))
+            for indicator in RiskIndicator.Indicator.values:
+                L.buffer(AssessmentRisk).append(
+                    (L.ids(AssessmentRisk), aid, indicator, rng.choice((0, 0, 0, 1, 1, 2, 3)), "")
+                )
+        else:
+            assessment_id = None
+            need_levels = {area: rng.choice((2, 3)) for area in OutcomeArea.values}
+        if assessed <= now and (declined_at is None or assessed < declined_at):
+            emit(assessed, ev.ASSESSMENT_COMPLETED)
+            if assessment_id is not None:
+                decide("assessment", assessed, 0.8, assessment=assessment_id)
+            self._doc(eid, fid, Document.Kind.ASSESSMENT, assessed, lead)
+
+        # Plan, initial planning meeting, plan copy.
+        outcome_ids: list[int] = []
+        if assessed <= now and (declined_at is None or assessed < declined_at):
+            pid = L.ids(Plan)
+            is_active = active <= now and (declined_at is None or active < declined_at)
+            L.buffer(Plan).append(
+                (
+                    pid, eid, "Step-up discussion with the duty manager.", assessed, lead,
+                    active if is_active else None, leader if is_active else None, 1,
+                )
+            )  # fmt: skip
+            areas = sorted(need_levels, key=lambda a: -need_levels[a])[: rng.randint(2, 4)]
+            for number, area in enumerate(areas, start=1):
+                oid = L.ids(PlanOutcome)
+                outcome_ids.append(oid)
+                by_when = (assessed + timedelta(days=rng.randint(60, 200))).date()
+                L.buffer(PlanOutcome).append(
+                    (oid, pid, number, area, w.OUTCOME_DESCRIPTIONS[area], "Reviewed at each review meeting.", by_when)
+                )
+                for _ in range(rng.randint(1, 3)):
+                    due = (assessed + timedelta(days=rng.randint(10, 150))).date()
+                    done_on = (
+                        due - timedelta(days=rng.randint(0, 10)) if due < now.date() and rng.random() < 0.7 else None
+                    )
+                    L.buffer(PlanAction).append(
+                        (L.ids(PlanAction), oid, rng.choice(w.ACTIONS), rng.choice(WHO), due, done_on)
+                    )  # fmt: skip
+            if planning <= now and (declined_at is None or planning < declined_at):
+                self._team_meeting(eid, TeamMeeting.Kind.INITIAL_PLANNING, planning, lead)
+                emit(planning, ev.PLANNING_MEETING_HELD)
+                self._doc(eid, fid, Document.Kind.PLAN, planning, lead)
+            if is_active:
+                emit(active, ev.PLAN_COMPLETED)
+                decide("plan", active, 0.8, plan=pid)
+                if rng.random() < RECORDED["plan_copy"]:
+                    copy_at = active + timedelta(days=uni(0.5, 7))
+                    if copy_at <= now:
+                        self._comm(
+                            fid,
+                            None,
+                            eid,
+                            Communication.Kind.PLAN_COPY,
+                            "The family",
+                            Communication.Method.LETTER,
+                            copy_at,
+                            lead,
+                        )
+                        emit(copy_at, ev.PLAN_COPY_SENT)
+                # Reviews every six weeks or so while the plan runs.
+                t = active + timedelta(days=uni(35, 50))
+                review_end = min(closure_requested or work_end, work_end)
+                if step_up_at is not None and step_branch == "close":
+                    review_end = min(review_end, step_up_at)
+                while t < review_end:
+                    mid = self._team_meeting(eid, TeamMeeting.Kind.REVIEW, t, lead)
+                    rid = L.ids(Review)
+                    L.buffer(Review).append(
+                        (
+                            rid, eid, mid, "Steady progress against the plan; routines are better.",
+                            "The family feel things are calmer.", rng.choice(w.CHILD_VOICES),
+                            (t + 42 * DAY).date(), t + timedelta(hours=uni(1, 30)), lead,
+                        )
+                    )  # fmt: skip
+                    for oid in outcome_ids:
+                        L.buffer(ReviewProgress).append((L.ids(ReviewProgress), rid, oid, rng.randint(0, 4), ""))
+                    emit(t, ev.REVIEW_HELD)
+                    decide("review", t, 0.7, review=rid)
+                    t += timedelta(days=uni(35, 50))
+
+        # Step-up.
+        if step_up_at is not None and step_up_at <= now:
+            sid = L.ids(StepUp)
+            is_sent = sent <= now
+            is_decided = decided <= now
+            decision = {"close": StepUp.Decision.ACCEPTED, "wraparound": StepUp.Decision.ACCEPTED}.get(
+                step_branch, StepUp.Decision.RETURNED
+            )
+            L.buffer(StepUp).append(
+                (
+                    sid, eid, step_up_at, lead, rng.choice(StepUp.Concern.values),
+                    "Risk has increased despite the plan.", "School and health share the concern.",
+                    "Parent disagrees but understands why.",
+                    StepUp.NextStep.MARF if is_sent else "", StepUp.Parenting.PARTLY if is_sent else "",
+                    "Agree: threshold for a social care assessment is met." if is_sent else "",
+                    sent if is_sent else None, manager if is_sent else None,
+                    decision if is_decided else "", (step_branch == "wraparound") if is_decided else None,
+                    "Decision recorded with the duty manager's oversight." if is_decided else "",
+                    decided if is_decided else None, duty_manager if is_decided else None,
+                )
+            )  # fmt: skip
+            emit(step_up_at, ev.STEP_UP_REQUESTED)
+            decide("step_up", step_up_at, 0.9, step_up=sid)
+            emit(sent, ev.STEP_UP_SENT_TO_DUTY_MANAGER)
+            emit(decided, ev.STEP_UP_DECIDED)
+            if step_branch == "close":
+                emit(decided, ev.EPISODE_CLOSED)
+            if rng.random() < 0.05:
+                raised = step_up_at + DAY
+                resolved = raised + timedelta(days=uni(2, 10))
+                if raised <= now:
+                    L.buffer(Escalation).append(
+                        (
+                            L.ids(Escalation), eid, Escalation.About.STEP_UP, "Disagreement about the threshold.",
+                            "Head of Early Help", raised, leader,
+                            "Agreed after discussion." if resolved <= now else "",
+                            resolved if resolved <= now else None, manager if resolved <= now else None,
+                        )
+                    )  # fmt: skip
+
+        # Declined.
+        if declined_at is not None and declined_at <= now:
+            self._note(eid, fid, K.PHONE_CALL, declined_at, lead, children, notes)
+            emit(declined_at, ev.EPISODE_CLOSED)
+
+        # Closure: request, maybe returned, signed off.
+        if closure_requested is not None and closure_requested <= now:
+            requests = [(closure_requested, closure_returned, "returned"), (re_requested, signed_off, "signed_off")]
+            if closure_returned is None:
+                requests = [(closure_requested, signed_off, "signed_off")]
+            for requested, answered, outcome in requests:
+                if requested is None or requested > now:
+                    continue
+                answered_now = answered is not None and answered <= now
+                crid = L.ids(ClosureRequest)
+                L.buffer(ClosureRequest).append(
+                    (
+                        crid, eid, requested, lead, True, True, True, outcome == "signed_off",
+                        "Goals of the plan are met; the family agree.", rng.choice(w.CHILD_VOICES),
+                        closure_reason if closure_reason != "stepped_up" else "goals_met",
+                        outcome if answered_now else ClosureRequest.Status.PENDING,
+                        answered if answered_now else None, manager if answered_now else None,
+                        "Supervisor's tasks are not done yet." if outcome == "returned" and answered_now else "",
+                    )
+                )  # fmt: skip
+                emit(requested, ev.CLOSURE_REQUESTED)
+                decide("closure", requested, 0.9, closure=crid)
+                if answered_now:
+                    if outcome == "returned":
+                        emit(answered, ev.CLOSURE_RETURNED)
+                    else:
+                        self._team_meeting(eid, TeamMeeting.Kind.ENDING, requested - DAY, lead)
+                        emit(answered, ev.CLOSURE_SIGNED_OFF)
+                        emit(answered, ev.EPISODE_CLOSED)
+                        for kind, recipient in (
+                            (Communication.Kind.CLOSURE_LETTER, "The family"),
+                            (Communication.Kind.PARTNER_NOTICE, "Partners around the family"),
+                        ):
+                            self._comm(fid, None, eid, kind, recipient, Communication.Method.EMAIL, answered, manager)
+
+        # Documents: the signed consent, and now and then something from a partner.
+        if is_allocated:
+            self._doc(eid, fid, Document.Kind.CONSENT, allocated, lead)
+            if rng.random() < 0.4:
+                self._doc(eid, fid, Document.Kind.AGENCY, allocated + timedelta(days=uni(5, 90)), lead)
+        # A half-typed visit note for some open cases.
+        if not is_closed and is_allocated and rng.random() < 0.05:
+            L.buffer(Draft).append(
+                (L.ids(Draft), lead, "note", str(eid), Jsonb({"details": "Visited the family and"}), now - HOUR)
+            )
+
+        L.buffer(Episode).append(
+            (
+                eid, fid, cid, team.pk, lead if is_allocated else None, origin, state, opened,
+                "Stepped down from social care." if origin == Episode.Origin.STEP_DOWN else "From the front door.",
+                allocated if is_allocated else None, leader if is_allocated else None,
+                before_request if state in (S.CLOSURE_REQUESTED, S.STEP_UP_REQUESTED) else "",
+                closed_at, closed_at.date() if closed_at else None, closure_reason if is_closed else "",
+                sca_date, 1 + len(timeline),
+            )
+        )  # fmt: skip
+        self.counts["episodes"] += 1
+        self.counts[f"episodes_{state}"] += 1
+        return {
+            "id": eid,
+            "events": evs,
+            "open_until": closed_at if is_closed else datetime.max.replace(tzinfo=now.tzinfo),
+            "stepped_up": stepped_up if stepped_up and stepped_up <= now else None,
+            "lead": lead if is_allocated else None,
+            "allocated": allocated if is_allocated else None,
+            "team": team.pk,
+        }
+
+    def _note(self, eid, fid, kind, happened, by, children, notes, *, initial=False, first=False) -> int:
+        rng = self.rng
+        nid = self.L.ids(CaseNote)
+        seen = first or (kind in (K.HOME_VISIT, K.DIRECT_WORK) and rng.random() < 0.6)
+        recorded = happened + timedelta(minutes=rng.randint(10, 600))
+        notes.append(
+            (
+                nid, eid, fid, kind, happened, recorded if recorded < self.now else self.now, by,
+                "Review progress with the plan", rng.choice(self.note_texts), seen and bool(children), initial, first,
+            )
+        )  # fmt: skip
+        if (first or kind == K.DIRECT_WORK) and children:
+            views = self.L.buffer(ChildView)
+            for child in children[:2]:
+                views.append((self.L.ids(ChildView), nid, child, True, True, rng.choice(w.CHILD_VOICES)))
+        return nid
+
+    def _team_meeting(self, eid, kind, held, by) -> int:
+        mid = self.L.ids(TeamMeeting)
+        self.L.buffer(TeamMeeting).append(
+            (
+                mid, eid, kind, held, "Parent, family coach\nSchool safeguarding lead\nHealth visitor",
+                "Agreed the plan's next steps." if kind != TeamMeeting.Kind.REVIEW else "",
+                min(held + timedelta(hours=self.rng.uniform(1, 30)), self.now), by,
+            )
+        )  # fmt: skip
+        return mid
+
+    def _doc(self, eid, fid, kind, at, by) -> None:
+        if at > self.now:
+            return
+        did = self.L.ids(Document)
+        self.L.buffer(Document).append(
+            (
+                did, eid, fid, kind, w.DOCUMENT_TITLES[kind],
+                f"private/episodes/{eid}/{self.rng.getrandbits(64):016x}.pdf", f"{kind}.pdf", "application/pdf",
+                self.rng.randint(30_000, 900_000), at, by,
+            )
+        )  # fmt: skip
+
+    # --- supervision of each practitioner (B20: every 4 calendar weeks) ------------------------
+    def supervisions(self) -> None:
+        if self.Supervision is None:
+            return
+        rng, L, now, staff = self.rng, self.L, self.now, self.staff
+        for team_id, members in sorted(staff.team_members.items()):
+            leaders = members.get(roles.TEAM_LEADER)
+            if not leaders:
+                continue
+            for practitioner in members.get(roles.PRACTITIONER, []):
+                evs = []
+                t = self.start + timedelta(days=rng.uniform(0, 28))
+                while t < now:
+                    held = self.office(t)
+                    if held > now:
+                        break
+                    L.buffer(self.Supervision).append(
+                        (
+                            L.ids(self.Supervision), practitioner, rng.choice(leaders), held.date(),
+                            "Reflected on caseload, risks and wellbeing; actions agreed.",
+                            min(held + timedelta(hours=rng.uniform(1, 48)), now),
+                        )
+                    )  # fmt: skip
+                    evs.append((held, ev.SUPERVISION_RECORDED, False))
+                    t += timedelta(days=rng.uniform(24, 36))
+                self.worker_clocks(evs, worker_id=practitioner, team_id=team_id)
+
+    def worker_clocks(self, events, *, worker_id: int, team_id: int) -> None:
+        L, now = self.L, self.now
+        leaders = self.staff.leaders.get(team_id, ())
+        for clock in self.engine.run(events, route=None, worker=True):
+            overdue_at, breach_at, levels = alerts(clock, now)
+            did = L.ids(Deadline)
+            rule = clock.rule
+            L.buffer(Deadline).append(
+                (
+                    did, clock.slug, rule.id, rule.title, None, None, worker_id, None, clock.cycle, clock.started,
+                    clock.expected, clock.due, clock.stopped, clock.reason, rule.flag_only, worker_id, team_id,
+                    overdue_at, breach_at,
+                )
+            )  # fmt: skip
+            for level, created in levels:
+                for user_id in sorted({*leaders, worker_id}):
+                    L.buffer(Alert).append(
+                        (L.ids(Alert), did, level, user_id, created, created + DAY, created + MINUTE)
+                    )
+
+    # --- clocks and alerts ----------------------------------------------------------------------
+    def clocks(self, events, *, route, contact_id, episode_id, family_id, contact_team, episode) -> None:
+        L, now = self.L, self.now
+        rows = L.buffer(Deadline)
+        alert_rows = L.buffer(Alert)
+        leaders = self.staff.leaders
+        rng = self.rng
+        for clock in self.engine.run(events, route=route):
+            on_episode = clock.rule.applies_to == "episode"
+            if on_episode:
+                team = episode["team"]
+                lead, allocated = episode["lead"], episode["allocated"]
+                # Open clocks follow the lead professional once the case is allocated.
+                assignee = (
+                    lead if allocated is not None and (clock.stopped is None or clock.stopped >= allocated) else None
+                )
+            else:
+                team, assignee = contact_team, None
+            overdue_at, breach_at, levels = alerts(clock, now)
+            did = L.ids(Deadline)
+            rule = clock.rule
+            rows.append(
+                (
+                    did, clock.slug, rule.id, rule.title, None if on_episode else contact_id,
+                    episode_id if on_episode else None, None, family_id, clock.cycle, clock.started, clock.expected,
+                    clock.due, clock.stopped, clock.reason, rule.flag_only, assignee, team, overdue_at, breach_at,
+                )
+            )  # fmt: skip
+            for level, created in levels:
+                recipients = set(leaders.get(team, ()))
+                if assignee is not None:
+                    recipients.add(assignee)
+                old = now - created > 3 * DAY
+                for user_id in sorted(recipients):
+                    read = created + timedelta(hours=rng.uniform(1, 60)) if old and rng.random() < 0.85 else None
+                    alert_rows.append((L.ids(Alert), did, level, user_id, created, read, created + MINUTE))
+        self.counts["clock_runs"] += 1
+
+    # --- the access log ---------------------------------------------------------------------------
+    def access(self, fid: int, first: datetime, people: list[int], surname: str, team_id: int) -> None:
+        rng, L = self.log_rng, self.L
+        rows = L.buffer(AccessLog)
+        staff = self.staff
+        viewers = (
+            staff.team_members.get(team_id, {}).get(roles.PRACTITIONER, [])
+            + staff.by_role[roles.MASH_OFFICER]
+            + staff.by_role[roles.EH_MASH_LEAD]
+        )
+        span = (self.now - first).total_seconds()
+        what_family = f"family F{fid:07d}"
+        n = rng.randint(ACCESS_LOG_PER_FAMILY // 2, ACCESS_LOG_PER_FAMILY * 3 // 2)
+        rand = rng.random
+        for _ in range(n):
+            at = first + timedelta(seconds=span * rand())
+            user = viewers[int(rand() * len(viewers))]
+            r = rand()
+            if r < 0.75:
+                row = (L.ids(AccessLog), at, user, "view", fid, None, what_family, "10.20.30.40")
+            elif r < 0.9:
+                row = (L.ids(AccessLog), at, user, "search", None, None, f"search: {surname}", "10.20.30.40")
+            elif r < 0.97:
+                person = people[int(rand() * len(people))]
+                row = (L.ids(AccessLog), at, user, "view", fid, person, f"person P{person:07d}", "10.20.30.41")
+            else:
+                row = (
+                    L.ids(AccessLog),
+                    at,
+                    user,
+                    "export",
+                    fid,
+                    None,
+                    f"subject access export F{fid:07d}",
+                    "10.20.30.42",
+                )
+            rows.append(row)
+
+
+def _nhs_number(n: int) -> str:
+    """A valid-looking NHS number in the 999 test range (never issued to patients)."""
+    base = f"999{n % 1_000_000:06d}"
+    total = sum(int(d) * wgt for d, wgt in zip(base, range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    if check == 10:
+        return ""
+    return base + str(check)
+
+
+def _upn(n: int) -> str:
+    from cases.validators import upn_check_letter
+
+    rest = f"999{n % 100_000_000:08d}{n % 10}"
+    return upn_check_letter(rest) + rest

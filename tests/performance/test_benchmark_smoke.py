@@ -1,0 +1,41 @@
+"""benchmarks/load.py end to end in its short mode, against a tiny generated dataset.
+
+A live gunicorn on a free port serves the test database; locust drives it for 5 seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+
+import pytest
+from django.db import connections
+
+from benchmarks import load
+from cases.generator import generate
+from deadlines.models import Deadline
+
+
+@pytest.mark.django_db(transaction=True)
+def test_load_benchmark_short_mode(tmp_path, capsys):
+    generate(families=30, seed=3, today=date.today(), stream=io.StringIO())  # noqa: DTZ011 - "now" for the pages
+
+    result = load.main(["--short", "--out", str(tmp_path), "--generate-report", str(tmp_path / "none.json")])
+
+    pages = result["pages"]
+    for name in ("healthz (trivial)", "triage queue", "family page", "search: name", "episode page", "my cases"):
+        assert not pages[name].get("skipped"), name
+        assert set(pages[name]["sql"]["statuses"]) == {200}, name
+        assert pages[name]["sql"]["queries"], name
+    assert pages["family page"]["sql"]["explain"].strip()
+    assert result["totals"]["Aggregated"]["requests"] > 5
+    assert result["failures"] == [], result["failures"]
+    assert result["alerts"]["no_change_raised"] == 0
+    assert result["alerts"]["crossed_raised"] == 200
+    assert not Deadline.objects.filter(rulebook="benchmark").exists()
+    written = json.loads(next(tmp_path.glob("2*.json")).read_text())
+    assert written["markdown"] == result["markdown"]
+    out = capsys.readouterr().out
+    assert "| page | requests |" in out and "healthz (trivial)" in out
+    connections.close_all()
