@@ -212,6 +212,12 @@ class Contact(FSMModelMixin, models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["received_at"], name="contact_open_received", condition=Q(decided_at__isnull=True)),
+            # The triage queue: contacts still at the front door, oldest first.
+            models.Index(
+                fields=["received_at"],
+                name="contact_in_triage",
+                condition=Q(state__in=["received", "screening", "awaiting_consent"]),
+            ),
             models.Index(fields=["family", "received_at"]),
             models.Index(fields=["received_at"]),
         ]

@@ -92,6 +92,7 @@ def family_detail(request, pk: int):
         show_address=not family.address_confidential or can_see_confidential_address(request.user),
         can_record_contact=request.user.has_perm("cases.record_contact"),
         break_glass=glass_reason,
+        history=list(family.history.select_related("history_user").order_by("-history_date")[:20]),
         can_see_access_log=request.user.has_role(*selectors.SERVICE_ROLES),
     )
     return render(request, "cases/family_detail.html", context)

@@ -539,9 +539,19 @@ def service_breaches(
 
 
 def breach_counts_by_team(user, *, now: datetime) -> list[dict]:
+    """Breaches per team in the service; cached for a minute (the list of breaches itself is live)."""
     service_id = service_id_of(user)
     if not service_id:
         return []
+    key = f"oversight:breach-counts:{service_id}:{now:%Y%m%d%H%M}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = _breach_counts_by_team(service_id, now=now)
+        cache.set(key, counts, 90)
+    return counts
+
+
+def _breach_counts_by_team(service_id: int, *, now: datetime) -> list[dict]:
     ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
     return list(
         Deadline.objects.breached(now)
