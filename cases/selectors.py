@@ -96,8 +96,8 @@ def triage_queue(user, *, route: str = "", team_id: int | None = None, older_tha
     """Contacts awaiting a decision, with what each row shows, in a fixed number of queries."""
     qs = (
         contacts_visible_to(user)
-        .filter(state__in=Contact.OPEN_STATES)
-        .exclude(state=Contact.State.AT_MEETING)
+        # Exactly the predicate of the partial index `contact_in_triage`.
+        .filter(state__in=["received", "screening", "awaiting_consent"])
         .select_related("family")
         .prefetch_related(Prefetch("subjects", queryset=Person.objects.order_by("date_of_birth")))
         .order_by("received_at", "pk")

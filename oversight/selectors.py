@@ -543,11 +543,14 @@ def breach_counts_by_team(user, *, now: datetime) -> list[dict]:
     service_id = service_id_of(user)
     if not service_id:
         return []
+    seconds = min(getattr(settings, "OVERSIGHT_AGGREGATE_CACHE_SECONDS", 300), 90)
+    if not seconds:
+        return _breach_counts_by_team(service_id, now=now)
     key = f"oversight:breach-counts:{service_id}:{now:%Y%m%d%H%M}"
     counts = cache.get(key)
     if counts is None:
         counts = _breach_counts_by_team(service_id, now=now)
-        cache.set(key, counts, 90)
+        cache.set(key, counts, seconds)
     return counts
 
 
@@ -773,7 +776,22 @@ DECISIONS = tuple(Contact.Decision.choices)
 
 
 def contacts_by_week(user, *, period: Period) -> list[dict]:
-    """Contacts received each local week (Monday start) and what was decided about them."""
+    """Contacts received each local week (Monday start) and what was decided about them.
+
+    History, not work to act on: cached like the timeliness figures.
+    """
+    seconds = getattr(settings, "OVERSIGHT_AGGREGATE_CACHE_SECONDS", 300)
+    key = f"oversight:contacts-by-week:{user.pk}:{period.start_at:%Y%m%d}:{period.end_at:%Y%m%d}"
+    cached = cache.get(key) if seconds else None
+    if cached is not None:
+        return cached
+    out = _contacts_by_week(user, period=period)
+    if seconds:
+        cache.set(key, out, seconds)
+    return out
+
+
+def _contacts_by_week(user, *, period: Period) -> list[dict]:
     rows = (
         contacts_visible_to(user)
         .filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
