@@ -197,6 +197,11 @@ def cmd_test(args: list[str]) -> int:
         if code:
             say("ruff format would change files (above); run `ruff format .`")
             return code
+        say("migrations: every model change has its migration")
+        code = _run([PY, "manage.py", "makemigrations", "--check", "--dry-run"], env)
+        if code:
+            say("models and migrations differ (above); run `manage.py makemigrations`")
+            return code
         say("tests: pytest")
         return _run([PY, "-m", "pytest", *args], env)
 
