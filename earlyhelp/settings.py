@@ -17,9 +17,14 @@ TESTING = "pytest" in sys.modules or env_bool("EARLYHELP_TESTING", False)
 
 DEBUG = env_bool("DEBUG", False)
 
+# Writing migration files needs no secret, database or broker: `manage.py makemigrations` (and its
+# --check in CI hooks) works on a bare checkout. Anything that serves or touches data still refuses
+# to start without them.
+OFFLINE_COMMAND = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] == ["makemigrations"]
+
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
+    if DEBUG or TESTING or OFFLINE_COMMAND:
         SECRET_KEY = "insecure-development-key-never-use-in-production-0123456789abcdef"  # noqa: S105
     else:
         raise ImproperlyConfigured(
@@ -91,14 +96,14 @@ TEMPLATES = [
 ]
 
 # --- Database: PostgreSQL only, through psycopg 3 with Django's connection pool.
-DATABASE_URL = env_str("DATABASE_URL")
+DATABASE_URL = env_str("DATABASE_URL", "postgresql://offline@127.0.0.1:1/offline" if OFFLINE_COMMAND else None)
 if not DATABASE_URL:
     raise ImproperlyConfigured(
         "DATABASE_URL is not set: use `make run` / `make test` (which start an embedded PostgreSQL) "
         "or set it to postgresql://user:password@host:5432/dbname."
     )
 _db = database_from_url(DATABASE_URL)
-if env_bool("DATABASE_POOL", not TESTING):
+if env_bool("DATABASE_POOL", not (TESTING or OFFLINE_COMMAND)):
     _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1), "timeout": 10}
 else:
     _db["CONN_MAX_AGE"] = 0
@@ -109,7 +114,7 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and result backend, and the cache.
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:1/0" if OFFLINE_COMMAND else None)
 if not REDIS_URL:
     raise ImproperlyConfigured(
         "REDIS_URL is not set: use `make run` / `make test` (which start an embedded Redis) "

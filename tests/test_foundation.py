@@ -21,7 +21,9 @@ def run_manage(*args: str, **env_overrides: str) -> subprocess.CompletedProcess:
         for k, v in os.environ.items()
         if k not in {"SECRET_KEY", "DEBUG", "EARLYHELP_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
-    env.update(env_overrides)
+    env.update({k: v for k, v in env_overrides.items() if v is not None})
+    for name in [k for k, v in env_overrides.items() if v is None]:
+        env.pop(name, None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
@@ -42,6 +44,11 @@ class TestConfiguration:
         assert "the database at postgresql://postgres@127.0.0.1:1/nowhere (DATABASE_URL) does not answer" in (
             result.stderr
         )
+
+    def test_makemigrations_check_needs_no_secrets_on_a_bare_checkout(self):
+        result = run_manage("makemigrations", "--check", "--dry-run", DATABASE_URL=None, REDIS_URL=None)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "No changes detected" in result.stdout
 
     def test_non_postgres_database_url_is_refused(self):
         result = run_manage("check", DEBUG="true", DATABASE_URL="sqlite:///db.sqlite3")
