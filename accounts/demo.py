@@ -6,7 +6,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts import roles
-from accounts.models import Service, Team, User
+from accounts.audit import role_changes
+from accounts.models import RoleChange, Service, Team, User
 
 DEMO_PASSWORD = "demo-password-not-for-production"  # noqa: S105 - printed for demo sign-in
 
@@ -33,6 +34,11 @@ DEMO_TEAMS = [
 
 @transaction.atomic
 def ensure_demo_accounts() -> list[User]:
+    with role_changes(by=None, source=RoleChange.Source.COMMAND):
+        return _ensure_demo_accounts()
+
+
+def _ensure_demo_accounts() -> list[User]:
     service, _ = Service.objects.get_or_create(name="Early Help")
     teams = {
         name: Team.objects.get_or_create(name=name, defaults={"kind": kind, "service": service})[0]

@@ -4,10 +4,10 @@ from crispy_forms_gds.helper import FormHelper
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.models import Group
 
 from accounts.models import Team, User
 from accounts.roles import ALL_ROLES
+from accounts.services import REASON_MIN_LENGTH
 
 
 def gds_helper() -> FormHelper:
@@ -42,6 +42,8 @@ class UserForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text="At least 12 characters. Leave blank to keep the current password.",
     )
+    # The account's version when the page was opened (ADR 0004): a concurrent save is not overwritten.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = User
@@ -68,6 +70,7 @@ class UserForm(forms.ModelForm):
         self.fields["team"].queryset = Team.objects.order_by("name")
         if self.instance.pk:
             self.fields["roles"].initial = sorted(self.instance.role_names)
+            self.fields["version"].initial = self.instance.version
         else:
             self.fields["new_password"].required = True
             self.fields["new_password"].help_text = "At least 12 characters."
@@ -78,15 +81,6 @@ class UserForm(forms.ModelForm):
         if password:
             password_validation.validate_password(password, self.instance)
         return password
-
-    def save(self, commit=True):
-        user = super().save(commit=False)
-        if self.cleaned_data.get("new_password"):
-            user.set_password(self.cleaned_data["new_password"])
-        if commit:
-            user.save()
-            user.groups.set(Group.objects.filter(name__in=self.cleaned_data["roles"]))
-        return user
 
 
 class TokenForm(forms.Form):
@@ -107,3 +101,40 @@ class TokenForm(forms.Form):
         if not token.isdigit() or len(token) != 6:
             raise forms.ValidationError("Enter the 6 digits of the code, with no letters")
         return token
+
+
+class TwoFactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you resetting this person's two-factor sign-in?",
+        min_length=REASON_MIN_LENGTH,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example, a lost or replaced phone and how they asked. Your reason is recorded and "
+        "emailed to the account's owner.",
+        error_messages={
+            "required": "Give a reason",
+            "min_length": f"Give a fuller reason (at least {REASON_MIN_LENGTH} characters)",
+            "max_length": "The reason must be 2000 characters or fewer",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper()
+
+
+class EnrolmentCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Enrolment code",
+        max_length=40,
+        help_text="From the email or link an administrator sent you, for example ABCD-EFGH-JKLM-NPQR",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={
+            "required": "Enter your enrolment code",
+            "max_length": "Enter the enrolment code exactly as you were given it",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper()

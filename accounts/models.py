@@ -55,7 +55,9 @@ class User(AbstractUser):
     working_pattern = models.CharField(max_length=10, choices=WorkingPattern.choices, default=WorkingPattern.FULL_TIME)
     # Blank means the default for the working pattern; a supervisor may agree otherwise.
     caseload_capacity_override = models.PositiveSmallIntegerField(null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    # Optimistic concurrency (ADR 0004): the users pages and the Django admin increment it.
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "version"])
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
@@ -90,3 +92,78 @@ class User(AbstractUser):
     @property
     def is_front_door(self) -> bool:
         return self.has_role(*roles.FRONT_DOOR_ROLES)
+
+
+class RoleChange(models.Model):
+    """Append-only: one change of an account's roles, team, service, administrator flags or password.
+
+    Written for every path (the users pages, the Django admin, commands, the shell) by the
+    signal receivers in `accounts.audit`; a PostgreSQL trigger refuses UPDATE and DELETE.
+    """
+
+    class What(models.TextChoices):
+        ROLES = "roles", "Roles"
+        TEAM = "team", "Team"
+        SERVICE = "service", "Service"
+        SUPERUSER = "superuser", "Superuser"
+        STAFF = "staff", "Django admin access"
+        PASSWORD = "password", "Password"
+
+    class Source(models.TextChoices):
+        USERS_PAGES = "users_pages", "Users pages"
+        DJANGO_ADMIN = "django_admin", "Django admin"
+        COMMAND = "command", "Management command"
+        OTHER = "other", "Shell or script"
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_changes")
+    changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField()
+    what = models.CharField(max_length=10, choices=What.choices)
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    # Usernames of the managers told that the account was given a role that sees families.
+    managers_alerted = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["user", "changed_at"], name="rolechange_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_what_display()} {self.before or 'none'} to {self.after or 'none'}"
+
+
+class TwoFactorReset(models.Model):
+    """Append-only: an administrator removed an account's authenticators and issued an enrolment code."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="two_factor_resets")
+    reset_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reset_at = models.DateTimeField()
+    reason = models.TextField()
+    devices_removed = models.PositiveSmallIntegerField(default=0)
+    source = models.CharField(max_length=20, choices=RoleChange.Source.choices)
+    # The address the owner was told at (blank: the account has no email address).
+    owner_notified_at_address = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["-reset_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Two-factor reset for {self.user} on {self.reset_at:%d %B %Y}"
+
+
+class EnrolmentCode(models.Model):
+    """A single-use, expiring code that lets its account set up an authenticator. Only a hash is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"Enrolment code for {self.user} issued {self.issued_at:%d %B %Y %H:%M}"

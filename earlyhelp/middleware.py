@@ -1,4 +1,4 @@
-"""Security headers Django 5.2 does not set itself, and the idle-session timeout."""
+"""Security headers Django 5.2 does not set itself, the idle and absolute session limits, two-factor."""
 
 from __future__ import annotations
 
@@ -31,10 +31,18 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated and not self._still_active(request):
-            logout(request)
-            messages.info(request, "You were signed out because you were inactive. Sign in again to carry on.")
-            return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+        if request.user.is_authenticated:
+            now = time.time()
+            if not self._within_absolute_limit(request, now):
+                return self._sign_out(
+                    request,
+                    f"You were signed out because you signed in more than {_hours(settings.SESSION_MAX_SECONDS)} "
+                    "ago. Sign in again to carry on.",
+                )
+            if not self._still_active(request, now):
+                return self._sign_out(
+                    request, "You were signed out because you were inactive. Sign in again to carry on."
+                )
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
@@ -44,8 +52,20 @@ class SecurityHeadersMiddleware:
             response.setdefault("Cache-Control", "no-store")
         return response
 
-    def _still_active(self, request) -> bool:
-        now = time.time()
+    @staticmethod
+    def _sign_out(request, message: str):
+        logout(request)
+        messages.info(request, message)
+        return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+
+    @staticmethod
+    def _within_absolute_limit(request, now: float) -> bool:
+        """SESSION_MAX_HOURS counts from sign-in, whatever the activity since (the cookie's age slides)."""
+        signed_in_at = request.session.get(SIGNED_IN_AT)
+        # A session without the time (signed in before this check existed) is treated as expired.
+        return signed_in_at is not None and now - signed_in_at <= settings.SESSION_MAX_SECONDS
+
+    def _still_active(self, request, now: float) -> bool:
         last = request.session.get("last_activity")
         if last is not None and now - last > settings.SESSION_IDLE_SECONDS:
             return False
@@ -53,6 +73,20 @@ class SecurityHeadersMiddleware:
         if last is None or now - last > 60:
             request.session["last_activity"] = now
         return True
+
+
+SIGNED_IN_AT = "signed_in_at"
+
+
+def remember_sign_in_time(sender, request, user, **kwargs) -> None:
+    """user_logged_in receiver (connected in accounts.apps): the start of the absolute limit."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SIGNED_IN_AT] = time.time()
+
+
+def _hours(seconds: int) -> str:
+    hours = seconds / 3600
+    return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
 TWO_FACTOR_EXEMPT_PREFIXES = ("/account/two-factor/", "/sign-out/", "/static/", "/assets/", "/healthz")
@@ -77,11 +111,16 @@ class TwoFactorRequiredMiddleware:
 
 
 def two_factor_required_for(user) -> bool:
+    """Whether this account must pass TOTP before anything opens.
+
+    Whenever two-factor is on at all, it covers every account that can administer: the
+    Administrator role and any superuser or staff (Django admin) account, whatever its roles.
+    """
     from accounts import roles
 
     mode = settings.TWO_FACTOR_REQUIRED
-    if mode == "all":
+    if mode == "none":
+        return False
+    if mode == "all" or user.is_superuser or user.is_staff:
         return True
-    if mode == "managers":
-        return user.has_role(roles.MANAGER, roles.DUTY_MANAGER, roles.ADMINISTRATOR)
-    return False
+    return user.has_role(roles.MANAGER, roles.DUTY_MANAGER, roles.ADMINISTRATOR)

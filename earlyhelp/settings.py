@@ -174,14 +174,23 @@ AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
 # TOTP two-factor sign-in: "all" users, "managers" (managers, duty managers, administrators) or "none".
+# Unless "none", superuser and staff accounts must use it too, whatever their roles.
 TWO_FACTOR_REQUIRED = env_str("TWO_FACTOR_REQUIRED", "none" if (DEBUG or TESTING) else "managers")
 if TWO_FACTOR_REQUIRED not in {"all", "managers", "none"}:
     raise ImproperlyConfigured(f"TWO_FACTOR_REQUIRED must be all, managers or none, not {TWO_FACTOR_REQUIRED!r}.")
 OTP_TOTP_ISSUER = env_str("SERVICE_NAME", "earlyhelp")
+# An authenticator is set up only with a single-use enrolment code from an administrator (or
+# create_administrator), valid for this long.
+TWO_FACTOR_ENROLMENT_HOURS = env_int("TWO_FACTOR_ENROLMENT_HOURS", 72, minimum=1)
+# Django's own admin is off unless enabled; when on, it needs a verified TOTP code as well as the password.
+DJANGO_ADMIN_ENABLED = env_bool("DJANGO_ADMIN_ENABLED", False)
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
-# Sessions end after an idle time and after 12 hours whatever happens.
+# Sessions end after an idle time and SESSION_MAX_HOURS after sign-in whatever the activity
+# (earlyhelp/middleware.py: the cookie's own age is renewed whenever the session is saved).
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
-SESSION_COOKIE_AGE = env_int("SESSION_MAX_HOURS", 12, minimum=1) * 3600
+SESSION_MAX_SECONDS = env_int("SESSION_MAX_HOURS", 12, minimum=1) * 3600
+SESSION_COOKIE_AGE = SESSION_MAX_SECONDS
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -23,5 +24,9 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("oversight/", include("oversight.urls")),
     path("deadlines/", include("deadlines.urls")),
-    path("django-admin/", admin.site.urls),
 ]
+
+# Off unless DJANGO_ADMIN_ENABLED; when on, it is django-otp's admin site (accounts/admin.py), so
+# a password alone never opens it.
+if settings.DJANGO_ADMIN_ENABLED:
+    urlpatterns.append(path("django-admin/", admin.site.urls))

@@ -2,9 +2,11 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.services import enrolment_code_issue
 from cases.models import AccessLog
 from tests.factories import family_with_children
 
@@ -23,6 +25,9 @@ class TestTwoFactor:
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("accounts:two_factor"))
         page = client.get(response["Location"])
+        assert b"You need an enrolment code" in page.content and b"Key:" not in page.content
+        issued = enrolment_code_issue(user=users["manager"], by=users["admin"], now=timezone.now())
+        page = client.post(reverse("accounts:two_factor"), {"code": issued.code})
         assert b"Set up two-factor sign-in" in page.content
         device = TOTPDevice.objects.get(user=users["manager"])
         bad = client.post(reverse("accounts:two_factor"), {"token": "12ab56"})
@@ -49,8 +54,7 @@ class TestTwoFactor:
     def test_next_cannot_send_the_user_off_site(self, client, users, settings):
         settings.TWO_FACTOR_REQUIRED = "managers"
         client.force_login(users["manager"])
-        client.get(reverse("accounts:two_factor"))
-        device = TOTPDevice.objects.get(user=users["manager"])
+        device = TOTPDevice.objects.create(user=users["manager"], name="Authenticator app", confirmed=True)
         response = client.post(
             reverse("accounts:two_factor"), {"token": current_code(device), "next": "https://evil.example/"}
         )
