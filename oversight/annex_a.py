@@ -220,7 +220,8 @@ class _Found:
     problem: validation.Problem
     count: int = 0
     rows: list[dict] = field(default_factory=list)
-    seen: set = field(default_factory=set)
+    seen: set = field(default_factory=set)  # bounded: at most EXAMPLES keys
+    truncated: bool = False
 
 
 class QualityReport:
@@ -237,13 +238,14 @@ class QualityReport:
             if entry is None:
                 entry = self.found[problem.key] = _Found(problem)
             entry.count += 1
-            if len(entry.rows) >= EXAMPLES:
-                continue
             fix_at = FIX_AT[list_name].get(problem.column, PERSON)
             target = {PERSON: row.family_id, CONTACT: row.contact_id, EPISODE: row.episode_id}[fix_at]
             # The same child on several contacts needs one fix: list each record once.
             key = (row.person_id, fix_at, target)
             if key in entry.seen:
+                continue
+            if len(entry.rows) >= EXAMPLES:
+                entry.truncated = True
                 continue
             entry.seen.add(key)
             entry.rows.append({"child": row.cells[0], "fix_at": fix_at, "pk": target})
@@ -271,6 +273,7 @@ class QualityReport:
                 "message": e.problem.message,
                 "count": e.count,
                 "rows": e.rows,
+                "truncated": e.truncated,
             }
             for e in entries
         ]

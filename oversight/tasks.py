@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from oversight.annex_a import annex_a_export_build
+from oversight.annex_a import annex_a_export_build, annex_a_exports_expire
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -17,3 +17,9 @@ TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result
 @shared_task(name="oversight.tasks.build_annex_a", **TASK_OPTIONS)
 def build_annex_a(export_id: int) -> None:
     annex_a_export_build(export_id=export_id, now=timezone.now())
+
+
+@shared_task(name="oversight.tasks.expire_annex_a", **TASK_OPTIONS)
+def expire_annex_a() -> int:
+    """Delete Annex A workbooks (and their reports) older than a day; for an hourly beat entry."""
+    return annex_a_exports_expire(now=timezone.now())

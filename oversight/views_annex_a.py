@@ -56,7 +56,7 @@ def _problems_for_page(report: dict) -> list[dict]:
             name, text = FIX_URLS[row["fix_at"]]
             url = reverse(name, args=[row["pk"]]) if row["pk"] else ""
             rows.append({"child": row["child"], "url": url, "text": text})
-        problems.append({**problem, "id": f"problem-{i + 1}", "rows": rows, "more": problem["count"] > len(rows)})
+        problems.append({**problem, "id": f"problem-{i + 1}", "rows": rows, "more": problem.get("truncated", False)})
     return problems
 
 

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from cases import codes
 from cases.models import AccessLog, Episode, Person
 from cases.selectors import families_visible_to
-from oversight import annex_a, annex_a_validation
+from oversight import annex_a, annex_a_validation, tasks
 from oversight import annex_a_codes as ac
 from oversight.exports import FORMULA_START
 from oversight.models import AnnexAExport
@@ -364,7 +364,7 @@ def test_being_prepared_then_ready_and_expired_after_a_day(
         client.force_login(users["manager"])
         assert client.get(reverse("oversight:annex_a_download")).status_code == 404
         with django_capture_on_commit_callbacks(execute=True):
-            assert annex_a.annex_a_exports_expire(now=NOW + timedelta(hours=25)) == 1
+            assert tasks.expire_annex_a() == 1  # the hourly job
     assert not (media / built.file.name).exists()
 
 
@@ -397,3 +397,17 @@ def test_text_that_would_run_as_a_formula_is_neutralised(
     )
     assert annex_a.neutralise("+1\x00") == "'+1" and annex_a.neutralise("@x") == "'@x"
     assert annex_a.neutralise("-2") == "'-2" and annex_a.neutralise(5) == 5
+
+
+def test_the_report_lists_each_record_once_and_at_most_fifty():
+    report = annex_a.QualityReport()
+    blank = ("P1", "a) Male", "", date(2015, 1, 1), 11, date(2026, 6, 1), "e) 2A: Schools")
+    problems = annex_a_validation.check_row("List 1", blank, mode=ac.LABELS)
+    for contact in range(3):  # one child on three contacts: one family record to fix
+        report.add("List 1", annex_a.Row(blank, person_id=1, family_id=9, contact_id=contact), problems)
+    for person in range(2, 62):
+        report.add("List 1", annex_a.Row(blank, person_id=person, family_id=person), problems)
+    (entry,) = report.as_json()["problems"]
+    assert entry["count"] == 63 and len(entry["rows"]) == annex_a.EXAMPLES == 50 and entry["truncated"]
+    assert entry["rows"][0] == {"child": "P1", "fix_at": "family", "pk": 9}
+    assert report.as_json()["errors"] == 63 and report.as_json()["rows"] == {"List 1": 63, "List 2": 0}
