@@ -257,3 +257,14 @@ LOGGING = {
 
 # Data protection: how long family records are kept (oversight/data_protection.py).
 RETENTION_RULE = env_str("RETENTION_RULE", "youngest_child_age:25")
+
+# Ofsted Annex A (oversight/annex_a.py): the template's labels ("a) WBRI") or bare codes ("WBRI"), and
+# whether List 2 includes children whose Early Help episode has no assessment yet (blank start date).
+ANNEX_A_VALUES = env_str("ANNEX_A_VALUES", "labels")
+if ANNEX_A_VALUES not in {"labels", "codes"}:
+    raise ImproperlyConfigured(f"ANNEX_A_VALUES must be labels or codes, not {ANNEX_A_VALUES!r}.")
+ANNEX_A_LIST_2_UNASSESSED = env_str("ANNEX_A_LIST_2_UNASSESSED", "exclude")
+if ANNEX_A_LIST_2_UNASSESSED not in {"exclude", "include"}:
+    raise ImproperlyConfigured(
+        f"ANNEX_A_LIST_2_UNASSESSED must be exclude or include, not {ANNEX_A_LIST_2_UNASSESSED!r}."
+    )

@@ -1,116 +1,471 @@
-"""Ofsted Annex A, lists 1 (contacts) and 2 (early help), as an .xlsx streamed in bounded memory.
+"""Ofsted Annex A, lists 1 (contacts) and 2 (early help): the workbook and its data-quality report.
 
-openpyxl's write-only workbook writes each row to a temporary file as it goes, the rows come
-from the database in chunks (`QuerySet.iterator`), and the finished workbook is streamed to the
-client from disk by `FileResponse`: memory stays flat however many rows a council has.
+One pass over the rows does both. A Celery task (`oversight.tasks.build_annex_a`) reads the rows
+in chunks (`QuerySet.iterator`), checks every cell with `annex_a_validation` (the report), and
+writes it with openpyxl's write-only workbook, which keeps each sheet in a temporary file: memory
+stays flat however many rows a council has, and nothing heavy runs on a request thread. The file
+goes to private storage (MEDIA_ROOT, never served); only the manager who asked may download it.
+
+Rows come through the scope selectors (`contacts_visible_to`, `episodes_visible_to`) of the user
+who asked, so the workbook and the report cover that manager's service only.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import partial
 
-from django.http import FileResponse
+from django.conf import settings
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
 
-from cases.models import AccessLog
-from cases.views import log_access
-from oversight import selectors
+from cases.models import AssessmentChild, Contact, Episode, Membership
+from cases.selectors import contacts_visible_to, episodes_visible_to
+from oversight import annex_a_codes as ac
+from oversight import annex_a_validation as validation
+from oversight.models import AnnexAExport, annex_a_path
+from oversight.selectors import LONDON, Period, age_on, annex_a_period, child_id
+
+log = logging.getLogger(__name__)
+
+LIST_1 = "List 1"
+LIST_2 = "List 2"
+LIST_1_COLUMNS = validation.headers(LIST_1)
+LIST_2_COLUMNS = validation.headers(LIST_2)
+EXCLUDE, INCLUDE = "exclude", "include"
+KEEP_FOR = timedelta(hours=24)  # a finished workbook is deleted after this
+STALE_AFTER = timedelta(minutes=15)  # a build still pending after this has been lost
+EXAMPLES = 50  # rows listed per problem on the report page (the count covers them all)
+CHUNK = 2000
 
 VERSION_NOTE = (
     "The workbook follows Ofsted's Annex A for inspections of local authority children's services "
-    "(ILACS), lists 1 and 2 in the layout used since the 2023 revision, where the second column is "
-    "headed 'Sex'. List 1 (contacts) has one row per child per contact received in the six months "
-    "before the chosen date: Child Unique ID, Sex, Ethnicity, Date of Birth, Age of Child (Years), "
-    "Date of Contact, Contact Source. List 2 (early help) has one row per child for each Early Help "
-    "episode with an assessment started or completed in those six months, or open at their end: "
-    "Child Unique ID, Sex, Ethnicity, Date of Birth, Age of Child (Years), Assessment start date, "
-    "Assessment completion date, Organisation completing assessment. Dates are real Excel dates shown "
-    "as dd/mm/yyyy (local dates in Europe/London). Sex, ethnicity and contact source are the DfE codes "
-    "(CIN census lists, e.g. M / F / U / I, WBRI, 2A) rather than the lettered labels of Ofsted's "
-    "template. Readings of our own, since Ofsted's template leaves them to the council: the Child "
-    "Unique ID is the person's record number (P0000123); an unborn child has the expected date of "
-    "birth in Date of Birth and age -1; age is in whole years on the date of contact (List 1) or on "
-    "the assessment start date (List 2; the period's last day where no assessment has started); "
-    "'Organisation completing assessment' is the Early Help team holding the episode; the six months "
-    "run from the same day six months before the chosen date to the day before it."
+    "(ILACS), lists 1 and 2, with the headers and values of Ofsted's template as local authorities' "
+    "shared Annex A pipeline reads them (Social Finance's liia-tools). List 1 (contacts): one row per "
+    "child per contact received in the six months before the chosen date. List 2 (early help): one row "
+    "per child for each Early Help episode whose assessment started or was completed in those six "
+    "months, or that was open at their end. Dates are real Excel dates shown as dd/mm/yyyy (local "
+    "dates, Europe/London); ages are whole numbers."
+)
+OWN_READINGS = (
+    "Readings of our own, where the template leaves them to the council: the Child Unique ID is the "
+    "person's record number (P0000123); an unborn child has the expected date of birth in Date of "
+    "Birth and age -1; age is in whole years on the date of contact (List 1) or on the assessment start "
+    "date (List 2); 'Organisation completing assessment' is the Early Help team holding the episode; "
+    "the children on List 2 are those the assessment names, or the family's children where it names "
+    "none; the six months run from the same day six months before the chosen date to the day before it."
 )
 
-DATE_FORMAT = "dd/mm/yyyy"
-LIST_1_DATES = {3, 5}
-LIST_2_DATES = {3, 5, 6}
+# Which record to open to fix a column (the family page for the child's own details).
+PERSON, CONTACT, EPISODE = "family", "contact", "episode"
+FIX_AT = {
+    LIST_1: {"Date of Contact": CONTACT, "Contact Source": CONTACT},
+    LIST_2: {
+        "Assessment start date": EPISODE,
+        "Assessment completion date": EPISODE,
+        "Organisation completing assessment": EPISODE,
+    },
+}
 
 
-def _write_sheet(workbook: Workbook, title: str, columns: tuple[str, ...], rows: Iterable[tuple], dates: set[int]):
-    sheet = workbook.create_sheet(title)
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row as written, and the records it came from (for the report's links)."""
+
+    cells: tuple
+    person_id: int
+    family_id: int
+    episode_id: int | None = None
+    contact_id: int | None = None
+
+
+def _local_date(value: datetime | None) -> date | None:
+    return timezone.localtime(value, LONDON).date() if value else None
+
+
+def _child(person_id, sex, ethnicity, dob, expected, day: date, *, mode: str) -> tuple:
+    return (
+        child_id(person_id),
+        ac.value_for(ac.SEX, sex, mode=mode),
+        ac.value_for(ac.ETHNICITY, ethnicity, mode=mode),
+        dob or expected,
+        age_on(dob, expected, day),
+    )
+
+
+def list_1_rows(user, *, period: Period, mode: str) -> Iterator[Row]:
+    """List 1: one row per child per contact received in the period (children of the contact's family)."""
+    through = Contact.subjects.through
+    is_child = Exists(
+        Membership.objects.filter(
+            person_id=OuterRef("person_id"),
+            family_id=OuterRef("contact__family_id"),
+            relationship=Membership.Relationship.CHILD,
+        )
+    )
+    rows = (
+        through.objects.filter(
+            contact__in=contacts_visible_to(user)
+            .filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
+            .values("pk")
+        )
+        .filter(is_child)
+        .order_by("contact__received_at", "contact_id", "person_id")
+        .values_list(
+            "person_id",
+            "person__sex",
+            "person__ethnicity",
+            "person__date_of_birth",
+            "person__expected_date_of_birth",
+            "contact__received_at",
+            "contact__source",
+            "contact_id",
+            "contact__family_id",
+        )
+    )
+    for person_id, sex, ethnicity, dob, expected, received_at, source, contact_id, family_id in rows.iterator(
+        chunk_size=CHUNK
+    ):
+        day = _local_date(received_at)
+        cells = (
+            *_child(person_id, sex, ethnicity, dob, expected, day, mode=mode),
+            day,
+            ac.value_for(ac.CONTACT_SOURCE, source, mode=mode),
+        )
+        yield Row(cells, person_id=person_id, family_id=family_id, contact_id=contact_id)
+
+
+def list_2_episodes(user, *, period: Period) -> QuerySet[Episode]:
+    """Episodes whose assessment started or was completed in the period, or that were open at its end."""
+    return episodes_visible_to(user).filter(
+        Q(assessment__started_at__gte=period.start_at, assessment__started_at__lt=period.end_at)
+        | Q(assessment__completed_at__gte=period.start_at, assessment__completed_at__lt=period.end_at)
+        | (Q(opened_at__lt=period.end_at) & (Q(closed_at__isnull=True) | Q(closed_at__gte=period.end_at)))
+    )
+
+
+def list_2_rows(user, *, period: Period, mode: str, unassessed: str = EXCLUDE) -> Iterator[Row]:
+    """List 2: one row per child per episode (see `list_2_episodes`).
+
+    The children are those the assessment covered; where it names none, the children of the family.
+    An episode with no assessment yet has no start date, which the template requires: its children
+    are left out unless the council's reading is ANNEX_A_LIST_2_UNASSESSED=include.
+    """
+    episodes = list_2_episodes(user, period=period).values("pk")
+    assessed = (
+        AssessmentChild.objects.filter(assessment__episode__in=episodes)
+        .order_by("assessment__episode_id", "child_id")
+        .values_list(
+            "child_id",
+            "child__sex",
+            "child__ethnicity",
+            "child__date_of_birth",
+            "child__expected_date_of_birth",
+            "assessment__started_at",
+            "assessment__completed_at",
+            "assessment__episode__team__name",
+            "assessment__episode__family_id",
+            "assessment__episode_id",
+        )
+    )
+    m = "family__memberships__"
+    family_children = (
+        Episode.objects.filter(pk__in=episodes)
+        .exclude(Exists(AssessmentChild.objects.filter(assessment__episode=OuterRef("pk"))))
+        .filter(**{f"{m}relationship": Membership.Relationship.CHILD})
+    )
+    if unassessed != INCLUDE:
+        family_children = family_children.filter(assessment__isnull=False)
+    family_children = family_children.order_by("pk", f"{m}person_id").values_list(
+        f"{m}person_id",
+        f"{m}person__sex",
+        f"{m}person__ethnicity",
+        f"{m}person__date_of_birth",
+        f"{m}person__expected_date_of_birth",
+        "assessment__started_at",
+        "assessment__completed_at",
+        "team__name",
+        "family_id",
+        "pk",
+    )
+    for rows in (assessed, family_children):
+        for person_id, sex, ethnicity, dob, expected, started, completed, team, family_id, episode_id in rows.iterator(
+            chunk_size=CHUNK
+        ):
+            start_day = _local_date(started)
+            cells = (
+                *_child(person_id, sex, ethnicity, dob, expected, start_day or period.end, mode=mode),
+                start_day,
+                _local_date(completed),
+                team,
+            )
+            yield Row(cells, person_id=person_id, family_id=family_id, episode_id=episode_id)
+
+
+# --- The data-quality report -------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    problem: validation.Problem
+    count: int = 0
+    rows: list[dict] = field(default_factory=list)
+    seen: set = field(default_factory=set)  # bounded: at most EXAMPLES keys
+    truncated: bool = False
+
+
+class QualityReport:
+    """Problems by list, column and rule: how many rows, and the first few records to fix (bounded)."""
+
+    def __init__(self):
+        self.found: dict[tuple, _Found] = {}
+        self.rows = {LIST_1: 0, LIST_2: 0}
+
+    def add(self, list_name: str, row: Row, problems: list[validation.Problem]) -> None:
+        self.rows[list_name] += 1
+        for problem in problems:
+            entry = self.found.get(problem.key)
+            if entry is None:
+                entry = self.found[problem.key] = _Found(problem)
+            entry.count += 1
+            fix_at = FIX_AT[list_name].get(problem.column, PERSON)
+            target = {PERSON: row.family_id, CONTACT: row.contact_id, EPISODE: row.episode_id}[fix_at]
+            # The same child on several contacts needs one fix: list each record once.
+            key = (row.person_id, fix_at, target)
+            if key in entry.seen:
+                continue
+            if len(entry.rows) >= EXAMPLES:
+                entry.truncated = True
+                continue
+            entry.seen.add(key)
+            entry.rows.append({"child": row.cells[0], "fix_at": fix_at, "pk": target})
+
+    def as_json(self) -> dict:
+        order = {name: i for i, name in enumerate(validation.LISTS)}
+        columns = {name: [c.header for c in cols] for name, cols in validation.LISTS.items()}
+        entries = sorted(
+            self.found.values(),
+            key=lambda e: (
+                e.problem.severity != validation.ERROR,
+                order[e.problem.list_name],
+                columns[e.problem.list_name].index(e.problem.column)
+                if e.problem.column in columns[e.problem.list_name]
+                else -1,
+                e.problem.rule,
+            ),
+        )
+        problems = [
+            {
+                "list": e.problem.list_name,
+                "column": e.problem.column,
+                "rule": e.problem.rule,
+                "severity": e.problem.severity,
+                "message": e.problem.message,
+                "count": e.count,
+                "rows": e.rows,
+                "truncated": e.truncated,
+            }
+            for e in entries
+        ]
+        return {
+            "rows": self.rows,
+            "errors": sum(p["count"] for p in problems if p["severity"] == validation.ERROR),
+            "checks": sum(p["count"] for p in problems if p["severity"] == validation.CHECK),
+            "problems": problems,
+        }
+
+
+# --- The workbook ------------------------------------------------------------------------------
+
+
+def neutralise(value):
+    """Text as a spreadsheet will show it and never run: no formula, no characters Excel refuses."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value.startswith(validation.FORMULA_START):
+            return "'" + value
+    return value
+
+
+def _write_list(workbook: Workbook, list_name: str, rows: Iterator[Row], *, mode: str, report: QualityReport):
+    sheet = workbook.create_sheet(list_name)
     bold = Font(bold=True)
     header = []
-    for name in columns:
+    for name in validation.headers(list_name):
         cell = WriteOnlyCell(sheet, value=name)
         cell.font = bold
         header.append(cell)
     sheet.append(header)
+    dates = [i for i, c in enumerate(validation.LISTS[list_name]) if c.kind == "date"]
     # One styled cell per date column, reused: a write-only sheet writes each row as it is
     # appended, and making a styled cell per value is most of the cost of a large list.
     date_cells = {}
     for i in dates:
         date_cells[i] = WriteOnlyCell(sheet)
-        date_cells[i].number_format = DATE_FORMAT
-    count = 0
+        date_cells[i].number_format = validation.DATE_FORMAT
     for row in rows:
-        out = list(row)
+        cells = tuple(neutralise(v) for v in row.cells)
+        report.add(list_name, row, validation.check_row(list_name, cells, mode=mode))
+        out = list(cells)
         for i in dates:
             if isinstance(out[i], date):
                 date_cells[i].value = out[i]
                 out[i] = date_cells[i]
         sheet.append(out)
-        count += 1
-    return count
 
 
-def write_workbook(file, *, user, as_at: date) -> dict[str, int]:
-    """Write lists 1 and 2 for the six months before `as_at` into `file`; returns the row counts."""
-    period = selectors.annex_a_period(as_at)
+def readings(*, mode: str, unassessed: str) -> list[str]:
+    """The choices this deployment makes (ANNEX_A_VALUES, ANNEX_A_LIST_2_UNASSESSED), in words."""
+    values = (
+        "Sex, ethnicity and contact source are the template's values (for example 'a) Male', 'a) WBRI', "
+        "'e) 2A: Schools')."
+        if mode == ac.LABELS
+        else "Sex, ethnicity and contact source are the bare DfE codes (for example 'M', 'WBRI', '2A'); "
+        "a sex recorded as unknown or indeterminate is 'Not stated/recorded', as Annex A has no code for it."
+    )
+    list_2 = (
+        "List 2 includes only children whose episode has an assessment: the template's 'Assessment start "
+        "date' may not be blank, so a child in an Early Help episode with no assessment started yet is not "
+        "on List 2."
+        if unassessed != INCLUDE
+        else "List 2 also includes children in an Early Help episode open at the period's end with no "
+        "assessment started yet (this council's reading): their 'Assessment start date' is blank, which "
+        "the template's rules flag."
+    )
+    return [values, list_2]
+
+
+def notes(*, period: Period, as_at: date, mode: str, unassessed: str, now: datetime) -> list[str]:
+    """The Notes sheet: which Annex A this is, and the readings the template leaves to the council."""
+    return [
+        "Ofsted Annex A: lists 1 and 2",
+        f"Return for {as_at:%d/%m/%Y}: contacts and early help from {period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}.",
+        f"Built on {timezone.localtime(now, LONDON):%d/%m/%Y at %H:%M}.",
+        VERSION_NOTE,
+        *readings(mode=mode, unassessed=unassessed),
+        OWN_READINGS,
+    ]
+
+
+def write_workbook(
+    file, *, user, as_at: date, mode: str, unassessed: str = EXCLUDE, now: datetime
+) -> tuple[dict[str, int], dict]:
+    """Write lists 1 and 2 and the Notes sheet into `file`; returns the row counts and the report."""
+    period = annex_a_period(as_at)
     workbook = Workbook(write_only=True)
-    counts = {
-        "List 1": _write_sheet(
-            workbook,
-            "List 1",
-            selectors.LIST_1_COLUMNS,
-            selectors.annex_a_list_1(user, period=period),
-            LIST_1_DATES,
-        ),
-        "List 2": _write_sheet(
-            workbook,
-            "List 2",
-            selectors.LIST_2_COLUMNS,
-            selectors.annex_a_list_2(user, period=period),
-            LIST_2_DATES,
-        ),
-    }
+    report = QualityReport()
+    _write_list(workbook, LIST_1, list_1_rows(user, period=period, mode=mode), mode=mode, report=report)
+    _write_list(
+        workbook,
+        LIST_2,
+        list_2_rows(user, period=period, mode=mode, unassessed=unassessed),
+        mode=mode,
+        report=report,
+    )
+    sheet = workbook.create_sheet("Notes")
+    sheet.column_dimensions["A"].width = 120
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for text in notes(period=period, as_at=as_at, mode=mode, unassessed=unassessed, now=now):
+        cell = WriteOnlyCell(sheet, value=neutralise(text))
+        cell.alignment = wrap
+        sheet.append([cell])
     workbook.save(file)
-    return counts
+    return dict(report.rows), report.as_json()
 
 
-def download(request, *, as_at: date) -> FileResponse:
-    period = selectors.annex_a_period(as_at)
-    log_access(
-        request,
-        action=AccessLog.Action.EXPORT,
-        what=f"Ofsted Annex A lists 1 and 2, {period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}",
+# --- Services: ask, build, expire --------------------------------------------------------------
+
+
+def _delete(exports: QuerySet[AnnexAExport]) -> int:
+    """Delete the rows now and their files once the transaction has committed."""
+    names = [name for name in exports.values_list("file", flat=True) if name]
+    deleted, _ = exports.delete()
+    storage = AnnexAExport._meta.get_field("file").storage
+
+    def remove():
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(remove)
+    return deleted
+
+
+def annex_a_exports_expire(*, now: datetime) -> int:
+    """Delete every workbook older than a day (run each time one is asked for or built)."""
+    return _delete(AnnexAExport.objects.filter(requested_at__lt=now - KEEP_FOR))
+
+
+def annex_a_export_request(*, user, as_at: date, now: datetime) -> AnnexAExport:
+    """Replace the user's workbook with a new one to build, queued once this transaction commits."""
+    from oversight.tasks import build_annex_a
+
+    period = annex_a_period(as_at)
+    try:
+        with transaction.atomic():
+            annex_a_exports_expire(now=now)
+            _delete(AnnexAExport.objects.filter(requested_by=user))
+            export = AnnexAExport.objects.create(
+                requested_by=user,
+                requested_at=now,
+                as_at=as_at,
+                period_start=period.start,
+                period_end=period.end,
+                values_mode=settings.ANNEX_A_VALUES,
+                unassessed=settings.ANNEX_A_LIST_2_UNASSESSED,
+            )
+            transaction.on_commit(partial(build_annex_a.delay, export.pk), robust=True)
+    except IntegrityError:
+        # The same manager asked twice at once: the other request's workbook is the one.
+        return AnnexAExport.objects.get(requested_by=user)
+    return export
+
+
+def annex_a_export_build(*, export_id: int, now: datetime) -> AnnexAExport | None:
+    """Build a pending workbook and its report. Safe to run twice: a finished or replaced one is left alone."""
+    annex_a_exports_expire(now=now)
+    export = AnnexAExport.objects.select_related("requested_by").filter(pk=export_id).first()
+    if export is None or export.status != AnnexAExport.Status.PENDING:
+        return export
+    storage = AnnexAExport._meta.get_field("file").storage
+    pending = AnnexAExport.objects.filter(pk=export.pk, status=AnnexAExport.Status.PENDING)
+    try:
+        with tempfile.TemporaryFile(suffix=".xlsx") as spool:
+            counts, report = write_workbook(
+                spool,
+                user=export.requested_by,
+                as_at=export.as_at,
+                mode=export.values_mode,
+                unassessed=export.unassessed,
+                now=now,
+            )
+            spool.seek(0)
+            name = storage.save(annex_a_path(export, "annex-a.xlsx"), File(spool))
+    except Exception:
+        pending.update(status=AnnexAExport.Status.FAILED, finished_at=timezone.now())
+        raise
+    finished = pending.update(
+        status=AnnexAExport.Status.READY, file=name, finished_at=timezone.now(), row_counts=counts, report=report
     )
-    # On disk, not in memory; deleted when the response closes it.
-    spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it
-    write_workbook(spool, user=request.user, as_at=as_at)
-    spool.seek(0)
-    stamp = timezone.localdate().isoformat()
-    return FileResponse(
-        spool,
-        as_attachment=True,
-        filename=f"annex-a-{as_at.isoformat()}-{stamp}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    if not finished:
+        storage.delete(name)  # replaced or expired while it was being built
+        return None
+    export.refresh_from_db()
+    return export
+
+
+def is_stale(export: AnnexAExport, *, now: datetime) -> bool:
+    return export.status == AnnexAExport.Status.PENDING and export.requested_at < now - STALE_AFTER
+
+
+def is_expired(export: AnnexAExport, *, now: datetime) -> bool:
+    return export.requested_at < now - KEEP_FOR

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -138,3 +140,40 @@ class BreachAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"Breach of {self.deadline} acknowledged by {self.by}"
+
+
+def annex_a_path(instance: AnnexAExport, filename: str) -> str:
+    # Private storage under a random name: the path says nothing and cannot be guessed.
+    return f"private/annex-a/{uuid.uuid4().hex}.xlsx"
+
+
+class AnnexAExport(models.Model):
+    """A manager's Ofsted Annex A workbook and its data-quality report, built by a Celery task.
+
+    One per manager: asking again replaces it. The file lives in private storage (MEDIA_ROOT, never
+    served) and only the manager who asked may download it; it is deleted after a day.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField()
+    as_at = models.DateField("date the return is for")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    values_mode = models.CharField(max_length=10, help_text="labels or codes (ANNEX_A_VALUES when it was built)")
+    unassessed = models.CharField(max_length=10, help_text="exclude or include (ANNEX_A_LIST_2_UNASSESSED)")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to=annex_a_path, max_length=200, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    row_counts = models.JSONField(default=dict)
+    report = models.JSONField(default=dict, help_text="Problems by list, column and rule, with the first rows")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["requested_by"], name="one_annex_a_export_per_user")]
+
+    def __str__(self) -> str:
+        return f"Annex A for {self.as_at:%d %B %Y} ({self.get_status_display().lower()})"

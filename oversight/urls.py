@@ -1,6 +1,7 @@
 from django.urls import path
 
 from oversight import exports, views
+from oversight import views_annex_a as annex_a
 from oversight import views_data_protection as dp
 
 app_name = "oversight"
@@ -17,7 +18,8 @@ urlpatterns = [
     # Reports and returns.
     path("reports/timeliness/", views.timeliness_report, name="timeliness_report"),
     path("reports/outcomes/", views.outcomes_report, name="outcomes_report"),
-    path("returns/annex-a/", views.annex_a, name="annex_a"),
+    path("returns/annex-a/", annex_a.annex_a_page, name="annex_a"),
+    path("returns/annex-a/workbook.xlsx", annex_a.annex_a_download, name="annex_a_download"),
     path("export/<slug:table>.csv", exports.export_csv, name="export"),
     # Oversight records.
     path("episodes/<int:pk>/decisions/new/", views.decision_new, name="decision_new"),

@@ -1,5 +1,5 @@
 """A team leader walks the board; a manager the dashboard, acknowledges a breach, records a Managers
-Decision and a supervision, and downloads the Ofsted Annex A workbook. Every page is checked with axe.
+Decision and a supervision, checks the Ofsted Annex A data and downloads the workbook. Every page is checked with axe.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from cases.models import Episode
+from oversight.annex_a import LIST_1_COLUMNS, LIST_2_COLUMNS
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
-from oversight.selectors import LIST_1_COLUMNS, LIST_2_COLUMNS
 from tests.conftest import assert_accessible
 from tests.oversight.helpers import make_assessment, make_contact, make_deadline, make_episode
 
@@ -34,7 +34,8 @@ def nav(page, label: str):
     assert_accessible(page)
 
 
-def test_team_leader_and_manager_oversee_the_work(browser_session, users, team):
+def test_team_leader_and_manager_oversee_the_work(browser_session, users, team, eager_celery, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     page = browser_session.page
     page.set_default_timeout(10_000)
     now = timezone.now()
@@ -112,13 +113,15 @@ def test_team_leader_and_manager_oversee_the_work(browser_session, users, team):
     assert Supervision.objects.get().practitioner == coach
     assert SupervisionAction.objects.get().assignee == coach
 
-    # The Ofsted Annex A workbook, opened and checked.
+    # The Ofsted Annex A data checked (the task runs eagerly here), then the workbook opened.
     browser_session.go("/oversight/returns/annex-a/")
+    browser_session.submit("Check and prepare the workbook")
+    assert page.get_by_role("heading", name="Data-quality check for").is_visible()
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download workbook").click()
+        page.get_by_role("link", name="Download workbook").click()
     assert download.value.suggested_filename.endswith(".xlsx")
     book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
-    assert book.sheetnames == ["List 1", "List 2"]
+    assert book.sheetnames == ["List 1", "List 2", "Notes"]
     list1 = list(book["List 1"].iter_rows(values_only=True))
     assert list1[0] == LIST_1_COLUMNS
     assert len(list1) == 1 + 2  # the family's two children

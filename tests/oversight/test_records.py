@@ -1,30 +1,26 @@
-"""Managers Decisions, supervision and its tasks, my work, the outcomes report and Ofsted Annex A."""
+"""Managers Decisions, supervision and its tasks, my work and the outcomes report (Annex A: test_annex_a.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
-from openpyxl import load_workbook
 
-from cases.models import AccessLog, Episode, OutcomeArea, Person
+from cases.models import Episode, OutcomeArea
 from deadlines import events
 from deadlines.models import Deadline
 from deadlines.services import deadline_record_event
 from oversight import services
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
-from tests.factories import family_with_children
 from tests.oversight.helpers import (
     NOW,
     london,
     make_assessment,
-    make_contact,
     make_episode,
     make_plan_outcome,
-    unborn_child,
 )
 
 pytestmark = pytest.mark.django_db
@@ -227,81 +223,3 @@ class TestOutcomes:
         ).decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(body)))
         assert rows[1][:4] == ["Getting a good education", "2", "2", "1"]
-
-
-class TestAnnexA:
-    @pytest.fixture
-    def returns(self, users, team):
-        family, (older, _) = family_with_children(2, team=team)
-        older.date_of_birth, older.sex, older.ethnicity = date(2015, 3, 10), "F", "WBRI"
-        older.save()
-        unborn = unborn_child(family)
-        parent = Person.objects.get(memberships__family=family, memberships__relationship="parent")
-        make_contact(family, received_at=london(2026, 6, 1, 10), source="3B", subjects=[older, unborn, parent])
-        make_contact(family, received_at=london(2026, 5, 22, 10), subjects=[older])  # before the six months
-        make_contact(family, received_at=london(2026, 11, 23, 9), subjects=[older])  # the chosen day: after
-        make_contact(family, received_at=london(2026, 11, 22, 23, 30), source="6", subjects=[older])
-        open_episode = make_episode(team, family=family, lead=users["coach"], opened_at=london(2026, 6, 10, 9))
-        make_assessment(open_episode, by=users["coach"], started_at=london(2026, 7, 1, 0, 30),
-                        completed_at=london(2026, 7, 20, 15), children=[older])  # fmt: skip
-        waiting_family, waiting_children = family_with_children(2, team=team)
-        make_episode(team, family=waiting_family, state=S.AWAITING_ALLOCATION, opened_at=london(2026, 11, 1, 9))
-        closed_family, _ = family_with_children(1, team=team)
-        closed = make_episode(
-            team, family=closed_family, opened_at=london(2026, 1, 5, 9), closed_at=london(2026, 8, 1, 9)
-        )
-        make_assessment(closed, by=users["coach"], started_at=london(2026, 6, 10, 9))
-        gone_family, _ = family_with_children(1, team=team)
-        gone = make_episode(team, family=gone_family, opened_at=london(2025, 11, 5, 9), closed_at=london(2026, 4, 1, 9))
-        make_assessment(gone, by=users["coach"], started_at=london(2026, 1, 10, 9), completed_at=london(2026, 2, 1, 9))
-        return {"older": older, "unborn": unborn, "waiting": waiting_children, "closed_family": closed_family}
-
-    def test_the_workbook(self, client, users, team, returns, pinned):
-        client.force_login(users["manager"])
-        page = client.get(reverse("oversight:annex_a"))
-        assert page.status_code == 200 and "Which Annex A this follows" in page.content.decode()
-        response = client.get(reverse("oversight:annex_a"), {"as_at_0": "23", "as_at_1": "11", "as_at_2": "2026"})
-        assert response.status_code == 200
-        assert response["Content-Disposition"].startswith('attachment; filename="annex-a-2026-11-23')
-        book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
-        assert book.sheetnames == ["List 1", "List 2"]
-        list1 = list(book["List 1"].iter_rows(values_only=True))
-        assert list1[0] == (
-            "Child Unique ID", "Sex", "Ethnicity", "Date of Birth", "Age of Child (Years)", "Date of Contact",
-            "Contact Source",
-        )  # fmt: skip
-        older, unborn = returns["older"], returns["unborn"]
-        assert list1[1:] == [
-            (f"P{older.pk:07d}", "F", "WBRI", datetime(2015, 3, 10), 11, datetime(2026, 6, 1), "3B"),
-            (f"P{unborn.pk:07d}", "U", unborn.ethnicity, datetime(2027, 1, 10), -1, datetime(2026, 6, 1), "3B"),
-            (f"P{older.pk:07d}", "F", "WBRI", datetime(2015, 3, 10), 11, datetime(2026, 11, 22), "6"),
-        ]
-        assert book["List 1"]["F2"].number_format == "dd/mm/yyyy"
-        list2 = list(book["List 2"].iter_rows(values_only=True))
-        assert list2[0] == (
-            "Child Unique ID", "Sex", "Ethnicity", "Date of Birth", "Age of Child (Years)", "Assessment start date",
-            "Assessment completion date", "Organisation completing assessment",
-        )  # fmt: skip
-        by_child = {row[0]: row for row in list2[1:]}
-        assert by_child[f"P{older.pk:07d}"][4:] == (11, datetime(2026, 7, 1), datetime(2026, 7, 20), team.name)
-        for child in returns["waiting"]:
-            assert by_child[f"P{child.pk:07d}"][5:] == (None, None, team.name)
-        closed_child = Person.objects.get(
-            memberships__family=returns["closed_family"], memberships__relationship="child"
-        )
-        assert by_child[f"P{closed_child.pk:07d}"][5] == datetime(2026, 6, 10)
-        assert len(list2) == 1 + 4  # the older child, two waiting children, the closed family's child
-        assert AccessLog.objects.filter(
-            user=users["manager"], action="export", what__startswith="Ofsted Annex A"
-        ).exists()
-
-    def test_only_managers_and_a_bad_date_is_reported(self, client, users, returns, pinned):
-        for name in ("teamlead", "coach", "outsider"):
-            client.force_login(users[name])
-            assert client.get(reverse("oversight:annex_a")).status_code == 403
-        client.force_login(users["manager"])
-        response = client.get(reverse("oversight:annex_a"), {"as_at_0": "31", "as_at_1": "2", "as_at_2": "2026"})
-        assert response.status_code == 200
-        assert "govuk-error-summary" in response.content.decode()
-        response = client.get(reverse("oversight:annex_a"), {"as_at_0": "1", "as_at_1": "1", "as_at_2": "2099"})
-        assert "must be today, tomorrow or in the past" in response.content.decode()

@@ -1,0 +1,25 @@
+"""Thin Celery tasks for oversight: load by id, call the function that does the work.
+
+`acks_late` with `reject_on_worker_lost`: a worker killed mid-build leaves the message to be
+delivered again, and the build is safe to run twice (see `annex_a_export_build`).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from oversight.annex_a import annex_a_export_build, annex_a_exports_expire
+
+TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+
+@shared_task(name="oversight.tasks.build_annex_a", **TASK_OPTIONS)
+def build_annex_a(export_id: int) -> None:
+    annex_a_export_build(export_id=export_id, now=timezone.now())
+
+
+@shared_task(name="oversight.tasks.expire_annex_a", **TASK_OPTIONS)
+def expire_annex_a() -> int:
+    """Delete Annex A workbooks (and their reports) older than a day; for an hourly beat entry."""
+    return annex_a_exports_expire(now=timezone.now())
