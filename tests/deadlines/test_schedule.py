@@ -40,8 +40,10 @@ def test_every_beat_entry_is_an_interval_not_a_crontab():
     assert raise_every == timedelta(seconds=django_settings.ALERT_SCAN_INTERVAL_SECONDS)
 
 
-def test_the_celery_app_carries_the_schedule_from_deadlines_schedule():
-    assert set(app.conf.beat_schedule) == set(beat_schedule())
+def test_the_celery_app_carries_the_schedule_from_deadlines_and_oversight():
+    from oversight.schedule import beat_schedule as oversight_beat_schedule
+
+    assert set(app.conf.beat_schedule) == set(beat_schedule()) | set(oversight_beat_schedule())
     assert {e["task"] for e in app.conf.beat_schedule.values()} <= set(app.tasks)
 
 

@@ -1,0 +1,19 @@
+"""Oversight's beat entries (intervals, like deadlines.schedule): housekeeping of built returns."""
+
+from datetime import timedelta
+
+from celery.schedules import schedule
+
+EXPIRE_ANNEX_A = "oversight.tasks.expire_annex_a"
+EXPIRE_INTERVAL = timedelta(hours=1)
+
+
+def beat_schedule() -> dict[str, dict]:
+    seconds = int(EXPIRE_INTERVAL.total_seconds())
+    return {
+        "oversight: expire Annex A workbooks": {
+            "task": EXPIRE_ANNEX_A,
+            "schedule": schedule(run_every=EXPIRE_INTERVAL),
+            "options": {"expire_seconds": seconds},
+        }
+    }
