@@ -16,7 +16,7 @@ from django.db import migrations
 
 
 def _sql(schema: str) -> str:
-    return f"""  # noqa: S608 (the schema name, quoted by the database adapter)
+    return f"""
 CREATE OR REPLACE FUNCTION {schema}.cases_accesslog_retention_delete(p_family_id bigint, p_person_ids bigint[])
 RETURNS bigint
 LANGUAGE plpgsql
@@ -93,12 +93,12 @@ CREATE CONSTRAINT TRIGGER cases_accesslog_deleted_with_record
     AFTER DELETE ON {schema}.cases_accesslog
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION {schema}.cases_accesslog_deleted_with_record();
-"""
+"""  # noqa: S608 (only the schema name, quoted by the database adapter)
 
 
 def _reverse_sql(schema: str) -> str:
     # Back to oversight 0002: the retention switch alone lets a DELETE through.
-    return f"""  # noqa: S608 (the schema name, quoted by the database adapter)
+    return f"""
 DROP TRIGGER IF EXISTS cases_accesslog_deleted_with_record ON {schema}.cases_accesslog;
 DROP FUNCTION IF EXISTS {schema}.cases_accesslog_deleted_with_record();
 DROP FUNCTION IF EXISTS {schema}.cases_accesslog_retention_delete(bigint, bigint[]);
@@ -110,7 +110,7 @@ BEGIN
     RAISE EXCEPTION 'the access log is append-only: % is not allowed', TG_OP;
 END;
 $$ LANGUAGE plpgsql;
-"""
+"""  # noqa: S608
 
 
 def _schema(schema_editor) -> str:
