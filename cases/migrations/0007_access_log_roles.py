@@ -3,7 +3,7 @@
 The application connects as a role that owns nothing and holds only INSERT and SELECT on the access
 log (earlyhelp/dbroles.py grants them). The one way a row leaves the log is
 cases_accesslog_retention_delete(family_id, person_ids), owned by the migrating (owner) role:
-- it runs with a fixed search_path and sets earlyhelp.retention only for its own duration;
+- it runs with a fixed search_path and turns earlyhelp.retention on only around its own DELETE;
 - it refuses a family that does not exist or is on legal hold, and a person who is not a member;
 - it deletes only the rows logged against that family or those people;
 - a deferred constraint trigger then refuses the commit unless every deleted row's family is gone
@@ -22,12 +22,12 @@ RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = {schema}, pg_temp
-SET earlyhelp.retention = 'on'
 AS $$
 DECLARE
     held boolean;
     stranger bigint;
     deleted bigint;
+    switch text := current_setting('earlyhelp.retention', true);
 BEGIN
     SELECT f.legal_hold INTO held FROM cases_family f WHERE f.id = p_family_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -42,9 +42,13 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'retention deletion: person % is not a member of family %', stranger, p_family_id;
     END IF;
+    -- On for this statement only (a function's SET clause would need a superuser to create it);
+    -- an error on the way rolls the setting back with everything else.
+    PERFORM set_config('earlyhelp.retention', 'on', true);
     DELETE FROM cases_accesslog
     WHERE family_id_logged = p_family_id OR person_id_logged = ANY(coalesce(p_person_ids, '{{}}'::bigint[]));
     GET DIAGNOSTICS deleted = ROW_COUNT;
+    PERFORM set_config('earlyhelp.retention', coalesce(switch, ''), true);
     RETURN deleted;
 END;
 $$;
