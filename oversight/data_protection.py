@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 
-from cases.models import AccessLog, Contact, Episode, Family, Membership, Person
+from cases.models import Contact, Episode, Family, Membership, Person
 from oversight.models import Tombstone
 
 
@@ -119,14 +119,10 @@ def retention_delete(*, family: Family, authorised_by, now: datetime, rule: Rete
                     if stored:
                         stored.delete(save=False)
     with connection.cursor() as cursor:
-        # The access log refuses deletion except inside an authorised retention run.
-        cursor.execute("SET LOCAL earlyhelp.retention = 'on'")
-    log = AccessLog.objects.filter(Q(family_id_logged=family.pk) | Q(person_id_logged__in=person_ids))
-    counts["access log rows"] = log.count()
-    log._raw_delete(log.db)
-    with connection.cursor() as cursor:
-        # Close the door again at once, even if a caller's transaction goes on.
-        cursor.execute("SET LOCAL earlyhelp.retention = 'off'")
+        # The application's role may not delete from the access log; the owner's function may, for this
+        # family and its people only, and the commit fails unless they are deleted too (ADR 13).
+        cursor.execute("SELECT cases_accesslog_retention_delete(%s::bigint, %s::bigint[])", [family.pk, person_ids])
+        counts["access log rows"] = cursor.fetchone()[0]
     reference, family_pk = family.reference, family.pk
     collector = NestedObjects(using="default")
     collector.collect([family])
