@@ -42,7 +42,7 @@ class SafeTextMixin:
     Control characters are refused everywhere. Bidirectional controls are refused in every
     one-line answer (names of people, families, users, agencies and referrers, titles, references);
     multi-line free text keeps them, as someone writing Arabic or Hebrew may need the marks.
-    Every form of the product includes this mixin (tests/security/test_bidi_and_matches.py checks).
+    Every form of the product includes this mixin (tests/security/test_hidden_characters.py checks).
     """
 
     def clean(self):
