@@ -60,6 +60,7 @@ WITHOUT_THE_CHECK = {
     "cases.forms.GdsModelForm": "a base class: each form built on it is checked here",
     "accounts.forms.SignInForm": "a username and password are only compared, never stored or shown",
     "accounts.forms.TokenForm": "six digits, checked as such",
+    "accounts.forms.EnrolmentCodeForm": "a one-time code, only compared with the one issued",
     "oversight.forms.FilterForm": "GET filters of dates and choices from lists: no free text",
     "oversight.forms.BoardFilterForm": "GET filters of choices from lists",
     "oversight.forms.PeriodFilterForm": "GET filters of dates and choices from lists",
