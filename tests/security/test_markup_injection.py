@@ -15,7 +15,7 @@ import pytest
 from django import forms
 from django.apps import apps
 from django.contrib.auth.models import Group
-from django.db import models
+from django.db import DatabaseError, models, transaction
 from django.template import Context, Template
 from django.template.loader import get_template
 from django.urls import reverse
@@ -187,7 +187,11 @@ def make_everything_hostile(values: list[str]) -> int:
                         continue
                     setattr(row, field.attname, candidates[(row_number + field_number) % len(candidates)])
                     changed += 1
-                model.objects.filter(pk=row.pk).update(**{f.attname: getattr(row, f.attname) for f in fields})
+                try:
+                    with transaction.atomic():
+                        model.objects.filter(pk=row.pk).update(**{f.attname: getattr(row, f.attname) for f in fields})
+                except DatabaseError:
+                    break  # an append-only table (a trigger refuses UPDATE): its rows stay as services wrote them
     return changed
 
 
