@@ -65,6 +65,7 @@ def roles_for(name: str) -> list[str]:
 NOT_RENDERED = {
     "episodes:meeting_new",  # only for an episode waiting for its team-around-the-family meeting
     "oversight:retention_family",  # redirects: the family is not past its retention period
+    "oversight:annex_a_download",  # a workbook, not a page: 404 until one has been built
 }
 
 # Search pages show their results only when asked.
