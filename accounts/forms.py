@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from accounts.models import Team, User
 from accounts.roles import ALL_ROLES
 from accounts.services import REASON_MIN_LENGTH
+from cases.validators import SafeTextMixin
 
 
 def gds_helper() -> FormHelper:
@@ -29,7 +30,7 @@ class SignInForm(AuthenticationForm):
         self.helper = gds_helper()
 
 
-class UserForm(forms.ModelForm):
+class UserForm(SafeTextMixin, forms.ModelForm):
     roles = forms.MultipleChoiceField(
         choices=[(name, name) for name in ALL_ROLES],
         widget=forms.CheckboxSelectMultiple,

@@ -9,12 +9,19 @@ from zoneinfo import ZoneInfo
 from crispy_forms_gds.fields import DateInputField
 from django import forms
 from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts.forms import gds_helper
 from accounts.models import Team
-from cases import codes
+from cases import codes, selectors
 from cases.models import Communication, Consent, Contact, Family, Meeting, MeetingItem, Person, RiskIndicator
-from cases.validators import normalise_nhs_number, validate_nhs_number, validate_postcode, validate_upn
+from cases.validators import (
+    SafeTextMixin,
+    normalise_nhs_number,
+    validate_nhs_number,
+    validate_postcode,
+    validate_upn,
+)
 
 LONDON = ZoneInfo("Europe/London")
 MAX_TEXT = 10_000
@@ -51,17 +58,6 @@ class GdsModelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = gds_helper()
-
-
-class SafeTextMixin:
-    """Refuse control characters that have no place in a case record."""
-
-    def clean(self):
-        cleaned = super().clean()
-        for name, value in list(cleaned.items()):
-            if isinstance(value, str) and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
-                self.add_error(name, "Remove the invisible control characters from this answer")
-        return cleaned
 
 
 class MatchSearchForm(SafeTextMixin, GdsForm):
@@ -158,11 +154,11 @@ class NewFamilyForm(SafeTextMixin, PersonFieldsMixin, GdsForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args, matches_found: bool = False, **kwargs):
-        self.matches_found = matches_found
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["first_name"].label = "Child's first name"
         self.fields["last_name"].label = "Child's last name"
+        self.matches: list[dict] = []
 
     def clean_postcode(self):
         value = (self.cleaned_data.get("postcode") or "").strip()
@@ -173,7 +169,15 @@ class NewFamilyForm(SafeTextMixin, PersonFieldsMixin, GdsForm):
     def clean(self):
         cleaned = super().clean()
         self.clean_person(cleaned)
-        if self.matches_found and not (cleaned.get("duplicate_reason") or "").strip():
+        # Looked for again from what was submitted: whether the page showed matches is not taken on trust.
+        self.matches = selectors.find_matches(
+            first_name=cleaned.get("first_name") or "",
+            last_name=cleaned.get("last_name") or "",
+            date_of_birth=cleaned.get("date_of_birth"),
+            postcode=cleaned.get("postcode") or "",
+            nhs_number=cleaned.get("nhs_number") or "",
+        )
+        if self.matches and not (cleaned.get("duplicate_reason") or "").strip():
             self.add_error(
                 "duplicate_reason",
                 "Possible matches were found: say why none of them is this family, or record the contact against one",
@@ -238,8 +242,8 @@ class ContactForm(SafeTextMixin, GdsForm):
         super().__init__(*args, **kwargs)
         self.now = now
         self.fields["subjects"].queryset = Person.objects.filter(memberships__family=family).order_by("date_of_birth")
-        self.fields["subjects"].label_from_instance = lambda p: (
-            f"{p.first_name} {p.last_name}" + (f", born {p.date_of_birth:%d/%m/%Y}" if p.date_of_birth else "")
+        self.fields["subjects"].label_from_instance = lambda p: format_html(
+            "{} {}{}", p.first_name, p.last_name, f", born {p.date_of_birth:%d/%m/%Y}" if p.date_of_birth else ""
         )
         for indicator, label in RiskIndicator.Indicator.choices:
             self.fields[f"risk_{indicator}"] = forms.TypedChoiceField(

@@ -149,7 +149,6 @@ def contact_create(request):
     matches = None
     if search_form.is_bound and search_form.is_valid():
         matches = selectors.find_matches(**search_form.cleaned_data)
-    matches_found = bool(matches)
     initial = {}
     if search_form.is_bound and search_form.is_valid():
         data = search_form.cleaned_data
@@ -160,9 +159,7 @@ def contact_create(request):
             "nhs_number": data["nhs_number"],
             "family_name": f"The {data['last_name']} household" if data["last_name"] else "",
         }
-    new_form = NewFamilyForm(
-        request.POST or None, matches_found=request.POST.get("matches_found") == "1", initial=initial, prefix="new"
-    )
+    new_form = NewFamilyForm(request.POST or None, initial=initial, prefix="new")
     if request.method == "POST" and new_form.is_valid():
         data = new_form.cleaned_data
         with transaction.atomic():
@@ -182,10 +179,10 @@ def contact_create(request):
             )
         messages.success(request, f"{family} was created. Now record the contact.")
         return redirect("cases:contact_record", family_pk=family.pk)
+    if new_form.is_bound and new_form.matches and not matches:
+        matches = new_form.matches  # found from the details submitted: show them with the request for a reason
     return render(
-        request,
-        "cases/contact_find.html",
-        {"search_form": search_form, "matches": matches, "new_form": new_form, "matches_found": matches_found},
+        request, "cases/contact_find.html", {"search_form": search_form, "matches": matches, "new_form": new_form}
     )
 
 

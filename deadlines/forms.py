@@ -6,11 +6,12 @@ from crispy_forms_gds.fields import DateInputField
 from django import forms
 
 from accounts.forms import gds_helper
+from cases.validators import SafeTextMixin
 from deadlines.calendar import DEFAULT_YEARS
 from deadlines.models import ClosureDay
 
 
-class ClosureDayForm(forms.Form):
+class ClosureDayForm(SafeTextMixin, forms.Form):
     date = DateInputField(
         label="Date the service is closed",
         help_text="For example, 29 12 2026",

@@ -8,6 +8,7 @@ from django import forms
 from django.forms.utils import ErrorDict
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts.models import Team
 from cases.forms import LONDON, MAX_TEXT, GdsForm, SafeTextMixin, _date_field, _parse_time
@@ -98,7 +99,8 @@ class AllocateForm(SafeTextMixin, VersionMixin, GdsForm):
         super().__init__(*args, **kwargs)
         self.practitioners = {str(p.pk): p for p in practitioners}
         self.fields["practitioner"].choices = [
-            (str(p.pk), f"{p} – {p.caseload} of {p.caseload_capacity} families") for p in practitioners
+            (str(p.pk), format_html("{} – {} of {} families", p, p.caseload, p.caseload_capacity))
+            for p in practitioners
         ]
         self.fields["practitioner"].error_messages["required"] = "Choose the lead professional"
 
@@ -109,8 +111,12 @@ class AllocateForm(SafeTextMixin, VersionMixin, GdsForm):
         if chosen is not None and chosen.caseload + 1 > chosen.caseload_capacity and not cleaned.get("reason"):
             self.add_error(
                 "reason",
-                f"{chosen} has {chosen.caseload} of {chosen.caseload_capacity} families: "
-                "give the reason for allocating above capacity",
+                format_html(
+                    "{} has {} of {} families: give the reason for allocating above capacity",
+                    chosen,
+                    chosen.caseload,
+                    chosen.caseload_capacity,
+                ),
             )
         return cleaned
 
@@ -138,13 +144,13 @@ class CaseNoteForm(SafeTextMixin, WhenMixin, GdsForm):
             self.fields["kind"].initial = kinds[0]
         for child in children:
             self.fields[f"child_{child.pk}_seen"] = forms.BooleanField(
-                label=f"{child.first_name} was seen", required=False
+                label=format_html("{} was seen", child.first_name), required=False
             )
             self.fields[f"child_{child.pk}_spoken"] = forms.BooleanField(
-                label=f"{child.first_name} was spoken to (alone if appropriate)", required=False
+                label=format_html("{} was spoken to (alone if appropriate)", child.first_name), required=False
             )
             self.fields[f"child_{child.pk}_views"] = _text(
-                f"{child.first_name}'s views, in their own words", required=False, rows=3
+                format_html("{}'s views, in their own words", child.first_name), required=False, rows=3
             )
         # Put the fields in the order a worker writes them up.
         order = ["kind", "when_date", "when_time", "purpose", "present", "details"]
@@ -188,10 +194,10 @@ class AssessmentForm(SafeTextMixin, VersionMixin, GdsForm):
             self.fields[name] = _text(ASSESSMENT_LABELS[name], required=False, rows=5)
         for child in children:
             self.fields[f"child_{child.pk}_needs"] = _text(
-                f"{child.first_name}'s developmental needs", required=False, rows=3
+                format_html("{}'s developmental needs", child.first_name), required=False, rows=3
             )
             self.fields[f"child_{child.pk}_voice"] = _text(
-                f"{child.first_name}'s views, in their own words", required=False, rows=3
+                format_html("{}'s views, in their own words", child.first_name), required=False, rows=3
             )
         for area, label in OutcomeArea.choices:
             self.fields[f"need_{area}"] = forms.TypedChoiceField(
@@ -309,9 +315,8 @@ class ReviewForm(SafeTextMixin, WhenMixin, GdsForm):
         self.add_when_fields(now=now)
         self.outcomes = outcomes
         for outcome in outcomes:
-            label = f"Outcome {outcome.number}: {outcome.description[:80]}"
             self.fields[f"outcome_{outcome.pk}"] = forms.TypedChoiceField(
-                label=f"Progress on {label}",
+                label=format_html("Progress on Outcome {}: {}", outcome.number, outcome.description[:80]),
                 choices=ReviewProgress.Rating.choices,
                 coerce=int,
                 widget=forms.RadioSelect,

@@ -1043,7 +1043,12 @@ def max_document_bytes() -> int:
 
 
 def document_problem(*, name: str, size: int, head: bytes) -> str | None:
-    """Why a file cannot be stored (type by extension and by its first bytes, and size), or None."""
+    """Why a file cannot be stored (its name, type by extension and by its first bytes, and size), or None."""
+    from cases.validators import BIDI_CONTROLS, CONTROL_CHARACTERS
+
+    if CONTROL_CHARACTERS.search(name) or BIDI_CONTROLS.search(name):
+        # A right-to-left override can make "report\u202efdp.exe" read "reportexe.pdf".
+        return "The file name has hidden characters that change how it reads: rename the file and upload it again."
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     allowed = ", ".join(sorted({s.lstrip(".").upper() for s in ALLOWED_DOCUMENTS}))
     if suffix not in ALLOWED_DOCUMENTS:

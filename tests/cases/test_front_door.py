@@ -61,9 +61,12 @@ class TestIntake:
         assert reverse("cases:contact_record", args=[family.pk]) in response.content.decode()
 
     def test_creating_a_duplicate_after_matches_needs_a_reason(self, client, users):
+        other = FamilyFactory(name="The other Kestrelby household")
+        other.memberships.create(person=PersonFactory(first_name="Ava", last_name="Kestrelby"), relationship="child")
         client.force_login(users["mash"])
         data = {
-            "matches_found": "1",
+            # The page's own flag is ignored: the matches are looked for again from what was submitted.
+            "matches_found": "0",
             "new-family_name": "The Kestrelby household",
             "new-first_name": "Ava",
             "new-last_name": "Kestrelby",
@@ -74,6 +77,7 @@ class TestIntake:
         response = client.post(reverse("cases:contact_create"), data)
         assert response.status_code == 200
         assert "say why none of them is this family" in response.content.decode()
+        assert "The other Kestrelby household" in response.content.decode()  # the matches are shown
         assert 'value="The Kestrelby household"' in response.content.decode()
         assert not Family.objects.filter(name="The Kestrelby household").exists()
         data["new-duplicate_reason"] = "Different child, same surname"
@@ -83,12 +87,25 @@ class TestIntake:
         assert family.duplicate_reason == "Different child, same surname"
         assert family.people.get().first_name == "Ava"
 
+    def test_no_reason_is_needed_when_nothing_matches_whatever_the_page_said(self, client, users):
+        client.force_login(users["mash"])
+        data = {
+            "matches_found": "1",
+            "new-family_name": "The Quillbeck household",
+            "new-first_name": "Ivo",
+            "new-last_name": "Quillbeck",
+            "new-sex": "M",
+            "new-ethnicity": "NOBT",
+        }
+        response = client.post(reverse("cases:contact_create"), data)
+        assert response.status_code == 302
+        assert Family.objects.get(name="The Quillbeck household").duplicate_reason == ""
+
     def test_future_date_of_birth_and_bad_nhs_number_are_refused_keeping_input(self, client, users):
         client.force_login(users["mash"])
         response = client.post(
             reverse("cases:contact_create"),
             {
-                "matches_found": "0",
                 "new-family_name": "The Larkspur household",
                 "new-first_name": "Leo",
                 "new-last_name": "Larkspur",
