@@ -36,6 +36,7 @@ def build_world(users, team, *, lead=None) -> dict:
     )
     Contact.objects.filter(pk=waiting.pk).update(state="at_meeting", meeting_kind="MAAM")
     meeting = Meeting.objects.create(kind="MAAM", scheduled_for=now, chair=users["mashlead"])
+    meeting.invited_teams.set([team])
     item = MeetingItem.objects.create(meeting=meeting, contact=waiting)
     episode = Episode.objects.create(
         family=family,
