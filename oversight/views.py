@@ -266,9 +266,9 @@ def breach_acknowledge(request, pk: int):
     now = timezone.now()
     # Only breaches the manager could see on the dashboard: anything else is a 404.
     deadline = get_object_or_404(
-        Deadline.objects.filter(team__service_id=selectors.service_id_of(request.user))
-        .filter(selectors._rows_in_scope(request.user))
-        .select_related("team", "family", "assignee", "episode", "contact", "worker"),
+        selectors.service_deadlines(request.user).select_related(
+            "team", "family", "assignee", "episode", "contact", "worker"
+        ),
         pk=pk,
     )
     acknowledgement = deadline.acknowledgements.select_related("by").first()
