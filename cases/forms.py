@@ -297,10 +297,9 @@ class DecisionForm(SafeTextMixin, GdsForm):
     agency = forms.CharField(label="Agency that agreed to support (single-agency)", max_length=200, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, teams=None, **kwargs):
-        # `teams`: the teams this user may allocate to (cases.selectors.teams_allocatable_by).
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams if teams is not None else Team.objects.none()
+        self.fields["team"].queryset = Team.objects.exclude(kind__in=["front_door", "duty"]).order_by("name")
         self.fields["decision"].error_messages["required"] = "Choose a decision"
 
     def clean(self):
