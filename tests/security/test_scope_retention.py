@@ -64,7 +64,9 @@ def test_retention_is_scoped_to_the_managers_service(client, users, team):
         assert client.post(reverse("oversight:legal_hold", args=[family.pk]), {"hold": "on"}).status_code == 404
         assert client.get(reverse("oversight:subject_access", args=[child.pk])).status_code == 404, name
         with pytest.raises(PermissionDenied):
-            data_protection.retention_delete(family=family, authorised_by=users[name], now=timezone.now(), reason=REASON)
+            data_protection.retention_delete(
+                family=family, authorised_by=users[name], now=timezone.now(), reason=REASON
+            )
     with pytest.raises(PermissionDenied):
         data_protection.retention_delete(family=family, authorised_by=users["coach"], now=timezone.now(), reason=REASON)
     with pytest.raises(ValueError, match="legal basis"):
@@ -100,7 +102,7 @@ def test_deletion_is_recorded_on_the_tombstone_and_in_the_append_only_log(client
 
 def _mark_everything(world, users, client):
     """Put the marker into every kind of text the family's records hold, through save() (so history has it)."""
-    family, child, episode = world["family"], world["child"], world["episode"]
+    family, episode = world["family"], world["episode"]
     family.name, family.address_line_1 = f"The {MARK}family household", f"1 {MARK}street"
     family.save()
     for membership in Membership.objects.filter(family=family).select_related("person"):
