@@ -740,6 +740,8 @@ class Draft(models.Model):
     """
 
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="drafts")
+    # The record the draft is about: what was typed about a family goes when the family's records go.
+    episode = models.ForeignKey("cases.Episode", on_delete=models.CASCADE, related_name="drafts")
     form_key = models.CharField(max_length=40)
     object_key = models.CharField(max_length=60)
     data = models.JSONField(default=dict)

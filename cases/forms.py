@@ -370,6 +370,17 @@ class MeetingForm(SafeTextMixin, GdsForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One per line: name and agency",
     )
+    invited_teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Teams invited",
+        help_text="Their team leaders and their service's managers will see the meeting and its agenda",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invited_teams"].queryset = Team.objects.exclude(kind="front_door").order_by("name")
 
     def clean_start_time(self):
         return _parse_time(self.cleaned_data.get("start_time", ""))
@@ -391,9 +402,10 @@ class MeetingOutcomeForm(SafeTextMixin, GdsForm):
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label="Early Help team (if allocating)")
     agency = forms.CharField(label="Agency (single-agency support)", max_length=200, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, teams=None, **kwargs):
+        # `teams`: the teams this user may allocate to (cases.selectors.teams_allocatable_by).
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.exclude(kind__in=["front_door", "duty"]).order_by("name")
+        self.fields["team"].queryset = teams if teams is not None else Team.objects.none()
 
     def clean(self):
         cleaned = super().clean()

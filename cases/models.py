@@ -382,6 +382,13 @@ class Meeting(models.Model):
     held_at = models.DateTimeField(null=True, blank=True)
     chair = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Who, besides the front door, may see the meeting and its agenda (cases.selectors.meetings_visible_to).
+    invited_teams = models.ManyToManyField(
+        "accounts.Team",
+        blank=True,
+        related_name="meetings_invited_to",
+        help_text="The teams asked to the meeting: their team leaders and their service's managers see it",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -426,6 +433,8 @@ class AccessLog(models.Model):
         SEARCH = "search", "Searched"
         EXPORT = "export", "Exported"
         DOWNLOAD = "download", "Downloaded"
+        # Retention deletion: the row names the tombstone, never the deleted family's id.
+        DELETE = "delete", "Deleted"
 
     at = models.DateTimeField()
     user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", db_index=False)

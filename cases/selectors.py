@@ -32,6 +32,7 @@ from cases.models import (
     Contact,
     Episode,
     Family,
+    Meeting,
     MeetingItem,
     Membership,
     Person,
@@ -41,28 +42,68 @@ from cases.models import (
 FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
 TEAM_ROLES = frozenset({roles.PRACTITIONER, roles.TEAM_LEADER, roles.DUTY_WORKER})
 SERVICE_ROLES = frozenset({roles.MANAGER, roles.DUTY_MANAGER})
+# Teams a family can be allocated to: not the front door, not the duty and assessment team.
+NOT_ALLOCATABLE_KINDS = ("front_door", "duty")
+
+
+def _waiting_on_meeting_inviting(teams: Q) -> Exists:
+    """A contact of the family waits on a meeting (its item has no outcome yet) that invites one of `teams`.
+
+    `teams` is a Q over accounts.Team. Invited teams see the agenda while it is an agenda; once the
+    outcome is recorded the family is the allocated team's (or nobody's outside the front door).
+    """
+    from accounts.models import Team
+
+    return Exists(
+        MeetingItem.objects.filter(
+            contact__family=OuterRef("pk"),
+            decided_at__isnull=True,
+            meeting__invited_teams__in=Team.objects.filter(teams).values("pk"),
+        )
+    )
+
+
+def _routed_to_service(service_id: int) -> Q:
+    """A contact of the family was received, allocated or taken to a meeting by a team of the service."""
+    from accounts.models import Team
+
+    teams = Team.objects.filter(service_id=service_id).values("pk")
+    routed = Contact.objects.filter(family=OuterRef("pk")).filter(
+        Q(allocated_team__in=teams) | Q(created_by__team__in=teams)
+    )
+    return Q(Exists(routed)) | Q(_waiting_on_meeting_inviting(Q(service_id=service_id)))
 
 
 def _family_scope(user) -> Q | None:
-    """A Q over Family, or None when the user may see no family at all."""
+    """A Q over Family, or None when the user may see no family at all.
+
+    The front door sees every family that has come through it (and the ones its staff have just
+    created at intake); team roles their team's families and those they lead, team leaders also
+    the families waiting on a meeting their team is invited to; managers and duty managers the
+    families of their service's teams and the contacts routed to their service. Someone whose
+    role needs a team or a service and has none sees nothing from that role.
+    """
     if not user.is_authenticated or not user.is_active:
         return None
     names = user.role_names
     clauses: list[Q] = []
     if names & FRONT_DOOR:
-        # The front door sees every family that has come through it.
         clauses.append(Q(Exists(Contact.objects.filter(family=OuterRef("pk")))))
+        # Created at intake a moment ago: the contact itself is recorded on the next page.
+        clauses.append(Q(created_by_id=user.pk))
     if names & TEAM_ROLES:
         if user.team_id:
             clauses.append(Q(team_id=user.team_id))
             clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), team_id=user.team_id))))
+            if roles.TEAM_LEADER in names:
+                clauses.append(Q(_waiting_on_meeting_inviting(Q(pk=user.team_id))))
         clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), lead_professional_id=user.pk))))
     if names & SERVICE_ROLES:
         service_id = user.service_id_in_scope
         if service_id:
             clauses.append(Q(team__service_id=service_id))
             clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), team__service_id=service_id))))
-        clauses.append(Q(Exists(Contact.objects.filter(family=OuterRef("pk")))))
+            clauses.append(_routed_to_service(service_id))
     if not clauses:
         return None
     scope = clauses[0]
@@ -84,6 +125,61 @@ def contacts_visible_to(user) -> QuerySet[Contact]:
 
 def episodes_visible_to(user) -> QuerySet[Episode]:
     return Episode.objects.filter(family__in=families_visible_to(user).values("pk"))
+
+
+def meetings_visible_to(user) -> QuerySet[Meeting]:
+    """The multi-agency meetings a user may see: the front door all of them; a team leader those
+    their team is invited to; a manager those a team of their service is invited to; anyone the
+    meetings they chair or scheduled. Seeing a meeting is not seeing its agenda: each item is
+    shown only if its contact is in the user's scope (`meeting_items_visible_to`).
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Meeting.objects.none()
+    names = user.role_names
+    if names & FRONT_DOOR:
+        return Meeting.objects.all()
+    if not names & {roles.TEAM_LEADER, roles.MANAGER}:
+        return Meeting.objects.none()
+    invited = Meeting.invited_teams.through.objects.filter(meeting_id=OuterRef("pk"))
+    clauses = [Q(chair_id=user.pk), Q(created_by_id=user.pk)]
+    if roles.TEAM_LEADER in names and user.team_id:
+        clauses.append(Q(Exists(invited.filter(team_id=user.team_id))))
+    if roles.MANAGER in names and user.service_id_in_scope:
+        clauses.append(Q(Exists(invited.filter(team__service_id=user.service_id_in_scope))))
+    scope = clauses[0]
+    for clause in clauses[1:]:
+        scope |= clause
+    return Meeting.objects.filter(scope)
+
+
+def meeting_items_visible_to(user) -> QuerySet[MeetingItem]:
+    """Agenda items of visible meetings whose contact is in the user's scope."""
+    return MeetingItem.objects.filter(
+        meeting__in=meetings_visible_to(user).values("pk"), contact__in=contacts_visible_to(user).values("pk")
+    )
+
+
+def may_run_meeting(user, meeting: Meeting) -> bool:
+    return user.has_perm("cases.run_meeting") and meetings_visible_to(user).filter(pk=meeting.pk).exists()
+
+
+def teams_allocatable_by(user):
+    """Early Help teams a user may send a family to: the front door any; a manager their service's;
+    a team leader their own. Allocating opens the family to the team, so it is never a free choice."""
+    from accounts.models import Team
+
+    if not user.is_authenticated or not user.is_active:
+        return Team.objects.none()
+    names = user.role_names
+    teams = Team.objects.exclude(kind__in=NOT_ALLOCATABLE_KINDS)
+    if names & FRONT_DOOR:
+        return teams.order_by("name")
+    scope = Q(pk__in=[])
+    if roles.MANAGER in names and user.service_id_in_scope:
+        scope |= Q(service_id=user.service_id_in_scope)
+    if roles.TEAM_LEADER in names and user.team_id:
+        scope |= Q(pk=user.team_id)
+    return teams.filter(scope).order_by("name")
 
 
 def people_visible_to(user) -> QuerySet[Person]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
@@ -36,6 +37,32 @@ def access_log_record(
         ip_address=ip_address,
         break_glass_reason=break_glass_reason,
     )
+
+
+def access_log_record_many(
+    *,
+    user,
+    action: str,
+    what: str,
+    at: datetime,
+    subjects: Iterable[tuple[int | None, int | None]],
+    ip_address: str | None = None,
+) -> list[AccessLog]:
+    """One row per (family id, person id) a page listed, in one INSERT: a list page is one view of each."""
+    rows = [
+        AccessLog(
+            at=at,
+            user=user,
+            action=action,
+            family_id_logged=family_id,
+            person_id_logged=person_id,
+            what=what[:200],
+            ip_address=ip_address,
+        )
+        for family_id, person_id in sorted(set(subjects), key=lambda pair: (pair[0] or 0, pair[1] or 0))
+        if family_id or person_id
+    ]
+    return AccessLog.objects.bulk_create(rows) if rows else []
 
 
 @transaction.atomic

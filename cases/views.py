@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -29,7 +34,73 @@ def log_access(request, *, action: str, what: str, family=None, person=None) -> 
     )
 
 
+def log_shown(request, subjects, *, what: str, action: str = AccessLog.Action.VIEW) -> None:
+    """One access-log row for each (family id, person id) a page shows: a list is one view of each."""
+    services.access_log_record_many(
+        user=request.user,
+        action=action,
+        what=what,
+        at=timezone.now(),
+        subjects=subjects,
+        ip_address=services.client_ip(request),
+    )
+
+
+def families_in(*values) -> set[int]:
+    """The ids of the families whose records are among `values`: what a page's context put on screen.
+
+    It walks lists, dicts, pages, dataclasses, evaluated querysets and model instances, and from each
+    instance the related objects it has loaded (by select_related, prefetch_related or a template
+    reading an attribute). It never queries: called after rendering, it sees what was rendered.
+    """
+    found: set[int] = set()
+    seen: set[tuple[str, object]] = set()
+
+    def walk(value, depth: int) -> None:
+        if value is None or depth > 8 or isinstance(value, (str, bytes, int, float, bool)):
+            return
+        if isinstance(value, Model):
+            key = (value._meta.label, value.pk)
+            if key in seen:
+                return
+            seen.add(key)
+            if isinstance(value, Family):
+                found.add(value.pk)
+            elif isinstance(getattr(value, "family_id", None), int):
+                found.add(value.family_id)
+            for related in value._state.fields_cache.values():
+                walk(related, depth + 1)
+            for related in getattr(value, "_prefetched_objects_cache", {}).values():
+                walk(related, depth + 1)
+        elif isinstance(value, QuerySet):
+            if value._result_cache is not None:
+                walk(value._result_cache, depth + 1)
+        elif isinstance(value, Page):
+            walk(value.object_list, depth + 1)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                walk(item, depth + 1)
+        elif is_dataclass(value) and not isinstance(value, type):
+            for field in fields(value):
+                walk(getattr(value, field.name), depth + 1)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                walk(item, depth + 1)
+
+    for value in values:
+        walk(value, 0)
+    return found
+
+
+def render_logged(request, template: str, context: dict, *, what: str, status: int = 200):
+    """Render a page that lists families, then log one view of each family it showed."""
+    response = render(request, template, context, status=status)
+    log_shown(request, [(pk, None) for pk in families_in(context)], what=what)
+    return response
+
+
 BREAK_GLASS_SECONDS = 60 * 60
+INTAKE_MATCH_SECONDS = 60 * 60
 
 
 def visible_family_or_404(user, pk: int) -> Family:
@@ -101,6 +172,8 @@ def family_detail(request, pk: int):
 @login_required
 def person_add(request, pk: int):
     family = visible_family_or_404(request.user, pk)
+    if request.method == "GET":
+        log_access(request, action=AccessLog.Action.VIEW, what=f"add a person to {family.reference}", family=family)
     form = PersonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.person_add_to_family(
@@ -117,6 +190,8 @@ def person_add(request, pk: int):
 @login_required
 def agency_add(request, pk: int):
     family = visible_family_or_404(request.user, pk)
+    if request.method == "GET":
+        log_access(request, action=AccessLog.Action.VIEW, what=f"add an agency to {family.reference}", family=family)
     form = AgencyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.agency_add(family=family, **form.cleaned_data)
@@ -133,8 +208,39 @@ def search(request):
     results = None
     if form.is_bound and form.is_valid():
         results = selectors.search_people(request.user, form.cleaned_data["q"])
-        log_access(request, action=AccessLog.Action.SEARCH, what=f"search: {form.cleaned_data['q']}"[:200])
+        log_search(request, results, what=f"search: {form.cleaned_data['q']}")
     return render(request, "cases/search.html", {"form": form, "results": results})
+
+
+def log_search(request, people, *, what: str) -> None:
+    """A search that found people is one row per person and family shown; one that found none, one row."""
+    subjects = [(m.family_id, person.pk) for person in people for m in person.memberships.all()]
+    if subjects:
+        log_shown(request, subjects, what=what, action=AccessLog.Action.SEARCH)
+    else:
+        log_access(request, action=AccessLog.Action.SEARCH, what=what)
+
+
+def remember_matches(request, matches) -> None:
+    """The intake match search: log each person and family shown, and let this user record a contact
+    for those families for the next hour (they may be outside the user's scope, see find_matches)."""
+    subjects = [(family.pk, match["person"].pk) for match in matches for family in match["families"]]
+    log_shown(request, subjects, what="intake match search", action=AccessLog.Action.SEARCH)
+    until = timezone.now().timestamp() + INTAKE_MATCH_SECONDS
+    grants = {k: v for k, v in request.session.get("intake_matches", {}).items() if v > timezone.now().timestamp()}
+    grants.update({str(family_pk): until for family_pk, _ in subjects})
+    request.session["intake_matches"] = grants
+
+
+def family_for_intake_or_404(request, pk: int) -> tuple[Family, bool]:
+    """The family a contact is recorded for: in scope, or picked from this user's intake matches."""
+    family = selectors.families_visible_to(request.user).filter(pk=pk).first()
+    if family is not None:
+        return family, False
+    until = request.session.get("intake_matches", {}).get(str(pk), 0)
+    if until > timezone.now().timestamp():
+        return get_object_or_404(Family, pk=pk), True
+    raise Http404
 
 
 # --- Contact intake ----------------------------------------------------------------
@@ -149,6 +255,7 @@ def contact_create(request):
     matches = None
     if search_form.is_bound and search_form.is_valid():
         matches = selectors.find_matches(**search_form.cleaned_data)
+        remember_matches(request, matches)
     initial = {}
     if search_form.is_bound and search_form.is_valid():
         data = search_form.cleaned_data
@@ -181,6 +288,7 @@ def contact_create(request):
         return redirect("cases:contact_record", family_pk=family.pk)
     if new_form.is_bound and new_form.matches and not matches:
         matches = new_form.matches  # found from the details submitted: show them with the request for a reason
+        remember_matches(request, matches)
     return render(
         request, "cases/contact_find.html", {"search_form": search_form, "matches": matches, "new_form": new_form}
     )
@@ -191,7 +299,10 @@ def contact_record(request, family_pk: int):
     """Step 2: the contact itself, for a family that now exists."""
     if not request.user.has_perm("cases.record_contact"):
         raise PermissionDenied
-    family = get_object_or_404(Family, pk=family_pk)  # matched across the service, see find_matches
+    family, matched = family_for_intake_or_404(request, family_pk)
+    if request.method == "GET":
+        what = f"new contact for {family.reference}" + (" (picked from intake matches)" if matched else "")
+        log_access(request, action=AccessLog.Action.VIEW, what=what, family=family)
     now = timezone.now()
     local_now = timezone.localtime(now)
     form = ContactForm(
@@ -270,6 +381,7 @@ def family_access_log(request, pk: int):
     family = visible_family_or_404(request.user, pk)
     from django.core.paginator import Paginator
 
+    log_access(request, action=AccessLog.Action.VIEW, what=f"access log of {family.reference}", family=family)
     rows = selectors.access_log_for_family(family)
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
     return render(request, "cases/access_log.html", {"family": family, "page": page})

@@ -14,12 +14,16 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.admin.utils import NestedObjects
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection, models, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 
-from cases.models import Contact, Episode, Family, Membership, Person
+from accounts import roles
+from cases.models import AccessLog, Contact, Episode, Family, Membership, Person
+from cases.selectors import families_visible_to
 from oversight.models import Tombstone
+
+MIN_REASON = 20
 
 
 @dataclass(frozen=True)
@@ -57,13 +61,18 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def retention_candidates(*, today: date, rule: RetentionRule | None = None):
-    """Families whose records are past the retention rule, not on legal hold and with no open work."""
+def retention_candidates(*, today: date, rule: RetentionRule | None = None, visible_to=None):
+    """Families whose records are past the retention rule, not on legal hold and with no open work.
+
+    With `visible_to` (a user), only the families in that user's scope (cases.selectors): a manager
+    reviews and deletes their own service's records, never another service's.
+    """
     rule = rule or current_rule()
     open_work = Q(Exists(Episode.objects.filter(family=OuterRef("pk")).exclude(state=Episode.State.CLOSED))) | Q(
         Exists(Contact.objects.filter(family=OuterRef("pk"), state__in=Contact.OPEN_STATES))
     )
-    qs = Family.objects.filter(legal_hold=False).exclude(open_work)
+    families = Family.objects.all() if visible_to is None else families_visible_to(visible_to)
+    qs = families.filter(legal_hold=False).exclude(open_work)
     if rule.kind == "youngest_child_age":
         cutoff = _years_before(today, rule.amount)
         qs = qs.annotate(
@@ -98,9 +107,28 @@ def retention_preview(family: Family) -> dict[str, int]:
     return {model._meta.verbose_name_plural: len(objs) for model, objs in _collect(family).items()}
 
 
+def may_delete_records(user) -> bool:
+    return user.is_authenticated and user.has_role(roles.MANAGER)
+
+
 @transaction.atomic
-def retention_delete(*, family: Family, authorised_by, now: datetime, rule: RetentionRule | None = None) -> Tombstone:
-    """Delete a family's records with their history, documents and access log; leave a tombstone."""
+def retention_delete(
+    *, family: Family, authorised_by, now: datetime, reason: str, rule: RetentionRule | None = None
+) -> Tombstone:
+    """Delete a family's records with their history, drafts, documents and access log; leave a tombstone.
+
+    Only a manager, for a family in their scope, with the legal basis given. The deletion itself is
+    recorded twice: on the tombstone (who, when, rule, reason, what was removed) and as an access-log
+    row that names the tombstone and not the family, so the family's own rows can go while the
+    append-only log keeps the fact of the deletion.
+    """
+    if not may_delete_records(authorised_by):
+        raise PermissionDenied("Only a manager can authorise a retention deletion.")
+    if not families_visible_to(authorised_by).filter(pk=family.pk).exists():
+        raise PermissionDenied(f"{family.reference} is not in your service's records.")
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise ValueError("Give the legal basis for the deletion.")
     family = Family.objects.select_for_update().get(pk=family.pk)
     if family.legal_hold:
         raise ValueError(f"{family.reference} is on legal hold and cannot be deleted.")
@@ -135,14 +163,23 @@ def retention_delete(*, family: Family, authorised_by, now: datetime, rule: Rete
         if history is not None and hasattr(history, "model"):
             deleted, _ = history.model.objects.filter(id__in=ids).delete()
             counts[f"{model._meta.label} history"] += deleted
-    return Tombstone.objects.create(
+    tombstone = Tombstone.objects.create(
         family_id_deleted=family_pk,
         reference=reference,
         deleted_at=now,
         authorised_by=authorised_by,
         rule=str(rule or current_rule()),
+        reason=reason,
         counts=dict(counts),
     )
+    # No family id on this row: it must outlive the family (the family's own rows went above).
+    AccessLog.objects.create(
+        at=now,
+        user=authorised_by,
+        action=AccessLog.Action.DELETE,
+        what=f"retention deletion of {reference}: tombstone {tombstone.pk}",
+    )
+    return tombstone
 
 
 def subject_access_bundle(person: Person) -> list[dict]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts import roles
 from cases.models import AccessLog
 from cases.selectors import TEAM_ROLES
-from cases.views import log_access
+from cases.views import log_access, log_shown
 from oversight import selectors
 from oversight.views import _require_role, board_filters, period_filters
 
@@ -53,6 +53,13 @@ class Table:
     header: tuple[str, ...]
     rows: Iterable[tuple]
     what: str
+    # The ids of the families the rows name (a values_list over the same query): each is logged.
+    families: Iterable[int] = ()
+
+
+def _family_ids(qs, field: str = "family_id"):
+    """The distinct family ids of an export's query, read in SQL before the rows stream."""
+    return qs.order_by().exclude(**{f"{field}__isnull": True}).values_list(field, flat=True).distinct()
 
 
 def _name(user) -> str:
@@ -93,7 +100,7 @@ def board_deadlines(request, now) -> Table:
         for d in qs.iterator(chunk_size=2000)
     )
     header = ("Status", "Rule", "Timescale", "Case", "Family", "Practitioner", "Started", "Expected by", "Due by")
-    return Table(header, rows, f"team board timescales, {team}")
+    return Table(header, rows, f"team board timescales, {team}", _family_ids(qs))
 
 
 def board_by_practitioner(request, now) -> Table:
@@ -108,6 +115,7 @@ def board_by_practitioner(request, now) -> Table:
 
 def board_pre_allocation(request, now) -> Table:
     f, user, team = _board(request, now)
+    qs = selectors.board_pre_allocation(user, team=team, now=now)
     rows = (
         (
             e.reference,
@@ -117,10 +125,10 @@ def board_pre_allocation(request, now) -> Table:
             "Yes" if e.weekly_contact_due else "No",
             e.last_duty_contact_text or "",
         )
-        for e in selectors.board_pre_allocation(user, team=team, now=now).iterator(chunk_size=2000)
+        for e in qs.iterator(chunk_size=2000)
     )
     header = ("Case", "Family", "Waiting since", "Last duty contact", "Weekly contact due", "Last duty contact note")
-    return Table(header, rows, f"pre-allocation list, {team}")
+    return Table(header, rows, f"pre-allocation list, {team}", _family_ids(qs))
 
 
 def _caseload_rows(people) -> Iterator[tuple]:
@@ -157,14 +165,15 @@ def board_long_open(request, now) -> Table:
     labels = dict(selectors.MONTH_BANDS)
     qs = selectors.board_long_open(user, team=team, now=now, practitioner_id=f.practitioner_id)
     rows = (_episode_row(e, labels.get(e.band, "")) for e in qs.iterator(chunk_size=2000))
-    return Table((*EPISODE_HEADER, "Open for"), rows, f"cases open over 3 months, {team}")
+    return Table((*EPISODE_HEADER, "Open for"), rows, f"cases open over 3 months, {team}", _family_ids(qs))
 
 
 def board_no_oversight(request, now) -> Table:
     f, user, team = _board(request, now)
     qs = selectors.board_no_oversight(user, team=team, now=now, practitioner_id=f.practitioner_id)
     rows = (_episode_row(e, e.last_decision_at) for e in qs.iterator(chunk_size=2000))
-    return Table((*EPISODE_HEADER, "Last Managers Decision"), rows, f"cases without oversight this month, {team}")
+    what = f"cases without oversight this month, {team}"
+    return Table((*EPISODE_HEADER, "Last Managers Decision"), rows, what, _family_ids(qs))
 
 
 def board_high_risk(request, now) -> Table:
@@ -174,13 +183,15 @@ def board_high_risk(request, now) -> Table:
     rows = (
         _episode_row(e, levels.get(e.risk_level, ""), selectors.risk_names(e)) for e in qs.iterator(chunk_size=2000)
     )
-    return Table((*EPISODE_HEADER, "Highest risk", "High-risk indicators"), rows, f"highest-risk cases, {team}")
+    header = (*EPISODE_HEADER, "Highest risk", "High-risk indicators")
+    return Table(header, rows, f"highest-risk cases, {team}", _family_ids(qs))
 
 
 def board_deactivated(request, now) -> Table:
     f, user, team = _board(request, now)
-    rows = (_episode_row(e) for e in selectors.board_deactivated(user, team=team).iterator(chunk_size=2000))
-    return Table(EPISODE_HEADER, rows, f"cases held by deactivated staff, {team}")
+    qs = selectors.board_deactivated(user, team=team)
+    rows = (_episode_row(e) for e in qs.iterator(chunk_size=2000))
+    return Table(EPISODE_HEADER, rows, f"cases held by deactivated staff, {team}", _family_ids(qs))
 
 
 def board_escalations(request, now) -> Table:
@@ -204,7 +215,7 @@ def _escalations(user, team_ids, what) -> Table:
         for x in qs.iterator(chunk_size=2000)
     )
     header = ("Case", "Family", "Team", "About", "Disagreement", "Escalated to", "Raised", "Raised by")
-    return Table(header, rows, what)
+    return Table(header, rows, what, _family_ids(qs, "episode__family_id"))
 
 
 # --- Dashboard -----------------------------------------------------------------------------------
@@ -246,7 +257,7 @@ def dashboard_breaches(request, now) -> Table:
         "Acknowledged by",
         "Comment",
     )
-    return Table(header, rows(), "breaches across the service")
+    return Table(header, rows(), "breaches across the service", _family_ids(qs))
 
 
 def dashboard_escalations(request, now) -> Table:
@@ -382,8 +393,13 @@ def closure_reasons(request, now) -> Table:
 def my_work(request, now) -> Table:
     _require_role(request.user, *TEAM_ROLES)
 
+    items = selectors.my_work_items(request.user, limit=10_000)
+    families = {item.episode.family_id for item in items if item.kind == "case"} | {
+        item.task.episode.family_id for item in items if item.kind != "case" and item.task.episode_id
+    }
+
     def rows():
-        for item in selectors.my_work_items(request.user, limit=10_000):
+        for item in items:
             if item.kind == "case":
                 e = item.episode
                 yield ("Case", e.reference, e.family.name, f"{item.rule}: {item.title}" if item.rule else "", item.due)
@@ -397,7 +413,7 @@ def my_work(request, now) -> Table:
                     t.due_on,
                 )
 
-    return Table(("Kind", "Case", "Family", "What", "Due"), rows(), "my work")
+    return Table(("Kind", "Case", "Family", "What", "Due"), rows(), "my work", families)
 
 
 EXPORTS: dict[str, Callable] = {
@@ -432,7 +448,14 @@ def export_csv(request, table: str):
         raise Http404
     now = timezone.now()
     result: Table = build(request, now)  # checks who may see it, with the page's filters
-    log_access(request, action=AccessLog.Action.EXPORT, what=f"CSV: {result.what}")
+    family_ids = set(result.families)
+    if family_ids:
+        # An export is a view of every family it names: one row each, so each family's log shows it.
+        log_shown(
+            request, [(pk, None) for pk in family_ids], what=f"CSV: {result.what}", action=AccessLog.Action.EXPORT
+        )
+    else:
+        log_access(request, action=AccessLog.Action.EXPORT, what=f"CSV: {result.what}")
     writer = csv.writer(Echo())
 
     def stream():

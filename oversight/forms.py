@@ -224,3 +224,38 @@ class AnnexAForm(GdsForm):
         if day.year < 2000:
             raise forms.ValidationError("The date must be in 2000 or later")
         return day
+
+
+# --- Retention -----------------------------------------------------------------------------------
+
+
+class RetentionDeleteForm(GdsForm):
+    """Deleting a family's records: the reference typed back, and the legal basis for it."""
+
+    def __init__(self, *args, reference: str, **kwargs):
+        self.reference = reference
+        super().__init__(*args, **kwargs)
+        self.fields["confirm"].label = f"Type {reference} to confirm"
+        self.fields["confirm"].error_messages["required"] = f"Type {reference} to confirm the deletion"
+
+    reason = forms.CharField(
+        label="Legal basis for the deletion",
+        min_length=20,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            "For example: the retention schedule's period has ended and no exception applies. "
+            "It is kept with the record of the deletion: do not name the family or anyone in it."
+        ),
+        error_messages={
+            "required": "Give the legal basis for the deletion",
+            "min_length": "Give a fuller legal basis (at least 20 characters)",
+        },
+    )
+    confirm = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def clean_confirm(self):
+        value = self.cleaned_data["confirm"].strip().upper()
+        if value != self.reference:
+            raise forms.ValidationError(f"Type {self.reference} to confirm the deletion")
+        return value

@@ -19,6 +19,8 @@ class Tombstone(models.Model):
     deleted_at = models.DateTimeField()
     authorised_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     rule = models.CharField(max_length=100)
+    # The legal basis the manager gave; it must name no one (the family's data is gone).
+    reason = models.TextField("legal basis for the deletion", blank=True)
     counts = models.JSONField(default=dict, help_text="How many records of each kind were removed")
 
     class Meta:

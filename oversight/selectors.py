@@ -144,6 +144,14 @@ def _rows_in_scope(user) -> Q:
     return Q(family__isnull=True, worker__isnull=False) | Q(family_id__in=families_visible_to(user).values("pk"))
 
 
+def service_deadlines(user) -> QuerySet[Deadline]:
+    """Clocks of the user's service that the user may see listed; none for someone without a service."""
+    service_id = service_id_of(user)
+    if not service_id:
+        return Deadline.objects.none()
+    return Deadline.objects.filter(team__service_id=service_id).filter(_rows_in_scope(user))
+
+
 def rule_choices() -> list[tuple[str, str]]:
     """Every rule of the deployment's rulebooks, for the "rule" filters."""
     from deadlines.services import active_rulebooks
@@ -517,11 +525,8 @@ def service_breaches(
     user, *, now: datetime, team_id: int | None = None, rule_id: str = "", acknowledged: str = "no"
 ) -> QuerySet[Deadline]:
     """Open clocks past their maximum across the service, oldest breach first, with any acknowledgement."""
-    service_id = service_id_of(user)
-    if not service_id:
-        return Deadline.objects.none()
     ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
-    qs = Deadline.objects.breached(now).filter(team__service_id=service_id).filter(_rows_in_scope(user))
+    qs = service_deadlines(user).breached(now)
     if team_id:
         qs = qs.filter(team_id=team_id)
     if rule_id:

@@ -21,8 +21,9 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.models import Team, User
-from cases.models import Episode
+from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episodes_visible_to
+from cases.views import log_access, log_shown, render_logged
 from deadlines.models import Deadline
 from oversight import annex_a as annex_a_export
 from oversight import selectors, services
@@ -168,7 +169,7 @@ def team_board(request):
         "list_limit": selectors.LIST_LIMIT,
         "is_manager": user.has_role(roles.MANAGER),
     }
-    return render(request, "oversight/team_board.html", context)
+    return render_logged(request, "oversight/team_board.html", context, what=f"team board: {team}")
 
 
 # --- Manager dashboard ---------------------------------------------------------------------------
@@ -256,7 +257,7 @@ def dashboard(request):
         "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[: selectors.LIST_LIMIT]),
         "list_limit": selectors.LIST_LIMIT,
     }
-    return render(request, "oversight/dashboard.html", context)
+    return render_logged(request, "oversight/dashboard.html", context, what="manager dashboard")
 
 
 @login_required
@@ -265,12 +266,14 @@ def breach_acknowledge(request, pk: int):
     now = timezone.now()
     # Only breaches the manager could see on the dashboard: anything else is a 404.
     deadline = get_object_or_404(
-        Deadline.objects.filter(team__service_id=selectors.service_id_of(request.user))
-        .filter(selectors._rows_in_scope(request.user))
-        .select_related("team", "family", "assignee", "episode", "contact", "worker"),
+        selectors.service_deadlines(request.user).select_related(
+            "team", "family", "assignee", "episode", "contact", "worker"
+        ),
         pk=pk,
     )
     acknowledgement = deadline.acknowledgements.select_related("by").first()
+    if request.method == "GET" and deadline.family_id:
+        log_access(request, action=AccessLog.Action.VIEW, what=f"breach {deadline.rule_id}", family=deadline.family)
     form = BreachAcknowledgeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -368,7 +371,7 @@ def my_work(request):
         ),
         "is_duty_worker": user.has_role(roles.DUTY_WORKER),
     }
-    return render(request, "oversight/my_work.html", context)
+    return render_logged(request, "oversight/my_work.html", context, what="my work")
 
 
 @require_POST
@@ -433,6 +436,9 @@ def decision_new(request, pk: int):
     episode = _visible_episode_or_404(request.user, pk)
     if not services.may_record_decision(request.user, episode):
         raise PermissionDenied
+    if request.method == "GET":
+        what = f"episode {episode.reference}: managers decision"
+        log_access(request, action=AccessLog.Action.VIEW, what=what, family=episode.family)
     choices = selectors.decision_choices(episode)
     initial = {}
     if request.method == "GET":
@@ -529,6 +535,10 @@ def supervision_new(request, practitioner_pk: int):
     now = timezone.now()
     today = timezone.localdate(now)
     case_choices = _case_choices(practitioner, user)
+    if request.method == "GET":
+        # The case choices name the practitioner's families.
+        shown = Episode.objects.filter(pk__in=[int(pk) for pk, _ in case_choices]).values_list("family_id", flat=True)
+        log_shown(request, [(family_id, None) for family_id in shown], what=f"supervision of {practitioner}")
     assignees = list(
         User.objects.filter(team_id=practitioner.team_id, is_active=True).order_by("first_name", "last_name")
     )
@@ -616,10 +626,11 @@ def supervision_detail(request, pk: int):
     cases = list(
         episodes_visible_to(user).filter(supervisions=supervision).select_related("family").order_by("family__name")
     )
-    return render(
+    return render_logged(
         request,
         "oversight/supervision_detail.html",
         {"supervision": supervision, "actions": actions, "visible_cases": visible, "cases": cases},
+        what=f"supervision {supervision.pk}",
     )
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -14,9 +15,11 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from cases import selectors
-from cases.models import AccessLog, Family
+from cases.models import AccessLog
 from cases.services import access_log_record, client_ip
+from cases.views import log_access, render_logged
 from oversight import data_protection
+from oversight.forms import RetentionDeleteForm
 from oversight.models import Tombstone
 
 
@@ -25,22 +28,33 @@ def _require_manager(user):
         raise PermissionDenied
 
 
+def _tombstones_of_service(user):
+    """Deletions authorised within the manager's service (a tombstone names no one, only who deleted)."""
+    service_id = user.service_id_in_scope
+    if not service_id:
+        return Tombstone.objects.none()
+    return Tombstone.objects.filter(
+        Q(authorised_by__service_id=service_id) | Q(authorised_by__team__service_id=service_id)
+    )
+
+
 @login_required
 def retention_report(request):
     _require_manager(request.user)
     today = timezone.localdate()
     rule = data_protection.current_rule()
-    candidates = data_protection.retention_candidates(today=today, rule=rule)
+    candidates = data_protection.retention_candidates(today=today, rule=rule, visible_to=request.user)
     page = Paginator(candidates, 50).get_page(request.GET.get("page"))
-    return render(
+    return render_logged(
         request,
         "oversight/retention_report.html",
         {
             "rule": rule,
             "page": page,
-            "held": Family.objects.filter(legal_hold=True).count(),
-            "tombstones": Tombstone.objects.select_related("authorised_by")[:20],
+            "held": selectors.families_visible_to(request.user).filter(legal_hold=True).count(),
+            "tombstones": _tombstones_of_service(request.user).select_related("authorised_by")[:20],
         },
+        what="retention report",
     )
 
 
@@ -48,26 +62,40 @@ def retention_report(request):
 def retention_family(request, pk: int):
     """Dry run for one family (what would go), and the deletion itself on POST."""
     _require_manager(request.user)
-    family = get_object_or_404(Family, pk=pk)
+    family = get_object_or_404(selectors.families_visible_to(request.user), pk=pk)
     today = timezone.localdate()
-    if not data_protection.retention_candidates(today=today).filter(pk=pk).exists():
+    if not data_protection.retention_candidates(today=today, visible_to=request.user).filter(pk=pk).exists():
         messages.error(request, f"{family.reference} is not past the retention rule, has open work or is on hold.")
         return redirect("oversight:retention_report")
+    form = RetentionDeleteForm(request.POST or None, reference=family.reference)
+    status = 200
     if request.method == "POST":
-        if request.POST.get("confirm") != family.reference:
-            messages.error(request, f"Type {family.reference} to confirm the deletion.")
-        else:
-            tombstone = data_protection.retention_delete(family=family, authorised_by=request.user, now=timezone.now())
-            messages.success(request, f"{tombstone.reference} was deleted. A tombstone records who authorised it.")
-            return redirect("oversight:retention_report")
+        status = 400
+        if form.is_valid():
+            try:
+                tombstone = data_protection.retention_delete(
+                    family=family, authorised_by=request.user, now=timezone.now(), reason=form.cleaned_data["reason"]
+                )
+            except ValueError as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            else:
+                messages.success(request, f"{tombstone.reference} was deleted. A tombstone records who authorised it.")
+                return redirect("oversight:retention_report")
+    else:
+        log_access(
+            request, action=AccessLog.Action.VIEW, what=f"retention dry run of {family.reference}", family=family
+        )
     return render(
         request,
         "oversight/retention_family.html",
         {
             "family": family,
+            "form": form,
             "preview": data_protection.retention_preview(family),
             "rule": data_protection.current_rule(),
         },
+        status=status,
     )
 
 

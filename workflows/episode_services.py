@@ -1105,12 +1105,20 @@ def document_upload(*, episode: Episode, file: UploadedFile, kind: str, title: s
 MAX_DRAFT_BYTES = 200_000
 
 
-def draft_save(*, user, form_key: str, object_key: str, data: dict, now: datetime) -> Draft:
+def draft_save(
+    *, user, form_key: str, object_key: str, data: dict, now: datetime, episode: Episode | None = None
+) -> Draft:
     """Keep what the user has typed so far; one draft per user, form and record."""
     if len(json.dumps(data)) > MAX_DRAFT_BYTES:
         raise WorkflowError("This draft is too long to save automatically: submit the form to keep it.")
+    # Every autosaved form is an episode's, keyed by the episode's id; the foreign key makes the
+    # draft go with the episode (and so with the family's records at retention).
+    episode_id = episode.pk if episode is not None else int(object_key)
     draft, _created = Draft.objects.update_or_create(
-        user=user, form_key=form_key, object_key=object_key, defaults={"data": data, "updated_at": now}
+        user=user,
+        form_key=form_key,
+        object_key=object_key,
+        defaults={"data": data, "updated_at": now, "episode_id": episode_id},
     )
     return draft
 

@@ -31,7 +31,7 @@ from cases.models import (
     assessment_needed,
     why_not,
 )
-from cases.views import can_see_confidential_address, log_access, visible_family_or_404
+from cases.views import can_see_confidential_address, log_access, log_search, render_logged, visible_family_or_404
 from workflows import episode_selectors as selectors
 from workflows import episode_services as services
 from workflows.episode_forms import (
@@ -69,10 +69,15 @@ DRAFT_FORMS = frozenset({"visit", "assessment", "plan", "review", "closure", "st
 # --- Shared steps ------------------------------------------------------------------------------
 
 
-def _episode(request, pk: int) -> Episode:
+def _episode(request, pk: int, *, log: bool = True) -> Episode:
+    """The episode if in the user's scope (else 404); a page showing it (a GET) is one access-log row."""
     episode = selectors.visible_episode(request.user, pk)
     if episode is None:
         raise Http404("No such episode")
+    if log and request.method == "GET":
+        page = request.resolver_match.url_name if request.resolver_match else ""
+        what = f"episode {episode.reference}" + ("" if page == "episode_detail" else f": {page.replace('_', ' ')}")
+        log_access(request, action=AccessLog.Action.VIEW, what=what, family=episode.family)
     return episode
 
 
@@ -161,8 +166,11 @@ def _done(request, episode: Episode, message: str, *, draft_key: str = ""):
 def my_cases(request):
     if not request.user.has_role(roles.PRACTITIONER):
         raise PermissionDenied
-    return render(
-        request, "episodes/my_cases.html", {"episodes": selectors.my_cases(request.user), "now": timezone.now()}
+    return render_logged(
+        request,
+        "episodes/my_cases.html",
+        {"episodes": selectors.my_cases(request.user), "now": timezone.now()},
+        what="my cases",
     )
 
 
@@ -172,7 +180,7 @@ def pre_allocation(request):
     if not user.has_role(roles.TEAM_LEADER, roles.DUTY_WORKER, roles.MANAGER):
         raise PermissionDenied
     team_id = user.team_id if user.has_role(roles.TEAM_LEADER, roles.DUTY_WORKER) else None
-    return render(
+    return render_logged(
         request,
         "episodes/pre_allocation.html",
         {
@@ -182,6 +190,7 @@ def pre_allocation(request):
             "can_duty": user.has_perm("cases.record_duty_contact"),
             "can_step_down": user.has_perm("cases.receive_step_down"),
         },
+        what="pre-allocation list",
     )
 
 
@@ -191,7 +200,7 @@ def sign_off(request):
     if not user.has_role(roles.MANAGER, roles.DUTY_MANAGER):
         raise PermissionDenied
     is_manager = user.has_role(roles.MANAGER)
-    return render(
+    return render_logged(
         request,
         "episodes/sign_off.html",
         {
@@ -202,6 +211,7 @@ def sign_off(request):
             "is_duty_manager": user.has_role(roles.DUTY_MANAGER),
             "now": timezone.now(),
         },
+        what="sign-off list",
     )
 
 
@@ -273,7 +283,6 @@ def next_steps(episode: Episode, user, *, now) -> list[dict]:
 def episode_detail(request, pk: int):
     episode = _episode(request, pk)
     user = request.user
-    log_access(request, action=AccessLog.Action.VIEW, what=f"episode {episode.reference}", family=episode.family)
     now = timezone.now()
     context = selectors.episode_page(episode, now=now)
     pending_closure = next((c for c in context["closure_requests"] if c.status == ClosureRequest.Status.PENDING), None)
@@ -1084,7 +1093,7 @@ def step_down_find(request):
     people = case_selectors.search_people(request.user, query) if query else []
     families = {m.family.pk: m.family for p in people for m in p.memberships.all()}
     if query:
-        log_access(request, action=AccessLog.Action.SEARCH, what=f"step-down search: {query}"[:200])
+        log_search(request, people, what=f"step-down search: {query}")
     return render(request, "episodes/step_down_find.html", {"query": query, "families": list(families.values())})
 
 
@@ -1092,6 +1101,8 @@ def step_down_find(request):
 def step_down(request, family_pk: int):
     _need(request, "cases.receive_step_down")
     family = visible_family_or_404(request.user, family_pk)
+    if request.method == "GET":
+        log_access(request, action=AccessLog.Action.VIEW, what=f"step-down for {family.reference}", family=family)
     form = StepDownForm(request.POST or None, initial={"team": request.user.team_id})
     status = 200
     if request.method == "POST":
@@ -1201,7 +1212,7 @@ def document_new(request, pk: int):
 
 @login_required
 def document_download(request, pk: int, document_pk: int):
-    episode = _episode(request, pk)
+    episode = _episode(request, pk, log=False)  # logged below as the download it is
     document = get_object_or_404(Document, pk=document_pk, episode=episode)
     log_access(
         request,
@@ -1221,7 +1232,7 @@ def document_download(request, pk: int, document_pk: int):
 
 @login_required
 def family_copy(request, pk: int):
-    episode = _episode(request, pk)
+    episode = _episode(request, pk, log=False)  # logged below as the export it is
     _need(request, "cases.work_on_episode", episode)
     log_access(
         request, action=AccessLog.Action.EXPORT, what=f"family copy of {episode.reference}", family=episode.family

@@ -15,6 +15,7 @@ from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
 from accounts.models import Team
+from cases import selectors as scope
 from cases.models import Communication, Consent, Contact, Episode, Family, Meeting, MeetingItem, Person, RiskIndicator
 from cases.selectors import recent_step_up
 from deadlines import events
@@ -330,16 +331,35 @@ def consent_withdraw(*, consent: Consent, on: date, by) -> Consent:
 
 
 @transaction.atomic
-def meeting_schedule(*, kind: str, scheduled_for: datetime, location: str, attendees: str, by) -> Meeting:
+def meeting_schedule(
+    *,
+    kind: str,
+    scheduled_for: datetime,
+    location: str,
+    attendees: str,
+    by,
+    invited_teams: Iterable[Team] = (),
+) -> Meeting:
     _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can schedule a meeting.")
-    return Meeting.objects.create(
+    meeting = Meeting.objects.create(
         kind=kind, scheduled_for=scheduled_for, location=location, attendees=attendees, chair=by, created_by=by
     )
+    meeting.invited_teams.set(list(invited_teams))
+    return meeting
+
+
+def _require_meeting_scope(*, meeting: Meeting, contact: Contact, by) -> None:
+    """The meeting and the contact must both be in the user's scope (the views 404 before this)."""
+    if not scope.meetings_visible_to(by).filter(pk=meeting.pk).exists():
+        raise WorkflowError("You are not invited to this meeting.")
+    if not scope.contacts_visible_to(by).filter(pk=contact.pk).exists():
+        raise WorkflowError(f"{contact.reference} is not in your work.")
 
 
 @transaction.atomic
 def meeting_add_contact(*, meeting: Meeting, contact: Contact, by) -> MeetingItem:
     _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can set a meeting's agenda.")
+    _require_meeting_scope(meeting=meeting, contact=contact, by=by)
     if contact.state != Contact.State.AT_MEETING:
         raise WorkflowError(
             f"{contact.reference} is not waiting for a multi-agency meeting "
@@ -384,6 +404,10 @@ def meeting_record_outcome(
         raise WorkflowError("Choose the Early Help team to allocate to.")
     if outcome == MeetingItem.Outcome.SINGLE_AGENCY and not agency.strip():
         raise WorkflowError("Name the agency that agreed to support the family.")
+    _require_meeting_scope(meeting=item.meeting, contact=item.contact, by=by)
+    if outcome == MeetingItem.Outcome.ALLOCATE and not scope.teams_allocatable_by(by).filter(pk=team.pk).exists():
+        # Allocating opens the family to the team: nobody may open it to a team of their choosing.
+        raise WorkflowError(f"You cannot allocate to {team}: choose one of the teams you may allocate to.")
     contact = _lock_contact(item.contact, None)
     if contact.state != Contact.State.AT_MEETING:
         raise WorkflowError(f"{contact.reference} is no longer waiting for this meeting.")

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import Team
 from cases import selectors
 from cases.forms import CommunicationForm, ConsentForm, DecisionForm, MeetingForm, MeetingOutcomeForm
-from cases.models import AccessLog, Communication, Consent, Contact, Meeting, MeetingItem
-from cases.views import log_access, visible_contact_or_404
+from cases.models import AccessLog, Communication, Consent, Contact, Meeting
+from cases.views import log_access, log_shown, render_logged, visible_contact_or_404
 from deadlines.selectors import deadlines_for_subject, with_time_left
 from workflows import services
 from workflows.errors import WorkflowError
@@ -191,7 +191,7 @@ def triage_queue(request):
     querystring = "&".join(
         f"{k}={v}" for k, v in (("route", route), ("team", team_id or ""), ("older_than", older or "")) if v
     )
-    return render(
+    return render_logged(
         request,
         "workflows/triage_queue.html",
         {
@@ -204,15 +204,24 @@ def triage_queue(request):
             "older_than": older,
             "querystring": querystring,
         },
+        what="front door queue",
     )
 
 
 # --- Meetings -------------------------------------------------------------------------
+# Meetings, their agenda items and outcomes are reached only through cases.selectors
+# (meetings_visible_to, meeting_items_visible_to): a meeting outside the user's scope is a 404,
+# an agenda item whose contact is outside it is counted but never named.
 
 
 def _require_meeting_role(user):
     if not user.has_perm("cases.run_meeting") and not user.has_perm("cases.decide_contact"):
         raise PermissionDenied
+
+
+def _visible_meeting_or_404(user, pk: int) -> Meeting:
+    _require_meeting_role(user)
+    return get_object_or_404(selectors.meetings_visible_to(user).select_related("chair"), pk=pk)
 
 
 @login_required
@@ -229,13 +238,18 @@ def meeting_list(request):
                 scheduled_for=data["scheduled_for"],
                 location=data["location"],
                 attendees=data["attendees"],
+                invited_teams=data["invited_teams"],
                 by=request.user,
             )
             messages.success(request, f"{meeting} was scheduled.")
             return redirect("cases:meeting_detail", pk=meeting.pk)
-    meetings = Paginator(Meeting.objects.select_related("chair").order_by("-scheduled_for"), 30).get_page(
-        request.GET.get("page")
-    )
+    meetings = Paginator(
+        selectors.meetings_visible_to(request.user)
+        .select_related("chair")
+        .prefetch_related("invited_teams")
+        .order_by("-scheduled_for", "-pk"),
+        30,
+    ).get_page(request.GET.get("page"))
     waiting = selectors.contacts_visible_to(request.user).filter(state=Contact.State.AT_MEETING).count()
     return render(
         request,
@@ -244,37 +258,67 @@ def meeting_list(request):
     )
 
 
-@login_required
-def meeting_detail(request, pk: int):
-    _require_meeting_role(request.user)
-    meeting = get_object_or_404(Meeting.objects.select_related("chair"), pk=pk)
-    items = list(meeting.items.select_related("contact__family", "allocated_team", "decided_by").order_by("pk"))
-    on_agenda = {item.contact_id for item in items}
-    waiting = [
-        c
-        for c in selectors.contacts_visible_to(request.user)
-        .filter(state=Contact.State.AT_MEETING)
-        .select_related("family")
-        .order_by("received_at")[:200]
-        if c.pk not in on_agenda
-    ]
-    outcome_forms = {item.pk: MeetingOutcomeForm(prefix=f"item{item.pk}") for item in items if not item.decided_at}
+def _meeting_page(request, meeting: Meeting, *, outcome_form=None, item_pk: int | None = None, status: int = 200):
+    """The meeting with the agenda items the user may see; one access-log row per family it shows."""
+    user = request.user
+    can_run = user.has_perm("cases.run_meeting")
+    items = list(
+        selectors.meeting_items_visible_to(user)
+        .filter(meeting=meeting)
+        .select_related("contact__family", "allocated_team", "decided_by")
+        .order_by("pk")
+    )
+    hidden = meeting.items.count() - len(items)
+    teams = selectors.teams_allocatable_by(user)
+    forms = {
+        item.pk: outcome_form
+        if outcome_form is not None and item.pk == item_pk
+        else MeetingOutcomeForm(prefix=f"item{item.pk}", teams=teams)
+        for item in items
+        if not item.decided_at
+    }
+    on_agenda = set(meeting.items.values_list("contact_id", flat=True))
+    waiting = []
+    if can_run and outcome_form is None:
+        waiting = [
+            c
+            for c in selectors.contacts_visible_to(user)
+            .filter(state=Contact.State.AT_MEETING)
+            .select_related("family")
+            .order_by("received_at")[:200]
+            if c.pk not in on_agenda
+        ]
+    log_shown(
+        request,
+        {(item.contact.family_id, None) for item in items} | {(c.family_id, None) for c in waiting},
+        what=f"meeting {meeting.pk}: {meeting}",
+    )
     return render(
         request,
         "workflows/meeting_detail.html",
         {
             "meeting": meeting,
-            "items": [(item, outcome_forms.get(item.pk)) for item in items],
+            "invited_teams": list(meeting.invited_teams.order_by("name")),
+            "items": [(item, forms.get(item.pk)) for item in items],
+            "hidden": hidden,
             "waiting": waiting,
-            "can_run": request.user.has_perm("cases.run_meeting"),
+            "can_run": can_run,
+            "form_error_item": item_pk,
         },
+        status=status,
     )
+
+
+@login_required
+def meeting_detail(request, pk: int):
+    meeting = _visible_meeting_or_404(request.user, pk)
+    return _meeting_page(request, meeting)
 
 
 @login_required
 @require_POST
 def meeting_add(request, pk: int):
-    meeting = get_object_or_404(Meeting, pk=pk)
+    meeting = _visible_meeting_or_404(request.user, pk)
     if not request.user.has_perm("cases.run_meeting"):
         raise PermissionDenied
     try:
@@ -295,12 +339,13 @@ def meeting_add(request, pk: int):
 @login_required
 @require_POST
 def meeting_outcome(request, pk: int, item_pk: int):
-    meeting = get_object_or_404(Meeting, pk=pk)
+    meeting = _visible_meeting_or_404(request.user, pk)
     if not request.user.has_perm("cases.run_meeting"):
         raise PermissionDenied
-    item = get_object_or_404(MeetingItem.objects.select_related("contact__family"), pk=item_pk, meeting=meeting)
-    form = MeetingOutcomeForm(request.POST, prefix=f"item{item.pk}")
-    error = None
+    item = get_object_or_404(
+        selectors.meeting_items_visible_to(request.user).select_related("contact__family"), pk=item_pk, meeting=meeting
+    )
+    form = MeetingOutcomeForm(request.POST, prefix=f"item{item.pk}", teams=selectors.teams_allocatable_by(request.user))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -314,25 +359,8 @@ def meeting_outcome(request, pk: int, item_pk: int):
                 now=timezone.now(),
             )
         except WorkflowError as exc:
-            error = str(exc)
+            form.add_error(None, str(exc))
         else:
             messages.success(request, f"Outcome recorded for {item.contact.reference} ({item.contact.family}).")
             return redirect("cases:meeting_detail", pk=meeting.pk)
-    if error:
-        form.add_error(None, error)
-    items = list(meeting.items.select_related("contact__family", "allocated_team", "decided_by").order_by("pk"))
-    forms_by_item = {
-        i.pk: (form if i.pk == item.pk else MeetingOutcomeForm(prefix=f"item{i.pk}")) for i in items if not i.decided_at
-    }
-    return render(
-        request,
-        "workflows/meeting_detail.html",
-        {
-            "meeting": meeting,
-            "items": [(i, forms_by_item.get(i.pk)) for i in items],
-            "waiting": [],
-            "can_run": True,
-            "form_error_item": item.pk,
-        },
-        status=400,
-    )
+    return _meeting_page(request, meeting, outcome_form=form, item_pk=item.pk, status=400)

@@ -206,7 +206,7 @@ class Builder:
                  "decided_at decided_by_id"),
         (Escalation, "id episode_id about disagreement escalated_to raised_at raised_by_id outcome resolved_at "
                      "resolved_by_id"),
-        (Draft, "id user_id form_key object_key data updated_at"),
+        (Draft, "id user_id episode_id form_key object_key data updated_at"),
         (Deadline, "id rulebook rule_id title contact_id episode_id worker_id family_id cycle started_at expected_at "
                    "due_at "
                    "stopped_at stop_reason flag_only assignee_id team_id overdue_alerted_at breach_alerted_at"),
@@ -1033,7 +1033,7 @@ class Builder:
         # A half-typed visit note for some open cases.
         if not is_closed and is_allocated and rng.random() < 0.05:
             L.buffer(Draft).append(
-                (L.ids(Draft), lead, "note", str(eid), Jsonb({"details": "Visited the family and"}), now - HOUR)
+                (L.ids(Draft), lead, eid, "note", str(eid), Jsonb({"details": "Visited the family and"}), now - HOUR)
             )
 
         L.buffer(Episode).append(

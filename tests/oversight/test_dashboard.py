@@ -216,8 +216,9 @@ class TestCaseloadsAndContacts:
             ["Over capacity", "1", "33.3"],
         ]
 
-    def test_contacts_and_decisions_per_week(self, client, users, pinned):
-        family, children = family_with_children(1)
+    def test_contacts_and_decisions_per_week(self, client, users, team, pinned):
+        # A family of the manager's service: managers see their service's contacts only.
+        family, children = family_with_children(1, team=team)
         D = Contact.Decision
         make_contact(family, received_at=london(2026, 11, 10, 9), decision=D.SIGNPOST)
         make_contact(family, received_at=london(2026, 11, 15, 23, 30), decision=D.ALLOCATE)  # Sunday: week of the 9th

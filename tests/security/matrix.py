@@ -74,3 +74,14 @@ def url_for(name: str, kwarg_names, world: dict) -> str:
         else:
             kwargs[kwarg] = KWARG_VALUES[kwarg]
     return reverse(name, kwargs=kwargs)
+
+
+# GET parameters that make a search page show what it finds (for the access-log test).
+QUERY_STRINGS = {
+    "cases:search": lambda w: {"q": str(w["child"])},
+    "cases:contact_create": lambda w: {
+        "find-first_name": w["child"].first_name,
+        "find-last_name": w["child"].last_name,
+    },
+    "episodes:step_down_find": lambda w: {"q": str(w["child"])},
+}

@@ -15,6 +15,7 @@ from tests.factories import FamilyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/London"))
+REASON = "Retention schedule period ended; no exception applies"
 
 
 def old_family(*, hold=False, open_contact=False, youngest=date(1999, 1, 1), team=None):
@@ -46,8 +47,8 @@ def test_candidates_respect_rule_legal_hold_and_open_work():
     assert gone.pk in ids and young.pk in ids and held.pk not in ids
 
 
-def test_delete_removes_records_history_and_access_log_and_leaves_a_tombstone(users):
-    family, child = old_family()
+def test_delete_removes_records_history_and_access_log_and_leaves_a_tombstone(users, team):
+    family, child = old_family(team=team)
     shared = PersonFactory(first_name="Shared")
     Membership.objects.create(family=family, person=shared, relationship="parent")
     other = FamilyFactory()
@@ -55,7 +56,7 @@ def test_delete_removes_records_history_and_access_log_and_leaves_a_tombstone(us
     AccessLog.objects.create(at=NOW, user=users["coach"], action="view", what="x", family_id_logged=family.pk)
     preview = data_protection.retention_preview(family)
     assert preview["contacts"] == 1
-    tombstone = data_protection.retention_delete(family=family, authorised_by=users["manager"], now=NOW)
+    tombstone = data_protection.retention_delete(family=family, authorised_by=users["manager"], now=NOW, reason=REASON)
     assert not Family.objects.filter(pk=family.pk).exists()
     assert not Person.objects.filter(pk=child.pk).exists()
     assert Person.objects.filter(pk=shared.pk).exists()
@@ -69,25 +70,34 @@ def test_delete_removes_records_history_and_access_log_and_leaves_a_tombstone(us
         cursor.execute("DELETE FROM cases_accesslog")
 
 
-def test_legal_hold_blocks_deletion(users):
-    family, _ = old_family(hold=True)
+def test_legal_hold_blocks_deletion(users, team):
+    family, _ = old_family(hold=True, team=team)
     with pytest.raises(ValueError, match="legal hold"):
-        data_protection.retention_delete(family=family, authorised_by=users["manager"], now=NOW)
+        data_protection.retention_delete(family=family, authorised_by=users["manager"], now=NOW, reason=REASON)
     assert Family.objects.filter(pk=family.pk).exists()
 
 
-def test_retention_pages_dry_run_and_confirmation(client, users):
-    family, _ = old_family()
+def test_retention_pages_dry_run_and_confirmation(client, users, team):
+    family, _ = old_family(team=team)
     client.force_login(users["manager"])
     report = client.get(reverse("oversight:retention_report"))
     assert family.reference.encode() in report.content
     url = reverse("oversight:retention_family", args=[family.pk])
     assert b"What would be deleted" in client.get(url).content
-    client.post(url, {"confirm": "wrong"})
+    response = client.post(url, {"confirm": "wrong", "reason": REASON})
+    assert response.status_code == 400 and f"Type {family.reference} to confirm".encode() in response.content
+    response = client.post(url, {"confirm": family.reference, "reason": ""})
+    assert response.status_code == 400 and b"Give the legal basis" in response.content
+    assert family.reference.encode() in response.content  # what was typed is kept
     assert Family.objects.filter(pk=family.pk).exists()
-    client.post(url, {"confirm": family.reference})
+    client.post(url, {"confirm": family.reference, "reason": REASON})
     assert not Family.objects.filter(pk=family.pk).exists()
-    assert Tombstone.objects.get().reference == family.reference
+    tombstone = Tombstone.objects.get()
+    assert (tombstone.reference, tombstone.reason, tombstone.authorised_by) == (
+        family.reference,
+        REASON,
+        users["manager"],
+    )
     client.force_login(users["coach"])
     assert client.get(reverse("oversight:retention_report")).status_code == 403
 

@@ -36,6 +36,7 @@ def build_world(users, team, *, lead=None) -> dict:
     )
     Contact.objects.filter(pk=waiting.pk).update(state="at_meeting", meeting_kind="MAAM")
     meeting = Meeting.objects.create(kind="MAAM", scheduled_for=now, chair=users["mashlead"])
+    meeting.invited_teams.set([team])
     item = MeetingItem.objects.create(meeting=meeting, contact=waiting)
     episode = Episode.objects.create(
         family=family,
@@ -151,3 +152,24 @@ def add_oversight_records(world: dict, users) -> dict:
         practitioner=users["coach"],
     )
     return world
+
+
+def add_far_service(users) -> dict:
+    """A second service with its own front door, team and staff, to prove scope stops at the service.
+
+    Adds to `users`: farmash (its front door), farlead (team leader), farmanager, fardutymanager, and
+    nomanager (a manager with no service and no team).
+    """
+    from accounts import roles
+    from tests.conftest import make_user
+    from tests.factories import ServiceFactory, TeamFactory
+
+    service = ServiceFactory(name="Far Service")
+    front_door = TeamFactory(name="Far Front Door", service=service, kind="front_door")
+    team = TeamFactory(name="Far Hub", service=service)
+    users["farmash"] = make_user("farmash", roles.MASH_OFFICER, front_door)
+    users["farlead"] = make_user("farlead", roles.TEAM_LEADER, team)
+    users["farmanager"] = make_user("farmanager", roles.MANAGER, None, service=service)
+    users["fardutymanager"] = make_user("fardutymanager", roles.DUTY_MANAGER, None, service=service)
+    users["nomanager"] = make_user("nomanager", roles.MANAGER, None)
+    return {"service": service, "front_door": front_door, "team": team}
