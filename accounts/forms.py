@@ -104,7 +104,7 @@ class TokenForm(forms.Form):
         return token
 
 
-class TwoFactorResetForm(forms.Form):
+class TwoFactorResetForm(SafeTextMixin, forms.Form):
     reason = forms.CharField(
         label="Why are you resetting this person's two-factor sign-in?",
         min_length=REASON_MIN_LENGTH,
