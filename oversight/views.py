@@ -272,16 +272,22 @@ def breach_acknowledge(request, pk: int):
     )
     acknowledgement = deadline.acknowledgements.select_related("by").first()
     form = BreachAcknowledgeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.breach_acknowledge(
-                deadline=deadline, comment=form.cleaned_data["comment"], by=request.user, now=now
-            )
-        except services.OversightError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, f"The breach of {deadline.rule_id} was acknowledged.")
-            return redirect(reverse("oversight:dashboard") + ("?" + request.GET.urlencode() if request.GET else ""))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.breach_acknowledge(
+                    deadline=deadline, comment=form.cleaned_data["comment"], by=request.user, now=now
+                )
+            except services.OversightError as error:
+                # Refused (already acknowledged by someone else, or not a breach): the comment stays typed.
+                form.add_error(None, str(error))
+                acknowledgement = deadline.acknowledgements.select_related("by").first()
+                status = 409
+            else:
+                messages.success(request, f"The breach of {deadline.rule_id} was acknowledged.")
+                return redirect(reverse("oversight:dashboard") + ("?" + request.GET.urlencode() if request.GET else ""))
     return render(
         request,
         "oversight/breach_acknowledge.html",
@@ -292,6 +298,7 @@ def breach_acknowledge(request, pk: int):
             "is_breach": services.is_breach(deadline, now),
             "now": now,
         },
+        status=status,
     )
 
 

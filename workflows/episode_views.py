@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -88,6 +90,31 @@ def _refused(form, exc: WorkflowError, *, current_version: int | None = None) ->
         data = form.data.copy()
         data["version"] = str(current_version)
         form.data = data
+
+
+def _seen_version(data: dict) -> int:
+    """The version an edit form was drawn from; a form that does not say is treated as drawn from none (0)."""
+    return data.get("version") or 0
+
+
+def _current_version(model, record) -> int | None:
+    """The record's version now, for the next submit after a refusal (None: nothing to compare)."""
+    if record is None:
+        return None
+    return model.objects.filter(pk=record.pk).values_list("version", flat=True).first() or 0
+
+
+def _saved_rows(exc: WorkflowError, model, record, fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """After a concurrent save, what the other person saved, beside what this user typed (kept in the form)."""
+    latest = model.objects.filter(pk=record.pk).first() if record is not None else None
+    if not isinstance(exc, CaseChanged) or latest is None:
+        return []
+    rows = []
+    for name in fields:
+        value = getattr(latest, name)
+        shown = f"{value:%d %B %Y}" if isinstance(value, date) else (str(value) if value else "Not given")
+        rows.append((f"Saved by someone else: {model._meta.get_field(name).verbose_name}", shown))
+    return rows
 
 
 def _now_initial() -> dict:
@@ -581,7 +608,7 @@ def plan(request, pk: int):
                     if_not_working=form.cleaned_data["if_not_working"],
                     by=request.user,
                     now=timezone.now(),
-                    expected_version=form.cleaned_data["version"],
+                    expected_version=_seen_version(form.cleaned_data),
                 )
             except WorkflowError as exc:
                 latest = selectors.plan_with_outcomes(episode)
@@ -627,12 +654,14 @@ def outcome_edit(request, pk: int, outcome_pk: int | None = None):
             "description": outcome.description,
             "how_measured": outcome.how_measured,
             "by_when": outcome.by_when,
+            "version": outcome.version,
         }
         if outcome
         else {}
     )
     form = OutcomeForm(request.POST or None, initial=initial)
     status = 200
+    theirs: list[tuple[str, str]] = []
     if request.method == "POST":
         status = 400
         if form.is_valid():
@@ -647,9 +676,11 @@ def outcome_edit(request, pk: int, outcome_pk: int | None = None):
                     by_when=data["by_when"],
                     by=request.user,
                     now=timezone.now(),
+                    expected_version=_seen_version(data),
                 )
             except WorkflowError as exc:
-                _refused(form, exc)
+                _refused(form, exc, current_version=_current_version(PlanOutcome, outcome))
+                theirs = _saved_rows(exc, PlanOutcome, outcome, ("description", "how_measured", "by_when"))
                 status = 409
             else:
                 messages.success(request, f"Outcome {saved.number} was saved.")
@@ -661,6 +692,7 @@ def outcome_edit(request, pk: int, outcome_pk: int | None = None):
         title=f"Outcome {outcome.number}" if outcome else "Add an outcome",
         button="Save outcome",
         status=status,
+        summary_rows=theirs,
         intro="A SMART outcome says specifically what will be different, how progress will be measured and by when.",
     )
 
@@ -678,12 +710,14 @@ def action_edit(request, pk: int, outcome_pk: int, action_pk: int | None = None)
             "by_when": action.by_when,
             "done_on": action.done_on,
             "note": action.note,
+            "version": action.version,
         }
         if action
         else {}
     )
     form = ActionForm(request.POST or None, initial=initial)
     status = 200
+    theirs: list[tuple[str, str]] = []
     if request.method == "POST":
         status = 400
         if form.is_valid():
@@ -699,9 +733,11 @@ def action_edit(request, pk: int, outcome_pk: int, action_pk: int | None = None)
                     note=data["note"],
                     by=request.user,
                     now=timezone.now(),
+                    expected_version=_seen_version(data),
                 )
             except WorkflowError as exc:
-                _refused(form, exc)
+                _refused(form, exc, current_version=_current_version(PlanAction, action))
+                theirs = _saved_rows(exc, PlanAction, action, ("what", "who", "by_when", "done_on", "note"))
                 status = 409
             else:
                 messages.success(request, f"The action for outcome {outcome.number} was saved.")
@@ -713,7 +749,7 @@ def action_edit(request, pk: int, outcome_pk: int, action_pk: int | None = None)
         title=f"{'Change an' if action else 'Add an'} action for outcome {outcome.number}",
         button="Save action",
         status=status,
-        summary_rows=[("Outcome", outcome.description or "Not written yet")],
+        summary_rows=[("Outcome", outcome.description or "Not written yet"), *theirs],
     )
 
 
