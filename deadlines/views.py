@@ -96,21 +96,20 @@ def closure_day_add(request):
     _require_admin(request.user)
     form = ClosureDayForm(request.POST or None)
     status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                with transaction.atomic():
-                    day = services.closure_day_add(day=data["date"], reason=data["reason"], by=request.user)
-            except IntegrityError:
-                # Another administrator added the same day a moment ago (the form checked before they saved).
-                form.add_error("date", f"{data['date']:%-d %B %Y} is already a closure day")
-                status = 409
-            else:
-                messages.success(
-                    request, f"{day.date:%-d %B %Y} is now a closure day. Open deadlines are being recalculated."
-                )
-                return redirect("deadlines:closure_days")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                day = services.closure_day_add(day=data["date"], reason=data["reason"], by=request.user)
+        except IntegrityError:
+            # Another administrator added the same day a moment ago (the form checked before they saved).
+            form.add_error("date", f"{data['date']:%-d %B %Y} is already a closure day")
+            status = 409
+        else:
+            messages.success(
+                request, f"{day.date:%-d %B %Y} is now a closure day. Open deadlines are being recalculated."
+            )
+            return redirect("deadlines:closure_days")
     return render(request, "deadlines/closure_day_form.html", {"form": form}, status=status)
 
 

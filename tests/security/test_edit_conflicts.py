@@ -43,9 +43,8 @@ class HiddenFields(HTMLParser):
         attrs = dict(attrs)
         if tag == "form":
             self._in_post_form = (attrs.get("method") or "").lower() == "post"
-        elif tag == "input" and self._in_post_form and attrs.get("type") == "hidden":
-            if attrs.get("name") and attrs["name"] != "csrfmiddlewaretoken":
-                self.values[attrs["name"]] = attrs.get("value") or ""
+        elif tag == "input" and self._in_post_form and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.values[attrs["name"]] = attrs.get("value") or ""
 
     def handle_endtag(self, tag):
         if tag == "form":
