@@ -24,6 +24,7 @@ from accounts.models import Team, User
 from cases.models import Episode
 from cases.selectors import TEAM_ROLES, episodes_visible_to
 from deadlines.models import Deadline
+from earlyhelp.input_guard import int_param
 from oversight import annex_a as annex_a_export
 from oversight import selectors, services
 from oversight.charts import bar_chart, hbar_chart
@@ -89,11 +90,10 @@ def board_filters(request) -> BoardFilters:
     if not teams:
         raise PermissionDenied
     team = teams[0] if user.team_id is None else next((t for t in teams if t.pk == user.team_id), teams[0])
-    raw_team = request.GET.get("team", "")
-    if raw_team:
-        if not (raw_team.isascii() and raw_team.isdigit()):
-            raise Http404
-        team = next((t for t in teams if t.pk == int(raw_team)), None)
+    if request.GET.get("team"):
+        # A team that is not a number, or not one of the user's, is a 404: never another team's board.
+        team_id = int_param(request.GET, "team")
+        team = next((t for t in teams if t.pk == team_id), None)
         if team is None:
             raise Http404
     members = list(User.objects.filter(team=team, is_active=True).order_by("first_name", "last_name", "username"))

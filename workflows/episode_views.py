@@ -64,8 +64,16 @@ from workflows.episode_forms import (
 from workflows.errors import CaseChanged, WorkflowError
 
 S = Episode.State
-# Long forms whose typing is saved as the user goes (static/js/drafts.mjs).
-DRAFT_FORMS = frozenset({"visit", "assessment", "plan", "review", "closure", "step_up"})
+# Long forms whose typing is saved as the user goes (static/js/drafts.mjs), with the permissions
+# that open each form (any one of them): nobody keeps drafts of a form they cannot submit.
+DRAFT_FORMS = {
+    "visit": ("cases.work_on_episode", "cases.record_duty_contact"),
+    "assessment": ("cases.work_on_episode",),
+    "plan": ("cases.work_on_episode",),
+    "review": ("cases.work_on_episode",),
+    "closure": ("cases.work_on_episode",),
+    "step_up": ("cases.work_on_episode", "cases.send_step_up"),
+}
 
 
 # --- Shared steps ------------------------------------------------------------------------------
@@ -513,6 +521,7 @@ def assessment(request, pk: int):
 @require_POST
 def assessment_not_needed(request, pk: int):
     episode = _episode(request, pk)
+    _need(request, "cases.work_on_episode", episode)
     try:
         services.assessment_not_needed(
             episode=episode, by=request.user, now=timezone.now(), expected_version=_int(request.POST.get("version"))
@@ -757,6 +766,7 @@ def action_edit(request, pk: int, outcome_pk: int, action_pk: int | None = None)
 @require_POST
 def plan_activate(request, pk: int):
     episode = _episode(request, pk)
+    _need(request, "cases.work_on_episode", episode)
     try:
         services.plan_activate(
             episode=episode, by=request.user, now=timezone.now(), expected_version=_int(request.POST.get("version"))
@@ -1337,6 +1347,8 @@ def draft_save(request, form_key: str, pk: int):
     if form_key not in DRAFT_FORMS:
         raise Http404("No such form")
     episode = _episode(request, pk)
+    if not _may_draft(request.user, form_key, episode):
+        return JsonResponse({"error": "forbidden"}, status=403)
     data = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
     now = timezone.now()
     try:
@@ -1352,11 +1364,17 @@ def draft_discard(request, form_key: str, pk: int):
     if form_key not in DRAFT_FORMS:
         raise Http404("No such form")
     episode = _episode(request, pk)
+    if not _may_draft(request.user, form_key, episode):
+        raise PermissionDenied
     services.draft_discard(user=request.user, form_key=form_key, object_key=str(episode.pk))
     messages.success(request, "The draft was discarded.")
     if _safe_next(request):
         return redirect(request.POST["next_page"])
     return redirect("episodes:episode_detail", pk=episode.pk)
+
+
+def _may_draft(user, form_key: str, episode: Episode) -> bool:
+    return any(user.has_perm(perm, episode) for perm in DRAFT_FORMS[form_key])
 
 
 def _safe_next(request) -> bool:

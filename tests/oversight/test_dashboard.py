@@ -152,7 +152,7 @@ class TestBreaches:
 
         url = reverse("oversight:breach_acknowledge", args=[clocks["breached"].pk])
         response = client.post(url, {"comment": "  "})
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "Enter a comment saying what is being done" in response.content.decode()
         response = client.post(url, {"comment": "Practitioner off sick; reallocated today."})
         assert response.status_code == 302
