@@ -230,6 +230,15 @@ def _assert_survives(response, what) -> None:
     assert PAYLOAD not in body, f"unescaped script reflected: {what}"
 
 
+def _fuzz_query(client, name: str, url: str, params: list[str]) -> None:
+    @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(query=st.fixed_dictionaries(dict.fromkeys(params, HOSTILE)))
+    def run(query):
+        _assert_survives(client.get(url, query), (name, query))
+
+    run()
+
+
 def test_hostile_query_strings_on_every_get_page_never_cause_a_500(client, users, world):
     """Every URL, as a role that may open it, with hostile values for every parameter its view reads."""
     from tests.security.matrix import all_url_names, url_for
@@ -248,13 +257,7 @@ def test_hostile_query_strings_on_every_get_page_never_cause_a_500(client, users
         checked += 1
         for value in QUERY_VALUES:
             _assert_survives(client.get(url, dict.fromkeys(params, value)), (name, value[:40]))
-
-        @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-        @given(query=st.fixed_dictionaries(dict.fromkeys(params, HOSTILE)))
-        def run(query):
-            _assert_survives(client.get(url, query), (name, query))
-
-        run()
+        _fuzz_query(client, name, url, params)
     assert checked >= 15, "the parameter discovery found too few pages with parameters"
 
 
