@@ -3,7 +3,8 @@
 The first save wins; the second is refused with 409 and a message saying someone else saved
 first, and the page still holds what the second person typed. Nothing of the first is lost.
 Each case loads the real page as each user and posts back the hidden fields it drew (the
-version the form carried), as a browser would.
+version the form carried), as a browser would. The records come from the URL-by-role test
+world (tests/security/world.py), moved to the state each form needs.
 """
 
 from __future__ import annotations
@@ -13,22 +14,16 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import roles
-from cases.models import Assessment, ClosureRequest, Contact, Escalation, StepUp
+from cases.models import Assessment, Contact, Episode, StepUp
 from oversight.models import BreachAcknowledgement
 from tests.conftest import make_user
-from tests.episodes.helpers import NOW, S, full_assessment, make_episode
-from tests.factories import family_with_children
-from tests.oversight.helpers import make_deadline
-from workflows import episode_services as es
-from workflows import services
 
 pytestmark = pytest.mark.django_db
-LATER = NOW + timedelta(days=1)
 
 
 class HiddenFields(HTMLParser):
@@ -91,34 +86,30 @@ def assert_second_is_refused_and_keeps_input(edit: Edit) -> None:
     assert edit.saved() == edit.marker_first, "the first person's save was overwritten"
 
 
-def _date(prefix: str, day) -> dict:
+def _date(prefix: str, days_from_today: int) -> dict:
+    day = timezone.localdate() + timedelta(days=days_from_today)
     return {f"{prefix}_0": str(day.day), f"{prefix}_1": str(day.month), f"{prefix}_2": str(day.year)}
-
-
-@pytest.fixture
-def pinned():
-    with time_machine.travel(LATER, tick=False):
-        yield LATER
-
-
-@pytest.fixture
-def active(users, team, pinned):
-    episode, _children = make_episode(users, team, state=S.PLAN_ACTIVE)
-    return episode
 
 
 def url(name, *args):
     return reverse(f"episodes:{name}", args=args)
 
 
-def test_plan_text(users, active):
-    def saved():
-        active.plan.refresh_from_db()
-        return active.plan.if_not_working
+def _move(episode, state: str, **fields) -> None:
+    """Put the world's episode where a form needs it (the state field only changes by transitions)."""
+    Episode.objects.filter(pk=episode.pk).update(state=state, **fields)
 
+
+def _reload(record, name: str):
+    record.refresh_from_db()
+    return getattr(record, name)
+
+
+def test_plan_text(users, world):
+    episode = world["episode"]
     assert_second_is_refused_and_keeps_input(
         Edit(
-            page=url("plan", active.pk),
+            page=url("plan", episode.pk),
             first=users["coach"],
             second=users["teamlead"],
             typed_first={"if_not_working": "Coach text: meet again in a week"},
@@ -126,44 +117,40 @@ def test_plan_text(users, active):
             marker_first="Coach text: meet again in a week",
             marker_second="Leader text: call the school first",
             refused="Someone else changed this plan while you were working on it",
-            saved=saved,
+            saved=lambda: _reload(episode.plan, "if_not_working"),
         )
     )
 
 
-def test_plan_outcome(users, active):
-    outcome = active.plan.outcomes.get()
-    by_when = _date("by_when", LATER.date() + timedelta(days=60))
-
-    def saved():
-        outcome.refresh_from_db()
-        return outcome.description
-
+def test_plan_outcome(users, world):
+    episode, outcome = world["episode"], world["outcome"]
     assert_second_is_refused_and_keeps_input(
         Edit(
-            page=url("outcome_edit", active.pk, outcome.pk),
+            page=url("outcome_edit", episode.pk, outcome.pk),
             first=users["coach"],
             second=users["teamlead"],
             typed_first={"area": "education", "description": "Coach: Sam attends", "how_measured": "Register"}
-            | by_when,
+            | _date("by_when", 60),
             typed_second={"area": "health", "description": "Leader: Sam sleeps well", "how_measured": "Diary"}
-            | by_when,
+            | _date("by_when", 90),
             marker_first="Coach: Sam attends",
             marker_second="Leader: Sam sleeps well",
             refused="Someone else saved this outcome while you were working on it",
-            saved=saved,
+            saved=lambda: _reload(outcome, "description"),
         )
     )
 
 
-def test_plan_outcome_page_shows_what_the_other_person_saved(client, users, active):
-    outcome = active.plan.outcomes.get()
+def test_plan_outcome_page_shows_what_the_other_person_saved(client, users, world):
+    from workflows import episode_services as es
+
+    episode, outcome = world["episode"], world["outcome"]
     seen = outcome.version
     es.plan_outcome_save(
-        episode=active,
+        episode=episode,
         outcome=outcome,
         by=users["teamlead"],
-        now=LATER,
+        now=timezone.now(),
         description="Saved first by the leader",
         how_measured="Register",
         by_when=None,
@@ -171,7 +158,7 @@ def test_plan_outcome_page_shows_what_the_other_person_saved(client, users, acti
     )
     client.force_login(users["coach"])
     response = client.post(
-        url("outcome_edit", active.pk, outcome.pk), {"version": seen, "description": "Typed second by the coach"}
+        url("outcome_edit", episode.pk, outcome.pk), {"version": seen, "description": "Typed second by the coach"}
     )
     body = response.content.decode()
     assert response.status_code == 409
@@ -179,44 +166,32 @@ def test_plan_outcome_page_shows_what_the_other_person_saved(client, users, acti
     outcome.refresh_from_db()
     assert f'name="version" value="{outcome.version}"' in body  # the next save is against the latest
     # A form that does not say which version it was drawn from is not trusted to overwrite.
-    response = client.post(url("outcome_edit", active.pk, outcome.pk), {"description": "No version at all"})
+    response = client.post(url("outcome_edit", episode.pk, outcome.pk), {"description": "No version at all"})
     assert response.status_code == 409
-    outcome.refresh_from_db()
-    assert outcome.description == "Saved first by the leader"
+    assert _reload(outcome, "description") == "Saved first by the leader"
 
 
-def test_plan_action(users, active):
-    outcome = active.plan.outcomes.get()
-    action = outcome.actions.get()
-    by_when = _date("by_when", LATER.date() + timedelta(days=20))
-
-    def saved():
-        action.refresh_from_db()
-        return action.what
-
+def test_plan_action(users, world):
+    episode, outcome, action = world["episode"], world["outcome"], world["action"]
     assert_second_is_refused_and_keeps_input(
         Edit(
-            page=url("action_edit", active.pk, outcome.pk, action.pk),
+            page=url("action_edit", episode.pk, outcome.pk, action.pk),
             first=users["coach"],
             second=users["teamlead"],
-            typed_first={"what": "Coach: walk to school", "who": "Mum"} | by_when,
-            typed_second={"what": "Leader: breakfast club", "who": "School"} | by_when,
+            typed_first={"what": "Coach: walk to school", "who": "Mum"} | _date("by_when", 20),
+            typed_second={"what": "Leader: breakfast club", "who": "School"} | _date("by_when", 30),
             marker_first="Coach: walk to school",
             marker_second="Leader: breakfast club",
             refused="Someone else saved this action while you were working on it",
-            saved=saved,
+            saved=lambda: _reload(action, "what"),
         )
     )
 
 
-def test_assessment(users, team, pinned):
-    episode, children = make_episode(users, team, state=S.FIRST_VISIT)
-    draft = full_assessment(children)
-    es.assessment_save(episode=episode, by=users["coach"], now=LATER, **draft)
-
-    def saved():
-        return Assessment.objects.get(episode=episode).family_history
-
+def test_assessment(users, world):
+    episode = world["episode"]
+    _move(episode, Episode.State.ASSESSMENT)
+    Assessment.objects.create(episode=episode, started_at=timezone.now(), started_by=users["coach"])
     assert_second_is_refused_and_keeps_input(
         Edit(
             page=url("assessment", episode.pk),
@@ -227,22 +202,18 @@ def test_assessment(users, team, pinned):
             marker_first="Coach: moved here in 2024",
             marker_second="Leader: grandparents nearby",
             refused="Someone else saved this assessment while you were working on it",
-            saved=saved,
+            saved=lambda: Assessment.objects.get(episode=episode).family_history,
         )
     )
 
 
-def test_reallocation(users, team, active):
+def test_reallocation(users, team, world):
+    episode = world["episode"]
     coach2 = make_user("coach2", roles.PRACTITIONER, team)
     coach3 = make_user("coach3", roles.PRACTITIONER, team)
-
-    def saved():
-        active.refresh_from_db()
-        return active.lead_professional.username
-
     assert_second_is_refused_and_keeps_input(
         Edit(
-            page=url("allocate", active.pk),
+            page=url("allocate", episode.pk),
             first=users["teamlead"],
             second=users["manager"],
             typed_first={"practitioner": coach2.pk, "reason": "Leader: coach2 knows them"},
@@ -250,28 +221,16 @@ def test_reallocation(users, team, active):
             marker_first="coach2",
             marker_second="Manager: coach3 has room",
             refused="was changed by someone else while you were working on it",
-            saved=saved,
+            saved=lambda: Episode.objects.get(pk=episode.pk).lead_professional.username,
         )
     )
 
 
-def test_escalation_outcome(users, active):
-    escalation = es.escalation_record(
-        episode=active,
-        about=Escalation.About.STEP_UP,
-        disagreement="Threshold",
-        escalated_to="Operational lead",
-        by=users["teamlead"],
-        now=LATER,
-    )
-
-    def saved():
-        escalation.refresh_from_db()
-        return escalation.outcome
-
+def test_escalation_outcome(users, world):
+    episode, escalation = world["episode"], world["escalation"]
     assert_second_is_refused_and_keeps_input(
         Edit(
-            page=url("escalation_outcome", active.pk, escalation.pk),
+            page=url("escalation_outcome", episode.pk, escalation.pk),
             first=users["coach"],
             second=users["teamlead"],
             typed_first={"outcome": "Coach: agreed to step up"},
@@ -279,34 +238,18 @@ def test_escalation_outcome(users, active):
             marker_first="Coach: agreed to step up",
             marker_second="Leader: agreed to stay",
             refused="already been recorded",
-            saved=saved,
+            saved=lambda: _reload(escalation, "outcome"),
         )
     )
 
 
-@pytest.fixture
-def step_up(users, active):
-    return es.step_up_propose(
-        episode=active,
-        concern=StepUp.Concern.NO_ENGAGEMENT,
-        reason="No engagement",
-        multi_agency_views="School worried",
-        family_views="Mum declines",
-        by=users["coach"],
-        now=LATER,
-    )
-
-
-def test_step_up_oversight(users, service, active, step_up):
+def test_step_up_oversight(users, service, world):
+    episode, step_up = world["episode"], world["step_up"]
+    _move(episode, Episode.State.STEP_UP_REQUESTED, state_before_request=Episode.State.PLAN_ACTIVE)
     manager2 = make_user("manager2", roles.MANAGER, None, service=service)
-
-    def saved():
-        step_up.refresh_from_db()
-        return step_up.manager_judgement
-
     assert_second_is_refused_and_keeps_input(
         Edit(
-            page=url("step_up_send", active.pk, step_up.pk),
+            page=url("step_up_send", episode.pk, step_up.pk),
             first=users["manager"],
             second=manager2,
             typed_first={"next_step": "consult_duty", "parenting": "yes", "judgement": "First: consult duty"},
@@ -314,25 +257,22 @@ def test_step_up_oversight(users, service, active, step_up):
             marker_first="First: consult duty",
             marker_second="Second: send a MARF",
             refused="already been sent",
-            saved=saved,
+            saved=lambda: _reload(step_up, "manager_judgement"),
         )
     )
 
 
-def test_step_up_decision(users, service, active, step_up):
-    es.step_up_send_to_duty_manager(
-        step_up=step_up, next_step="consult_duty", parenting="yes", judgement="Send", by=users["manager"], now=LATER
+def test_step_up_decision(users, service, world):
+    episode, step_up = world["episode"], world["step_up"]
+    _move(episode, Episode.State.STEP_UP_REQUESTED, state_before_request=Episode.State.PLAN_ACTIVE)
+    StepUp.objects.filter(pk=step_up.pk).update(
+        next_step="consult_duty", parenting="yes", manager_judgement="Send", sent_at=timezone.now()
     )
     duty2 = make_user("dutymanager2", roles.DUTY_MANAGER, None, service=service)
     returned = {"decision": "returned", "focused_plan_note": "Family meeting on Friday"}
-
-    def saved():
-        step_up.refresh_from_db()
-        return step_up.decision_notes
-
     assert_second_is_refused_and_keeps_input(
         Edit(
-            page=url("step_up_decide", active.pk, step_up.pk),
+            page=url("step_up_decide", episode.pk, step_up.pk),
             first=users["dutymanager"],
             second=duty2,
             typed_first={**returned, "notes": "First duty manager: return"},
@@ -340,30 +280,18 @@ def test_step_up_decision(users, service, active, step_up):
             marker_first="First duty manager: return",
             marker_second="Second duty manager: also return",
             refused="already been decided",
-            saved=saved,
+            saved=lambda: _reload(step_up, "decision_notes"),
         )
     )
 
 
-def test_closure_decision(users, service, active):
-    closure = es.closure_request(
-        episode=active,
-        checklist=dict.fromkeys(ClosureRequest.CHECKLIST, True),
-        summary="Done.",
-        child_voice="Happy.",
-        proposed_reason="goals_met",
-        by=users["coach"],
-        now=LATER,
-    )
+def test_closure_decision(users, service, world):
+    episode, closure = world["episode"], world["closure"]
+    _move(episode, Episode.State.CLOSURE_REQUESTED, state_before_request=Episode.State.PLAN_ACTIVE)
     manager2 = make_user("manager2", roles.MANAGER, None, service=service)
-
-    def saved():
-        closure.refresh_from_db()
-        return closure.return_reason
-
     assert_second_is_refused_and_keeps_input(
         Edit(
-            page=url("closure_decide", active.pk, closure.pk),
+            page=url("closure_decide", episode.pk, closure.pk),
             first=users["manager"],
             second=manager2,
             typed_first={"return": "1", "ret-return_reason": "First: the letter is missing"},
@@ -371,20 +299,14 @@ def test_closure_decision(users, service, active):
             marker_first="First: the letter is missing",
             marker_second="Second: no ending meeting",
             refused="already been returned",
-            saved=saved,
+            saved=lambda: _reload(closure, "return_reason"),
         )
     )
 
 
-def test_breach_acknowledgement(users, service, team, active):
-    deadline = make_deadline(
-        "B8", team=team, episode=active, started_at=LATER - timedelta(days=9), due_at=LATER - timedelta(days=1)
-    )
+def test_breach_acknowledgement(users, service, world):
+    deadline = world["deadline"]  # 18 days past its maximum
     manager2 = make_user("manager2", roles.MANAGER, None, service=service)
-
-    def saved():
-        return BreachAcknowledgement.objects.get(deadline=deadline).comment
-
     assert_second_is_refused_and_keeps_input(
         Edit(
             page=reverse("oversight:breach_acknowledge", args=[deadline.pk]),
@@ -395,27 +317,13 @@ def test_breach_acknowledgement(users, service, team, active):
             marker_first="First: reallocated today",
             marker_second="Second: coach back on Monday",
             refused="already been acknowledged",
-            saved=saved,
+            saved=lambda: BreachAcknowledgement.objects.get(deadline=deadline).comment,
         )
     )
 
 
-def test_contact_decision(users, pinned):
-    family, children = family_with_children(1)
-    contact = services.contact_receive(
-        family=family,
-        subjects=children,
-        received_at=LATER - timedelta(hours=1),
-        route="email",
-        source="2A",
-        presenting_needs="Needs",
-        by=users["mash"],
-        now=LATER,
-    )
-
-    def saved():
-        return Contact.objects.get(pk=contact.pk).decision_rationale
-
+def test_contact_decision(users, world):
+    contact = world["contact"]
     assert_second_is_refused_and_keeps_input(
         Edit(
             page=reverse("cases:contact_detail", args=[contact.pk]),
@@ -427,6 +335,6 @@ def test_contact_decision(users, pinned):
             marker_first="First: universal services",
             marker_second="Second: nothing needed",
             refused="was changed by someone else while you were working on it",
-            saved=saved,
+            saved=lambda: Contact.objects.get(pk=contact.pk).decision_rationale,
         )
     )
