@@ -265,7 +265,8 @@ def test_the_examples_the_tester_sent(client, users, world):
     client.force_login(users["mash"])
     assert client.get("/front-door/?older_than=999999999").status_code == 200
     assert client.get("/front-door/?older_than=99999999999999999999&team=99999999999999999999").status_code == 200
-    assert client.get("/step-down/?q=%00").status_code == 400
+    response = client.get("/step-down/?q=%00")
+    assert response.status_code == 400 and b"Sorry, that could not be read" in response.content
     client.force_login(users["coach"])
     draft = reverse("episodes:draft_save", args=["assessment", world["episode"].pk])
     assert client.post(draft, {"family_history\x00": "x"}).status_code == 400
@@ -300,3 +301,28 @@ def test_hostile_draft_bodies_never_cause_a_500(client, users, world):
     # What was saved comes back on the form's page, escaped.
     page = client.get(reverse("episodes:assessment", args=[world["episode"].pk]))
     _assert_survives(page, "assessment page with a hostile draft")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", None),
+        ("12", 12),
+        (" 12 ", 12),
+        ("-5", 0),
+        ("999999999", 1000),
+        ("9" * 5000, None),
+        ("1e309", None),
+        ("١٢", None),
+        ("12abc", None),
+        ("-", None),
+    ],
+)
+def test_int_param_ignores_what_is_not_a_number_and_clamps_what_is(raw, expected):
+    from django.http import QueryDict
+
+    from earlyhelp.input_guard import int_param
+
+    query = QueryDict(mutable=True)
+    query["n"] = raw
+    assert int_param(query, "n", minimum=0, maximum=1000) == expected
