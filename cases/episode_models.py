@@ -19,9 +19,10 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
+from django_fsm import GET_STATE, transition
 from simple_history.models import HistoricalRecords
 
+from cases.fsm import StateField, StateMachineModel
 from cases.models import RiskIndicator
 
 USER = settings.AUTH_USER_MODEL
@@ -98,7 +99,7 @@ def assessment_needed(*, origin: str, social_care_assessment_date: date | None, 
     return add_months(social_care_assessment_date, 3) <= today
 
 
-class Episode(FSMModelMixin, models.Model):
+class Episode(StateMachineModel):
     """One period of Early Help work with one family, with one lead professional."""
 
     class State(models.TextChoices):
@@ -143,7 +144,7 @@ class Episode(FSMModelMixin, models.Model):
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="lead_episodes"
     )
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.FRONT_DOOR)
-    state = FSMField(default=State.AWAITING_ALLOCATION, choices=State.choices, protected=True)
+    state = StateField(default=State.AWAITING_ALLOCATION, choices=State.choices)
     opened_at = models.DateTimeField()
     referral_notes = models.TextField("why the family was referred", blank=True)
     allocated_at = models.DateTimeField(null=True, blank=True)
@@ -523,6 +524,8 @@ class PlanOutcome(models.Model):
     description = models.TextField("what will be different", blank=True)
     how_measured = models.TextField("how progress will be measured", blank=True)
     by_when = models.DateField(null=True, blank=True)
+    # ADR 4: an edit form carries the version it was drawn from; a stale save is refused.
+    version = models.PositiveIntegerField(default=1)
     history = HistoricalRecords()
 
     class Meta:
@@ -540,6 +543,7 @@ class PlanAction(models.Model):
     by_when = models.DateField(null=True, blank=True)
     done_on = models.DateField(null=True, blank=True)
     note = models.TextField("progress or why it was not done", blank=True)
+    version = models.PositiveIntegerField(default=1)
     history = HistoricalRecords()
 
     class Meta:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import transition
 from simple_history.models import HistoricalRecords
 
 from cases import codes
+from cases.fsm import StateField, StateMachineModel
 from cases.validators import normalise_postcode, soundex
 
 USER = settings.AUTH_USER_MODEL
@@ -143,7 +144,7 @@ class AgencyInvolvement(models.Model):
         return self.agency
 
 
-class Contact(FSMModelMixin, models.Model):
+class Contact(StateMachineModel):
     """A request for support arriving at the front door."""
 
     class Route(models.TextChoices):
@@ -189,7 +190,7 @@ class Contact(FSMModelMixin, models.Model):
     referrer_email = models.EmailField(blank=True)
     presenting_needs = models.TextField()
     subjects = models.ManyToManyField(Person, related_name="contacts", blank=True)
-    state = FSMField(default=State.RECEIVED, choices=State.choices, protected=True)
+    state = StateField(default=State.RECEIVED, choices=State.choices)
     decision = models.CharField(max_length=20, choices=Decision.choices, blank=True)
     decision_rationale = models.TextField(blank=True)
     decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -94,12 +95,22 @@ def closure_day_list(request):
 def closure_day_add(request):
     _require_admin(request.user)
     form = ClosureDayForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        day = services.closure_day_add(day=data["date"], reason=data["reason"], by=request.user)
-        messages.success(request, f"{day.date:%-d %B %Y} is now a closure day. Open deadlines are being recalculated.")
-        return redirect("deadlines:closure_days")
-    return render(request, "deadlines/closure_day_form.html", {"form": form})
+        try:
+            with transaction.atomic():
+                day = services.closure_day_add(day=data["date"], reason=data["reason"], by=request.user)
+        except IntegrityError:
+            # Another administrator added the same day a moment ago (the form checked before they saved).
+            form.add_error("date", f"{data['date']:%-d %B %Y} is already a closure day")
+            status = 409
+        else:
+            messages.success(
+                request, f"{day.date:%-d %B %Y} is now a closure day. Open deadlines are being recalculated."
+            )
+            return redirect("deadlines:closure_days")
+    return render(request, "deadlines/closure_day_form.html", {"form": form}, status=status)
 
 
 @login_required

@@ -25,6 +25,7 @@ from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episodes_visible_to
 from cases.views import log_access, log_shown, render_logged
 from deadlines.models import Deadline
+from earlyhelp.input_guard import int_param
 from oversight import annex_a as annex_a_export
 from oversight import selectors, services
 from oversight.charts import bar_chart, hbar_chart
@@ -90,11 +91,10 @@ def board_filters(request) -> BoardFilters:
     if not teams:
         raise PermissionDenied
     team = teams[0] if user.team_id is None else next((t for t in teams if t.pk == user.team_id), teams[0])
-    raw_team = request.GET.get("team", "")
-    if raw_team:
-        if not (raw_team.isascii() and raw_team.isdigit()):
-            raise Http404
-        team = next((t for t in teams if t.pk == int(raw_team)), None)
+    if request.GET.get("team"):
+        # A team that is not a number, or not one of the user's, is a 404: never another team's board.
+        team_id = int_param(request.GET, "team")
+        team = next((t for t in teams if t.pk == team_id), None)
         if team is None:
             raise Http404
     members = list(User.objects.filter(team=team, is_active=True).order_by("first_name", "last_name", "username"))
@@ -275,16 +275,22 @@ def breach_acknowledge(request, pk: int):
     if request.method == "GET" and deadline.family_id:
         log_access(request, action=AccessLog.Action.VIEW, what=f"breach {deadline.rule_id}", family=deadline.family)
     form = BreachAcknowledgeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.breach_acknowledge(
-                deadline=deadline, comment=form.cleaned_data["comment"], by=request.user, now=now
-            )
-        except services.OversightError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, f"The breach of {deadline.rule_id} was acknowledged.")
-            return redirect(reverse("oversight:dashboard") + ("?" + request.GET.urlencode() if request.GET else ""))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.breach_acknowledge(
+                    deadline=deadline, comment=form.cleaned_data["comment"], by=request.user, now=now
+                )
+            except services.OversightError as error:
+                # Refused (already acknowledged by someone else, or not a breach): the comment stays typed.
+                form.add_error(None, str(error))
+                acknowledgement = deadline.acknowledgements.select_related("by").first()
+                status = 409
+            else:
+                messages.success(request, f"The breach of {deadline.rule_id} was acknowledged.")
+                return redirect(reverse("oversight:dashboard") + ("?" + request.GET.urlencode() if request.GET else ""))
     return render(
         request,
         "oversight/breach_acknowledge.html",
@@ -295,6 +301,7 @@ def breach_acknowledge(request, pk: int):
             "is_breach": services.is_breach(deadline, now),
             "now": now,
         },
+        status=status,
     )
 
 

@@ -283,7 +283,7 @@ class PlanForm(SafeTextMixin, VersionMixin, GdsForm):
     )
 
 
-class OutcomeForm(SafeTextMixin, GdsForm):
+class OutcomeForm(SafeTextMixin, VersionMixin, GdsForm):
     area = forms.ChoiceField(
         label="Outcome area", choices=[("", "Choose an area")] + list(OutcomeArea.choices), required=False
     )
@@ -292,7 +292,7 @@ class OutcomeForm(SafeTextMixin, GdsForm):
     by_when = _date_field("By when", required=False)
 
 
-class ActionForm(SafeTextMixin, GdsForm):
+class ActionForm(SafeTextMixin, VersionMixin, GdsForm):
     what = _text("What will be done", rows=3, required=False)
     who = forms.CharField(label="Who is responsible", max_length=200, required=False)
     by_when = _date_field("By when", required=False)

@@ -496,25 +496,48 @@ def plan_gaps(outcomes: Iterable[PlanOutcome]) -> list[str]:
     return problems
 
 
-def _plan_for_edit(episode: Episode, by, now: datetime) -> Plan:
+def _plan_for_edit(episode: Episode, by, now: datetime) -> tuple[Plan, bool]:
+    """The episode's plan, locked, and whether it was created just now (it had none)."""
     _transition(episode, "edit_plan")
     plan = Plan.objects.select_for_update().filter(episode=episode).first()
     if plan is None:
-        plan = Plan.objects.create(episode=episode, created_at=now, created_by=by)
-    return plan
+        return Plan.objects.create(episode=episode, created_at=now, created_by=by), True
+    return plan, False
+
+
+def _check_version(record, expected_version: int | None, message: str, *, created: bool = False) -> None:
+    """ADR 4: refuse a save drawn from an older version of the record (0: the form saw no record yet)."""
+    if expected_version is None:
+        return
+    current = 0 if created else record.version
+    if current != expected_version:
+        raise CaseChanged(message)
+
+
+PLAN_CHANGED = (
+    "Someone else changed this plan while you were working on it. What you typed has been kept: "
+    "check it against theirs and save again."
+)
+OUTCOME_CHANGED = (
+    "Someone else saved this outcome while you were working on it. What you typed has been kept below; "
+    "their version is on the plan page: check it against theirs and save again."
+)
+ACTION_CHANGED = (
+    "Someone else saved this action while you were working on it. What you typed has been kept below; "
+    "their version is on the plan page: check it against theirs and save again."
+)
 
 
 @transaction.atomic
 def plan_save(*, episode: Episode, if_not_working: str, by, now: datetime, expected_version: int | None = None) -> Plan:
-    """The plan's own text: what happens if the plan is not working."""
+    """The plan's own text: what happens if the plan is not working.
+
+    `expected_version` is the plan's version the form was drawn from (0 when there was no plan yet).
+    """
     _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
     episode = _lock_episode(episode, None)
-    plan = _plan_for_edit(episode, by, now)
-    if expected_version not in (None, 0) and plan.version != expected_version:
-        raise CaseChanged(
-            "Someone else changed this plan while you were working on it. What you typed has been kept: "
-            "check and save again."
-        )
+    plan, created = _plan_for_edit(episode, by, now)
+    _check_version(plan, expected_version, PLAN_CHANGED, created=created)
     plan.if_not_working = _text(if_not_working)
     plan.version += 1
     plan.save()
@@ -532,16 +555,26 @@ def plan_outcome_save(
     by_when: date | None,
     area: str = "",
     outcome: PlanOutcome | None = None,
+    expected_version: int | None = None,
 ) -> PlanOutcome:
-    """Add an outcome to the plan, or change one."""
+    """Add an outcome to the plan, or change one.
+
+    A change carries `expected_version`, the outcome's version its form was drawn from.
+    """
     _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
     episode = _lock_episode(episode, None)
-    plan = _plan_for_edit(episode, by, now)
+    plan, _created = _plan_for_edit(episode, by, now)
     if outcome is None:
         last = plan.outcomes.order_by("-number").values_list("number", flat=True).first() or 0
         outcome = PlanOutcome(plan=plan, number=last + 1)
-    elif outcome.plan_id != plan.pk:
-        raise WorkflowError("That outcome belongs to another plan.")
+    else:
+        outcome = PlanOutcome.objects.select_for_update().filter(pk=outcome.pk).first()
+        if outcome is None:
+            raise CaseChanged("Someone else removed this outcome while you were working on it.")
+        if outcome.plan_id != plan.pk:
+            raise WorkflowError("That outcome belongs to another plan.")
+        _check_version(outcome, expected_version, OUTCOME_CHANGED)
+        outcome.version += 1
     if area and area not in OutcomeArea.values:
         raise WorkflowError("Choose an outcome area from the list.")
     outcome.area = area
@@ -549,7 +582,6 @@ def plan_outcome_save(
     outcome.how_measured = _text(how_measured)
     outcome.by_when = by_when
     outcome.save()
-    Plan.objects.filter(pk=plan.pk).update(version=plan.version + 1)
     return outcome
 
 
@@ -565,16 +597,26 @@ def plan_action_save(
     done_on: date | None = None,
     note: str = "",
     action: PlanAction | None = None,
+    expected_version: int | None = None,
 ) -> PlanAction:
-    """Add an action to an outcome, or change one (including marking it done)."""
+    """Add an action to an outcome, or change one (including marking it done).
+
+    A change carries `expected_version`, the action's version its form was drawn from.
+    """
     episode = outcome.plan.episode
     _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
     episode = _lock_episode(episode, None)
-    plan = _plan_for_edit(episode, by, now)
+    _plan_for_edit(episode, by, now)
     if action is None:
         action = PlanAction(outcome=outcome)
-    elif action.outcome_id != outcome.pk:
-        raise WorkflowError("That action belongs to another outcome.")
+    else:
+        action = PlanAction.objects.select_for_update().filter(pk=action.pk).first()
+        if action is None:
+            raise CaseChanged("Someone else removed this action while you were working on it.")
+        if action.outcome_id != outcome.pk:
+            raise WorkflowError("That action belongs to another outcome.")
+        _check_version(action, expected_version, ACTION_CHANGED)
+        action.version += 1
     if done_on and done_on > timezone.localdate(now):
         raise WorkflowError("The date it was done cannot be in the future.")
     action.what = _text(what)
@@ -583,7 +625,6 @@ def plan_action_save(
     action.done_on = done_on
     action.note = _text(note)
     action.save()
-    Plan.objects.filter(pk=plan.pk).update(version=plan.version + 1)
     return action
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -62,8 +64,16 @@ from workflows.episode_forms import (
 from workflows.errors import CaseChanged, WorkflowError
 
 S = Episode.State
-# Long forms whose typing is saved as the user goes (static/js/drafts.mjs).
-DRAFT_FORMS = frozenset({"visit", "assessment", "plan", "review", "closure", "step_up"})
+# Long forms whose typing is saved as the user goes (static/js/drafts.mjs), with the permissions
+# that open each form (any one of them): nobody keeps drafts of a form they cannot submit.
+DRAFT_FORMS = {
+    "visit": ("cases.work_on_episode", "cases.record_duty_contact"),
+    "assessment": ("cases.work_on_episode",),
+    "plan": ("cases.work_on_episode",),
+    "review": ("cases.work_on_episode",),
+    "closure": ("cases.work_on_episode",),
+    "step_up": ("cases.work_on_episode", "cases.send_step_up"),
+}
 
 
 # --- Shared steps ------------------------------------------------------------------------------
@@ -93,6 +103,31 @@ def _refused(form, exc: WorkflowError, *, current_version: int | None = None) ->
         data = form.data.copy()
         data["version"] = str(current_version)
         form.data = data
+
+
+def _seen_version(data: dict) -> int:
+    """The version an edit form was drawn from; a form that does not say is treated as drawn from none (0)."""
+    return data.get("version") or 0
+
+
+def _current_version(model, record) -> int | None:
+    """The record's version now, for the next submit after a refusal (None: nothing to compare)."""
+    if record is None:
+        return None
+    return model.objects.filter(pk=record.pk).values_list("version", flat=True).first() or 0
+
+
+def _saved_rows(exc: WorkflowError, model, record, fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """After a concurrent save, what the other person saved, beside what this user typed (kept in the form)."""
+    latest = model.objects.filter(pk=record.pk).first() if record is not None else None
+    if not isinstance(exc, CaseChanged) or latest is None:
+        return []
+    rows = []
+    for name in fields:
+        value = getattr(latest, name)
+        shown = f"{value:%d %B %Y}" if isinstance(value, date) else (str(value) if value else "Not given")
+        rows.append((f"Saved by someone else: {model._meta.get_field(name).verbose_name}", shown))
+    return rows
 
 
 def _now_initial() -> dict:
@@ -495,6 +530,7 @@ def assessment(request, pk: int):
 @require_POST
 def assessment_not_needed(request, pk: int):
     episode = _episode(request, pk)
+    _need(request, "cases.work_on_episode", episode)
     try:
         services.assessment_not_needed(
             episode=episode, by=request.user, now=timezone.now(), expected_version=_int(request.POST.get("version"))
@@ -590,7 +626,7 @@ def plan(request, pk: int):
                     if_not_working=form.cleaned_data["if_not_working"],
                     by=request.user,
                     now=timezone.now(),
-                    expected_version=form.cleaned_data["version"],
+                    expected_version=_seen_version(form.cleaned_data),
                 )
             except WorkflowError as exc:
                 latest = selectors.plan_with_outcomes(episode)
@@ -636,12 +672,14 @@ def outcome_edit(request, pk: int, outcome_pk: int | None = None):
             "description": outcome.description,
             "how_measured": outcome.how_measured,
             "by_when": outcome.by_when,
+            "version": outcome.version,
         }
         if outcome
         else {}
     )
     form = OutcomeForm(request.POST or None, initial=initial)
     status = 200
+    theirs: list[tuple[str, str]] = []
     if request.method == "POST":
         status = 400
         if form.is_valid():
@@ -656,9 +694,11 @@ def outcome_edit(request, pk: int, outcome_pk: int | None = None):
                     by_when=data["by_when"],
                     by=request.user,
                     now=timezone.now(),
+                    expected_version=_seen_version(data),
                 )
             except WorkflowError as exc:
-                _refused(form, exc)
+                _refused(form, exc, current_version=_current_version(PlanOutcome, outcome))
+                theirs = _saved_rows(exc, PlanOutcome, outcome, ("description", "how_measured", "by_when"))
                 status = 409
             else:
                 messages.success(request, f"Outcome {saved.number} was saved.")
@@ -670,6 +710,7 @@ def outcome_edit(request, pk: int, outcome_pk: int | None = None):
         title=f"Outcome {outcome.number}" if outcome else "Add an outcome",
         button="Save outcome",
         status=status,
+        summary_rows=theirs,
         intro="A SMART outcome says specifically what will be different, how progress will be measured and by when.",
     )
 
@@ -687,12 +728,14 @@ def action_edit(request, pk: int, outcome_pk: int, action_pk: int | None = None)
             "by_when": action.by_when,
             "done_on": action.done_on,
             "note": action.note,
+            "version": action.version,
         }
         if action
         else {}
     )
     form = ActionForm(request.POST or None, initial=initial)
     status = 200
+    theirs: list[tuple[str, str]] = []
     if request.method == "POST":
         status = 400
         if form.is_valid():
@@ -708,9 +751,11 @@ def action_edit(request, pk: int, outcome_pk: int, action_pk: int | None = None)
                     note=data["note"],
                     by=request.user,
                     now=timezone.now(),
+                    expected_version=_seen_version(data),
                 )
             except WorkflowError as exc:
-                _refused(form, exc)
+                _refused(form, exc, current_version=_current_version(PlanAction, action))
+                theirs = _saved_rows(exc, PlanAction, action, ("what", "who", "by_when", "done_on", "note"))
                 status = 409
             else:
                 messages.success(request, f"The action for outcome {outcome.number} was saved.")
@@ -722,7 +767,7 @@ def action_edit(request, pk: int, outcome_pk: int, action_pk: int | None = None)
         title=f"{'Change an' if action else 'Add an'} action for outcome {outcome.number}",
         button="Save action",
         status=status,
-        summary_rows=[("Outcome", outcome.description or "Not written yet")],
+        summary_rows=[("Outcome", outcome.description or "Not written yet"), *theirs],
     )
 
 
@@ -730,6 +775,7 @@ def action_edit(request, pk: int, outcome_pk: int, action_pk: int | None = None)
 @require_POST
 def plan_activate(request, pk: int):
     episode = _episode(request, pk)
+    _need(request, "cases.work_on_episode", episode)
     try:
         services.plan_activate(
             episode=episode, by=request.user, now=timezone.now(), expected_version=_int(request.POST.get("version"))
@@ -1312,6 +1358,8 @@ def draft_save(request, form_key: str, pk: int):
     if form_key not in DRAFT_FORMS:
         raise Http404("No such form")
     episode = _episode(request, pk)
+    if not _may_draft(request.user, form_key, episode):
+        return JsonResponse({"error": "forbidden"}, status=403)
     data = {k: v for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"}
     now = timezone.now()
     try:
@@ -1327,11 +1375,17 @@ def draft_discard(request, form_key: str, pk: int):
     if form_key not in DRAFT_FORMS:
         raise Http404("No such form")
     episode = _episode(request, pk)
+    if not _may_draft(request.user, form_key, episode):
+        raise PermissionDenied
     services.draft_discard(user=request.user, form_key=form_key, object_key=str(episode.pk))
     messages.success(request, "The draft was discarded.")
     if _safe_next(request):
         return redirect(request.POST["next_page"])
     return redirect("episodes:episode_detail", pk=episode.pk)
+
+
+def _may_draft(user, form_key: str, episode: Episode) -> bool:
+    return any(user.has_perm(perm, episode) for perm in DRAFT_FORMS[form_key])
 
 
 def _safe_next(request) -> bool:

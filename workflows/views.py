@@ -16,6 +16,7 @@ from cases.forms import CommunicationForm, ConsentForm, DecisionForm, MeetingFor
 from cases.models import AccessLog, Communication, Consent, Contact, Meeting
 from cases.views import log_access, log_shown, render_logged, visible_contact_or_404
 from deadlines.selectors import deadlines_for_subject, with_time_left
+from earlyhelp.input_guard import choice_param, int_param
 from workflows import services
 from workflows.errors import WorkflowError
 
@@ -90,6 +91,8 @@ def _contact_page(request, contact, *, decision_form=None, communication_form=No
 @require_POST
 def contact_decide(request, pk: int):
     contact = visible_contact_or_404(request.user, pk)
+    if not request.user.has_perm("cases.decide_contact"):
+        raise PermissionDenied
     form = DecisionForm(request.POST)
     if not form.is_valid():
         return _contact_page(request, contact, decision_form=form, status=400)
@@ -176,14 +179,11 @@ def triage_queue(request):
     if not user.has_role(*selectors.FRONT_DOOR, "Manager"):
         raise PermissionDenied
     now = timezone.now()
-    route = request.GET.get("route", "")
-    if route not in Contact.Route.values:
-        route = ""
-    try:
-        team_id = int(request.GET.get("team") or 0) or None
-        older = int(request.GET.get("older_than") or 0) or None
-    except ValueError:
-        team_id = older = None
+    # Filters: anything that is not a route, a team id or a number of hours is ignored; hours are
+    # capped (a huge number would overflow the date it is subtracted from).
+    route = choice_param(request.GET, "route", Contact.Route.values)
+    team_id = int_param(request.GET, "team", minimum=0) or None
+    older = int_param(request.GET, "older_than", minimum=0, maximum=24 * 366 * 10) or None
     queue = with_time_left(
         selectors.triage_queue(user, route=route, team_id=team_id, older_than_hours=older, now=now), now=now
     )

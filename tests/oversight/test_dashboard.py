@@ -152,7 +152,7 @@ class TestBreaches:
 
         url = reverse("oversight:breach_acknowledge", args=[clocks["breached"].pk])
         response = client.post(url, {"comment": "  "})
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "Enter a comment saying what is being done" in response.content.decode()
         response = client.post(url, {"comment": "Practitioner off sick; reallocated today."})
         assert response.status_code == 302
@@ -169,7 +169,8 @@ class TestBreaches:
         assert "Practitioner off sick; reallocated today." in [r[-1] for r in rows]
         # Twice is refused with a message, not an error.
         response = client.post(url, {"comment": "again"})
-        assert response.status_code == 200 and BreachAcknowledgement.objects.count() == 1
+        assert response.status_code == 409 and BreachAcknowledgement.objects.count() == 1
+        assert "again" in response.content.decode()  # what the second person typed is still on the page
 
     def test_only_a_manager_of_the_service_may_acknowledge(self, client, users, far_manager, clocks):
         url = reverse("oversight:breach_acknowledge", args=[clocks["breached"].pk])
@@ -185,7 +186,7 @@ class TestBreaches:
         client.force_login(users["manager"])
         url = reverse("oversight:breach_acknowledge", args=[clocks["running"].pk])
         response = client.post(url, {"comment": "x"})
-        assert response.status_code == 200 and "not breached" in response.content.decode()
+        assert response.status_code == 409 and "not breached" in response.content.decode()
 
 
 class TestCaseloadsAndContacts:

@@ -51,12 +51,13 @@ def test_filters_never_fail(client, users, case):
     for name, params in GET_PAGES.items():
         for value in HOSTILE:
             response = client.get(reverse(name), dict.fromkeys(params, value))
-            assert response.status_code in (200, 404), (name, value, response.status_code)
+            # 400: a NUL character is refused before any view (earlyhelp/input_guard.py).
+            assert response.status_code in (200, 400, 404), (name, value, response.status_code)
             assert "<script>alert(1)</script>" not in response.content.decode()
     for table in EXPORTS:
         for value in HOSTILE[:6]:
             response = client.get(reverse("oversight:export", args=[table]), {"start": value, "team": value})
-            assert response.status_code in (200, 404), (table, value)
+            assert response.status_code in (200, 400, 404), (table, value)
             if response.status_code == 200:
                 b"".join(response.streaming_content)
 
@@ -84,5 +85,5 @@ def test_forms_never_fail(client, users, case):
     for url, fields in posts.items():
         for value in HOSTILE:
             response = client.post(url, dict.fromkeys(fields, value))
-            assert response.status_code in (200, 302), (url, value, response.status_code)
+            assert response.status_code in (200, 302, 400, 409), (url, value, response.status_code)
             assert "<script>alert(1)</script>" not in response.content.decode()

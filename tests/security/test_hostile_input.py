@@ -1,7 +1,9 @@
-"""Property-based: hostile values posted to every form never cause a 500 or come back unescaped.
+"""Property-based: hostile input never causes a 500 or comes back unescaped.
 
 Each form page is fetched, its field names read from the HTML, and hypothesis posts random and
 hostile values (very long strings, control characters, HTML and SQL fragments, wrong types).
+Every GET page gets hostile values for every query parameter its view reads (found by watching
+the view read them), and the drafts endpoint gets hostile field names and values.
 """
 
 from __future__ import annotations
@@ -168,3 +170,159 @@ def test_a_date_with_an_impossible_year_is_a_message_not_a_500(client, users):
     )
     assert response.status_code == 200
     assert b"Enter a real date" in response.content
+
+
+# --- Query strings of every GET page, and the drafts endpoint ------------------------------------
+
+QUERY_VALUES = [
+    "a\x00b",
+    "999999999",
+    "99999999999999999999",
+    "9" * 5000,  # more digits than Python converts to a number
+    "-1",
+    "1e309",
+    "١٢٣",  # digits, but not ASCII ones
+    "☃" * 3000,
+    PAYLOAD,
+]
+
+
+def _signed_in_role_for(name: str) -> str:
+    """The first role that may open the page (from the permission table), else any signed-in role."""
+    from tests.security.test_permission_matrix import COLUMNS, EXPECTED
+
+    codes = dict(zip(COLUMNS, EXPECTED[name].split(), strict=True))
+    return next((role for role in COLUMNS[1:] if codes[role] == "200"), "coach")
+
+
+def _parameters_read(client, url: str) -> set[str]:
+    """The names the view reads from its query string (and form data), by watching it read them.
+
+    A probe parameter makes `request.GET` non-empty, so filter forms bound to it read every field.
+    """
+    from django.http import QueryDict
+    from django.utils.datastructures import MultiValueDict
+
+    seen: set[str] = set()
+
+    def watching(method):
+        def read(self, key, *args, **kwargs):
+            seen.add(key)
+            return method(self, key, *args, **kwargs)
+
+        return read
+
+    with pytest.MonkeyPatch.context() as patch:
+        for method in ("get", "__getitem__", "getlist", "__contains__"):
+            patch.setattr(QueryDict, method, watching(getattr(MultiValueDict, method)))
+        _body(client.get(url, {"zz_probe": "1"}))
+    return seen - {"zz_probe"}
+
+
+def _body(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode(errors="replace")
+
+
+def _assert_survives(response, what) -> None:
+    body = _body(response)
+    assert response.status_code < 500, what
+    assert PAYLOAD not in body, f"unescaped script reflected: {what}"
+
+
+def _fuzz_query(client, name: str, url: str, params: list[str]) -> None:
+    @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(query=st.fixed_dictionaries(dict.fromkeys(params, HOSTILE)))
+    def run(query):
+        _assert_survives(client.get(url, query), (name, query))
+
+    run()
+
+
+def test_hostile_query_strings_on_every_get_page_never_cause_a_500(client, users, world):
+    """Every URL, as a role that may open it, with hostile values for every parameter its view reads."""
+    from tests.security.matrix import all_url_names, url_for
+
+    checked = 0
+    for name, kwarg_names in all_url_names():
+        url = url_for(name, kwarg_names, world)
+        client.force_login(users[_signed_in_role_for(name)])
+        params = sorted(_parameters_read(client, url))
+        # `%00` as the tester sent it, raw in the query string, for each parameter (or a made-up one).
+        raw = "&".join(f"{p}=%00" for p in params or ["q"])
+        response = client.get(f"{url}?{raw}")
+        assert response.status_code == 400, (name, response.status_code)
+        if not params:
+            continue
+        checked += 1
+        for value in QUERY_VALUES:
+            _assert_survives(client.get(url, dict.fromkeys(params, value)), (name, value[:40]))
+        _fuzz_query(client, name, url, params)
+    assert checked >= 15, "the parameter discovery found too few pages with parameters"
+
+
+def test_the_examples_the_tester_sent(client, users, world):
+    client.force_login(users["mash"])
+    assert client.get("/front-door/?older_than=999999999").status_code == 200
+    assert client.get("/front-door/?older_than=99999999999999999999&team=99999999999999999999").status_code == 200
+    response = client.get("/step-down/?q=%00")
+    assert response.status_code == 400 and b"Sorry, that could not be read" in response.content
+    client.force_login(users["coach"])
+    draft = reverse("episodes:draft_save", args=["assessment", world["episode"].pk])
+    assert client.post(draft, {"family_history\x00": "x"}).status_code == 400
+    response = client.post(draft, {"family_history": "a\x00b"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and response.json() == {"error": "invalid_characters"}
+    from cases.models import Draft
+
+    assert not Draft.objects.exists()
+
+
+DRAFT_KEYS = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["family_history", "version", "\x00", "a\x00", "☃" * 100, "x" * 2000, PAYLOAD]),
+)
+
+
+def test_hostile_draft_bodies_never_cause_a_500(client, users, world):
+    from cases.models import Draft
+
+    client.force_login(users["coach"])
+    draft = reverse("episodes:draft_save", args=["assessment", world["episode"].pk])
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(body=st.dictionaries(DRAFT_KEYS, st.one_of(HOSTILE, st.lists(HOSTILE, max_size=3)), max_size=6))
+    def run(body):
+        response = client.post(draft, body, HTTP_ACCEPT="application/json")
+        assert response.status_code in (200, 400, 413), (response.status_code, body)
+        stored = Draft.objects.filter(user=users["coach"]).first()
+        assert stored is None or "\x00" not in repr(stored.data)
+
+    run()
+    # What was saved comes back on the form's page, escaped.
+    page = client.get(reverse("episodes:assessment", args=[world["episode"].pk]))
+    _assert_survives(page, "assessment page with a hostile draft")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", None),
+        ("12", 12),
+        (" 12 ", 12),
+        ("-5", 0),
+        ("999999999", 1000),
+        ("9" * 5000, None),
+        ("1e309", None),
+        ("١٢", None),
+        ("12abc", None),
+        ("-", None),
+    ],
+)
+def test_int_param_ignores_what_is_not_a_number_and_clamps_what_is(raw, expected):
+    from django.http import QueryDict
+
+    from earlyhelp.input_guard import int_param
+
+    query = QueryDict(mutable=True)
+    query["n"] = raw
+    assert int_param(query, "n", minimum=0, maximum=1000) == expected
