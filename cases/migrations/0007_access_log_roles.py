@@ -134,7 +134,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0005_contact_contact_in_triage"),
+        ("cases", "0006_meeting_scope_and_drafts"),
         ("oversight", "0002_access_log_retention"),
     ]
     operations = [migrations.RunPython(forwards, backwards)]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0005_contact_contact_in_triage"),
+        ("cases", "0007_access_log_roles"),
     ]
 
     operations = [

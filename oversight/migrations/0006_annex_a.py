@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oversight", "0004_reporting_indexes"),
+        ("oversight", "0005_retention_reason"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
