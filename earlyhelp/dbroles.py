@@ -14,7 +14,8 @@ import re
 from django.db import connection as default_connection
 
 # Tables the application may add to and read, never change or empty.
-APPEND_ONLY_TABLES = ("cases_accesslog",)
+# Role and two-factor history (accounts migration 0003) and retention tombstones are evidence too.
+APPEND_ONLY_TABLES = ("cases_accesslog", "accounts_rolechange", "accounts_twofactorreset", "oversight_tombstone")
 # SECURITY DEFINER functions the application may call (cases migration 0007).
 APP_FUNCTIONS = ("cases_accesslog_retention_delete(bigint, bigint[])",)
 

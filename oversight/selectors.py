@@ -13,7 +13,6 @@ the user's service.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -47,7 +46,6 @@ from accounts import roles
 from accounts.models import Team, User
 from cases.models import (
     Assessment,
-    AssessmentChild,
     AssessmentNeed,
     AssessmentRisk,
     CaseNote,
@@ -56,7 +54,6 @@ from cases.models import (
     Contact,
     Episode,
     Escalation,
-    Membership,
     NeedLevel,
     OutcomeArea,
     Plan,
@@ -1056,26 +1053,6 @@ def decision_chronology(family) -> QuerySet:
 
 # --- Ofsted Annex A ------------------------------------------------------------------------------
 
-LIST_1_COLUMNS = (
-    "Child Unique ID",
-    "Sex",
-    "Ethnicity",
-    "Date of Birth",
-    "Age of Child (Years)",
-    "Date of Contact",
-    "Contact Source",
-)
-LIST_2_COLUMNS = (
-    "Child Unique ID",
-    "Sex",
-    "Ethnicity",
-    "Date of Birth",
-    "Age of Child (Years)",
-    "Assessment start date",
-    "Assessment completion date",
-    "Organisation completing assessment",
-)
-
 
 def annex_a_period(as_at: date) -> Period:
     """The six months before the chosen date: from the same day six months earlier, to the day before it."""
@@ -1091,113 +1068,6 @@ def age_on(dob: date | None, expected: date | None, day: date) -> int | None:
     if dob is None:
         return -1 if expected else None
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
-
-
-def _local_date(value: datetime | None) -> date | None:
-    return timezone.localtime(value, LONDON).date() if value else None
-
-
-def annex_a_list_1(user, *, period: Period) -> Iterator[tuple]:
-    """List 1: one row per child per contact received in the period (children of the contact's family)."""
-    through = Contact.subjects.through
-    is_child = Exists(
-        Membership.objects.filter(
-            person_id=OuterRef("person_id"),
-            family_id=OuterRef("contact__family_id"),
-            relationship=Membership.Relationship.CHILD,
-        )
-    )
-    rows = (
-        through.objects.filter(
-            contact__in=contacts_visible_to(user)
-            .filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
-            .values("pk")
-        )
-        .filter(is_child)
-        .order_by("contact__received_at", "contact_id", "person_id")
-        .values_list(
-            "person_id",
-            "person__sex",
-            "person__ethnicity",
-            "person__date_of_birth",
-            "person__expected_date_of_birth",
-            "contact__received_at",
-            "contact__source",
-        )
-    )
-    for person_id, sex, ethnicity, dob, expected, received_at, source in rows.iterator(chunk_size=2000):
-        contact_day = _local_date(received_at)
-        yield (
-            child_id(person_id),
-            sex,
-            ethnicity,
-            dob or expected,
-            age_on(dob, expected, contact_day),
-            contact_day,
-            source,
-        )
-
-
-def _list_2_episodes(user, *, period: Period) -> QuerySet[Episode]:
-    """Episodes with an assessment started or completed in the period, or open at its end."""
-    return episodes_visible_to(user).filter(
-        Q(assessment__started_at__gte=period.start_at, assessment__started_at__lt=period.end_at)
-        | Q(assessment__completed_at__gte=period.start_at, assessment__completed_at__lt=period.end_at)
-        | (Q(opened_at__lt=period.end_at) & (Q(closed_at__isnull=True) | Q(closed_at__gte=period.end_at)))
-    )
-
-
-def annex_a_list_2(user, *, period: Period) -> Iterator[tuple]:
-    """List 2: one row per child per episode of Early Help in the period.
-
-    The children are those the assessment covered; where there is no assessment (or it names no
-    child), the children of the family. Age is at the assessment start, else at the period end.
-    """
-    episodes = _list_2_episodes(user, period=period).values("pk")
-    assessed = (
-        AssessmentChild.objects.filter(assessment__episode__in=episodes)
-        .order_by("assessment__episode_id", "child_id")
-        .values_list(
-            "child_id",
-            "child__sex",
-            "child__ethnicity",
-            "child__date_of_birth",
-            "child__expected_date_of_birth",
-            "assessment__started_at",
-            "assessment__completed_at",
-            "assessment__episode__team__name",
-        )
-    )
-    m = "family__memberships__"
-    unassessed = (
-        Episode.objects.filter(pk__in=episodes)
-        .exclude(Exists(AssessmentChild.objects.filter(assessment__episode=OuterRef("pk"))))
-        .filter(**{f"{m}relationship": Membership.Relationship.CHILD})
-        .order_by("pk", f"{m}person_id")
-        .values_list(
-            f"{m}person_id",
-            f"{m}person__sex",
-            f"{m}person__ethnicity",
-            f"{m}person__date_of_birth",
-            f"{m}person__expected_date_of_birth",
-            "assessment__started_at",
-            "assessment__completed_at",
-            "team__name",
-        )
-    )
-    for rows in (assessed, unassessed):
-        for person_id, sex, ethnicity, dob, expected, started_at, completed_at, team in rows.iterator(chunk_size=2000):
-            start_day = _local_date(started_at)
-            yield (
-                child_id(person_id),
-                sex,
-                ethnicity,
-                dob or expected,
-                age_on(dob, expected, start_day or period.end),
-                start_day,
-                _local_date(completed_at),
-                team,
-            )
 
 
 _registered = False

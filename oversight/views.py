@@ -26,11 +26,9 @@ from cases.selectors import TEAM_ROLES, episodes_visible_to
 from cases.views import log_access, log_shown, render_logged
 from deadlines.models import Deadline
 from earlyhelp.input_guard import int_param
-from oversight import annex_a as annex_a_export
 from oversight import selectors, services
 from oversight.charts import bar_chart, hbar_chart
 from oversight.forms import (
-    AnnexAForm,
     BoardFilterForm,
     BreachAcknowledgeForm,
     ManagersDecisionForm,
@@ -638,26 +636,4 @@ def supervision_detail(request, pk: int):
         "oversight/supervision_detail.html",
         {"supervision": supervision, "actions": actions, "visible_cases": visible, "cases": cases},
         what=f"supervision {supervision.pk}",
-    )
-
-
-# --- Ofsted Annex A ------------------------------------------------------------------------------
-
-
-@login_required
-def annex_a(request):
-    _require_role(request.user, roles.MANAGER)
-    today = timezone.localdate()
-    form = AnnexAForm(request.GET or None, today=today, initial={"as_at": today})
-    if form.is_bound and form.is_valid():
-        return annex_a_export.download(request, as_at=form.cleaned_data["as_at"])
-    return render(
-        request,
-        "oversight/annex_a.html",
-        {
-            "form": form,
-            "version_note": annex_a_export.VERSION_NOTE,
-            "list_1": selectors.LIST_1_COLUMNS,
-            "list_2": selectors.LIST_2_COLUMNS,
-        },
     )

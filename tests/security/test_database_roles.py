@@ -208,3 +208,20 @@ def test_tables_added_by_a_later_migration_are_covered_and_a_privileged_role_is_
         grant_app_role(me)
     with pytest.raises(RoleError, match="does not exist"):
         grant_app_role("earlyhelp_no_such_role")
+
+
+def test_every_append_only_table_refuses_change_and_emptying_by_the_app_role(app_role):
+    """Role history, two-factor resets and tombstones are evidence like the access log."""
+    from earlyhelp.dbroles import APPEND_ONLY_TABLES
+
+    with connect_as(app_role) as conn:
+        for table in APPEND_ONLY_TABLES:
+            conn.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (table names are our constants)
+            for statement in (
+                f"UPDATE {table} SET id = id",  # noqa: S608
+                f"DELETE FROM {table}",  # noqa: S608
+                f"TRUNCATE {table}",
+                f"ALTER TABLE {table} DISABLE TRIGGER ALL",
+            ):
+                error = refused(conn, statement)
+                assert isinstance(error, psycopg.errors.InsufficientPrivilege), (statement, error)

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from cases import selectors
 from cases.models import Contact, Meeting, MeetingItem
+from oversight import annex_a
 from oversight import selectors as oversight_selectors
 from tests.factories import family_with_children
 from tests.security.world import add_far_service
@@ -102,13 +103,13 @@ def test_a_manager_with_no_service_gets_no_dashboard_nor_data(client, users, fam
     assert client.get(reverse("cases:triage_queue")).content.count(b"/contacts/") == 0
     assert not oversight_selectors.service_deadlines(users["nomanager"]).exists()
     period = oversight_selectors.Period(date(2026, 4, 1), date(2026, 11, 30))
-    assert list(oversight_selectors.annex_a_list_1(users["nomanager"], period=period)) == []
+    assert list(annex_a.list_1_rows(users["nomanager"], period=period, mode="codes")) == []
 
 
 def test_annex_a_and_weekly_contacts_count_only_the_service(users, families):
     period = oversight_selectors.Period(date(2026, 11, 1), date(2026, 11, 30))
-    far_rows = list(oversight_selectors.annex_a_list_1(users["farmanager"], period=period))
-    ours_rows = list(oversight_selectors.annex_a_list_1(users["manager"], period=period))
+    far_rows = list(annex_a.list_1_rows(users["farmanager"], period=period, mode="codes"))
+    ours_rows = list(annex_a.list_1_rows(users["manager"], period=period, mode="codes"))
     assert len(far_rows) == 3 and len(ours_rows) == 2
     weeks = oversight_selectors._contacts_by_week(users["farmanager"], period=period)
     assert sum(w["received"] for w in weeks) == 3
