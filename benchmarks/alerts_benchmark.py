@@ -72,6 +72,9 @@ def _fixtures():
     lead, _ = User.objects.get_or_create(
         username=LEAD_USERNAME, defaults={"team": team, "email": "benchmark-lead@example.invalid"}
     )
+    if lead.team_id != team.pk or not lead.is_active:
+        lead.team, lead.is_active = team, True
+        lead.save(update_fields=["team", "is_active"])
     lead.groups.add(Group.objects.get_or_create(name=roles.TEAM_LEADER)[0])
     family, _ = Family.objects.get_or_create(name=FAMILY_NAME)
     contacts = list(Contact.objects.filter(family=family))
@@ -168,7 +171,9 @@ def cleanup() -> int:
         cursor.execute("DELETE FROM deadlines_deadline WHERE rulebook = %s", [SLUG])
         removed = cursor.rowcount
         Family.objects.filter(name=FAMILY_NAME).delete()
-        User.objects.filter(username=LEAD_USERNAME).delete()
+        # A staff account's role history is append-only evidence (accounts.RoleChange): the account
+        # stays, switched off and out of the team, and is taken up again by the next run.
+        User.objects.filter(username=LEAD_USERNAME).update(is_active=False, team=None)
         Team.objects.filter(name=TEAM_NAME).delete()
         Service.objects.filter(name="Benchmark service (alerts_benchmark.py)").delete()
     return removed

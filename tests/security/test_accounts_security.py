@@ -167,7 +167,8 @@ class TestEnrolment:
         # Posting a TOTP code or nonsense instead of a code does not get round it either.
         for data in ({"token": "123456"}, {"code": "AAAA-BBBB-CCCC-DDDD"}, {"code": "\x00"}, {"code": "x" * 500}):
             response = client.post(TWO_FACTOR, data)
-            assert response.status_code == 200
+            # A NUL is refused at the door (earlyhelp.input_guard) before the page sees it.
+            assert response.status_code == (400 if "\x00" in data.get("code", "") else 200)
             assert b"Key:" not in response.content
         assert client.get("/").status_code == 302
 

@@ -222,6 +222,7 @@ def hostile_world(users, team, other_team):
     Draft.objects.create(
         user=users["coach"],
         form_key="assessment",
+        episode=world["episode"],
         object_key=str(world["episode"].pk),
         data={"family_history": HOSTILE[0], "child_voice": HOSTILE[2], "version": HOSTILE[4]},
         updated_at=now,

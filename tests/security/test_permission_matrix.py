@@ -163,6 +163,7 @@ READ_ONLY = {
     "episodes:sign_off",
     "episodes:step_down_find",
     "oversight:annex_a",
+    "oversight:annex_a_download",
     "oversight:dashboard",
     "oversight:export",
     "oversight:my_work",
