@@ -44,6 +44,7 @@ def test_the_celery_app_carries_the_schedule_from_deadlines_and_oversight():
     from oversight.schedule import beat_schedule as oversight_beat_schedule
 
     assert set(app.conf.beat_schedule) == set(beat_schedule()) | set(oversight_beat_schedule())
+    app.loader.import_default_modules()  # what a worker does at start: every app's tasks.py
     assert {e["task"] for e in app.conf.beat_schedule.values()} <= set(app.tasks)
 
 
