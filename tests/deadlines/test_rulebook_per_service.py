@@ -254,7 +254,9 @@ def test_administrators_choose_a_services_procedure_and_the_change_is_recorded(c
     url = reverse("accounts:service_procedure", args=[service.pk])
     page = client.get(url)
     assert "A change applies to clocks started after it" in page.text
-    assert "Early Help step-up" not in page.text.split("<form")[1].split("</form>")[0]  # shared: not a choice
+    form = page.text.split("novalidate>")[1].split("</form>")[0]
+    assert "Families First" in form and "Family Solutions" in form and "deployment default" in form
+    assert "step-up" not in form.lower()  # shared, not a procedure to choose
     response = client.post(url, {"rulebook": "families-first", "expected": ""})
     assert response.status_code == 302
     service.refresh_from_db()
