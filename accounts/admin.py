@@ -7,6 +7,7 @@ team changes made here are recorded like any other (accounts/audit.py), and nobo
 own roles, team or admin flags.
 """
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
@@ -85,4 +86,25 @@ class TwoFactorResetAdmin(ReadOnlyAdmin):
 
 
 admin.site.register(Team)
-admin.site.register(Service)
+
+
+class ServiceAdminForm(forms.ModelForm):
+    """The procedure is one of the loaded rulebooks (or blank: the deployment default), as on the Procedures page."""
+
+    rulebook = forms.ChoiceField(label="Procedure", required=False)
+
+    class Meta:
+        model = Service
+        fields = ["name", "rulebook"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from deadlines.procedures import procedure_choices
+
+        self.fields["rulebook"].choices = [("", "The deployment default"), *procedure_choices()]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceAdminForm
+    list_display = ["name", "rulebook"]

@@ -23,6 +23,10 @@ DEMO_ACCOUNTS = [
     ("admin", "Alex", "Mint", roles.ADMINISTRATOR, None),
 ]
 
+# The procedure the demo service follows (deadlines/procedures.py): Family Solutions' clocks, and
+# step-up's alongside, never two councils' clocks on one episode.
+DEMO_PROCEDURE = "family-solutions"
+
 DEMO_TEAMS = [
     ("Front Door", Team.Kind.FRONT_DOOR),
     ("Northfield Family Hub", Team.Kind.HUB),
@@ -39,7 +43,11 @@ def ensure_demo_accounts() -> list[User]:
 
 
 def _ensure_demo_accounts() -> list[User]:
-    service, _ = Service.objects.get_or_create(name="Early Help")
+    service, created = Service.objects.get_or_create(name="Early Help", defaults={"rulebook": DEMO_PROCEDURE})
+    if not created and not service.rulebook:
+        # One council's procedure for the demo (ADR 0019): its clocks only, plus step-up.
+        service.rulebook = DEMO_PROCEDURE
+        service.save(update_fields=["rulebook"])
     teams = {
         name: Team.objects.get_or_create(name=name, defaults={"kind": kind, "service": service})[0]
         for name, kind in DEMO_TEAMS

@@ -11,6 +11,11 @@ class Service(models.Model):
     """A council service (e.g. Early Help, MASH). Managers see their service's work."""
 
     name = models.CharField(max_length=120, unique=True)
+    # The council procedure whose clocks this service's work runs (a rulebook slug, see
+    # deadlines/procedures.py); blank: the deployment's EARLYHELP_DEFAULT_RULEBOOK. Chosen by an
+    # administrator on the Procedures page; a change applies to clocks started after it.
+    rulebook = models.CharField("procedure", max_length=60, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]

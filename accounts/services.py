@@ -246,3 +246,34 @@ def administrator_create(
         user.groups.add(Group.objects.get_or_create(name=roles.ADMINISTRATOR)[0])
         issued = enrolment_code_issue(user=user, by=None, now=now)
     return user, issued
+
+
+# --- A service's procedure (ADR 0019) -----------------------------------------------------------
+
+
+@transaction.atomic
+def service_procedure_set(*, service, rulebook: str, expected: str, by: User, now: datetime):
+    """Set the council procedure (rulebook slug, blank: the deployment default) a service follows.
+
+    `expected` is the procedure the administrator saw when the page was opened: a change made
+    meanwhile by someone else is refused rather than overwritten. The change applies to clocks
+    started after it; simple-history records who changed it and when (the request's user).
+    """
+    from accounts.models import Service
+    from deadlines.procedures import procedure_choices
+
+    if rulebook and rulebook not in {slug for slug, _ in procedure_choices()}:
+        raise AccountRefused("Choose one of the procedures this deployment has loaded", field="rulebook")
+    locked = Service.objects.select_for_update().get(pk=service.pk)
+    if locked.rulebook != expected:
+        raise AccountRefused(
+            "Someone else changed this service's procedure while you were looking at it: check the procedure "
+            "it follows now, then choose again",
+            field="rulebook",
+        )
+    if locked.rulebook != rulebook:
+        locked.rulebook = rulebook
+        locked._history_user = by
+        locked._change_reason = f"procedure set on {now:%d %B %Y %H:%M}"[:100]
+        locked.save(update_fields=["rulebook"])
+    return locked

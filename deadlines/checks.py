@@ -26,3 +26,23 @@ def rulebooks_check(app_configs=None, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register("deadlines")
+def procedures_check(app_configs=None, **kwargs) -> list[Error]:
+    """Every service's procedure, the default and the shared rulebooks must be loaded (ADR 0019)."""
+    from deadlines.procedures import configuration_problems
+
+    try:
+        problems = configuration_problems()
+    except RulebookError:
+        return []  # reported by rulebooks_check
+    return [
+        Error(
+            problem,
+            hint="EARLYHELP_RULEBOOKS lists the rulebooks loaded; EARLYHELP_DEFAULT_RULEBOOK and each service's "
+            "procedure must be among them.",
+            id="deadlines.E002",
+        )
+        for problem in problems
+    ]

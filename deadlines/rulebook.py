@@ -38,6 +38,7 @@ __all__ = [
     "rules_ended_by",
     "rules_started_by",
     "rules_stopped_by",
+    "select_rulebooks",
 ]
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "rulebooks"
@@ -271,3 +272,15 @@ def rules_stopped_by(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Ru
 def rules_ended_by(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Rulebook, Rule]]:
     """(rulebook, rule) pairs whose running clock `event` withdraws without judging it."""
     return _rules_with(rulebooks, event, "ends_on")
+
+
+def select_rulebooks(
+    rulebooks: Iterable[Rulebook], *, procedure: str, shared: Iterable[str] = ()
+) -> tuple[Rulebook, ...]:
+    """The rulebooks that apply to one subject: its service's procedure and the shared ones (step-up).
+
+    One council's procedure per subject (deadlines/procedures.py): running two councils'
+    rulebooks on one episode doubles its clocks. Order follows `rulebooks`.
+    """
+    wanted = {procedure, *shared}
+    return tuple(book for book in rulebooks if book.slug in wanted)

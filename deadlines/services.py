@@ -21,6 +21,7 @@ from django.db.models import Q
 from deadlines.calendar import WorkingCalendar, compute_deadline
 from deadlines.events import EVENTS
 from deadlines.models import Alert, ClosureDay, Deadline
+from deadlines.procedures import rulebooks_for
 from deadlines.rulebook import (
     DEFAULT_DIRECTORY,
     Rule,
@@ -110,6 +111,9 @@ def deadline_record_event(
     4. rules the event starts open a clock unless one is already open for that subject or
        the contact's route is exempt (B2 and B3 do not apply to DART contacts).
 
+    3 and 4 start only rules of the subject's service's procedure and the shared rulebooks
+    (step-up), deadlines/procedures.py; 1 and 2 apply to every loaded rulebook's open clocks.
+
     `actor` is accepted for the workflow's convenience and symmetry with other services; who
     did what is recorded by the workflow's own history, not here.
     """
@@ -124,13 +128,29 @@ def deadline_record_event(
         raise ValueError("deadline_record_event needs a contact, an episode or a worker")
     books = tuple(active_rulebooks() if rulebooks is None else rulebooks)
     route = contact.route if contact is not None else None
+    starting: list[set[str]] = []
+
+    def starts_here(book: Rulebook) -> bool:
+        # Only the subject's service's procedure and the shared rulebooks start clocks
+        # (deadlines/procedures.py); explicit `rulebooks` are the caller's choice. Looked up once,
+        # and only when a rule would start.
+        if not starting:
+            chosen = (
+                books
+                if rulebooks is not None
+                else rulebooks_for(books, contact=contact, episode=episode, worker=worker)
+            )
+            starting.append({b.slug for b in chosen})
+        return book.slug in starting[0]
 
     def applicable(pairs: Iterable[tuple[Rulebook, Rule]]) -> list[tuple[Rulebook, Rule]]:
         return [(b, r) for b, r in pairs if subjects[r.applies_to] is not None]
 
     stop_rules = applicable(rules_stopped_by(books, event))
     end_rules = applicable(rules_ended_by(books, event))
-    start_rules = [(b, r) for b, r in applicable(rules_started_by(books, event)) if not r.is_exempt(route)]
+    start_rules = [
+        (b, r) for b, r in applicable(rules_started_by(books, event)) if not r.is_exempt(route) and starts_here(b)
+    ]
     rule_of = {_key(b, r): r for b, r in (*stop_rules, *end_rules, *start_rules)}
     book_of = {b.slug: b for b in books}
 
@@ -161,7 +181,7 @@ def deadline_record_event(
     new_rows: list[Deadline] = []
     for row in stopped:
         rule = rule_of[(row.rulebook, row.rule_id)]
-        if rule.recurs:
+        if rule.recurs and starts_here(book_of[row.rulebook]):
             cal = cal or _calendar(calendar)
             new_rows.append(
                 _new_row(book_of[row.rulebook], rule, subjects=subjects, started_at=now, cycle=row.cycle + 1, cal=cal)

@@ -30,6 +30,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Search", "cases:search", frozenset(set(r.ALL_ROLES) - {r.ADMINISTRATOR})),
     NavItem("Users", "accounts:user_list", frozenset({r.ADMINISTRATOR})),
     NavItem("Closure days", "deadlines:closure_days", frozenset({r.ADMINISTRATOR})),
+    NavItem("Procedures", "accounts:service_list", frozenset({r.ADMINISTRATOR})),
 )
 
 

@@ -252,6 +252,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "earlyhelp@localhost")
 
 SERVICE_NAME = env_str("SERVICE_NAME", "Early Help case management")
 EARLYHELP_RULEBOOKS = env_list("EARLYHELP_RULEBOOKS", ["families-first", "family-solutions", "step-up"])
+# One council's procedure per service (deadlines/procedures.py, ADR 0019): each service names its
+# rulebook on the "Procedures" page; a service that names none, and a contact whose service is
+# unknown, uses this one. The shared rulebooks (step-up) apply alongside every procedure.
+EARLYHELP_DEFAULT_RULEBOOK = env_str("EARLYHELP_DEFAULT_RULEBOOK", "family-solutions")
+EARLYHELP_SHARED_RULEBOOKS = env_list("EARLYHELP_SHARED_RULEBOOKS", ["step-up"])
 
 LOGGING = {
     "version": 1,

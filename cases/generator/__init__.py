@@ -31,7 +31,9 @@ from deadlines.calendar import LONDON, build_calendar
 from deadlines.rulebook import load_rulebooks
 
 CHUNK = 1_000  # families per COPY round: bounded memory, few COPY statements
+# One council's procedure and the shared step-up rulebook (ADR 0019): the generated service follows it.
 DEFAULT_RULEBOOKS = ("family-solutions", "step-up")
+SERVICE_NAME = "Early Help"
 
 # Records kept by features still being built: generated only when their models exist.
 OPTIONAL_MODELS = (("oversight", "ManagersDecision"), ("oversight", "Supervision"))
@@ -74,6 +76,7 @@ def generate(
             "This database already has families: generate_data only fills an empty database "
             "(use a fresh one, or pass --append to add to it)."
         )
+    procedure = _procedure(rulebooks)
     now = _now(today)
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -81,6 +84,7 @@ def generate(
     engine = ClockEngine(load_rulebooks(rulebooks), build_calendar())
     loader = Loader(fast_indexes=fast_indexes, stream=stream)
     builder = Builder(loader=loader, rng=rng, log_rng=log_rng, now=now, engine=engine, access_log=access_log)
+    builder.procedure = procedure
     progress = Progress(families, stream=stream)
     skipped = [f"{app}.{name}" for app, name in OPTIONAL_MODELS if not _has_model(app, name)]
 
@@ -124,6 +128,28 @@ def generate(
     )
     _report(result, progress)
     return result
+
+
+def _procedure(rulebooks: tuple[str, ...]) -> str:
+    """The one council procedure the generated service follows (ADR 0019); the rest must be shared (step-up)."""
+    from accounts.models import Service
+    from deadlines.procedures import shared_rulebooks
+
+    shared = set(shared_rulebooks())
+    procedures = [slug for slug in rulebooks if slug not in shared]
+    if len(procedures) != 1:
+        raise GeneratorError(
+            "--rulebooks must name exactly one council procedure (plus shared rulebooks such as "
+            f"{', '.join(sorted(shared)) or 'step-up'}): a service follows one procedure, got "
+            f"{', '.join(procedures) or 'none'}"
+        )
+    clash = Service.objects.filter(name=SERVICE_NAME).exclude(rulebook__in=["", procedures[0]]).first()
+    if clash is not None:
+        raise GeneratorError(
+            f"The service {clash.name!r} follows {clash.rulebook!r}: generate its clocks with "
+            f"--rulebooks {clash.rulebook},{','.join(sorted(shared))}"
+        )
+    return procedures[0]
 
 
 def _now(today: date | None) -> datetime:

@@ -147,6 +147,7 @@ class Builder:
         self.start = now - timedelta(days=365 * YEARS)
         self.span = (now - self.start).total_seconds()
         self.engine = engine
+        self.procedure = ""  # the rulebook slug the generated service follows (set by generate)
         self.access_log = access_log
         self.meetings: dict[tuple[str, int], tuple[int, datetime]] = {}
         self.routes = _picker(ROUTES)
@@ -242,7 +243,11 @@ class Builder:
             return self._load_staff()
         rng = self.rng
         scale = families / 200_000
+        # The service follows the one procedure whose clocks are generated (ADR 0019).
         service, _ = Service.objects.get_or_create(name="Early Help")
+        if self.procedure and service.rulebook != self.procedure:
+            service.rulebook = self.procedure
+            service.save(update_fields=["rulebook"])
         n_teams = max(2, round(24 * scale))
         kinds = (Team.Kind.LOCALITY, Team.Kind.HUB, Team.Kind.NEIGHBOURHOOD)
         taken = set(Team.objects.values_list("name", flat=True))

@@ -362,12 +362,14 @@ def test_rulebook_c_walk_across_the_spring_clock_change(book_c, cal, make_episod
 
 
 @pytest.mark.django_db
-def test_all_rulebooks_together_from_settings(settings, cal, make_contact):
+def test_rulebooks_from_settings_one_procedure_per_subject(settings, cal, make_contact):
+    # All three loaded, but a contact runs one council's procedure (the default here), never two (ADR 0019).
     settings.EARLYHELP_RULEBOOKS = ["families-first", "family-solutions", "step-up"]
+    settings.EARLYHELP_DEFAULT_RULEBOOK = "family-solutions"
     contact = make_contact(received_at=START)
     result = deadline_record_event(event=ev.CONTACT_RECEIVED, now=START, contact=contact, calendar=cal)
-    assert sorted(result.opened_rules) == ["A1", "B1", "B2"]
-    assert set(Deadline.objects.values_list("rulebook", flat=True)) == {"families-first", "family-solutions"}
+    assert sorted(result.opened_rules) == ["B1", "B2"]
+    assert set(Deadline.objects.values_list("rulebook", flat=True)) == {"family-solutions"}
     settings.EARLYHELP_RULEBOOKS = ["step-up"]
     other = make_contact(received_at=START)
     assert deadline_record_event(event=ev.CONTACT_RECEIVED, now=START, contact=other, calendar=cal).opened == 0

@@ -34,7 +34,8 @@ def clock(episode, rule_id):
 class TestAllocation:
     def test_allocates_and_stops_the_allocation_clocks(self, users, team):
         episode, _ = make_episode(users, team)
-        assert clock(episode, "A4").stopped_at is None
+        # The team's service follows Family Solutions (the default): no Families First clocks (ADR 0019).
+        assert clock(episode, "A4") is None
         es.episode_allocate(
             episode=episode, practitioner=users["coach"], by=users["teamlead"], now=NOW + H, expected_version=1
         )
@@ -42,7 +43,6 @@ class TestAllocation:
         assert episode.state == S.ALLOCATED
         assert episode.lead_professional == users["coach"]
         assert episode.allocated_by == users["teamlead"]
-        assert clock(episode, "A4").stop_reason == "met"
         assert clock(episode, "B8").stopped_at is None  # initial contact within 2 days starts
         assert clock(episode, "B7").stop_reason == "withdrawn"  # off the pre-allocation list
 
@@ -111,7 +111,7 @@ class TestVisits:
         episode.refresh_from_db()
         assert episode.state == S.FIRST_VISIT
         assert clock(episode, "B9").stop_reason == "met"
-        assert clock(episode, "A5").stop_reason == "met"
+        assert clock(episode, "A5") is None  # one procedure per service: Family Solutions here
 
     def test_b18_runs_from_the_visit_to_its_recording(self, users, team):
         episode, _ = make_episode(users, team, state=S.FIRST_VISIT)
@@ -192,8 +192,7 @@ class TestAssessment:
         assert done.completed_at == NOW + 10 * H
         assert done.needs.count() == 10
         assert done.risks.get(indicator="attendance").level == 3
-        assert clock(episode, "A6").stop_reason == "met"
-        assert clock(episode, "A7").stopped_at is None
+        assert clock(episode, "A6") is None and clock(episode, "A7") is None  # Family Solutions only
 
     def test_before_the_first_visit_it_says_why(self, users, team):
         episode, children = make_episode(users, team, state=S.INITIAL_CONTACT)
@@ -279,7 +278,7 @@ class TestPlan:
         episode, _ = make_episode(users, team, state=S.PLAN_ACTIVE)
         assert clock(episode, "B11").stop_reason == "met"
         assert clock(episode, "B12").stopped_at is None
-        assert clock(episode, "A9").stopped_at is None  # visits every 10 working days from the planning meeting
+        assert clock(episode, "A9") is None  # Families First's visits clock: not this service's procedure
 
     def test_before_the_planning_meeting_it_says_why(self, users, team):
         episode, _ = make_episode(users, team, state=S.ASSESSMENT_COMPLETED)
@@ -288,6 +287,8 @@ class TestPlan:
             es.plan_activate(episode=episode, by=users["coach"], now=NOW + 9 * H)
 
     def test_copy_sent_stops_a8(self, users, team):
+        team.service.rulebook = "families-first"  # A8 is a Families First rule (ADR 0019)
+        team.service.save()
         episode, _ = make_episode(users, team, state=S.PLAN_ACTIVE)
         es.plan_copy_sent(
             episode=episode,
@@ -319,7 +320,7 @@ class TestReview:
         review = es.review_record(progress={outcome.pk: (3, "95% this month")}, **kwargs)
         assert review.progress.get().get_rating_display() == "Good progress"
         assert clock(episode, "B12").cycle == 2
-        assert clock(episode, "A10").cycle == 2
+        assert clock(episode, "A10") is None  # Families First's review clock: not this service's procedure
 
 
 class TestClosure:

@@ -28,6 +28,8 @@ def all_url_names() -> list[tuple[str, list[str]]]:
 def object_for_pk(name: str, world: dict):
     if name.startswith("episodes:") or name == "oversight:decision_new":
         return world["episode"]
+    if name.startswith("accounts:service"):
+        return world["episode"].team.service
     prefixes = {
         "cases:family": "family",
         "cases:person": "family",

@@ -47,6 +47,8 @@ EXPECTED = {
     "home": "302 200 200 200 200 200 200 200 200 200 200",
     # name: anonymous, mash, mashlead, duty, coach, teamlead, manager, dutymanager, admin, outsider, othercoach
     "accounts:two_factor": "302 200 200 200 200 200 200 200 200 200 200",
+    "accounts:service_list": "302 403 403 403 403 403 403 403 200 403 403",
+    "accounts:service_procedure": "302 403 403 403 403 403 403 403 200 403 403",
     "accounts:user_create": "302 403 403 403 403 403 403 403 200 403 403",
     "accounts:user_edit": "302 403 403 403 403 403 403 403 200 403 403",
     "accounts:user_list": "302 403 403 403 403 403 403 403 200 403 403",
@@ -146,6 +148,7 @@ def test_every_url_as_every_role_gets_the_expected_status(client, users, world):
 # Pages that only show something: a POST to them changes nothing, so they have no POST row.
 READ_ONLY = {
     "home",
+    "accounts:service_list",
     "accounts:user_list",
     "cases:contact_detail",
     "cases:family_access_log",
@@ -180,6 +183,7 @@ READ_ONLY = {
 EXPECTED_POST = {
     # name: anonymous, mash, mashlead, duty, coach, teamlead, manager, dutymanager, admin, outsider, othercoach
     "accounts:two_factor": "L + + + + + + + + + +",
+    "accounts:service_procedure": "L - - - - - - - + - -",
     "accounts:user_create": "L - - - - - - - + - -",
     "accounts:user_edit": "L - - - - - - - + - -",
     "accounts:user_two_factor": "L - - - - - - - + - -",

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rulebooks",
             default=",".join(DEFAULT_RULEBOOKS),
-            help=f"rulebooks whose clocks to generate (default {','.join(DEFAULT_RULEBOOKS)})",
+            help="rulebooks whose clocks to generate: one procedure plus the shared step-up "
+            f"(default {','.join(DEFAULT_RULEBOOKS)})",
         )
         parser.add_argument("--report", type=Path, help="also write the figures as JSON to this file")
         parser.add_argument(
