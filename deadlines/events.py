@@ -63,6 +63,7 @@ STEP_UP_DECIDED = "step_up_decided"  # duty manager's oversight recorded with th
 OVERSIGHT_RECORDED = "oversight_recorded"  # "Managers Decision" management oversight note recorded
 CASE_DISCUSSION_HELD = "case_discussion_held"  # supervisor discussed the case with the worker
 SUPERVISION_RECORDED = "supervision_recorded"  # a worker's supervision held and recorded
+TEAM_JOINED = "team_joined"  # a practitioner joined a team (their account was given the team)
 
 EVENTS: frozenset[str] = frozenset(
     {
@@ -108,5 +109,6 @@ EVENTS: frozenset[str] = frozenset(
         OVERSIGHT_RECORDED,
         CASE_DISCUSSION_HELD,
         SUPERVISION_RECORDED,
+        TEAM_JOINED,
     }
 )

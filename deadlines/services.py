@@ -171,7 +171,7 @@ def deadline_record_event(
             if rk in stop_keys and row.started_at <= now and this_record:
                 stopped.append(row)
             elif rk in all_keys and row.started_at <= now and this_record:
-                seen = sorted({*row.stops_seen, event})
+                seen = sorted({*(row.stops_seen or ()), event})
                 if set(rule.stops_on_all) <= set(seen):
                     stopped.append(row)
                 else:

@@ -161,7 +161,11 @@ def episode_allocate(
     episode.allocation_reason = _text(reason)
     _save(episode)
     _emit_on(
-        events.REALLOCATED if reallocating else events.ALLOCATED, now=now, actor=by, episode=episode, worker=practitioner
+        events.REALLOCATED if reallocating else events.ALLOCATED,
+        now=now,
+        actor=by,
+        episode=episode,
+        worker=practitioner,
     )
     return episode
 
@@ -280,9 +284,7 @@ def episode_record_visit(
         if happened_at >= planned_visit.planned_at:
             key = planned_visit.clock_key
         else:
-            _emit_on(
-                events.PLANNED_VISIT_CANCELLED, now=now, actor=by, episode=episode, key=planned_visit.clock_key
-            )
+            _emit_on(events.PLANNED_VISIT_CANCELLED, now=now, actor=by, episode=episode, key=planned_visit.clock_key)
     _emit_on(events.VISIT_RECORDED, now=happened_at, actor=by, episode=episode, key=key)
     if kind in CaseNote.IN_PERSON_KINDS:
         # A9 (the coach's visits) and A5 (the introductory visit) need the family seen in person.

@@ -53,10 +53,39 @@ class TestB20SupervisionCycle:
         assert len(clocks("B20", worker=coach)) == 1
         # The supervision meets it and the next 4 weeks start.
         oversight.supervision_record(
-            practitioner=coach, held_on=date(2026, 12, 1), notes="Caseload reviewed.", by=users["teamlead"], now=NOW + 200 * H
+            practitioner=coach,
+            held_on=date(2026, 12, 1),
+            notes="Caseload reviewed.",
+            by=users["teamlead"],
+            now=NOW + 200 * H,
         )
         first, second = clocks("B20", worker=coach)
         assert first.stop_reason == "met" and second.cycle == 2 and second.stopped_at is None
+
+    def test_starts_when_a_practitioner_joins_a_team(self, client, users, team, family_solutions):
+        from django.urls import reverse
+
+        from accounts import roles
+        from accounts.models import User
+
+        client.force_login(users["admin"])
+        response = client.post(
+            reverse("accounts:user_create"),
+            {
+                "username": "newcoach",
+                "first_name": "Nia",
+                "last_name": "Wood",
+                "email": "nia@example.invalid",
+                "team": team.pk,
+                "working_pattern": "full_time",
+                "is_active": "on",
+                "roles": [roles.PRACTITIONER],
+                "new_password": "a-sufficiently-long-passphrase",
+            },
+        )
+        assert response.status_code == 302
+        (b20,) = clocks("B20", worker=User.objects.get(username="newcoach"))
+        assert b20.stopped_at is None and b20.team == team
 
 
 class TestPlannedVisitsB18:
@@ -157,7 +186,12 @@ class TestB13B19Closure:
         write_plan(episode, users["coach"], NOW + 10 * H)
         es.plan_activate(episode=episode, by=users["coach"], now=NOW + 11 * H)
         oversight.managers_decision_record(
-            episode=episode, oversees="plan", decision="Agreed.", rationale="SMART.", by=users["manager"], now=NOW + 20 * H
+            episode=episode,
+            oversees="plan",
+            decision="Agreed.",
+            rationale="SMART.",
+            by=users["manager"],
+            now=NOW + 20 * H,
         )
         assert {c.stop_reason for c in clocks("B13", episode=episode)} == {"met"}
 
@@ -178,12 +212,22 @@ class TestFamiliesFirstVisits:
         episode, _ = make_episode(users, team, state=S.PLANNING)
         (a9,) = clocks("A9", episode=episode)
         es.episode_record_visit(
-            episode=episode, kind="phone_call", happened_at=NOW + 30 * H, details="Rang mum.", by=users["coach"], now=NOW + 30 * H
+            episode=episode,
+            kind="phone_call",
+            happened_at=NOW + 30 * H,
+            details="Rang mum.",
+            by=users["coach"],
+            now=NOW + 30 * H,
         )
         a9.refresh_from_db()
         assert a9.stopped_at is None
         es.episode_record_visit(
-            episode=episode, kind="home_visit", happened_at=NOW + 40 * H, details="Saw the family.", by=users["coach"], now=NOW + 40 * H
+            episode=episode,
+            kind="home_visit",
+            happened_at=NOW + 40 * H,
+            details="Saw the family.",
+            by=users["coach"],
+            now=NOW + 40 * H,
         )
         a9.refresh_from_db()
         assert (a9.stopped_at, a9.stop_reason) == (NOW + 40 * H, "met")
