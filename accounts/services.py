@@ -195,14 +195,22 @@ def user_save(*, form, by: User, now: datetime) -> tuple[User, IssuedCode | None
             if locked.pk == by.pk:
                 _refuse_own_changes(locked, data, new_roles)
             version = locked.version + 1
+            team_before = locked.team_id
         else:
             version = 1
+            team_before = None
         user = form.save(commit=False)
         user.version = version
         if data.get("new_password"):
             user.set_password(data["new_password"])
         user.save()
         user.groups.set(Group.objects.filter(name__in=new_roles))
+        if user.team_id and user.team_id != team_before and roles.PRACTITIONER in new_roles:
+            # A practitioner joining a team starts their supervision cycle (B20).
+            from deadlines import events
+            from deadlines.services import deadline_record_event
+
+            deadline_record_event(event=events.TEAM_JOINED, now=now, worker=user, actor=by)
         if data.get("new_password") and not creating:
             # Whoever knows the password can sign in as its owner: recorded, and the owner is told.
             record(user_id=user.pk, what=RoleChange.What.PASSWORD, before="", after="set by an administrator")

@@ -45,6 +45,7 @@ __all__ = [
     "Plan",
     "PlanAction",
     "PlanOutcome",
+    "PlannedVisit",
     "Review",
     "ReviewProgress",
     "StepUp",
@@ -238,7 +239,9 @@ class Episode(StateMachineModel):
     def edit_plan(self):
         pass
 
-    @transition(field=state, source=State.PLANNING, target=State.PLAN_ACTIVE)
+    # From a completed assessment only where the procedure has no planning meeting: the service
+    # asks the rulebook (`procedure_has_step`), so one council's step never blocks another's.
+    @transition(field=state, source=[State.ASSESSMENT_COMPLETED, State.PLANNING], target=State.PLAN_ACTIVE)
     def activate_plan(self):
         pass
 
@@ -320,7 +323,11 @@ TRANSITION_NEEDS: dict[str, tuple[str, str]] = {
         "the initial planning meeting follows the completed assessment",
     ),
     "edit_plan": ("have its plan changed", "the plan is written once the assessment is completed"),
-    "activate_plan": ("make the plan active", "the plan becomes active at the initial planning meeting, once held"),
+    "activate_plan": (
+        "make the plan active",
+        "the plan becomes active once the assessment is completed (at the initial planning meeting, where the "
+        "procedure has one)",
+    ),
     "hold_review": ("record a review", "reviews are held while the plan is active"),
     "hold_ending_meeting": ("record an ending meeting", "the ending meeting is held while the plan is active"),
     "family_declines": (
@@ -407,6 +414,61 @@ class ChildView(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["note", "child"], name="one_view_per_child_per_note")]
+
+
+class PlannedVisit(models.Model):
+    """A visit the practitioner has planned: when, what kind, who visits and whom they will see.
+
+    From its planned time the visit's case recording is due by the end of the next working day
+    (rulebook B 10.1, B18): recording the visit's case note (`note`) stops that clock.
+    """
+
+    KIND_CHOICES = [
+        (CaseNote.Kind.HOME_VISIT, CaseNote.Kind.HOME_VISIT.label),
+        (CaseNote.Kind.OFFICE_VISIT, CaseNote.Kind.OFFICE_VISIT.label),
+        (CaseNote.Kind.DIRECT_WORK, CaseNote.Kind.DIRECT_WORK.label),
+        (CaseNote.Kind.PHONE_CALL, CaseNote.Kind.PHONE_CALL.label),
+    ]
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="planned_visits")
+    family = models.ForeignKey("cases.Family", on_delete=models.CASCADE, related_name="planned_visits")
+    planned_at = models.DateTimeField("when")
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES, default=CaseNote.Kind.HOME_VISIT)
+    visitor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="planned_visits")
+    seeing = models.TextField("who will be seen", blank=True)
+    # The case note that recorded the visit; empty while it is still to be recorded.
+    note = models.OneToOneField(
+        CaseNote, null=True, blank=True, on_delete=models.SET_NULL, related_name="planned_visit"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cancel_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["planned_at", "id"]
+        indexes = [
+            models.Index(fields=["episode", "planned_at"]),
+            # "My work" and the team board: visits still to be recorded.
+            models.Index(
+                fields=["visitor", "planned_at"],
+                name="planned_visit_unrecorded",
+                condition=Q(note__isnull=True, cancelled_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} planned for {self.planned_at:%d %B %Y %H:%M}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.note_id is None and self.cancelled_at is None
+
+    @property
+    def clock_key(self) -> str:
+        return f"planned_visit:{self.pk}"
 
 
 # --- Assessment ------------------------------------------------------------------------------

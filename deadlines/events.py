@@ -38,6 +38,10 @@ REALLOCATED = "reallocated"  # another lead professional took over an open episo
 INITIAL_CONTACT_MADE = "initial_contact_made"  # the allocated worker first contacted the family
 FIRST_VISIT_MADE = "first_visit_made"  # first (introductory) visit: child seen and spoken to
 VISIT_RECORDED = "visit_recorded"  # a visit or contact with the family took place (timed when it happened)
+FAMILY_VISITED = "family_visited"  # an in-person visit at which the family was seen (not a phone call)
+VISIT_PLANNED = "visit_planned"  # a planned visit's time came (timed at the planned time; keyed by the visit)
+PLANNED_VISIT_CANCELLED = "planned_visit_cancelled"  # a planned visit was cancelled, or recorded before its time
+PLAN_STARTED = "plan_started"  # the support plan was commenced (first written on the system)
 CASE_RECORDED = "case_recorded"  # the case note for a visit or contact was written on the system
 DUTY_CONTACT_RECORDED = "duty_contact_recorded"  # duty worker's contact with a waiting family recorded
 ASSESSMENT_COMPLETED = "assessment_completed"  # Early Help Assessment completed
@@ -59,6 +63,7 @@ STEP_UP_DECIDED = "step_up_decided"  # duty manager's oversight recorded with th
 OVERSIGHT_RECORDED = "oversight_recorded"  # "Managers Decision" management oversight note recorded
 CASE_DISCUSSION_HELD = "case_discussion_held"  # supervisor discussed the case with the worker
 SUPERVISION_RECORDED = "supervision_recorded"  # a worker's supervision held and recorded
+TEAM_JOINED = "team_joined"  # a practitioner joined a team (their account was given the team)
 
 EVENTS: frozenset[str] = frozenset(
     {
@@ -83,6 +88,10 @@ EVENTS: frozenset[str] = frozenset(
         INITIAL_CONTACT_MADE,
         FIRST_VISIT_MADE,
         VISIT_RECORDED,
+        FAMILY_VISITED,
+        VISIT_PLANNED,
+        PLANNED_VISIT_CANCELLED,
+        PLAN_STARTED,
         CASE_RECORDED,
         DUTY_CONTACT_RECORDED,
         ASSESSMENT_COMPLETED,
@@ -100,5 +109,6 @@ EVENTS: frozenset[str] = frozenset(
         OVERSIGHT_RECORDED,
         CASE_DISCUSSION_HELD,
         SUPERVISION_RECORDED,
+        TEAM_JOINED,
     }
 )

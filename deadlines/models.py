@@ -131,6 +131,12 @@ class Deadline(models.Model):
     )
     # 1 for the first clock of a rule on a subject; a recurring rule's next clock is cycle + 1.
     cycle = models.PositiveIntegerField(default=1)
+    # The record a `per_record` rule's clock is for (e.g. "assessment:12", "planned_visit:3");
+    # empty for a rule with one clock per subject.
+    # (db_default too: bulk loads that name their columns, e.g. COPY, need not know of it.)
+    key = models.CharField(max_length=60, blank=True, default="", db_default="")
+    # The `stops_on_all` events seen so far while the clock is open (B10); null: none yet.
+    stops_seen = models.JSONField(null=True, blank=True, default=None)
     started_at = models.DateTimeField()
     expected_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
@@ -167,20 +173,21 @@ class Deadline(models.Model):
                 condition=Q(stopped_at__isnull=True, stop_reason="")
                 | (Q(stopped_at__isnull=False) & ~Q(stop_reason="")),
             ),
-            # One open clock per rule per subject: the last line of defence behind the service's
-            # "skip if already open" check. Three partial indexes because NULLs never collide.
+            # One open clock per rule per subject (and per record, for `per_record` rules): the last
+            # line of defence behind the service's "skip if already open" check. Three partial
+            # indexes because NULLs never collide.
             models.UniqueConstraint(
-                fields=["rulebook", "rule_id", "contact"],
+                fields=["rulebook", "rule_id", "contact", "key"],
                 condition=Q(stopped_at__isnull=True, contact__isnull=False),
                 name="deadline_one_open_per_contact_rule",
             ),
             models.UniqueConstraint(
-                fields=["rulebook", "rule_id", "episode"],
+                fields=["rulebook", "rule_id", "episode", "key"],
                 condition=Q(stopped_at__isnull=True, episode__isnull=False),
                 name="deadline_one_open_per_episode_rule",
             ),
             models.UniqueConstraint(
-                fields=["rulebook", "rule_id", "worker"],
+                fields=["rulebook", "rule_id", "worker", "key"],
                 condition=Q(stopped_at__isnull=True, worker__isnull=False),
                 name="deadline_one_open_per_worker_rule",
             ),

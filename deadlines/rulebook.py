@@ -11,6 +11,15 @@ How a rule's events work (the engine keeps one clock per rule per record):
   A recurring rule (`recurs = true`) starts its next clock at the moment it stops.
 - `ends_on`: any of these withdraws the clock without judging it (the rule no longer
   applies, e.g. the episode closed); a recurring rule does not restart.
+- `stops_on_all`: the clock stops only once *every* one of these has happened since it
+  started (B10: "EHA completed and support plan commenced"); it stops at the last of them.
+- `per_record = true`: one clock per record the starting event names (each assessment, plan,
+  review, closure request or planned visit), not one per subject (B13, B18). A stopping event
+  that names a record stops that record's clock; one that names none stops them all.
+
+A rulebook may also say which optional workflow steps its procedure has, in a `[steps]`
+table (`planning_meeting = true`: the plan becomes active at an initial planning meeting).
+A step a rulebook does not name is not part of its procedure.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ __all__ = [
     "rules_ended_by",
     "rules_started_by",
     "rules_stopped_by",
+    "rules_stopped_by_all",
     "select_rulebooks",
 ]
 
@@ -49,8 +59,12 @@ APPLIES_TO: tuple[str, ...] = ("contact", "episode", "worker")
 # Slugs become file names; keeping them plain stops "../" reaching outside the directory.
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
-_TOP_LEVEL_KEYS = {"title", "source", "rule"}
-_REQUIRED_RULE_KEYS = ("id", "title", "starts_on", "stops_on", "applies_to")
+_TOP_LEVEL_KEYS = {"title", "source", "rule", "steps"}
+# Optional workflow steps a procedure may have (the `[steps]` table).
+STEPS: dict[str, str] = {
+    "planning_meeting": "an initial planning meeting before the plan becomes active",
+}
+_REQUIRED_RULE_KEYS = ("id", "title", "starts_on", "applies_to")
 _OPTIONAL_RULE_KEYS = (
     "expected",
     "maximum",
@@ -59,6 +73,9 @@ _OPTIONAL_RULE_KEYS = (
     "flag_only",
     "source",
     "ends_on",
+    "stops_on",
+    "stops_on_all",
+    "per_record",
 )
 
 
@@ -85,6 +102,10 @@ class Rule:
     # The seed paragraph the rule comes from, so a reviewer can check it.
     source: str = ""
     ends_on: tuple[str, ...] = ()
+    # Stops only when every one of these has happened since the clock started (B10).
+    stops_on_all: tuple[str, ...] = ()
+    # One clock per record named by the starting event, not one per subject (B13, B18).
+    per_record: bool = False
 
     def is_exempt(self, route: str | None) -> bool:
         """Whether a contact on `route` is outside this rule (B2, B3 do not apply to DART)."""
@@ -99,6 +120,13 @@ class Rulebook:
     rules: dict[str, Rule] = field(default_factory=dict)
     # The seed document the rulebook was read from.
     source: str = ""
+    # Optional workflow steps the procedure has (see STEPS); absent means it has not.
+    steps: dict[str, bool] = field(default_factory=dict)
+
+    def has_step(self, step: str) -> bool:
+        if step not in STEPS:
+            raise ValueError(f"unknown step {step!r}")
+        return self.steps.get(step, False)
 
 
 def available_rulebooks(directory: Path | str | None = None) -> list[str]:
@@ -137,13 +165,22 @@ def load_rulebook(path: Path | str) -> Rulebook:
     if not isinstance(tables, list) or not tables:
         raise fail("no rules: add at least one [[rule]] table")
 
+    steps = data.get("steps", {})
+    if not isinstance(steps, dict):
+        raise fail("'steps' must be a table such as [steps] planning_meeting = true")
+    for name, value in steps.items():
+        if name not in STEPS:
+            raise fail(f"unknown step {name!r} in [steps]; expected one of {', '.join(STEPS)}")
+        if not isinstance(value, bool):
+            raise fail(f"step {name!r} must be true or false")
+
     rules: dict[str, Rule] = {}
     for index, table in enumerate(tables, start=1):
         rule = _parse_rule(table, index=index, fail=fail)
         if rule.id in rules:
             raise fail("duplicate rule id", rule.id)
         rules[rule.id] = rule
-    return Rulebook(slug=path.stem, title=title, path=path, rules=rules, source=source)
+    return Rulebook(slug=path.stem, title=title, path=path, rules=rules, source=source, steps=dict(steps))
 
 
 def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -> Rule:
@@ -203,7 +240,14 @@ def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -
         return value
 
     starts_on = events("starts_on", required=True)
-    stops_on = events("stops_on", required=True)
+    stops_on = events("stops_on", required=False)
+    stops_on_all = events("stops_on_all", required=False)
+    if not stops_on and not stops_on_all:
+        raise problem("'stops_on' must name at least one event (or 'stops_on_all' two or more)")
+    if stops_on_all and len(set(stops_on_all)) < 2:
+        raise problem("'stops_on_all' must name at least two different events (else use 'stops_on')")
+    if set(stops_on) & set(stops_on_all):
+        raise problem("an event cannot be in both 'stops_on' and 'stops_on_all'")
     ends_on = events("ends_on", required=False)
     expected, maximum = limit("expected"), limit("maximum")
     if expected is None and maximum is None:
@@ -234,6 +278,8 @@ def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -
         flag_only=flag("flag_only"),
         source=source,
         ends_on=ends_on,
+        stops_on_all=stops_on_all,
+        per_record=flag("per_record"),
     )
 
 
@@ -267,6 +313,11 @@ def rules_started_by(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Ru
 def rules_stopped_by(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Rulebook, Rule]]:
     """(rulebook, rule) pairs whose running clock `event` stops (and judges)."""
     return _rules_with(rulebooks, event, "stops_on")
+
+
+def rules_stopped_by_all(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Rulebook, Rule]]:
+    """(rulebook, rule) pairs for which `event` is one of the several events that together stop it."""
+    return _rules_with(rulebooks, event, "stops_on_all")
 
 
 def rules_ended_by(rulebooks: Iterable[Rulebook], event: str) -> list[tuple[Rulebook, Rule]]:

@@ -30,6 +30,7 @@ from deadlines.rulebook import (
     rules_ended_by,
     rules_started_by,
     rules_stopped_by,
+    rules_stopped_by_all,
 )
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ __all__ = [
     "closure_day_delete",
     "deadline_record_event",
     "deadlines_recompute_open",
+    "procedure_has_step",
+    "rulebooks_for_episode",
 ]
 
 _SUBJECT_FIELD = {"contact": "contact", "episode": "episode", "worker": "worker"}
@@ -75,6 +78,19 @@ def _load(slugs: tuple[str, ...], directory: str) -> tuple[Rulebook, ...]:
     return load_rulebooks(slugs, Path(directory))
 
 
+def rulebooks_for_episode(episode) -> tuple[Rulebook, ...]:
+    """The rulebooks whose procedure an episode follows: its service's procedure plus the shared
+    rulebooks (step-up), deadlines/procedures.py."""
+    from deadlines.procedures import rulebooks_for
+
+    return rulebooks_for(active_rulebooks(), episode=episode)
+
+
+def procedure_has_step(step: str, *, episode) -> bool:
+    """Whether the procedure the episode follows has this optional step (its rulebook's `[steps]`)."""
+    return any(book.has_step(step) for book in rulebooks_for_episode(episode))
+
+
 def _calendar(calendar: WorkingCalendar | None) -> WorkingCalendar:
     if calendar is not None:
         return calendar
@@ -97,6 +113,7 @@ def deadline_record_event(
     actor=None,
     calendar: WorkingCalendar | None = None,
     rulebooks: Sequence[Rulebook] | None = None,
+    key: str = "",
 ) -> EventResult:
     """Stop, withdraw, restart and start the clocks that `event` at `now` touches.
 
@@ -113,6 +130,10 @@ def deadline_record_event(
 
     3 and 4 start only rules of the subject's service's procedure and the shared rulebooks
     (step-up), deadlines/procedures.py; 1 and 2 apply to every loaded rulebook's open clocks.
+
+    `key` names the record the event is about ("assessment:12"): a `per_record` rule keeps
+    one clock per record it starts on, and a stop naming a record stops only that record's
+    clock. A `stops_on_all` rule stops when the last of its events has happened.
 
     `actor` is accepted for the workflow's convenience and symmetry with other services; who
     did what is recorded by the workflow's own history, not here.
@@ -147,26 +168,37 @@ def deadline_record_event(
         return [(b, r) for b, r in pairs if subjects[r.applies_to] is not None]
 
     stop_rules = applicable(rules_stopped_by(books, event))
+    all_rules = applicable(rules_stopped_by_all(books, event))
     end_rules = applicable(rules_ended_by(books, event))
     start_rules = [
         (b, r) for b, r in applicable(rules_started_by(books, event)) if not r.is_exempt(route) and starts_here(b)
     ]
-    rule_of = {_key(b, r): r for b, r in (*stop_rules, *end_rules, *start_rules)}
+    rule_of = {_key(b, r): r for b, r in (*stop_rules, *all_rules, *end_rules, *start_rules)}
     book_of = {b.slug: b for b in books}
 
     stop_keys = {_key(b, r) for b, r in stop_rules}
-    end_keys = {_key(b, r) for b, r in end_rules} - stop_keys  # stopping wins if a file says both
+    all_keys = {_key(b, r) for b, r in all_rules}
+    end_keys = {_key(b, r) for b, r in end_rules} - stop_keys - all_keys  # stopping wins if a file says both
 
     stopped: list[Deadline] = []
     withdrawn: list[Deadline] = []
-    if stop_keys or end_keys:
-        touched = _open_for(subjects, stop_keys | end_keys, rule_of)
+    if stop_keys or all_keys or end_keys:
+        touched = _open_for(subjects, stop_keys | all_keys | end_keys, rule_of)
         # Lock the rows so a concurrent event on the same subject waits rather than racing.
         for row in touched.select_for_update().order_by("id"):
-            key = (row.rulebook, row.rule_id)
-            if key in stop_keys and row.started_at <= now:
+            rk = (row.rulebook, row.rule_id)
+            rule = rule_of[rk]
+            # A stop or end naming a record touches that record's clock only (per-record rules).
+            this_record = not (rule.per_record and key and row.key != key)
+            if rk in stop_keys and row.started_at <= now and this_record:
                 stopped.append(row)
-            elif key in end_keys:
+            elif rk in all_keys and row.started_at <= now and this_record:
+                seen = sorted({*(row.stops_seen or ()), event})
+                if set(rule.stops_on_all) <= set(seen):
+                    stopped.append(row)
+                else:
+                    Deadline.objects.filter(pk=row.pk).update(stops_seen=seen)
+            elif rk in end_keys and this_record:
                 withdrawn.append(row)
         if stopped:
             Deadline.objects.filter(pk__in=[d.pk for d in stopped]).update(
@@ -184,19 +216,28 @@ def deadline_record_event(
         if rule.recurs and starts_here(book_of[row.rulebook]):
             cal = cal or _calendar(calendar)
             new_rows.append(
-                _new_row(book_of[row.rulebook], rule, subjects=subjects, started_at=now, cycle=row.cycle + 1, cal=cal)
+                _new_row(
+                    book_of[row.rulebook],
+                    rule,
+                    subjects=subjects,
+                    started_at=now,
+                    cycle=row.cycle + 1,
+                    cal=cal,
+                    key=row.key,
+                )
             )
 
     if start_rules:
         start_keys = {_key(b, r) for b, r in start_rules}
-        already_open = set(_open_for(subjects, start_keys, rule_of).values_list("rulebook", "rule_id"))
-        already_open |= {(d.rulebook, d.rule_id) for d in new_rows}
+        already_open = set(_open_for(subjects, start_keys, rule_of).values_list("rulebook", "rule_id", "key"))
+        already_open |= {(d.rulebook, d.rule_id, d.key) for d in new_rows}
         for book, rule in start_rules:
-            if _key(book, rule) in already_open:
+            record = key if rule.per_record else ""
+            if (*_key(book, rule), record) in already_open:
                 continue
             cal = cal or _calendar(calendar)
-            new_rows.append(_new_row(book, rule, subjects=subjects, started_at=now, cycle=1, cal=cal))
-            already_open.add(_key(book, rule))
+            new_rows.append(_new_row(book, rule, subjects=subjects, started_at=now, cycle=1, cal=cal, key=record))
+            already_open.add((*_key(book, rule), record))
 
     if new_rows:
         Deadline.objects.bulk_create(new_rows)
@@ -229,7 +270,7 @@ def _open_for(subjects: dict, keys: set[tuple[str, str]], rule_of: dict):
 
 
 def _new_row(
-    book: Rulebook, rule: Rule, *, subjects: dict, started_at: datetime, cycle: int, cal: WorkingCalendar
+    book: Rulebook, rule: Rule, *, subjects: dict, started_at: datetime, cycle: int, cal: WorkingCalendar, key: str = ""
 ) -> Deadline:
     expected_at, due_at = compute_deadline(cal, started_at, rule.expected, rule.maximum)
     row = Deadline(
@@ -237,6 +278,7 @@ def _new_row(
         rule_id=rule.id,
         title=rule.title,
         cycle=cycle,
+        key=key,
         started_at=started_at,
         expected_at=expected_at,
         due_at=due_at,

@@ -57,6 +57,7 @@ from cases.models import (
     NeedLevel,
     OutcomeArea,
     Plan,
+    PlannedVisit,
     PlanOutcome,
     Review,
     ReviewProgress,
@@ -992,6 +993,35 @@ def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
     far = datetime.max.replace(tzinfo=LONDON)
     items.sort(key=lambda i: (i.due or far, i.kind))
     return items
+
+
+# How far ahead "My work" shows the visits a practitioner has planned.
+PLANNED_VISITS_AHEAD = timedelta(days=7)
+
+
+def _pending_visits(user) -> QuerySet[PlannedVisit]:
+    return (
+        PlannedVisit.objects.filter(note__isnull=True, cancelled_at__isnull=True)
+        .filter(episode__in=episodes_visible_to(user).values("pk"))
+        .exclude(episode__state=S.CLOSED)
+        .select_related("episode__family", "visitor")
+        .order_by("planned_at", "pk")
+    )
+
+
+def my_planned_visits(user, *, now: datetime, limit: int = 50) -> list[PlannedVisit]:
+    """The user's planned visits still to be recorded: those whose time has passed, and the coming week's."""
+    return list(_pending_visits(user).filter(visitor=user, planned_at__lte=now + PLANNED_VISITS_AHEAD)[:limit])
+
+
+def board_unrecorded_visits(
+    user, *, team: Team, now: datetime, practitioner_id: int | None = None
+) -> QuerySet[PlannedVisit]:
+    """The team's planned visits whose time has passed and that nobody has recorded yet (B18)."""
+    qs = _pending_visits(user).filter(episode__team=team, planned_at__lte=now)
+    if practitioner_id:
+        qs = qs.filter(visitor_id=practitioner_id)
+    return qs
 
 
 def my_alerts(user, *, limit: int = 5) -> list[Alert]:

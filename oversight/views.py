@@ -164,6 +164,11 @@ def team_board(request):
         "high_risk": high_risk,
         "deactivated": list(selectors.board_deactivated(user, team=team)[: selectors.LIST_LIMIT]),
         "escalations": list(selectors.open_escalations(user, team_ids=[team.pk])[: selectors.LIST_LIMIT]),
+        "unrecorded_visits": list(
+            selectors.board_unrecorded_visits(user, team=team, now=now, practitioner_id=f.practitioner_id)[
+                : selectors.LIST_LIMIT
+            ]
+        ),
         "list_limit": selectors.LIST_LIMIT,
         "is_manager": user.has_role(roles.MANAGER),
     }
@@ -369,6 +374,7 @@ def my_work(request):
         "tasks": sum(1 for i in items if i.kind == "task"),
         "alerts": selectors.my_alerts(user),
         "alerts_url": _url_or_blank("deadlines:alerts"),
+        "planned_visits": selectors.my_planned_visits(user, now=now),
         "pre_allocation": (
             list(selectors.board_pre_allocation(user, team=user.team, now=now)[:100])
             if user.has_role(roles.DUTY_WORKER) and user.team_id

@@ -21,6 +21,7 @@ from cases.models import (
     Escalation,
     NeedLevel,
     OutcomeArea,
+    PlannedVisit,
     ReviewProgress,
     RiskIndicator,
     StepUp,
@@ -134,10 +135,20 @@ class CaseNoteForm(SafeTextMixin, WhenMixin, GdsForm):
     actions = _text("Actions agreed", required=False, rows=3)
     analysis = _text("Analysis: what this means for the children", required=False, rows=4)
 
-    def __init__(self, *args, kinds: list[str], children: list, now: datetime, **kwargs):
+    planned_visit = forms.ChoiceField(label="Which planned visit is this?", required=False, widget=forms.RadioSelect)
+
+    def __init__(self, *args, kinds: list[str], children: list, now: datetime, planned: list = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.add_when_fields(now=now)
         self.children = children
+        self.planned = {str(v.pk): v for v in planned}
+        if self.planned:
+            self.fields["planned_visit"].choices = [
+                (pk, f"{v.get_kind_display()} planned for {timezone.localtime(v.planned_at):%d %B %Y %H:%M}")
+                for pk, v in self.planned.items()
+            ] + [("", "None of these: it was not planned")]
+        else:
+            del self.fields["planned_visit"]
         self.fields["kind"].choices = [(k, CaseNote.Kind(k).label) for k in kinds]
         self.fields["kind"].error_messages["required"] = "Choose what kind of contact it was"
         if len(kinds) == 1:
@@ -153,7 +164,7 @@ class CaseNoteForm(SafeTextMixin, WhenMixin, GdsForm):
                 format_html("{}'s views, in their own words", child.first_name), required=False, rows=3
             )
         # Put the fields in the order a worker writes them up.
-        order = ["kind", "when_date", "when_time", "purpose", "present", "details"]
+        order = ["planned_visit", "kind", "when_date", "when_time", "purpose", "present", "details"]
         order += [f"child_{c.pk}_{part}" for c in children for part in ("seen", "spoken", "views")]
         order += ["actions", "analysis"]
         self.order_fields(order)
@@ -161,6 +172,7 @@ class CaseNoteForm(SafeTextMixin, WhenMixin, GdsForm):
     def clean(self):
         cleaned = super().clean()
         self.clean_when(cleaned)
+        cleaned["planned_visit_obj"] = self.planned.get(cleaned.get("planned_visit") or "")
         return cleaned
 
     def child_parts(self):
@@ -492,3 +504,40 @@ class PlanCopyForm(SafeTextMixin, WhenMixin, GdsForm):
         cleaned = super().clean()
         self.clean_when(cleaned)
         return cleaned
+
+
+class PlannedVisitForm(SafeTextMixin, GdsForm):
+    """A visit to plan: when (today or later), what kind, who visits and whom they will see."""
+
+    when_date = _date_field("Date of the visit")
+    when_time = forms.CharField(label="Time of the visit", max_length=5, help_text="24-hour clock, for example 14:30")
+    kind = forms.ChoiceField(label="What kind of visit?", widget=forms.RadioSelect, choices=PlannedVisit.KIND_CHOICES)
+    visitor = forms.ChoiceField(label="Who will visit?")
+    seeing = _text("Who will be seen", required=False, rows=2, help_text="For example: Mum, Sam and Lily")
+
+    def __init__(self, *args, visitors: list, now: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.visitors = {str(u.pk): u for u in visitors}
+        self.fields["visitor"].choices = [(pk, str(u)) for pk, u in self.visitors.items()]
+        self.fields["kind"].error_messages["required"] = "Choose what kind of visit it is"
+        self.fields["visitor"].error_messages["required"] = "Choose who will visit"
+
+    def clean_when_time(self):
+        return _parse_time(self.cleaned_data.get("when_time", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        day, at = cleaned.get("when_date"), cleaned.get("when_time")
+        if day and at:
+            if day < timezone.localdate(self.now):
+                self.add_error(
+                    "when_date", "The visit must be today or later: to record a past visit, record the visit"
+                )
+            cleaned["when"] = datetime.combine(day, at, tzinfo=LONDON)
+        cleaned["visitor_user"] = self.visitors.get(cleaned.get("visitor") or "")
+        return cleaned
+
+
+class PlannedVisitCancelForm(SafeTextMixin, GdsForm):
+    reason = _text("Why is the visit cancelled?", rows=3, error_messages={"required": "Say why the visit is cancelled"})

@@ -6,6 +6,7 @@ user's scope is never in the queryset (the page answers 404).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -28,6 +29,7 @@ from cases.models import (
     Membership,
     Plan,
     PlanAction,
+    PlannedVisit,
     PlanOutcome,
     Review,
     ReviewProgress,
@@ -89,13 +91,79 @@ def practitioners_with_caseload(team_id: int) -> list[User]:
     )
 
 
-def visible_episode(user, pk: int) -> Episode | None:
-    return (
-        episodes_visible_to(user)
-        .select_related("family", "team", "lead_professional", "contact", "allocated_by")
-        .filter(pk=pk)
-        .first()
+def visible_episode(user, pk: int, *, with_planned_visits: bool = False) -> Episode | None:
+    """The episode if the user may see it; `with_planned_visits` brings its planned visits in the
+    same query (`planned_visit_rows`), so the episode page stays within its query budget."""
+    qs = episodes_visible_to(user).select_related("family", "team", "lead_professional", "contact", "allocated_by")
+    if with_planned_visits:
+        qs = qs.annotate(planned_visits_json=_planned_visits_json())
+    return qs.filter(pk=pk).first()
+
+
+def _planned_visits_json() -> ArraySubquery:
+    return ArraySubquery(
+        PlannedVisit.objects.filter(episode=OuterRef("pk"))
+        .order_by("-planned_at", "-pk")
+        .values(
+            json=JSONObject(
+                pk="pk",
+                planned_at="planned_at",
+                kind="kind",
+                seeing="seeing",
+                visitor_first="visitor__first_name",
+                visitor_last="visitor__last_name",
+                visitor_username="visitor__username",
+                recorded_at="note__recorded_at",
+                cancelled_at="cancelled_at",
+                cancel_reason="cancel_reason",
+                cancelled_first="cancelled_by__first_name",
+                cancelled_last="cancelled_by__last_name",
+            )
+        )[:RECORD_LIMIT]
     )
+
+
+@dataclass(frozen=True)
+class PlannedVisitRow:
+    """A planned visit as the episode page shows it (read from the episode's own query)."""
+
+    pk: int
+    planned_at: datetime
+    kind_label: str
+    seeing: str
+    visitor: str
+    recorded_at: datetime | None
+    cancelled_at: datetime | None
+    cancelled_by: str
+    cancel_reason: str
+
+    @property
+    def is_pending(self) -> bool:
+        return self.recorded_at is None and self.cancelled_at is None
+
+
+def planned_visit_rows(episode: Episode) -> list[PlannedVisitRow]:
+    def when(value) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    def name(first, last, fallback="") -> str:
+        return f"{first or ''} {last or ''}".strip() or fallback
+
+    labels = dict(PlannedVisit.KIND_CHOICES)
+    return [
+        PlannedVisitRow(
+            pk=row["pk"],
+            planned_at=when(row["planned_at"]),
+            kind_label=str(labels.get(row["kind"], row["kind"])),
+            seeing=row["seeing"] or "",
+            visitor=name(row["visitor_first"], row["visitor_last"], row["visitor_username"] or ""),
+            recorded_at=when(row["recorded_at"]),
+            cancelled_at=when(row["cancelled_at"]),
+            cancelled_by=name(row["cancelled_first"], row["cancelled_last"]),
+            cancel_reason=row["cancel_reason"] or "",
+        )
+        for row in getattr(episode, "planned_visits_json", None) or []
+    ]
 
 
 def children_of(family: Family) -> list:
@@ -193,6 +261,7 @@ def episode_page(episode: Episode, *, now: datetime) -> dict:
         "communications": list(
             Communication.objects.filter(episode=episode).select_related("recorded_by").order_by("-sent_at")[:50]
         ),
+        "planned_visits": planned_visit_rows(episode),
         "deadlines": deadlines_for_subject(episode=episode, now=now),
         "history": list(episode.history.select_related("history_user").order_by("-history_date")[:20]),
     }
@@ -349,3 +418,12 @@ def register() -> None:
     if not _registered:
         register_chronology_source(episode_chronology)
         _registered = True
+
+
+def pending_planned_visits(episode: Episode) -> list[PlannedVisit]:
+    """The episode's planned visits not yet recorded or cancelled, soonest first."""
+    return list(
+        PlannedVisit.objects.filter(episode=episode, note__isnull=True, cancelled_at__isnull=True)
+        .select_related("visitor")
+        .order_by("planned_at", "pk")[:50]
+    )

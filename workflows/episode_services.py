@@ -42,6 +42,7 @@ from cases.models import (
     Person,
     Plan,
     PlanAction,
+    PlannedVisit,
     PlanOutcome,
     Review,
     ReviewProgress,
@@ -52,6 +53,7 @@ from cases.models import (
     why_not,
 )
 from deadlines import events
+from deadlines.services import deadline_record_event, procedure_has_step
 from workflows.errors import CaseChanged, WorkflowError
 from workflows.services import _emit, _require, communication_record, episode_open
 
@@ -91,6 +93,15 @@ def _save(episode: Episode) -> None:
 def _not_in_future(at: datetime, now: datetime, what: str) -> None:
     if at > now:
         raise WorkflowError(f"{what} cannot be in the future.")
+
+
+def _emit_on(event: str, *, now: datetime, actor, episode: Episode, key: str = "", worker=None) -> None:
+    """Tell the engine about an event on the episode, naming the record it is about (`key`).
+
+    Per-record rules (B13, B18) keep one clock per record; `worker` is the practitioner the
+    event also concerns (B20 starts when a practitioner first holds a case).
+    """
+    deadline_record_event(event=event, now=now, actor=actor, episode=episode, key=key, worker=worker)
 
 
 def _text(value: str | None) -> str:
@@ -149,7 +160,13 @@ def episode_allocate(
     episode.allocated_by = by
     episode.allocation_reason = _text(reason)
     _save(episode)
-    _emit(events.REALLOCATED if reallocating else events.ALLOCATED, now=now, actor=by, episode=episode)
+    _emit_on(
+        events.REALLOCATED if reallocating else events.ALLOCATED,
+        now=now,
+        actor=by,
+        episode=episode,
+        worker=practitioner,
+    )
     return episode
 
 
@@ -180,8 +197,12 @@ def episode_record_visit(
     actions: str = "",
     analysis: str = "",
     children: Iterable[ChildPart] = (),
+    planned_visit: PlannedVisit | None = None,
 ) -> CaseNote:
     """Record a visit, contact, duty contact or case discussion.
+
+    `planned_visit` is the planned visit this note records, if any: its recording clock (B18)
+    is stopped by this note.
 
     The first contact with the family after allocation is the initial contact; the first
     in-person visit after it at which a child is seen and spoken to is the first visit. Both
@@ -208,6 +229,14 @@ def episode_record_visit(
             raise WorkflowError(
                 f"{episode.reference} is waiting for allocation: record a duty contact, or allocate it first."
             )
+    if planned_visit is not None:
+        planned_visit = PlannedVisit.objects.select_for_update().filter(pk=planned_visit.pk, episode=episode).first()
+        if planned_visit is None:
+            raise WorkflowError("The planned visit chosen is not one of this episode's.")
+        if not planned_visit.is_pending:
+            raise WorkflowError("That planned visit was already recorded or cancelled: choose another, or none.")
+        if kind in (CaseNote.Kind.DUTY_CONTACT, CaseNote.Kind.CASE_DISCUSSION):
+            raise WorkflowError("A planned visit is recorded as a visit or contact with the family.")
     parts = list(children)
     member_ids = set(Membership.objects.filter(family_id=episode.family_id).values_list("person_id", flat=True))
     if any(p.child.pk not in member_ids for p in parts):
@@ -244,14 +273,86 @@ def episode_record_visit(
         _save(episode)
     if kind == CaseNote.Kind.CASE_DISCUSSION:
         _emit(events.CASE_DISCUSSION_HELD, now=happened_at, actor=by, episode=episode)
-    else:
-        # B18 runs from the visit to its recording: the visit at when it happened, the
-        # recording now.
-        _emit(events.VISIT_RECORDED, now=happened_at, actor=by, episode=episode)
-        if kind == CaseNote.Kind.DUTY_CONTACT:
-            _emit(events.DUTY_CONTACT_RECORDED, now=happened_at, actor=by, episode=episode)
-        _emit(events.CASE_RECORDED, now=now, actor=by, episode=episode)
+        return note
+    # B18 runs from the visit to its recording, one clock per visit: a planned visit's clock
+    # started at its planned time; a visit that was not planned (or happened before its planned
+    # time, whose planned clock is withdrawn) starts its clock at the time it happened.
+    key = f"note:{note.pk}"
+    if planned_visit is not None:
+        planned_visit.note = note
+        planned_visit.save(update_fields=["note"])
+        if happened_at >= planned_visit.planned_at:
+            key = planned_visit.clock_key
+        else:
+            _emit_on(events.PLANNED_VISIT_CANCELLED, now=now, actor=by, episode=episode, key=planned_visit.clock_key)
+    _emit_on(events.VISIT_RECORDED, now=happened_at, actor=by, episode=episode, key=key)
+    if kind in CaseNote.IN_PERSON_KINDS:
+        # A9 (the coach's visits) and A5 (the introductory visit) need the family seen in person.
+        _emit(events.FAMILY_VISITED, now=happened_at, actor=by, episode=episode)
+    if kind == CaseNote.Kind.DUTY_CONTACT:
+        _emit(events.DUTY_CONTACT_RECORDED, now=happened_at, actor=by, episode=episode)
+    _emit_on(events.CASE_RECORDED, now=now, actor=by, episode=episode, key=key)
     return note
+
+
+# --- Planned visits ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def planned_visit_schedule(
+    *,
+    episode: Episode,
+    planned_at: datetime,
+    kind: str,
+    visitor: User,
+    seeing: str,
+    by,
+    now: datetime,
+) -> PlannedVisit:
+    """Plan a visit to the family: its case recording falls due from the planned time (B18)."""
+    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    episode = _lock_episode(episode, None)
+    if not episode.is_open or episode.state == S.AWAITING_ALLOCATION:
+        raise WorkflowError(
+            f"{episode.reference} is {episode.get_state_display().lower()}: visits are planned once it is allocated."
+        )
+    if kind not in dict(PlannedVisit.KIND_CHOICES):
+        raise WorkflowError("Choose what kind of visit it is.")
+    if timezone.localdate(planned_at) < timezone.localdate(now):
+        raise WorkflowError("A planned visit cannot be on a day that has passed: record the visit instead.")
+    if not visitor.is_active or visitor.team_id != episode.team_id or not visitor.has_role(roles.PRACTITIONER):
+        raise WorkflowError(f"{visitor} is not an active practitioner of {episode.team}: choose who will visit.")
+    visit = PlannedVisit.objects.create(
+        episode=episode,
+        family_id=episode.family_id,
+        planned_at=planned_at,
+        kind=kind,
+        visitor=visitor,
+        seeing=_text(seeing),
+        created_at=now,
+        created_by=by,
+    )
+    # The clock starts at the planned time: until then it shows as coming, then as due.
+    _emit_on(events.VISIT_PLANNED, now=planned_at, actor=by, episode=episode, key=visit.clock_key)
+    return visit
+
+
+@transaction.atomic
+def planned_visit_cancel(*, visit: PlannedVisit, reason: str, by, now: datetime) -> PlannedVisit:
+    """Cancel a planned visit that has not been recorded; its recording clock is withdrawn."""
+    episode = visit.episode
+    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    visit = PlannedVisit.objects.select_for_update().get(pk=visit.pk)
+    if not visit.is_pending:
+        raise WorkflowError("That visit was already recorded or cancelled.")
+    if not _text(reason):
+        raise WorkflowError("Say why the visit is cancelled.")
+    visit.cancelled_at = now
+    visit.cancelled_by = by
+    visit.cancel_reason = _text(reason)
+    visit.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason"])
+    _emit_on(events.PLANNED_VISIT_CANCELLED, now=now, actor=by, episode=episode, key=visit.clock_key)
+    return visit
 
 
 def episode_record_initial_contact(*, episode: Episode, **fields) -> CaseNote:
@@ -364,7 +465,7 @@ def assessment_save(
         )
     if complete:
         _save(episode)
-        _emit(events.ASSESSMENT_COMPLETED, now=now, actor=by, episode=episode)
+        _emit_on(events.ASSESSMENT_COMPLETED, now=now, actor=by, episode=episode, key=f"assessment:{assessment.pk}")
     return assessment
 
 
@@ -392,7 +493,7 @@ def assessment_not_needed(*, episode: Episode, by, now: datetime, expected_versi
         )
     _transition(episode, "skip_assessment")
     _save(episode)
-    _emit(events.ASSESSMENT_COMPLETED, now=now, actor=by, episode=episode)
+    _emit_on(events.ASSESSMENT_COMPLETED, now=now, actor=by, episode=episode, key=f"assessment-not-needed:{episode.pk}")
     return episode
 
 
@@ -501,7 +602,10 @@ def _plan_for_edit(episode: Episode, by, now: datetime) -> tuple[Plan, bool]:
     _transition(episode, "edit_plan")
     plan = Plan.objects.select_for_update().filter(episode=episode).first()
     if plan is None:
-        return Plan.objects.create(episode=episode, created_at=now, created_by=by), True
+        plan = Plan.objects.create(episode=episode, created_at=now, created_by=by)
+        # The support plan is commenced: with the assessment, this stops B10.
+        _emit_on(events.PLAN_STARTED, now=now, actor=by, episode=episode, key=f"plan:{plan.pk}")
+        return plan, True
     return plan, False
 
 
@@ -636,6 +740,12 @@ def plan_activate(*, episode: Episode, by, now: datetime, expected_version: int 
     plan = Plan.objects.select_for_update().filter(episode=episode).first()
     if not can_proceed(episode.activate_plan):  # say why before listing the plan's gaps
         raise WorkflowError(why_not(episode, "activate_plan"))
+    if episode.state != S.PLANNING and procedure_has_step("planning_meeting", episode=episode):
+        # The rulebook, not the code, says whether this procedure has a planning meeting.
+        raise WorkflowError(
+            f"{episode.reference}'s plan becomes active at the initial planning meeting, which this service's "
+            "procedure requires: record the initial planning meeting first."
+        )
     if plan is None:
         raise WorkflowError("Write the plan first: its outcomes and actions.")
     problems = plan_gaps(plan.outcomes.prefetch_related("actions"))
@@ -649,7 +759,7 @@ def plan_activate(*, episode: Episode, by, now: datetime, expected_version: int 
     plan.version += 1
     plan.save()
     _save(episode)
-    _emit(events.PLAN_COMPLETED, now=now, actor=by, episode=episode)
+    _emit_on(events.PLAN_COMPLETED, now=now, actor=by, episode=episode, key=f"plan:{plan.pk}")
     return plan
 
 
@@ -725,7 +835,7 @@ def review_record(
             for o in outcomes
         ]
     )
-    _emit(events.REVIEW_HELD, now=held_at, actor=by, episode=episode)
+    _emit_on(events.REVIEW_HELD, now=held_at, actor=by, episode=episode, key=f"review:{review.pk}")
     return review
 
 
@@ -769,7 +879,7 @@ def closure_request(
         **dict.fromkeys(ClosureRequest.CHECKLIST, True),
     )
     _save(episode)
-    _emit(events.CLOSURE_REQUESTED, now=now, actor=by, episode=episode)
+    _emit_on(events.CLOSURE_REQUESTED, now=now, actor=by, episode=episode, key=f"closure:{request.pk}")
     return request
 
 

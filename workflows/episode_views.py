@@ -27,6 +27,7 @@ from cases.models import (
     Family,
     NeedLevel,
     PlanAction,
+    PlannedVisit,
     PlanOutcome,
     StepUp,
     TeamMeeting,
@@ -52,6 +53,8 @@ from workflows.episode_forms import (
     OutcomeForm,
     PlanCopyForm,
     PlanForm,
+    PlannedVisitCancelForm,
+    PlannedVisitForm,
     ReviewForm,
     StepDownForm,
     StepUpDecideForm,
@@ -79,9 +82,9 @@ DRAFT_FORMS = {
 # --- Shared steps ------------------------------------------------------------------------------
 
 
-def _episode(request, pk: int, *, log: bool = True) -> Episode:
+def _episode(request, pk: int, *, log: bool = True, with_planned_visits: bool = False) -> Episode:
     """The episode if in the user's scope (else 404); a page showing it (a GET) is one access-log row."""
-    episode = selectors.visible_episode(request.user, pk)
+    episode = selectors.visible_episode(request.user, pk, with_planned_visits=with_planned_visits)
     if episode is None:
         raise Http404("No such episode")
     if log and request.method == "GET":
@@ -290,7 +293,9 @@ def next_steps(episode: Episode, user, *, now) -> list[dict]:
             link("Record the initial planning meeting", "episodes:meeting_new", query="kind=initial_planning")
         if "edit_plan" in available:
             link("Write the plan" if episode.state != S.PLAN_ACTIVE else "Change the plan", "episodes:plan")
-        if "activate_plan" in available:
+        if "activate_plan" in available and (
+            episode.state == S.PLANNING or not services.procedure_has_step("planning_meeting", episode=episode)
+        ):
             post("Make the plan active", "episodes:plan_activate")
         if "hold_review" in available:
             link("Record a review", "episodes:review_new")
@@ -316,7 +321,7 @@ def next_steps(episode: Episode, user, *, now) -> list[dict]:
 
 @login_required
 def episode_detail(request, pk: int):
-    episode = _episode(request, pk)
+    episode = _episode(request, pk, with_planned_visits=True)
     user = request.user
     now = timezone.now()
     context = selectors.episode_page(episode, now=now)
@@ -410,8 +415,23 @@ def note_new(request, pk: int):
     now = timezone.now()
     children = selectors.children_of(episode.family)
     initial = {**_now_initial(), "kind": request.GET.get("kind") if request.GET.get("kind") in kinds else None}
+    planned = selectors.pending_planned_visits(episode) if kinds != [CaseNote.Kind.DUTY_CONTACT] else []
+    chosen = next((v for v in planned if str(v.pk) == request.GET.get("planned")), None)
+    if chosen is not None:
+        initial.update(planned_visit=str(chosen.pk), kind=chosen.kind if chosen.kind in kinds else initial["kind"])
+        local = timezone.localtime(chosen.planned_at)
+        if chosen.planned_at <= now:
+            initial.update(when_date=local.date(), when_time=local.strftime("%H:%M"))
     form, draft = _bound_or_draft(
-        request, CaseNoteForm, episode, "visit", initial=initial, kinds=kinds, children=children, now=now
+        request,
+        CaseNoteForm,
+        episode,
+        "visit",
+        initial=initial,
+        kinds=kinds,
+        children=children,
+        now=now,
+        planned=planned,
     )
     status = 200
     if request.method == "POST":
@@ -431,6 +451,7 @@ def note_new(request, pk: int):
                     children=form.child_parts(),
                     by=request.user,
                     now=now,
+                    planned_visit=data.get("planned_visit_obj"),
                 )
             except WorkflowError as exc:
                 _refused(form, exc)
@@ -456,6 +477,100 @@ def note_new(request, pk: int):
         draft=draft,
         status=status,
         intro=intro,
+    )
+
+
+# --- Planned visits ---------------------------------------------------------------------------------
+
+
+@login_required
+def planned_visit_new(request, pk: int):
+    """Plan a visit: its case recording is then due from the planned time (B18)."""
+    episode = _episode(request, pk)
+    _need(request, "cases.work_on_episode", episode)
+    if not episode.is_open or episode.state == S.AWAITING_ALLOCATION:
+        messages.error(
+            request,
+            f"{episode.reference} is {episode.get_state_display().lower()}: visits are planned once it is allocated.",
+        )
+        return redirect("episodes:episode_detail", pk=episode.pk)
+    now = timezone.now()
+    visitors = selectors.practitioners_with_caseload(episode.team_id)
+    initial = {"visitor": str(episode.lead_professional_id or ""), "kind": CaseNote.Kind.HOME_VISIT}
+    form = PlannedVisitForm(request.POST or None, visitors=visitors, now=now, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                visit = services.planned_visit_schedule(
+                    episode=episode,
+                    planned_at=data["when"],
+                    kind=data["kind"],
+                    visitor=data["visitor_user"],
+                    seeing=data["seeing"],
+                    by=request.user,
+                    now=now,
+                )
+            except WorkflowError as exc:
+                _refused(form, exc)
+                status = 409
+            else:
+                when = timezone.localtime(visit.planned_at)
+                return _done(
+                    request,
+                    episode,
+                    f"{visit.get_kind_display()} planned for {when:%d %B %Y at %H:%M}. "
+                    "Record it by the end of the next working day after the visit.",
+                )
+    return _form_page(
+        request,
+        episode,
+        form,
+        title="Plan a visit",
+        button="Plan the visit",
+        status=status,
+        intro="The visit's case note is due by the end of the next working day after the planned time.",
+    )
+
+
+@login_required
+def planned_visit_cancel(request, pk: int, visit_pk: int):
+    episode = _episode(request, pk)
+    _need(request, "cases.work_on_episode", episode)
+    visit = get_object_or_404(PlannedVisit.objects.select_related("visitor"), pk=visit_pk, episode=episode)
+    if not visit.is_pending:
+        messages.error(request, "That visit was already recorded or cancelled.")
+        return redirect("episodes:episode_detail", pk=episode.pk)
+    form = PlannedVisitCancelForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.planned_visit_cancel(
+                    visit=visit, reason=form.cleaned_data["reason"], by=request.user, now=timezone.now()
+                )
+            except WorkflowError as exc:
+                _refused(form, exc)
+                status = 409
+            else:
+                return _done(request, episode, "The planned visit was cancelled.")
+    when = timezone.localtime(visit.planned_at)
+    return _form_page(
+        request,
+        episode,
+        form,
+        title="Cancel a planned visit",
+        button="Cancel the visit",
+        status=status,
+        summary_rows=[
+            ("Visit", visit.get_kind_display()),
+            ("When", f"{when:%d %B %Y at %H:%M}"),
+            ("Who will visit", str(visit.visitor)),
+            ("Who will be seen", visit.seeing or "Not given"),
+        ],
     )
 
 

@@ -819,15 +819,19 @@ class Builder:
         if is_allocated:
             emit(allocated, ev.ALLOCATED)
         if initial <= work_end and (declined_at is None or initial < declined_at):
-            self._note(eid, fid, rng.choice((K.PHONE_CALL, K.HOME_VISIT)), initial, lead, children, notes, initial=True)
+            initial_kind = rng.choice((K.PHONE_CALL, K.HOME_VISIT))
+            self._note(eid, fid, initial_kind, initial, lead, children, notes, initial=True)
             emit(initial, ev.INITIAL_CONTACT_MADE)
             emit(initial, ev.VISIT_RECORDED)
+            if initial_kind in CaseNote.IN_PERSON_KINDS:
+                emit(initial, ev.FAMILY_VISITED)
             emit(initial + timedelta(hours=uni(0.2, 30)), ev.CASE_RECORDED)
         if first_visit <= work_end and (declined_at is None or first_visit < declined_at):
             nid = self._note(eid, fid, K.HOME_VISIT, first_visit, lead, children, notes, first=True)
             note_ids.append(nid)
             emit(first_visit, ev.FIRST_VISIT_MADE)
             emit(first_visit, ev.VISIT_RECORDED)
+            emit(first_visit, ev.FAMILY_VISITED)
             emit(first_visit + timedelta(hours=uni(0.2, 30)), ev.CASE_RECORDED)
             # Visits until the work ends.
             t = first_visit + timedelta(days=max(0.5, rng.expovariate(1 / 5.7)))
@@ -836,6 +840,8 @@ class Builder:
                 kind = self.pick(self.note_kinds)
                 self._note(eid, fid, kind, t, lead, children, notes)
                 emit(t, ev.VISIT_RECORDED)
+                if kind in CaseNote.IN_PERSON_KINDS:
+                    emit(t, ev.FAMILY_VISITED)
                 lag = timedelta(hours=uni(0.1, 8) if rng.random() < 0.9 else uni(24, 120))
                 emit(t + lag, ev.CASE_RECORDED)
                 t += timedelta(days=max(0.5, rng.expovariate(1 / 5.7)))
@@ -885,6 +891,7 @@ class Builder:
         outcome_ids: list[int] = []
         if assessed <= now and (declined_at is None or assessed < declined_at):
             pid = L.ids(Plan)
+            emit(assessed, ev.PLAN_STARTED)  # the plan is written from the assessment (B10)
             is_active = active <= now and (declined_at is None or active < declined_at)
             L.buffer(Plan).append(
                 (

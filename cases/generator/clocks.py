@@ -26,13 +26,14 @@ WITHDRAWN = "withdrawn"
 
 
 class Clock:
-    __slots__ = ("slug", "rule", "cycle", "started", "expected", "due", "stopped", "reason")
+    __slots__ = ("slug", "rule", "cycle", "started", "expected", "due", "stopped", "reason", "seen")
 
     def __init__(self, slug: str, rule: Rule, cycle: int, started: datetime, expected, due):
         self.slug, self.rule, self.cycle, self.started = slug, rule, cycle, started
         self.expected, self.due = expected, due
         self.stopped = None
         self.reason = ""
+        self.seen: set[str] = set()  # `stops_on_all` events seen while open
 
 
 class ClockEngine:
@@ -45,7 +46,7 @@ class ClockEngine:
             for rule in book.rules.values():
                 for event in rule.starts_on:
                     self.starts[event].append((book.slug, rule))
-                for event in rule.stops_on:
+                for event in (*rule.stops_on, *rule.stops_on_all):
                     self.stops[event].append((book.slug, rule))
                 for event in rule.ends_on:
                     self.ends[event].append((book.slug, rule))
@@ -83,6 +84,10 @@ class ClockEngine:
                 key = (slug, rule.id)
                 stop_keys.add(key)
                 clock = open_.get(key)
+                if clock is not None and clock.started <= at and event in rule.stops_on_all:
+                    clock.seen.add(event)  # an all-of stop: stops once every one has happened
+                    if not set(rule.stops_on_all) <= clock.seen:
+                        continue
                 if clock is not None and clock.started <= at:
                     clock.stopped, clock.reason = at, MET
                     del open_[key]

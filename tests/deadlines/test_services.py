@@ -93,7 +93,7 @@ def test_rulebook_a_walk(book_a, cal, make_contact, make_episode, users, team):
     }
 
     w.after(days=2)
-    w.fire(ev.FIRST_VISIT_MADE, episode=episode)
+    w.fire(ev.FAMILY_VISITED, episode=episode)  # A5: an introductory visit (issue 13)
     w.after(days=10)
     w.fire(ev.ASSESSMENT_COMPLETED, episode=episode)
     assert open_rules(episode=episode) == ["A11", "A7", "A7b"]
@@ -117,7 +117,7 @@ def test_rulebook_a_walk(book_a, cal, make_contact, make_episode, users, team):
 
     w.after(days=5)
     visit_1 = w.now
-    w.fire(ev.VISIT_RECORDED, episode=episode)
+    w.fire(ev.FAMILY_VISITED, episode=episode)  # A9: a visit, the family seen (issue 13)
     w.after(days=6)
     w.fire(ev.REVIEW_HELD, episode=episode)
     assert open_rules(episode=episode) == ["A10", "A11", "A9"]
@@ -158,7 +158,7 @@ def test_recurrence_a9_visits_every_10_working_days_restart_from_each_visit(book
     visits = [london(2026, 6, 9, 14, 0), london(2026, 6, 23, 11, 0), london(2026, 7, 8, 16, 0)]
     for when in visits:
         w.now = when
-        result = w.fire(ev.VISIT_RECORDED, episode=episode)
+        result = w.fire(ev.FAMILY_VISITED, episode=episode)
         assert result.stopped_rules == ("A9",) and result.opened_rules == ("A9",)
     rows = list(Deadline.objects.filter(episode=episode, rule_id="A9").order_by("cycle"))
     assert [r.cycle for r in rows] == [1, 2, 3, 4]
@@ -181,7 +181,7 @@ def test_a_late_recorded_earlier_event_does_not_stop_a_clock_started_after_it(bo
     episode = make_episode(opened_at=w.now)
     w.fire(ev.PLANNING_MEETING_HELD, episode=episode)
     w.now = START - timedelta(days=1)  # a visit the day before the plan, recorded afterwards
-    result = w.fire(ev.VISIT_RECORDED, episode=episode)
+    result = w.fire(ev.FAMILY_VISITED, episode=episode)
     assert result.stopped == 0
     assert latest("A9", episode=episode).stopped_at is None
 
@@ -236,19 +236,25 @@ def test_rulebook_b_walk(book_b, cal, make_contact, make_episode, users, team):
 
     w.after(days=1)
     w.fire(ev.INITIAL_CONTACT_MADE, episode=episode)
+    w.fire(ev.VISIT_RECORDED, episode=episode, key="note:1")  # B18: one clock per visit (issue 13)
     assert open_rules(episode=episode) == ["B10", "B11", "B14", "B18", "B9"]
     w.after(hours=3)
-    w.fire(ev.CASE_RECORDED, episode=episode)
+    w.fire(ev.CASE_RECORDED, episode=episode, key="note:1")
     w.after(days=2)
     w.fire(ev.FIRST_VISIT_MADE, episode=episode)
+    w.fire(ev.VISIT_RECORDED, episode=episode, key="note:2")
     w.after(days=1)
-    w.fire(ev.VISIT_RECORDED, episode=episode)  # B18 already open from the first visit: skipped
-    assert Deadline.objects.filter(episode=episode, rule_id="B18", stopped_at__isnull=True).count() == 1
+    w.fire(ev.VISIT_RECORDED, episode=episode, key="note:3")  # another visit: its own clock
+    assert Deadline.objects.filter(episode=episode, rule_id="B18", stopped_at__isnull=True).count() == 2
     w.after(hours=1)
-    w.fire(ev.CASE_RECORDED, episode=episode)
+    w.fire(ev.CASE_RECORDED, episode=episode, key="note:2")
+    w.fire(ev.CASE_RECORDED, episode=episode, key="note:3")
 
     w.after(days=10)
     w.fire(ev.ASSESSMENT_COMPLETED, episode=episode)
+    # B10 needs the assessment *and* the plan commenced (issue 13).
+    assert open_rules(episode=episode) == ["B10", "B11", "B13", "B14"]
+    w.fire(ev.PLAN_STARTED, episode=episode)
     assert open_rules(episode=episode) == ["B11", "B13", "B14"]
     w.after(days=1)
     result = w.fire(ev.OVERSIGHT_RECORDED, episode=episode)
@@ -277,7 +283,7 @@ def test_rulebook_b_walk(book_b, cal, make_contact, make_episode, users, team):
     w.fire(ev.CLOSURE_SIGNED_OFF, episode=episode)
     w.fire(ev.OVERSIGHT_RECORDED, episode=episode)
     result = w.fire(ev.EPISODE_CLOSED, episode=episode)
-    assert sorted(result.withdrawn_rules) == ["B12", "B14"]
+    assert sorted(result.withdrawn_rules) == ["B12", "B14"]  # (B13 for the closure was met by the oversight)
     assert open_rules(episode=episode) == []
     assert Deadline.objects.filter(episode=episode, rule_id="B17").count() == 2
 

@@ -87,7 +87,7 @@ class TestRefusalsSayWhy:
         episode, _ = make_episode(users, team, state=S.ALLOCATED)
         client.force_login(users["coach"])
         response = client.post(url("plan_activate", episode.pk), {"version": episode.version}, follow=True)
-        assert "cannot make the plan active now: the plan becomes active at the initial planning meeting" in (
+        assert "cannot make the plan active now: the plan becomes active once the assessment is completed" in (
             response.content.decode()
         )
         episode.refresh_from_db()

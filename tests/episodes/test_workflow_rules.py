@@ -71,6 +71,6 @@ class TestTransitions:
     def test_a_refusal_says_why(self):
         message = why_not(_episode(S.ALLOCATED), "activate_plan")
         assert message == (
-            "E0000007 cannot make the plan active now: the plan becomes active at the initial planning meeting, "
-            "once held. It is allocated."
+            "E0000007 cannot make the plan active now: the plan becomes active once the assessment is completed "
+            "(at the initial planning meeting, where the procedure has one). It is allocated."
         )

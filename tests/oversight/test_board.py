@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import roles
-from cases.models import AccessLog, Episode
+from cases.models import AccessLog, Episode, PlannedVisit
 from oversight.models import ManagersDecision
 from tests.conftest import make_user
 from tests.factories import family_with_children
@@ -257,6 +257,15 @@ def build_team_cases(team, users, n: int) -> None:
             "B10", team=team, episode=e, started_at=NOW - timedelta(days=3), due_at=NOW + timedelta(hours=i + 1)
         )
         make_contact(e.family, received_at=e.opened_at - timedelta(days=1), risks={"attendance": 3})
+        # A planned visit past its time and not recorded: on the board's own list.
+        PlannedVisit.objects.create(
+            episode=e,
+            family=e.family,
+            planned_at=NOW - timedelta(hours=i + 2),
+            visitor=coach,
+            created_at=NOW - timedelta(days=2),
+            created_by=coach,
+        )
         w = make_episode(team, state=S.AWAITING_ALLOCATION, opened_at=NOW - timedelta(days=i + 8))
         duty_note(w, at=NOW - timedelta(days=i + 1), by=users["duty"])
         family, _ = family_with_children(1, team=team)

@@ -61,6 +61,7 @@ KWARG_OBJECTS = {
     "step_up_pk": "step_up",
     "escalation_pk": "escalation",
     "document_pk": "document",
+    "visit_pk": "planned_visit",
     "practitioner_pk": "practitioner",
 }
 KWARG_VALUES = {"form_key": "assessment", "table": "breaches"}

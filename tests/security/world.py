@@ -17,6 +17,7 @@ from cases.models import (
     MeetingItem,
     Plan,
     PlanAction,
+    PlannedVisit,
     PlanOutcome,
     StepUp,
 )
@@ -91,6 +92,14 @@ def build_world(users, team, *, lead=None) -> dict:
     )
     document.file.save("consent.pdf", ContentFile(b"%PDF-1.4"), save=False)
     document.save()
+    planned_visit = PlannedVisit.objects.create(
+        episode=episode,
+        family=family,
+        planned_at=now + timedelta(days=1),
+        visitor=lead,
+        created_at=now,
+        created_by=users["coach"],
+    )
     return {
         "family": family,
         "child": children[0],
@@ -104,6 +113,7 @@ def build_world(users, team, *, lead=None) -> dict:
         "step_up": step_up,
         "escalation": escalation,
         "document": document,
+        "planned_visit": planned_visit,
     }
 
 
