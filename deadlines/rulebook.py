@@ -11,6 +11,12 @@ How a rule's events work (the engine keeps one clock per rule per record):
   A recurring rule (`recurs = true`) starts its next clock at the moment it stops.
 - `ends_on`: any of these withdraws the clock without judging it (the rule no longer
   applies, e.g. the episode closed); a recurring rule does not restart.
+
+Who hears about a rule's clock (alert routing, issue 13):
+- `acts`: the role that does the task; told when the clock is overdue and when it is breached.
+- `escalate_to`: the roles also told when it is breached. A breach still open
+  `ALERT_ESCALATE_AFTER_HOURS` after its maximum goes to the service's EH managers as well.
+  Roles are `ROUTING_ROLES`; deadlines.alerts resolves them to people.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from deadlines.events import EVENTS
 __all__ = [
     "APPLIES_TO",
     "DEFAULT_DIRECTORY",
+    "ROUTING_ROLES",
     "Limit",
     "Rule",
     "Rulebook",
@@ -45,6 +52,11 @@ DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "rulebooks"
 # The records a clock can be kept on.
 APPLIES_TO: tuple[str, ...] = ("contact", "episode", "worker")
 
+# Who a rule's alerts reach (see the module docstring); resolved to people by deadlines.alerts.
+ROUTING_ROLES: tuple[str, ...] = ("lead_professional", "team_leader", "mash_lead", "eh_manager", "duty_manager")
+DEFAULT_ACTS = "lead_professional"
+DEFAULT_ESCALATE_TO: tuple[str, ...] = ("team_leader",)
+
 # Slugs become file names; keeping them plain stops "../" reaching outside the directory.
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -58,6 +70,8 @@ _OPTIONAL_RULE_KEYS = (
     "flag_only",
     "source",
     "ends_on",
+    "acts",
+    "escalate_to",
 )
 
 
@@ -84,6 +98,9 @@ class Rule:
     # The seed paragraph the rule comes from, so a reviewer can check it.
     source: str = ""
     ends_on: tuple[str, ...] = ()
+    # Alert routing: who does the task, and who else is told of a breach (ROUTING_ROLES).
+    acts: str = DEFAULT_ACTS
+    escalate_to: tuple[str, ...] = DEFAULT_ESCALATE_TO
 
     def is_exempt(self, route: str | None) -> bool:
         """Whether a contact on `route` is outside this rule (B2, B3 do not apply to DART)."""
@@ -220,6 +237,8 @@ def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -
     if not isinstance(source, str):
         raise problem("'source' must be a string")
 
+    acts, escalate_to = _routing(table, problem)
+
     return Rule(
         id=rule_id,
         title=title,
@@ -233,7 +252,28 @@ def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -
         flag_only=flag("flag_only"),
         source=source,
         ends_on=ends_on,
+        acts=acts,
+        escalate_to=escalate_to,
     )
+
+
+def _routing(table: dict, problem: Callable[[str], RulebookError]) -> tuple[str, tuple[str, ...]]:
+    """`acts` and `escalate_to`, checked against ROUTING_ROLES."""
+    roles = ", ".join(ROUTING_ROLES)
+    acts = table.get("acts", DEFAULT_ACTS)
+    if not isinstance(acts, str) or acts not in ROUTING_ROLES:
+        raise problem(f"'acts' must be one of {roles}, not {acts!r}")
+    escalate_to = table.get("escalate_to", list(DEFAULT_ESCALATE_TO))
+    if not isinstance(escalate_to, list) or not all(isinstance(r, str) for r in escalate_to):
+        raise problem(f"'escalate_to' must be a list of roles from {roles}")
+    for role in escalate_to:
+        if role not in ROUTING_ROLES:
+            raise problem(f"unknown role {role!r} in 'escalate_to'; expected one of {roles}")
+    if len(set(escalate_to)) != len(escalate_to):
+        raise problem("'escalate_to' names a role twice")
+    if acts in escalate_to:
+        raise problem(f"'escalate_to' repeats {acts!r}, the role that acts: they are told of the breach anyway")
+    return acts, tuple(escalate_to)
 
 
 def load_rulebooks(slugs: Iterable[str], directory: Path | str | None = None) -> tuple[Rulebook, ...]:

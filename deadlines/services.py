@@ -110,8 +110,8 @@ def deadline_record_event(
     4. rules the event starts open a clock unless one is already open for that subject or
        the contact's route is exempt (B2 and B3 do not apply to DART contacts).
 
-    `actor` is accepted for the workflow's convenience and symmetry with other services; who
-    did what is recorded by the workflow's own history, not here.
+    `actor` (who recorded the event) is kept on the clocks the event starts, with the event,
+    so "Why is this due?" can say what started each clock and who.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}; events are listed in deadlines/events.py")
@@ -179,6 +179,8 @@ def deadline_record_event(
             already_open.add(_key(book, rule))
 
     if new_rows:
+        for row in new_rows:  # for "Why is this due?": the event that started it, and who recorded it
+            row.start_event, row.started_by_id = event, getattr(actor, "pk", None)
         Deadline.objects.bulk_create(new_rows)
 
     if episode is not None:

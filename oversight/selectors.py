@@ -997,7 +997,7 @@ def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
 def my_alerts(user, *, limit: int = 5) -> list[Alert]:
     return list(
         Alert.objects.filter(recipient=user, read_at__isnull=True)
-        .select_related("deadline")
+        .select_related("deadline", "contact")
         .order_by("-created_at", "-id")[:limit]
     )
 
