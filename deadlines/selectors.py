@@ -97,7 +97,7 @@ def _may_see_worker(user, worker) -> bool:
     if user.has_role(roles.TEAM_LEADER) and user.team_id is not None and user.team_id == worker.team_id:
         return True
     if user.has_role(roles.MANAGER, roles.DUTY_MANAGER) and worker.team_id is not None:
-        return user.service_id_in_scope() == worker.team.service_id
+        return user.service_id_in_scope == worker.team.service_id
     return False
 
 
