@@ -956,6 +956,7 @@ def my_open_cases(user) -> QuerySet[Episode]:
         .annotate(
             next_task=Subquery(clocks.values("title")[:1]),
             next_task_rule=Subquery(clocks.values("rule_id")[:1]),
+            next_task_pk=Subquery(clocks.values("pk")[:1]),
             next_task_due=Subquery(clocks.values("next_limit")[:1]),
             next_task_maximum=Subquery(clocks.values("due_at")[:1]),
         )
@@ -982,6 +983,7 @@ def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
             rule=e.next_task_rule or "",
             title=e.next_task or "",
             maximum=e.next_task_maximum,
+            extra={"deadline_pk": e.next_task_pk},
         )
         for e in my_open_cases(user)[:limit]
     ]
