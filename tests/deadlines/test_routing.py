@@ -238,3 +238,23 @@ def test_a_lead_professional_who_has_left_is_not_said_to_be_told(users, team):
     )
     assert contact.lead_professional_notified is None
     assert not Alert.objects.exists()
+
+
+@pytest.mark.django_db
+def test_routing_runs_a_constant_number_of_queries(book_b, make_episode, users):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def run(n: int, at) -> int:
+        for _ in range(n):
+            episode = make_episode(opened_at=at, lead=users["coach"])
+            deadline_record_event(
+                event=events.CLOSURE_REQUESTED, now=at, calendar=CAL, rulebooks=book_b, episode=episode
+            )
+        with CaptureQueriesContext(connection) as queries:
+            alerts_raise(now=at + timedelta(days=10), rulebooks=book_b)
+        return len(queries)
+
+    few = run(2, T0)
+    many = run(20, T0 + timedelta(days=30))
+    assert many == few <= 40
