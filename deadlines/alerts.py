@@ -19,28 +19,41 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 
 from accounts import roles
+from accounts.models import Team
 from deadlines.calendar import LONDON, WorkingCalendar, add_working_days, end_of_local_day, is_working_day
 from deadlines.models import Alert, Deadline, DigestDelivery
+from deadlines.rulebook import DEFAULT_ACTS, DEFAULT_ESCALATE_TO, Rule, Rulebook
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ALERTS_LOCK_ID", "ESCALATION_ROLES", "alerts_deliver", "alerts_raise", "digest_send"]
+__all__ = [
+    "ALERTS_LOCK_ID",
+    "ESCALATION_ROLES",
+    "RoleDirectory",
+    "alert_new_contact",
+    "alert_recipients",
+    "alerts_deliver",
+    "alerts_raise",
+    "digest_send",
+    "routing_roles",
+]
 
 # Any constant bigint shared by every process running the job ("earlyhelp" in ASCII, trimmed).
 ALERTS_LOCK_ID = 0x6561726C7968
 
-# Who is the escalation for a team's deadlines: its team leader(s), and at the front door,
-# which has no team leader, the Early Help MASH lead.
+# Who gets a team's daily digest: its team leader(s), and at the front door, which has no
+# team leader, the Early Help MASH lead. (Alerts follow each rule's `acts`/`escalate_to`.)
 ESCALATION_ROLES = (roles.TEAM_LEADER, roles.EH_MASH_LEAD)
 
 _LEVEL_SQL = {
@@ -48,7 +61,16 @@ _LEVEL_SQL = {
     # indexes' predicates (models.Deadline.Meta) so the planner can use them.
     Alert.Level.OVERDUE: ("overdue_alerted_at", "expected_at", ""),
     Alert.Level.BREACHED: ("breach_alerted_at", "due_at", "AND NOT flag_only"),
+    Alert.Level.ESCALATED: ("escalation_alerted_at", "due_at", "AND NOT flag_only"),
 }
+
+# The levels the detection job raises, in order (a new contact is raised by the workflow).
+DETECTED_LEVELS = (Alert.Level.OVERDUE, Alert.Level.BREACHED, Alert.Level.ESCALATED)
+
+
+def escalate_after_hours() -> int:
+    """Hours a breach may stay open before the service's EH managers are told (a setting)."""
+    return int(getattr(settings, "ALERT_ESCALATE_AFTER_HOURS", 24))
 
 
 @contextlib.contextmanager
@@ -73,6 +95,10 @@ def detection_sql(level: str) -> str:
     """The claim statement for one level: pick a batch past its limit, stamp it, return it."""
     stamp, limit, extra = _LEVEL_SQL[level]
     table = connection.ops.quote_name(Deadline._meta.db_table)
+    threshold = "%(now)s"
+    if level == Alert.Level.ESCALATED:
+        # An int from settings, formatted in: the statement stays one literal per setting.
+        threshold = f"(%(now)s - interval '{escalate_after_hours():d} hours')"
     # Only column and table names are formatted in, from the constants above and the model.
     # `id = ANY(ARRAY(SELECT ...))`, not `id IN (SELECT ... LIMIT n)`: PostgreSQL may re-run an
     # IN subquery for each row it checks, and with SKIP LOCKED each run can pick other rows, so
@@ -83,32 +109,46 @@ def detection_sql(level: str) -> str:
         WHERE id = ANY(ARRAY(
             SELECT id FROM {table}
             WHERE stopped_at IS NULL AND {stamp} IS NULL AND {limit} IS NOT NULL
-              AND {limit} < %(now)s {extra}
+              AND {limit} < {threshold} {extra}
             ORDER BY {limit}
             LIMIT %(batch)s
             FOR UPDATE SKIP LOCKED
         ))
         AND stopped_at IS NULL AND {stamp} IS NULL
-        RETURNING id, assignee_id, team_id, due_at, flag_only
+        RETURNING id, assignee_id, team_id, due_at, flag_only, rulebook, rule_id
     """  # noqa: S608
 
 
-def alerts_raise(*, now: datetime, batch_size: int = 1000) -> int:
-    """Raise the alerts for deadlines that became overdue or breached before `now`.
+def alerts_raise(*, now: datetime, batch_size: int = 1000, rulebooks: Sequence[Rulebook] | None = None) -> int:
+    """Raise the alerts for deadlines that became overdue, breached or due for escalation before `now`.
 
     Returns how many (deadline, level) pairs were alerted; 0 if another run holds the lock.
     A deadline found past both limits at once (e.g. after an outage) gets only the breach
     alert: its overdue level is claimed without a second, stale message. Aims (`flag_only`,
     A11) raise the overdue alert (their flag) and never a breach.
+
+    Who is told is the rule's routing (`acts`, `escalate_to` in the rulebook): the overdue
+    alert goes to the role that acts, the breach to it and the escalation roles, and a breach
+    still open `ALERT_ESCALATE_AFTER_HOURS` after its maximum to the service's EH managers.
     """
+    books = _rulebooks(rulebooks)
     with advisory_lock(ALERTS_LOCK_ID) as acquired:
         if not acquired:
             logger.info("alerts_raise: another run holds the lock; skipping")
             return 0
-        return sum(_raise_level(level, now=now, batch_size=batch_size) for level in Alert.Level.values)
+        return sum(_raise_level(level, now=now, batch_size=batch_size, books=books) for level in DETECTED_LEVELS)
 
 
-def _raise_level(level: str, *, now: datetime, batch_size: int) -> int:
+def _rulebooks(rulebooks: Sequence[Rulebook] | None) -> dict[tuple[str, str], Rule]:
+    if rulebooks is None:
+        from deadlines.services import active_rulebooks
+
+        rulebooks = active_rulebooks()
+    return {(book.slug, rule.id): rule for book in rulebooks for rule in book.rules.values()}
+
+
+def _raise_level(level: str, *, now: datetime, batch_size: int, books: dict | None = None) -> int:
+    books = _rulebooks(None) if books is None else books
     sql = detection_sql(level)
     raised = 0
     while True:
@@ -117,8 +157,8 @@ def _raise_level(level: str, *, now: datetime, batch_size: int) -> int:
                 cursor.execute(sql, {"now": now, "batch": batch_size})
                 claimed = cursor.fetchall()
             rows = [
-                (deadline_id, assignee_id, team_id)
-                for deadline_id, assignee_id, team_id, due_at, flag_only in claimed
+                (deadline_id, assignee_id, team_id, books.get((rulebook, rule_id)))
+                for deadline_id, assignee_id, team_id, due_at, flag_only, rulebook, rule_id in claimed
                 # Superseded: past its maximum too, so the breach alert says it all.
                 if not (level == Alert.Level.OVERDUE and due_at is not None and not flag_only and due_at < now)
             ]
@@ -127,35 +167,132 @@ def _raise_level(level: str, *, now: datetime, batch_size: int) -> int:
             return raised
 
 
-def _create_alerts(level: str, rows: list[tuple[int, int | None, int | None]], *, now: datetime) -> int:
+def routing_roles(rule: Rule | None, level: str) -> tuple[str, ...]:
+    """The roles (rulebook.ROUTING_ROLES) a rule's alert of `level` goes to, first the one that acts."""
+    acts = rule.acts if rule is not None else DEFAULT_ACTS
+    escalate_to = rule.escalate_to if rule is not None else DEFAULT_ESCALATE_TO
+    if level == Alert.Level.OVERDUE:
+        return (acts,)
+    if level == Alert.Level.BREACHED:
+        return (acts, *escalate_to)
+    return ("eh_manager",)
+
+
+class RoleDirectory:
+    """Who holds each routing role for a set of deadlines: three queries, however many rows."""
+
+    _GROUPS = {
+        roles.TEAM_LEADER: "team_leader",
+        roles.EH_MASH_LEAD: "mash_lead",
+        roles.MANAGER: "eh_manager",
+        roles.DUTY_MANAGER: "duty_manager",
+    }
+
+    def __init__(self, *, team_ids: set[int], assignee_ids: set[int]) -> None:
+        User = get_user_model()
+        self.team_service = dict(Team.objects.filter(id__in=team_ids).values_list("id", "service_id"))
+        services = set(self.team_service.values())
+        self.active = set(User.objects.filter(id__in=assignee_ids, is_active=True).values_list("id", flat=True))
+        # (role, team id) and (role, service id) -> user ids; front-door MASH leads by service.
+        self.by_team: dict[tuple[str, int], set[int]] = defaultdict(set)
+        self.by_service: dict[tuple[str, int], set[int]] = defaultdict(set)
+        self.front_door: dict[int, set[int]] = defaultdict(set)
+        people = (
+            User.objects.filter(is_active=True, groups__name__in=self._GROUPS)
+            .filter(Q(team_id__in=team_ids) | Q(service_id__in=services) | Q(team__service_id__in=services))
+            .values_list("id", "groups__name", "team_id", "team__kind", "team__service_id", "service_id")
+            .distinct()
+        )
+        for user_id, group, team_id, team_kind, team_service_id, service_id in people:
+            role = self._GROUPS[group]
+            if team_id is not None:
+                self.by_team[role, team_id].add(user_id)
+            service = team_service_id if team_id is not None else service_id
+            if service is not None:
+                self.by_service[role, service].add(user_id)
+                if role == "mash_lead" and team_kind == Team.Kind.FRONT_DOOR:
+                    self.front_door[service].add(user_id)
+
+    def team_leads(self, team_id: int) -> set[int]:
+        return set(self.by_team.get(("team_leader", team_id), ())) | set(self.by_team.get(("mash_lead", team_id), ()))
+
+    def resolve(self, role: str, *, assignee_id: int | None, team_id: int | None) -> set[int]:
+        """The people holding `role` for a deadline on `team_id` assigned to `assignee_id`."""
+        if role == "lead_professional":
+            return {assignee_id} if assignee_id in self.active else set()
+        if team_id is None:
+            return set()
+        service = self.team_service.get(team_id)
+        if role == "team_leader":
+            return set(self.by_team.get((role, team_id), ()))
+        if role == "mash_lead":
+            # The MASH leads of the deadline's own (front-door) team, else the service's front door.
+            return set(self.by_team.get((role, team_id), ())) or set(self.front_door.get(service, ()))
+        # Managers and duty managers: the service's, whether placed in a team or above them.
+        return set(self.by_service.get((role, service), ()))
+
+
+def alert_recipients(
+    directory: RoleDirectory, rule: Rule | None, level: str, *, assignee_id: int | None, team_id: int | None
+) -> set[int]:
+    """The user ids an alert of `level` on one deadline goes to.
+
+    If nobody holds the role that acts (an episode awaiting allocation has no lead
+    professional), the escalation roles are told instead, so an overdue task is never
+    silent; an escalation with no manager in the service falls back to the breach's roles;
+    and if still nobody, the leaders of the deadline's own team.
+    """
+    wanted = routing_roles(rule, level)
+    recipients: set[int] = set()
+    for role in wanted:
+        recipients |= directory.resolve(role, assignee_id=assignee_id, team_id=team_id)
+    if not recipients and level != Alert.Level.BREACHED:
+        for role in routing_roles(rule, Alert.Level.BREACHED):
+            recipients |= directory.resolve(role, assignee_id=assignee_id, team_id=team_id)
+    if not recipients and team_id is not None:
+        # Last resort, so a task is never silent: whoever leads the deadline's own team (its
+        # team leaders, or at the front door, which has none, its EH MASH leads).
+        recipients = directory.team_leads(team_id)
+    return recipients
+
+
+def _create_alerts(level: str, rows: list[tuple[int, int | None, int | None, Rule | None]], *, now: datetime) -> int:
     if not rows:
         return 0
-    User = get_user_model()
-    team_ids = {team_id for _, _, team_id in rows if team_id is not None}
-    leaders: dict[int, set[int]] = defaultdict(set)
-    for team_id, user_id in (
-        User.objects.filter(team_id__in=team_ids, is_active=True, groups__name__in=ESCALATION_ROLES)
-        .values_list("team_id", "id")
-        .distinct()
-    ):
-        leaders[team_id].add(user_id)
-    assignee_ids = {assignee_id for _, assignee_id, _ in rows if assignee_id is not None}
-    active = set(User.objects.filter(id__in=assignee_ids, is_active=True).values_list("id", flat=True))
-
+    directory = RoleDirectory(
+        team_ids={team_id for _, _, team_id, _ in rows if team_id is not None},
+        assignee_ids={assignee_id for _, assignee_id, _, _ in rows if assignee_id is not None},
+    )
     alerts = []
-    for deadline_id, assignee_id, team_id in rows:
-        recipients = set(leaders.get(team_id, ()))
-        if assignee_id in active:
-            recipients.add(assignee_id)
+    for deadline_id, assignee_id, team_id, rule in rows:
+        recipients = alert_recipients(directory, rule, level, assignee_id=assignee_id, team_id=team_id)
         if not recipients:
             # Visible on boards all the same; nobody to tell is a configuration gap worth logging.
-            logger.warning("deadline %s is %s but has no assignee or team leader to alert", deadline_id, level)
+            logger.warning("deadline %s is %s but nobody holds the roles its rule routes to", deadline_id, level)
         alerts.extend(
             Alert(deadline_id=deadline_id, level=level, recipient_id=user_id, created_at=now)
             for user_id in sorted(recipients)
         )
     Alert.objects.bulk_create(alerts, ignore_conflicts=True, batch_size=1000)
     return len(rows)
+
+
+def alert_new_contact(*, contact, episode, now: datetime) -> Alert | None:
+    """Tell the lead professional of `episode` that `contact` arrived on their family.
+
+    An in-app alert (header count, My work, the alerts page) that `alerts_deliver` emails like
+    any other. Once per contact and recipient; none if the episode has no active lead professional.
+    """
+    lead_id = episode.lead_professional_id
+    if lead_id is None or not get_user_model().objects.filter(pk=lead_id, is_active=True).exists():
+        return None
+    alert, _ = Alert.objects.get_or_create(
+        contact=contact,
+        level=Alert.Level.NEW_CONTACT,
+        recipient_id=lead_id,
+        defaults={"created_at": now},
+    )
+    return alert
 
 
 # --- Delivery --------------------------------------------------------------------------------
@@ -183,17 +320,29 @@ def subject_reference(deadline: Deadline) -> str:
 
 
 def _alert_message(alert: Alert) -> tuple[str, str]:
+    url = _alerts_url()
+    if alert.level == Alert.Level.NEW_CONTACT:
+        ref = f"C{alert.contact_id:07d}"
+        lines = [
+            f"A new contact ({ref}) has arrived on a family whose Early Help episode you lead.",
+            "Read it before your next contact with the family.",
+        ]
+        if url:
+            lines += ["", f"Your alerts: {url}"]
+        return f"New contact on your family ({ref})", "\n".join(lines) + "\n"
     d = alert.deadline
-    word = "Breached" if alert.level == Alert.Level.BREACHED else "Overdue"
+    word = {Alert.Level.BREACHED: "Breached", Alert.Level.ESCALATED: "Breach escalated"}.get(alert.level, "Overdue")
     subject = f"{word}: {d.rule_id} {d.title} ({subject_reference(d)})"
+    state = "is overdue" if alert.level == Alert.Level.OVERDUE else "is breached"
+    if alert.level == Alert.Level.ESCALATED:
+        state = f"is still breached {escalate_after_hours()} hours after its maximum"
     lines = [
-        f"{d.rule_id} {d.title} for {subject_reference(d)} is {word.lower()}.",
+        f"{d.rule_id} {d.title} for {subject_reference(d)} {state}.",
         "",
         f"Started: {_when(d.started_at)}",
         f"Expected by: {_when(d.expected_at)}",
         f"Maximum: {_when(d.due_at)}",
     ]
-    url = _alerts_url()
     if url:
         lines += ["", f"Your alerts: {url}"]
     return subject, "\n".join(lines) + "\n"

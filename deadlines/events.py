@@ -112,3 +112,55 @@ EVENTS: frozenset[str] = frozenset(
         TEAM_JOINED,
     }
 )
+
+# What each event means, in the words shown on "Why is this due?" (deadlines.views.clock_explain).
+EVENT_LABELS: dict[str, str] = {
+    CONTACT_RECEIVED: "a contact or request for support reached the front door",
+    SCREENING_HELD: "the contact was screened",
+    DECISION_MADE: "a front-door decision was recorded on the contact",
+    CONTACT_DECIDED_MEETING: "the front door sent the contact to a multi-agency meeting (NAM, MAAM or ICDM)",
+    CONTACT_DECIDED_ALLOCATE: "the front door decided to allocate the contact to an Early Help team",
+    CONTACT_DECIDED_STEP_UP: "the front door stepped the contact up to children's social care",
+    CONTACT_DECIDED_CLOSE: "the front door closed the contact (signposted, single agency or no further action)",
+    ACKNOWLEDGEMENT_SENT: "the referrer was sent an acknowledgement",
+    SCREENING_OUTCOME_SENT: "the referrer was told the outcome of screening",
+    MEETING_HELD: "the family was discussed at the multi-agency meeting",
+    MEETING_OUTCOME_SENT: "the referrer was told the meeting's outcome",
+    MEETING_DECIDED_ALLOCATE: "the multi-agency meeting decided to allocate to an Early Help worker",
+    REFERRAL_SENT_TO_TEAM: "the referral was sent to the Early Help team",
+    EPISODE_OPENED: "an Early Help episode was opened, awaiting allocation",
+    STEP_DOWN_RECEIVED: "a step-down from children's social care was received",
+    WRAPAROUND_REQUESTED: "social care asked for Early Help wraparound support",
+    ALLOCATED: "a lead professional was allocated",
+    REALLOCATED: "the case was reallocated to another lead professional",
+    INITIAL_CONTACT_MADE: "the allocated worker made initial contact with the family",
+    FIRST_VISIT_MADE: "the first visit was made (child seen and spoken to)",
+    VISIT_RECORDED: "a visit or contact with the family took place",
+    CASE_RECORDED: "the case note was written on the system",
+    DUTY_CONTACT_RECORDED: "a duty worker's contact with the waiting family was recorded",
+    ASSESSMENT_COMPLETED: "the Early Help Assessment was completed",
+    PLANNING_MEETING_HELD: "the initial Early Help planning meeting was held",
+    PLAN_COMPLETED: "the support plan was completed",
+    PLAN_COPY_SENT: "the family were given a copy of the assessment and plan",
+    REVIEW_HELD: "a plan review meeting was held",
+    CLOSURE_REQUESTED: "the worker asked the manager to close the case",
+    CLOSURE_SIGNED_OFF: "the manager signed the closure off",
+    CLOSURE_RETURNED: "the manager sent the closure request back as not ready",
+    EPISODE_CLOSED: "the episode was closed",
+    STEP_UP_REQUESTED: "the EH manager received a step-up request from the Early Help Hub",
+    STEP_UP_SENT_TO_DUTY_MANAGER: "the step-up request was sent to the duty manager",
+    STEP_UP_DECIDED: "the duty manager recorded their oversight and decision on the step-up",
+    OVERSIGHT_RECORDED: "a manager recorded management oversight (a Managers Decision)",
+    CASE_DISCUSSION_HELD: "the supervisor discussed the case with the worker",
+    SUPERVISION_RECORDED: "the worker's supervision was held and recorded",
+    FAMILY_VISITED: "a visit or direct work took place at which the family was seen (not a phone call)",
+    VISIT_PLANNED: "the time of a planned visit came",
+    PLANNED_VISIT_CANCELLED: "a planned visit was cancelled, or recorded before its planned time",
+    PLAN_STARTED: "the support plan was commenced",
+    TEAM_JOINED: "the practitioner joined a team",
+}
+
+
+def event_label(name: str) -> str:
+    """The plain words for an event; its name with spaces if it has no label yet."""
+    return EVENT_LABELS.get(name) or name.replace("_", " ")

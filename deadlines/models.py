@@ -154,6 +154,11 @@ class Deadline(models.Model):
     # Claimed by the alert job (conditional UPDATE): set once, so each level alerts once ever.
     overdue_alerted_at = models.DateTimeField(null=True, blank=True)
     breach_alerted_at = models.DateTimeField(null=True, blank=True)
+    # Claimed when a breach still open after ALERT_ESCALATE_AFTER_HOURS went to the service's managers.
+    escalation_alerted_at = models.DateTimeField(null=True, blank=True)
+    # What started this clock (an event of deadlines.events) and who did it, for "Why is this due?".
+    start_event = models.CharField(max_length=40, blank=True, default="", db_default="")
+    started_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = DeadlineQuerySet.as_manager()
 
@@ -216,6 +221,16 @@ class Deadline(models.Model):
                     stopped_at__isnull=True, breach_alerted_at__isnull=True, due_at__isnull=False, flag_only=False
                 ),
             ),
+            models.Index(
+                fields=["due_at"],
+                name="deadline_escalation_pending",
+                condition=Q(
+                    stopped_at__isnull=True,
+                    escalation_alerted_at__isnull=True,
+                    due_at__isnull=False,
+                    flag_only=False,
+                ),
+            ),
             # Pages of one record (all clocks, open or not).
             models.Index(fields=["episode", "started_at"], name="deadline_episode"),
             models.Index(fields=["contact", "started_at"], name="deadline_contact"),
@@ -236,18 +251,23 @@ class Deadline(models.Model):
 
 
 class Alert(models.Model):
-    """An in-app notice that a deadline became overdue or breached, for one recipient.
+    """An in-app notice for one recipient: a deadline overdue, breached or escalated, or a new contact.
 
     At most one per deadline, level and recipient, ever (the UniqueConstraint); `emailed_at`
-    is set when email delivery was settled (sent, or the recipient has no address).
+    is set when email delivery was settled (sent, or the recipient has no address). A
+    "new contact" alert has no deadline: it names the contact that arrived on a family whose
+    episode the recipient leads (one per contact and recipient).
     """
 
     class Level(models.TextChoices):
         OVERDUE = "overdue", "Overdue"
         BREACHED = "breached", "Breached"
+        ESCALATED = "escalated", "Breach escalated"
+        NEW_CONTACT = "new_contact", "New contact"
 
-    deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="alerts")
-    level = models.CharField(max_length=10, choices=Level.choices)
+    deadline = models.ForeignKey(Deadline, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    contact = models.ForeignKey("cases.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    level = models.CharField(max_length=12, choices=Level.choices)
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="deadline_alerts")
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -256,7 +276,16 @@ class Alert(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["deadline", "level", "recipient"], name="alert_once_per_level_recipient")
+            models.UniqueConstraint(fields=["deadline", "level", "recipient"], name="alert_once_per_level_recipient"),
+            models.UniqueConstraint(
+                fields=["contact", "level", "recipient"],
+                condition=Q(contact__isnull=False),
+                name="alert_once_per_contact_recipient",
+            ),
+            models.CheckConstraint(
+                name="alert_deadline_or_contact",
+                condition=Q(deadline__isnull=False) | Q(contact__isnull=False),
+            ),
         ]
         indexes = [
             models.Index(fields=["recipient", "created_at"], name="alert_recipient"),
@@ -265,7 +294,7 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_level_display()}: {self.deadline}"
+        return f"{self.get_level_display()}: {self.deadline or self.contact}"
 
 
 class DigestDelivery(models.Model):

@@ -20,6 +20,12 @@ How a rule's events work (the engine keeps one clock per rule per record):
 A rulebook may also say which optional workflow steps its procedure has, in a `[steps]`
 table (`planning_meeting = true`: the plan becomes active at an initial planning meeting).
 A step a rulebook does not name is not part of its procedure.
+
+Who hears about a rule's clock (alert routing, issue 13):
+- `acts`: the role that does the task; told when the clock is overdue and when it is breached.
+- `escalate_to`: the roles also told when it is breached. A breach still open
+  `ALERT_ESCALATE_AFTER_HOURS` after its maximum goes to the service's EH managers as well.
+  Roles are `ROUTING_ROLES`; deadlines.alerts resolves them to people.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from deadlines.events import EVENTS
 __all__ = [
     "APPLIES_TO",
     "DEFAULT_DIRECTORY",
+    "ROUTING_ROLES",
     "Limit",
     "Rule",
     "Rulebook",
@@ -55,6 +62,11 @@ DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "rulebooks"
 
 # The records a clock can be kept on.
 APPLIES_TO: tuple[str, ...] = ("contact", "episode", "worker")
+
+# Who a rule's alerts reach (see the module docstring); resolved to people by deadlines.alerts.
+ROUTING_ROLES: tuple[str, ...] = ("lead_professional", "team_leader", "mash_lead", "eh_manager", "duty_manager")
+DEFAULT_ACTS = "lead_professional"
+DEFAULT_ESCALATE_TO: tuple[str, ...] = ("team_leader",)
 
 # Slugs become file names; keeping them plain stops "../" reaching outside the directory.
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -76,6 +88,8 @@ _OPTIONAL_RULE_KEYS = (
     "stops_on",
     "stops_on_all",
     "per_record",
+    "acts",
+    "escalate_to",
 )
 
 
@@ -106,6 +120,9 @@ class Rule:
     stops_on_all: tuple[str, ...] = ()
     # One clock per record named by the starting event, not one per subject (B13, B18).
     per_record: bool = False
+    # Alert routing: who does the task, and who else is told of a breach (ROUTING_ROLES).
+    acts: str = DEFAULT_ACTS
+    escalate_to: tuple[str, ...] = DEFAULT_ESCALATE_TO
 
     def is_exempt(self, route: str | None) -> bool:
         """Whether a contact on `route` is outside this rule (B2, B3 do not apply to DART)."""
@@ -265,6 +282,8 @@ def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -
     if not isinstance(source, str):
         raise problem("'source' must be a string")
 
+    acts, escalate_to = _routing(table, problem)
+
     return Rule(
         id=rule_id,
         title=title,
@@ -280,7 +299,28 @@ def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -
         ends_on=ends_on,
         stops_on_all=stops_on_all,
         per_record=flag("per_record"),
+        acts=acts,
+        escalate_to=escalate_to,
     )
+
+
+def _routing(table: dict, problem: Callable[[str], RulebookError]) -> tuple[str, tuple[str, ...]]:
+    """`acts` and `escalate_to`, checked against ROUTING_ROLES."""
+    roles = ", ".join(ROUTING_ROLES)
+    acts = table.get("acts", DEFAULT_ACTS)
+    if not isinstance(acts, str) or acts not in ROUTING_ROLES:
+        raise problem(f"'acts' must be one of {roles}, not {acts!r}")
+    escalate_to = table.get("escalate_to", list(DEFAULT_ESCALATE_TO))
+    if not isinstance(escalate_to, list) or not all(isinstance(r, str) for r in escalate_to):
+        raise problem(f"'escalate_to' must be a list of roles from {roles}")
+    for role in escalate_to:
+        if role not in ROUTING_ROLES:
+            raise problem(f"unknown role {role!r} in 'escalate_to'; expected one of {roles}")
+    if len(set(escalate_to)) != len(escalate_to):
+        raise problem("'escalate_to' names a role twice")
+    if acts in escalate_to:
+        raise problem(f"'escalate_to' repeats {acts!r}, the role that acts: they are told of the breach anyway")
+    return acts, tuple(escalate_to)
 
 
 def load_rulebooks(slugs: Iterable[str], directory: Path | str | None = None) -> tuple[Rulebook, ...]:

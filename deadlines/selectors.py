@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from deadlines.models import Deadline
+from accounts import roles
+from deadlines.calendar import (
+    CALENDAR_DAYS,
+    CALENDAR_MONTHS,
+    CALENDAR_WEEKS,
+    END_OF_NEXT_WORKING_DAY,
+    HOURS,
+    WORKING_DAYS,
+    Limit,
+    WorkingCalendar,
+    is_working_day,
+    local_date,
+)
+from deadlines.events import event_label
+from deadlines.models import Alert, ClosureDay, Deadline
 
 
 def deadlines_for_subject(*, now: datetime, contact=None, episode=None, limit: int = 100) -> list[Deadline]:
@@ -32,3 +46,212 @@ def with_time_left(contacts: QuerySet, *, now: datetime) -> QuerySet:
         next_due_at=Subquery(most_urgent.values("due_at")[:1]),
         next_due_rule=Subquery(most_urgent.values("rule_id")[:1]),
     ).order_by("next_due_at", "received_at", "pk")
+
+
+# --- "Why is this due then?" -------------------------------------------------------------------
+
+# Beyond this many days of counting the skipped days are summarised, not listed one by one.
+_SKIPPED_LIST_LIMIT = 62
+
+_UNIT_WORDS = {
+    HOURS: ("hour", "hours"),
+    CALENDAR_DAYS: ("calendar day", "calendar days"),
+    WORKING_DAYS: ("working day", "working days"),
+    CALENDAR_WEEKS: ("calendar week", "calendar weeks"),
+    CALENDAR_MONTHS: ("calendar month", "calendar months"),
+}
+
+_UNIT_COUNTING = {
+    HOURS: "counted by the clock, to the minute, nights, weekends and bank holidays included",
+    CALENDAR_DAYS: "every day counts, weekends and bank holidays included; due by the end of the last day",
+    CALENDAR_WEEKS: "seven days a week, weekends and bank holidays included; due by the end of the last day",
+    CALENDAR_MONTHS: "to the same date in the later month (or its last day); due by the end of that day",
+}
+
+
+def clock_visible_to(user, pk: int) -> Deadline | None:
+    """The clock `pk` if `user` may see it: its contact or episode is in their scope, or it is
+    a worker's clock and they are that worker, a team leader of their team or a manager of their
+    service. None otherwise (the page answers 404 either way)."""
+    from cases.selectors import contacts_visible_to, episodes_visible_to
+
+    deadline = (
+        Deadline.objects.select_related("worker", "worker__team", "started_by", "assignee", "team", "family")
+        .filter(pk=pk)
+        .first()
+    )
+    if deadline is None:
+        return None
+    if deadline.episode_id is not None:
+        ok = episodes_visible_to(user).filter(pk=deadline.episode_id).exists()
+    elif deadline.contact_id is not None:
+        ok = contacts_visible_to(user).filter(pk=deadline.contact_id).exists()
+    else:
+        ok = _may_see_worker(user, deadline.worker)
+    return deadline if ok else None
+
+
+def _may_see_worker(user, worker) -> bool:
+    if user.pk == worker.pk:
+        return True
+    if user.has_role(roles.TEAM_LEADER) and user.team_id is not None and user.team_id == worker.team_id:
+        return True
+    if user.has_role(roles.MANAGER, roles.DUTY_MANAGER) and worker.team_id is not None:
+        return user.service_id_in_scope == worker.team.service_id
+    return False
+
+
+def limit_words(limit: Limit) -> str:
+    """ "5 working days", "48 hours", "the end of the next working day"."""
+    if limit.unit == END_OF_NEXT_WORKING_DAY:
+        return "by the end of the next working day"
+    one, many = _UNIT_WORDS[limit.unit]
+    return f"{limit.amount} {one if limit.amount == 1 else many}"
+
+
+def _day(d: date) -> str:
+    return f"{d:%a} {d.day} {d:%b}"
+
+
+def skipped_days(cal: WorkingCalendar, start: datetime, until: datetime, closures: dict[date, str]) -> dict:
+    """The days not counted between `start` and `until` (local dates, the start day excluded),
+    grouped as weekend days, bank holidays and closure days, each in words."""
+    first, last = local_date(start) + timedelta(days=1), local_date(until)
+    groups: dict[str, list[date]] = {"weekend": [], "bank_holiday": [], "closure": []}
+    if (last - first).days > _SKIPPED_LIST_LIMIT:
+        return {"too_long": True, "groups": groups, "words": ""}
+    day = first
+    while day <= last:
+        if not is_working_day(cal, day):
+            if day.weekday() >= 5:
+                groups["weekend"].append(day)
+            elif day in closures:
+                groups["closure"].append(day)
+            else:
+                groups["bank_holiday"].append(day)
+        day += timedelta(days=1)
+    parts = []
+    if groups["weekend"]:
+        parts.append(", ".join(_day(d) for d in groups["weekend"]))
+    if groups["bank_holiday"]:
+        noun = "bank holiday" if len(groups["bank_holiday"]) == 1 else "bank holidays"
+        parts.append(f"{noun} " + ", ".join(_day(d) for d in groups["bank_holiday"]))
+    if groups["closure"]:
+        noun = "closure day" if len(groups["closure"]) == 1 else "closure days"
+        parts.append(f"{noun} " + ", ".join(f"{_day(d)} ({closures[d]})" for d in groups["closure"]))
+    return {"too_long": False, "groups": groups, "words": "skips " + ", ".join(parts) if parts else ""}
+
+
+def _counting(limit: Limit | None, *, at: datetime | None, start: datetime, cal, closures) -> dict | None:
+    if limit is None or at is None:
+        return None
+    words = limit_words(limit)
+    if limit.unit in (WORKING_DAYS, END_OF_NEXT_WORKING_DAY):
+        skipped = skipped_days(cal, start, at, closures)
+        if skipped["too_long"]:
+            how = "Monday to Friday, not counting bank holidays or the service's closure days"
+        else:
+            how = skipped["words"] or "no weekend, bank holiday or closure day falls in the count"
+        how += "; the day it started does not count; due by the end of the last day"
+    else:
+        how = _UNIT_COUNTING[limit.unit]
+    return {"words": words, "how": how, "at": at}
+
+
+def clock_explanation(deadline: Deadline, *, now: datetime, cal: WorkingCalendar, rulebooks) -> dict:
+    """Everything "Why is this due?" says about one clock, in plain words. Five queries."""
+    book = next((b for b in rulebooks if b.slug == deadline.rulebook), None)
+    rule = book.rules.get(deadline.rule_id) if book is not None else None
+    status = Deadline.objects.with_status(now).values_list("status", flat=True).get(pk=deadline.pk)
+    first, last = (
+        local_date(deadline.started_at),
+        local_date(max(d for d in (deadline.started_at, deadline.expected_at, deadline.due_at) if d is not None)),
+    )
+    closures = dict(ClosureDay.objects.filter(date__gte=first, date__lte=last).values_list("date", "reason"))
+    subject = {
+        "episode": deadline.episode_id,
+        "contact": deadline.contact_id,
+        "worker": deadline.worker_id,
+    }
+    cycles = list(
+        Deadline.objects.filter(
+            rulebook=deadline.rulebook,
+            rule_id=deadline.rule_id,
+            episode_id=subject["episode"],
+            contact_id=subject["contact"],
+            worker_id=subject["worker"],
+        )
+        .select_related("started_by")
+        .order_by("started_at", "id")
+    )
+    alerts = list(
+        Alert.objects.filter(deadline__in=[c.pk for c in cycles])
+        .select_related("recipient")
+        .order_by("created_at", "id")
+    )
+    history: list[dict] = []
+    for c in cycles:
+        started = f"Clock started ({'cycle ' + str(c.cycle) if c.cycle > 1 else 'first clock'})"
+        if c.start_event:
+            started += f": {event_label(c.start_event)}"
+        history.append({"at": c.started_at, "what": started, "by": c.started_by, "this": c.pk == deadline.pk})
+        if c.stopped_at is not None:
+            if c.stop_reason == Deadline.StopReason.WITHDRAWN:
+                what = "Withdrawn: the rule no longer applies"
+            else:
+                late = (c.due_at and c.stopped_at > c.due_at) or (
+                    not c.due_at and c.expected_at and c.stopped_at > c.expected_at
+                )
+                what = "Met late" if late else "Met in time"
+                if rule is not None and rule.recurs:
+                    what += "; the next clock started at once"
+            history.append({"at": c.stopped_at, "what": what, "by": None, "this": c.pk == deadline.pk})
+    for a in alerts:
+        history.append(
+            {
+                "at": a.created_at,
+                "what": f"{a.get_level_display()} alert sent to {a.recipient.get_full_name() or a.recipient.username}",
+                "by": None,
+                "this": a.deadline_id == deadline.pk,
+            }
+        )
+    history.sort(key=lambda h: h["at"])
+    routing = None
+    if rule is not None:
+        routing = {
+            "acts": ROLE_WORDS[rule.acts],
+            "escalate_to": [ROLE_WORDS[r] for r in rule.escalate_to],
+        }
+    return {
+        "deadline": deadline,
+        "status": status,
+        "rulebook": book,
+        "rule": rule,
+        "source": rule.source if rule is not None else "",
+        "start_event": event_label(deadline.start_event) if deadline.start_event else "",
+        "starts_on": [event_label(e) for e in rule.starts_on] if rule else [],
+        "stops_on": [event_label(e) for e in rule.stops_on] if rule else [],
+        "ends_on": [event_label(e) for e in rule.ends_on] if rule else [],
+        "expected": _counting(
+            rule.expected if rule else None,
+            at=deadline.expected_at,
+            start=deadline.started_at,
+            cal=cal,
+            closures=closures,
+        ),
+        "maximum": _counting(
+            rule.maximum if rule else None, at=deadline.due_at, start=deadline.started_at, cal=cal, closures=closures
+        ),
+        "history": history,
+        "routing": routing,
+    }
+
+
+# The routing roles of the rulebooks (deadlines.rulebook.ROUTING_ROLES), in words.
+ROLE_WORDS = {
+    "lead_professional": "the lead professional",
+    "team_leader": "the team leader",
+    "mash_lead": "the EH MASH lead",
+    "eh_manager": "the EH manager",
+    "duty_manager": "the duty manager",
+}

@@ -135,8 +135,8 @@ def deadline_record_event(
     one clock per record it starts on, and a stop naming a record stops only that record's
     clock. A `stops_on_all` rule stops when the last of its events has happened.
 
-    `actor` is accepted for the workflow's convenience and symmetry with other services; who
-    did what is recorded by the workflow's own history, not here.
+    `actor` (who recorded the event) is kept on the clocks the event starts, with the event,
+    so "Why is this due?" can say what started each clock and who.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}; events are listed in deadlines/events.py")
@@ -240,6 +240,8 @@ def deadline_record_event(
             already_open.add((*_key(book, rule), record))
 
     if new_rows:
+        for row in new_rows:  # for "Why is this due?": the event that started it, and who recorded it
+            row.start_event, row.started_by_id = event, getattr(actor, "pk", None)
         Deadline.objects.bulk_create(new_rows)
 
     if episode is not None:

@@ -8,14 +8,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import ADMINISTRATOR
-from deadlines import services
-from deadlines.alerts import subject_reference
+from cases.services import access_log_record, client_ip
+from deadlines import selectors, services
+from deadlines.alerts import escalate_after_hours, subject_reference
 from deadlines.forms import ClosureDayForm
 from deadlines.models import Alert, ClosureDay, Deadline
 
@@ -41,24 +43,80 @@ def alert_list(request):
     now = timezone.now()
     alerts = (
         Alert.objects.filter(recipient=request.user)
-        .select_related("deadline", "deadline__worker")
+        .select_related("deadline", "deadline__worker", "contact")
         .order_by(F("read_at").desc(nulls_first=True), "-created_at", "-id")
     )
     page = Paginator(alerts, 50).get_page(request.GET.get("page"))
     statuses = dict(
-        Deadline.objects.filter(pk__in=[a.deadline_id for a in page]).with_status(now).values_list("pk", "status")
+        Deadline.objects.filter(pk__in=[a.deadline_id for a in page if a.deadline_id])
+        .with_status(now)
+        .values_list("pk", "status")
     )
-    rows = [
-        {
-            "alert": alert,
-            "reference": subject_reference(alert.deadline),
-            "family_url": _family_url(alert.deadline.family_id),
-            "status": statuses.get(alert.deadline_id),
-        }
-        for alert in page
-    ]
+    rows = [_alert_row(alert, statuses) for alert in page]
     unread = Alert.objects.filter(recipient=request.user, read_at__isnull=True).exists()
     return render(request, "deadlines/alert_list.html", {"page": page, "rows": rows, "any_unread": unread})
+
+
+@login_required
+def clock_explain(request, pk: int):
+    """ "Why is this due then?": one clock explained in plain words, for anyone who may see its record."""
+    deadline = selectors.clock_visible_to(request.user, pk)
+    if deadline is None:
+        raise Http404("No such clock")
+    from deadlines.calendar_source import current_calendar
+
+    now = timezone.now()
+    context = selectors.clock_explanation(
+        deadline, now=now, cal=current_calendar(), rulebooks=services.active_rulebooks()
+    )
+    if deadline.family_id is not None:
+        access_log_record(
+            user=request.user,
+            action="view",
+            what=f"Clock {deadline.rule_id} explained",
+            at=now,
+            family=deadline.family,
+            ip_address=client_ip(request),
+        )
+    context["escalate_after_hours"] = escalate_after_hours()
+    context["subject_url"] = _subject_url(deadline)
+    context["reference"] = subject_reference(deadline)
+    return render(request, "deadlines/clock_explain.html", context)
+
+
+def _subject_url(deadline: Deadline) -> str:
+    try:
+        if deadline.episode_id:
+            return reverse("episodes:episode_detail", args=[deadline.episode_id])
+        if deadline.contact_id:
+            return reverse("cases:contact_detail", args=[deadline.contact_id])
+    except NoReverseMatch:
+        return ""
+    return ""
+
+
+def _alert_row(alert: Alert, statuses: dict) -> dict:
+    if alert.deadline_id is None:  # a new contact on the recipient's family
+        return {
+            "alert": alert,
+            "reference": f"C{alert.contact_id:07d}",
+            "family_url": _contact_url(alert.contact_id),
+            "status": None,
+        }
+    return {
+        "alert": alert,
+        "reference": subject_reference(alert.deadline),
+        "family_url": _family_url(alert.deadline.family_id),
+        "status": statuses.get(alert.deadline_id),
+        "explain_url": reverse("deadlines:clock_explain", args=[alert.deadline_id]),
+    }
+
+
+def _contact_url(contact_id: int) -> str:
+    try:
+        return reverse("cases:contact_detail", args=[contact_id])
+    except NoReverseMatch:
+        return ""
 
 
 @require_POST

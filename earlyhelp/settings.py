@@ -146,6 +146,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 ALERT_SCAN_INTERVAL_SECONDS = env_int("ALERT_SCAN_INTERVAL_SECONDS", 300, minimum=30)
+# A breach still open this many hours after its maximum is escalated to the service's managers.
+ALERT_ESCALATE_AFTER_HOURS = env_int("ALERT_ESCALATE_AFTER_HOURS", 24, minimum=1)
 EARLYHELP_DIGEST_HOUR = env_int("EARLYHELP_DIGEST_HOUR", 7)  # Europe/London hour the daily digest goes out
 EARLYHELP_BASE_URL = env_str("EARLYHELP_BASE_URL", "")  # prefix for links in alert emails
 

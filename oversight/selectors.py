@@ -957,6 +957,7 @@ def my_open_cases(user) -> QuerySet[Episode]:
         .annotate(
             next_task=Subquery(clocks.values("title")[:1]),
             next_task_rule=Subquery(clocks.values("rule_id")[:1]),
+            next_task_pk=Subquery(clocks.values("pk")[:1]),
             next_task_due=Subquery(clocks.values("next_limit")[:1]),
             next_task_maximum=Subquery(clocks.values("due_at")[:1]),
         )
@@ -983,6 +984,7 @@ def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
             rule=e.next_task_rule or "",
             title=e.next_task or "",
             maximum=e.next_task_maximum,
+            extra={"deadline_pk": e.next_task_pk},
         )
         for e in my_open_cases(user)[:limit]
     ]
@@ -1027,7 +1029,7 @@ def board_unrecorded_visits(
 def my_alerts(user, *, limit: int = 5) -> list[Alert]:
     return list(
         Alert.objects.filter(recipient=user, read_at__isnull=True)
-        .select_related("deadline")
+        .select_related("deadline", "contact")
         .order_by("-created_at", "-id")[:limit]
     )
 

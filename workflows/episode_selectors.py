@@ -54,6 +54,7 @@ def with_next_task(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
     return episodes.annotate(
         next_task=Subquery(clocks.values("title")[:1]),
         next_task_rule=Subquery(clocks.values("rule_id")[:1]),
+        next_task_pk=Subquery(clocks.values("pk")[:1]),
         next_task_due=Subquery(clocks.values("next_limit")[:1]),
         next_task_maximum=Subquery(clocks.values("due_at")[:1]),
     )

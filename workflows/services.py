@@ -19,6 +19,7 @@ from cases import selectors as scope
 from cases.models import Communication, Consent, Contact, Episode, Family, Meeting, MeetingItem, Person, RiskIndicator
 from cases.selectors import recent_step_up
 from deadlines import events
+from deadlines.alerts import alert_new_contact
 from deadlines.services import deadline_record_event
 from workflows.errors import CaseChanged, WorkflowError
 
@@ -98,6 +99,10 @@ def _notify_lead_professional(*, contact: Contact, by, now: datetime) -> None:
     if episode is None:
         return
     lead = episode.lead_professional
+    # A real alert (header count, My work, e-mail through the alert delivery job), not only a row:
+    # the contact page says the lead professional "was told". A lead who has left is not told.
+    if alert_new_contact(contact=contact, episode=episode, now=now) is None:
+        return
     Contact.objects.filter(pk=contact.pk).update(lead_professional_notified=lead)
     contact.lead_professional_notified = lead
     Communication.objects.create(

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_security"),
         ("cases", "0010_planned_visits"),
-        ("deadlines", "0002_deadline_deadline_open_team_breach"),
+        ("deadlines", "0004_alert_routing"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -18,6 +18,13 @@ from tests.deadlines.conftest import london
 T0 = london(2026, 3, 2, 9, 0)  # Monday
 
 
+@pytest.fixture(autouse=True)
+def _no_escalation_here(settings):
+    # The escalation after ALERT_ESCALATE_AFTER_HOURS is tested in test_routing.py; here it
+    # would add a third level to every count.
+    settings.ALERT_ESCALATE_AFTER_HOURS = 100_000
+
+
 @pytest.fixture
 def episode(make_episode, users):
     return make_episode(opened_at=T0, lead=users["coach"])
@@ -56,18 +63,19 @@ def alert_set(**filters) -> set[tuple[str, str, str]]:
 
 
 @pytest.mark.django_db
-def test_each_level_alerts_the_assignee_and_team_leader_once_ever(episode, users):
+def test_each_level_alerts_once_ever_overdue_to_who_acts_breach_to_the_escalation_too(episode, users):
+    # Issue 13: an overdue alert goes to the role that acts only (by default the lead
+    # professional); a breach to it and the escalation (by default the team leader).
     d = clock(episode)
     assert alerts_raise(now=T0 + timedelta(hours=23)) == 0
     assert alerts_raise(now=T0 + timedelta(days=1, seconds=1)) == 1
-    assert alert_set() == {("B2", "overdue", "coach"), ("B2", "overdue", "teamlead")}
+    assert alert_set() == {("B2", "overdue", "coach")}
     for hours in (1, 5, 30):  # later runs while it stays overdue: nothing new
         assert alerts_raise(now=T0 + timedelta(days=1, hours=hours)) == 0
     assert alerts_raise(now=T0 + timedelta(days=3, seconds=1)) == 1
     assert alerts_raise(now=T0 + timedelta(days=30)) == 0
     assert alert_set() == {
         ("B2", "overdue", "coach"),
-        ("B2", "overdue", "teamlead"),
         ("B2", "breached", "coach"),
         ("B2", "breached", "teamlead"),
     }
@@ -221,7 +229,7 @@ def test_two_concurrent_runs_raise_exactly_one_alert_per_level_and_recipient(man
     now = T0 + timedelta(hours=1, minutes=30)  # overdue, not yet breached
     results = _run_in_threads(lambda: alerts_raise(now=now, batch_size=20), n=4)
     assert sum(results) == many_breaches  # the lock let one run; the others got 0 or found nothing
-    assert Alert.objects.count() == many_breaches * 2
+    assert Alert.objects.count() == many_breaches  # overdue: to the lead professional only (issue 13)
     later = T0 + timedelta(hours=3)
     results = _run_in_threads(lambda: alerts_raise(now=later, batch_size=20), n=4)
     assert sum(results) == many_breaches

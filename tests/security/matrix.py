@@ -43,6 +43,7 @@ def object_for_pk(name: str, world: dict):
         "oversight:supervision_detail": "supervision",
         "oversight:task": "task",
         "deadlines:alert": "alert",
+        "deadlines:clock": "deadline",
         "deadlines:closure_day": "closure_day",
         "accounts:user": "user",
     }

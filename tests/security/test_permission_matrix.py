@@ -73,6 +73,8 @@ EXPECTED = {
     "deadlines:alert_read": "405 405 405 405 405 405 405 405 405 405 405",
     "deadlines:alerts": "302 200 200 200 200 200 200 200 200 200 200",
     "deadlines:alerts_read_all": "405 405 405 405 405 405 405 405 405 405 405",
+    # Scoped like the record the clock is on (the world's clock is on the episode).
+    "deadlines:clock_explain": "302 200 200 200 200 200 200 200 404 404 404",
     "deadlines:closure_day_add": "302 403 403 403 403 403 403 403 200 403 403",
     "deadlines:closure_day_delete": "302 403 403 403 403 403 403 403 200 403 403",
     "deadlines:closure_days": "302 403 403 403 403 403 403 403 200 403 403",
@@ -159,6 +161,7 @@ READ_ONLY = {
     "cases:search",
     "cases:triage_queue",
     "deadlines:alerts",
+    "deadlines:clock_explain",
     "deadlines:closure_days",
     "episodes:document_download",
     "episodes:episode_detail",
