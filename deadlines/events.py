@@ -18,15 +18,25 @@ from __future__ import annotations
 CONTACT_RECEIVED = "contact_received"  # a request for support or contact reached the front door
 SCREENING_HELD = "screening_held"  # the contact was screened (Family Solutions screens daily)
 DECISION_MADE = "decision_made"  # any front-door decision recorded; fired with one CONTACT_DECIDED_*
-CONTACT_DECIDED_MEETING = "contact_decided_meeting"  # routed to a NAM, MAAM or ICDM
+CONTACT_DECIDED_MEETING = "contact_decided_meeting"  # routed to a NAM, MAAM or ICDM (any kind)
+# The same, kind by kind: each council's procedure has its own meeting, and a rule of one must
+# not start on another's (a MAAM decision must not start A2, the Families First NAM clock).
+CONTACT_DECIDED_NAM = "contact_decided_nam"  # routed to a Neighbourhood Action Meeting (Families First)
+CONTACT_DECIDED_MAAM = "contact_decided_maam"  # routed to a Multi Agency Action Meeting (Family Solutions)
+CONTACT_DECIDED_ICDM = "contact_decided_icdm"  # routed to an Integrated Case Discussion Meeting
 CONTACT_DECIDED_ALLOCATE = "contact_decided_allocate"  # accepted straight to an EH team (step-down to EH)
 CONTACT_DECIDED_STEP_UP = "contact_decided_step_up"  # routed to children's social care
 CONTACT_DECIDED_CLOSE = "contact_decided_close"  # signposted, single-agency response or no further action
 ACKNOWLEDGEMENT_SENT = "acknowledgement_sent"  # receipt acknowledged to the original referrer
 SCREENING_OUTCOME_SENT = "screening_outcome_sent"  # referrer told the screening outcome
-MEETING_HELD = "meeting_held"  # the family was discussed at a NAM, MAAM or ICDM
+MEETING_HELD = "meeting_held"  # the family was discussed at a NAM, MAAM or ICDM (any kind), when it was held
+NAM_HELD = "nam_held"  # ... at a Neighbourhood Action Meeting
+MAAM_HELD = "maam_held"  # ... at a Multi Agency Action Meeting
+ICDM_HELD = "icdm_held"  # ... at an Integrated Case Discussion Meeting
 MEETING_OUTCOME_SENT = "meeting_outcome_sent"  # referrer told the meeting's outcome
-MEETING_DECIDED_ALLOCATE = "meeting_decided_allocate"  # the meeting decided to allocate to an EH worker
+MEETING_DECIDED_ALLOCATE = "meeting_decided_allocate"  # the meeting decided to allocate (timed when it was held)
+MAAM_DECIDED_ALLOCATE = "maam_decided_allocate"  # a MAAM decided to allocate to a Family Solutions Practitioner
+# A step of its own, recorded on the contact page after the decision to allocate (A3).
 REFERRAL_SENT_TO_TEAM = "referral_sent_to_team"  # referral passed to the (neighbourhood) EH team
 
 # Episodes: the period of Early Help work with a family.
@@ -66,14 +76,21 @@ EVENTS: frozenset[str] = frozenset(
         SCREENING_HELD,
         DECISION_MADE,
         CONTACT_DECIDED_MEETING,
+        CONTACT_DECIDED_NAM,
+        CONTACT_DECIDED_MAAM,
+        CONTACT_DECIDED_ICDM,
         CONTACT_DECIDED_ALLOCATE,
         CONTACT_DECIDED_STEP_UP,
         CONTACT_DECIDED_CLOSE,
         ACKNOWLEDGEMENT_SENT,
         SCREENING_OUTCOME_SENT,
         MEETING_HELD,
+        NAM_HELD,
+        MAAM_HELD,
+        ICDM_HELD,
         MEETING_OUTCOME_SENT,
         MEETING_DECIDED_ALLOCATE,
+        MAAM_DECIDED_ALLOCATE,
         REFERRAL_SENT_TO_TEAM,
         EPISODE_OPENED,
         STEP_DOWN_RECEIVED,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 
 from deadlines.calendar import WorkingCalendar, compute_deadline
 from deadlines.events import EVENTS
@@ -104,7 +105,8 @@ def deadline_record_event(
     was opened from (so `allocated` stops B4 and B6, kept on the contact). In order:
 
     1. clocks the event stops are met (`stop_reason="met"`); only clocks started at or before
-       `now`, so a late-recorded earlier visit cannot stop a clock that started after it;
+       `now` to the minute (`_not_before`), so a late-recorded earlier visit cannot stop a
+       clock that started after it, but a stop typed in the start's own minute does;
     2. clocks the event ends are withdrawn (`stop_reason="withdrawn"`);
     3. a met recurring rule starts its next clock at `now` (cycle + 1);
     4. rules the event starts open a clock unless one is already open for that subject or
@@ -144,13 +146,15 @@ def deadline_record_event(
         # Lock the rows so a concurrent event on the same subject waits rather than racing.
         for row in touched.select_for_update().order_by("id"):
             key = (row.rulebook, row.rule_id)
-            if key in stop_keys and row.started_at <= now:
+            if key in stop_keys and _not_before(now, row.started_at):
                 stopped.append(row)
             elif key in end_keys:
                 withdrawn.append(row)
         if stopped:
+            # A stop typed in the clock's own starting minute is stamped at the start, never
+            # before it (a clock cannot be met in negative time).
             Deadline.objects.filter(pk__in=[d.pk for d in stopped]).update(
-                stopped_at=now, stop_reason=Deadline.StopReason.MET
+                stopped_at=Greatest(F("started_at"), Value(now)), stop_reason=Deadline.StopReason.MET
             )
         if withdrawn:
             Deadline.objects.filter(pk__in=[d.pk for d in withdrawn]).update(
@@ -163,8 +167,11 @@ def deadline_record_event(
         rule = rule_of[(row.rulebook, row.rule_id)]
         if rule.recurs:
             cal = cal or _calendar(calendar)
+            next_start = max(now, row.started_at)
             new_rows.append(
-                _new_row(book_of[row.rulebook], rule, subjects=subjects, started_at=now, cycle=row.cycle + 1, cal=cal)
+                _new_row(
+                    book_of[row.rulebook], rule, subjects=subjects, started_at=next_start, cycle=row.cycle + 1, cal=cal
+                )
             )
 
     if start_rules:
@@ -196,6 +203,17 @@ def deadline_record_event(
         stopped_rules=tuple(d.rule_id for d in stopped),
         withdrawn_rules=tuple(d.rule_id for d in withdrawn),
     )
+
+
+def _not_before(stop: datetime, start: datetime) -> bool:
+    """Whether a stop at `stop` can stop a clock started at `start`.
+
+    Times people type have minutes; clocks start to the second (a contact received at 10:05:37
+    by the system, or an allocation made then). A stop typed as 10:05 is "at or after" that
+    start: compared with the start's minute, it stops the clock. A stop in an earlier minute
+    (a late-recorded earlier visit) still cannot stop a clock started after it.
+    """
+    return stop >= start.replace(second=0, microsecond=0)
 
 
 def _open_for(subjects: dict, keys: set[tuple[str, str]], rule_of: dict):
