@@ -119,3 +119,97 @@ EVENTS: frozenset[str] = frozenset(
         SUPERVISION_RECORDED,
     }
 )
+
+
+# --- Which user action emits which event --------------------------------------------------------
+#
+# The code's own map, read by `manage.py timescale --coverage` to print, per rule, the user
+# actions that start, stop and end it, and to fail when a rule waits on an event nothing emits.
+# It is kept true by tests/deadlines/test_event_map.py, which reads the services' source: every
+# action listed must reach the event (directly, through a table of events or a service it
+# calls), and every event the services fire must be listed here.
+
+# The services the pages call (dotted path) and where a user does it.
+ACTIONS: dict[str, str] = {
+    "workflows.services.contact_receive": "Record a contact (front door: new contact page)",
+    "workflows.services.contact_start_screening": "Start screening (front door queue)",
+    "workflows.services.contact_decide": "Record decision (contact page)",
+    "workflows.services.contact_referral_sent": "Referral sent to the team (contact page)",
+    "workflows.services.communication_record": "Record what was sent (contact page)",
+    "workflows.services.meeting_record_outcome": "Record the outcome (multi-agency meeting page)",
+    "workflows.episode_services.step_down_receive": "Receive a step-down (step-down page)",
+    "workflows.episode_services.episode_allocate": "Allocate (pre-allocation list / episode page)",
+    "workflows.episode_services.episode_record_visit": "Record a visit or contact (episode: new case note)",
+    "workflows.episode_services.assessment_save": "Complete the assessment (episode: assessment page)",
+    "workflows.episode_services.assessment_not_needed": "Assessment not needed (episode: recent step-down)",
+    "workflows.episode_services.planning_meeting_record": "Record a planning meeting (episode: meetings)",
+    "workflows.episode_services.plan_activate": "Make the plan active (episode: plan page)",
+    "workflows.episode_services.plan_copy_sent": "Copy sent to the family (episode: family copy page)",
+    "workflows.episode_services.review_record": "Record a review (episode: reviews)",
+    "workflows.episode_services.closure_request": "Ask to close (episode: closure request)",
+    "workflows.episode_services.closure_sign_off": "Sign off the closure (sign-off page)",
+    "workflows.episode_services.closure_return": "Return the closure request (sign-off page)",
+    "workflows.episode_services.family_declines": "Family declines (episode page)",
+    "workflows.episode_services.step_up_propose": "Propose a step-up (episode: step-up page)",
+    "workflows.episode_services.step_up_send_to_duty_manager": "Send to the duty manager (step-up page)",
+    "workflows.episode_services.step_up_decide": "Duty manager's decision (step-up page)",
+    "oversight.services.managers_decision_record": "Record a Managers Decision (episode: oversight)",
+    "oversight.services.supervision_record": "Record a supervision (oversight: supervision page)",
+}
+
+_F = "workflows.services."
+_E = "workflows.episode_services."
+_O = "oversight.services."
+
+EMITTED_BY: dict[str, tuple[str, ...]] = {
+    CONTACT_RECEIVED: (_F + "contact_receive",),
+    SCREENING_HELD: (_F + "contact_start_screening", _F + "contact_decide"),
+    DECISION_MADE: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    CONTACT_DECIDED_MEETING: (_F + "contact_decide",),
+    CONTACT_DECIDED_NAM: (_F + "contact_decide",),
+    CONTACT_DECIDED_MAAM: (_F + "contact_decide",),
+    CONTACT_DECIDED_ICDM: (_F + "contact_decide",),
+    CONTACT_DECIDED_ALLOCATE: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    CONTACT_DECIDED_STEP_UP: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    CONTACT_DECIDED_CLOSE: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    ACKNOWLEDGEMENT_SENT: (_F + "communication_record",),
+    SCREENING_OUTCOME_SENT: (_F + "communication_record",),
+    MEETING_HELD: (_F + "meeting_record_outcome",),
+    NAM_HELD: (_F + "meeting_record_outcome",),
+    MAAM_HELD: (_F + "meeting_record_outcome",),
+    ICDM_HELD: (_F + "meeting_record_outcome",),
+    MEETING_OUTCOME_SENT: (_F + "communication_record",),
+    MEETING_DECIDED_ALLOCATE: (_F + "meeting_record_outcome",),
+    MAAM_DECIDED_ALLOCATE: (_F + "meeting_record_outcome",),
+    REFERRAL_SENT_TO_TEAM: (_F + "contact_referral_sent",),
+    EPISODE_OPENED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
+    STEP_DOWN_RECEIVED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
+    WRAPAROUND_REQUESTED: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    ALLOCATED: (_E + "episode_allocate",),
+    REALLOCATED: (_E + "episode_allocate",),
+    INITIAL_CONTACT_MADE: (_E + "episode_record_visit",),
+    FIRST_VISIT_MADE: (_E + "episode_record_visit",),
+    VISIT_RECORDED: (_E + "episode_record_visit",),
+    CASE_RECORDED: (_E + "episode_record_visit",),
+    DUTY_CONTACT_RECORDED: (_E + "episode_record_visit",),
+    ASSESSMENT_COMPLETED: (_E + "assessment_save", _E + "assessment_not_needed"),
+    PLANNING_MEETING_HELD: (_E + "planning_meeting_record",),
+    PLAN_COMPLETED: (_E + "plan_activate",),
+    PLAN_COPY_SENT: (_E + "plan_copy_sent",),
+    REVIEW_HELD: (_E + "review_record",),
+    CLOSURE_REQUESTED: (_E + "closure_request",),
+    CLOSURE_SIGNED_OFF: (_E + "closure_sign_off",),
+    CLOSURE_RETURNED: (_E + "closure_return",),
+    EPISODE_CLOSED: (_E + "closure_sign_off", _E + "family_declines", _E + "step_up_decide"),
+    STEP_UP_REQUESTED: (_E + "step_up_propose",),
+    STEP_UP_SENT_TO_DUTY_MANAGER: (_E + "step_up_send_to_duty_manager",),
+    STEP_UP_DECIDED: (_E + "step_up_decide",),
+    OVERSIGHT_RECORDED: (_O + "managers_decision_record",),
+    CASE_DISCUSSION_HELD: (_E + "episode_record_visit", _O + "supervision_record"),
+    SUPERVISION_RECORDED: (_O + "supervision_record",),
+}
+
+
+def actions_emitting(event: str) -> tuple[str, ...]:
+    """The user actions (service paths) that emit `event`; empty if none does."""
+    return EMITTED_BY.get(event, ())
