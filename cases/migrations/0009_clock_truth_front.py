@@ -4,20 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0008_edit_versions'),
+        ("cases", "0008_edit_versions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='communication',
-            name='kind',
-            field=models.CharField(choices=[('acknowledgement', 'Acknowledgement to referrer'), ('screening_outcome', 'Screening outcome to referrer'), ('meeting_outcome', 'Meeting outcome to referrer'), ('consent_request', 'Outcome letter and consent request'), ('decision_outcome', 'Decision outcome'), ('lead_professional_notice', 'Notice to lead professional'), ('referral_to_team', 'Referral sent to the Early Help team'), ('plan_copy', 'Copy of assessment and plan to family'), ('closure_letter', 'Closure letter to family'), ('partner_notice', 'Closure notice to partners'), ('other', 'Other')], max_length=30),
+            model_name="communication",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("acknowledgement", "Acknowledgement to referrer"),
+                    ("screening_outcome", "Screening outcome to referrer"),
+                    ("meeting_outcome", "Meeting outcome to referrer"),
+                    ("consent_request", "Outcome letter and consent request"),
+                    ("decision_outcome", "Decision outcome"),
+                    ("lead_professional_notice", "Notice to lead professional"),
+                    ("referral_to_team", "Referral sent to the Early Help team"),
+                    ("plan_copy", "Copy of assessment and plan to family"),
+                    ("closure_letter", "Closure letter to family"),
+                    ("partner_notice", "Closure notice to partners"),
+                    ("other", "Other"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcommunication',
-            name='kind',
-            field=models.CharField(choices=[('acknowledgement', 'Acknowledgement to referrer'), ('screening_outcome', 'Screening outcome to referrer'), ('meeting_outcome', 'Meeting outcome to referrer'), ('consent_request', 'Outcome letter and consent request'), ('decision_outcome', 'Decision outcome'), ('lead_professional_notice', 'Notice to lead professional'), ('referral_to_team', 'Referral sent to the Early Help team'), ('plan_copy', 'Copy of assessment and plan to family'), ('closure_letter', 'Closure letter to family'), ('partner_notice', 'Closure notice to partners'), ('other', 'Other')], max_length=30),
+            model_name="historicalcommunication",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("acknowledgement", "Acknowledgement to referrer"),
+                    ("screening_outcome", "Screening outcome to referrer"),
+                    ("meeting_outcome", "Meeting outcome to referrer"),
+                    ("consent_request", "Outcome letter and consent request"),
+                    ("decision_outcome", "Decision outcome"),
+                    ("lead_professional_notice", "Notice to lead professional"),
+                    ("referral_to_team", "Referral sent to the Early Help team"),
+                    ("plan_copy", "Copy of assessment and plan to family"),
+                    ("closure_letter", "Closure letter to family"),
+                    ("partner_notice", "Closure notice to partners"),
+                    ("other", "Other"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

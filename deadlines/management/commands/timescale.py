@@ -111,7 +111,9 @@ class Command(BaseCommand):
         slugs = available_rulebooks(directory)
         if only is not None:
             if only not in slugs:
-                raise CommandError(f"Unknown rulebook {only!r}; rulebooks in {directory}: {', '.join(slugs) or 'none'}.")
+                raise CommandError(
+                    f"Unknown rulebook {only!r}; rulebooks in {directory}: {', '.join(slugs) or 'none'}."
+                )
             slugs = [only]
         unreachable: list[str] = []
         for slug in slugs:
