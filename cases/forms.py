@@ -436,6 +436,13 @@ class MeetingOutcomeForm(SafeTextMixin, GdsForm):
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label="Early Help team (if allocating)")
     agency = forms.CharField(label="Agency (single-agency support)", max_length=200, required=False)
+    # The meeting's clocks (B5, B6) run from when it was held, not from when this is typed.
+    held_time = forms.CharField(
+        label="Time the meeting was held",
+        max_length=5,
+        required=False,
+        help_text="24-hour clock, for example 09:00. Leave blank if it started at its scheduled time",
+    )
 
     def __init__(self, *args, teams=None, **kwargs):
         # `teams`: the teams this user may allocate to (cases.selectors.teams_allocatable_by).
@@ -449,6 +456,18 @@ class MeetingOutcomeForm(SafeTextMixin, GdsForm):
         if cleaned.get("outcome") == MeetingItem.Outcome.SINGLE_AGENCY and not (cleaned.get("agency") or "").strip():
             self.add_error("agency", "Name the agency that agreed to support the family")
         return cleaned
+
+    def clean_held_time(self):
+        value = (self.cleaned_data.get("held_time") or "").strip()
+        return _parse_time(value) if value else None
+
+    def held_at(self, meeting: Meeting) -> datetime | None:
+        """The held time typed, on the meeting's own day; None to use the scheduled time."""
+        held = self.cleaned_data.get("held_time")
+        if held is None:
+            return None
+        day = timezone.localtime(meeting.scheduled_for).date()
+        return datetime.combine(day, held, tzinfo=LONDON)
 
 
 class SearchForm(SafeTextMixin, GdsForm):

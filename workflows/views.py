@@ -404,6 +404,7 @@ def meeting_outcome(request, pk: int, item_pk: int):
                 agency=data.get("agency") or "",
                 by=request.user,
                 now=timezone.now(),
+                held_at=form.held_at(meeting),
             )
         except WorkflowError as exc:
             form.add_error(None, str(exc))
