@@ -299,6 +299,11 @@ class DecisionForm(SafeTextMixin, GdsForm):
         label="Meeting (if taking to a meeting)",
     )
     agency = forms.CharField(label="Agency that agreed to support (single-agency)", max_length=200, required=False)
+    # Rulebook B 4.5: a step-down whose social care assessment is under 3 months old needs no EHA,
+    # however the step-down reached Early Help (this page or the step-down page).
+    social_care_assessment_date = _date_field(
+        "Date of the social care assessment (step-downs only)", required=False, help_text="For example, 27 3 2026"
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
@@ -315,11 +320,41 @@ class DecisionForm(SafeTextMixin, GdsForm):
             self.add_error("meeting_kind", "Choose the meeting: NAM, MAAM or ICDM")
         if decision == Contact.Decision.SINGLE_AGENCY and not (cleaned.get("agency") or "").strip():
             self.add_error("agency", "Name the agency that agreed to support the family")
+        assessed = cleaned.get("social_care_assessment_date")
+        if assessed and assessed > timezone.localdate():
+            self.add_error("social_care_assessment_date", "The date must be today or in the past")
+        return cleaned
+
+
+class ReferralSentForm(SafeTextMixin, GdsForm):
+    """A3: when the referral was actually sent to the team (defaults to now on the page)."""
+
+    sent_date = _date_field("Date sent")
+    sent_time = forms.CharField(label="Time sent", max_length=5, help_text="24-hour clock, for example 16:05")
+
+    def __init__(self, *args, now: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+
+    def clean_sent_time(self):
+        return _parse_time(self.cleaned_data.get("sent_time", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sent_date") and cleaned.get("sent_time"):
+            sent = datetime.combine(cleaned["sent_date"], cleaned["sent_time"], tzinfo=LONDON)
+            if sent > self.now:
+                self.add_error("sent_date", "The date and time sent must not be in the future")
+            cleaned["sent_at"] = sent
         return cleaned
 
 
 class CommunicationForm(SafeTextMixin, GdsForm):
-    kind = forms.ChoiceField(choices=Communication.Kind.choices, label="What was sent")
+    # The referral to the team is its own step on the contact page (A3), not a free choice here.
+    kind = forms.ChoiceField(
+        choices=[c for c in Communication.Kind.choices if c[0] != Communication.Kind.REFERRAL_TO_TEAM],
+        label="What was sent",
+    )
     recipient = forms.CharField(max_length=200, label="To whom")
     method = forms.ChoiceField(choices=Communication.Method.choices, label="How")
     sent_date = _date_field("Date sent")
@@ -401,6 +436,13 @@ class MeetingOutcomeForm(SafeTextMixin, GdsForm):
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label="Early Help team (if allocating)")
     agency = forms.CharField(label="Agency (single-agency support)", max_length=200, required=False)
+    # The meeting's clocks (B5, B6) run from when it was held, not from when this is typed.
+    held_time = forms.CharField(
+        label="Time the meeting was held",
+        max_length=5,
+        required=False,
+        help_text="24-hour clock, for example 09:00. Leave blank if it started at its scheduled time",
+    )
 
     def __init__(self, *args, teams=None, **kwargs):
         # `teams`: the teams this user may allocate to (cases.selectors.teams_allocatable_by).
@@ -414,6 +456,18 @@ class MeetingOutcomeForm(SafeTextMixin, GdsForm):
         if cleaned.get("outcome") == MeetingItem.Outcome.SINGLE_AGENCY and not (cleaned.get("agency") or "").strip():
             self.add_error("agency", "Name the agency that agreed to support the family")
         return cleaned
+
+    def clean_held_time(self):
+        value = (self.cleaned_data.get("held_time") or "").strip()
+        return _parse_time(value) if value else None
+
+    def held_at(self, meeting: Meeting) -> datetime | None:
+        """The held time typed, on the meeting's own day; None to use the scheduled time."""
+        held = self.cleaned_data.get("held_time")
+        if held is None:
+            return None
+        day = timezone.localtime(meeting.scheduled_for).date()
+        return datetime.combine(day, held, tzinfo=LONDON)
 
 
 class SearchForm(SafeTextMixin, GdsForm):

@@ -339,6 +339,7 @@ class Communication(models.Model):
         CONSENT_REQUEST = "consent_request", "Outcome letter and consent request"
         DECISION_OUTCOME = "decision_outcome", "Decision outcome"
         LEAD_PROFESSIONAL_NOTICE = "lead_professional_notice", "Notice to lead professional"
+        REFERRAL_TO_TEAM = "referral_to_team", "Referral sent to the Early Help team"
         PLAN_COPY = "plan_copy", "Copy of assessment and plan to family"
         CLOSURE_LETTER = "closure_letter", "Closure letter to family"
         PARTNER_NOTICE = "partner_notice", "Closure notice to partners"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("families/<int:family_pk>/contacts/new/", views.contact_record, name="contact_record"),
     path("contacts/<int:pk>/", actions.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/decide/", actions.contact_decide, name="contact_decide"),
+    path("contacts/<int:pk>/referral-sent/", actions.contact_referral_sent, name="contact_referral_sent"),
     path("contacts/<int:pk>/communications/", actions.contact_communicate, name="contact_communicate"),
     path("contacts/<int:pk>/consent/", actions.contact_consent, name="contact_consent"),
     path("families/<int:pk>/", views.family_detail, name="family_detail"),

@@ -18,15 +18,25 @@ from __future__ import annotations
 CONTACT_RECEIVED = "contact_received"  # a request for support or contact reached the front door
 SCREENING_HELD = "screening_held"  # the contact was screened (Family Solutions screens daily)
 DECISION_MADE = "decision_made"  # any front-door decision recorded; fired with one CONTACT_DECIDED_*
-CONTACT_DECIDED_MEETING = "contact_decided_meeting"  # routed to a NAM, MAAM or ICDM
+CONTACT_DECIDED_MEETING = "contact_decided_meeting"  # routed to a NAM, MAAM or ICDM (any kind)
+# The same, kind by kind: each council's procedure has its own meeting, and a rule of one must
+# not start on another's (a MAAM decision must not start A2, the Families First NAM clock).
+CONTACT_DECIDED_NAM = "contact_decided_nam"  # routed to a Neighbourhood Action Meeting (Families First)
+CONTACT_DECIDED_MAAM = "contact_decided_maam"  # routed to a Multi Agency Action Meeting (Family Solutions)
+CONTACT_DECIDED_ICDM = "contact_decided_icdm"  # routed to an Integrated Case Discussion Meeting
 CONTACT_DECIDED_ALLOCATE = "contact_decided_allocate"  # accepted straight to an EH team (step-down to EH)
 CONTACT_DECIDED_STEP_UP = "contact_decided_step_up"  # routed to children's social care
 CONTACT_DECIDED_CLOSE = "contact_decided_close"  # signposted, single-agency response or no further action
 ACKNOWLEDGEMENT_SENT = "acknowledgement_sent"  # receipt acknowledged to the original referrer
 SCREENING_OUTCOME_SENT = "screening_outcome_sent"  # referrer told the screening outcome
-MEETING_HELD = "meeting_held"  # the family was discussed at a NAM, MAAM or ICDM
+MEETING_HELD = "meeting_held"  # the family was discussed at a NAM, MAAM or ICDM (any kind), when it was held
+NAM_HELD = "nam_held"  # ... at a Neighbourhood Action Meeting
+MAAM_HELD = "maam_held"  # ... at a Multi Agency Action Meeting
+ICDM_HELD = "icdm_held"  # ... at an Integrated Case Discussion Meeting
 MEETING_OUTCOME_SENT = "meeting_outcome_sent"  # referrer told the meeting's outcome
-MEETING_DECIDED_ALLOCATE = "meeting_decided_allocate"  # the meeting decided to allocate to an EH worker
+MEETING_DECIDED_ALLOCATE = "meeting_decided_allocate"  # the meeting decided to allocate (timed when it was held)
+MAAM_DECIDED_ALLOCATE = "maam_decided_allocate"  # a MAAM decided to allocate to a Family Solutions Practitioner
+# A step of its own, recorded on the contact page after the decision to allocate (A3).
 REFERRAL_SENT_TO_TEAM = "referral_sent_to_team"  # referral passed to the (neighbourhood) EH team
 
 # Episodes: the period of Early Help work with a family.
@@ -71,14 +81,21 @@ EVENTS: frozenset[str] = frozenset(
         SCREENING_HELD,
         DECISION_MADE,
         CONTACT_DECIDED_MEETING,
+        CONTACT_DECIDED_NAM,
+        CONTACT_DECIDED_MAAM,
+        CONTACT_DECIDED_ICDM,
         CONTACT_DECIDED_ALLOCATE,
         CONTACT_DECIDED_STEP_UP,
         CONTACT_DECIDED_CLOSE,
         ACKNOWLEDGEMENT_SENT,
         SCREENING_OUTCOME_SENT,
         MEETING_HELD,
+        NAM_HELD,
+        MAAM_HELD,
+        ICDM_HELD,
         MEETING_OUTCOME_SENT,
         MEETING_DECIDED_ALLOCATE,
+        MAAM_DECIDED_ALLOCATE,
         REFERRAL_SENT_TO_TEAM,
         EPISODE_OPENED,
         STEP_DOWN_RECEIVED,
@@ -158,9 +175,121 @@ EVENT_LABELS: dict[str, str] = {
     PLANNED_VISIT_CANCELLED: "a planned visit was cancelled, or recorded before its planned time",
     PLAN_STARTED: "the support plan was commenced",
     TEAM_JOINED: "the practitioner joined a team",
+    CONTACT_DECIDED_NAM: "the front door sent the contact to a Neighbourhood Action Meeting (NAM)",
+    CONTACT_DECIDED_MAAM: "the front door sent the contact to a Multi Agency Action Meeting (MAAM)",
+    CONTACT_DECIDED_ICDM: "the front door sent the contact to an Integrated Case Discussion Meeting (ICDM)",
+    NAM_HELD: "the family was discussed at the Neighbourhood Action Meeting",
+    MAAM_HELD: "the family was discussed at the Multi Agency Action Meeting",
+    ICDM_HELD: "the family was discussed at the Integrated Case Discussion Meeting",
+    MAAM_DECIDED_ALLOCATE: "the MAAM decided to allocate to a Family Solutions practitioner",
 }
 
 
 def event_label(name: str) -> str:
     """The plain words for an event; its name with spaces if it has no label yet."""
     return EVENT_LABELS.get(name) or name.replace("_", " ")
+
+
+# --- Which user action emits which event --------------------------------------------------------
+#
+# The code's own map, read by `manage.py timescale --coverage` to print, per rule, the user
+# actions that start, stop and end it, and to fail when a rule waits on an event nothing emits.
+# It is kept true by tests/deadlines/test_event_map.py, which reads the services' source: every
+# action listed must reach the event (directly, through a table of events or a service it
+# calls), and every event the services fire must be listed here.
+
+# The services the pages call (dotted path) and where a user does it.
+ACTIONS: dict[str, str] = {
+    "workflows.services.contact_receive": "Record a contact (front door: new contact page)",
+    "workflows.services.contact_start_screening": "Start screening (front door queue)",
+    "workflows.services.contact_decide": "Record decision (contact page)",
+    "workflows.services.contact_referral_sent": "Referral sent to the team (contact page)",
+    "workflows.services.communication_record": "Record what was sent (contact page)",
+    "workflows.services.meeting_record_outcome": "Record the outcome (multi-agency meeting page)",
+    "workflows.episode_services.step_down_receive": "Receive a step-down (step-down page)",
+    "workflows.episode_services.episode_allocate": "Allocate (pre-allocation list / episode page)",
+    "workflows.episode_services.episode_record_visit": "Record a visit or contact (episode: new case note)",
+    "workflows.episode_services.assessment_save": "Complete the assessment (episode: assessment page)",
+    "workflows.episode_services.assessment_not_needed": "Assessment not needed (episode: recent step-down)",
+    "workflows.episode_services.planning_meeting_record": "Record a planning meeting (episode: meetings)",
+    "workflows.episode_services.plan_activate": "Make the plan active (episode: plan page)",
+    "workflows.episode_services.plan_copy_sent": "Copy sent to the family (episode: family copy page)",
+    "workflows.episode_services.review_record": "Record a review (episode: reviews)",
+    "workflows.episode_services.closure_request": "Ask to close (episode: closure request)",
+    "workflows.episode_services.closure_sign_off": "Sign off the closure (sign-off page)",
+    "workflows.episode_services.closure_return": "Return the closure request (sign-off page)",
+    "workflows.episode_services.family_declines": "Family declines (episode page)",
+    "workflows.episode_services.step_up_propose": "Propose a step-up (episode: step-up page)",
+    "workflows.episode_services.step_up_send_to_duty_manager": "Send to the duty manager (step-up page)",
+    "workflows.episode_services.step_up_decide": "Duty manager's decision (step-up page)",
+    "oversight.services.managers_decision_record": "Record a Managers Decision (episode: oversight)",
+    "oversight.services.supervision_record": "Record a supervision (oversight: supervision page)",
+    "workflows.episode_services.planned_visit_schedule": "Plan a visit (episode: planned visits)",
+    "workflows.episode_services.planned_visit_cancel": "Cancel a planned visit (episode: planned visits)",
+    "workflows.episode_services.plan_save": "Write the plan (episode: plan page)",
+    "workflows.episode_services.plan_outcome_save": "Add an outcome to the plan (episode: plan page)",
+    "workflows.episode_services.plan_action_save": "Add an action to the plan (episode: plan page)",
+    "accounts.services.user_save": "Give a practitioner a team (users page)",
+}
+
+_F = "workflows.services."
+_E = "workflows.episode_services."
+_O = "oversight.services."
+
+EMITTED_BY: dict[str, tuple[str, ...]] = {
+    CONTACT_RECEIVED: (_F + "contact_receive",),
+    SCREENING_HELD: (_F + "contact_start_screening", _F + "contact_decide"),
+    DECISION_MADE: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    CONTACT_DECIDED_MEETING: (_F + "contact_decide",),
+    CONTACT_DECIDED_NAM: (_F + "contact_decide",),
+    CONTACT_DECIDED_MAAM: (_F + "contact_decide",),
+    CONTACT_DECIDED_ICDM: (_F + "contact_decide",),
+    CONTACT_DECIDED_ALLOCATE: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    CONTACT_DECIDED_STEP_UP: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    CONTACT_DECIDED_CLOSE: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    ACKNOWLEDGEMENT_SENT: (_F + "communication_record",),
+    SCREENING_OUTCOME_SENT: (_F + "communication_record",),
+    MEETING_HELD: (_F + "meeting_record_outcome",),
+    NAM_HELD: (_F + "meeting_record_outcome",),
+    MAAM_HELD: (_F + "meeting_record_outcome",),
+    ICDM_HELD: (_F + "meeting_record_outcome",),
+    MEETING_OUTCOME_SENT: (_F + "communication_record",),
+    MEETING_DECIDED_ALLOCATE: (_F + "meeting_record_outcome",),
+    MAAM_DECIDED_ALLOCATE: (_F + "meeting_record_outcome",),
+    REFERRAL_SENT_TO_TEAM: (_F + "contact_referral_sent",),
+    EPISODE_OPENED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
+    STEP_DOWN_RECEIVED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
+    WRAPAROUND_REQUESTED: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    ALLOCATED: (_E + "episode_allocate",),
+    REALLOCATED: (_E + "episode_allocate",),
+    INITIAL_CONTACT_MADE: (_E + "episode_record_visit",),
+    FIRST_VISIT_MADE: (_E + "episode_record_visit",),
+    VISIT_RECORDED: (_E + "episode_record_visit",),
+    CASE_RECORDED: (_E + "episode_record_visit",),
+    DUTY_CONTACT_RECORDED: (_E + "episode_record_visit",),
+    ASSESSMENT_COMPLETED: (_E + "assessment_save", _E + "assessment_not_needed"),
+    PLANNING_MEETING_HELD: (_E + "planning_meeting_record",),
+    PLAN_COMPLETED: (_E + "plan_activate",),
+    PLAN_COPY_SENT: (_E + "plan_copy_sent",),
+    REVIEW_HELD: (_E + "review_record",),
+    CLOSURE_REQUESTED: (_E + "closure_request",),
+    CLOSURE_SIGNED_OFF: (_E + "closure_sign_off",),
+    CLOSURE_RETURNED: (_E + "closure_return",),
+    EPISODE_CLOSED: (_E + "closure_sign_off", _E + "family_declines", _E + "step_up_decide"),
+    STEP_UP_REQUESTED: (_E + "step_up_propose",),
+    STEP_UP_SENT_TO_DUTY_MANAGER: (_E + "step_up_send_to_duty_manager",),
+    STEP_UP_DECIDED: (_E + "step_up_decide",),
+    OVERSIGHT_RECORDED: (_O + "managers_decision_record",),
+    CASE_DISCUSSION_HELD: (_E + "episode_record_visit", _O + "supervision_record"),
+    SUPERVISION_RECORDED: (_O + "supervision_record",),
+    FAMILY_VISITED: (_E + "episode_record_visit",),
+    VISIT_PLANNED: (_E + "planned_visit_schedule",),
+    PLANNED_VISIT_CANCELLED: (_E + "planned_visit_cancel", _E + "episode_record_visit"),
+    PLAN_STARTED: (_E + "plan_save", _E + "plan_outcome_save", _E + "plan_action_save"),
+    TEAM_JOINED: ("accounts.services.user_save",),
+}
+
+
+def actions_emitting(event: str) -> tuple[str, ...]:
+    """The user actions (service paths) that emit `event`; empty if none does."""
+    return EMITTED_BY.get(event, ())

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 
 from deadlines.calendar import WorkingCalendar, compute_deadline
 from deadlines.events import EVENTS
@@ -122,7 +123,8 @@ def deadline_record_event(
     was opened from (so `allocated` stops B4 and B6, kept on the contact). In order:
 
     1. clocks the event stops are met (`stop_reason="met"`); only clocks started at or before
-       `now`, so a late-recorded earlier visit cannot stop a clock that started after it;
+       `now` to the minute (`_not_before`), so a late-recorded earlier visit cannot stop a
+       clock that started after it, but a stop typed in the start's own minute does;
     2. clocks the event ends are withdrawn (`stop_reason="withdrawn"`);
     3. a met recurring rule starts its next clock at `now` (cycle + 1);
     4. rules the event starts open a clock unless one is already open for that subject or
@@ -190,9 +192,9 @@ def deadline_record_event(
             rule = rule_of[rk]
             # A stop or end naming a record touches that record's clock only (per-record rules).
             this_record = not (rule.per_record and key and row.key != key)
-            if rk in stop_keys and row.started_at <= now and this_record:
+            if rk in stop_keys and _not_before(now, row.started_at) and this_record:
                 stopped.append(row)
-            elif rk in all_keys and row.started_at <= now and this_record:
+            elif rk in all_keys and _not_before(now, row.started_at) and this_record:
                 seen = sorted({*(row.stops_seen or ()), event})
                 if set(rule.stops_on_all) <= set(seen):
                     stopped.append(row)
@@ -201,8 +203,10 @@ def deadline_record_event(
             elif rk in end_keys and this_record:
                 withdrawn.append(row)
         if stopped:
+            # A stop typed in the clock's own starting minute is stamped at the start, never
+            # before it (a clock cannot be met in negative time).
             Deadline.objects.filter(pk__in=[d.pk for d in stopped]).update(
-                stopped_at=now, stop_reason=Deadline.StopReason.MET
+                stopped_at=Greatest(F("started_at"), Value(now)), stop_reason=Deadline.StopReason.MET
             )
         if withdrawn:
             Deadline.objects.filter(pk__in=[d.pk for d in withdrawn]).update(
@@ -215,12 +219,13 @@ def deadline_record_event(
         rule = rule_of[(row.rulebook, row.rule_id)]
         if rule.recurs and starts_here(book_of[row.rulebook]):
             cal = cal or _calendar(calendar)
+            next_start = max(now, row.started_at)
             new_rows.append(
                 _new_row(
                     book_of[row.rulebook],
                     rule,
                     subjects=subjects,
-                    started_at=now,
+                    started_at=next_start,
                     cycle=row.cycle + 1,
                     cal=cal,
                     key=row.key,
@@ -259,6 +264,17 @@ def deadline_record_event(
         stopped_rules=tuple(d.rule_id for d in stopped),
         withdrawn_rules=tuple(d.rule_id for d in withdrawn),
     )
+
+
+def _not_before(stop: datetime, start: datetime) -> bool:
+    """Whether a stop at `stop` can stop a clock started at `start`.
+
+    Times people type have minutes; clocks start to the second (a contact received at 10:05:37
+    by the system, or an allocation made then). A stop typed as 10:05 is "at or after" that
+    start: compared with the start's minute, it stops the clock. A stop in an earlier minute
+    (a late-recorded earlier visit) still cannot stop a clock started after it.
+    """
+    return stop >= start.replace(second=0, microsecond=0)
 
 
 def _open_for(subjects: dict, keys: set[tuple[str, str]], rule_of: dict):

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import transaction
+from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from accounts.models import Team
@@ -155,6 +156,30 @@ DECISION_EVENTS = {
 
 NEEDS_CONSENT = frozenset({D.ALLOCATE, D.SINGLE_AGENCY})
 
+# Each council's procedure has its own meeting: rules say which one they count (A2: NAM; B1, B5,
+# B6: MAAM), so the kind-specific event is fired with the generic one.
+MEETING_DECIDED_EVENTS = {
+    Meeting.Kind.NAM: events.CONTACT_DECIDED_NAM,
+    Meeting.Kind.MAAM: events.CONTACT_DECIDED_MAAM,
+    Meeting.Kind.ICDM: events.CONTACT_DECIDED_ICDM,
+}
+MEETING_HELD_EVENTS = {
+    Meeting.Kind.NAM: events.NAM_HELD,
+    Meeting.Kind.MAAM: events.MAAM_HELD,
+    Meeting.Kind.ICDM: events.ICDM_HELD,
+}
+
+# Contacts that social care sent: the episode they open keeps where they came from (B15, B16).
+ROUTE_ORIGINS = {
+    Contact.Route.STEP_DOWN: Episode.Origin.STEP_DOWN,
+    Contact.Route.WRAPAROUND: Episode.Origin.WRAPAROUND,
+}
+
+
+def episode_origin_for(contact: Contact, default: str = Episode.Origin.FRONT_DOOR) -> str:
+    """A step-down or wraparound request is one however it reaches the team (triage, MAAM, page)."""
+    return ROUTE_ORIGINS.get(contact.route, default)
+
 
 def early_help_consent_in_force(contact: Contact) -> bool:
     return any(c.is_in_force for c in Consent.objects.filter(family=contact.family, purpose=Consent.Purpose.EARLY_HELP))
@@ -172,9 +197,15 @@ def contact_decide(
     team: Team | None = None,
     meeting_kind: str = "",
     agency: str = "",
-    episode_origin: str = Episode.Origin.FRONT_DOOR,
+    episode_origin: str | None = None,
+    social_care_assessment_date: date | None = None,
 ) -> Contact:
-    """The MASH decision on a contact, with a required rationale and the deciding user."""
+    """The MASH decision on a contact, with a required rationale and the deciding user.
+
+    A contact awaiting the family's consent can still be decided: a family that refuses is
+    signposted or closed, which ends its front-door clocks (B1) instead of leaving it open.
+    A step-down or wraparound contact opens an episode of that origin (B15, B16).
+    """
     _require(by, "cases.decide_contact", "Only front door staff (MASH officer or EH MASH lead) can decide a contact.")
     if decision not in DECISION_TRANSITIONS:
         raise WorkflowError("Choose a decision.")
@@ -185,6 +216,11 @@ def contact_decide(
         # Deciding straight from the queue is screening and deciding in one go.
         contact.start_screening()
         _emit(events.SCREENING_HELD, now=now, actor=by, contact=contact)
+    if contact.state == Contact.State.AWAITING_CONSENT:
+        if decision == D.AWAIT_CONSENT:
+            raise WorkflowError(f"{contact.reference} is already awaiting the family's consent.")
+        # Back to screening for the decision (the consent question is answered, either way).
+        contact.consent_resolved()
     if contact.state == Contact.State.AT_MEETING:
         raise WorkflowError(
             f"{contact.reference} is waiting for its multi-agency meeting: record the meeting's outcome."
@@ -196,6 +232,8 @@ def contact_decide(
         )
     if decision == D.ALLOCATE and team is None:
         raise WorkflowError("Choose the Early Help team to allocate to.")
+    if social_care_assessment_date is not None and social_care_assessment_date > timezone.localdate(now):
+        raise WorkflowError("The social care assessment's date cannot be in the future.")
     if decision == D.MEETING and meeting_kind not in Meeting.Kind.values:
         raise WorkflowError("Choose the meeting: NAM, MAAM or ICDM.")
     if decision == D.SINGLE_AGENCY and not agency.strip():
@@ -219,9 +257,50 @@ def contact_decide(
     _emit(events.DECISION_MADE, now=now, actor=by, contact=contact)
     if decision in DECISION_EVENTS:
         _emit(DECISION_EVENTS[decision], now=now, actor=by, contact=contact)
+    if decision == D.MEETING:
+        _emit(MEETING_DECIDED_EVENTS[meeting_kind], now=now, actor=by, contact=contact)
     if decision == D.ALLOCATE:
-        episode_open(contact=contact, team=team, now=now, by=by, origin=episode_origin)
+        origin = episode_origin or episode_origin_for(contact)
+        episode_open(
+            contact=contact,
+            team=team,
+            now=now,
+            by=by,
+            origin=origin,
+            social_care_assessment_date=social_care_assessment_date if origin == Episode.Origin.STEP_DOWN else None,
+        )
     return contact
+
+
+@transaction.atomic
+def contact_referral_sent(*, contact: Contact, sent_at: datetime, by, now: datetime) -> Communication:
+    """The referral was passed to the (neighbourhood) team the contact was allocated to (A3).
+
+    A step of its own after the decision: deciding to assign and actually sending are two
+    moments, and A3 measures the time between them.
+    """
+    _require(by, "cases.decide_contact", "Only front door staff can send a referral to a team.")
+    if sent_at > now:
+        raise WorkflowError("The time the referral was sent cannot be in the future.")
+    contact = _lock_contact(contact, None)
+    if contact.state != Contact.State.ALLOCATED_TO_TEAM or contact.allocated_team_id is None:
+        raise WorkflowError(f"{contact.reference} has not been allocated to an Early Help team.")
+    if contact.decided_at and sent_at < contact.decided_at.replace(second=0, microsecond=0):
+        raise WorkflowError("The referral cannot have been sent before the decision to allocate.")
+    if Communication.objects.filter(contact=contact, kind=Communication.Kind.REFERRAL_TO_TEAM).exists():
+        raise WorkflowError(f"The referral for {contact.reference} has already been recorded as sent.")
+    communication = Communication.objects.create(
+        family=contact.family,
+        contact=contact,
+        kind=Communication.Kind.REFERRAL_TO_TEAM,
+        recipient=str(contact.allocated_team),
+        method=Communication.Method.PORTAL,
+        sent_at=sent_at,
+        summary=f"Referral {contact.reference} sent to {contact.allocated_team}.",
+        recorded_by=by,
+    )
+    _emit(events.REFERRAL_SENT_TO_TEAM, now=sent_at, actor=by, contact=contact)
+    return communication
 
 
 @transaction.atomic
@@ -253,12 +332,14 @@ def episode_open(
     )
     Family.objects.filter(pk=family.pk).update(team=team)
     family.team = team
-    _emit(events.REFERRAL_SENT_TO_TEAM, now=now, actor=by, episode=episode)
     _emit(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
+    # B15 and B16 run from when social care's request was received: the contact's receipt when
+    # it came through the front door, the episode's opening when it was keyed in directly.
+    received_at = min(contact.received_at, now) if contact is not None else now
     if origin == Episode.Origin.STEP_DOWN:
-        _emit(events.STEP_DOWN_RECEIVED, now=now, actor=by, episode=episode)
+        _emit(events.STEP_DOWN_RECEIVED, now=received_at, actor=by, episode=episode)
     elif origin == Episode.Origin.WRAPAROUND:
-        _emit(events.WRAPAROUND_REQUESTED, now=now, actor=by, episode=episode)
+        _emit(events.WRAPAROUND_REQUESTED, now=received_at, actor=by, episode=episode)
     return episode
 
 
@@ -271,6 +352,8 @@ COMMUNICATION_EVENTS = {
     Communication.Kind.CONSENT_REQUEST: events.SCREENING_OUTCOME_SENT,
     Communication.Kind.PLAN_COPY: events.PLAN_COPY_SENT,
 }
+# The referral to the team is its own step (contact_referral_sent), checked there, so the
+# general communication form does not offer it.
 
 
 @transaction.atomic
@@ -395,8 +478,15 @@ def meeting_record_outcome(
     now: datetime,
     team: Team | None = None,
     agency: str = "",
+    held_at: datetime | None = None,
 ) -> MeetingItem:
-    """The meeting's outcome for one contact: moves the contact on and stops its meeting clocks."""
+    """The meeting's outcome for one contact: moves the contact on and stops its meeting clocks.
+
+    Everything the meeting did happened when it was held, not when its outcome is typed in: the
+    clocks it stops and starts (B1, B5, B6, A2) use the held time. That is the time recorded
+    for the meeting (`held_at` the first time, then the meeting's own), or its scheduled time,
+    and never later than now.
+    """
     _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can record a meeting's outcome.")
     item = MeetingItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
     if item.decided_at:
@@ -419,10 +509,17 @@ def meeting_record_outcome(
     decision = OUTCOME_TO_DECISION[outcome]
     if decision in NEEDS_CONSENT and not early_help_consent_in_force(contact):
         raise WorkflowError("Early Help can only be offered with the family's consent: record it first (rulebook D).")
-    held_at = item.meeting.held_at or now
-    if item.meeting.held_at is None:
-        Meeting.objects.filter(pk=item.meeting.pk).update(held_at=held_at)
+    meeting = item.meeting
+    if meeting.held_at is None:
+        held_at = held_at or meeting.scheduled_for
+        if held_at > now:
+            held_at = now
+        Meeting.objects.filter(pk=meeting.pk).update(held_at=held_at)
+        meeting.held_at = held_at
+    held_at = min(meeting.held_at, now)
     _emit(events.MEETING_HELD, now=held_at, actor=by, contact=contact)
+    if meeting.kind in MEETING_HELD_EVENTS:
+        _emit(MEETING_HELD_EVENTS[meeting.kind], now=held_at, actor=by, contact=contact)
     getattr(contact, DECISION_TRANSITIONS[decision])()
     contact.decision = decision
     contact.decision_rationale = f"{item.meeting.kind}: {reason.strip()}"
@@ -439,10 +536,15 @@ def meeting_record_outcome(
     item.decided_by = by
     item.decided_at = now
     item.save()
-    _emit(events.DECISION_MADE, now=now, actor=by, contact=contact)
+    # The decision was the meeting's, taken when it was held.
+    _emit(events.DECISION_MADE, now=held_at, actor=by, contact=contact)
     if decision == D.ALLOCATE:
-        _emit(events.MEETING_DECIDED_ALLOCATE, now=now, actor=by, contact=contact)
-        episode_open(contact=contact, team=team, now=now, by=by, origin=Episode.Origin.MEETING)
+        _emit(events.MEETING_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
+        if meeting.kind == Meeting.Kind.MAAM:
+            _emit(events.MAAM_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
+        episode_open(
+            contact=contact, team=team, now=now, by=by, origin=episode_origin_for(contact, Episode.Origin.MEETING)
+        )
     else:
-        _emit(DECISION_EVENTS[decision], now=now, actor=by, contact=contact)
+        _emit(DECISION_EVENTS[decision], now=held_at, actor=by, contact=contact)
     return item

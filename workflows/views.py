@@ -12,7 +12,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from cases import selectors
-from cases.forms import CommunicationForm, ConsentForm, DecisionForm, MeetingForm, MeetingOutcomeForm
+from cases.forms import (
+    CommunicationForm,
+    ConsentForm,
+    DecisionForm,
+    MeetingForm,
+    MeetingOutcomeForm,
+    ReferralSentForm,
+)
 from cases.models import AccessLog, Communication, Consent, Contact, Meeting
 from cases.views import log_access, log_shown, render_logged, visible_contact_or_404
 from deadlines.selectors import deadlines_for_subject, with_time_left
@@ -45,14 +52,29 @@ def contact_detail(request, pk: int):
     )
 
 
-def contact_context(request, contact, decision_form, communication_form, consent_form) -> dict:
+def _referral_form(now) -> ReferralSentForm:
+    local_now = timezone.localtime(now)
+    return ReferralSentForm(
+        now=now, prefix="referral", initial={"sent_date": local_now.date(), "sent_time": local_now.strftime("%H:%M")}
+    )
+
+
+def contact_context(request, contact, decision_form, communication_form, consent_form, referral_form=None) -> dict:
+    communications = list(Communication.objects.filter(contact=contact).order_by("-sent_at"))
+    # A3: sending the referral to the team is a step of its own, after the decision to allocate.
+    awaiting_referral = contact.state == Contact.State.ALLOCATED_TO_TEAM and not any(
+        c.kind == Communication.Kind.REFERRAL_TO_TEAM for c in communications
+    )
     return {
         "contact": contact,
         "family": contact.family,
         "subjects": list(contact.subjects.order_by("date_of_birth")),
         "risks": list(contact.risk_indicators.order_by("-level", "indicator")),
         "consents": list(Consent.objects.filter(family=contact.family).order_by("-recorded_on")),
-        "communications": list(Communication.objects.filter(contact=contact).order_by("-sent_at")),
+        "communications": communications,
+        "can_send_referral": request.user.has_perm("cases.decide_contact")
+        and (awaiting_referral or (referral_form is not None and referral_form.is_bound)),
+        "referral_form": referral_form or _referral_form(timezone.now()),
         "deadlines": deadlines_for_subject(contact=contact, now=timezone.now()),
         "decision_form": decision_form,
         "communication_form": communication_form,
@@ -65,7 +87,9 @@ def contact_context(request, contact, decision_form, communication_form, consent
     }
 
 
-def _contact_page(request, contact, *, decision_form=None, communication_form=None, consent_form=None, status=200):
+def _contact_page(
+    request, contact, *, decision_form=None, communication_form=None, consent_form=None, referral_form=None, status=200
+):
     now = timezone.now()
     local_now = timezone.localtime(now)
     context = contact_context(
@@ -83,6 +107,7 @@ def _contact_page(request, contact, *, decision_form=None, communication_form=No
             },
         ),
         consent_form or ConsentForm(prefix="consent", initial={"recorded_on": local_now.date()}),
+        referral_form,
     )
     return render(request, "cases/contact_detail.html", context, status=status)
 
@@ -108,6 +133,7 @@ def contact_decide(request, pk: int):
             team=data.get("team"),
             meeting_kind=data.get("meeting_kind") or "",
             agency=data.get("agency") or "",
+            social_care_assessment_date=data.get("social_care_assessment_date"),
         )
     except WorkflowError as exc:
         form.add_error(None, str(exc))
@@ -115,6 +141,27 @@ def contact_decide(request, pk: int):
         return _contact_page(request, contact, decision_form=form, status=409)
     contact.refresh_from_db()
     messages.success(request, f"{contact.reference}: {contact.get_decision_display()}. Decision recorded.")
+    return redirect("cases:contact_detail", pk=contact.pk)
+
+
+@login_required
+@require_POST
+def contact_referral_sent(request, pk: int):
+    """A3: the front door records that the referral went to the neighbourhood team."""
+    contact = visible_contact_or_404(request.user, pk)
+    if not request.user.has_perm("cases.decide_contact"):
+        raise PermissionDenied
+    now = timezone.now()
+    form = ReferralSentForm(request.POST, now=now, prefix="referral")
+    if not form.is_valid():
+        return _contact_page(request, contact, referral_form=form, status=400)
+    try:
+        services.contact_referral_sent(contact=contact, sent_at=form.cleaned_data["sent_at"], by=request.user, now=now)
+    except WorkflowError as exc:
+        form.add_error(None, str(exc))
+        contact.refresh_from_db()
+        return _contact_page(request, contact, referral_form=form, status=409)
+    messages.success(request, f"{contact.reference}: the referral to {contact.allocated_team} was recorded as sent.")
     return redirect("cases:contact_detail", pk=contact.pk)
 
 
@@ -357,6 +404,7 @@ def meeting_outcome(request, pk: int, item_pk: int):
                 agency=data.get("agency") or "",
                 by=request.user,
                 now=timezone.now(),
+                held_at=form.held_at(meeting),
             )
         except WorkflowError as exc:
             form.add_error(None, str(exc))

@@ -576,10 +576,13 @@ class Builder:
         if decision == D.MEETING and final_at <= now:
             meeting_kind = rng.choice(("NAM", "MAAM", "MAAM", "ICDM"))
             mid, held = self.meeting(meeting_kind, final_at + 2 * DAY)
+            # Kind-specific events, as workflows.services fires them (A2 is the NAM's, B1/B5/B6 the MAAM's).
+            evs.append((final_at, f"contact_decided_{meeting_kind.lower()}", False))
             outcome = self.pick(self.outcomes)
             item = [L.ids(MeetingItem), mid, cid, "", "", None, "", None, None]
             if held <= now:
                 evs.append((held, ev.MEETING_HELD, False))
+                evs.append((held, f"{meeting_kind.lower()}_held", False))
                 outcome_at = held + timedelta(minutes=rng.randint(10, 120))
                 if episode_open and outcome == MeetingItem.Outcome.ALLOCATE:
                     outcome = MeetingItem.Outcome.NO_FURTHER_ACTION
@@ -600,7 +603,10 @@ class Builder:
                     "step_up": Contact.State.STEPPED_UP,
                 }[outcome]
                 if outcome == MeetingItem.Outcome.ALLOCATE:
-                    evs.append((outcome_at, ev.MEETING_DECIDED_ALLOCATE, False))
+                    # The meeting's decision is timed when it was held (B6 runs from the meeting).
+                    evs.append((held, ev.MEETING_DECIDED_ALLOCATE, False))
+                    if meeting_kind == "MAAM":
+                        evs.append((held, ev.MAAM_DECIDED_ALLOCATE, False))
                     allocated_team = home_team.pk
                 if outcome == MeetingItem.Outcome.STEP_UP:
                     stepped_up = outcome_at
@@ -682,6 +688,8 @@ class Builder:
         lead = rng.choice(members[roles.PRACTITIONER])
         manager = rng.choice(staff.by_role[roles.MANAGER])
         duty_manager = rng.choice(staff.by_role[roles.DUTY_MANAGER])
+        # "Referral sent to the team" (A3) is a step of its own on the contact, recorded when the
+        # front door sends it; the generator records it with the opening.
         evs: list[tuple[datetime, str, bool]] = [
             (opened, ev.REFERRAL_SENT_TO_TEAM, True),
             (opened, ev.EPISODE_OPENED, True),

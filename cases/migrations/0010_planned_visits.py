@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0008_edit_versions"),
+        ("cases", "0009_clock_truth_front"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

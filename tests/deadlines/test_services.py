@@ -139,9 +139,11 @@ def test_rulebook_a_walk(book_a, cal, make_contact, make_episode, users, team):
     w.after(hours=1)
     w.fire(ev.DECISION_MADE, contact=other)
     w.fire(ev.CONTACT_DECIDED_MEETING, contact=other)
+    w.fire(ev.CONTACT_DECIDED_NAM, contact=other)  # A2 is the NAM's clock, not any meeting's
     assert open_rules(contact=other) == ["A2"]
     w.after(days=7)
     w.fire(ev.MEETING_HELD, contact=other)
+    w.fire(ev.NAM_HELD, contact=other)
     assert open_rules(contact=other) == []
 
     every = set(book_a[0].rules)
@@ -212,8 +214,10 @@ def test_rulebook_b_walk(book_b, cal, make_contact, make_episode, users, team):
 
     w.after(days=6)
     w.fire(ev.MEETING_HELD, contact=contact)
+    w.fire(ev.MAAM_HELD, contact=contact)  # B1 and B5 are the MAAM's clocks
     assert open_rules(contact=contact) == ["B5"]
     w.fire(ev.MEETING_DECIDED_ALLOCATE, contact=contact)
+    w.fire(ev.MAAM_DECIDED_ALLOCATE, contact=contact)
     w.after(hours=3)
     w.fire(ev.MEETING_OUTCOME_SENT, contact=contact)
     assert open_rules(contact=contact) == ["B6"]

@@ -32,11 +32,13 @@ def status_of(row, now):
 @pytest.fixture
 def family_solutions(settings):
     settings.EARLYHELP_RULEBOOKS = ["family-solutions"]
+    settings.EARLYHELP_DEFAULT_RULEBOOK = "family-solutions"  # the service's procedure (ADR 0019)
 
 
 @pytest.fixture
 def families_first(settings):
     settings.EARLYHELP_RULEBOOKS = ["families-first"]
+    settings.EARLYHELP_DEFAULT_RULEBOOK = "families-first"  # the service's procedure (ADR 0019)
 
 
 class TestB20SupervisionCycle:

@@ -60,6 +60,7 @@ EXPECTED = {
     "cases:contact_create": "302 200 200 403 403 403 403 403 403 403 403",
     "cases:contact_decide": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_detail": "302 200 200 200 200 200 200 200 404 404 404",
+    "cases:contact_referral_sent": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_record": "302 200 200 403 403 403 403 403 403 403 403",
     "cases:family_access_log": "302 403 403 403 403 403 200 200 403 403 403",
     "cases:family_detail": "302 200 200 200 200 200 200 200 404 404 404",
@@ -199,6 +200,7 @@ EXPECTED_POST = {
     "cases:contact_create": "L + + - - - - - - - -",
     "cases:contact_decide": "L + + - - - - - - - -",
     "cases:contact_record": "L + + - - - - - - - -",
+    "cases:contact_referral_sent": "L + + - - - - - - - -",
     # Meetings are run by the front door and the meeting's invited teams: in the world, the team of
     # duty/coach/teamlead, whose leader and service manager may run it (test_scope_meetings has the
     # uninvited team leader and the other service's manager).

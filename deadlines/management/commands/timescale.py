@@ -1,6 +1,11 @@
 """`manage.py timescale RULEBOOK RULE START`: show when a rule's clock started at START runs out.
 
 For checking a rulebook edit or answering "when is this due?" without touching any case.
+
+`manage.py timescale --coverage [RULEBOOK]`: for every rule of the rulebooks (all shipped ones
+unless one is named), the user actions that start, stop and end its clock, read from the
+code's own event map (deadlines.events.EMITTED_BY). Exits non-zero when a rule waits on an
+event that no user action emits: such a clock could never start, or never stop.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from deadlines.calendar import LONDON, compute_deadline
 from deadlines.calendar_source import current_calendar
+from deadlines.events import ACTIONS, actions_emitting
 from deadlines.rulebook import (
     DEFAULT_DIRECTORY,
     RulebookError,
@@ -38,11 +44,28 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("rulebook", help="rulebook slug, e.g. family-solutions")
-        parser.add_argument("rule", help="rule id, e.g. B2")
-        parser.add_argument("start", help="ISO 8601 start time, e.g. 2026-12-24T15:00")
+        parser.add_argument("rulebook", nargs="?", help="rulebook slug, e.g. family-solutions")
+        parser.add_argument("rule", nargs="?", help="rule id, e.g. B2")
+        parser.add_argument("start", nargs="?", help="ISO 8601 start time, e.g. 2026-12-24T15:00")
+        parser.add_argument(
+            "--coverage",
+            action="store_true",
+            help="print, per rule, the user actions that start, stop and end it; fail if any event has none",
+        )
 
-    def handle(self, *args: object, rulebook: str, rule: str, start: str, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        rulebook: str | None,
+        rule: str | None,
+        start: str | None,
+        coverage: bool = False,
+        **options: object,
+    ) -> None:
+        if coverage:
+            return self.coverage(rulebook)
+        if not (rulebook and rule and start):
+            raise CommandError("Give RULEBOOK RULE START (e.g. family-solutions B2 2026-12-24T15:00), or --coverage.")
         directory = rulebook_directory()
         slugs = available_rulebooks(directory)
         if rulebook not in slugs:
@@ -82,3 +105,34 @@ class Command(BaseCommand):
                 }
             )
         )
+
+    def coverage(self, only: str | None) -> None:
+        directory = rulebook_directory()
+        slugs = available_rulebooks(directory)
+        if only is not None:
+            if only not in slugs:
+                raise CommandError(
+                    f"Unknown rulebook {only!r}; rulebooks in {directory}: {', '.join(slugs) or 'none'}."
+                )
+            slugs = [only]
+        unreachable: list[str] = []
+        for slug in slugs:
+            try:
+                book = load_rulebook(directory / f"{slug}.toml")
+            except RulebookError as exc:
+                raise CommandError(f"Invalid rulebook: {exc}.") from exc
+            self.stdout.write(f"{book.slug}: {book.title}")
+            for rule in book.rules.values():
+                self.stdout.write(f"  {rule.id} {rule.title} (on the {rule.applies_to})")
+                for what, names in (("starts", rule.starts_on), ("stops", rule.stops_on), ("ends", rule.ends_on)):
+                    for event in names:
+                        actions = actions_emitting(event)
+                        if actions:
+                            done_by = "; ".join(f"{ACTIONS.get(a, a)} [{a}]" for a in actions)
+                        else:
+                            done_by = "NO USER ACTION EMITS THIS EVENT"
+                            unreachable.append(f"{book.slug} {rule.id} {what} on {event}")
+                        self.stdout.write(f"    {what} on {event}: {done_by}")
+        if unreachable:
+            raise CommandError("Rules wait on events no user action emits: " + ", ".join(unreachable) + ".")
+        self.stdout.write(self.style.SUCCESS("Every start, stop and end event is emitted by a user action."))
