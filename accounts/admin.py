@@ -17,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import role_changes
 from accounts.models import RoleChange, Service, Team, TwoFactorReset, User
+from cases.validators import SafeTextMixin
 
 # django-otp's documented way to put the default site (and every app's registrations) behind OTP.
 admin.site.__class__ = OTPAdminSite
@@ -88,7 +89,7 @@ class TwoFactorResetAdmin(ReadOnlyAdmin):
 admin.site.register(Team)
 
 
-class ServiceAdminForm(forms.ModelForm):
+class ServiceAdminForm(SafeTextMixin, forms.ModelForm):
     """The procedure is one of the loaded rulebooks (or blank: the deployment default), as on the Procedures page."""
 
     rulebook = forms.ChoiceField(label="Procedure", required=False)

@@ -141,7 +141,7 @@ class EnrolmentCodeForm(forms.Form):
         self.helper = gds_helper()
 
 
-class ServiceProcedureForm(forms.Form):
+class ServiceProcedureForm(SafeTextMixin, forms.Form):
     """Which council procedure (rulebook) a service's clocks follow; blank is the deployment default."""
 
     rulebook = forms.ChoiceField(

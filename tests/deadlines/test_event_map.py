@@ -26,6 +26,7 @@ EMITTING_MODULES = {
     "workflows.services": ROOT / "workflows" / "services.py",
     "workflows.episode_services": ROOT / "workflows" / "episode_services.py",
     "oversight.services": ROOT / "oversight" / "services.py",
+    "accounts.services": ROOT / "accounts" / "services.py",
 }
 NAME_OF = {value: name for name, value in vars(events).items() if name.isupper() and isinstance(value, str)}
 

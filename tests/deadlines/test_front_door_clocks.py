@@ -45,6 +45,12 @@ def receive(users, *, at, route=Contact.Route.EMAIL, consent=True, team=None):
     )
 
 
+def follow(team, procedure: str) -> None:
+    """The service follows this council's procedure from now on (ADR 0019: one per service)."""
+    team.service.rulebook = procedure
+    team.service.save(update_fields=["rulebook"])
+
+
 def clock(rule, **subject) -> Deadline | None:
     return Deadline.objects.filter(rule_id=rule, **subject).order_by("-cycle", "-id").first()
 
@@ -79,6 +85,7 @@ class TestWraparoundStartsB16:
 
 class TestReferralSentIsAStepOfItsOwn:
     def test_a3_runs_from_the_decision_until_the_referral_is_sent(self, client, users, team):
+        follow(team, "families-first")
         contact = receive(users, at=MONDAY)
         decided = MONDAY + timedelta(hours=1)
         services.contact_decide(
@@ -288,19 +295,28 @@ class TestMeetingClocksRunFromTheMeeting:
         assert clock("B5", contact=contact).started_at == london(2026, 11, 24, 10, 0)
 
     def test_a_maam_decision_does_not_start_the_nam_clock(self, users, team):
+        follow(team, "families-first")
         contact = receive(users, at=MONDAY)
         services.contact_decide(
             contact=contact, decision="meeting", meeting_kind="MAAM", rationale="MAAM", by=users["mashlead"], now=MONDAY
         )
         assert clock("A2", contact=contact) is None
-        assert clock("B1", contact=contact).stopped_at is None
         nam = receive(users, at=MONDAY)
         services.contact_decide(
             contact=nam, decision="meeting", meeting_kind="NAM", rationale="NAM", by=users["mashlead"], now=MONDAY
         )
         assert clock("A2", contact=nam).stopped_at is None
+        # Under Family Solutions the MAAM decision leaves B1 (presented to the MAAM) running.
+        follow(team, "family-solutions")
+        maam = receive(users, at=MONDAY)
+        services.contact_decide(
+            contact=maam, decision="meeting", meeting_kind="MAAM", rationale="MAAM", by=users["mashlead"], now=MONDAY
+        )
+        assert clock("B1", contact=maam).stopped_at is None
 
-    def test_a_nam_does_not_stop_the_maam_clock_nor_start_b5(self, users, team):
+    @pytest.mark.parametrize("procedure", ["families-first", "family-solutions"])
+    def test_a_nam_does_not_stop_the_maam_clock_nor_start_b5(self, users, team, procedure):
+        follow(team, procedure)
         contact = receive(users, at=MONDAY)
         lead = users["mashlead"]
         services.contact_decide(
@@ -314,9 +330,11 @@ class TestMeetingClocksRunFromTheMeeting:
         services.meeting_record_outcome(
             item=item, outcome="signpost", reason="Signposted.", by=lead, now=MONDAY + timedelta(hours=3)
         )
-        assert clock("A2", contact=contact).stop_reason == "met"
-        assert clock("B5", contact=contact) is None
-        assert clock("B1", contact=contact).stop_reason == "withdrawn"  # ended by the decision, not met
+        if procedure == "families-first":
+            assert clock("A2", contact=contact).stop_reason == "met"
+        else:
+            assert clock("B5", contact=contact) is None
+            assert clock("B1", contact=contact).stop_reason == "withdrawn"  # ended by the decision, not met
 
 
 class TestMinuteAgainstSecond:

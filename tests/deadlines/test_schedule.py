@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -9,11 +10,13 @@ import sys
 import textwrap
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
 from celery.beat import ScheduleEntry
 from celery.schedules import crontab, maybe_schedule, schedule
+from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.db import connection, connections
 from django_celery_beat.models import PeriodicTask
@@ -44,7 +47,9 @@ def test_the_celery_app_carries_the_schedule_from_deadlines_and_oversight():
     from oversight.schedule import beat_schedule as oversight_beat_schedule
 
     assert set(app.conf.beat_schedule) == set(beat_schedule()) | set(oversight_beat_schedule())
-    app.loader.import_default_modules()  # what a worker does at start: every app's tasks.py
+    for app_config in django_apps.get_app_configs():  # what a worker's autodiscovery imports
+        if (Path(app_config.path) / "tasks.py").exists():
+            importlib.import_module(f"{app_config.name}.tasks")
     assert {e["task"] for e in app.conf.beat_schedule.values()} <= set(app.tasks)
 
 

@@ -281,9 +281,10 @@ class TestPlan:
         assert clock(episode, "A9") is None  # Families First's visits clock: not this service's procedure
 
     def test_before_the_planning_meeting_it_says_why(self, users, team):
+        team.service.rulebook = "families-first"  # Families First's procedure has the meeting (ADR 0019)
+        team.service.save()
         episode, _ = make_episode(users, team, state=S.ASSESSMENT_COMPLETED)
         write_plan(episode, users["coach"], NOW + 9 * H)
-        # All three rulebooks are active in tests: Families First's procedure has the meeting.
         with pytest.raises(WorkflowError, match="plan becomes active at the initial planning meeting, which this"):
             es.plan_activate(episode=episode, by=users["coach"], now=NOW + 9 * H)
 
