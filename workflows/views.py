@@ -408,7 +408,10 @@ def meeting_outcome(request, pk: int, item_pk: int):
             )
         except WorkflowError as exc:
             form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Outcome recorded for {item.contact.reference} ({item.contact.family}).")
-            return redirect("cases:meeting_detail", pk=meeting.pk)
+            # Refused by the state of things (e.g. someone recorded it first), not by what was typed:
+            # the item may have left the agenda's forms, so say why and give back what was typed.
+            messages.error(request, f"{exc} What you typed was not saved: {data['reason']}")
+            return _meeting_page(request, meeting, outcome_form=form, item_pk=item.pk, status=409)
+        messages.success(request, f"Outcome recorded for {item.contact.reference} ({item.contact.family}).")
+        return redirect("cases:meeting_detail", pk=meeting.pk)
     return _meeting_page(request, meeting, outcome_form=form, item_pk=item.pk, status=400)

@@ -176,3 +176,13 @@ def test_invited_team_sees_the_family_only_while_it_waits_for_the_meeting(users,
     assert not selectors.families_visible_to(users["coach"]).filter(pk=family.pk).exists()
     MeetingItem.objects.filter(pk=item.pk).update(decided_at=NOW, outcome="signpost")
     assert not selectors.families_visible_to(users["teamlead"]).filter(pk=family.pk).exists()
+
+
+def test_an_outcome_recorded_twice_is_refused_with_409_and_what_was_typed(client, users, setting):
+    meeting, item = setting["meeting"], setting["item"]
+    client.force_login(users["mashlead"])
+    assert outcome(client, meeting, item, outcome="signpost", reason="Signposted to the food bank").status_code == 302
+    second = outcome(client, meeting, item, outcome="signpost", reason="A second person's reason")
+    assert second.status_code in (404, 409)  # the decided item leaves the agenda form, or is refused
+    if second.status_code == 409:
+        assert "A second person&#x27;s reason" in second.content.decode()
