@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
-from zoneinfo import ZoneInfo
 
 from crispy_forms_gds.fields import DateInputField
 from django import forms
@@ -22,8 +21,8 @@ from cases.validators import (
     validate_postcode,
     validate_upn,
 )
+from kit.time import LONDON
 
-LONDON = ZoneInfo("Europe/London")
 MAX_TEXT = 10_000
 
 

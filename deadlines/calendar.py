@@ -18,11 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-LONDON = ZoneInfo("Europe/London")
+from kit.time import LONDON
 
 HOURS = "hours"
 CALENDAR_DAYS = "calendar_days"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
@@ -73,9 +72,9 @@ from cases.selectors import (
     register_chronology_source,
 )
 from deadlines.models import Alert, Deadline, Status
+from kit.time import LONDON
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
 
-LONDON = ZoneInfo("Europe/London")
 S = Episode.State
 LIST_LIMIT = 50
 

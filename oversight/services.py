@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,9 +20,9 @@ from cases.models import Assessment, CaseNote, ClosureRequest, Episode, Plan, Re
 from deadlines import events
 from deadlines.models import Deadline
 from deadlines.services import deadline_record_event
+from kit.time import LONDON
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
 
-LONDON = ZoneInfo("Europe/London")
 MAX_TEXT = 10_000
 
 

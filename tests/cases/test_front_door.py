@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,11 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cases.models import AccessLog, Communication, Consent, Contact, Episode, Family, Meeting, Person
+from kit.time import LONDON
 from tests.factories import FamilyFactory, PersonFactory, TeamFactory, family_with_children
 from workflows import services
 from workflows.errors import CaseChanged, WorkflowError
 
-LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)
 
 pytestmark = pytest.mark.django_db

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from cases.models import Episode, OutcomeArea, RiskIndicator
+from kit.time import LONDON
 from tests.factories import family_with_children
 from workflows import episode_services as es
 from workflows import services
 
-LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)  # a Monday
 S = Episode.State
 

@@ -7,7 +7,6 @@ exact and the suite fast. Writes that oversight itself performs go through its s
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from cases.models import (
     Assessment,
@@ -25,9 +24,9 @@ from cases.models import (
     TeamMeeting,
 )
 from deadlines.models import Deadline
+from kit.time import LONDON
 from tests.factories import PersonFactory, family_with_children
 
-LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)  # a Monday
 S = Episode.State
 
