@@ -90,3 +90,16 @@ def describe_database(url: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return f"{parts.scheme}://{parts.username or ''}@{netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def redis_database_for_worker(url: str, worker: str) -> str:
+    """The Redis URL of a parallel test worker ("gw0", "gw1", ...): its own database number.
+
+    gw0 keeps the database the URL names; each later worker takes the next one (modulo Redis's 16).
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    index = int(worker.removeprefix("gw") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + index) % 16}"))

@@ -293,8 +293,20 @@ def cmd_test(args: list[str]) -> int:
         if code:
             say("models and migrations differ (above); run `manage.py makemigrations`")
             return code
-        say("tests: pytest")
-        return _run([PY, "-m", "pytest", *args], env)
+        workers = _test_workers(args)
+        say(f"tests: pytest on {workers} worker(s)" if workers > 1 else "tests: pytest")
+        parallel = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
+        return _run([PY, "-m", "pytest", *parallel, *args], env)
+
+
+def _test_workers(args: list[str]) -> int:
+    """How many pytest-xdist workers: TEST_WORKERS, else one per CPU up to 4; 1 if ARGS choose their own."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
+        return 1
+    wanted = os.environ.get("TEST_WORKERS", "")
+    if wanted.isdigit():
+        return max(1, int(wanted))
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 def cmd_exec(args: list[str]) -> int:

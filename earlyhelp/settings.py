@@ -5,12 +5,13 @@ Secure by default: DEBUG is off unless DEBUG=true is set (the run command sets i
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from earlyhelp.config import database_from_url, env_bool, env_int, env_list, env_str
+from earlyhelp.config import database_from_url, env_bool, env_int, env_list, env_str, redis_database_for_worker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules or env_bool("EARLYHELP_TESTING", False)
@@ -127,6 +128,10 @@ if not REDIS_URL:
         "REDIS_URL is not set: use `make run` / `make test` (which start an embedded Redis) "
         "or set it to redis://host:6379/0."
     )
+if TESTING and os.environ.get("PYTEST_XDIST_WORKER"):
+    # Parallel test workers (pytest-xdist) each use their own Redis database, as each has its own
+    # test database: gw0 the one given, gw1 the next, and so on (ADR 27).
+    REDIS_URL = redis_database_for_worker(REDIS_URL, os.environ["PYTEST_XDIST_WORKER"])
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
