@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import role_changes
 from accounts.models import RoleChange, Service, Team, TwoFactorReset, User
-from cases.validators import SafeTextMixin
+from kit.forms import SafeTextMixin
 
 # django-otp's documented way to put the default site (and every app's registrations) behind OTP.
 admin.site.__class__ = OTPAdminSite

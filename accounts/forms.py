@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from crispy_forms_gds.helper import FormHelper
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -8,13 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from accounts.models import Team, User
 from accounts.roles import ALL_ROLES
 from accounts.services import REASON_MIN_LENGTH
-from cases.validators import SafeTextMixin
-
-
-def gds_helper() -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    return helper
+from kit.forms import SafeTextMixin, gds_helper
 
 
 class SignInForm(AuthenticationForm):

@@ -5,10 +5,9 @@ from __future__ import annotations
 from crispy_forms_gds.fields import DateInputField
 from django import forms
 
-from accounts.forms import gds_helper
-from cases.validators import SafeTextMixin
 from deadlines.calendar import DEFAULT_YEARS
 from deadlines.models import ClosureDay
+from kit.forms import SafeTextMixin, gds_helper
 
 
 class ClosureDayForm(SafeTextMixin, forms.Form):

@@ -54,6 +54,7 @@ from cases.models import (
 )
 from deadlines import events
 from deadlines.services import deadline_record_event, procedure_has_step
+from kit.forms import has_hidden_characters
 from workflows.errors import CaseChanged, WorkflowError
 from workflows.services import _emit, _require, communication_record, episode_open
 
@@ -1195,9 +1196,7 @@ def max_document_bytes() -> int:
 
 def document_problem(*, name: str, size: int, head: bytes) -> str | None:
     """Why a file cannot be stored (its name, type by extension and by its first bytes, and size), or None."""
-    from cases.validators import BIDI_CONTROLS, CONTROL_CHARACTERS
-
-    if CONTROL_CHARACTERS.search(name) or BIDI_CONTROLS.search(name):
+    if has_hidden_characters(name):
         # A right-to-left override can make "report\u202efdp.exe" read "reportexe.pdf".
         return "The file name has hidden characters that change how it reads: rename the file and upload it again."
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
