@@ -7,7 +7,6 @@ team changes made here are recorded like any other (accounts/audit.py), and nobo
 own roles, team or admin flags.
 """
 
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
@@ -16,8 +15,7 @@ from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.audit import role_changes
-from accounts.models import RoleChange, Service, Team, TwoFactorReset, User
-from cases.validators import SafeTextMixin
+from accounts.models import RoleChange, Team, TwoFactorReset, User
 
 # django-otp's documented way to put the default site (and every app's registrations) behind OTP.
 admin.site.__class__ = OTPAdminSite
@@ -87,25 +85,3 @@ class TwoFactorResetAdmin(ReadOnlyAdmin):
 
 
 admin.site.register(Team)
-
-
-class ServiceAdminForm(SafeTextMixin, forms.ModelForm):
-    """The procedure is one of the loaded rulebooks (or blank: the deployment default), as on the Procedures page."""
-
-    rulebook = forms.ChoiceField(label="Procedure", required=False)
-
-    class Meta:
-        model = Service
-        fields = ["name", "rulebook"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        from deadlines.procedures import procedure_choices
-
-        self.fields["rulebook"].choices = [("", "The deployment default"), *procedure_choices()]
-
-
-@admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
-    form = ServiceAdminForm
-    list_display = ["name", "rulebook"]

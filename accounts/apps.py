@@ -7,16 +7,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
-        from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import m2m_changed, post_save, pre_save
 
         from accounts import audit
-        from earlyhelp.middleware import remember_sign_in_time
 
         user_model = get_user_model()
         # Every path that changes roles or teams is recorded (accounts/audit.py).
         m2m_changed.connect(audit.groups_changed, sender=user_model.groups.through, dispatch_uid="role_audit")
         pre_save.connect(audit.user_pre_save, sender=user_model, dispatch_uid="team_audit_pre")
         post_save.connect(audit.user_post_save, sender=user_model, dispatch_uid="team_audit_post")
-        # The absolute session limit counts from sign-in (earlyhelp/middleware.py).
-        user_logged_in.connect(remember_sign_in_time, dispatch_uid="remember_sign_in_time")

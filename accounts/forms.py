@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from crispy_forms_gds.helper import FormHelper
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -8,13 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from accounts.models import Team, User
 from accounts.roles import ALL_ROLES
 from accounts.services import REASON_MIN_LENGTH
-from cases.validators import SafeTextMixin
-
-
-def gds_helper() -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False
-    return helper
+from kit.forms import SafeTextMixin, gds_helper
 
 
 class SignInForm(AuthenticationForm):
@@ -138,22 +131,4 @@ class EnrolmentCodeForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = gds_helper()
-
-
-class ServiceProcedureForm(SafeTextMixin, forms.Form):
-    """Which council procedure (rulebook) a service's clocks follow; blank is the deployment default."""
-
-    rulebook = forms.ChoiceField(
-        label="Procedure this service follows",
-        widget=forms.RadioSelect,
-        required=False,
-        error_messages={"invalid_choice": "Choose one of the procedures listed"},
-    )
-    # The procedure when the page was opened: a change made meanwhile is not overwritten.
-    expected = forms.CharField(widget=forms.HiddenInput, required=False, max_length=60)
-
-    def __init__(self, *args, choices: list[tuple[str, str]], default_label: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["rulebook"].choices = [("", default_label), *choices]
         self.helper = gds_helper()

@@ -28,6 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import roles
 from accounts.audit import record, role_changes
 from accounts.models import EnrolmentCode, RoleChange, TwoFactorReset, User
+from accounts.signals import team_joined
 
 REASON_MIN_LENGTH = 20
 
@@ -206,11 +207,8 @@ def user_save(*, form, by: User, now: datetime) -> tuple[User, IssuedCode | None
         user.save()
         user.groups.set(Group.objects.filter(name__in=new_roles))
         if user.team_id and user.team_id != team_before and roles.PRACTITIONER in new_roles:
-            # A practitioner joining a team starts their supervision cycle (B20).
-            from deadlines import events
-            from deadlines.services import deadline_record_event
-
-            deadline_record_event(event=events.TEAM_JOINED, now=now, worker=user, actor=by)
+            # A practitioner joining a team starts their supervision cycle (B20): workflows records it.
+            team_joined.send(sender=User, worker=user, actor=by, now=now)
         if data.get("new_password") and not creating:
             # Whoever knows the password can sign in as its owner: recorded, and the owner is told.
             record(user_id=user.pk, what=RoleChange.What.PASSWORD, before="", after="set by an administrator")
@@ -254,34 +252,3 @@ def administrator_create(
         user.groups.add(Group.objects.get_or_create(name=roles.ADMINISTRATOR)[0])
         issued = enrolment_code_issue(user=user, by=None, now=now)
     return user, issued
-
-
-# --- A service's procedure (ADR 0019) -----------------------------------------------------------
-
-
-@transaction.atomic
-def service_procedure_set(*, service, rulebook: str, expected: str, by: User, now: datetime):
-    """Set the council procedure (rulebook slug, blank: the deployment default) a service follows.
-
-    `expected` is the procedure the administrator saw when the page was opened: a change made
-    meanwhile by someone else is refused rather than overwritten. The change applies to clocks
-    started after it; simple-history records who changed it and when (the request's user).
-    """
-    from accounts.models import Service
-    from deadlines.procedures import procedure_choices
-
-    if rulebook and rulebook not in {slug for slug, _ in procedure_choices()}:
-        raise AccountRefused("Choose one of the procedures this deployment has loaded", field="rulebook")
-    locked = Service.objects.select_for_update().get(pk=service.pk)
-    if locked.rulebook != expected:
-        raise AccountRefused(
-            "Someone else changed this service's procedure while you were looking at it: check the procedure "
-            "it follows now, then choose again",
-            field="rulebook",
-        )
-    if locked.rulebook != rulebook:
-        locked.rulebook = rulebook
-        locked._history_user = by
-        locked._change_reason = f"procedure set on {now:%d %B %Y %H:%M}"[:100]
-        locked.save(update_fields=["rulebook"])
-    return locked

@@ -10,8 +10,3 @@ urlpatterns = [
     path("users/<int:pk>/two-factor/", views.user_two_factor, name="user_two_factor"),
     path("two-factor/", views.two_factor, name="two_factor"),
 ]
-
-urlpatterns += [
-    path("services/", views.service_list, name="service_list"),
-    path("services/<int:pk>/procedure/", views.service_procedure, name="service_procedure"),
-]

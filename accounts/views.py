@@ -10,7 +10,6 @@ import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,10 +19,11 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.forms import EnrolmentCodeForm, ServiceProcedureForm, TokenForm, TwoFactorResetForm, UserForm
+from accounts.forms import EnrolmentCodeForm, TokenForm, TwoFactorResetForm, UserForm
 from accounts.models import RoleChange, TwoFactorReset, User
 from accounts.roles import ADMINISTRATOR
 from accounts.services import AccountChanged, AccountRefused
+from kit.permissions import require_role
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +32,9 @@ ENROLMENT_SESSION_KEY = "two_factor_enrolment_device"
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
 
 
-def _require_admin(user) -> None:
-    if not user.has_role(ADMINISTRATOR):
-        raise PermissionDenied
-
-
 @login_required
 def user_list(request):
-    _require_admin(request.user)
+    require_role(request.user, ADMINISTRATOR)
     users = User.objects.select_related("team").prefetch_related("groups").order_by("last_name", "first_name")
     page = Paginator(users, 50).get_page(request.GET.get("page"))
     return render(request, "accounts/user_list.html", {"page": page})
@@ -48,7 +43,7 @@ def user_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def user_edit(request, pk: int | None = None):
-    _require_admin(request.user)
+    require_role(request.user, ADMINISTRATOR)
     instance = get_object_or_404(User, pk=pk) if pk else None
     form = UserForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
@@ -128,7 +123,7 @@ def _send(send) -> bool | None:
 @require_http_methods(["GET", "POST"])
 def user_two_factor(request, pk: int):
     """Reset an account's two-factor sign-in: reason required, recorded, owner emailed, new enrolment code."""
-    _require_admin(request.user)
+    require_role(request.user, ADMINISTRATOR)
     account = get_object_or_404(User, pk=pk)
     form = TwoFactorResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -232,97 +227,4 @@ def _setup_page(request, form, device: TOTPDevice, next_url: str):
         request,
         "accounts/two_factor.html",
         {"form": form, "state": "setup", "qr_svg": qr_svg, "secret": secret, "next": next_url},
-    )
-
-
-# --- Which procedure each service follows (ADR 0019) ---------------------------------------------
-
-
-def _procedure_titles() -> tuple[dict[str, str], str]:
-    from deadlines.procedures import default_procedure, procedure_choices
-
-    titles = dict(procedure_choices())
-    default = default_procedure()
-    return titles, titles.get(default, default)
-
-
-@login_required
-def service_list(request):
-    """The services and the council procedure each one's clocks follow."""
-    _require_admin(request.user)
-    from django.db.models import Count
-
-    from accounts.models import Service
-
-    titles, default_title = _procedure_titles()
-    services_ = list(Service.objects.annotate(team_count=Count("teams")).order_by("name"))
-    rows = [
-        {
-            "service": s,
-            "procedure": titles.get(s.rulebook, s.rulebook) if s.rulebook else f"{default_title} (deployment default)",
-            "missing": bool(s.rulebook) and s.rulebook not in titles,
-        }
-        for s in services_
-    ]
-    return render(request, "accounts/service_list.html", {"rows": rows, "default_title": default_title})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def service_procedure(request, pk: int):
-    """Choose the procedure a service follows; the change applies to clocks started after it."""
-    _require_admin(request.user)
-    from accounts.models import Service
-    from deadlines.procedures import procedure_choices
-
-    service = get_object_or_404(Service, pk=pk)
-    titles, default_title = _procedure_titles()
-    form = ServiceProcedureForm(
-        request.POST or None,
-        initial={"rulebook": service.rulebook, "expected": service.rulebook},
-        choices=procedure_choices(),
-        default_label=f"The deployment default ({default_title})",
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.service_procedure_set(
-                service=service,
-                rulebook=form.cleaned_data["rulebook"],
-                expected=form.cleaned_data["expected"],
-                by=request.user,
-                now=timezone.now(),
-            )
-        except AccountRefused as exc:
-            form.add_error(exc.field, str(exc))
-            service.refresh_from_db()
-            data = form.data.copy()
-            data["expected"] = service.rulebook
-            form.data = data
-        else:
-            chosen = form.cleaned_data["rulebook"]
-            messages.success(
-                request,
-                f"{service} now follows {titles.get(chosen, default_title) if chosen else 'the deployment default'}"
-                ": clocks started from now on follow it; clocks already running keep their procedure.",
-            )
-            return redirect("accounts:service_list")
-    history = service.history.select_related("history_user").order_by("-history_date", "-history_id")[:50]
-    return render(
-        request,
-        "accounts/service_procedure.html",
-        {
-            "form": form,
-            "service": service,
-            "history": [
-                {
-                    "when": h.history_date,
-                    "procedure": (titles.get(h.rulebook, h.rulebook) if h.rulebook else "deployment default"),
-                    "by": h.history_user,
-                    "type": h.get_history_type_display(),
-                }
-                for h in history
-            ],
-            "current": (titles.get(service.rulebook, service.rulebook) if service.rulebook else None),
-            "default_title": default_title,
-        },
     )

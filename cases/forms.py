@@ -3,60 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime
 
-from crispy_forms_gds.fields import DateInputField
 from django import forms
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.forms import gds_helper
 from accounts.models import Team
 from cases import codes, selectors
 from cases.models import Communication, Consent, Contact, Family, Meeting, MeetingItem, Person, RiskIndicator
 from cases.validators import (
-    SafeTextMixin,
     normalise_nhs_number,
     validate_nhs_number,
     validate_postcode,
     validate_upn,
 )
+from kit.forms import MAX_TEXT, GdsForm, GdsModelForm, SafeTextMixin, date_field, parse_time
 from kit.time import LONDON
-
-MAX_TEXT = 10_000
-
-
-class SafeDateInputField(DateInputField):
-    """The GOV.UK date input, refusing any day, month and year that make no date (even a huge year)."""
-
-    def compress(self, data_list):
-        try:
-            return super().compress(data_list)
-        except (OverflowError, ValueError, forms.ValidationError):
-            raise forms.ValidationError("Enter a real date, for example 27 3 2026") from None
-
-
-def _date_field(label: str, *, required: bool = True, help_text: str = "For example, 27 3 2026") -> DateInputField:
-    return SafeDateInputField(label=label, required=required, help_text=help_text, require_all_fields=False)
-
-
-def _parse_time(value: str) -> time:
-    match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value or "")
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise forms.ValidationError("Enter a time in 24-hour format, like 14:30")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-class GdsForm(forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = gds_helper()
-
-
-class GdsModelForm(forms.ModelForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = gds_helper()
 
 
 class MatchSearchForm(SafeTextMixin, GdsForm):
@@ -64,7 +27,7 @@ class MatchSearchForm(SafeTextMixin, GdsForm):
 
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
-    date_of_birth = _date_field("Date of birth", required=False)
+    date_of_birth = date_field("Date of birth", required=False)
     postcode = forms.CharField(max_length=10, required=False)
     nhs_number = forms.CharField(label="NHS number", max_length=14, required=False)
 
@@ -86,8 +49,8 @@ class MatchSearchForm(SafeTextMixin, GdsForm):
 class PersonFieldsMixin(forms.Form):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
-    date_of_birth = _date_field("Date of birth", required=False, help_text="Leave blank for an unborn child")
-    expected_date_of_birth = _date_field("Expected date of birth (unborn child)", required=False)
+    date_of_birth = date_field("Date of birth", required=False, help_text="Leave blank for an unborn child")
+    expected_date_of_birth = date_field("Expected date of birth (unborn child)", required=False)
     sex = forms.ChoiceField(choices=codes.SEXES, initial="U")
     ethnicity = forms.ChoiceField(choices=codes.ETHNICITIES, initial="NOBT")
     language = forms.CharField(max_length=60, required=False)
@@ -211,7 +174,7 @@ class AgencyForm(SafeTextMixin, GdsModelForm):
 
 
 class ContactForm(SafeTextMixin, GdsForm):
-    received_date = _date_field("Date received")
+    received_date = date_field("Date received")
     received_time = forms.CharField(label="Time received", max_length=5, help_text="24-hour clock, for example 09:30")
     route = forms.ChoiceField(label="How did it come in?", choices=Contact.Route.choices)
     source = forms.ChoiceField(label="Contact source (DfE code)", choices=codes.CONTACT_SOURCES)
@@ -253,7 +216,7 @@ class ContactForm(SafeTextMixin, GdsForm):
             )
 
     def clean_received_time(self):
-        return _parse_time(self.cleaned_data.get("received_time", ""))
+        return parse_time(self.cleaned_data.get("received_time", ""))
 
     def clean(self):
         cleaned = super().clean()
@@ -300,7 +263,7 @@ class DecisionForm(SafeTextMixin, GdsForm):
     agency = forms.CharField(label="Agency that agreed to support (single-agency)", max_length=200, required=False)
     # Rulebook B 4.5: a step-down whose social care assessment is under 3 months old needs no EHA,
     # however the step-down reached Early Help (this page or the step-down page).
-    social_care_assessment_date = _date_field(
+    social_care_assessment_date = date_field(
         "Date of the social care assessment (step-downs only)", required=False, help_text="For example, 27 3 2026"
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -328,7 +291,7 @@ class DecisionForm(SafeTextMixin, GdsForm):
 class ReferralSentForm(SafeTextMixin, GdsForm):
     """A3: when the referral was actually sent to the team (defaults to now on the page)."""
 
-    sent_date = _date_field("Date sent")
+    sent_date = date_field("Date sent")
     sent_time = forms.CharField(label="Time sent", max_length=5, help_text="24-hour clock, for example 16:05")
 
     def __init__(self, *args, now: datetime, **kwargs):
@@ -336,7 +299,7 @@ class ReferralSentForm(SafeTextMixin, GdsForm):
         self.now = now
 
     def clean_sent_time(self):
-        return _parse_time(self.cleaned_data.get("sent_time", ""))
+        return parse_time(self.cleaned_data.get("sent_time", ""))
 
     def clean(self):
         cleaned = super().clean()
@@ -356,7 +319,7 @@ class CommunicationForm(SafeTextMixin, GdsForm):
     )
     recipient = forms.CharField(max_length=200, label="To whom")
     method = forms.ChoiceField(choices=Communication.Method.choices, label="How")
-    sent_date = _date_field("Date sent")
+    sent_date = date_field("Date sent")
     sent_time = forms.CharField(label="Time sent", max_length=5, help_text="24-hour clock, for example 16:05")
     summary = forms.CharField(required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -365,7 +328,7 @@ class CommunicationForm(SafeTextMixin, GdsForm):
         self.now = now
 
     def clean_sent_time(self):
-        return _parse_time(self.cleaned_data.get("sent_time", ""))
+        return parse_time(self.cleaned_data.get("sent_time", ""))
 
     def clean(self):
         cleaned = super().clean()
@@ -382,7 +345,7 @@ class ConsentForm(SafeTextMixin, GdsForm):
     agency = forms.CharField(label="Agency (when consent is to share)", max_length=200, required=False)
     status = forms.ChoiceField(choices=Consent.Status.choices, widget=forms.RadioSelect)
     given_by_name = forms.CharField(label="From whom", max_length=200)
-    recorded_on = _date_field("Date")
+    recorded_on = date_field("Date")
 
     def clean(self):
         cleaned = super().clean()
@@ -395,7 +358,7 @@ class ConsentForm(SafeTextMixin, GdsForm):
 
 class MeetingForm(SafeTextMixin, GdsForm):
     kind = forms.ChoiceField(choices=Meeting.Kind.choices, widget=forms.RadioSelect, label="Type of meeting")
-    date = _date_field("Date")
+    date = date_field("Date")
     start_time = forms.CharField(label="Start time", max_length=5, help_text="24-hour clock, for example 10:00")
     location = forms.CharField(max_length=200, required=False)
     attendees = forms.CharField(
@@ -417,7 +380,7 @@ class MeetingForm(SafeTextMixin, GdsForm):
         self.fields["invited_teams"].queryset = Team.objects.exclude(kind="front_door").order_by("name")
 
     def clean_start_time(self):
-        return _parse_time(self.cleaned_data.get("start_time", ""))
+        return parse_time(self.cleaned_data.get("start_time", ""))
 
     def clean(self):
         cleaned = super().clean()
@@ -458,7 +421,7 @@ class MeetingOutcomeForm(SafeTextMixin, GdsForm):
 
     def clean_held_time(self):
         value = (self.cleaned_data.get("held_time") or "").strip()
-        return _parse_time(value) if value else None
+        return parse_time(value) if value else None
 
     def held_at(self, meeting: Meeting) -> datetime | None:
         """The held time typed, on the meeting's own day; None to use the scheduled time."""

@@ -1,61 +1,13 @@
-"""Checks on what people type: identifiers (NHS number, UPN, postcode) and hidden characters."""
+"""Checks on what people type: identifiers (NHS number, UPN, postcode).
+
+The hidden-character check every form shares is `kit.forms.SafeTextMixin`.
+"""
 
 from __future__ import annotations
 
 import re
 
-from django import forms
 from django.core.exceptions import ValidationError
-
-# Characters that have no place in a case record: C0 controls except tab, line feed and carriage return.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-# Unicode bidirectional controls: embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069),
-# the left-to-right, right-to-left and Arabic letter marks (U+200E, U+200F, U+061C). A right-to-left
-# override makes "Smith\u202eexe.pdf" read "Smithfdp.exe": in a name or a file name it can only mislead.
-BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-
-CONTROL_CHARACTERS_MESSAGE = "Remove the invisible control characters from this answer"
-BIDI_CONTROLS_MESSAGE = (
-    "Remove the hidden characters that change the direction of the text (they can make a name read differently)"
-)
-
-
-def validate_no_bidi_controls(value: str) -> None:
-    if BIDI_CONTROLS.search(value or ""):
-        raise ValidationError(BIDI_CONTROLS_MESSAGE, code="bidi_controls")
-
-
-def is_single_line(field: forms.Field) -> bool:
-    """A one-line text answer: a name, a title, a reference (free text is a textarea)."""
-    return isinstance(field, forms.CharField) and not isinstance(field.widget, forms.Textarea)
-
-
-def _is_password(field: forms.Field | None) -> bool:
-    # A password is never shown nor kept as text: any character may be part of it.
-    return field is not None and isinstance(field.widget, forms.PasswordInput)
-
-
-class SafeTextMixin:
-    """Refuse hidden characters in every answer of a form, whatever its fields.
-
-    Control characters are refused everywhere. Bidirectional controls are refused in every
-    one-line answer (names of people, families, users, agencies and referrers, titles, references);
-    multi-line free text keeps them, as someone writing Arabic or Hebrew may need the marks.
-    Every form of the product includes this mixin (tests/security/test_hidden_characters.py checks).
-    """
-
-    def clean(self):
-        cleaned = super().clean()
-        for name, value in list(cleaned.items()):
-            field = self.fields.get(name)
-            if not isinstance(value, str) or name in self.errors or _is_password(field):
-                continue
-            if CONTROL_CHARACTERS.search(value):
-                self.add_error(name, CONTROL_CHARACTERS_MESSAGE)
-            elif field is not None and is_single_line(field) and BIDI_CONTROLS.search(value):
-                self.add_error(name, BIDI_CONTROLS_MESSAGE)
-        return cleaned
 
 
 def normalise_nhs_number(value: str) -> str:

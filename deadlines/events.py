@@ -130,7 +130,7 @@ EVENTS: frozenset[str] = frozenset(
     }
 )
 
-# What each event means, in the words shown on "Why is this due?" (deadlines.views.clock_explain).
+# What each event means, in the words shown on "Why is this due?" (workflows.clock_views.clock_explain).
 EVENT_LABELS: dict[str, str] = {
     CONTACT_RECEIVED: "a contact or request for support reached the front door",
     SCREENING_HELD: "the contact was screened",
@@ -229,7 +229,7 @@ ACTIONS: dict[str, str] = {
     "workflows.episode_services.plan_save": "Write the plan (episode: plan page)",
     "workflows.episode_services.plan_outcome_save": "Add an outcome to the plan (episode: plan page)",
     "workflows.episode_services.plan_action_save": "Add an action to the plan (episode: plan page)",
-    "accounts.services.user_save": "Give a practitioner a team (users page)",
+    "workflows.services.team_joined_record": "Give a practitioner a team (users page; accounts signals it)",
 }
 
 _F = "workflows.services."
@@ -286,7 +286,7 @@ EMITTED_BY: dict[str, tuple[str, ...]] = {
     VISIT_PLANNED: (_E + "planned_visit_schedule",),
     PLANNED_VISIT_CANCELLED: (_E + "planned_visit_cancel", _E + "episode_record_visit"),
     PLAN_STARTED: (_E + "plan_save", _E + "plan_outcome_save", _E + "plan_action_save"),
-    TEAM_JOINED: ("accounts.services.user_save",),
+    TEAM_JOINED: (_F + "team_joined_record",),
 }
 
 

@@ -1,14 +1,13 @@
-"""The closure day form: a GOV.UK date input and a reason."""
+"""The closure day form (a GOV.UK date input and a reason) and the choice of a service's procedure."""
 
 from __future__ import annotations
 
 from crispy_forms_gds.fields import DateInputField
 from django import forms
 
-from accounts.forms import gds_helper
-from cases.validators import SafeTextMixin
 from deadlines.calendar import DEFAULT_YEARS
 from deadlines.models import ClosureDay
+from kit.forms import SafeTextMixin, gds_helper
 
 
 class ClosureDayForm(SafeTextMixin, forms.Form):
@@ -34,3 +33,21 @@ class ClosureDayForm(SafeTextMixin, forms.Form):
         if ClosureDay.objects.filter(date=day).exists():
             raise forms.ValidationError(f"{day:%-d %B %Y} is already a closure day")
         return day
+
+
+class ServiceProcedureForm(SafeTextMixin, forms.Form):
+    """Which council procedure (rulebook) a service's clocks follow; blank is the deployment default."""
+
+    rulebook = forms.ChoiceField(
+        label="Procedure this service follows",
+        widget=forms.RadioSelect,
+        required=False,
+        error_messages={"invalid_choice": "Choose one of the procedures listed"},
+    )
+    # The procedure when the page was opened: a change made meanwhile is not overwritten.
+    expected = forms.CharField(widget=forms.HiddenInput, required=False, max_length=60)
+
+    def __init__(self, *args, choices: list[tuple[str, str]], default_label: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rulebook"].choices = [("", default_label), *choices]
+        self.helper = gds_helper()

@@ -69,29 +69,10 @@ _UNIT_COUNTING = {
 }
 
 
-def clock_visible_to(user, pk: int) -> Deadline | None:
-    """The clock `pk` if `user` may see it: its contact or episode is in their scope, or it is
-    a worker's clock and they are that worker, a team leader of their team or a manager of their
-    service. None otherwise (the page answers 404 either way)."""
-    from cases.selectors import contacts_visible_to, episodes_visible_to
-
-    deadline = (
-        Deadline.objects.select_related("worker", "worker__team", "started_by", "assignee", "team", "family")
-        .filter(pk=pk)
-        .first()
-    )
-    if deadline is None:
-        return None
-    if deadline.episode_id is not None:
-        ok = episodes_visible_to(user).filter(pk=deadline.episode_id).exists()
-    elif deadline.contact_id is not None:
-        ok = contacts_visible_to(user).filter(pk=deadline.contact_id).exists()
-    else:
-        ok = _may_see_worker(user, deadline.worker)
-    return deadline if ok else None
-
-
-def _may_see_worker(user, worker) -> bool:
+def may_see_worker_clock(user, worker) -> bool:
+    """A worker's own clock (supervision, B20) is seen by that worker, a team leader of their team and a
+    manager or duty manager of their service. (A contact's or an episode's clock follows the case's
+    scope: workflows.clock_views.clock_visible_to.)"""
     if user.pk == worker.pk:
         return True
     if user.has_role(roles.TEAM_LEADER) and user.team_id is not None and user.team_id == worker.team_id:

@@ -43,6 +43,7 @@ __all__ = [
     "alerts_mark_all_read",
     "closure_day_add",
     "closure_day_delete",
+    "service_procedure_set",
     "deadline_record_event",
     "deadlines_recompute_open",
     "procedure_has_step",
@@ -422,3 +423,35 @@ def alert_mark_read(*, alert: Alert, now: datetime) -> bool:
 
 def alerts_mark_all_read(*, user, now: datetime) -> int:
     return Alert.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now)
+
+
+# --- A service's procedure (ADR 0019) -----------------------------------------------------------
+
+
+@transaction.atomic
+def service_procedure_set(*, service, rulebook: str, expected: str, by, now: datetime):
+    """Set the council procedure (rulebook slug, blank: the deployment default) a service follows.
+
+    `expected` is the procedure the administrator saw when the page was opened: a change made
+    meanwhile by someone else is refused rather than overwritten. The change applies to clocks
+    started after it; simple-history records who changed it and when (the request's user).
+    """
+    from accounts.models import Service
+    from accounts.services import AccountRefused
+    from deadlines.procedures import procedure_choices
+
+    if rulebook and rulebook not in {slug for slug, _ in procedure_choices()}:
+        raise AccountRefused("Choose one of the procedures this deployment has loaded", field="rulebook")
+    locked = Service.objects.select_for_update().get(pk=service.pk)
+    if locked.rulebook != expected:
+        raise AccountRefused(
+            "Someone else changed this service's procedure while you were looking at it: check the procedure "
+            "it follows now, then choose again",
+            field="rulebook",
+        )
+    if locked.rulebook != rulebook:
+        locked.rulebook = rulebook
+        locked._history_user = by
+        locked._change_reason = f"procedure set on {now:%d %B %Y %H:%M}"[:100]
+        locked.save(update_fields=["rulebook"])
+    return locked

@@ -1,30 +1,31 @@
-"""Pages: the signed-in user's alerts, and closure days for administrators. Thin: services write."""
+"""Pages: the signed-in user's alerts; closure days and each service's procedure for administrators.
+
+"Why is this due?" for one clock is a page of the case's record: workflows/clock_views.py.
+
+Thin: services write. The Procedures pages keep their `accounts:` URL names (earlyhelp/urls.py).
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.http import Http404
+from django.db.models import Count, F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import Service
 from accounts.roles import ADMINISTRATOR
-from cases.services import access_log_record, client_ip
-from deadlines import selectors, services
-from deadlines.alerts import escalate_after_hours, subject_reference
-from deadlines.forms import ClosureDayForm
+from accounts.services import AccountRefused
+from deadlines import services
+from deadlines.alerts import subject_reference
+from deadlines.forms import ClosureDayForm, ServiceProcedureForm
 from deadlines.models import Alert, ClosureDay, Deadline
-
-
-def _require_admin(user) -> None:
-    if not user.has_role(ADMINISTRATOR):
-        raise PermissionDenied
+from deadlines.procedures import default_procedure, procedure_choices
+from kit.permissions import require_role
 
 
 def _family_url(family_id: int | None) -> str:
@@ -55,44 +56,6 @@ def alert_list(request):
     rows = [_alert_row(alert, statuses) for alert in page]
     unread = Alert.objects.filter(recipient=request.user, read_at__isnull=True).exists()
     return render(request, "deadlines/alert_list.html", {"page": page, "rows": rows, "any_unread": unread})
-
-
-@login_required
-def clock_explain(request, pk: int):
-    """ "Why is this due then?": one clock explained in plain words, for anyone who may see its record."""
-    deadline = selectors.clock_visible_to(request.user, pk)
-    if deadline is None:
-        raise Http404("No such clock")
-    from deadlines.calendar_source import current_calendar
-
-    now = timezone.now()
-    context = selectors.clock_explanation(
-        deadline, now=now, cal=current_calendar(), rulebooks=services.active_rulebooks()
-    )
-    if deadline.family_id is not None:
-        access_log_record(
-            user=request.user,
-            action="view",
-            what=f"Clock {deadline.rule_id} explained",
-            at=now,
-            family=deadline.family,
-            ip_address=client_ip(request),
-        )
-    context["escalate_after_hours"] = escalate_after_hours()
-    context["subject_url"] = _subject_url(deadline)
-    context["reference"] = subject_reference(deadline)
-    return render(request, "deadlines/clock_explain.html", context)
-
-
-def _subject_url(deadline: Deadline) -> str:
-    try:
-        if deadline.episode_id:
-            return reverse("episodes:episode_detail", args=[deadline.episode_id])
-        if deadline.contact_id:
-            return reverse("cases:contact_detail", args=[deadline.contact_id])
-    except NoReverseMatch:
-        return ""
-    return ""
 
 
 def _alert_row(alert: Alert, statuses: dict) -> dict:
@@ -139,7 +102,7 @@ def alert_mark_all_read(request):
 
 @login_required
 def closure_day_list(request):
-    _require_admin(request.user)
+    require_role(request.user, ADMINISTRATOR)
     today = timezone.localdate()
     days = ClosureDay.objects.select_related("created_by").order_by("date")
     return render(
@@ -151,7 +114,7 @@ def closure_day_list(request):
 
 @login_required
 def closure_day_add(request):
-    _require_admin(request.user)
+    require_role(request.user, ADMINISTRATOR)
     form = ClosureDayForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -173,7 +136,7 @@ def closure_day_add(request):
 
 @login_required
 def closure_day_delete(request, pk: int):
-    _require_admin(request.user)
+    require_role(request.user, ADMINISTRATOR)
     day = get_object_or_404(ClosureDay, pk=pk)
     if request.method == "POST":
         label = f"{day.date:%-d %B %Y}"
@@ -181,3 +144,87 @@ def closure_day_delete(request, pk: int):
         messages.success(request, f"{label} is no longer a closure day. Open deadlines are being recalculated.")
         return redirect("deadlines:closure_days")
     return render(request, "deadlines/closure_day_delete.html", {"day": day})
+
+
+# --- Which procedure each service follows (ADR 0019) ---------------------------------------------
+
+
+def _procedure_titles() -> tuple[dict[str, str], str]:
+    titles = dict(procedure_choices())
+    default = default_procedure()
+    return titles, titles.get(default, default)
+
+
+@login_required
+def service_list(request):
+    """The services and the council procedure each one's clocks follow."""
+    require_role(request.user, ADMINISTRATOR)
+    titles, default_title = _procedure_titles()
+    services_ = list(Service.objects.annotate(team_count=Count("teams")).order_by("name"))
+    rows = [
+        {
+            "service": s,
+            "procedure": titles.get(s.rulebook, s.rulebook) if s.rulebook else f"{default_title} (deployment default)",
+            "missing": bool(s.rulebook) and s.rulebook not in titles,
+        }
+        for s in services_
+    ]
+    return render(request, "accounts/service_list.html", {"rows": rows, "default_title": default_title})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def service_procedure(request, pk: int):
+    """Choose the procedure a service follows; the change applies to clocks started after it."""
+    require_role(request.user, ADMINISTRATOR)
+    service = get_object_or_404(Service, pk=pk)
+    titles, default_title = _procedure_titles()
+    form = ServiceProcedureForm(
+        request.POST or None,
+        initial={"rulebook": service.rulebook, "expected": service.rulebook},
+        choices=procedure_choices(),
+        default_label=f"The deployment default ({default_title})",
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.service_procedure_set(
+                service=service,
+                rulebook=form.cleaned_data["rulebook"],
+                expected=form.cleaned_data["expected"],
+                by=request.user,
+                now=timezone.now(),
+            )
+        except AccountRefused as exc:
+            form.add_error(exc.field, str(exc))
+            service.refresh_from_db()
+            data = form.data.copy()
+            data["expected"] = service.rulebook
+            form.data = data
+        else:
+            chosen = form.cleaned_data["rulebook"]
+            messages.success(
+                request,
+                f"{service} now follows {titles.get(chosen, default_title) if chosen else 'the deployment default'}"
+                ": clocks started from now on follow it; clocks already running keep their procedure.",
+            )
+            return redirect("accounts:service_list")
+    history = service.history.select_related("history_user").order_by("-history_date", "-history_id")[:50]
+    return render(
+        request,
+        "accounts/service_procedure.html",
+        {
+            "form": form,
+            "service": service,
+            "history": [
+                {
+                    "when": h.history_date,
+                    "procedure": (titles.get(h.rulebook, h.rulebook) if h.rulebook else "deployment default"),
+                    "by": h.history_user,
+                    "type": h.get_history_type_display(),
+                }
+                for h in history
+            ],
+            "current": (titles.get(service.rulebook, service.rulebook) if service.rulebook else None),
+            "default_title": default_title,
+        },
+    )

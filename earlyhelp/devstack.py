@@ -288,6 +288,12 @@ def cmd_test(args: list[str]) -> int:
         if code:
             say("ruff format would change files (above); run `ruff format .`")
             return code
+        say("layers: lint-imports (the import contracts in pyproject.toml, docs/architecture.md)")
+        lint_imports = shutil.which("lint-imports", path=str(Path(PY).parent)) or "lint-imports"
+        code = _run([lint_imports], env)
+        if code:
+            say("an import runs against the layers (above): move the code down a layer, or pass it in from above")
+            return code
         say("migrations: every model change has its migration")
         code = _run([PY, "manage.py", "makemigrations", "--check", "--dry-run"], env)
         if code:

@@ -6,8 +6,9 @@ one, so rather than check in every view (and miss the next one), one middleware 
 request with a NUL in its path, query string, form fields and their names, uploaded file names
 or cookies with a 400 page, before a view, a form or the session store sees it. See ADR 14.
 
-Numbers read from a query string go through `int_param`, which ignores what is not a plain
-number and clamps what is, so a filter can never overflow a date or a database integer.
+Numbers read from a query string go through `kit.params.int_param`, which ignores what is not a
+plain number and clamps what is, so a filter can never overflow a date or a database integer
+(re-exported here for the callers that still import it from this module).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from earlyhelp.middleware import CONTENT_SECURITY_POLICY
+from kit.params import choice_param, int_param
+
+__all__ = ["RefuseNulMiddleware", "choice_param", "has_nul", "int_param"]
 
 NUL = "\x00"
-# The longest number of digits any parameter needs; longer is not a number we use (and Python
-# refuses to convert more than 4,300 digits anyway).
-MAX_DIGITS = 12
 
 
 def _any_nul(values: Iterable[str]) -> bool:
@@ -63,25 +64,3 @@ class RefuseNulMiddleware:
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response["Cache-Control"] = "no-store"
         return response
-
-
-def int_param(
-    query, name: str, *, default: int | None = None, minimum: int | None = None, maximum: int | None = None
-) -> int | None:
-    """A whole number from a query string: `default` when absent or not plain digits; clamped to the range."""
-    raw = (query.get(name) or "").strip()
-    digits = raw[1:] if raw.startswith("-") else raw
-    if not digits or len(digits) > MAX_DIGITS or not (digits.isascii() and digits.isdigit()):
-        return default
-    value = int(raw)
-    if minimum is not None:
-        value = max(value, minimum)
-    if maximum is not None:
-        value = min(value, maximum)
-    return value
-
-
-def choice_param(query, name: str, choices: Iterable[str], *, default: str = "") -> str:
-    """A value from a query string if it is one of `choices`, else `default`."""
-    value = query.get(name) or ""
-    return value if value in set(choices) else default

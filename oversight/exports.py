@@ -19,8 +19,9 @@ from accounts import roles
 from cases.models import AccessLog
 from cases.selectors import TEAM_ROLES
 from cases.views import log_access, log_shown
+from kit.permissions import require_role
 from oversight import selectors
-from oversight.views import _require_role, board_filters, period_filters
+from oversight.filters import board_filters, period_filters
 
 
 class Echo:
@@ -391,7 +392,7 @@ def closure_reasons(request, now) -> Table:
 
 
 def my_work(request, now) -> Table:
-    _require_role(request.user, *TEAM_ROLES)
+    require_role(request.user, *TEAM_ROLES)
 
     items = selectors.my_work_items(request.user, limit=10_000)
     families = {item.episode.family_id for item in items if item.kind == "case"} | {

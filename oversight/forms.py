@@ -6,9 +6,8 @@ from datetime import date, timedelta
 
 from django import forms
 
-from accounts.forms import gds_helper
-from cases.forms import MAX_TEXT, SafeTextMixin, _date_field
 from cases.models import add_months
+from kit.forms import MAX_TEXT, SafeTextMixin, date_field, gds_helper
 from oversight.models import ManagersDecision
 from oversight.selectors import Period, default_period
 
@@ -150,7 +149,7 @@ class BreachAcknowledgeForm(GdsForm):
 
 
 class SupervisionForm(GdsForm):
-    held_on = _date_field("Date of the supervision")
+    held_on = date_field("Date of the supervision")
     cases_discussed = forms.MultipleChoiceField(
         label="Cases discussed", required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -178,7 +177,7 @@ class SupervisionActionForm(GdsForm):
     text = forms.CharField(label="Action", required=False, max_length=2000)
     episode = forms.ChoiceField(label="Case (optional)", required=False)
     assignee = forms.TypedChoiceField(label="Who will do it", coerce=int, required=False, empty_value=None)
-    due_on = _date_field("Due by", required=False)
+    due_on = date_field("Due by", required=False)
 
     def __init__(self, *args, case_choices, assignee_choices, today: date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -209,7 +208,7 @@ class SupervisionActionForm(GdsForm):
 
 
 class AnnexAForm(GdsForm):
-    as_at = _date_field(
+    as_at = date_field(
         "Date the return is for", help_text="Usually the date the inspection was announced. For example, 27 3 2026"
     )
 

@@ -20,10 +20,9 @@ from cases.models import Assessment, CaseNote, ClosureRequest, Episode, Plan, Re
 from deadlines import events
 from deadlines.models import Deadline
 from deadlines.services import deadline_record_event
+from kit.forms import MAX_TEXT
 from kit.time import LONDON
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
-
-MAX_TEXT = 10_000
 
 
 class OversightError(Exception):

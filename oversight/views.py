@@ -6,7 +6,6 @@ record outside the user's scope is never shown; a bad filter value is reported a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from django.contrib import messages
@@ -25,25 +24,19 @@ from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episodes_visible_to
 from cases.views import log_access, log_shown, render_logged
 from deadlines.models import Deadline
-from earlyhelp.input_guard import int_param
+from kit.permissions import require_role
 from oversight import selectors, services
 from oversight.charts import bar_chart, hbar_chart
+from oversight.filters import board_filters, period_filters
 from oversight.forms import (
-    BoardFilterForm,
     BreachAcknowledgeForm,
     ManagersDecisionForm,
-    PeriodFilterForm,
     SupervisionActionForm,
     SupervisionForm,
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
 
 ACTION_ROWS = 3
-
-
-def _require_role(user, *names: str) -> None:
-    if not user.has_role(*names):
-        raise PermissionDenied
 
 
 def _url_or_blank(name: str, *args) -> str:
@@ -69,43 +62,6 @@ def _filter_errors(request, form) -> None:
 
 
 # --- Team board ----------------------------------------------------------------------------------
-
-
-@dataclass
-class BoardFilters:
-    team: Team
-    teams: list[Team]
-    members: list[User]
-    practitioner_id: int | None
-    rule_id: str
-    form: BoardFilterForm
-
-
-def board_filters(request) -> BoardFilters:
-    """The team and filters of a board request. A team outside the user's scope is a 404."""
-    user = request.user
-    _require_role(user, roles.TEAM_LEADER, roles.MANAGER)
-    teams = list(selectors.teams_for_board(user))
-    if not teams:
-        raise PermissionDenied
-    team = teams[0] if user.team_id is None else next((t for t in teams if t.pk == user.team_id), teams[0])
-    if request.GET.get("team"):
-        # A team that is not a number, or not one of the user's, is a 404: never another team's board.
-        team_id = int_param(request.GET, "team")
-        team = next((t for t in teams if t.pk == team_id), None)
-        if team is None:
-            raise Http404
-    members = list(User.objects.filter(team=team, is_active=True).order_by("first_name", "last_name", "username"))
-    form = BoardFilterForm(request.GET or None, teams=teams, practitioners=members, rules=selectors.rule_choices())
-    data = form.valid_or_empty() if form.is_bound else {}
-    return BoardFilters(
-        team=team,
-        teams=teams,
-        members=members,
-        practitioner_id=data.get("practitioner"),
-        rule_id=data.get("rule") or "",
-        form=form,
-    )
 
 
 @login_required
@@ -178,41 +134,6 @@ def team_board(request):
 # --- Manager dashboard ---------------------------------------------------------------------------
 
 
-@dataclass
-class PeriodFilters:
-    period: selectors.Period
-    team_id: int | None
-    rule_id: str
-    acknowledged: str
-    teams: list[Team]
-    form: PeriodFilterForm
-
-
-def period_filters(request, *, roles_allowed=(roles.MANAGER,)) -> PeriodFilters:
-    user = request.user
-    _require_role(user, *roles_allowed)
-    if user.has_role(roles.MANAGER):
-        if not selectors.service_id_of(user):
-            raise PermissionDenied
-        teams = list(Team.objects.filter(service_id=selectors.service_id_of(user)).order_by("name"))
-    else:
-        teams = list(Team.objects.filter(pk=user.team_id))
-        if not teams:
-            raise PermissionDenied
-    form = PeriodFilterForm(
-        request.GET or None, teams=teams, rules=selectors.rule_choices(), today=timezone.localdate()
-    )
-    data = form.valid_or_empty() if form.is_bound else {}
-    return PeriodFilters(
-        period=form.period() if form.is_bound else selectors.default_period(timezone.localdate()),
-        team_id=data.get("team"),
-        rule_id=data.get("rule") or "",
-        acknowledged=data.get("acknowledged") or "no",
-        teams=teams,
-        form=form,
-    )
-
-
 def _month_label(day: date) -> str:
     return f"{day:%b}\n{day:%Y}"
 
@@ -265,7 +186,7 @@ def dashboard(request):
 
 @login_required
 def breach_acknowledge(request, pk: int):
-    _require_role(request.user, roles.MANAGER)
+    require_role(request.user, roles.MANAGER)
     now = timezone.now()
     # Only breaches the manager could see on the dashboard: anything else is a 404.
     deadline = get_object_or_404(
@@ -364,7 +285,7 @@ def outcomes_report(request):
 @login_required
 def my_work(request):
     user = request.user
-    _require_role(user, *TEAM_ROLES)
+    require_role(user, *TEAM_ROLES)
     now = timezone.now()
     items = selectors.my_work_items(user)
     context = {
@@ -505,7 +426,7 @@ def _supervisees(user) -> list[User]:
 
 @login_required
 def supervision_list(request):
-    _require_role(request.user, roles.TEAM_LEADER, roles.MANAGER)
+    require_role(request.user, roles.TEAM_LEADER, roles.MANAGER)
     now = timezone.now()
     people = _supervisees(request.user)
     due = {
@@ -539,7 +460,7 @@ def _case_choices(practitioner: User, user) -> list[tuple[str, str]]:
 @login_required
 def supervision_new(request, practitioner_pk: int):
     user = request.user
-    _require_role(user, roles.TEAM_LEADER, roles.MANAGER)
+    require_role(user, roles.TEAM_LEADER, roles.MANAGER)
     practitioner = get_object_or_404(User.objects.select_related("team"), pk=practitioner_pk, is_active=True)
     if not services.may_supervise(user, practitioner):
         raise Http404

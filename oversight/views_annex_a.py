@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.utils import timezone
 from accounts import roles
 from cases.models import AccessLog
 from cases.views import log_access
+from kit.permissions import require_role
 from oversight import annex_a
 from oversight.forms import AnnexAForm
 from oversight.models import AnnexAExport
@@ -29,11 +29,6 @@ FIX_URLS = {
     annex_a.EPISODE: ("episodes:episode_detail", "Open the episode"),
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _require_manager(user) -> None:
-    if not user.has_role(roles.MANAGER):
-        raise PermissionDenied
 
 
 def _current_export(user, *, now) -> AnnexAExport | None:
@@ -62,7 +57,7 @@ def _problems_for_page(report: dict) -> list[dict]:
 
 @login_required
 def annex_a_page(request):
-    _require_manager(request.user)
+    require_role(request.user, roles.MANAGER)
     now = timezone.now()
     today = timezone.localdate(now)
     export = _current_export(request.user, now=now)
@@ -98,7 +93,7 @@ def annex_a_page(request):
 
 @login_required
 def annex_a_download(request):
-    _require_manager(request.user)
+    require_role(request.user, roles.MANAGER)
     now = timezone.now()
     export = _current_export(request.user, now=now)
     if export is None or export.status != AnnexAExport.Status.READY or not export.file:

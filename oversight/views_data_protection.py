@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
@@ -18,14 +17,10 @@ from cases import selectors
 from cases.models import AccessLog
 from cases.services import access_log_record, client_ip
 from cases.views import log_access, render_logged
+from kit.permissions import require_role
 from oversight import data_protection
 from oversight.forms import RetentionDeleteForm
 from oversight.models import Tombstone
-
-
-def _require_manager(user):
-    if not user.has_role(roles.MANAGER):
-        raise PermissionDenied
 
 
 def _tombstones_of_service(user):
@@ -40,7 +35,7 @@ def _tombstones_of_service(user):
 
 @login_required
 def retention_report(request):
-    _require_manager(request.user)
+    require_role(request.user, roles.MANAGER)
     today = timezone.localdate()
     rule = data_protection.current_rule()
     candidates = data_protection.retention_candidates(today=today, rule=rule, visible_to=request.user)
@@ -61,7 +56,7 @@ def retention_report(request):
 @login_required
 def retention_family(request, pk: int):
     """Dry run for one family (what would go), and the deletion itself on POST."""
-    _require_manager(request.user)
+    require_role(request.user, roles.MANAGER)
     family = get_object_or_404(selectors.families_visible_to(request.user), pk=pk)
     today = timezone.localdate()
     if not data_protection.retention_candidates(today=today, visible_to=request.user).filter(pk=pk).exists():
@@ -102,7 +97,7 @@ def retention_family(request, pk: int):
 @login_required
 @require_POST
 def legal_hold(request, pk: int):
-    _require_manager(request.user)
+    require_role(request.user, roles.MANAGER)
     family = get_object_or_404(selectors.families_visible_to(request.user), pk=pk)
     family.legal_hold = request.POST.get("hold") == "on"
     family.save(update_fields=["legal_hold"])
@@ -113,7 +108,7 @@ def legal_hold(request, pk: int):
 @login_required
 def subject_access_export(request, pk: int):
     """Everything held about one person as a readable HTML file; the export is logged."""
-    _require_manager(request.user)
+    require_role(request.user, roles.MANAGER)
     person = get_object_or_404(selectors.people_visible_to(request.user), pk=pk)
     access_log_record(
         user=request.user,

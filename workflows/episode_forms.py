@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Team
-from cases.forms import LONDON, MAX_TEXT, GdsForm, SafeTextMixin, _date_field, _parse_time
 from cases.models import (
     CaseNote,
     ClosureReason,
@@ -26,6 +25,8 @@ from cases.models import (
     RiskIndicator,
     StepUp,
 )
+from kit.forms import MAX_TEXT, GdsForm, SafeTextMixin, date_field, parse_time
+from kit.time import LONDON
 from workflows.episode_services import ASSESSMENT_TEXT_FIELDS, document_problem
 
 
@@ -70,13 +71,13 @@ class WhenMixin(forms.Form):
 
     def add_when_fields(self, *, now: datetime) -> None:
         self.now = now
-        self.fields["when_date"] = _date_field(self.when_date_label)
+        self.fields["when_date"] = date_field(self.when_date_label)
         self.fields["when_time"] = forms.CharField(
             label=self.when_time_label, max_length=5, help_text="24-hour clock, for example 14:30"
         )
 
     def clean_when_time(self):
-        return _parse_time(self.cleaned_data.get("when_time", ""))
+        return parse_time(self.cleaned_data.get("when_time", ""))
 
     def clean_when(self, cleaned: dict) -> None:
         day, at = cleaned.get("when_date"), cleaned.get("when_time")
@@ -301,14 +302,14 @@ class OutcomeForm(SafeTextMixin, VersionMixin, GdsForm):
     )
     description = _text("What will be different (specific)", rows=3, required=False)
     how_measured = _text("How progress will be measured", rows=3, required=False)
-    by_when = _date_field("By when", required=False)
+    by_when = date_field("By when", required=False)
 
 
 class ActionForm(SafeTextMixin, VersionMixin, GdsForm):
     what = _text("What will be done", rows=3, required=False)
     who = forms.CharField(label="Who is responsible", max_length=200, required=False)
-    by_when = _date_field("By when", required=False)
-    done_on = _date_field("Date done (when it is done)", required=False)
+    by_when = date_field("By when", required=False)
+    done_on = date_field("Date done (when it is done)", required=False)
     note = _text("Progress, or why it was not done", rows=2, required=False)
 
 
@@ -320,7 +321,7 @@ class ReviewForm(SafeTextMixin, WhenMixin, GdsForm):
     summary = _text("What has changed since the plan started or the last review", rows=5)
     family_views = _text("What the family thinks", required=False, rows=3)
     child_voice = _text("The child's voice", rows=3, help_text="What the children said about how things are")
-    next_review_on = _date_field("Date of the next review")
+    next_review_on = date_field("Date of the next review")
 
     def __init__(self, *args, outcomes: list, now: datetime, **kwargs):
         super().__init__(*args, **kwargs)
@@ -375,7 +376,7 @@ class ClosureRequestForm(SafeTextMixin, VersionMixin, GdsForm):
 
 
 class ClosureSignOffForm(SafeTextMixin, VersionMixin, GdsForm):
-    ended_on = _date_field("End date")
+    ended_on = date_field("End date")
     reason = forms.ChoiceField(label="Reason the episode ends", choices=ClosureReason.choices, widget=forms.RadioSelect)
     letter_recipient = forms.CharField(label="Closure letter to", max_length=200)
     letter_method = forms.ChoiceField(label="How the letter is sent", choices=Communication.Method.choices)
@@ -441,7 +442,7 @@ class StepUpDecideForm(SafeTextMixin, GdsForm):
 
 class StepDownForm(SafeTextMixin, GdsForm):
     team = forms.ModelChoiceField(label="Early Help team", queryset=Team.objects.none())
-    social_care_assessment_date = _date_field(
+    social_care_assessment_date = date_field(
         "Date of the social care assessment", help_text="The latest Child and Family Assessment. For example, 27 3 2026"
     )
     summary = _text("Social care's involvement and why the family is stepped down", rows=5)
@@ -509,7 +510,7 @@ class PlanCopyForm(SafeTextMixin, WhenMixin, GdsForm):
 class PlannedVisitForm(SafeTextMixin, GdsForm):
     """A visit to plan: when (today or later), what kind, who visits and whom they will see."""
 
-    when_date = _date_field("Date of the visit")
+    when_date = date_field("Date of the visit")
     when_time = forms.CharField(label="Time of the visit", max_length=5, help_text="24-hour clock, for example 14:30")
     kind = forms.ChoiceField(label="What kind of visit?", widget=forms.RadioSelect, choices=PlannedVisit.KIND_CHOICES)
     visitor = forms.ChoiceField(label="Who will visit?")
@@ -524,7 +525,7 @@ class PlannedVisitForm(SafeTextMixin, GdsForm):
         self.fields["visitor"].error_messages["required"] = "Choose who will visit"
 
     def clean_when_time(self):
-        return _parse_time(self.cleaned_data.get("when_time", ""))
+        return parse_time(self.cleaned_data.get("when_time", ""))
 
     def clean(self):
         cleaned = super().clean()

@@ -54,8 +54,10 @@ from cases.models import (
 )
 from deadlines import events
 from deadlines.services import deadline_record_event, procedure_has_step
+from kit.forms import has_hidden_characters
+from kit.permissions import require_perm
 from workflows.errors import CaseChanged, WorkflowError
-from workflows.services import _emit, _require, communication_record, episode_open
+from workflows.services import communication_record, emit_event, episode_open
 
 S = Episode.State
 
@@ -71,11 +73,6 @@ def _lock_episode(episode: Episode, expected_version: int | None) -> Episode:
             f"(it is now: {locked.get_state_display().lower()}). What you typed has been kept: check and submit again."
         )
     return locked
-
-
-def _require_on(user, perm: str, episode: Episode, message: str) -> None:
-    if not user.has_perm(perm, episode):
-        raise WorkflowError(message)
 
 
 def _transition(episode: Episode, name: str) -> None:
@@ -132,7 +129,13 @@ def episode_allocate(
     reason: str = "",
 ) -> Episode:
     """A team leader allocates a lead professional, checking the caseload against capacity."""
-    _require_on(by, "cases.allocate_episode", episode, "Only a team leader of this team (or a manager) can allocate.")
+    require_perm(
+        by,
+        "cases.allocate_episode",
+        episode,
+        message="Only a team leader of this team (or a manager) can allocate.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, expected_version)
     if not practitioner.is_active or not practitioner.has_role(roles.PRACTITIONER):
         raise WorkflowError(f"{practitioner} is not an active practitioner: choose someone who can hold cases.")
@@ -217,13 +220,21 @@ def episode_record_visit(
     if not episode.is_open:
         raise WorkflowError(f"{episode.reference} is closed: nothing more can be recorded on it.")
     if kind == CaseNote.Kind.DUTY_CONTACT:
-        _require_on(
-            by, "cases.record_duty_contact", episode, "Only a duty worker or team leader of this team can do that."
+        require_perm(
+            by,
+            "cases.record_duty_contact",
+            episode,
+            message="Only a duty worker or team leader of this team can do that.",
+            error=WorkflowError,
         )
         _transition(episode, "record_duty_contact")
     else:
-        _require_on(
-            by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can record this."
+        require_perm(
+            by,
+            "cases.work_on_episode",
+            episode,
+            message="Only the lead professional or their team leader can record this.",
+            error=WorkflowError,
         )
         if episode.state == S.AWAITING_ALLOCATION:
             raise WorkflowError(
@@ -263,16 +274,16 @@ def episode_record_visit(
     if kind in CaseNote.FAMILY_CONTACT_KINDS and episode.state == S.ALLOCATED:
         episode.record_initial_contact()
         note.is_initial_contact = changed = True
-        _emit(events.INITIAL_CONTACT_MADE, now=happened_at, actor=by, episode=episode)
+        emit_event(events.INITIAL_CONTACT_MADE, now=happened_at, actor=by, episode=episode)
     if kind in CaseNote.IN_PERSON_KINDS and child_seen and episode.state == S.INITIAL_CONTACT:
         episode.record_first_visit()
         note.is_first_visit = changed = True
-        _emit(events.FIRST_VISIT_MADE, now=happened_at, actor=by, episode=episode)
+        emit_event(events.FIRST_VISIT_MADE, now=happened_at, actor=by, episode=episode)
     if changed:
         note.save(update_fields=["is_initial_contact", "is_first_visit"])
         _save(episode)
     if kind == CaseNote.Kind.CASE_DISCUSSION:
-        _emit(events.CASE_DISCUSSION_HELD, now=happened_at, actor=by, episode=episode)
+        emit_event(events.CASE_DISCUSSION_HELD, now=happened_at, actor=by, episode=episode)
         return note
     # B18 runs from the visit to its recording, one clock per visit: a planned visit's clock
     # started at its planned time; a visit that was not planned (or happened before its planned
@@ -288,9 +299,9 @@ def episode_record_visit(
     _emit_on(events.VISIT_RECORDED, now=happened_at, actor=by, episode=episode, key=key)
     if kind in CaseNote.IN_PERSON_KINDS:
         # A9 (the coach's visits) and A5 (the introductory visit) need the family seen in person.
-        _emit(events.FAMILY_VISITED, now=happened_at, actor=by, episode=episode)
+        emit_event(events.FAMILY_VISITED, now=happened_at, actor=by, episode=episode)
     if kind == CaseNote.Kind.DUTY_CONTACT:
-        _emit(events.DUTY_CONTACT_RECORDED, now=happened_at, actor=by, episode=episode)
+        emit_event(events.DUTY_CONTACT_RECORDED, now=happened_at, actor=by, episode=episode)
     _emit_on(events.CASE_RECORDED, now=now, actor=by, episode=episode, key=key)
     return note
 
@@ -310,7 +321,13 @@ def planned_visit_schedule(
     now: datetime,
 ) -> PlannedVisit:
     """Plan a visit to the family: its case recording falls due from the planned time (B18)."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, None)
     if not episode.is_open or episode.state == S.AWAITING_ALLOCATION:
         raise WorkflowError(
@@ -341,7 +358,13 @@ def planned_visit_schedule(
 def planned_visit_cancel(*, visit: PlannedVisit, reason: str, by, now: datetime) -> PlannedVisit:
     """Cancel a planned visit that has not been recorded; its recording clock is withdrawn."""
     episode = visit.episode
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     visit = PlannedVisit.objects.select_for_update().get(pk=visit.pk)
     if not visit.is_pending:
         raise WorkflowError("That visit was already recorded or cancelled.")
@@ -417,7 +440,13 @@ def assessment_save(
 
     `expected_version` is the assessment's version the form was drawn from (0 for a new one).
     """
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can assess.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can assess.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, None)
     assessment = Assessment.objects.select_for_update().filter(episode=episode).first()
     if assessment is None:
@@ -480,7 +509,13 @@ def assessment_not_needed(*, episode: Episode, by, now: datetime, expected_versi
     The social care assessment stands in for the Early Help assessment, so the clocks that wait
     for an assessment (B10, A6) are told it is done.
     """
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, expected_version)
     if episode.social_care_assessment_date and assessment_needed(
         origin=episode.origin,
@@ -527,7 +562,13 @@ def planning_meeting_record(
     expected_version: int | None = None,
 ) -> TeamMeeting:
     """The initial planning meeting of the team around the family (A7, A8 and A9 run from it)."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, expected_version)
     _transition(episode, "hold_planning_meeting")
     meeting = _meeting(
@@ -540,7 +581,7 @@ def planning_meeting_record(
         now=now,
     )
     _save(episode)
-    _emit(events.PLANNING_MEETING_HELD, now=held_at, actor=by, episode=episode)
+    emit_event(events.PLANNING_MEETING_HELD, now=held_at, actor=by, episode=episode)
     return meeting
 
 
@@ -549,7 +590,13 @@ def ending_meeting_record(
     *, episode: Episode, held_at: datetime, attendees: str, notes: str, by, now: datetime
 ) -> TeamMeeting:
     """The ending meeting before closure (rulebook A)."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, None)
     _transition(episode, "hold_ending_meeting")
     return _meeting(
@@ -638,7 +685,13 @@ def plan_save(*, episode: Episode, if_not_working: str, by, now: datetime, expec
 
     `expected_version` is the plan's version the form was drawn from (0 when there was no plan yet).
     """
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, None)
     plan, created = _plan_for_edit(episode, by, now)
     _check_version(plan, expected_version, PLAN_CHANGED, created=created)
@@ -665,7 +718,13 @@ def plan_outcome_save(
 
     A change carries `expected_version`, the outcome's version its form was drawn from.
     """
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, None)
     plan, _created = _plan_for_edit(episode, by, now)
     if outcome is None:
@@ -708,7 +767,13 @@ def plan_action_save(
     A change carries `expected_version`, the action's version its form was drawn from.
     """
     episode = outcome.plan.episode
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, None)
     _plan_for_edit(episode, by, now)
     if action is None:
@@ -735,7 +800,13 @@ def plan_action_save(
 @transaction.atomic
 def plan_activate(*, episode: Episode, by, now: datetime, expected_version: int | None = None) -> Plan:
     """Make the plan active, once every outcome is SMART; the plan is then complete (B11)."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, expected_version)
     plan = Plan.objects.select_for_update().filter(episode=episode).first()
     if not can_proceed(episode.activate_plan):  # say why before listing the plan's gaps
@@ -767,7 +838,13 @@ def plan_copy_sent(
     *, episode: Episode, recipient: str, method: str, sent_at: datetime, by, now: datetime
 ) -> Communication:
     """The family were given a copy of the assessment and plan (A8)."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     if not _text(recipient):
         raise WorkflowError("Say who the copy went to.")
     return communication_record(
@@ -801,7 +878,13 @@ def review_record(
     family_views: str = "",
 ) -> Review:
     """A review: progress against each outcome of the plan, and the date of the next review."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, None)
     _transition(episode, "hold_review")
     outcomes = list(PlanOutcome.objects.filter(plan__episode=episode).order_by("number"))
@@ -855,7 +938,13 @@ def closure_request(
     expected_version: int | None = None,
 ) -> ClosureRequest:
     """The practitioner asks a manager to close the episode, with the readiness checklist."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, expected_version)
     if not can_proceed(episode.request_closure):  # say why before listing the checklist
         raise WorkflowError(why_not(episode, "request_closure"))
@@ -904,7 +993,13 @@ def closure_sign_off(
 ) -> Episode:
     """A manager signs the closure off: end date and reason, closure letter and notice to partners."""
     episode = closure.episode
-    _require_on(by, "cases.sign_off_closure", episode, "Only a manager of this service can sign off a closure.")
+    require_perm(
+        by,
+        "cases.sign_off_closure",
+        episode,
+        message="Only a manager of this service can sign off a closure.",
+        error=WorkflowError,
+    )
     episode = _lock_episode(episode, expected_version)
     closure = ClosureRequest.objects.select_for_update().get(pk=closure.pk)
     if closure.status != ClosureRequest.Status.PENDING:
@@ -941,8 +1036,8 @@ def closure_sign_off(
             by=by,
             now=now,
         )
-    _emit(events.CLOSURE_SIGNED_OFF, now=now, actor=by, episode=episode)
-    _emit(events.EPISODE_CLOSED, now=now, actor=by, episode=episode)
+    emit_event(events.CLOSURE_SIGNED_OFF, now=now, actor=by, episode=episode)
+    emit_event(events.EPISODE_CLOSED, now=now, actor=by, episode=episode)
     return episode
 
 
@@ -950,7 +1045,13 @@ def closure_sign_off(
 def closure_return(*, closure: ClosureRequest, reason: str, by, now: datetime) -> Episode:
     """A manager sends the request back as not ready, saying why; the work carries on."""
     episode = closure.episode
-    _require_on(by, "cases.sign_off_closure", episode, "Only a manager of this service can return a closure.")
+    require_perm(
+        by,
+        "cases.sign_off_closure",
+        episode,
+        message="Only a manager of this service can return a closure.",
+        error=WorkflowError,
+    )
     if not _text(reason):
         raise WorkflowError("Say why the case is not ready to close.")
     episode = _lock_episode(episode, None)
@@ -964,7 +1065,7 @@ def closure_return(*, closure: ClosureRequest, reason: str, by, now: datetime) -
     closure.decided_at = now
     closure.decided_by = by
     closure.save()
-    _emit(events.CLOSURE_RETURNED, now=now, actor=by, episode=episode)
+    emit_event(events.CLOSURE_RETURNED, now=now, actor=by, episode=episode)
     return episode
 
 
@@ -973,7 +1074,13 @@ def family_declines(
     *, episode: Episode, reason: str, by, now: datetime, expected_version: int | None = None
 ) -> Episode:
     """The family declines Early Help (or withdraws consent): the episode ends."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can do that.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can do that.",
+        error=WorkflowError,
+    )
     if not _text(reason):
         raise WorkflowError("Record what the family said and how they were told what support is still open to them.")
     episode = _lock_episode(episode, expected_version)
@@ -981,7 +1088,7 @@ def family_declines(
     _close(episode, now=now, reason=ClosureReason.FAMILY_DECLINED, ended_on=timezone.localdate(now))
     episode.closure_note = _text(reason)
     _save(episode)
-    _emit(events.EPISODE_CLOSED, now=now, actor=by, episode=episode)
+    emit_event(events.EPISODE_CLOSED, now=now, actor=by, episode=episode)
     return episode
 
 
@@ -1024,7 +1131,7 @@ def step_up_propose(
         family_views=_text(family_views),
     )
     _save(episode)
-    _emit(events.STEP_UP_REQUESTED, now=now, actor=by, episode=episode)
+    emit_event(events.STEP_UP_REQUESTED, now=now, actor=by, episode=episode)
     return step_up
 
 
@@ -1034,7 +1141,13 @@ def step_up_send_to_duty_manager(
 ) -> StepUp:
     """The Early Help manager's oversight, sent to the duty manager within 48 hours (C1)."""
     episode = step_up.episode
-    _require_on(by, "cases.send_step_up", episode, "Only an Early Help manager of this service can do that.")
+    require_perm(
+        by,
+        "cases.send_step_up",
+        episode,
+        message="Only an Early Help manager of this service can do that.",
+        error=WorkflowError,
+    )
     if next_step not in StepUp.NextStep.values:
         raise WorkflowError("Choose the next step.")
     if parenting not in StepUp.Parenting.values:
@@ -1053,7 +1166,7 @@ def step_up_send_to_duty_manager(
     step_up.sent_by = by
     step_up.save()
     _save(episode)
-    _emit(events.STEP_UP_SENT_TO_DUTY_MANAGER, now=now, actor=by, episode=episode)
+    emit_event(events.STEP_UP_SENT_TO_DUTY_MANAGER, now=now, actor=by, episode=episode)
     return step_up
 
 
@@ -1070,7 +1183,9 @@ def step_up_decide(
 ) -> StepUp:
     """The duty manager's decision (C2): accepted (wraparound or close) or returned to Early Help."""
     episode = step_up.episode
-    _require_on(by, "cases.decide_step_up", episode, "Only a duty manager can decide a step-up.")
+    require_perm(
+        by, "cases.decide_step_up", episode, message="Only a duty manager can decide a step-up.", error=WorkflowError
+    )
     if decision not in StepUp.Decision.values:
         raise WorkflowError("Choose a decision.")
     if not _text(notes):
@@ -1100,9 +1215,9 @@ def step_up_decide(
     step_up.decided_by = by
     step_up.save()
     _save(episode)
-    _emit(events.STEP_UP_DECIDED, now=now, actor=by, episode=episode)
+    emit_event(events.STEP_UP_DECIDED, now=now, actor=by, episode=episode)
     if not episode.is_open:
-        _emit(events.EPISODE_CLOSED, now=now, actor=by, episode=episode)
+        emit_event(events.EPISODE_CLOSED, now=now, actor=by, episode=episode)
     return step_up
 
 
@@ -1120,7 +1235,12 @@ def step_down_receive(
     now: datetime,
 ) -> Episode:
     """A case stepped down from social care joins the team's pre-allocation list (B15: 48 hours)."""
-    _require(by, "cases.receive_step_down", "Only the front door, a team leader or a manager can receive a step-down.")
+    require_perm(
+        by,
+        "cases.receive_step_down",
+        message="Only the front door, a team leader or a manager can receive a step-down.",
+        error=WorkflowError,
+    )
     if social_care_assessment_date > timezone.localdate(now):
         raise WorkflowError("The social care assessment's date cannot be in the future.")
     if not _text(summary):
@@ -1143,7 +1263,9 @@ def step_down_receive(
 def escalation_record(
     *, episode: Episode, about: str, disagreement: str, escalated_to: str, by, now: datetime
 ) -> Escalation:
-    _require_on(by, "cases.record_escalation", episode, "You cannot escalate on this case.")
+    require_perm(
+        by, "cases.record_escalation", episode, message="You cannot escalate on this case.", error=WorkflowError
+    )
     if about not in Escalation.About.values:
         raise WorkflowError("Say whether the disagreement is about a step-up or a step-down.")
     if not _text(disagreement) or not _text(escalated_to):
@@ -1160,7 +1282,13 @@ def escalation_record(
 
 @transaction.atomic
 def escalation_resolve(*, escalation: Escalation, outcome: str, by, now: datetime) -> Escalation:
-    _require_on(by, "cases.record_escalation", escalation.episode, "You cannot record this escalation's outcome.")
+    require_perm(
+        by,
+        "cases.record_escalation",
+        escalation.episode,
+        message="You cannot record this escalation's outcome.",
+        error=WorkflowError,
+    )
     if not _text(outcome):
         raise WorkflowError("Record the outcome the operational leads agreed.")
     escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
@@ -1195,9 +1323,7 @@ def max_document_bytes() -> int:
 
 def document_problem(*, name: str, size: int, head: bytes) -> str | None:
     """Why a file cannot be stored (its name, type by extension and by its first bytes, and size), or None."""
-    from cases.validators import BIDI_CONTROLS, CONTROL_CHARACTERS
-
-    if CONTROL_CHARACTERS.search(name) or BIDI_CONTROLS.search(name):
+    if has_hidden_characters(name):
         # A right-to-left override can make "report\u202efdp.exe" read "reportexe.pdf".
         return "The file name has hidden characters that change how it reads: rename the file and upload it again."
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
@@ -1219,7 +1345,13 @@ def document_problem(*, name: str, size: int, head: bytes) -> str | None:
 @transaction.atomic
 def document_upload(*, episode: Episode, file: UploadedFile, kind: str, title: str, by, now: datetime) -> Document:
     """Store a document on the episode through Django's storage (never a public path)."""
-    _require_on(by, "cases.work_on_episode", episode, "Only the lead professional or their team leader can upload.")
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can upload.",
+        error=WorkflowError,
+    )
     if kind not in Document.Kind.values:
         raise WorkflowError("Choose what kind of document it is.")
     name = (file.name or "document").rsplit("/", 1)[-1][:200]

@@ -22,14 +22,10 @@ from cases.selectors import recent_step_up
 from deadlines import events
 from deadlines.alerts import alert_new_contact
 from deadlines.services import deadline_record_event
+from kit.permissions import require_perm
 from workflows.errors import CaseChanged, WorkflowError
 
 D = Contact.Decision
-
-
-def _require(user, perm: str, message: str) -> None:
-    if not user.has_perm(perm):
-        raise WorkflowError(message)
 
 
 def _lock_contact(contact: Contact, expected_version: int | None) -> Contact:
@@ -42,8 +38,18 @@ def _lock_contact(contact: Contact, expected_version: int | None) -> Contact:
     return locked
 
 
-def _emit(event: str, *, now: datetime, actor, contact: Contact | None = None, episode: Episode | None = None):
+def emit_event(
+    event: str, *, now: datetime, actor, contact: Contact | None = None, episode: Episode | None = None
+) -> None:
+    """Tell the timescale engine what happened to a contact or an episode (every action of this module and
+    of workflows.episode_services goes through here)."""
     deadline_record_event(event=event, now=now, contact=contact, episode=episode, actor=actor)
+
+
+def team_joined_record(sender, *, worker, actor, now: datetime, **kwargs) -> None:
+    """A practitioner was given a team (accounts.signals.team_joined, sent by accounts.services.user_save):
+    their supervision cycle (B20) starts. Connected in workflows/apps.py."""
+    deadline_record_event(event=events.TEAM_JOINED, now=now, worker=worker, actor=actor)
 
 
 # --- Contacts -----------------------------------------------------------------
@@ -65,7 +71,7 @@ def contact_receive(
     consent: dict | None = None,
 ) -> Contact:
     """Record a request for support; opens the front-door clocks from when it was received."""
-    _require(by, "cases.record_contact", "Only front door staff can record a contact.")
+    require_perm(by, "cases.record_contact", message="Only front door staff can record a contact.", error=WorkflowError)
     if received_at > now:
         raise WorkflowError("The time the contact was received cannot be in the future.")
     contact = Contact(
@@ -84,7 +90,7 @@ def contact_receive(
         RiskIndicator.objects.create(contact=contact, indicator=indicator, level=level, note=note)
     if consent:
         Consent.objects.create(family=family, contact=contact, recorded_by=by, **consent)
-    _emit(events.CONTACT_RECEIVED, now=received_at, actor=by, contact=contact)
+    emit_event(events.CONTACT_RECEIVED, now=received_at, actor=by, contact=contact)
     _notify_lead_professional(contact=contact, by=by, now=now)
     return contact
 
@@ -121,7 +127,7 @@ def _notify_lead_professional(*, contact: Contact, by, now: datetime) -> None:
 
 @transaction.atomic
 def contact_start_screening(*, contact: Contact, by, now: datetime, expected_version: int | None = None) -> Contact:
-    _require(by, "cases.decide_contact", "Only front door staff can screen a contact.")
+    require_perm(by, "cases.decide_contact", message="Only front door staff can screen a contact.", error=WorkflowError)
     contact = _lock_contact(contact, expected_version)
     try:
         contact.start_screening()
@@ -131,7 +137,7 @@ def contact_start_screening(*, contact: Contact, by, now: datetime, expected_ver
         ) from None
     contact.version += 1
     contact.save()
-    _emit(events.SCREENING_HELD, now=now, actor=by, contact=contact)
+    emit_event(events.SCREENING_HELD, now=now, actor=by, contact=contact)
     return contact
 
 
@@ -206,7 +212,12 @@ def contact_decide(
     signposted or closed, which ends its front-door clocks (B1) instead of leaving it open.
     A step-down or wraparound contact opens an episode of that origin (B15, B16).
     """
-    _require(by, "cases.decide_contact", "Only front door staff (MASH officer or EH MASH lead) can decide a contact.")
+    require_perm(
+        by,
+        "cases.decide_contact",
+        message="Only front door staff (MASH officer or EH MASH lead) can decide a contact.",
+        error=WorkflowError,
+    )
     if decision not in DECISION_TRANSITIONS:
         raise WorkflowError("Choose a decision.")
     if not (rationale or "").strip():
@@ -215,7 +226,7 @@ def contact_decide(
     if contact.state == Contact.State.RECEIVED:
         # Deciding straight from the queue is screening and deciding in one go.
         contact.start_screening()
-        _emit(events.SCREENING_HELD, now=now, actor=by, contact=contact)
+        emit_event(events.SCREENING_HELD, now=now, actor=by, contact=contact)
     if contact.state == Contact.State.AWAITING_CONSENT:
         if decision == D.AWAIT_CONSENT:
             raise WorkflowError(f"{contact.reference} is already awaiting the family's consent.")
@@ -254,11 +265,11 @@ def contact_decide(
     contact.allocated_team = team if decision == D.ALLOCATE else None
     contact.version += 1
     contact.save()
-    _emit(events.DECISION_MADE, now=now, actor=by, contact=contact)
+    emit_event(events.DECISION_MADE, now=now, actor=by, contact=contact)
     if decision in DECISION_EVENTS:
-        _emit(DECISION_EVENTS[decision], now=now, actor=by, contact=contact)
+        emit_event(DECISION_EVENTS[decision], now=now, actor=by, contact=contact)
     if decision == D.MEETING:
-        _emit(MEETING_DECIDED_EVENTS[meeting_kind], now=now, actor=by, contact=contact)
+        emit_event(MEETING_DECIDED_EVENTS[meeting_kind], now=now, actor=by, contact=contact)
     if decision == D.ALLOCATE:
         origin = episode_origin or episode_origin_for(contact)
         episode_open(
@@ -279,7 +290,9 @@ def contact_referral_sent(*, contact: Contact, sent_at: datetime, by, now: datet
     A step of its own after the decision: deciding to assign and actually sending are two
     moments, and A3 measures the time between them.
     """
-    _require(by, "cases.decide_contact", "Only front door staff can send a referral to a team.")
+    require_perm(
+        by, "cases.decide_contact", message="Only front door staff can send a referral to a team.", error=WorkflowError
+    )
     if sent_at > now:
         raise WorkflowError("The time the referral was sent cannot be in the future.")
     contact = _lock_contact(contact, None)
@@ -299,7 +312,7 @@ def contact_referral_sent(*, contact: Contact, sent_at: datetime, by, now: datet
         summary=f"Referral {contact.reference} sent to {contact.allocated_team}.",
         recorded_by=by,
     )
-    _emit(events.REFERRAL_SENT_TO_TEAM, now=sent_at, actor=by, contact=contact)
+    emit_event(events.REFERRAL_SENT_TO_TEAM, now=sent_at, actor=by, contact=contact)
     return communication
 
 
@@ -332,14 +345,14 @@ def episode_open(
     )
     Family.objects.filter(pk=family.pk).update(team=team)
     family.team = team
-    _emit(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
+    emit_event(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
     # B15 and B16 run from when social care's request was received: the contact's receipt when
     # it came through the front door, the episode's opening when it was keyed in directly.
     received_at = min(contact.received_at, now) if contact is not None else now
     if origin == Episode.Origin.STEP_DOWN:
-        _emit(events.STEP_DOWN_RECEIVED, now=received_at, actor=by, episode=episode)
+        emit_event(events.STEP_DOWN_RECEIVED, now=received_at, actor=by, episode=episode)
     elif origin == Episode.Origin.WRAPAROUND:
-        _emit(events.WRAPAROUND_REQUESTED, now=received_at, actor=by, episode=episode)
+        emit_event(events.WRAPAROUND_REQUESTED, now=received_at, actor=by, episode=episode)
     return episode
 
 
@@ -386,7 +399,7 @@ def communication_record(
     )
     event = COMMUNICATION_EVENTS.get(kind)
     if event:
-        _emit(event, now=sent_at, actor=by, contact=contact, episode=episode)
+        emit_event(event, now=sent_at, actor=by, contact=contact, episode=episode)
     return communication
 
 
@@ -428,7 +441,12 @@ def meeting_schedule(
     by,
     invited_teams: Iterable[Team] = (),
 ) -> Meeting:
-    _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can schedule a meeting.")
+    require_perm(
+        by,
+        "cases.run_meeting",
+        message="Only an EH MASH lead, team leader or manager can schedule a meeting.",
+        error=WorkflowError,
+    )
     meeting = Meeting.objects.create(
         kind=kind, scheduled_for=scheduled_for, location=location, attendees=attendees, chair=by, created_by=by
     )
@@ -446,7 +464,12 @@ def _require_meeting_scope(*, meeting: Meeting, contact: Contact, by) -> None:
 
 @transaction.atomic
 def meeting_add_contact(*, meeting: Meeting, contact: Contact, by) -> MeetingItem:
-    _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can set a meeting's agenda.")
+    require_perm(
+        by,
+        "cases.run_meeting",
+        message="Only an EH MASH lead, team leader or manager can set a meeting's agenda.",
+        error=WorkflowError,
+    )
     _require_meeting_scope(meeting=meeting, contact=contact, by=by)
     if contact.state != Contact.State.AT_MEETING:
         raise WorkflowError(
@@ -487,7 +510,12 @@ def meeting_record_outcome(
     for the meeting (`held_at` the first time, then the meeting's own), or its scheduled time,
     and never later than now.
     """
-    _require(by, "cases.run_meeting", "Only an EH MASH lead, team leader or manager can record a meeting's outcome.")
+    require_perm(
+        by,
+        "cases.run_meeting",
+        message="Only an EH MASH lead, team leader or manager can record a meeting's outcome.",
+        error=WorkflowError,
+    )
     item = MeetingItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
     if item.decided_at:
         raise WorkflowError("The outcome for this contact has already been recorded.")
@@ -517,9 +545,9 @@ def meeting_record_outcome(
         Meeting.objects.filter(pk=meeting.pk).update(held_at=held_at)
         meeting.held_at = held_at
     held_at = min(meeting.held_at, now)
-    _emit(events.MEETING_HELD, now=held_at, actor=by, contact=contact)
+    emit_event(events.MEETING_HELD, now=held_at, actor=by, contact=contact)
     if meeting.kind in MEETING_HELD_EVENTS:
-        _emit(MEETING_HELD_EVENTS[meeting.kind], now=held_at, actor=by, contact=contact)
+        emit_event(MEETING_HELD_EVENTS[meeting.kind], now=held_at, actor=by, contact=contact)
     getattr(contact, DECISION_TRANSITIONS[decision])()
     contact.decision = decision
     contact.decision_rationale = f"{item.meeting.kind}: {reason.strip()}"
@@ -537,14 +565,14 @@ def meeting_record_outcome(
     item.decided_at = now
     item.save()
     # The decision was the meeting's, taken when it was held.
-    _emit(events.DECISION_MADE, now=held_at, actor=by, contact=contact)
+    emit_event(events.DECISION_MADE, now=held_at, actor=by, contact=contact)
     if decision == D.ALLOCATE:
-        _emit(events.MEETING_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
+        emit_event(events.MEETING_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
         if meeting.kind == Meeting.Kind.MAAM:
-            _emit(events.MAAM_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
+            emit_event(events.MAAM_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
         episode_open(
             contact=contact, team=team, now=now, by=by, origin=episode_origin_for(contact, Episode.Origin.MEETING)
         )
     else:
-        _emit(DECISION_EVENTS[decision], now=held_at, actor=by, contact=contact)
+        emit_event(DECISION_EVENTS[decision], now=held_at, actor=by, contact=contact)
     return item

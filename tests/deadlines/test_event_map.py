@@ -3,7 +3,7 @@
 The map says which user action emits which event. It is checked against the services' own
 source: every action it lists must reach the event (directly, through a module-level table of
 events such as DECISION_EVENTS, or through another service it calls), and every event the
-services fire must be in the map. A new `_emit(events.X, ...)` without a map entry fails here.
+services fire must be in the map. A new `emit_event(events.X, ...)` without a map entry fails here.
 """
 
 from __future__ import annotations

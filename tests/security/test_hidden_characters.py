@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cases.forms import AgencyForm, ContactForm, NewFamilyForm, PersonForm
 from cases.models import Person
-from cases.validators import BIDI_CONTROLS_MESSAGE, SafeTextMixin
+from kit.forms import BIDI_CONTROLS_MESSAGE, SafeTextMixin
 from tests.factories import family_with_children
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +37,9 @@ BIDI = [
     "\u061c",
 ]
 
-APPS = ("accounts", "cases", "deadlines", "oversight", "workflows", "earlyhelp")
+APPS = ("kit", "accounts", "cases", "deadlines", "oversight", "workflows", "earlyhelp")
 FORM_MODULES = [
+    "kit.forms",
     "accounts.forms",
     "cases.forms",
     "deadlines.forms",
@@ -56,8 +57,8 @@ FORM_MODULES = [
 
 # Forms without the check, and why. Anything else that takes answers must refuse hidden characters.
 WITHOUT_THE_CHECK = {
-    "cases.forms.GdsForm": "a base class: each form built on it is checked here",
-    "cases.forms.GdsModelForm": "a base class: each form built on it is checked here",
+    "kit.forms.GdsForm": "a base class: each form built on it is checked here",
+    "kit.forms.GdsModelForm": "a base class: each form built on it is checked here",
     "accounts.forms.SignInForm": "a username and password are only compared, never stored or shown",
     "accounts.forms.TokenForm": "six digits, checked as such",
     "accounts.forms.EnrolmentCodeForm": "a one-time code, only compared with the one issued",

@@ -321,7 +321,7 @@ def test_hostile_draft_bodies_never_cause_a_500(client, users, world):
 def test_int_param_ignores_what_is_not_a_number_and_clamps_what_is(raw, expected):
     from django.http import QueryDict
 
-    from earlyhelp.input_guard import int_param
+    from kit.params import int_param
 
     query = QueryDict(mutable=True)
     query["n"] = raw

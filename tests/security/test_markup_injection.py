@@ -24,8 +24,8 @@ from django.utils.html import escape
 
 from accounts import roles
 from cases.episode_models import Draft
-from cases.forms import GdsForm, SafeDateInputField
 from cases.models import AccessLog, PlanAction, PlanOutcome
+from kit.forms import GdsForm, SafeDateInputField
 from tests.conftest import make_user
 from tests.factories import PersonFactory
 from tests.security.matrix import all_url_names, url_for

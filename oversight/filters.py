@@ -1,0 +1,93 @@
+"""The filters of the boards, the dashboard and the reports, read from the query string.
+
+Each checks who may use it first (a team outside the user's scope is a 404, never another team's
+board); a filter value that does not validate is ignored (the page says why). Shared by the pages
+(oversight/views.py) and their CSV exports (oversight/exports.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils import timezone
+
+from accounts import roles
+from accounts.models import Team, User
+from kit.params import int_param
+from kit.permissions import require_role
+from oversight import selectors
+from oversight.forms import BoardFilterForm, PeriodFilterForm
+
+
+@dataclass
+class BoardFilters:
+    team: Team
+    teams: list[Team]
+    members: list[User]
+    practitioner_id: int | None
+    rule_id: str
+    form: BoardFilterForm
+
+
+def board_filters(request) -> BoardFilters:
+    """The team and filters of a board request. A team outside the user's scope is a 404."""
+    user = request.user
+    require_role(user, roles.TEAM_LEADER, roles.MANAGER)
+    teams = list(selectors.teams_for_board(user))
+    if not teams:
+        raise PermissionDenied
+    team = teams[0] if user.team_id is None else next((t for t in teams if t.pk == user.team_id), teams[0])
+    if request.GET.get("team"):
+        # A team that is not a number, or not one of the user's, is a 404: never another team's board.
+        team_id = int_param(request.GET, "team")
+        team = next((t for t in teams if t.pk == team_id), None)
+        if team is None:
+            raise Http404
+    members = list(User.objects.filter(team=team, is_active=True).order_by("first_name", "last_name", "username"))
+    form = BoardFilterForm(request.GET or None, teams=teams, practitioners=members, rules=selectors.rule_choices())
+    data = form.valid_or_empty() if form.is_bound else {}
+    return BoardFilters(
+        team=team,
+        teams=teams,
+        members=members,
+        practitioner_id=data.get("practitioner"),
+        rule_id=data.get("rule") or "",
+        form=form,
+    )
+
+
+@dataclass
+class PeriodFilters:
+    period: selectors.Period
+    team_id: int | None
+    rule_id: str
+    acknowledged: str
+    teams: list[Team]
+    form: PeriodFilterForm
+
+
+def period_filters(request, *, roles_allowed=(roles.MANAGER,)) -> PeriodFilters:
+    user = request.user
+    require_role(user, *roles_allowed)
+    if user.has_role(roles.MANAGER):
+        if not selectors.service_id_of(user):
+            raise PermissionDenied
+        teams = list(Team.objects.filter(service_id=selectors.service_id_of(user)).order_by("name"))
+    else:
+        teams = list(Team.objects.filter(pk=user.team_id))
+        if not teams:
+            raise PermissionDenied
+    form = PeriodFilterForm(
+        request.GET or None, teams=teams, rules=selectors.rule_choices(), today=timezone.localdate()
+    )
+    data = form.valid_or_empty() if form.is_bound else {}
+    return PeriodFilters(
+        period=form.period() if form.is_bound else selectors.default_period(timezone.localdate()),
+        team_id=data.get("team"),
+        rule_id=data.get("rule") or "",
+        acknowledged=data.get("acknowledged") or "no",
+        teams=teams,
+        form=form,
+    )
