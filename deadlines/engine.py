@@ -96,6 +96,7 @@ class Limits:
     def __init__(self, calendar: WorkingCalendar | Callable[[], WorkingCalendar]):
         self._calendar = calendar
         self._cache: dict[tuple[int, datetime | object], tuple[datetime | None, datetime | None]] = {}
+        self._by_hours: dict[int, bool] = {}
 
     @property
     def calendar(self) -> WorkingCalendar:
@@ -104,7 +105,10 @@ class Limits:
         return self._calendar
 
     def __call__(self, rule: Rule, started_at: datetime) -> tuple[datetime | None, datetime | None]:
-        by_hours = any(limit is not None and limit.unit == HOURS for limit in (rule.expected, rule.maximum))
+        by_hours = self._by_hours.get(id(rule))
+        if by_hours is None:
+            limits = (rule.expected, rule.maximum)
+            by_hours = self._by_hours[id(rule)] = any(limit is not None and limit.unit == HOURS for limit in limits)
         key = (id(rule), started_at if by_hours else local_date(started_at))
         found = self._cache.get(key)
         if found is None:
@@ -126,6 +130,20 @@ class RuleIndex:
                 for attr, index in self._by.items():
                     for event in getattr(rule, attr):
                         index[event].append((book, rule))
+        self._cache: dict[tuple[str, frozenset[str], str | None, frozenset[str]], EventRules] = {}
+
+    def for_event_starting(
+        self, event: str, *, present: frozenset[str], route: str | None, starting: frozenset[str]
+    ) -> EventRules:
+        """`for_event` when the rulebooks that may start are known (`starting`, their slugs):
+        the same answer every time, so it is kept."""
+        key = (event, present, route, starting)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self.for_event(
+                event, present=present, route=route, may_start=lambda book: book.slug in starting
+            )
+        return found
 
     def for_event(
         self, event: str, *, present: Collection[str], route: str | None, may_start: Callable[[Rulebook], bool]
@@ -166,6 +184,9 @@ class EventRules:
     stop_keys: set[RuleKey] = field(init=False)
     all_keys: set[RuleKey] = field(init=False)
     end_keys: set[RuleKey] = field(init=False)
+    # Rules whose open clocks the event may stop, note or withdraw; rules it may start.
+    touched: set[RuleKey] = field(init=False)
+    started: set[RuleKey] = field(init=False)
 
     def __post_init__(self) -> None:
         self.rule_of = {(b.slug, r.id): r for b, r in (*self.stop, *self.all_of, *self.end, *self.start)}
@@ -173,15 +194,8 @@ class EventRules:
         self.all_keys = {(b.slug, r.id) for b, r in self.all_of}
         # Stopping wins if a rulebook says both.
         self.end_keys = {(b.slug, r.id) for b, r in self.end} - self.stop_keys - self.all_keys
-
-    @property
-    def touched(self) -> set[RuleKey]:
-        """Rules whose open clocks the event may stop, note or withdraw."""
-        return self.stop_keys | self.all_keys | self.end_keys
-
-    @property
-    def started(self) -> set[RuleKey]:
-        return {(b.slug, r.id) for b, r in self.start}
+        self.touched = self.stop_keys | self.all_keys | self.end_keys
+        self.started = {(b.slug, r.id) for b, r in self.start}
 
 
 @dataclass
@@ -368,7 +382,7 @@ class Replay:
         self.limits = limits
         self.clocks: list[Clock] = []
         self._open: dict[tuple[str, str, str], Clock] = {}
-        self._rules: dict[tuple[str, frozenset[str], str | None], EventRules] = {}
+        self._followed: tuple[int | None, int | None] | None = None  # what open episode clocks follow
 
     def _may_start(self, book: Rulebook) -> bool:
         return book.slug in self.starting
@@ -384,13 +398,10 @@ class Replay:
         key: str = "",
     ) -> None:
         """One event at `at` on the subjects `present` ("contact", "episode", "worker")."""
-        cache_key = (event, present, route)
-        rules = self._rules.get(cache_key)
-        if rules is None:
-            rules = self._rules[cache_key] = self.index.for_event(
-                event, present=present, route=route, may_start=self._may_start
-            )
-        verdict = judge(rules, list(self._open.values()), at=at, key=key)
+        rules = self.index.for_event_starting(event, present=present, route=route, starting=self.starting)
+        if not (rules.touched or rules.start) and "episode" not in present:
+            return
+        verdict = judge(rules, list(self._open.values()), at=at, key=key) if rules.touched else Judgement()
         for clock in verdict.met:
             clock.stopped_at, clock.stop_reason = met_at(clock.started_at, at), MET
             del self._open[(clock.rulebook, clock.rule.id, clock.key)]
@@ -399,7 +410,7 @@ class Replay:
         for clock in verdict.withdrawn:
             clock.stopped_at, clock.stop_reason = at, WITHDRAWN
             del self._open[(clock.rulebook, clock.rule.id, clock.key)]
-        new = restarts(rules, verdict.met, at=at, may_start=self._may_start, limits=self.limits)
+        new = restarts(rules, verdict.met, at=at, may_start=self._may_start, limits=self.limits) if verdict.met else []
         if rules.start:
             new += starts(rules, self._open.keys(), at=at, key=key, limits=self.limits, pending=new)
         for s in new:
@@ -409,8 +420,10 @@ class Replay:
             )
             self._open[(clock.rulebook, s.rule.id, clock.key)] = clock
             self.clocks.append(clock)
-        if "episode" in present:
-            assignee, team = follows(owners)
+        if "episode" in present and follows(owners) != self._followed:
+            # Episode clocks start only on events about the episode, so after each such event every
+            # open one already has what the last one said: only a change needs applying.
+            assignee, team = self._followed = follows(owners)
             for clock in self._open.values():
                 if clock.rule.applies_to == "episode":
                     clock.assignee_id, clock.team_id = assignee, team
