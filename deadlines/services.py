@@ -8,7 +8,8 @@ it is all it knows (issue 5, "the workflow emits them in one place").
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -16,23 +17,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Greatest
+from django.db.models import Q
 
+from deadlines import engine
 from deadlines.calendar import WorkingCalendar, compute_deadline
 from deadlines.events import EVENTS
 from deadlines.models import Alert, ClosureDay, Deadline
 from deadlines.procedures import rulebooks_for
-from deadlines.rulebook import (
-    DEFAULT_DIRECTORY,
-    Rule,
-    Rulebook,
-    load_rulebooks,
-    rules_ended_by,
-    rules_started_by,
-    rules_stopped_by,
-    rules_stopped_by_all,
-)
+from deadlines.rulebook import DEFAULT_DIRECTORY, Rulebook, load_rulebooks
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +93,6 @@ def _calendar(calendar: WorkingCalendar | None) -> WorkingCalendar:
     return current_calendar()
 
 
-def _key(book: Rulebook, rule: Rule) -> tuple[str, str]:
-    return book.slug, rule.id
-
-
 def deadline_record_event(
     *,
     event: str,
@@ -124,7 +112,7 @@ def deadline_record_event(
     was opened from (so `allocated` stops B4 and B6, kept on the contact). In order:
 
     1. clocks the event stops are met (`stop_reason="met"`); only clocks started at or before
-       `now` to the minute (`_not_before`), so a late-recorded earlier visit cannot stop a
+       `now` to the minute (`engine.not_before`), so a late-recorded earlier visit cannot stop a
        clock that started after it, but a stop typed in the start's own minute does;
     2. clocks the event ends are withdrawn (`stop_reason="withdrawn"`);
     3. a met recurring rule starts its next clock at `now` (cycle + 1);
@@ -137,6 +125,9 @@ def deadline_record_event(
     `key` names the record the event is about ("assessment:12"): a `per_record` rule keeps
     one clock per record it starts on, and a stop naming a record stops only that record's
     clock. A `stops_on_all` rule stops when the last of its events has happened.
+
+    What happens to the clocks is decided by the pure functions of `deadlines.engine` (the
+    data generator uses the same ones); this function reads and writes the rows.
 
     `actor` (who recorded the event) is kept on the clocks the event starts, with the event,
     so "Why is this due?" can say what started each clock and who.
@@ -167,115 +158,52 @@ def deadline_record_event(
             starting.append({b.slug for b in chosen})
         return book.slug in starting[0]
 
-    def applicable(pairs: Iterable[tuple[Rulebook, Rule]]) -> list[tuple[Rulebook, Rule]]:
-        return [(b, r) for b, r in pairs if subjects[r.applies_to] is not None]
+    present = frozenset(kind for kind, subject in subjects.items() if subject is not None)
+    rules = engine.RuleIndex(books).for_event(event, present=present, route=route, may_start=starts_here)
+    limits = engine.Limits(lambda: _calendar(calendar))
 
-    stop_rules = applicable(rules_stopped_by(books, event))
-    all_rules = applicable(rules_stopped_by_all(books, event))
-    end_rules = applicable(rules_ended_by(books, event))
-    start_rules = [
-        (b, r) for b, r in applicable(rules_started_by(books, event)) if not r.is_exempt(route) and starts_here(b)
-    ]
-    rule_of = {_key(b, r): r for b, r in (*stop_rules, *all_rules, *end_rules, *start_rules)}
-    book_of = {b.slug: b for b in books}
-
-    stop_keys = {_key(b, r) for b, r in stop_rules}
-    all_keys = {_key(b, r) for b, r in all_rules}
-    end_keys = {_key(b, r) for b, r in end_rules} - stop_keys - all_keys  # stopping wins if a file says both
-
-    stopped: list[Deadline] = []
-    withdrawn: list[Deadline] = []
-    if stop_keys or all_keys or end_keys:
-        touched = _open_for(subjects, stop_keys | all_keys | end_keys, rule_of)
+    verdict = engine.Judgement()
+    if rules.touched:
         # Lock the rows so a concurrent event on the same subject waits rather than racing.
-        for row in touched.select_for_update().order_by("id"):
-            rk = (row.rulebook, row.rule_id)
-            rule = rule_of[rk]
-            # A stop or end naming a record touches that record's clock only (per-record rules).
-            this_record = not (rule.per_record and key and row.key != key)
-            if rk in stop_keys and _not_before(now, row.started_at) and this_record:
-                stopped.append(row)
-            elif rk in all_keys and _not_before(now, row.started_at) and this_record:
-                seen = sorted({*(row.stops_seen or ()), event})
-                if set(rule.stops_on_all) <= set(seen):
-                    stopped.append(row)
-                else:
-                    Deadline.objects.filter(pk=row.pk).update(stops_seen=seen)
-            elif rk in end_keys and this_record:
-                withdrawn.append(row)
-        if stopped:
-            # A stop typed in the clock's own starting minute is stamped at the start, never
-            # before it (a clock cannot be met in negative time).
-            Deadline.objects.filter(pk__in=[d.pk for d in stopped]).update(
-                stopped_at=Greatest(F("started_at"), Value(now)), stop_reason=Deadline.StopReason.MET
-            )
-        if withdrawn:
-            Deadline.objects.filter(pk__in=[d.pk for d in withdrawn]).update(
+        touched = _open_for(subjects, rules.touched, rules.rule_of).select_for_update().order_by("id")
+        verdict = engine.judge(rules, touched, at=now, key=key)
+        for row, seen in verdict.seen:
+            Deadline.objects.filter(pk=row.pk).update(stops_seen=seen)
+        by_stop_time: dict[datetime, list[int]] = defaultdict(list)
+        for row in verdict.met:
+            by_stop_time[engine.met_at(row.started_at, now)].append(row.pk)
+        for stopped_at, ids in by_stop_time.items():
+            Deadline.objects.filter(pk__in=ids).update(stopped_at=stopped_at, stop_reason=Deadline.StopReason.MET)
+        if verdict.withdrawn:
+            Deadline.objects.filter(pk__in=[d.pk for d in verdict.withdrawn]).update(
                 stopped_at=now, stop_reason=Deadline.StopReason.WITHDRAWN
             )
 
-    cal = None
-    new_rows: list[Deadline] = []
-    for row in stopped:
-        rule = rule_of[(row.rulebook, row.rule_id)]
-        if rule.recurs and starts_here(book_of[row.rulebook]):
-            cal = cal or _calendar(calendar)
-            next_start = max(now, row.started_at)
-            new_rows.append(
-                _new_row(
-                    book_of[row.rulebook],
-                    rule,
-                    subjects=subjects,
-                    started_at=next_start,
-                    cycle=row.cycle + 1,
-                    cal=cal,
-                    key=row.key,
-                )
-            )
+    new = engine.restarts(rules, verdict.met, at=now, may_start=starts_here, limits=limits)
+    if rules.start:
+        already_open = _open_for(subjects, rules.started, rules.rule_of).values_list("rulebook", "rule_id", "key")
+        new += engine.starts(rules, set(already_open), at=now, key=key, limits=limits, pending=new)
 
-    if start_rules:
-        start_keys = {_key(b, r) for b, r in start_rules}
-        already_open = set(_open_for(subjects, start_keys, rule_of).values_list("rulebook", "rule_id", "key"))
-        already_open |= {(d.rulebook, d.rule_id, d.key) for d in new_rows}
-        for book, rule in start_rules:
-            record = key if rule.per_record else ""
-            if (*_key(book, rule), record) in already_open:
-                continue
-            cal = cal or _calendar(calendar)
-            new_rows.append(_new_row(book, rule, subjects=subjects, started_at=now, cycle=1, cal=cal, key=record))
-            already_open.add((*_key(book, rule), record))
-
+    new_rows = [_new_row(start, subjects=subjects, event=event, actor=actor) for start in new]
     if new_rows:
-        for row in new_rows:  # for "Why is this due?": the event that started it, and who recorded it
-            row.start_event, row.started_by_id = event, getattr(actor, "pk", None)
         Deadline.objects.bulk_create(new_rows)
 
     if episode is not None:
         # The lead professional may have changed (allocation, reallocation): the open clocks of
-        # the episode follow, so alerts reach whoever holds the case now.
+        # the episode follow (engine.follows), so alerts reach whoever holds the case now.
+        assignee_id, team_id = engine.follows(_owners(subjects, "episode"))
         Deadline.objects.filter(episode=episode, stopped_at__isnull=True).exclude(
-            Q(assignee_id=episode.lead_professional_id) & Q(team_id=episode.team_id)
-        ).update(assignee_id=episode.lead_professional_id, team_id=episode.team_id)
+            Q(assignee_id=assignee_id) & Q(team_id=team_id)
+        ).update(assignee_id=assignee_id, team_id=team_id)
 
     return EventResult(
         opened=len(new_rows),
-        stopped=len(stopped),
-        withdrawn=len(withdrawn),
+        stopped=len(verdict.met),
+        withdrawn=len(verdict.withdrawn),
         opened_rules=tuple(d.rule_id for d in new_rows),
-        stopped_rules=tuple(d.rule_id for d in stopped),
-        withdrawn_rules=tuple(d.rule_id for d in withdrawn),
+        stopped_rules=tuple(d.rule_id for d in verdict.met),
+        withdrawn_rules=tuple(d.rule_id for d in verdict.withdrawn),
     )
-
-
-def _not_before(stop: datetime, start: datetime) -> bool:
-    """Whether a stop at `stop` can stop a clock started at `start`.
-
-    Times people type have minutes; clocks start to the second (a contact received at 10:05:37
-    by the system, or an allocation made then). A stop typed as 10:05 is "at or after" that
-    start: compared with the start's minute, it stops the clock. A stop in an earlier minute
-    (a late-recorded earlier visit) still cannot stop a clock started after it.
-    """
-    return stop >= start.replace(second=0, microsecond=0)
 
 
 def _open_for(subjects: dict, keys: set[tuple[str, str]], rule_of: dict):
@@ -288,39 +216,41 @@ def _open_for(subjects: dict, keys: set[tuple[str, str]], rule_of: dict):
     return Deadline.objects.filter(condition, stopped_at__isnull=True)
 
 
-def _new_row(
-    book: Rulebook, rule: Rule, *, subjects: dict, started_at: datetime, cycle: int, cal: WorkingCalendar, key: str = ""
-) -> Deadline:
-    expected_at, due_at = compute_deadline(cal, started_at, rule.expected, rule.maximum)
-    row = Deadline(
-        rulebook=book.slug,
+def _owners(subjects: dict, applies_to: str) -> engine.Owners:
+    """The subjects' state that decides whose a clock on `applies_to` is (engine.clock_owner)."""
+    if applies_to == "episode":
+        episode = subjects["episode"]
+        return engine.Owners(episode_lead=episode.lead_professional_id, episode_team=episode.team_id)
+    if applies_to == "contact":
+        contact = subjects["contact"]
+        # Front-door work belongs to a team: the one it was allocated to, else its recorder's.
+        return engine.Owners(contact_team=contact.allocated_team_id or _creator_team_id(contact))
+    worker = subjects["worker"]
+    return engine.Owners(worker=worker.pk, worker_team=worker.team_id)
+
+
+def _new_row(start: engine.Start, *, subjects: dict, event: str, actor) -> Deadline:
+    rule = start.rule
+    subject = subjects[rule.applies_to]
+    assignee_id, team_id = engine.clock_owner(rule.applies_to, _owners(subjects, rule.applies_to))
+    return Deadline(
+        rulebook=start.book.slug,
         rule_id=rule.id,
         title=rule.title,
-        cycle=cycle,
-        key=key,
-        started_at=started_at,
-        expected_at=expected_at,
-        due_at=due_at,
+        cycle=start.cycle,
+        key=start.key,
+        started_at=start.started_at,
+        expected_at=start.expected_at,
+        due_at=start.due_at,
         flag_only=rule.flag_only,
+        **{_SUBJECT_FIELD[rule.applies_to]: subject},
+        family_id=None if rule.applies_to == "worker" else subject.family_id,
+        assignee_id=assignee_id,
+        team_id=team_id,
+        # For "Why is this due?": the event that started it, and who recorded it.
+        start_event=event,
+        started_by_id=getattr(actor, "pk", None),
     )
-    subject = subjects[rule.applies_to]
-    if rule.applies_to == "episode":
-        row.episode = subject
-        row.family_id = subject.family_id
-        # While the episode awaits allocation there is no assignee: its team leaders are the
-        # escalation (alerts go to them).
-        row.assignee_id = subject.lead_professional_id
-        row.team_id = subject.team_id
-    elif rule.applies_to == "contact":
-        row.contact = subject
-        row.family_id = subject.family_id
-        # Front-door work belongs to a team, not a person.
-        row.team_id = subject.allocated_team_id or _creator_team_id(subject)
-    else:
-        row.worker = subject
-        row.assignee = subject
-        row.team_id = subject.team_id
-    return row
 
 
 def _creator_team_id(contact) -> int | None:

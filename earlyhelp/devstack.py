@@ -259,7 +259,7 @@ def cmd_run() -> int:
         steps = [(["check_stack"], app_env), (["migrate", "--no-input"], owner_env)]
         if databases.app_role:
             steps.append((["grant_app_role", databases.app_role], owner_env))
-        # The demo data comes from the bulk loader (cases/generator), which moves sequences: owner's work.
+        # The demo data comes from the bulk loader (tooling/generator), which moves sequences: owner's work.
         steps.append((["seed_demo"], owner_env))
         for step, step_env in steps:
             code = _run(manage + step, step_env)

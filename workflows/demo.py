@@ -73,7 +73,7 @@ def ensure_demo_families(count: int) -> int:
     import io
 
     from accounts.models import User
-    from cases.generator import generate
+    from tooling.generator import generate
 
     if Family.objects.exists():
         return 0
@@ -92,9 +92,9 @@ def adopt_generated_work() -> None:
     """Give each demo account the team and open work of the first generated user with its role."""
     from accounts.demo import DEMO_ACCOUNTS
     from accounts.models import User
-    from cases.generator.build import USERNAME_PREFIX
     from cases.models import Episode
     from deadlines.models import Alert, Deadline
+    from tooling.generator.build import USERNAME_PREFIX
 
     for username, *_names, role, _team in DEMO_ACCOUNTS:
         demo = User.objects.filter(username=username).first()

@@ -313,7 +313,7 @@ def test_demo_accounts_put_the_demo_service_on_one_procedure():
 
 
 def test_the_generator_refuses_two_procedures_for_one_service():
-    from cases.generator import GeneratorError, generate
+    from tooling.generator import GeneratorError, generate
 
     with pytest.raises(GeneratorError, match="exactly one council procedure"):
         generate(families=1, rulebooks=("families-first", "family-solutions", "step-up"), today=date(2026, 11, 23))

@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import User
-from cases.generator import generate
 from oversight import annex_a, annex_a_validation
 from oversight import annex_a_codes as ac
 from oversight.selectors import LONDON, local_midnight
+from tooling.generator import generate
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ import pytest
 from django.db import connections
 
 from benchmarks import load
-from cases.generator import generate
 from deadlines.models import Deadline
+from tooling.generator import generate
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,9 +14,9 @@ from django.test import Client
 
 from accounts import roles
 from accounts.models import User
-from cases.generator import GeneratorError, generate
 from cases.models import AccessLog, CaseNote, Contact, Episode, Family, Membership, Person
 from deadlines.models import Alert, Deadline
+from tooling.generator import GeneratorError, generate
 
 TODAY = date(2026, 11, 30)
 N = 200
@@ -96,7 +96,7 @@ def test_row_counts_are_in_the_issues_proportions():
 
 
 def result_now():
-    from cases.generator import _now
+    from tooling.generator import _now
 
     return _now(TODAY)
 

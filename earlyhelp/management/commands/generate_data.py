@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cases.generator import DEFAULT_RULEBOOKS, GeneratorError, generate
+from tooling.generator import DEFAULT_RULEBOOKS, GeneratorError, generate
 
 
 def _day(value: str) -> date:

@@ -65,7 +65,7 @@ def _defaults_for(model: type[models.Model], columns: Sequence[str]) -> tuple[tu
             values.append("")
         else:
             raise ValueError(
-                f"{model.__name__}.{f.name} is required and has no default: teach cases/generator how to fill it"
+                f"{model.__name__}.{f.name} is required and has no default: teach tooling/generator how to fill it"
             )
     unknown = given - {f.column for f in model._meta.concrete_fields}
     if unknown:

@@ -23,12 +23,13 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cases.generator.build import Builder
-from cases.generator.clocks import ClockEngine
-from cases.generator.loader import Loader, Progress
 from cases.models import AccessLog, Family
-from deadlines.calendar import LONDON, build_calendar
+from deadlines.calendar import build_calendar
+from deadlines.engine import Limits, RuleIndex
 from deadlines.rulebook import load_rulebooks
+from kit.time import LONDON
+from tooling.generator.build import Builder
+from tooling.generator.loader import Loader, Progress
 
 CHUNK = 1_000  # families per COPY round: bounded memory, few COPY statements
 # One council's procedure and the shared step-up rulebook (ADR 0019): the generated service follows it.
@@ -66,8 +67,14 @@ def generate(
     fast_indexes: bool = True,
     analyze: bool = True,
     stream=None,
+    event_log: list | None = None,
 ) -> Result:
-    """Generate `families` families (see the module docstring). Deterministic for a seed on an empty database."""
+    """Generate `families` families (see the module docstring). Deterministic for a seed on an empty database.
+
+    The clocks are made by the deadline engine's own functions (`deadlines.engine`), replaying
+    each family's events as `deadline_record_event` would. With `event_log`, every event replayed
+    is appended to it (see `Builder`), so a test can replay them through the service itself.
+    """
     stream = stream or sys.stderr
     if families < 1:
         raise GeneratorError("--families must be at least 1")
@@ -81,9 +88,13 @@ def generate(
     started = time.perf_counter()
     rng = random.Random(seed)
     log_rng = random.Random(f"{seed}-access-log")
-    engine = ClockEngine(load_rulebooks(rulebooks), build_calendar())
+    books = load_rulebooks(rulebooks)
     loader = Loader(fast_indexes=fast_indexes, stream=stream)
-    builder = Builder(loader=loader, rng=rng, log_rng=log_rng, now=now, engine=engine, access_log=access_log)
+    builder = Builder(
+        loader=loader, rng=rng, log_rng=log_rng, now=now, access_log=access_log, event_log=event_log,
+        # One procedure plus the shared rulebooks (checked by _procedure): all of them may start clocks.
+        rules=RuleIndex(books), starting=frozenset(b.slug for b in books), limits=Limits(build_calendar()),
+    )  # fmt: skip
     builder.procedure = procedure
     progress = Progress(families, stream=stream)
     skipped = [f"{app}.{name}" for app, name in OPTIONAL_MODELS if not _has_model(app, name)]
@@ -101,6 +112,8 @@ def generate(
         builder.supervisions()
         for done in range(1, families + 1):
             builder.family()
+            if done == families:
+                builder.worker_clocks()  # the cases each practitioner held are all known now
             if done % CHUNK == 0 or done == families:
                 loader.flush(order)
                 progress.update(done, loader.tables.values(), force=done == families)

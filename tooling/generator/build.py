@@ -9,11 +9,13 @@ from one seeded `random.Random`, so a seed gives the same database.
 
 from __future__ import annotations
 
+import itertools
 import random
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from django.apps import apps
 from django.contrib.auth.models import Group
@@ -21,9 +23,6 @@ from psycopg.types.json import Jsonb
 
 from accounts import roles
 from accounts.models import Service, Team, User
-from cases.generator import words as w
-from cases.generator.clocks import ClockEngine, alerts
-from cases.generator.loader import Loader
 from cases.models import (
     AccessLog,
     AgencyInvolvement,
@@ -58,9 +57,15 @@ from cases.models import (
 )
 from cases.validators import soundex
 from deadlines import events as ev
+from deadlines.engine import Clock, Limits, Owners, Replay, RuleIndex
 from deadlines.models import Alert, Deadline
+from kit.time import LONDON
+from tooling.generator import words as w
+from tooling.generator.alerts import alerts
+from tooling.generator.loader import Loader
 
 DAY = timedelta(days=1)
+END_OF_DAY = time(23, 59, 59)
 WHO = ("Parent", "Family coach", "School")
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -109,6 +114,29 @@ NOTE_KINDS = ((K.HOME_VISIT, 0.42), (K.PHONE_CALL, 0.26), (K.OFFICE_VISIT, 0.12)
 RECORDED = {"acknowledgement": 0.4, "screening_outcome": 0.4, "meeting_outcome": 0.7, "plan_copy": 0.85}
 
 
+# The subjects an event concerns, as deadline_record_event reads them: an event on an episode also
+# counts for the contact it was opened from.
+CONTACT = frozenset({"contact"})
+EPISODE = frozenset({"contact", "episode"})
+WORKER = frozenset({"worker"})
+
+
+class Ev(NamedTuple):
+    """One workflow event as the services tell the engine of it: when, what, about which record.
+
+    `seq` is the order the generator made it in: events are replayed in (at, seq) order, so
+    events at the same moment keep the order the services emit them in. `owners` is the state
+    of the records that decides whose a new clock is (engine.Owners).
+    """
+
+    at: datetime
+    seq: int
+    name: str
+    on_episode: bool
+    key: str
+    owners: Owners
+
+
 def optional_model(app: str, name: str):
     """A model another feature adds, or None while it does not exist (its rows are then skipped)."""
     try:
@@ -139,14 +167,23 @@ class Staff:
 
 class Builder:
     def __init__(self, *, loader: Loader, rng: random.Random, log_rng: random.Random, now: datetime,
-                 engine: ClockEngine, access_log: bool):  # fmt: skip
+                 rules: RuleIndex, starting: frozenset[str], limits: Limits, access_log: bool,
+                 event_log: list | None = None):  # fmt: skip
         self.L = loader
         self.rng = rng
         self.log_rng = log_rng
         self.now = now
         self.start = now - timedelta(days=365 * YEARS)
         self.span = (now - self.start).total_seconds()
-        self.engine = engine
+        # The deadline engine's own functions (deadlines.engine) make every clock.
+        self.rules, self.starting, self.limits = rules, starting, limits
+        self.seq = itertools.count()
+        # Per practitioner: the events about them (joining a team, holding a case, supervision).
+        self.worker_events: dict[int, list[Ev]] = defaultdict(list)
+        self.new_staff = False
+        # When given, every event replayed is appended as (Ev, contact id, episode id, worker id,
+        # route), for tests that replay them through deadline_record_event.
+        self.event_log = event_log
         self.procedure = ""  # the rulebook slug the generated service follows (set by generate)
         self.access_log = access_log
         self.meetings: dict[tuple[str, int], tuple[int, datetime]] = {}
@@ -208,9 +245,9 @@ class Builder:
         (Escalation, "id episode_id about disagreement escalated_to raised_at raised_by_id outcome resolved_at "
                      "resolved_by_id"),
         (Draft, "id user_id episode_id form_key object_key data updated_at"),
-        (Deadline, "id rulebook rule_id title contact_id episode_id worker_id family_id cycle started_at expected_at "
-                   "due_at "
-                   "stopped_at stop_reason flag_only assignee_id team_id overdue_alerted_at breach_alerted_at"),
+        (Deadline, "id rulebook rule_id title contact_id episode_id worker_id family_id cycle key stops_seen "
+                   "started_at expected_at due_at stopped_at stop_reason flag_only assignee_id team_id "
+                   "overdue_alerted_at breach_alerted_at start_event"),
         (Alert, "id deadline_id level recipient_id created_at read_at emailed_at"),
         (AccessLog, "id at user_id action family_id_logged person_id_logged what ip_address"),
     )  # fmt: skip
@@ -299,6 +336,7 @@ class Builder:
                 )
             )
         users = User.objects.bulk_create(users)
+        self.new_staff = True
         groups = {name: Group.objects.get_or_create(name=name)[0] for name in roles.ALL_ROLES}
         User.groups.through.objects.bulk_create(
             [
@@ -483,7 +521,15 @@ class Builder:
         leads = staff.by_role[roles.EH_MASH_LEAD]
         created_by = rng.choice(mash)
         front_team = staff.front_door.pk
-        evs: list[tuple[datetime, str, bool]] = [(received, ev.CONTACT_RECEIVED, False)]
+        # Whose the contact's clocks are (engine.clock_owner): its recorder's team, the front door,
+        # until it is decided to an Early Help team.
+        owners = Owners(contact_team=front_team)
+        evs: list[Ev] = []
+
+        def add(at: datetime, name: str) -> None:
+            evs.append(Ev(at, next(self.seq), name, False, "", owners))
+
+        add(received, ev.CONTACT_RECEIVED)
         referrer_role = rng.choice(w.REFERRER_ROLES)
         referrer = f"{rng.choice(w.STAFF_FIRST)} {rng.choice(w.SURNAMES)}"
 
@@ -509,27 +555,30 @@ class Builder:
         stepped_up = None
         outcome_decision = decision
         if screen <= now:
-            evs.append((screen, ev.SCREENING_HELD, False))
+            add(screen, ev.SCREENING_HELD)
             state = Contact.State.SCREENING
         if awaiting_consent and decided <= now:
             state = Contact.State.AWAITING_CONSENT
-            evs.append((decided, ev.DECISION_MADE, False))
+            add(decided, ev.DECISION_MADE)
             self._comm(
                 fid, cid, None, Communication.Kind.CONSENT_REQUEST, "The family", Communication.Method.LETTER,
                 decided + HOUR, created_by,
             )  # fmt: skip
-            evs.append((decided + HOUR, ev.SCREENING_OUTCOME_SENT, False))
+            add(decided + HOUR, ev.SCREENING_OUTCOME_SENT)
         if final_at <= now:
             decided_by = rng.choice(leads if decision in (D.ALLOCATE, D.MEETING, D.STEP_UP) else mash + leads)
             decided_at = final_at
             rationale = w.DECISION_RATIONALES[decision]
-            evs.append((final_at, ev.DECISION_MADE, False))
+            if decision == D.ALLOCATE:
+                # The decision names the team before the engine hears of it (workflows.services).
+                owners = Owners(contact_team=home_team.pk)
+            add(final_at, ev.DECISION_MADE)
             decided_event = {
                 D.ALLOCATE: ev.CONTACT_DECIDED_ALLOCATE,
                 D.MEETING: ev.CONTACT_DECIDED_MEETING,
                 D.STEP_UP: ev.CONTACT_DECIDED_STEP_UP,
             }.get(decision, ev.CONTACT_DECIDED_CLOSE)
-            evs.append((final_at, decided_event, False))
+            add(final_at, decided_event)
             state = {
                 D.ALLOCATE: Contact.State.ALLOCATED_TO_TEAM,
                 D.MEETING: Contact.State.AT_MEETING,
@@ -551,7 +600,7 @@ class Builder:
                         fid, cid, None, Communication.Kind.SCREENING_OUTCOME, referrer, Communication.Method.EMAIL,
                         sent, decided_by,
                     )  # fmt: skip
-                    evs.append((sent, ev.SCREENING_OUTCOME_SENT, False))
+                    add(sent, ev.SCREENING_OUTCOME_SENT)
         if rng.random() < RECORDED["acknowledgement"] and route != Contact.Route.DART:
             sent = received + timedelta(hours=rng.expovariate(1 / 10))
             if sent <= now:
@@ -559,7 +608,7 @@ class Builder:
                     fid, cid, None, Communication.Kind.ACKNOWLEDGEMENT, referrer, Communication.Method.EMAIL, sent,
                     created_by,
                 )  # fmt: skip
-                evs.append((sent, ev.ACKNOWLEDGEMENT_SENT, False))
+                add(sent, ev.ACKNOWLEDGEMENT_SENT)
 
         # Consent: recorded before any offer of Early Help (rulebook D).
         if decision in (D.ALLOCATE, D.SINGLE_AGENCY, D.MEETING) and (decided <= now):
@@ -577,12 +626,12 @@ class Builder:
             meeting_kind = rng.choice(("NAM", "MAAM", "MAAM", "ICDM"))
             mid, held = self.meeting(meeting_kind, final_at + 2 * DAY)
             # Kind-specific events, as workflows.services fires them (A2 is the NAM's, B1/B5/B6 the MAAM's).
-            evs.append((final_at, f"contact_decided_{meeting_kind.lower()}", False))
+            add(final_at, f"contact_decided_{meeting_kind.lower()}")
             outcome = self.pick(self.outcomes)
             item = [L.ids(MeetingItem), mid, cid, "", "", None, "", None, None]
             if held <= now:
-                evs.append((held, ev.MEETING_HELD, False))
-                evs.append((held, f"{meeting_kind.lower()}_held", False))
+                add(held, ev.MEETING_HELD)
+                add(held, f"{meeting_kind.lower()}_held")
                 outcome_at = held + timedelta(minutes=rng.randint(10, 120))
                 if episode_open and outcome == MeetingItem.Outcome.ALLOCATE:
                     outcome = MeetingItem.Outcome.NO_FURTHER_ACTION
@@ -592,7 +641,10 @@ class Builder:
                     rng.choice(w.AGENCIES) if outcome == MeetingItem.Outcome.SINGLE_AGENCY else "",
                     decided_by, outcome_at,
                 ]  # fmt: skip
-                evs.append((outcome_at, ev.DECISION_MADE, False))
+                if outcome == MeetingItem.Outcome.ALLOCATE:
+                    owners = Owners(contact_team=home_team.pk)
+                # The decision was the meeting's, taken when it was held (workflows.services).
+                add(held, ev.DECISION_MADE)
                 outcome_decision = outcome
                 decided_at = outcome_at
                 state = {
@@ -604,10 +656,12 @@ class Builder:
                 }[outcome]
                 if outcome == MeetingItem.Outcome.ALLOCATE:
                     # The meeting's decision is timed when it was held (B6 runs from the meeting).
-                    evs.append((held, ev.MEETING_DECIDED_ALLOCATE, False))
+                    add(held, ev.MEETING_DECIDED_ALLOCATE)
                     if meeting_kind == "MAAM":
-                        evs.append((held, ev.MAAM_DECIDED_ALLOCATE, False))
+                        add(held, ev.MAAM_DECIDED_ALLOCATE)
                     allocated_team = home_team.pk
+                else:
+                    add(held, ev.CONTACT_DECIDED_STEP_UP if outcome == "step_up" else ev.CONTACT_DECIDED_CLOSE)
                 if outcome == MeetingItem.Outcome.STEP_UP:
                     stepped_up = outcome_at
                 if rng.random() < RECORDED["meeting_outcome"]:
@@ -617,11 +671,11 @@ class Builder:
                             fid, cid, None, Communication.Kind.MEETING_OUTCOME, referrer,
                             Communication.Method.EMAIL, sent, decided_by,
                         )  # fmt: skip
-                        evs.append((sent, ev.MEETING_OUTCOME_SENT, False))
+                        add(sent, ev.MEETING_OUTCOME_SENT)
             L.buffer(MeetingItem).append(tuple(item))
 
         episode_id = None
-        episode_events: list[tuple[datetime, str, bool]] = []
+        episode_events: list[Ev] = []
         ep = None
         if allocated_team is not None and decided_at is not None and not episode_open:
             origin = {
@@ -630,7 +684,7 @@ class Builder:
             }.get(route, Episode.Origin.MEETING if decision == D.MEETING else Episode.Origin.FRONT_DOOR)
             ep = self.episode(
                 fid=fid, cid=cid, team=home_team, origin=origin, opened=decided_at + MINUTE, children=children,
-                decided_by=decided_by,
+                decided_by=decided_by, received=received,
             )  # fmt: skip
             episode_id = ep["id"]
             episode_events = ep["events"]
@@ -666,10 +720,7 @@ class Builder:
         self.counts["contacts"] += 1
 
         # The clocks of the contact and of the episode it opened.
-        self.clocks(
-            evs + episode_events, route=route, contact_id=cid, episode_id=episode_id, family_id=fid,
-            contact_team=allocated_team or front_team, episode=ep,
-        )  # fmt: skip
+        self.clocks(evs + episode_events, route=route, contact_id=cid, episode_id=episode_id, family_id=fid)
         return {"episode": ep, "stepped_up": stepped_up}
 
     def _comm(self, fid, cid, eid, kind, recipient, method, sent, by, summary=""):
@@ -678,7 +729,7 @@ class Builder:
         )
 
     # --- an episode of Early Help ---------------------------------------------------------------
-    def episode(self, *, fid, cid, team, origin, opened, children, decided_by) -> dict:
+    def episode(self, *, fid, cid, team, origin, opened, children, decided_by, received) -> dict:
         rng, L, now, staff = self.rng, self.L, self.now, self.staff
         uni = rng.uniform
         eid = L.ids(Episode)
@@ -688,16 +739,21 @@ class Builder:
         lead = rng.choice(members[roles.PRACTITIONER])
         manager = rng.choice(staff.by_role[roles.MANAGER])
         duty_manager = rng.choice(staff.by_role[roles.DUTY_MANAGER])
+        # Whose the clocks are (engine.clock_owner): the team's until a lead professional is allocated.
+        waiting = Owners(contact_team=team.pk, episode_team=team.pk)
+        holding = Owners(
+            contact_team=team.pk, episode_lead=lead, episode_team=team.pk, worker=lead, worker_team=team.pk
+        )
+        evs: list[Ev] = []
         # "Referral sent to the team" (A3) is a step of its own on the contact, recorded when the
         # front door sends it; the generator records it with the opening.
-        evs: list[tuple[datetime, str, bool]] = [
-            (opened, ev.REFERRAL_SENT_TO_TEAM, True),
-            (opened, ev.EPISODE_OPENED, True),
-        ]
+        evs.append(Ev(opened, next(self.seq), ev.REFERRAL_SENT_TO_TEAM, False, "", waiting))
+        evs.append(Ev(opened, next(self.seq), ev.EPISODE_OPENED, True, "", waiting))
+        # B15 and B16 run from when social care's request was received: the contact's receipt.
         if origin == Episode.Origin.STEP_DOWN:
-            evs.append((opened, ev.STEP_DOWN_RECEIVED, True))
+            evs.append(Ev(min(received, opened), next(self.seq), ev.STEP_DOWN_RECEIVED, True, "", waiting))
         elif origin == Episode.Origin.WRAPAROUND:
-            evs.append((opened, ev.WRAPAROUND_REQUESTED, True))
+            evs.append(Ev(min(received, opened), next(self.seq), ev.WRAPAROUND_REQUESTED, True, "", waiting))
         sca_date = (
             (opened - timedelta(days=rng.randint(10, 150))).date() if origin == Episode.Origin.STEP_DOWN else None
         )
@@ -792,9 +848,10 @@ class Builder:
             closed_at = None
 
         # Events for the clocks (and the records that go with them), up to now.
-        def emit(at, name):
+        def emit(at, name, key=""):
             if at <= now:
-                evs.append((at, name, True))
+                owners = holding if is_allocated and at >= allocated else waiting
+                evs.append(Ev(at, next(self.seq), name, True, key, owners))
 
         def decide(oversees, after, share, **links):
             """A manager's oversight of something, recorded (or not) a few days later."""
@@ -819,39 +876,41 @@ class Builder:
         note_ids: list[int] = []
         t = opened + timedelta(days=uni(3, 7))
         while t < min(allocated, work_end):
-            self._note(eid, fid, K.DUTY_CONTACT, t, duty, children, notes)
-            emit(t, ev.VISIT_RECORDED)
+            nid = self._note(eid, fid, K.DUTY_CONTACT, t, duty, children, notes)
+            emit(t, ev.VISIT_RECORDED, f"note:{nid}")
             emit(t, ev.DUTY_CONTACT_RECORDED)
-            emit(t + timedelta(hours=uni(0.2, 20)), ev.CASE_RECORDED)
+            emit(t + timedelta(hours=uni(0.2, 20)), ev.CASE_RECORDED, f"note:{nid}")
             t += timedelta(days=uni(4, 9))
         if is_allocated:
             emit(allocated, ev.ALLOCATED)
+            # The same event concerns the practitioner: B20 runs once they hold a case.
+            self.worker_events[lead].append(evs[-1]._replace(on_episode=False))
         if initial <= work_end and (declined_at is None or initial < declined_at):
             initial_kind = rng.choice((K.PHONE_CALL, K.HOME_VISIT))
-            self._note(eid, fid, initial_kind, initial, lead, children, notes, initial=True)
+            nid = self._note(eid, fid, initial_kind, initial, lead, children, notes, initial=True)
             emit(initial, ev.INITIAL_CONTACT_MADE)
-            emit(initial, ev.VISIT_RECORDED)
+            emit(initial, ev.VISIT_RECORDED, f"note:{nid}")
             if initial_kind in CaseNote.IN_PERSON_KINDS:
                 emit(initial, ev.FAMILY_VISITED)
-            emit(initial + timedelta(hours=uni(0.2, 30)), ev.CASE_RECORDED)
+            emit(initial + timedelta(hours=uni(0.2, 30)), ev.CASE_RECORDED, f"note:{nid}")
         if first_visit <= work_end and (declined_at is None or first_visit < declined_at):
             nid = self._note(eid, fid, K.HOME_VISIT, first_visit, lead, children, notes, first=True)
             note_ids.append(nid)
             emit(first_visit, ev.FIRST_VISIT_MADE)
-            emit(first_visit, ev.VISIT_RECORDED)
+            emit(first_visit, ev.VISIT_RECORDED, f"note:{nid}")
             emit(first_visit, ev.FAMILY_VISITED)
-            emit(first_visit + timedelta(hours=uni(0.2, 30)), ev.CASE_RECORDED)
+            emit(first_visit + timedelta(hours=uni(0.2, 30)), ev.CASE_RECORDED, f"note:{nid}")
             # Visits until the work ends.
             t = first_visit + timedelta(days=max(0.5, rng.expovariate(1 / 5.7)))
             visit_end = min(work_end, end if closed_at is None or closed_at > end else closed_at)
             while t < visit_end:
                 kind = self.pick(self.note_kinds)
-                self._note(eid, fid, kind, t, lead, children, notes)
-                emit(t, ev.VISIT_RECORDED)
+                nid = self._note(eid, fid, kind, t, lead, children, notes)
+                emit(t, ev.VISIT_RECORDED, f"note:{nid}")
                 if kind in CaseNote.IN_PERSON_KINDS:
                     emit(t, ev.FAMILY_VISITED)
                 lag = timedelta(hours=uni(0.1, 8) if rng.random() < 0.9 else uni(24, 120))
-                emit(t + lag, ev.CASE_RECORDED)
+                emit(t + lag, ev.CASE_RECORDED, f"note:{nid}")
                 t += timedelta(days=max(0.5, rng.expovariate(1 / 5.7)))
             # The supervisor's case discussions, every month or so.
             t = first_visit + timedelta(days=uni(20, 40))
@@ -890,7 +949,9 @@ class Builder:
             assessment_id = None
             need_levels = {area: rng.choice((2, 3)) for area in OutcomeArea.values}
         if assessed <= now and (declined_at is None or assessed < declined_at):
-            emit(assessed, ev.ASSESSMENT_COMPLETED)
+            # One oversight clock per assessment (B13); a recent social care assessment stands in.
+            record = f"assessment:{assessment_id}" if assessment_id is not None else f"assessment-not-needed:{eid}"
+            emit(assessed, ev.ASSESSMENT_COMPLETED, record)
             if assessment_id is not None:
                 decide("assessment", assessed, 0.8, assessment=assessment_id)
             self._doc(eid, fid, Document.Kind.ASSESSMENT, assessed, lead)
@@ -899,7 +960,7 @@ class Builder:
         outcome_ids: list[int] = []
         if assessed <= now and (declined_at is None or assessed < declined_at):
             pid = L.ids(Plan)
-            emit(assessed, ev.PLAN_STARTED)  # the plan is written from the assessment (B10)
+            emit(assessed, ev.PLAN_STARTED, f"plan:{pid}")  # the plan is written from the assessment (B10)
             is_active = active <= now and (declined_at is None or active < declined_at)
             L.buffer(Plan).append(
                 (
@@ -928,7 +989,7 @@ class Builder:
                 emit(planning, ev.PLANNING_MEETING_HELD)
                 self._doc(eid, fid, Document.Kind.PLAN, planning, lead)
             if is_active:
-                emit(active, ev.PLAN_COMPLETED)
+                emit(active, ev.PLAN_COMPLETED, f"plan:{pid}")
                 decide("plan", active, 0.8, plan=pid)
                 if rng.random() < RECORDED["plan_copy"]:
                     copy_at = active + timedelta(days=uni(0.5, 7))
@@ -961,7 +1022,7 @@ class Builder:
                     )  # fmt: skip
                     for oid in outcome_ids:
                         L.buffer(ReviewProgress).append((L.ids(ReviewProgress), rid, oid, rng.randint(0, 4), ""))
-                    emit(t, ev.REVIEW_HELD)
+                    emit(t, ev.REVIEW_HELD, f"review:{rid}")
                     decide("review", t, 0.7, review=rid)
                     t += timedelta(days=uni(35, 50))
 
@@ -1030,7 +1091,7 @@ class Builder:
                         "Supervisor's tasks are not done yet." if outcome == "returned" and answered_now else "",
                     )
                 )  # fmt: skip
-                emit(requested, ev.CLOSURE_REQUESTED)
+                emit(requested, ev.CLOSURE_REQUESTED, f"closure:{crid}")
                 decide("closure", requested, 0.9, closure=crid)
                 if answered_now:
                     if outcome == "returned":
@@ -1120,15 +1181,23 @@ class Builder:
 
     # --- supervision of each practitioner (B20: every 4 calendar weeks) ------------------------
     def supervisions(self) -> None:
-        if self.Supervision is None:
+        """Each practitioner's supervisions, and their joining a team (B20's first clock).
+
+        Generated staff join their teams when the generated years begin; the users page would
+        tell the engine `team_joined` then (accounts.services.user_save). Only for staff made by
+        this run: appending to a database keeps the clocks its staff already have.
+        """
+        if not self.new_staff:
             return
         rng, L, now, staff = self.rng, self.L, self.now, self.staff
         for team_id, members in sorted(staff.team_members.items()):
             leaders = members.get(roles.TEAM_LEADER)
-            if not leaders:
-                continue
             for practitioner in members.get(roles.PRACTITIONER, []):
-                evs = []
+                owners = Owners(worker=practitioner, worker_team=team_id)
+                evs = self.worker_events[practitioner]
+                evs.append(Ev(self.start, next(self.seq), ev.TEAM_JOINED, False, "", owners))
+                if self.Supervision is None or not leaders:
+                    continue
                 t = self.start + timedelta(days=rng.uniform(0, 28))
                 while t < now:
                     held = self.office(t)
@@ -1141,62 +1210,74 @@ class Builder:
                             min(held + timedelta(hours=rng.uniform(1, 48)), now),
                         )
                     )  # fmt: skip
-                    evs.append((held, ev.SUPERVISION_RECORDED, False))
+                    # As oversight.services records it: the day it was held, never after now.
+                    at = min(now, datetime.combine(held.date(), END_OF_DAY, tzinfo=LONDON))
+                    evs.append(Ev(at, next(self.seq), ev.SUPERVISION_RECORDED, False, "", owners))
                     t += timedelta(days=rng.uniform(24, 36))
-                self.worker_clocks(evs, worker_id=practitioner, team_id=team_id)
 
-    def worker_clocks(self, events, *, worker_id: int, team_id: int) -> None:
+    def worker_clocks(self) -> None:
+        """Every practitioner's clocks, once all the families (and the cases they hold) are made."""
+        if not self.new_staff:
+            return
         L, now = self.L, self.now
-        leaders = self.staff.leaders.get(team_id, ())
-        for clock in self.engine.run(events, route=None, worker=True):
-            overdue_at, breach_at, levels = alerts(clock, now)
-            did = L.ids(Deadline)
-            rule = clock.rule
-            L.buffer(Deadline).append(
-                (
-                    did, clock.slug, rule.id, rule.title, None, None, worker_id, None, clock.cycle, clock.started,
-                    clock.expected, clock.due, clock.stopped, clock.reason, rule.flag_only, worker_id, team_id,
-                    overdue_at, breach_at,
-                )
-            )  # fmt: skip
-            for level, created in levels:
-                for user_id in sorted({*leaders, worker_id}):
-                    L.buffer(Alert).append(
-                        (L.ids(Alert), did, level, user_id, created, created + DAY, created + MINUTE)
-                    )
+        for worker_id, events in sorted(self.worker_events.items()):
+            replay = Replay(self.rules, starting=self.starting, limits=self.limits)
+            for e in sorted(events):
+                replay.record(e.name, e.at, present=WORKER, owners=e.owners, key=e.key)
+                if self.event_log is not None and e.name != ev.ALLOCATED:  # logged with its episode
+                    self.event_log.append((e, None, None, worker_id, None))
+            for clock in replay.clocks:
+                overdue_at, breach_at, levels = alerts(clock, now)
+                did = self._deadline_row(
+                    clock, contact_id=None, episode_id=None, worker_id=worker_id, family_id=None,
+                    claimed=(overdue_at, breach_at),
+                )  # fmt: skip
+                leaders = self.staff.leaders.get(clock.team_id, ())
+                for level, created in levels:
+                    for user_id in sorted({*leaders, worker_id}):
+                        L.buffer(Alert).append(
+                            (L.ids(Alert), did, level, user_id, created, created + DAY, created + MINUTE)
+                        )
+        self.worker_events.clear()
 
     # --- clocks and alerts ----------------------------------------------------------------------
-    def clocks(self, events, *, route, contact_id, episode_id, family_id, contact_team, episode) -> None:
+    def _deadline_row(self, clock: Clock, *, contact_id, episode_id, worker_id, family_id, claimed) -> int:
+        """Buffer one clock's row; `claimed`: when the alert job would have claimed its crossings."""
+        did = self.L.ids(Deadline)
+        rule = clock.rule
+        self.L.buffer(Deadline).append(
+            (
+                did, clock.rulebook, rule.id, rule.title, contact_id, episode_id, worker_id, family_id, clock.cycle,
+                clock.key, None if clock.stops_seen is None else Jsonb(clock.stops_seen), clock.started_at,
+                clock.expected_at, clock.due_at, clock.stopped_at, clock.stop_reason, rule.flag_only,
+                clock.assignee_id, clock.team_id, *claimed, clock.start_event,
+            )
+        )  # fmt: skip
+        return did
+
+    def clocks(self, events: list[Ev], *, route, contact_id, episode_id, family_id) -> None:
         L, now = self.L, self.now
-        rows = L.buffer(Deadline)
         alert_rows = L.buffer(Alert)
         leaders = self.staff.leaders
         rng = self.rng
-        for clock in self.engine.run(events, route=route):
+        replay = Replay(self.rules, starting=self.starting, limits=self.limits)
+        for e in sorted(events):
+            replay.record(e.name, e.at, present=EPISODE if e.on_episode else CONTACT, owners=e.owners, route=route,
+                          key=e.key)  # fmt: skip
+            if self.event_log is not None:
+                worker = e.owners.worker if e.name == ev.ALLOCATED else None
+                self.event_log.append((e, contact_id, episode_id if e.on_episode else None, worker, route))
+        for clock in replay.clocks:
             on_episode = clock.rule.applies_to == "episode"
-            if on_episode:
-                team = episode["team"]
-                lead, allocated = episode["lead"], episode["allocated"]
-                # Open clocks follow the lead professional once the case is allocated.
-                assignee = (
-                    lead if allocated is not None and (clock.stopped is None or clock.stopped >= allocated) else None
-                )
-            else:
-                team, assignee = contact_team, None
             overdue_at, breach_at, levels = alerts(clock, now)
-            did = L.ids(Deadline)
-            rule = clock.rule
-            rows.append(
-                (
-                    did, clock.slug, rule.id, rule.title, None if on_episode else contact_id,
-                    episode_id if on_episode else None, None, family_id, clock.cycle, clock.started, clock.expected,
-                    clock.due, clock.stopped, clock.reason, rule.flag_only, assignee, team, overdue_at, breach_at,
-                )
+            did = self._deadline_row(
+                clock, contact_id=None if on_episode else contact_id, episode_id=episode_id if on_episode else None,
+                worker_id=None, family_id=family_id, claimed=(overdue_at, breach_at),
             )  # fmt: skip
             for level, created in levels:
-                recipients = set(leaders.get(team, ()))
-                if assignee is not None:
-                    recipients.add(assignee)
+                recipients = set(leaders.get(clock.team_id, ()))
+                if clock.assignee_id is not None:
+                    recipients.add(clock.assignee_id)
                 old = now - created > 3 * DAY
                 for user_id in sorted(recipients):
                     read = created + timedelta(hours=rng.uniform(1, 60)) if old and rng.random() < 0.85 else None
