@@ -96,9 +96,9 @@ def test_row_counts_are_in_the_issues_proportions():
 
 
 def result_now():
-    from tooling.generator import _now
+    from tooling.generator import generation_now
 
-    return _now(TODAY)
+    return generation_now(TODAY)
 
 
 @pytest.mark.django_db

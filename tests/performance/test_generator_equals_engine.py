@@ -20,7 +20,7 @@ from cases.models import Contact, Episode
 from deadlines import events
 from deadlines.models import Deadline
 from deadlines.services import deadline_record_event
-from tooling.generator import _now, generate
+from tooling.generator import generate, generation_now
 
 TODAY = date(2026, 11, 30)
 FIELDS = (
@@ -31,7 +31,7 @@ FIELDS = (
 
 
 def _clocks() -> list[tuple]:
-    rows = Deadline.objects.with_status(_now(TODAY)).values_list(*FIELDS)
+    rows = Deadline.objects.with_status(generation_now(TODAY)).values_list(*FIELDS)
     return sorted(rows, key=repr)
 
 

@@ -84,7 +84,7 @@ def generate(
             "(use a fresh one, or pass --append to add to it)."
         )
     procedure = _procedure(rulebooks)
-    now = _now(today)
+    now = generation_now(today)
     started = time.perf_counter()
     rng = random.Random(seed)
     log_rng = random.Random(f"{seed}-access-log")
@@ -165,7 +165,7 @@ def _procedure(rulebooks: tuple[str, ...]) -> str:
     return procedures[0]
 
 
-def _now(today: date | None) -> datetime:
+def generation_now(today: date | None) -> datetime:
     if today is None:
         return timezone.now()
     return datetime.combine(today, dtime(12, 0), tzinfo=LONDON)
