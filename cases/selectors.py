@@ -474,3 +474,30 @@ def access_log_for_family(family: Family):
         .select_related("user")
         .order_by("-at")
     )
+
+
+def family_for_break_glass(user, pk: int) -> Family | None:
+    """Any family, by id, for someone who may break glass (the grant is logged and time-limited)."""
+    if not may_break_glass(user):
+        return None
+    return Family.objects.select_related("team").filter(pk=pk).first()
+
+
+# --- Confidential addresses ------------------------------------------------------------------------
+
+
+def can_see_confidential_address(user) -> bool:
+    """Who may see a confidential address on screen.
+
+    Front door, the team working with the family and managers need to find the family; the address
+    still never leaves in anything sent to another party (see address_for_letter).
+    """
+    return user.has_role(*FRONT_DOOR, *TEAM_ROLES, *SERVICE_ROLES)
+
+
+def address_for_letter(family: Family) -> list[str] | None:
+    """The family's own address for something sent to them; None when it must not be written down
+    (the family's address, or any of its people's, is confidential)."""
+    if family.address_confidential or family.people.filter(address_confidential=True).exists():
+        return None
+    return [line for line in (family.address_line_1, family.address_line_2, family.town, family.postcode) if line]

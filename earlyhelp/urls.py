@@ -20,7 +20,7 @@ urlpatterns = [
     ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("accounts.urls")),
-    path("", include("cases.urls")),
+    path("", include("workflows.front_door_urls")),
     path("", include("workflows.urls")),
     path("oversight/", include("oversight.urls")),
     path("deadlines/", include("deadlines.urls")),

@@ -16,9 +16,9 @@ from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 
 from accounts import roles
+from cases.access import log_access, log_shown
 from cases.models import AccessLog
 from cases.selectors import TEAM_ROLES
-from cases.views import log_access, log_shown
 from oversight import selectors
 from oversight.views import _require_role, board_filters, period_filters
 

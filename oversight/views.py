@@ -21,9 +21,9 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.models import Team, User
+from cases.access import log_access, log_shown, render_logged
 from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episodes_visible_to
-from cases.views import log_access, log_shown, render_logged
 from deadlines.models import Deadline
 from earlyhelp.input_guard import int_param
 from oversight import selectors, services

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
+from cases.access import log_access
 from cases.models import AccessLog
-from cases.views import log_access
 from oversight import annex_a
 from oversight.forms import AnnexAForm
 from oversight.models import AnnexAExport
