@@ -23,7 +23,7 @@ from accounts import roles
 from accounts.models import Team, User
 from cases.access import log_access, log_shown, render_logged
 from cases.models import AccessLog, Episode
-from cases.selectors import TEAM_ROLES, episodes_visible_to
+from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
 from deadlines.models import Deadline
 from earlyhelp.input_guard import int_param
 from oversight import selectors, services
@@ -439,7 +439,7 @@ def _record_for(episode: Episode, choice: str):
     if link is None or not (raw_pk.isascii() and raw_pk.isdigit()):
         return None
     _, model = link
-    return model.objects.filter(episode=episode, pk=int(raw_pk)).first()
+    return episode_records(model, episode).filter(pk=int(raw_pk)).first()
 
 
 @login_required
@@ -548,7 +548,11 @@ def supervision_new(request, practitioner_pk: int):
     case_choices = _case_choices(practitioner, user)
     if request.method == "GET":
         # The case choices name the practitioner's families.
-        shown = Episode.objects.filter(pk__in=[int(pk) for pk, _ in case_choices]).values_list("family_id", flat=True)
+        shown = (
+            episodes_visible_to(user)
+            .filter(pk__in=[int(pk) for pk, _ in case_choices])
+            .values_list("family_id", flat=True)
+        )
         log_shown(request, [(family_id, None) for family_id in shown], what=f"supervision of {practitioner}")
     assignees = list(
         User.objects.filter(team_id=practitioner.team_id, is_active=True).order_by("first_name", "last_name")
@@ -570,7 +574,7 @@ def supervision_new(request, practitioner_pk: int):
         # Validate every row, so each shows its own errors.
         rows_valid = [a.is_valid() for a in action_forms]
         if form.is_valid() and all(rows_valid):
-            by_pk = {str(e.pk): e for e in Episode.objects.filter(pk__in=[c for c, _ in case_choices])}
+            by_pk = {str(e.pk): e for e in episodes_visible_to(user).filter(pk__in=[c for c, _ in case_choices])}
             people = {u.pk: u for u in assignees}
             actions = [
                 services.ActionInput(
