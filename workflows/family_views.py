@@ -33,6 +33,7 @@ from cases.forms import (
     SearchForm,
 )
 from cases.models import AccessLog, Membership
+from kit.permissions import require_perm, require_role
 from workflows import services as workflow
 from workflows.errors import WorkflowError
 
@@ -114,8 +115,7 @@ def search(request):
 @login_required
 def contact_create(request):
     """Step 1: who is it about? Show likely matches before anyone creates a new family."""
-    if not request.user.has_perm("cases.record_contact"):
-        raise PermissionDenied
+    require_perm(request.user, "cases.record_contact")
     search_form = MatchSearchForm(request.GET or None, prefix="find")
     matches = None
     if search_form.is_bound and search_form.is_valid():
@@ -162,8 +162,7 @@ def contact_create(request):
 @login_required
 def contact_record(request, family_pk: int):
     """Step 2: the contact itself, for a family that now exists."""
-    if not request.user.has_perm("cases.record_contact"):
-        raise PermissionDenied
+    require_perm(request.user, "cases.record_contact")
     family, matched = family_for_intake_or_404(request, family_pk)
     if request.method == "GET":
         what = f"new contact for {family.reference}" + (" (picked from intake matches)" if matched else "")
@@ -236,8 +235,7 @@ def break_glass(request):
 @login_required
 def family_access_log(request, pk: int):
     """Who has viewed this family's and its children's records (managers)."""
-    if not request.user.has_role(*selectors.SERVICE_ROLES):
-        raise PermissionDenied
+    require_role(request.user, *selectors.SERVICE_ROLES)
     family = visible_family_or_404(request.user, pk)
     log_access(request, action=AccessLog.Action.VIEW, what=f"access log of {family.reference}", family=family)
     rows = selectors.access_log_for_family(family)
