@@ -30,12 +30,15 @@ from cases.models import (
     Communication,
     Consent,
     Contact,
+    Draft,
     Episode,
     Family,
     Meeting,
     MeetingItem,
     Membership,
     Person,
+    PlanAction,
+    PlanOutcome,
     StepUp,
 )
 
@@ -474,3 +477,71 @@ def access_log_for_family(family: Family):
         .select_related("user")
         .order_by("-at")
     )
+
+
+def family_for_break_glass(user, pk: int) -> Family | None:
+    """Any family, by id, for someone who may break glass (the grant is logged and time-limited)."""
+    if not may_break_glass(user):
+        return None
+    return Family.objects.select_related("team").filter(pk=pk).first()
+
+
+# --- Confidential addresses ------------------------------------------------------------------------
+
+
+def can_see_confidential_address(user) -> bool:
+    """Who may see a confidential address on screen.
+
+    Front door, the team working with the family and managers need to find the family; the address
+    still never leaves in anything sent to another party (see address_for_letter).
+    """
+    return user.has_role(*FRONT_DOOR, *TEAM_ROLES, *SERVICE_ROLES)
+
+
+def address_for_letter(family: Family) -> list[str] | None:
+    """The family's own address for something sent to them; None when it must not be written down
+    (the family's address, or any of its people's, is confidential)."""
+    if family.address_confidential or family.people.filter(address_confidential=True).exists():
+        return None
+    return [line for line in (family.address_line_1, family.address_line_2, family.town, family.postcode) if line]
+
+
+# --- Records reached through a record already in scope --------------------------------------------
+# A page finds its contact or episode through contacts_visible_to / episodes_visible_to (or the
+# 404 helpers in cases.access); what belongs to it is read from these, never from Model.objects.
+
+
+def communications_of(contact: Contact) -> QuerySet[Communication]:
+    """The contact's communications, newest first."""
+    return Communication.objects.filter(contact=contact).order_by("-sent_at")
+
+
+def consents_of(family: Family) -> QuerySet[Consent]:
+    """The family's consents, newest first."""
+    return Consent.objects.filter(family=family).order_by("-recorded_on")
+
+
+def episode_records(model, episode: Episode) -> QuerySet:
+    """An episode's records of one kind (a model with an `episode` key: planned visits, assessments,
+    plans, reviews, closure requests, step-ups, escalations, documents, case notes)."""
+    return model._default_manager.filter(episode=episode)
+
+
+def plan_outcomes_of(episode: Episode) -> QuerySet[PlanOutcome]:
+    return PlanOutcome.objects.filter(plan__episode=episode)
+
+
+def plan_actions_of(episode: Episode) -> QuerySet[PlanAction]:
+    return PlanAction.objects.filter(outcome__plan__episode=episode)
+
+
+def record_as_saved(record):
+    """The record as it is in the database now (after someone else saved it), or None if it is gone."""
+    if record is None:
+        return None
+    return type(record)._default_manager.filter(pk=record.pk).first()
+
+
+def draft_of(user, form_key: str, object_key: str):
+    """The user's own saved typing of one form for one record, if any."""
+    return Draft.objects.filter(user=user, form_key=form_key, object_key=object_key).first()

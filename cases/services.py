@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping, MutableMapping
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -83,3 +83,43 @@ def person_add_to_family(*, family: Family, person: Person | None = None, relati
 
 def agency_add(*, family: Family, **fields) -> AgencyInvolvement:
     return AgencyInvolvement.objects.create(family=family, **fields)
+
+
+# --- Access outside scope, held in the user's session --------------------------------------------
+
+BREAK_GLASS = timedelta(hours=1)
+INTAKE_MATCH = timedelta(hours=1)
+
+
+def break_glass_grant(session: MutableMapping, *, family: Family, reason: str, now: datetime) -> datetime:
+    """Open one family's record outside the user's work for an hour, with the reason given.
+
+    The grant lives in the session (it ends with it); each view under it is logged with the reason
+    (cases.access.family_for_request_or_404). Returns when it ends.
+    """
+    until = now + BREAK_GLASS
+    grants = dict(session.get("break_glass", {}))
+    grants[str(family.pk)] = {"until": until.timestamp(), "reason": reason}
+    session["break_glass"] = grants
+    return until
+
+
+def break_glass_reason(session: Mapping, family_pk: int, *, now: datetime) -> str | None:
+    """The reason given for break-glass access to this family in this session, while it lasts."""
+    grant = session.get("break_glass", {}).get(str(family_pk))
+    if not grant or grant["until"] < now.timestamp():
+        return None
+    return grant["reason"]
+
+
+def intake_matches_grant(session: MutableMapping, family_pks: Iterable[int], *, now: datetime) -> None:
+    """Let the user record a contact for the families an intake match search showed, for an hour
+    (they may be outside the user's scope, see selectors.find_matches); expired grants are dropped."""
+    until = (now + INTAKE_MATCH).timestamp()
+    grants = {k: v for k, v in session.get("intake_matches", {}).items() if v > now.timestamp()}
+    grants.update({str(pk): until for pk in family_pks})
+    session["intake_matches"] = grants
+
+
+def intake_match_granted(session: Mapping, family_pk: int, *, now: datetime) -> bool:
+    return session.get("intake_matches", {}).get(str(family_pk), 0) > now.timestamp()

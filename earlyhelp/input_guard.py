@@ -19,9 +19,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from earlyhelp.middleware import CONTENT_SECURITY_POLICY
-from kit.params import choice_param, int_param
 
-__all__ = ["RefuseNulMiddleware", "choice_param", "has_nul", "int_param"]
+__all__ = ["RefuseNulMiddleware", "has_nul"]
 
 NUL = "\x00"
 

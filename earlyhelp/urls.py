@@ -25,7 +25,7 @@ urlpatterns = [
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     # The accounts pages and the Procedures pages (deadlines) share the /account/ paths and `accounts:` names.
     path("account/", include((accounts_urls.urlpatterns + procedure_urls.urlpatterns, accounts_urls.app_name))),
-    path("", include("cases.urls")),
+    path("", include("workflows.front_door_urls")),
     path("", include("workflows.urls")),
     path("oversight/", include("oversight.urls")),
     # "Why is this due?" is a page of the case's record (workflows) under the `deadlines:` names.

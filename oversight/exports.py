@@ -16,9 +16,9 @@ from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 
 from accounts import roles
+from cases.access import log_access, log_shown
 from cases.models import AccessLog
 from cases.selectors import TEAM_ROLES
-from cases.views import log_access, log_shown
 from kit.permissions import require_role
 from oversight import selectors
 from oversight.filters import board_filters, period_filters

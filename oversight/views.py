@@ -20,9 +20,9 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.models import Team, User
+from cases.access import log_access, log_shown, render_logged
 from cases.models import AccessLog, Episode
-from cases.selectors import TEAM_ROLES, episodes_visible_to
-from cases.views import log_access, log_shown, render_logged
+from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
 from deadlines.models import Deadline
 from kit.permissions import require_role
 from oversight import selectors, services
@@ -360,7 +360,7 @@ def _record_for(episode: Episode, choice: str):
     if link is None or not (raw_pk.isascii() and raw_pk.isdigit()):
         return None
     _, model = link
-    return model.objects.filter(episode=episode, pk=int(raw_pk)).first()
+    return episode_records(model, episode).filter(pk=int(raw_pk)).first()
 
 
 @login_required
@@ -469,7 +469,11 @@ def supervision_new(request, practitioner_pk: int):
     case_choices = _case_choices(practitioner, user)
     if request.method == "GET":
         # The case choices name the practitioner's families.
-        shown = Episode.objects.filter(pk__in=[int(pk) for pk, _ in case_choices]).values_list("family_id", flat=True)
+        shown = (
+            episodes_visible_to(user)
+            .filter(pk__in=[int(pk) for pk, _ in case_choices])
+            .values_list("family_id", flat=True)
+        )
         log_shown(request, [(family_id, None) for family_id in shown], what=f"supervision of {practitioner}")
     assignees = list(
         User.objects.filter(team_id=practitioner.team_id, is_active=True).order_by("first_name", "last_name")
@@ -491,7 +495,7 @@ def supervision_new(request, practitioner_pk: int):
         # Validate every row, so each shows its own errors.
         rows_valid = [a.is_valid() for a in action_forms]
         if form.is_valid() and all(rows_valid):
-            by_pk = {str(e.pk): e for e in Episode.objects.filter(pk__in=[c for c, _ in case_choices])}
+            by_pk = {str(e.pk): e for e in episodes_visible_to(user).filter(pk__in=[c for c, _ in case_choices])}
             people = {u.pk: u for u in assignees}
             actions = [
                 services.ActionInput(

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
+from cases.access import log_access
 from cases.models import AccessLog
-from cases.views import log_access
 from kit.permissions import require_role
 from oversight import annex_a
 from oversight.forms import AnnexAForm

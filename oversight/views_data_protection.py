@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from cases import selectors
+from cases.access import log_access, render_logged
 from cases.models import AccessLog
 from cases.services import access_log_record, client_ip
-from cases.views import log_access, render_logged
 from kit.permissions import require_role
 from oversight import data_protection
 from oversight.forms import RetentionDeleteForm

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from cases import selectors as case_selectors
+from cases.access import log_access, log_search, render_logged, visible_family_or_404
 from cases.models import (
     AccessLog,
     CaseNote,
@@ -24,7 +25,6 @@ from cases.models import (
     Draft,
     Episode,
     Escalation,
-    Family,
     NeedLevel,
     PlanAction,
     PlannedVisit,
@@ -34,7 +34,6 @@ from cases.models import (
     assessment_needed,
     why_not,
 )
-from cases.views import can_see_confidential_address, log_access, log_search, render_logged, visible_family_or_404
 from workflows import episode_selectors as selectors
 from workflows import episode_services as services
 from workflows.episode_forms import (
@@ -1053,17 +1052,10 @@ def closure_decide(request, pk: int, closure_pk: int):
             "checklist": [(label, getattr(closure, name)) for name, label in ClosureRequest.CHECKLIST.items()],
             "sign_off_form": sign_off_form,
             "return_form": return_form,
-            "address": _address_for_letter(episode.family),
+            "address": case_selectors.address_for_letter(episode.family),
         },
         status=status,
     )
-
-
-def _address_for_letter(family: Family) -> list[str] | None:
-    """The family's own address for something sent to them; None when it must not be written down."""
-    if family.address_confidential or family.people.filter(address_confidential=True).exists():
-        return None
-    return [line for line in (family.address_line_1, family.address_line_2, family.town, family.postcode) if line]
 
 
 @login_required
@@ -1408,7 +1400,7 @@ def family_copy(request, pk: int):
             "assessment": assessment_,
             "needs": [n for n in assessment_.needs.all() if n.level >= NeedLevel.SOME_NEED] if assessment_ else [],
             "plan": selectors.plan_with_outcomes(episode),
-            "address": _address_for_letter(episode.family),
+            "address": case_selectors.address_for_letter(episode.family),
         },
     )
 
@@ -1455,8 +1447,8 @@ def family_copy_sent(request, pk: int):
             "form": form,
             "checking": checking,
             "method_label": dict(Communication.Method.choices).get(form.data.get("method", ""), ""),
-            "address": _address_for_letter(episode.family),
-            "show_confidential": can_see_confidential_address(request.user),
+            "address": case_selectors.address_for_letter(episode.family),
+            "show_confidential": case_selectors.can_see_confidential_address(request.user),
         },
         status=status,
     )

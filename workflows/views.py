@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from cases import selectors
+from cases.access import log_access, log_shown, render_logged, visible_contact_or_404
 from cases.forms import (
     CommunicationForm,
     ConsentForm,
@@ -21,9 +22,8 @@ from cases.forms import (
     ReferralSentForm,
 )
 from cases.models import AccessLog, Communication, Consent, Contact, Meeting
-from cases.views import log_access, log_shown, render_logged, visible_contact_or_404
 from deadlines.selectors import deadlines_for_subject, with_time_left
-from earlyhelp.input_guard import choice_param, int_param
+from kit.params import choice_param, int_param
 from workflows import services
 from workflows.errors import WorkflowError
 

@@ -46,7 +46,7 @@ FORM_MODULES = [
     "oversight.forms",
     "workflows.episode_forms",
     "accounts.views",
-    "cases.views",
+    "workflows.family_views",
     "deadlines.views",
     "oversight.views",
     "oversight.views_data_protection",

@@ -1,6 +1,11 @@
+"""The front door and family pages: contacts from intake to decision, families, meetings, search.
+
+The URL names stay in the `cases` namespace (`cases:family_detail`, ...) so links keep their names.
+"""
+
 from django.urls import path
 
-from cases import views
+from workflows import family_views as views
 from workflows import views as actions
 
 app_name = "cases"
