@@ -26,8 +26,8 @@ from deadlines.procedures import procedure_of
 from deadlines.rulebook import load_rulebooks, select_rulebooks
 from deadlines.services import deadline_record_event
 from tests.conftest import make_user
-from tests.episodes.helpers import NOW, S, make_episode
 from tests.factories import ServiceFactory, TeamFactory, family_with_children
+from tests.workflows.helpers import NOW, S, make_episode
 from workflows import episode_services as es
 from workflows import services
 
