@@ -85,7 +85,7 @@ class FamilyFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def children(family, create, count, **kwargs):
-        if not count:
+        if count is None:
             return
         from cases.models import Membership
 
@@ -182,7 +182,7 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
         )
 
     team = SubFactory(TeamFactory)
-    family = SubFactory(FamilyFactory, team=SelfAttribute("..team"), children=SelfAttribute("..children"))
+    family = LazyAttribute(lambda e: FamilyFactory(team=e.team, children=e.children))
     contact = None
     lead_professional = None
     state = LazyAttribute(lambda e: S.CLOSED if e.closed_at else S.AWAITING_ALLOCATION)
@@ -213,7 +213,9 @@ class DeadlineFactory(factory.django.DjangoModelFactory):
             due_at=LazyAttribute(lambda d: d.at - D),
         )
         met = Trait(stopped_at=LazyAttribute(lambda d: d.started_at + D))
-        withdrawn = Trait(stopped_at=LazyAttribute(lambda d: d.started_at + D))
+        withdrawn = Trait(
+            stopped_at=LazyAttribute(lambda d: d.started_at + D), stop_reason=Deadline.StopReason.WITHDRAWN
+        )
 
     rulebook = "family-solutions"
     rule_id = "B12"
@@ -232,11 +234,7 @@ class DeadlineFactory(factory.django.DjangoModelFactory):
     expected_at = LazyAttribute(lambda d: d.at + 3 * D)
     due_at = LazyAttribute(lambda d: d.at + 8 * D)
     stopped_at = None
-    stop_reason = LazyAttribute(
-        lambda d: (
-            "" if d.stopped_at is None else Deadline.StopReason.WITHDRAWN if d.withdrawn else Deadline.StopReason.MET
-        )
-    )
+    stop_reason = LazyAttribute(lambda d: Deadline.StopReason.MET if d.stopped_at else "")
     flag_only = False
 
 
@@ -425,10 +423,6 @@ class EpisodeJourneyFactory(factory.Factory):
     reviews = 0
 
     @classmethod
-    def _build(cls, model_class, **kwargs):
-        raise TypeError("An episode's journey goes through the services: create it, do not build it.")
-
-    @classmethod
     def _create(cls, model_class, *, users, team, family, state, at, origin, reviews):
         from workflows import episode_services as es
         from workflows import services
@@ -496,10 +490,6 @@ class ContactJourneyFactory(factory.Factory):
     state = C.RECEIVED
     at = NOW
     consent = "given"
-
-    @classmethod
-    def _build(cls, model_class, **kwargs):
-        raise TypeError("A contact's journey goes through the services: create it, do not build it.")
 
     @classmethod
     def _create(cls, model_class, *, users, team, family, state, at, consent):
