@@ -150,15 +150,12 @@ class ContactFactory(factory.django.DjangoModelFactory):
             RiskIndicator.objects.create(contact=contact, indicator=indicator, level=level)
 
 
-def _episode_in(state: str, **extra) -> Trait:
-    return Trait(state=state, **extra)
-
-
 class EpisodeFactory(factory.django.DjangoModelFactory):
     """An episode stored in a state: awaiting allocation (the default) or a trait per state.
 
-    Allocated from two hours after it opened when it has a lead professional; a closed episode
-    (`closed=True`, or a `closed_at`) ends that day with its `closure_reason`.
+    Give a `lead_professional` (from the `users` fixture) to any state past allocation: it is then
+    allocated two hours after it opened. A closed episode (`closed=True`, or a `closed_at`) ends that
+    day with its `closure_reason`.
     """
 
     class Meta:
@@ -166,16 +163,16 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
 
     class Params:
         children = 2  # of a family made for it
-        allocated = _episode_in(S.ALLOCATED)
-        initial_contact = _episode_in(S.INITIAL_CONTACT)
-        first_visit = _episode_in(S.FIRST_VISIT)
-        assessment = _episode_in(S.ASSESSMENT)
-        assessment_completed = _episode_in(S.ASSESSMENT_COMPLETED)
-        planning = _episode_in(S.PLANNING)
-        plan_active = _episode_in(S.PLAN_ACTIVE)
-        closure_requested = _episode_in(S.CLOSURE_REQUESTED)
-        step_up_requested = _episode_in(S.STEP_UP_REQUESTED)
-        wraparound = _episode_in(S.WRAPAROUND)
+        allocated = Trait(state=S.ALLOCATED)
+        initial_contact = Trait(state=S.INITIAL_CONTACT)
+        first_visit = Trait(state=S.FIRST_VISIT)
+        assessment = Trait(state=S.ASSESSMENT)
+        assessment_completed = Trait(state=S.ASSESSMENT_COMPLETED)
+        planning = Trait(state=S.PLANNING)
+        plan_active = Trait(state=S.PLAN_ACTIVE)
+        closure_requested = Trait(state=S.CLOSURE_REQUESTED)
+        step_up_requested = Trait(state=S.STEP_UP_REQUESTED)
+        wraparound = Trait(state=S.WRAPAROUND)
         closed = Trait(
             closed_at=LazyAttribute(lambda e: e.opened_at + 30 * D),
             closure_reason=ClosureReason.GOALS_MET,
