@@ -9,12 +9,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN useradd --create-home --uid 10001 earlyhelp
 WORKDIR /app
 COPY pyproject.toml constraints.txt ./
+COPY kit kit
 COPY earlyhelp earlyhelp
 COPY accounts accounts
 COPY cases cases
 COPY workflows workflows
 COPY deadlines deadlines
 COPY oversight oversight
+# The project without extras: no embedded servers, test or benchmark tools in the image.
 RUN pip install --no-cache-dir -c constraints.txt .
 COPY . .
 COPY --from=frontend /build/node_modules node_modules

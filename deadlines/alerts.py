@@ -70,7 +70,7 @@ DETECTED_LEVELS = (Alert.Level.OVERDUE, Alert.Level.BREACHED, Alert.Level.ESCALA
 
 def escalate_after_hours() -> int:
     """Hours a breach may stay open before the service's EH managers are told (a setting)."""
-    return int(getattr(settings, "ALERT_ESCALATE_AFTER_HOURS", 24))
+    return settings.ALERT_ESCALATE_AFTER_HOURS
 
 
 @contextlib.contextmanager
@@ -303,7 +303,7 @@ def _alerts_url() -> str:
         path = reverse("deadlines:alerts")
     except NoReverseMatch:  # the pages are not wired into this build
         return ""
-    return getattr(settings, "EARLYHELP_BASE_URL", "").rstrip("/") + path
+    return settings.EARLYHELP_BASE_URL.rstrip("/") + path
 
 
 def _when(value: datetime | None) -> str:
@@ -413,7 +413,7 @@ def digest_send(*, now: datetime, calendar: WorkingCalendar | None = None) -> in
 
         calendar = current_calendar()
     local = now.astimezone(LONDON)
-    if local.hour < getattr(settings, "EARLYHELP_DIGEST_HOUR", 7) or not is_working_day(calendar, local):
+    if local.hour < settings.EARLYHELP_DIGEST_HOUR or not is_working_day(calendar, local):
         return 0
     today = local.date()
     until = end_of_local_day(add_working_days(calendar, today, 1))

@@ -41,7 +41,7 @@ def default_procedure() -> str:
 
 
 def shared_rulebooks() -> tuple[str, ...]:
-    return tuple(getattr(settings, "EARLYHELP_SHARED_RULEBOOKS", ()))
+    return tuple(settings.EARLYHELP_SHARED_RULEBOOKS)
 
 
 def procedure_choices() -> list[tuple[str, str]]:

@@ -63,7 +63,7 @@ def active_rulebooks() -> tuple[Rulebook, ...]:
     Keyed on the settings so a test that changes them gets the right books; a changed file
     needs a restart, then `recompute_deadlines`.
     """
-    directory = getattr(settings, "EARLYHELP_RULEBOOK_DIR", None) or str(DEFAULT_DIRECTORY)
+    directory = settings.EARLYHELP_RULEBOOK_DIR or str(DEFAULT_DIRECTORY)
     return _load(tuple(settings.EARLYHELP_RULEBOOKS), directory)
 
 

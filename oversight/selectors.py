@@ -545,7 +545,7 @@ def breach_counts_by_team(user, *, now: datetime) -> list[dict]:
     service_id = service_id_of(user)
     if not service_id:
         return []
-    seconds = min(getattr(settings, "OVERSIGHT_AGGREGATE_CACHE_SECONDS", 300), 90)
+    seconds = min(settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS, 90)
     if not seconds:
         return _breach_counts_by_team(service_id, now=now)
     key = f"oversight:breach-counts:{service_id}:{now:%Y%m%d%H%M}"
@@ -679,7 +679,7 @@ def dashboard_timeliness(user, *, period: Period, now: datetime, team_id: int | 
     OVERSIGHT_AGGREGATE_CACHE_SECONDS (0 turns the cache off) and the page says when they were
     computed. Breaches and everything a manager acts on are never cached.
     """
-    seconds = getattr(settings, "OVERSIGHT_AGGREGATE_CACHE_SECONDS", 300)
+    seconds = settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS
 
     def compute() -> dict:
         clocks = timeliness_clocks(user, period=period, team_id=team_id, rule_id=rule_id)
@@ -782,7 +782,7 @@ def contacts_by_week(user, *, period: Period) -> list[dict]:
 
     History, not work to act on: cached like the timeliness figures.
     """
-    seconds = getattr(settings, "OVERSIGHT_AGGREGATE_CACHE_SECONDS", 300)
+    seconds = settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS
     key = f"oversight:contacts-by-week:{user.pk}:{period.start_at:%Y%m%d}:{period.end_at:%Y%m%d}"
     cached = cache.get(key) if seconds else None
     if cached is not None:

@@ -1318,7 +1318,7 @@ ALLOWED_DOCUMENTS: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
 
 
 def max_document_bytes() -> int:
-    return int(getattr(settings, "EARLYHELP_MAX_DOCUMENT_MB", 10)) * 1024 * 1024
+    return settings.EARLYHELP_MAX_DOCUMENT_MB * 1024 * 1024
 
 
 def document_problem(*, name: str, size: int, head: bytes) -> str | None:

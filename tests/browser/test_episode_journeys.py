@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from cases.models import ClosureRequest, Communication, Contact, Episode, Family, Meeting, OutcomeArea
 from tests.conftest import assert_accessible
-from tests.episodes.helpers import make_episode
 from tests.factories import family_with_children
+from tests.workflows.helpers import make_episode
 from workflows import services
 
 pytestmark = pytest.mark.browser

@@ -10,6 +10,7 @@ from cases.models import Contact, Episode, Family
 from deadlines.calendar import LONDON, build_calendar
 from deadlines.models import Deadline
 from deadlines.rulebook import load_rulebooks
+from tests.factories import ContactFactory, EpisodeFactory
 
 CAL = build_calendar()
 
@@ -51,11 +52,10 @@ def family(db, team):
 @pytest.fixture
 def make_contact(family):
     def make(*, received_at: datetime, route: str = "email", created_by=None, allocated_team=None) -> Contact:
-        return Contact.objects.create(
+        return ContactFactory(
             family=family,
             received_at=received_at,
             route=route,
-            source="2A",
             presenting_needs="x",
             created_by=created_by,
             allocated_team=allocated_team,
@@ -67,7 +67,7 @@ def make_contact(family):
 @pytest.fixture
 def make_episode(family, team):
     def make(*, opened_at: datetime, contact: Contact | None = None, lead=None, team_=None) -> Episode:
-        return Episode.objects.create(
+        return EpisodeFactory(
             family=family, team=team_ or team, opened_at=opened_at, contact=contact, lead_professional=lead
         )
 

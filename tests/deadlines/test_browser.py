@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from deadlines.models import Alert, ClosureDay, Deadline
+from deadlines.models import Alert, ClosureDay
 from tests.conftest import assert_accessible
 from tests.deadlines.conftest import london
+from tests.factories import DeadlineFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.deadlines.urls")]
 
@@ -37,15 +38,13 @@ def test_administrator_adds_and_removes_a_closure_day(browser_session, users):
 def test_practitioner_reads_an_alert(browser_session, users, make_episode):
     t0 = london(2026, 3, 2, 9, 0)
     episode = make_episode(opened_at=t0, lead=users["coach"])
-    deadline = Deadline.objects.create(
-        rulebook="family-solutions",
+    deadline = DeadlineFactory(
         rule_id="B8",
         title="Initial contact with the family after allocation",
         episode=episode,
-        family_id=episode.family_id,
-        team_id=episode.team_id,
         assignee=users["coach"],
         started_at=t0,
+        expected_at=None,
         due_at=t0 + timedelta(days=2),
     )
     Alert.objects.create(deadline=deadline, level="breached", recipient=users["coach"], created_at=t0)

@@ -25,8 +25,8 @@ from deadlines import procedures
 from deadlines.models import Deadline
 from deadlines.rulebook import available_rulebooks, load_rulebooks
 from oversight import services as oversight
-from tests.episodes.helpers import full_assessment, write_plan
 from tests.factories import family_with_children
+from tests.workflows.helpers import full_assessment, write_plan
 from workflows import episode_services as es
 from workflows import services
 from workflows.errors import WorkflowError

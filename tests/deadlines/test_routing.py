@@ -17,7 +17,7 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from cases.models import Communication, Episode
+from cases.models import Communication
 from deadlines import events
 from deadlines.alerts import alerts_deliver, alerts_raise
 from deadlines.models import Alert, Deadline
@@ -25,7 +25,7 @@ from deadlines.rulebook import DEFAULT_DIRECTORY, ROUTING_ROLES, RulebookError, 
 from deadlines.services import deadline_record_event
 from deadlines.tasks import raise_alerts
 from tests.deadlines.conftest import CAL, london
-from tests.factories import family_with_children
+from tests.factories import EpisodeFactory, family_with_children
 
 T0 = london(2026, 3, 2, 9, 0)  # Monday
 
@@ -183,9 +183,7 @@ def test_a_new_contact_alerts_the_lead_professional(client, users, team):
     from workflows import services
 
     family, children = family_with_children(1)
-    Episode.objects.create(
-        family=family, team=team, lead_professional=users["coach"], opened_at=NOW, state="plan_active"
-    )
+    EpisodeFactory(plan_active=True, family=family, team=team, lead_professional=users["coach"], opened_at=NOW)
     contact = services.contact_receive(
         family=family,
         subjects=children,
@@ -223,9 +221,7 @@ def test_a_lead_professional_who_has_left_is_not_said_to_be_told(users, team):
     users["coach"].is_active = False
     users["coach"].save()
     family, children = family_with_children(1)
-    Episode.objects.create(
-        family=family, team=team, lead_professional=users["coach"], opened_at=NOW, state="plan_active"
-    )
+    EpisodeFactory(plan_active=True, family=family, team=team, lead_professional=users["coach"], opened_at=NOW)
     contact = services.contact_receive(
         family=family,
         subjects=children,

@@ -26,8 +26,8 @@ from deadlines.procedures import procedure_of
 from deadlines.rulebook import load_rulebooks, select_rulebooks
 from deadlines.services import deadline_record_event
 from tests.conftest import make_user
-from tests.episodes.helpers import NOW, S, make_episode
-from tests.factories import ServiceFactory, TeamFactory, family_with_children
+from tests.factories import ContactFactory, ServiceFactory, TeamFactory, family_with_children
+from tests.workflows.helpers import NOW, S, make_episode
 from workflows import episode_services as es
 from workflows import services
 
@@ -120,9 +120,7 @@ def test_two_services_in_one_deployment_each_run_their_own(users, team):
 
 
 def contact_for(family, **extra) -> Contact:
-    return Contact.objects.create(
-        family=family, received_at=NOW, route="email", source="2A", presenting_needs="Needs", **extra
-    )
+    return ContactFactory(family=family, received_at=NOW, presenting_needs="Needs", **extra)
 
 
 def test_a_contact_follows_its_front_door_team_then_the_team_it_was_allocated_to(

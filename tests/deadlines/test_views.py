@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from deadlines import tasks
 from deadlines.context_processors import alerts as alerts_context
-from deadlines.models import Alert, ClosureDay, Deadline
+from deadlines.models import Alert, ClosureDay
 from tests.deadlines.conftest import london
+from tests.factories import DeadlineFactory
 
 pytestmark = pytest.mark.urls("tests.deadlines.urls")
 
@@ -21,15 +22,13 @@ T0 = london(2026, 3, 2, 9, 0)
 @pytest.fixture
 def deadline(make_episode, users):
     episode = make_episode(opened_at=T0, lead=users["coach"])
-    return Deadline.objects.create(
-        rulebook="family-solutions",
+    return DeadlineFactory(
         rule_id="B8",
         title="Initial contact with the family after allocation",
         episode=episode,
-        family_id=episode.family_id,
-        team_id=episode.team_id,
         assignee=users["coach"],
         started_at=T0,
+        expected_at=None,
         due_at=T0 + timedelta(days=2),
     )
 

@@ -1,4 +1,5 @@
-"""Build cases, clocks and records with known outcomes at pinned times, straight through the ORM.
+"""Build cases, clocks and records with known outcomes at pinned times, straight through the ORM
+(episodes, contacts and clocks by the factories of tests/factories.py).
 
 The boards and reports only read: building their inputs directly keeps each figure in a test
 exact and the suite fast. Writes that oversight itself performs go through its services.
@@ -20,12 +21,11 @@ from cases.models import (
     PlanOutcome,
     Review,
     ReviewProgress,
-    RiskIndicator,
     TeamMeeting,
 )
 from deadlines.models import Deadline
 from kit.time import LONDON
-from tests.factories import PersonFactory, family_with_children
+from tests.factories import ContactFactory, DeadlineFactory, EpisodeFactory, PersonFactory
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON)  # a Monday
 S = Episode.State
@@ -47,39 +47,29 @@ def make_episode(
     family=None,
     children: int = 2,
 ) -> Episode:
-    if family is None:
-        family, _ = family_with_children(children, team=team)
-    if closed_at is not None:
-        state = S.CLOSED
-    return Episode.objects.create(
-        family=family,
-        contact=contact,
+    fields = {"family": family} if family is not None else {"children": children}
+    return EpisodeFactory(
         team=team,
         lead_professional=lead,
-        state=state,
+        state=S.CLOSED if closed_at is not None else state,
         opened_at=opened_at,
-        allocated_at=opened_at + timedelta(hours=2) if lead else None,
         closed_at=closed_at,
-        ended_on=closed_at.date() if closed_at else None,
         closure_reason=closure_reason,
+        contact=contact,
+        **fields,
     )
 
 
 def make_contact(family, *, received_at: datetime, source: str = "2A", decision: str = "", subjects=(), risks=None):
-    contact = Contact.objects.create(
+    return ContactFactory(
         family=family,
         received_at=received_at,
-        route="email",
         source=source,
-        presenting_needs="Attendance has dropped.",
         decision=decision,
         decided_at=received_at + timedelta(hours=3) if decision else None,
+        subjects=subjects,
+        risks=risks,
     )
-    if subjects:
-        contact.subjects.set(subjects)
-    for indicator, level in (risks or {}).items():
-        RiskIndicator.objects.create(contact=contact, indicator=indicator, level=level)
-    return contact
 
 
 def make_deadline(
@@ -101,26 +91,22 @@ def make_deadline(
 ) -> Deadline:
     if episode is None and contact is None and worker is None:
         raise ValueError("a deadline needs a subject")
-    family_id = episode.family_id if episode else contact.family_id if contact else None
-    stop_reason = ""
-    if stopped_at is not None:
-        stop_reason = Deadline.StopReason.WITHDRAWN if withdrawn else Deadline.StopReason.MET
-    return Deadline.objects.create(
+    extra = {"assignee": assignee} if assignee is not None else {}
+    return DeadlineFactory(
         rulebook=rulebook,
         rule_id=rule_id,
-        title=title or f"Rule {rule_id}",
+        **({"title": title} if title else {}),
         episode=episode,
         contact=contact,
         worker=worker,
-        family_id=family_id,
         started_at=started_at,
         expected_at=expected_at,
         due_at=due_at,
         stopped_at=stopped_at,
-        stop_reason=stop_reason,
+        withdrawn=withdrawn,
         flag_only=flag_only,
-        assignee=assignee if assignee is not None else (episode.lead_professional if episode else worker),
         team=team,
+        **extra,
     )
 
 

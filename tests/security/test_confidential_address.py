@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import Episode, Membership
-from tests.factories import FamilyFactory, PersonFactory
+from cases.models import Membership
+from tests.factories import EpisodeFactory, FamilyFactory, PersonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +22,12 @@ def hidden_family(team, users):
     )
     child = PersonFactory(first_name="Robin")
     Membership.objects.create(family=family, person=child, relationship="child")
-    episode = Episode.objects.create(
+    episode = EpisodeFactory(
+        plan_active=True,
         family=family,
         team=team,
         lead_professional=users["coach"],
         opened_at=timezone.now() - timedelta(days=30),
-        state="plan_active",
     )
     return family, child, episode
 

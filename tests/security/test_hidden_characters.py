@@ -165,7 +165,7 @@ def test_a_bidi_control_in_a_name_is_a_message_and_nothing_is_saved(client, user
 
 @pytest.mark.parametrize("char", ["\u202e", "\u2067", "\u200f", "\x00"], ids=["RLO", "RLI", "RLM", "NUL"])
 def test_a_file_name_with_hidden_characters_is_refused(char, users, team, settings, tmp_path):
-    from tests.episodes.helpers import S, make_episode
+    from tests.workflows.helpers import S, make_episode
     from workflows import episode_services as es
     from workflows.episode_forms import DocumentForm
     from workflows.errors import WorkflowError

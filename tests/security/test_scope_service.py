@@ -13,10 +13,10 @@ import pytest
 from django.urls import reverse
 
 from cases import selectors
-from cases.models import Contact, Meeting, MeetingItem
+from cases.models import Meeting, MeetingItem
 from oversight import annex_a
 from oversight import selectors as oversight_selectors
-from tests.factories import family_with_children
+from tests.factories import ContactFactory, children_of, family_with_children
 from tests.security.world import add_far_service
 
 pytestmark = pytest.mark.django_db
@@ -24,16 +24,13 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/London"))
 
 
 def contact_for(family, **fields):
-    contact = Contact.objects.create(
+    return ContactFactory(
         family=family,
         received_at=NOW - timedelta(days=3),
-        route="email",
-        source="2A",
         presenting_needs="Needs",
+        subjects=children_of(family),
         **fields,
     )
-    contact.subjects.set([m.person for m in family.memberships.filter(relationship="child")])
-    return contact
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""One of every kind of record, in the `team` of the standard users, for URL-by-role tests."""
+"""One of every kind of record, in the `team` of the standard users, for URL-by-role tests (contacts,
+the episode and its clock from the factories of tests/factories.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ from django.utils import timezone
 
 from cases.models import (
     ClosureRequest,
-    Contact,
     Document,
-    Episode,
     Escalation,
     Meeting,
     MeetingItem,
@@ -21,31 +20,33 @@ from cases.models import (
     PlanOutcome,
     StepUp,
 )
-from tests.factories import family_with_children
+from tests.factories import ContactFactory, DeadlineFactory, EpisodeFactory, family_with_children
 
 
 def build_world(users, team, *, lead=None) -> dict:
     lead = lead or users["coach"]
     now = timezone.now()
     family, children = family_with_children(1, team=team)
-    contact = Contact.objects.create(
-        family=family, received_at=now - timedelta(hours=2), route="email", source="2A", presenting_needs="Needs"
+    contact = ContactFactory(
+        family=family, received_at=now - timedelta(hours=2), presenting_needs="Needs", subjects=children
     )
-    contact.subjects.set(children)
-    waiting = Contact.objects.create(
-        family=family, received_at=now - timedelta(hours=3), route="email", source="2A", presenting_needs="Meeting"
+    waiting = ContactFactory(
+        family=family,
+        received_at=now - timedelta(hours=3),
+        presenting_needs="Meeting",
+        state="at_meeting",
+        meeting_kind="MAAM",
     )
-    Contact.objects.filter(pk=waiting.pk).update(state="at_meeting", meeting_kind="MAAM")
     meeting = Meeting.objects.create(kind="MAAM", scheduled_for=now, chair=users["mashlead"])
     meeting.invited_teams.set([team])
     item = MeetingItem.objects.create(meeting=meeting, contact=waiting)
-    episode = Episode.objects.create(
+    episode = EpisodeFactory(
+        plan_active=True,
         family=family,
         team=team,
         lead_professional=lead,
         opened_at=now - timedelta(days=40),
         allocated_at=now - timedelta(days=39),
-        state="plan_active",
     )
     plan = Plan.objects.create(episode=episode, created_at=now, created_by=users["coach"])
     outcome = PlanOutcome.objects.create(
@@ -121,19 +122,19 @@ def add_oversight_records(world: dict, users) -> dict:
     """Records owned by the deadlines and oversight apps, for their URLs."""
     from datetime import date
 
-    from deadlines.models import Alert, ClosureDay, Deadline
+    from deadlines.models import Alert, ClosureDay
     from oversight.models import Supervision, SupervisionAction
 
     now = timezone.now()
-    deadline = Deadline.objects.create(
-        rulebook="family-solutions",
+    deadline = DeadlineFactory(
+        breached=True,
+        at=now,
         rule_id="B12",
         title="Review meeting",
         episode=world["episode"],
-        family=world["family"],
-        team=world["episode"].team,
         assignee=users["coach"],
         started_at=now - timedelta(days=60),
+        expected_at=None,
         due_at=now - timedelta(days=18),
     )
     alert = Alert.objects.create(deadline=deadline, level="breached", recipient=users["coach"], created_at=now)

@@ -29,7 +29,7 @@ from deadlines.rulebook import (
 
 
 def rulebook_directory() -> Path:
-    configured = getattr(settings, "EARLYHELP_RULEBOOK_DIR", None)
+    configured = settings.EARLYHELP_RULEBOOK_DIR
     return Path(configured) if configured else DEFAULT_DIRECTORY
 
 

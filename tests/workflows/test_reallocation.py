@@ -9,7 +9,7 @@ from accounts import roles
 from cases.models import Episode
 from deadlines.models import Deadline
 from tests.conftest import make_user
-from tests.episodes.helpers import NOW, make_episode
+from tests.workflows.helpers import NOW, make_episode
 from workflows import episode_services as es
 from workflows.errors import WorkflowError
 

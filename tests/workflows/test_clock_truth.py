@@ -13,7 +13,7 @@ import pytest
 from cases.models import PlannedVisit
 from deadlines.models import Deadline, Status
 from oversight import services as oversight
-from tests.episodes.helpers import LONDON, NOW, S, make_episode, write_plan
+from tests.workflows.helpers import LONDON, NOW, S, make_episode, write_plan
 from workflows import episode_services as es
 from workflows.errors import WorkflowError
 

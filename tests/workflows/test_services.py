@@ -17,8 +17,8 @@ from cases.models import (
 )
 from deadlines.models import Deadline
 from tests.conftest import make_user
-from tests.episodes.helpers import NOW, S, full_assessment, make_episode, write_plan
 from tests.factories import family_with_children
+from tests.workflows.helpers import NOW, S, full_assessment, make_episode, write_plan
 from workflows import episode_services as es
 from workflows import services
 from workflows.errors import CaseChanged, WorkflowError

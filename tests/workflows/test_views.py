@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from cases.models import AccessLog, CaseNote, ClosureRequest, Communication, Document, Draft, Episode
 from tests.conftest import make_user
-from tests.episodes.helpers import NOW, S, make_episode
+from tests.workflows.helpers import NOW, S, make_episode
 from workflows import episode_services as es
 
 pytestmark = pytest.mark.django_db

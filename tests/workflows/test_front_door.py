@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from cases.models import AccessLog, Communication, Consent, Contact, Episode, Family, Meeting, Person
 from kit.time import LONDON
-from tests.factories import FamilyFactory, PersonFactory, TeamFactory, family_with_children
+from tests.factories import EpisodeFactory, FamilyFactory, PersonFactory, TeamFactory, family_with_children
 from workflows import services
 from workflows.errors import CaseChanged, WorkflowError
 
@@ -178,9 +178,7 @@ class TestIntake:
 
     def test_new_contact_for_family_with_open_episode_notifies_lead_professional(self, users, team):
         family, children = family_with_children(1)
-        Episode.objects.create(
-            family=family, team=team, lead_professional=users["coach"], opened_at=NOW, state="plan_active"
-        )
+        EpisodeFactory(plan_active=True, family=family, team=team, lead_professional=users["coach"], opened_at=NOW)
         contact = receive(family, children, users["mash"])
         assert contact.lead_professional_notified == users["coach"]
         notice = Communication.objects.get(contact=contact)

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from cases.models import AccessLog, PlannedVisit
 from deadlines.models import Deadline
-from tests.episodes.helpers import NOW, S, make_episode
+from tests.workflows.helpers import NOW, S, make_episode
 from workflows import episode_services as es
 
 pytestmark = pytest.mark.django_db
