@@ -16,6 +16,7 @@ COPY cases cases
 COPY workflows workflows
 COPY deadlines deadlines
 COPY oversight oversight
+COPY tooling tooling
 # The project without extras: no embedded servers, test or benchmark tools in the image.
 RUN pip install --no-cache-dir -c constraints.txt .
 COPY . .
