@@ -436,3 +436,13 @@ def test_home_page_queries_do_not_grow_with_the_caseload(client, pinned, users, 
     thirty = {name: queries(name) for name in ROLES}
     assert one == thirty
     assert max(thirty.values()) <= 20, thirty
+
+
+def test_today_ends_at_local_midnight_in_summer_time_too():
+    from datetime import UTC, datetime
+
+    from oversight.home_selectors import end_of_today
+
+    late_utc = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # 00:30 on 2 July in London (BST)
+    assert end_of_today(late_utc) == london(2026, 7, 3, 0, 0)
+    assert end_of_today(SATURDAY) == london(2026, 11, 29, 0, 0)
