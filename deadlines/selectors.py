@@ -20,7 +20,7 @@ from deadlines.calendar import (
     local_date,
 )
 from deadlines.events import event_label
-from deadlines.models import Alert, ClosureDay, Deadline
+from deadlines.models import Alert, ClosureDay, Deadline, Status
 
 
 def deadlines_for_subject(*, now: datetime, contact=None, episode=None, limit: int = 100) -> list[Deadline]:
@@ -236,3 +236,49 @@ ROLE_WORDS = {
     "eh_manager": "the EH manager",
     "duty_manager": "the duty manager",
 }
+
+
+# --- Alerts: the header count and the alerts page's groups (ADR 0028) -----------------------------
+
+
+def unseen_alert_count(user) -> int:
+    """Alerts the user has not seen: those not yet marked read (one indexed COUNT).
+
+    "Seen" is "read": an alert stays counted until its recipient marks it read (or marks all read),
+    not merely because the alerts page was opened, so the count is what is still to be dealt with.
+    """
+    return Alert.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def _alert_urgency(row: dict) -> int:
+    """0: unread and breached now (or a breach alert); 1: unread and overdue; 2: other unread; 3: read."""
+    alert = row["alert"]
+    if alert.read_at is not None:
+        return 3
+    if row.get("status") == Status.BREACHED or alert.level in (Alert.Level.BREACHED, Alert.Level.ESCALATED):
+        return 0
+    if row.get("status") == Status.OVERDUE or alert.level == Alert.Level.OVERDUE:
+        return 1
+    return 2
+
+
+def alert_groups(rows: list[dict]) -> list[dict]:
+    """The alerts page's rows grouped by case (the record each alert is about), most urgent group first.
+
+    A group's urgency is that of its most urgent alert (see `_alert_urgency`), then its newest
+    alert; inside a group the rows keep the page's order (unread first, newest first). Works on the
+    one page of rows the view already built: no query.
+    """
+    groups: dict[str, dict] = {}
+    for row in rows:
+        group = groups.setdefault(
+            row["reference"],
+            {"reference": row["reference"], "url": row.get("family_url", ""), "rows": [], "unread": 0},
+        )
+        group["rows"].append(row)
+        group["unread"] += row["alert"].read_at is None
+    for group in groups.values():
+        group["urgency"] = min(_alert_urgency(row) for row in group["rows"])
+        group["newest"] = max(row["alert"].created_at for row in group["rows"])
+    ordered = sorted(groups.values(), key=lambda g: g["newest"], reverse=True)
+    return sorted(ordered, key=lambda g: g["urgency"])

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -48,16 +49,21 @@ def healthz(request):
 
 @login_required
 def home(request):
-    from earlyhelp.home import home_panels
+    """The user's own work first (counts, then the most urgent few), then the navigation (ADR 0028)."""
+    from cases.views import render_logged
+    from earlyhelp.home import home_panels, home_sections
 
     user = request.user
-    return render(
+    sections = home_sections(user, now=timezone.now())
+    return render_logged(
         request,
         "home.html",
         {
             "roles": [(name, ROLE_DESCRIPTIONS[name]) for name in sorted(user.role_names) if name in ROLE_DESCRIPTIONS],
+            "sections": sections,
             "panels": home_panels(user),
         },
+        what="home page",
     )
 
 
