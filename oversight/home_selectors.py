@@ -1,7 +1,7 @@
 """What each role's home page counts and lists first: "my work", scoped, with time as an argument.
 
 Every function takes the user and `now` and starts from the scoped selectors of `cases.selectors`
-(and `oversight.selectors.service_deadlines` / `_rows_in_scope` for clocks), so another team's work
+(and `oversight.selectors.service_deadlines` / `deadline_rows_in_scope` for clocks), so another team's work
 is never counted or listed. Each count is one SQL aggregate and each list is bounded (`limit`), so the
 home page runs the same number of queries whatever the caseload.
 
@@ -21,7 +21,7 @@ from django.utils import timezone
 from cases.models import ClosureRequest, Contact, Episode, PlannedVisit, StepUp
 from cases.selectors import contacts_visible_to, episodes_visible_to
 from deadlines.models import Deadline, Status
-from oversight.selectors import _rows_in_scope, board_pre_allocation, local_midnight, service_deadlines
+from oversight.selectors import deadline_rows_in_scope, board_pre_allocation, local_midnight, service_deadlines
 
 S = Episode.State
 NEXT_ITEMS = 5
@@ -110,7 +110,7 @@ def team_clocks(user) -> QuerySet[Deadline]:
     """The open clocks on the user's team's board (the team board's scope); none without a team."""
     if not user.team_id:
         return Deadline.objects.none()
-    return Deadline.objects.filter(team_id=user.team_id).filter(_rows_in_scope(user))
+    return Deadline.objects.filter(team_id=user.team_id).filter(deadline_rows_in_scope(user))
 
 
 def service_clocks(user) -> QuerySet[Deadline]:

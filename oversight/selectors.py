@@ -136,7 +136,7 @@ def teams_for_board(user) -> QuerySet[Team]:
     return Team.objects.none()
 
 
-def _rows_in_scope(user) -> Q:
+def deadline_rows_in_scope(user) -> Q:
     """Deadline rows the user may see listed: those of visible families, and worker (supervision) clocks."""
     return Q(family__isnull=True, worker__isnull=False) | Q(family_id__in=families_visible_to(user).values("pk"))
 
@@ -146,7 +146,7 @@ def service_deadlines(user) -> QuerySet[Deadline]:
     service_id = service_id_of(user)
     if not service_id:
         return Deadline.objects.none()
-    return Deadline.objects.filter(team__service_id=service_id).filter(_rows_in_scope(user))
+    return Deadline.objects.filter(team__service_id=service_id).filter(deadline_rows_in_scope(user))
 
 
 def rule_choices() -> list[tuple[str, str]]:
@@ -202,7 +202,7 @@ def _board_clocks(user, *, team: Team, now: datetime, practitioner_id: int | Non
         Deadline.objects.open()
         .filter(team=team)
         .filter(Q(expected_at__lt=end_of_week) | Q(due_at__lt=end_of_week))
-        .filter(_rows_in_scope(user))
+        .filter(deadline_rows_in_scope(user))
     )
     if practitioner_id:
         qs = qs.filter(assignee_id=practitioner_id)
