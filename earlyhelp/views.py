@@ -50,7 +50,7 @@ def healthz(request):
 @login_required
 def home(request):
     """The user's own work first (counts, then the most urgent few), then the navigation (ADR 0028)."""
-    from cases.views import render_logged
+    from cases.access import render_logged
     from earlyhelp.home import home_panels, home_sections
 
     user = request.user

@@ -21,7 +21,7 @@ from django.utils import timezone
 from cases.models import ClosureRequest, Contact, Episode, PlannedVisit, StepUp
 from cases.selectors import contacts_visible_to, episodes_visible_to
 from deadlines.models import Deadline, Status
-from oversight.selectors import deadline_rows_in_scope, board_pre_allocation, local_midnight, service_deadlines
+from oversight.selectors import board_pre_allocation, deadline_rows_in_scope, local_midnight, service_deadlines
 
 S = Episode.State
 NEXT_ITEMS = 5
