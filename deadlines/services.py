@@ -190,8 +190,9 @@ def deadline_record_event(
         for row in touched.select_for_update().order_by("id"):
             rk = (row.rulebook, row.rule_id)
             rule = rule_of[rk]
-            # A stop or end naming a record touches that record's clock only (per-record rules).
-            this_record = not (rule.per_record and key and row.key != key)
+            # A stop or end naming a record touches that record's clock only (per-record rules); a
+            # clock kept before clocks were per record (no key) is about no one record: any stops it.
+            this_record = not (rule.per_record and key and row.key and row.key != key)
             if rk in stop_keys and _not_before(now, row.started_at) and this_record:
                 stopped.append(row)
             elif rk in all_keys and _not_before(now, row.started_at) and this_record:
