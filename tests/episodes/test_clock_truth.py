@@ -249,9 +249,7 @@ class TestB13B19Closure:
         assert by_key[f"review:{reviews[1].pk}"].stop_reason == "met"
         assert by_key[f"review:{reviews[0].pk}"].stopped_at is None
 
-    def test_a_clock_kept_before_clocks_were_per_record_is_stopped_by_any_decision(
-        self, users, team, family_solutions
-    ):
+    def test_a_clock_kept_before_clocks_were_per_record_is_stopped_by_any_decision(self, users, team, family_solutions):
         from deadlines import events
         from deadlines.services import deadline_record_event
 
