@@ -285,6 +285,11 @@ class Episode(StateMachineModel):
     def step_up_accepted_with_wraparound(self):
         pass
 
+    # Rulebook B 7.3: the manager moves the worker from the key worker role to "wraparound".
+    @transition(field=state, source=State.WRAPAROUND, target=None)
+    def confirm_wraparound_worker(self):
+        pass
+
     @transition(field=state, source=State.STEP_UP_REQUESTED, target=State.CLOSED)
     def step_up_accepted_and_close(self):
         pass
@@ -346,6 +351,10 @@ TRANSITION_NEEDS: dict[str, tuple[str, str]] = {
     ),
     "send_step_up": ("be sent to the duty manager", "only a step-up request can be sent"),
     "step_up_accepted_with_wraparound": ("have a step-up decided", "only a step-up request can be decided"),
+    "confirm_wraparound_worker": (
+        "have its wraparound worker confirmed",
+        "the wraparound worker is confirmed once social care accept a step-up with Early Help continuing as wraparound",
+    ),
     "step_up_accepted_and_close": ("have a step-up decided", "only a step-up request can be decided"),
     "step_up_returned": ("have a step-up decided", "only a step-up request can be decided"),
 }
@@ -765,10 +774,20 @@ class StepUp(models.Model):
     focused_plan_note = models.TextField("family meeting and focused plan", blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Early Help's side of a wraparound decision (rulebook B 7.1, 7.3): the manager confirms who
+    # is the wraparound worker, which screens and allocates the request (B16).
+    wraparound_worker = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    wraparound_confirmed_at = models.DateTimeField(null=True, blank=True)
+    wraparound_confirmed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     history = HistoricalRecords()
 
     class Meta:
         indexes = [models.Index(fields=["proposed_at"], name="step_up_undecided", condition=Q(decided_at__isnull=True))]
+
+    @property
+    def awaits_wraparound_worker(self) -> bool:
+        """Accepted with wraparound, and Early Help has not yet confirmed the wraparound worker."""
+        return bool(self.decided_at and self.wraparound and not self.wraparound_confirmed_at)
 
     @property
     def status(self) -> str:

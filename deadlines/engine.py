@@ -221,7 +221,8 @@ def judge(rules: EventRules, open_clocks: Iterable[OpenClock], *, at: datetime, 
             continue
         rule = rules.rule_of[rk]
         # A stop or end naming a record touches that record's clock only (per-record rules).
-        this_record = not (rule.per_record and key and clock.key != key)
+        # A clock kept before clocks were per record (no key) is about no one record: any stop applies.
+        this_record = not (rule.per_record and key and clock.key and clock.key != key)
         if not this_record:
             continue
         if rk in rules.stop_keys:

@@ -68,6 +68,9 @@ EPISODE_CLOSED = "episode_closed"  # episode ended (goals met, family declined, 
 STEP_UP_REQUESTED = "step_up_requested"  # EH manager received the step-up case from the Early Help Hub
 STEP_UP_SENT_TO_DUTY_MANAGER = "step_up_sent_to_duty_manager"  # request for review sent to the duty manager
 STEP_UP_DECIDED = "step_up_decided"  # duty manager's oversight recorded with the decision
+# A step-up accepted with wraparound is a request for wraparound support from social care
+# (WRAPAROUND_REQUESTED, fired by the decision); Early Help then confirms its wraparound worker.
+WRAPAROUND_WORKER_CONFIRMED = "wraparound_worker_confirmed"  # EH manager confirmed the wraparound worker
 
 # Management oversight and supervision.
 OVERSIGHT_RECORDED = "oversight_recorded"  # "Managers Decision" management oversight note recorded
@@ -123,6 +126,7 @@ EVENTS: frozenset[str] = frozenset(
         STEP_UP_REQUESTED,
         STEP_UP_SENT_TO_DUTY_MANAGER,
         STEP_UP_DECIDED,
+        WRAPAROUND_WORKER_CONFIRMED,
         OVERSIGHT_RECORDED,
         CASE_DISCUSSION_HELD,
         SUPERVISION_RECORDED,
@@ -167,6 +171,7 @@ EVENT_LABELS: dict[str, str] = {
     STEP_UP_REQUESTED: "the EH manager received a step-up request from the Early Help Hub",
     STEP_UP_SENT_TO_DUTY_MANAGER: "the step-up request was sent to the duty manager",
     STEP_UP_DECIDED: "the duty manager recorded their oversight and decision on the step-up",
+    WRAPAROUND_WORKER_CONFIRMED: "Early Help confirmed the wraparound worker for the case",
     OVERSIGHT_RECORDED: "a manager recorded management oversight (a Managers Decision)",
     CASE_DISCUSSION_HELD: "the supervisor discussed the case with the worker",
     SUPERVISION_RECORDED: "the worker's supervision was held and recorded",
@@ -222,6 +227,7 @@ ACTIONS: dict[str, str] = {
     "workflows.episode_services.step_up_propose": "Propose a step-up (episode: step-up page)",
     "workflows.episode_services.step_up_send_to_duty_manager": "Send to the duty manager (step-up page)",
     "workflows.episode_services.step_up_decide": "Duty manager's decision (step-up page)",
+    "workflows.episode_services.wraparound_worker_confirm": "Confirm the wraparound worker (episode: wraparound page)",
     "oversight.services.managers_decision_record": "Record a Managers Decision (episode: oversight)",
     "oversight.services.supervision_record": "Record a supervision (oversight: supervision page)",
     "workflows.episode_services.planned_visit_schedule": "Plan a visit (episode: planned visits)",
@@ -259,9 +265,9 @@ EMITTED_BY: dict[str, tuple[str, ...]] = {
     REFERRAL_SENT_TO_TEAM: (_F + "contact_referral_sent",),
     EPISODE_OPENED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
     STEP_DOWN_RECEIVED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
-    WRAPAROUND_REQUESTED: (_F + "contact_decide", _F + "meeting_record_outcome"),
+    WRAPAROUND_REQUESTED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_up_decide"),
     ALLOCATED: (_E + "episode_allocate",),
-    REALLOCATED: (_E + "episode_allocate",),
+    REALLOCATED: (_E + "episode_allocate", _E + "wraparound_worker_confirm"),
     INITIAL_CONTACT_MADE: (_E + "episode_record_visit",),
     FIRST_VISIT_MADE: (_E + "episode_record_visit",),
     VISIT_RECORDED: (_E + "episode_record_visit",),
@@ -279,6 +285,7 @@ EMITTED_BY: dict[str, tuple[str, ...]] = {
     STEP_UP_REQUESTED: (_E + "step_up_propose",),
     STEP_UP_SENT_TO_DUTY_MANAGER: (_E + "step_up_send_to_duty_manager",),
     STEP_UP_DECIDED: (_E + "step_up_decide",),
+    WRAPAROUND_WORKER_CONFIRMED: (_E + "wraparound_worker_confirm",),
     OVERSIGHT_RECORDED: (_O + "managers_decision_record",),
     CASE_DISCUSSION_HELD: (_E + "episode_record_visit", _O + "supervision_record"),
     SUPERVISION_RECORDED: (_O + "supervision_record",),

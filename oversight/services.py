@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import roles
@@ -117,8 +118,47 @@ def managers_decision_record(
         recorded_at=now,
         **links,
     )
-    deadline_record_event(event=events.OVERSIGHT_RECORDED, now=now, episode=episode, actor=by)
+    deadline_record_event(
+        event=events.OVERSIGHT_RECORDED, now=now, episode=episode, actor=by, key=overseen_key(episode, oversees, record)
+    )
     return managers_decision
+
+
+# The kinds of decision that oversee one record with its own oversight clock (B13, `per_record`),
+# and the prefix of that clock's key (workflows/episode_services.py names the record it starts on).
+_CLOCK_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
+    ManagersDecision.Oversees.ASSESSMENT: ("assessment:", "assessment-not-needed:"),
+    ManagersDecision.Oversees.PLAN: ("plan:",),
+    ManagersDecision.Oversees.REVIEW: ("review:",),
+    ManagersDecision.Oversees.CLOSURE: ("closure:",),
+}
+
+
+def overseen_key(episode: Episode, oversees: str, record=None) -> str:
+    """The record a Managers Decision oversees, as the clocks key it: only that record's clock stops.
+
+    Oversight is recorded "for each assessment, support plan, review and closure" (B13: one
+    clock per record), so a decision on the plan leaves the assessment's oversight due. A
+    decision linked to a record names it; one not linked to a record oversees the record of its
+    kind that has waited longest (its oldest open clock). A decision of another kind (monthly,
+    case discussion, step-up) names no such record and stops no per-record clock; the episode's
+    other oversight clocks (B14, B19) stop on any decision, as before.
+    """
+    prefixes = _CLOCK_KEY_PREFIXES.get(oversees)
+    if record is not None:
+        return f"{prefixes[0] if prefixes else oversees + ':'}{record.pk}"
+    if not prefixes:
+        return oversees
+    waiting = Q()
+    for prefix in prefixes:
+        waiting |= Q(key__startswith=prefix)
+    oldest = (
+        Deadline.objects.filter(waiting, episode=episode, stopped_at__isnull=True)
+        .order_by("started_at", "id")
+        .values_list("key", flat=True)
+        .first()
+    )
+    return oldest or oversees
 
 
 # --- Supervision ---------------------------------------------------------------------------------

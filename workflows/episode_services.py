@@ -1216,8 +1216,92 @@ def step_up_decide(
     step_up.save()
     _save(episode)
     emit_event(events.STEP_UP_DECIDED, now=now, actor=by, episode=episode)
+    if step_up.awaits_wraparound_worker:
+        # Social care ask Early Help to continue alongside them: a request for wraparound support
+        # (B16), screened and allocated when Early Help confirms the wraparound worker.
+        emit_event(events.WRAPAROUND_REQUESTED, now=now, actor=by, episode=episode)
     if not episode.is_open:
         emit_event(events.EPISODE_CLOSED, now=now, actor=by, episode=episode)
+    return step_up
+
+
+def wraparound_step_up(episode: Episode) -> StepUp | None:
+    """The step-up accepted with wraparound whose wraparound worker Early Help has yet to confirm."""
+    if episode.state != S.WRAPAROUND:
+        return None
+    return (
+        StepUp.objects.filter(
+            episode=episode,
+            decision=StepUp.Decision.ACCEPTED,
+            wraparound=True,
+            wraparound_confirmed_at__isnull=True,
+        )
+        .select_related("decided_by")
+        .order_by("-decided_at")
+        .first()
+    )
+
+
+def why_not_wraparound(episode: Episode) -> str:
+    """Why an episode has no wraparound worker to confirm, in staff's words."""
+    if episode.state != S.WRAPAROUND:
+        return why_not(episode, "confirm_wraparound_worker")
+    return f"The wraparound worker for {episode.reference} has already been confirmed."
+
+
+@transaction.atomic
+def wraparound_worker_confirm(
+    *,
+    episode: Episode,
+    practitioner: User,
+    by,
+    now: datetime,
+    expected_version: int | None = None,
+    reason: str = "",
+) -> StepUp:
+    """Early Help confirms its wraparound worker after social care accepted a step-up (rulebook B 7.3).
+
+    The manager (or the team leader) takes the worker out of the key worker role and allocates
+    the case as "wraparound": the same practitioner or another of the team, whose caseload is
+    checked as at allocation. This screens and allocates the wraparound request: B16 stops.
+    """
+    require_perm(
+        by,
+        "cases.allocate_episode",
+        episode,
+        message="Only a team leader of this team or a manager can confirm the wraparound worker.",
+        error=WorkflowError,
+    )
+    episode = _lock_episode(episode, expected_version)
+    _transition(episode, "confirm_wraparound_worker")
+    step_up = wraparound_step_up(episode)
+    if step_up is None:
+        raise WorkflowError(why_not_wraparound(episode))
+    step_up = StepUp.objects.select_for_update().get(pk=step_up.pk)
+    if not practitioner.is_active or not practitioner.has_role(roles.PRACTITIONER):
+        raise WorkflowError(f"{practitioner} is not an active practitioner: choose someone who can hold cases.")
+    if practitioner.team_id != episode.team_id:
+        raise WorkflowError(f"{practitioner} is not in {episode.team}: choose a practitioner of the team.")
+    changing = practitioner.pk != episode.lead_professional_id
+    if changing:
+        caseload = caseload_of(practitioner)
+        if over_capacity(caseload=caseload, capacity=practitioner.caseload_capacity) and not _text(reason):
+            raise WorkflowError(
+                f"{practitioner} already has {caseload} famil{'y' if caseload == 1 else 'ies'} against a capacity "
+                f"of {practitioner.caseload_capacity}: give the reason for allocating above capacity."
+            )
+        episode.lead_professional = practitioner
+        episode.allocated_by = by
+        episode.allocation_reason = _text(reason)
+    step_up.wraparound_worker = practitioner
+    step_up.wraparound_confirmed_at = now
+    step_up.wraparound_confirmed_by = by
+    step_up.save(update_fields=["wraparound_worker", "wraparound_confirmed_at", "wraparound_confirmed_by"])
+    _save(episode)
+    if changing:
+        # The open clocks move to the new worker, who now holds a case (B20).
+        _emit_on(events.REALLOCATED, now=now, actor=by, episode=episode, worker=practitioner)
+    _emit_on(events.WRAPAROUND_WORKER_CONFIRMED, now=now, actor=by, episode=episode, worker=practitioner)
     return step_up
 
 

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from workflows import episode_views as views
+from workflows import wraparound_views
 
 app_name = "episodes"
 urlpatterns = [
@@ -38,6 +39,11 @@ urlpatterns = [
     path("episodes/<int:pk>/step-up/", views.step_up_new, name="step_up_new"),
     path("episodes/<int:pk>/step-up/<int:step_up_pk>/send/", views.step_up_send, name="step_up_send"),
     path("episodes/<int:pk>/step-up/<int:step_up_pk>/decide/", views.step_up_decide, name="step_up_decide"),
+    path(
+        "episodes/<int:pk>/wraparound-worker/",
+        wraparound_views.wraparound_confirm,
+        name="wraparound_confirm",
+    ),
     path("episodes/<int:pk>/escalations/new/", views.escalation_new, name="escalation_new"),
     path(
         "episodes/<int:pk>/escalations/<int:escalation_pk>/outcome/",

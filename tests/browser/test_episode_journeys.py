@@ -315,6 +315,19 @@ def test_rulebook_c_step_up_with_wraparound(journey, users, team):
     journey.see("wraparound alongside social care")
     episode.refresh_from_db()
     assert episode.state == S.WRAPAROUND
+    journey.sign_out()
+
+    # Early Help confirms its wraparound worker (rulebook B 7.3): the request is screened and allocated (B16).
+    from deadlines.models import Deadline
+
+    assert Deadline.objects.get(rule_id="B16", episode=episode).stopped_at is None
+    journey.sign_in("teamlead")
+    journey.b.go(f"/episodes/{episode.pk}/")
+    journey.click("Confirm the wraparound worker")
+    journey.page.get_by_label(str(users["coach"]), exact=False).check()
+    journey.b.submit("Confirm the wraparound worker")
+    journey.see("is confirmed as the wraparound worker")
+    assert Deadline.objects.get(rule_id="B16", episode=episode).stop_reason == "met"
 
 
 def test_step_down_from_social_care(journey, users, team):

@@ -113,6 +113,8 @@ EXPECTED = {
     "episodes:step_up_decide": "302 403 403 403 403 403 403 200 404 404 404",
     "episodes:step_up_new": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:step_up_send": "302 403 403 403 403 403 200 403 404 404 404",
+    # The world's episode has no wraparound worker to confirm: the page says why (200).
+    "episodes:wraparound_confirm": "302 403 403 403 403 200 200 403 404 404 404",
     "oversight:annex_a": "302 403 403 403 403 403 200 403 403 403 403",
     # 404 for a manager who has not asked for a workbook (none in the test world).
     "oversight:annex_a_download": "302 403 403 403 403 403 404 403 403 403 403",
@@ -239,6 +241,7 @@ EXPECTED_POST = {
     "episodes:step_up_decide": "L - - - - - - + - - -",
     "episodes:step_up_new": "L - - - + + + - - - -",
     "episodes:step_up_send": "L - - - - - + - - - -",
+    "episodes:wraparound_confirm": "L - - - - + + - - - -",
     "oversight:breach_acknowledge": "L - - - - - + - - - -",
     "oversight:decision_new": "L - - - - - + - - - -",
     "oversight:legal_hold": "L - - - - - + - - - -",

@@ -183,19 +183,90 @@ class TestB13B19Closure:
             assert all(c.stopped_at is not None for c in clocks(rule, episode=episode)), rule
         assert {c.stop_reason for c in clocks("B13", episode=episode)} == {"withdrawn"}
 
-    def test_one_managers_decision_oversees_everything_waiting(self, users, team, family_solutions):
+    def test_a_managers_decision_stops_only_the_clock_of_the_record_it_oversees(self, users, team, family_solutions):
         episode, _ = make_episode(users, team, state=S.ASSESSMENT_COMPLETED)
         write_plan(episode, users["coach"], NOW + 10 * H)
         es.plan_activate(episode=episode, by=users["coach"], now=NOW + 11 * H)
+        episode.refresh_from_db()
+
+        def decide(oversees, at, record=None):
+            oversight.managers_decision_record(
+                episode=episode,
+                oversees=oversees,
+                record=record,
+                decision="Agreed.",
+                rationale="SMART.",
+                by=users["manager"],
+                now=at,
+            )
+
+        def b13():
+            return {c.key.split(":")[0]: c for c in clocks("B13", episode=episode)}
+
+        # Monthly oversight is not the plan's or the assessment's: both stay due; B14 is met.
+        decide("monthly", NOW + 15 * H)
+        assert all(c.stopped_at is None for c in b13().values())
+        assert clocks("B14", episode=episode)[0].stop_reason == "met"
+        # The decision on the plan meets the plan's clock; the assessment's oversight is still due.
+        decide("plan", NOW + 20 * H, record=episode.plan)
+        assert b13()["plan"].stop_reason == "met"
+        assert b13()["assessment"].stopped_at is None
+        # Not linked to a record: it oversees the assessment waiting for oversight.
+        decide("assessment", NOW + 21 * H)
+        assert {c.stop_reason for c in b13().values()} == {"met"}
+        assert b13()["assessment"].stopped_at == NOW + 21 * H
+
+    def test_a_decision_on_one_review_leaves_another_review_s_oversight_due(self, users, team, family_solutions):
+        episode, _ = make_episode(users, team, state=S.PLAN_ACTIVE)
+        episode.refresh_from_db()
+        outcome = episode.plan.outcomes.first()
+        reviews = []
+        for days in (14, 15):
+            at = NOW + days * 24 * H
+            reviews.append(
+                es.review_record(
+                    episode=episode,
+                    held_at=at,
+                    attendees="Mum\nCoach",
+                    summary="Better mornings.",
+                    child_voice="School is OK now.",
+                    next_review_on=(at + timedelta(days=28)).date(),
+                    progress={outcome.pk: (3, "Better")},
+                    by=users["coach"],
+                    now=at,
+                )
+            )
         oversight.managers_decision_record(
             episode=episode,
-            oversees="plan",
+            oversees="review",
+            record=reviews[1],
             decision="Agreed.",
-            rationale="SMART.",
+            rationale="Progress.",
             by=users["manager"],
-            now=NOW + 20 * H,
+            now=NOW + 16 * 24 * H,
         )
-        assert {c.stop_reason for c in clocks("B13", episode=episode)} == {"met"}
+        by_key = {c.key: c for c in clocks("B13", episode=episode)}
+        assert by_key[f"review:{reviews[1].pk}"].stop_reason == "met"
+        assert by_key[f"review:{reviews[0].pk}"].stopped_at is None
+
+    def test_a_clock_kept_before_clocks_were_per_record_is_stopped_by_any_decision(self, users, team, family_solutions):
+        from deadlines import events
+        from deadlines.services import deadline_record_event
+
+        episode, _ = make_episode(users, team, state=S.ALLOCATED)
+        # An oversight clock with no record named, as every clock was before they were per record.
+        deadline_record_event(event=events.ASSESSMENT_COMPLETED, now=NOW + 5 * H, episode=episode)
+        (legacy,) = clocks("B13", episode=episode)
+        assert legacy.key == ""
+        oversight.managers_decision_record(
+            episode=episode,
+            oversees="assessment",
+            decision="Agreed.",
+            rationale="Clear.",
+            by=users["manager"],
+            now=NOW + 6 * H,
+        )
+        assert clocks("B13", episode=episode)[0].stop_reason == "met"
 
 
 class TestB10NeedsAssessmentAndPlan:
