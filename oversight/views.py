@@ -26,6 +26,7 @@ from cases.selectors import TEAM_ROLES, episodes_visible_to
 from cases.views import log_access, log_shown, render_logged
 from deadlines.models import Deadline
 from earlyhelp.input_guard import int_param
+from kit.querystring import querystring
 from oversight import selectors, services
 from oversight.charts import bar_chart, hbar_chart
 from oversight.forms import (
@@ -51,13 +52,6 @@ def _url_or_blank(name: str, *args) -> str:
         return reverse(name, args=args)
     except NoReverseMatch:
         return ""
-
-
-def _querystring(request, *, drop: tuple[str, ...] = ("page",)) -> str:
-    query = request.GET.copy()
-    for key in drop:
-        query.pop(key, None)
-    return query.urlencode()
 
 
 def _filter_errors(request, form) -> None:
@@ -132,7 +126,7 @@ def team_board(request):
         "members": f.members,
         "filters": f,
         "rules": selectors.rule_choices(),
-        "querystring": _querystring(request),
+        "querystring": querystring(request.GET),
         "deadlines": list(
             selectors.board_deadlines_top(
                 user,
@@ -237,7 +231,7 @@ def dashboard(request):
         "now": now,
         "filters": f,
         "period": f.period,
-        "querystring": _querystring(request),
+        "querystring": querystring(request.GET),
         "breaches": list(breaches[: selectors.LIST_LIMIT]),
         "breach_total": sum(r["breached"] for r in by_team_breaches if not f.team_id or r["team_id"] == f.team_id),
         "breaches_by_team": by_team_breaches,
@@ -328,7 +322,7 @@ def timeliness_report(request):
             "chart": hbar_chart(
                 [(f"{r['rule_id']}: {r['title']}", r["pct_maximum"]) for r in by_rule], maximum=100, unit="%"
             ),
-            "querystring": _querystring(request),
+            "querystring": querystring(request.GET),
             "now": now,
         },
     )
@@ -353,7 +347,7 @@ def outcomes_report(request):
             "closure_chart": hbar_chart(
                 [(row["label"], row["pct_achieved"]) for row in at_closure["areas"]], maximum=100, unit="%"
             ),
-            "querystring": _querystring(request),
+            "querystring": querystring(request.GET),
         },
     )
 
