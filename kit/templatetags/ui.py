@@ -14,7 +14,7 @@ One tag per component the pages repeat, so the markup lives in one template each
 
 from __future__ import annotations
 
-from django import template
+from django import forms, template
 from django.utils.html import format_html
 
 from kit.querystring import with_param
@@ -79,6 +79,8 @@ def _error_items(form) -> list[tuple[str, str]]:
         target = field.auto_id
         if getattr(field.field, "fields", None):
             target = f"{field.auto_id}_0"  # a GOV.UK date input: its first box (the day)
+        elif isinstance(field.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+            target = f"id_{field.html_name}_1"  # radios and checkboxes: the first one, as crispy-forms-gds names it
         items.extend((target, str(error)) for error in field.errors if error not in seen)
     return items
 

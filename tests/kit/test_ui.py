@@ -99,6 +99,9 @@ def test_deadline_link_links_the_rule_and_title_to_why_it_is_due():
 class VisitForm(forms.Form):
     what = forms.CharField(label="What happened")
     on = DateInputField(label="Date of the visit", require_all_fields=False)
+    how = forms.ChoiceField(
+        label="How", choices=[("visit", "Home visit"), ("call", "Phone call")], widget=forms.RadioSelect
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def clean(self):
@@ -113,6 +116,7 @@ def test_one_summary_lists_field_hidden_and_form_errors_with_links_to_the_fields
     assert "<li>Someone else changed this visit first</li>" in html
     assert '<a href="#id_what">This field is required.</a>' in html
     assert 'href="#id_on_0"' in html  # a date links to its first box
+    assert 'href="#id_how_1"' in html  # radios link to the first radio
     assert "Version: This field is required." in html
 
 
