@@ -25,6 +25,7 @@ from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
 from deadlines.models import Deadline
 from kit.permissions import require_role
+from kit.querystring import querystring
 from oversight import selectors, services
 from oversight.charts import bar_chart, hbar_chart
 from oversight.filters import board_filters, period_filters
@@ -44,13 +45,6 @@ def _url_or_blank(name: str, *args) -> str:
         return reverse(name, args=args)
     except NoReverseMatch:
         return ""
-
-
-def _querystring(request, *, drop: tuple[str, ...] = ("page",)) -> str:
-    query = request.GET.copy()
-    for key in drop:
-        query.pop(key, None)
-    return query.urlencode()
 
 
 def _filter_errors(request, form) -> None:
@@ -88,7 +82,7 @@ def team_board(request):
         "members": f.members,
         "filters": f,
         "rules": selectors.rule_choices(),
-        "querystring": _querystring(request),
+        "querystring": querystring(request.GET),
         "deadlines": list(
             selectors.board_deadlines_top(
                 user,
@@ -158,7 +152,7 @@ def dashboard(request):
         "now": now,
         "filters": f,
         "period": f.period,
-        "querystring": _querystring(request),
+        "querystring": querystring(request.GET),
         "breaches": list(breaches[: selectors.LIST_LIMIT]),
         "breach_total": sum(r["breached"] for r in by_team_breaches if not f.team_id or r["team_id"] == f.team_id),
         "breaches_by_team": by_team_breaches,
@@ -249,7 +243,7 @@ def timeliness_report(request):
             "chart": hbar_chart(
                 [(f"{r['rule_id']}: {r['title']}", r["pct_maximum"]) for r in by_rule], maximum=100, unit="%"
             ),
-            "querystring": _querystring(request),
+            "querystring": querystring(request.GET),
             "now": now,
         },
     )
@@ -274,7 +268,7 @@ def outcomes_report(request):
             "closure_chart": hbar_chart(
                 [(row["label"], row["pct_achieved"]) for row in at_closure["areas"]], maximum=100, unit="%"
             ),
-            "querystring": _querystring(request),
+            "querystring": querystring(request.GET),
         },
     )
 

@@ -24,6 +24,7 @@ from cases.forms import (
 from cases.models import AccessLog, Communication, Consent, Contact, Meeting
 from deadlines.selectors import deadlines_for_subject, with_time_left
 from kit.params import choice_param, int_param
+from kit.querystring import querystring_from
 from workflows import services
 from workflows.errors import WorkflowError
 
@@ -235,9 +236,7 @@ def triage_queue(request):
         selectors.triage_queue(user, route=route, team_id=team_id, older_than_hours=older, now=now), now=now
     )
     page = Paginator(queue, 50).get_page(request.GET.get("page"))
-    querystring = "&".join(
-        f"{k}={v}" for k, v in (("route", route), ("team", team_id or ""), ("older_than", older or "")) if v
-    )
+    querystring = querystring_from(("route", route), ("team", team_id), ("older_than", older))
     return render_logged(
         request,
         "workflows/triage_queue.html",
