@@ -33,24 +33,7 @@ from workflows.errors import WorkflowError
 def contact_detail(request, pk: int):
     contact = visible_contact_or_404(request.user, pk)
     log_access(request, action=AccessLog.Action.VIEW, what=f"contact {contact.reference}", family=contact.family)
-    now = timezone.now()
-    local_now = timezone.localtime(now)
-    decision_form = DecisionForm(initial={"version": contact.version})
-    communication_form = CommunicationForm(
-        now=now,
-        initial={
-            "recipient": contact.referrer_name,
-            "sent_date": local_now.date(),
-            "sent_time": local_now.strftime("%H:%M"),
-        },
-        prefix="comm",
-    )
-    consent_form = ConsentForm(prefix="consent", initial={"recorded_on": local_now.date(), "purpose": "early_help"})
-    return render(
-        request,
-        "cases/contact_detail.html",
-        contact_context(request, contact, decision_form, communication_form, consent_form),
-    )
+    return _contact_page(request, contact)
 
 
 def _referral_form(now) -> ReferralSentForm:
@@ -84,6 +67,7 @@ def contact_context(request, contact, decision_form, communication_form, consent
 def _contact_page(
     request, contact, *, decision_form=None, communication_form=None, consent_form=None, referral_form=None, status=200
 ):
+    """The contact page: the forms given (bound, with errors or a refusal), the others fresh."""
     now = timezone.now()
     local_now = timezone.localtime(now)
     context = contact_context(
@@ -100,7 +84,8 @@ def _contact_page(
                 "sent_time": local_now.strftime("%H:%M"),
             },
         ),
-        consent_form or ConsentForm(prefix="consent", initial={"recorded_on": local_now.date()}),
+        consent_form
+        or ConsentForm(prefix="consent", initial={"recorded_on": local_now.date(), "purpose": "early_help"}),
         referral_form,
     )
     return render(request, "cases/contact_detail.html", context, status=status)
