@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from cases import selectors, services
@@ -35,6 +36,7 @@ from cases.forms import (
 from cases.models import AccessLog, Membership
 from kit.permissions import require_perm, require_role
 from workflows import services as workflow
+from workflows.actions import ActionView
 from workflows.errors import WorkflowError
 
 
@@ -66,35 +68,53 @@ def family_detail(request, pk: int):
     return render(request, "cases/family_detail.html", context)
 
 
-@login_required
-def person_add(request, pk: int):
-    family = visible_family_or_404(request.user, pk)
-    if request.method == "GET":
-        log_access(request, action=AccessLog.Action.VIEW, what=f"add a person to {family.reference}", family=family)
-    form = PersonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+class FamilyAction(ActionView):
+    """An action on one family (URL argument `pk`) the user may see; the form page names what it adds."""
+
+    def get_object(self):
+        family = visible_family_or_404(self.request.user, self.kwargs["pk"])
+        if self.request.method == "GET":
+            log_access(self.request, action=AccessLog.Action.VIEW, what=self.logged_as(family), family=family)
+        return family
+
+    def logged_as(self, family) -> str:
+        raise NotImplementedError
+
+    def page(self, form, *, status: int = 200):
+        return render(self.request, self.template_name, {"form": form, "family": self.object}, status=status)
+
+    def success_url(self) -> str:
+        return reverse("cases:family_detail", args=[self.object.pk])
+
+
+class PersonAdd(FamilyAction):
+    form_class = PersonForm
+    template_name = "cases/person_form.html"
+    success_message = "{data[first_name]} {data[last_name]} was added."
+
+    def logged_as(self, family) -> str:
+        return f"add a person to {family.reference}"
+
+    def perform(self, data):
         services.person_add_to_family(
-            family=family,
-            relationship=form.cleaned_data["relationship"],
-            address_confidential=form.cleaned_data["address_confidential"],
-            **form.person_fields(),
+            family=self.object, **self.from_form("relationship", "address_confidential"), **self.form.person_fields()
         )
-        messages.success(request, f"{form.cleaned_data['first_name']} {form.cleaned_data['last_name']} was added.")
-        return redirect("cases:family_detail", pk=family.pk)
-    return render(request, "cases/person_form.html", {"form": form, "family": family})
 
 
-@login_required
-def agency_add(request, pk: int):
-    family = visible_family_or_404(request.user, pk)
-    if request.method == "GET":
-        log_access(request, action=AccessLog.Action.VIEW, what=f"add an agency to {family.reference}", family=family)
-    form = AgencyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        services.agency_add(family=family, **form.cleaned_data)
-        messages.success(request, f"{form.cleaned_data['agency']} was added to the team around the family.")
-        return redirect("cases:family_detail", pk=family.pk)
-    return render(request, "cases/agency_form.html", {"form": form, "family": family})
+class AgencyAdd(FamilyAction):
+    form_class = AgencyForm
+    template_name = "cases/agency_form.html"
+    success_message = "{data[agency]} was added to the team around the family."
+
+    def logged_as(self, family) -> str:
+        return f"add an agency to {family.reference}"
+
+    def perform(self, data):
+        services.agency_add(family=self.object, **data)
+
+
+person_add = PersonAdd.as_view()
+agency_add = AgencyAdd.as_view()
 
 
 @login_required

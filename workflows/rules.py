@@ -16,6 +16,8 @@ is_manager = rules.predicate(lambda user: user.is_authenticated and user.has_rol
 rules.add_perm("cases.record_contact", is_front_door)
 rules.add_perm("cases.decide_contact", is_front_door)
 rules.add_perm("cases.run_meeting", is_mash_lead | is_team_leader | is_manager)
+# Who may open the meetings pages: whoever runs meetings or decides contacts (run_meeting | decide_contact).
+rules.add_perm("cases.see_meetings", is_front_door | is_mash_lead | is_team_leader | is_manager)
 
 
 def can(user, perm: str, obj=None) -> bool:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from cases import selectors
@@ -21,11 +21,13 @@ from cases.forms import (
     MeetingOutcomeForm,
     ReferralSentForm,
 )
-from cases.models import AccessLog, Communication, Consent, Contact, Meeting
+from cases.models import AccessLog, Contact, Meeting
 from deadlines.selectors import deadlines_for_subject, with_time_left
 from kit.params import choice_param, int_param
+from kit.permissions import require_perm, require_role
 from kit.querystring import querystring_from
-from workflows import services
+from workflows import presenters, services
+from workflows.actions import ActionView
 from workflows.errors import WorkflowError
 
 
@@ -33,24 +35,7 @@ from workflows.errors import WorkflowError
 def contact_detail(request, pk: int):
     contact = visible_contact_or_404(request.user, pk)
     log_access(request, action=AccessLog.Action.VIEW, what=f"contact {contact.reference}", family=contact.family)
-    now = timezone.now()
-    local_now = timezone.localtime(now)
-    decision_form = DecisionForm(initial={"version": contact.version})
-    communication_form = CommunicationForm(
-        now=now,
-        initial={
-            "recipient": contact.referrer_name,
-            "sent_date": local_now.date(),
-            "sent_time": local_now.strftime("%H:%M"),
-        },
-        prefix="comm",
-    )
-    consent_form = ConsentForm(prefix="consent", initial={"recorded_on": local_now.date(), "purpose": "early_help"})
-    return render(
-        request,
-        "cases/contact_detail.html",
-        contact_context(request, contact, decision_form, communication_form, consent_form),
-    )
+    return _contact_page(request, contact)
 
 
 def _referral_form(now) -> ReferralSentForm:
@@ -61,29 +46,22 @@ def _referral_form(now) -> ReferralSentForm:
 
 
 def contact_context(request, contact, decision_form, communication_form, consent_form, referral_form=None) -> dict:
-    communications = list(Communication.objects.filter(contact=contact).order_by("-sent_at"))
-    # A3: sending the referral to the team is a step of its own, after the decision to allocate.
-    awaiting_referral = contact.state == Contact.State.ALLOCATED_TO_TEAM and not any(
-        c.kind == Communication.Kind.REFERRAL_TO_TEAM for c in communications
-    )
+    communications = list(selectors.communications_of(contact))
     return {
         "contact": contact,
         "family": contact.family,
         "subjects": list(contact.subjects.order_by("date_of_birth")),
         "risks": list(contact.risk_indicators.order_by("-level", "indicator")),
-        "consents": list(Consent.objects.filter(family=contact.family).order_by("-recorded_on")),
+        "consents": list(selectors.consents_of(contact.family)),
         "communications": communications,
-        "can_send_referral": request.user.has_perm("cases.decide_contact")
-        and (awaiting_referral or (referral_form is not None and referral_form.is_bound)),
         "referral_form": referral_form or _referral_form(timezone.now()),
         "deadlines": deadlines_for_subject(contact=contact, now=timezone.now()),
         "decision_form": decision_form,
         "communication_form": communication_form,
         "consent_form": consent_form,
-        # A refused decision stays on screen with what was typed, even if the contact moved on.
-        "can_decide": request.user.has_perm("cases.decide_contact")
-        and (decision_form.is_bound or (contact.is_open and contact.state != Contact.State.AT_MEETING)),
-        "can_record": request.user.has_perm("cases.record_contact"),
+        **presenters.contact_page(
+            request.user, contact, communications, decision_form=decision_form, referral_form=referral_form
+        ),
         "history": list(contact.history.select_related("history_user").order_by("-history_date")[:20]),
     }
 
@@ -91,6 +69,7 @@ def contact_context(request, contact, decision_form, communication_form, consent
 def _contact_page(
     request, contact, *, decision_form=None, communication_form=None, consent_form=None, referral_form=None, status=200
 ):
+    """The contact page: the forms given (bound, with errors or a refusal), the others fresh."""
     now = timezone.now()
     local_now = timezone.localtime(now)
     context = contact_context(
@@ -107,125 +86,133 @@ def _contact_page(
                 "sent_time": local_now.strftime("%H:%M"),
             },
         ),
-        consent_form or ConsentForm(prefix="consent", initial={"recorded_on": local_now.date()}),
+        consent_form
+        or ConsentForm(prefix="consent", initial={"recorded_on": local_now.date(), "purpose": "early_help"}),
         referral_form,
     )
     return render(request, "cases/contact_detail.html", context, status=status)
 
 
-@login_required
-@require_POST
-def contact_decide(request, pk: int):
-    contact = visible_contact_or_404(request.user, pk)
-    if not request.user.has_perm("cases.decide_contact"):
-        raise PermissionDenied
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        return _contact_page(request, contact, decision_form=form, status=400)
-    data = form.cleaned_data
-    try:
+class ContactAction(ActionView):
+    """A form posted from the contact page (URL argument `pk`): errors and refusals show that page again.
+
+    `form_slot` names the form's place on the page; the permission is the role's (it does not look at
+    the contact, which is already scoped by `visible_contact_or_404`).
+    """
+
+    post_only = True
+    form_slot = ""
+
+    def get_object(self):
+        return visible_contact_or_404(self.request.user, self.kwargs["pk"])
+
+    def permission_target(self):
+        return None
+
+    def current_version(self) -> None:
+        """After a refusal the page shows the contact as it is now; the form keeps what was typed."""
+        self.object.refresh_from_db()
+
+    def page(self, form, *, status: int = 200):
+        return _contact_page(self.request, self.object, **{self.form_slot: form}, status=status)
+
+    def message_names(self) -> dict:
+        return {**super().message_names(), "contact": self.object}
+
+    def success_url(self) -> str:
+        return reverse("cases:contact_detail", args=[self.object.pk])
+
+
+class ContactDecide(ContactAction):
+    form_class = DecisionForm
+    form_slot = "decision_form"
+    permission = "cases.decide_contact"
+
+    def perform(self, data):
         services.contact_decide(
-            contact=contact,
-            decision=data["decision"],
-            rationale=data["rationale"],
-            by=request.user,
-            now=timezone.now(),
+            contact=self.object,
+            **self.from_form("decision", "rationale"),
             expected_version=data["version"],
             team=data.get("team"),
             meeting_kind=data.get("meeting_kind") or "",
             agency=data.get("agency") or "",
             social_care_assessment_date=data.get("social_care_assessment_date"),
+            **self.by_now(),
         )
-    except WorkflowError as exc:
-        form.add_error(None, str(exc))
-        contact.refresh_from_db()
-        return _contact_page(request, contact, decision_form=form, status=409)
-    contact.refresh_from_db()
-    messages.success(request, f"{contact.reference}: {contact.get_decision_display()}. Decision recorded.")
-    return redirect("cases:contact_detail", pk=contact.pk)
+
+    def get_success_message(self) -> str:
+        self.object.refresh_from_db()
+        return f"{self.object.reference}: {self.object.get_decision_display()}. Decision recorded."
 
 
-@login_required
-@require_POST
-def contact_referral_sent(request, pk: int):
+contact_decide = ContactDecide.as_view()
+
+
+class ContactReferralSent(ContactAction):
     """A3: the front door records that the referral went to the neighbourhood team."""
-    contact = visible_contact_or_404(request.user, pk)
-    if not request.user.has_perm("cases.decide_contact"):
-        raise PermissionDenied
-    now = timezone.now()
-    form = ReferralSentForm(request.POST, now=now, prefix="referral")
-    if not form.is_valid():
-        return _contact_page(request, contact, referral_form=form, status=400)
-    try:
-        services.contact_referral_sent(contact=contact, sent_at=form.cleaned_data["sent_at"], by=request.user, now=now)
-    except WorkflowError as exc:
-        form.add_error(None, str(exc))
-        contact.refresh_from_db()
-        return _contact_page(request, contact, referral_form=form, status=409)
-    messages.success(request, f"{contact.reference}: the referral to {contact.allocated_team} was recorded as sent.")
-    return redirect("cases:contact_detail", pk=contact.pk)
+
+    form_class = ReferralSentForm
+    form_slot = "referral_form"
+    permission = "cases.decide_contact"
+    success_message = "{contact.reference}: the referral to {contact.allocated_team} was recorded as sent."
+
+    def form_kwargs(self) -> dict:
+        return {"now": self.now, "prefix": "referral"}
+
+    def perform(self, data):
+        services.contact_referral_sent(contact=self.object, sent_at=data["sent_at"], **self.by_now())
 
 
-@login_required
-@require_POST
-def contact_communicate(request, pk: int):
-    contact = visible_contact_or_404(request.user, pk)
-    if not request.user.has_perm("cases.record_contact"):
-        raise PermissionDenied
-    now = timezone.now()
-    form = CommunicationForm(request.POST, now=now, prefix="comm")
-    if not form.is_valid():
-        return _contact_page(request, contact, communication_form=form, status=400)
-    data = form.cleaned_data
-    try:
+contact_referral_sent = ContactReferralSent.as_view()
+
+
+class ContactCommunicate(ContactAction):
+    form_class = CommunicationForm
+    form_slot = "communication_form"
+    permission = "cases.record_contact"
+    success_message = "The communication was recorded."
+
+    def form_kwargs(self) -> dict:
+        return {"now": self.now, "prefix": "comm"}
+
+    def perform(self, data):
         services.communication_record(
-            family=contact.family,
-            contact=contact,
-            kind=data["kind"],
-            recipient=data["recipient"],
-            method=data["method"],
-            sent_at=data["sent_at"],
-            summary=data["summary"],
-            by=request.user,
-            now=now,
+            family=self.object.family,
+            contact=self.object,
+            **self.from_form("kind", "recipient", "method", "sent_at", "summary"),
+            **self.by_now(),
         )
-    except WorkflowError as exc:
-        form.add_error(None, str(exc))
-        return _contact_page(request, contact, communication_form=form, status=409)
-    messages.success(request, "The communication was recorded.")
-    return redirect("cases:contact_detail", pk=contact.pk)
 
 
-@login_required
-@require_POST
-def contact_consent(request, pk: int):
-    contact = visible_contact_or_404(request.user, pk)
-    if not request.user.has_perm("cases.record_contact"):
-        raise PermissionDenied
-    form = ConsentForm(request.POST, prefix="consent")
-    if not form.is_valid():
-        return _contact_page(request, contact, consent_form=form, status=400)
-    data = form.cleaned_data
-    services.consent_record(
-        family=contact.family,
-        contact=contact,
-        by=request.user,
-        now=timezone.now(),
-        purpose=data["purpose"],
-        agency=data.get("agency", ""),
-        status=data["status"],
-        given_by_name=data["given_by_name"],
-        recorded_on=data["recorded_on"],
-    )
-    messages.success(request, "Consent was recorded.")
-    return redirect("cases:contact_detail", pk=contact.pk)
+contact_communicate = ContactCommunicate.as_view()
+
+
+class ContactConsent(ContactAction):
+    form_class = ConsentForm
+    form_slot = "consent_form"
+    permission = "cases.record_contact"
+    success_message = "Consent was recorded."
+
+    def form_kwargs(self) -> dict:
+        return {"prefix": "consent"}
+
+    def perform(self, data):
+        services.consent_record(
+            family=self.object.family,
+            contact=self.object,
+            agency=data.get("agency", ""),
+            **self.from_form("purpose", "status", "given_by_name", "recorded_on"),
+            **self.by_now(),
+        )
+
+
+contact_consent = ContactConsent.as_view()
 
 
 @login_required
 def triage_queue(request):
     user = request.user
-    if not user.has_role(*selectors.FRONT_DOOR, "Manager"):
-        raise PermissionDenied
+    require_role(user, *selectors.FRONT_DOOR, "Manager")
     now = timezone.now()
     # Filters: anything that is not a route, a team id or a number of hours is ignored; hours are
     # capped (a huge number would overflow the date it is subtracted from).
@@ -260,23 +247,17 @@ def triage_queue(request):
 # an agenda item whose contact is outside it is counted but never named.
 
 
-def _require_meeting_role(user):
-    if not user.has_perm("cases.run_meeting") and not user.has_perm("cases.decide_contact"):
-        raise PermissionDenied
-
-
 def _visible_meeting_or_404(user, pk: int) -> Meeting:
-    _require_meeting_role(user)
+    require_perm(user, "cases.see_meetings")
     return get_object_or_404(selectors.meetings_visible_to(user).select_related("chair"), pk=pk)
 
 
 @login_required
 def meeting_list(request):
-    _require_meeting_role(request.user)
+    require_perm(request.user, "cases.see_meetings")
     form = MeetingForm(request.POST or None)
     if request.method == "POST":
-        if not request.user.has_perm("cases.run_meeting"):
-            raise PermissionDenied
+        require_perm(request.user, "cases.run_meeting")
         if form.is_valid():
             data = form.cleaned_data
             meeting = services.meeting_schedule(
@@ -361,56 +342,79 @@ def meeting_detail(request, pk: int):
     return _meeting_page(request, meeting)
 
 
-@login_required
-@require_POST
-def meeting_add(request, pk: int):
-    meeting = _visible_meeting_or_404(request.user, pk)
-    if not request.user.has_perm("cases.run_meeting"):
-        raise PermissionDenied
-    try:
-        contact_id = int(request.POST.get("contact", ""))
-    except ValueError:
-        messages.error(request, "Choose a contact to add to the agenda.")
-        return redirect("cases:meeting_detail", pk=meeting.pk)
-    contact = visible_contact_or_404(request.user, contact_id)
-    try:
-        services.meeting_add_contact(meeting=meeting, contact=contact, by=request.user)
-    except WorkflowError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{contact.reference} ({contact.family}) was added to the agenda.")
-    return redirect("cases:meeting_detail", pk=meeting.pk)
+class MeetingAction(ActionView):
+    """An action on a meeting (URL argument `pk`) by whoever runs meetings; back to the meeting after."""
+
+    post_only = True
+    permission = "cases.run_meeting"
+
+    def get_object(self) -> Meeting:
+        return _visible_meeting_or_404(self.request.user, self.kwargs["pk"])
+
+    def permission_target(self):
+        return None
+
+    def success_url(self) -> str:
+        return reverse("cases:meeting_detail", args=[self.object.pk])
 
 
-@login_required
-@require_POST
-def meeting_outcome(request, pk: int, item_pk: int):
-    meeting = _visible_meeting_or_404(request.user, pk)
-    if not request.user.has_perm("cases.run_meeting"):
-        raise PermissionDenied
-    item = get_object_or_404(
-        selectors.meeting_items_visible_to(request.user).select_related("contact__family"), pk=item_pk, meeting=meeting
-    )
-    form = MeetingOutcomeForm(request.POST, prefix=f"item{item.pk}", teams=selectors.teams_allocatable_by(request.user))
-    if form.is_valid():
-        data = form.cleaned_data
+class MeetingAdd(MeetingAction):
+    """A button beside each waiting contact: a refusal is said on the meeting page."""
+
+    refusal = "message"
+
+    def perform(self, data):
         try:
-            services.meeting_record_outcome(
-                item=item,
-                outcome=data["outcome"],
-                reason=data["reason"],
-                team=data.get("team"),
-                agency=data.get("agency") or "",
-                by=request.user,
-                now=timezone.now(),
-                held_at=form.held_at(meeting),
-            )
-        except WorkflowError as exc:
-            form.add_error(None, str(exc))
-            # Refused by the state of things (e.g. someone recorded it first), not by what was typed:
-            # the item may have left the agenda's forms, so say why and give back what was typed.
-            messages.error(request, f"{exc} What you typed was not saved: {data['reason']}")
-            return _meeting_page(request, meeting, outcome_form=form, item_pk=item.pk, status=409)
-        messages.success(request, f"Outcome recorded for {item.contact.reference} ({item.contact.family}).")
-        return redirect("cases:meeting_detail", pk=meeting.pk)
-    return _meeting_page(request, meeting, outcome_form=form, item_pk=item.pk, status=400)
+            contact_id = int(self.request.POST.get("contact", ""))
+        except ValueError:
+            raise WorkflowError("Choose a contact to add to the agenda.") from None
+        self.contact = visible_contact_or_404(self.request.user, contact_id)
+        services.meeting_add_contact(meeting=self.object, contact=self.contact, by=self.request.user)
+
+    def get_success_message(self) -> str:
+        return f"{self.contact.reference} ({self.contact.family}) was added to the agenda."
+
+
+meeting_add = MeetingAdd.as_view()
+
+
+class MeetingOutcome(MeetingAction):
+    """The outcome for one agenda item (URL argument `item_pk`), from the form beside it."""
+
+    form_class = MeetingOutcomeForm
+
+    def before(self):
+        items = selectors.meeting_items_visible_to(self.request.user).select_related("contact__family")
+        self.item = items.filter(pk=self.kwargs["item_pk"], meeting=self.object).first()
+        if self.item is None:
+            raise Http404("No such agenda item")
+        return None
+
+    def form_kwargs(self) -> dict:
+        return {"prefix": f"item{self.item.pk}", "teams": selectors.teams_allocatable_by(self.request.user)}
+
+    def perform(self, data):
+        services.meeting_record_outcome(
+            item=self.item,
+            **self.from_form("outcome", "reason"),
+            team=data.get("team"),
+            agency=data.get("agency") or "",
+            held_at=self.form.held_at(self.object),
+            **self.by_now(),
+        )
+
+    def refused(self, exc):
+        # Refused by the state of things (e.g. someone recorded it first), not by what was typed:
+        # the item may have left the agenda's forms, so say why and give back what was typed.
+        messages.error(self.request, f"{exc} What you typed was not saved: {self.form.cleaned_data['reason']}")
+        return super().refused(exc)
+
+    def page(self, form, *, status: int = 200):
+        return _meeting_page(self.request, self.object, outcome_form=form, item_pk=self.item.pk, status=status)
+
+    def get_success_message(self) -> str:
+        contact = self.item.contact
+        return f"Outcome recorded for {contact.reference} ({contact.family})."
+
+
+meeting_outcome = MeetingOutcome.as_view()

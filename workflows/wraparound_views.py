@@ -9,22 +9,14 @@ which the step-up decision started (ADR 0026).
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.shortcuts import render
 from django.utils.html import format_html
 
-from cases import selectors as case_selectors
-from cases.access import log_access
-from cases.models import AccessLog
 from kit.forms import MAX_TEXT, GdsForm, SafeTextMixin
-from kit.permissions import require_perm
 from workflows import episode_selectors as selectors
 from workflows import episode_services as services
 from workflows.episode_forms import VersionMixin
-from workflows.errors import CaseChanged, WorkflowError
+from workflows.episode_views import EpisodeAction
 
 
 class WraparoundWorkerForm(SafeTextMixin, VersionMixin, GdsForm):
@@ -75,58 +67,55 @@ class WraparoundWorkerForm(SafeTextMixin, VersionMixin, GdsForm):
         return cleaned
 
 
-@login_required
-def wraparound_confirm(request, pk: int):
+class WraparoundConfirm(EpisodeAction):
     """Confirm the wraparound worker (GET: the form, or why there is nothing to confirm; POST: record it)."""
-    episode = selectors.visible_episode(request.user, pk)
-    if episode is None:
-        raise Http404("No such episode")
-    require_perm(request.user, "cases.allocate_episode", episode)
-    if request.method == "GET":
-        what = f"episode {episode.reference}: wraparound worker"
-        log_access(request, action=AccessLog.Action.VIEW, what=what, family=episode.family)
-    step_up = services.wraparound_step_up(episode)
-    practitioners = selectors.practitioners_with_caseload(episode.team_id) if step_up else []
-    initial = {"version": episode.version, "practitioner": str(episode.lead_professional_id or "")}
-    form = WraparoundWorkerForm(
-        request.POST or None, practitioners=practitioners, current_id=episode.lead_professional_id, initial=initial
-    )
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            worker = form.cleaned_data["practitioner_user"]
-            try:
-                services.wraparound_worker_confirm(
-                    episode=episode,
-                    practitioner=worker,
-                    reason=form.cleaned_data["reason"],
-                    by=request.user,
-                    now=timezone.now(),
-                    expected_version=form.cleaned_data["version"],
-                )
-            except WorkflowError as exc:
-                form.add_error(None, str(exc))
-                if isinstance(exc, CaseChanged):  # the next submit is against the latest
-                    data = form.data.copy()
-                    data["version"] = str(case_selectors.record_as_saved(episode).version)
-                    form.data = data
-                status = 409
-            else:
-                messages.success(request, f"{worker} is confirmed as the wraparound worker for {episode.reference}.")
-                return redirect("episodes:episode_detail", pk=episode.pk)
-        elif step_up is None:
-            status = 409  # nothing to confirm (the page says why), not a bad choice
-    return render(
-        request,
-        "episodes/wraparound_confirm.html",
-        {
-            "episode": episode,
-            "family": episode.family,
-            "form": form,
-            "step_up": step_up,
-            "practitioners": practitioners,
-            "nothing_to_confirm": "" if step_up else services.why_not_wraparound(episode),
-        },
-        status=status,
-    )
+
+    form_class = WraparoundWorkerForm
+    permission = "cases.allocate_episode"
+    versioned = True
+
+    def before(self):
+        self.step_up = services.wraparound_step_up(self.episode)
+        if self.step_up is None:  # nothing to confirm: the page says why (409 to a POST: not a bad choice)
+            return self.page(None, status=409 if self.request.method == "POST" else 200)
+        return None
+
+    def form_kwargs(self) -> dict:
+        self.practitioners = selectors.practitioners_with_caseload(self.episode.team_id)
+        return {"practitioners": self.practitioners, "current_id": self.episode.lead_professional_id}
+
+    def initial(self) -> dict:
+        return {**super().initial(), "practitioner": str(self.episode.lead_professional_id or "")}
+
+    def perform(self, data):
+        services.wraparound_worker_confirm(
+            episode=self.episode,
+            practitioner=data["practitioner_user"],
+            **self.from_form("reason"),
+            expected_version=data["version"],
+            **self.by_now(),
+        )
+
+    def get_success_message(self) -> str:
+        worker = self.form.cleaned_data["practitioner_user"]
+        return f"{worker} is confirmed as the wraparound worker for {self.episode.reference}."
+
+    def page(self, form, *, status: int = 200):
+        episode = self.episode
+        return render(
+            self.request,
+            "episodes/wraparound_confirm.html",
+            {
+                "episode": episode,
+                "family": episode.family,
+                "form": form,
+                "step_up": self.step_up,
+                "practitioners": getattr(self, "practitioners", []),
+                "nothing_to_confirm": "" if self.step_up else services.why_not_wraparound(episode),
+                "refused": status == 409 and self.step_up is None,
+            },
+            status=status,
+        )
+
+
+wraparound_confirm = WraparoundConfirm.as_view()

@@ -23,39 +23,8 @@ CASE_MODULES = ("cases.models", "cases.episode_models")
 MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
 SHORTCUTS = frozenset({"get_object_or_404", "get_list_or_404"})
 
-REWRITE = "moves with the action-view rewrite"
 # (file, function, lookup) -> why it may stay. Selectors for each of these are in cases/selectors.py.
-ALLOWED: dict[tuple[str, str, str], str] = {
-    ("workflows/views.py", "contact_context", "Communication.objects"): f"{REWRITE}: selectors.communications_of",
-    ("workflows/views.py", "contact_context", "Consent.objects"): f"{REWRITE}: selectors.consents_of",
-    ("workflows/episode_views.py", "_current_version", "model.objects"): f"{REWRITE}: selectors.record_as_saved",
-    ("workflows/episode_views.py", "_saved_rows", "model.objects"): f"{REWRITE}: selectors.record_as_saved",
-    ("workflows/episode_views.py", "_draft_for", "Draft.objects"): f"{REWRITE}: selectors.draft_of",
-    ("workflows/episode_views.py", "planned_visit_cancel", "PlannedVisit.objects"): (
-        f"{REWRITE}: selectors.episode_records(PlannedVisit, episode)"
-    ),
-    ("workflows/episode_views.py", "_outcome_of", "PlanOutcome.objects"): f"{REWRITE}: selectors.plan_outcomes_of",
-    ("workflows/episode_views.py", "action_edit", "get_object_or_404(PlanAction)"): (
-        f"{REWRITE}: selectors.plan_actions_of"
-    ),
-    ("workflows/episode_views.py", "review_new", "PlanOutcome.objects"): f"{REWRITE}: selectors.plan_outcomes_of",
-    ("workflows/episode_views.py", "closure_request", "PlanAction.objects"): f"{REWRITE}: selectors.plan_actions_of",
-    ("workflows/episode_views.py", "closure_decide", "ClosureRequest.objects"): (
-        f"{REWRITE}: selectors.episode_records(ClosureRequest, episode)"
-    ),
-    ("workflows/episode_views.py", "step_up_send", "StepUp.objects"): (
-        f"{REWRITE}: selectors.episode_records(StepUp, episode)"
-    ),
-    ("workflows/episode_views.py", "step_up_decide", "StepUp.objects"): (
-        f"{REWRITE}: selectors.episode_records(StepUp, episode)"
-    ),
-    ("workflows/episode_views.py", "escalation_outcome", "get_object_or_404(Escalation)"): (
-        f"{REWRITE}: selectors.episode_records(Escalation, episode)"
-    ),
-    ("workflows/episode_views.py", "document_download", "get_object_or_404(Document)"): (
-        f"{REWRITE}: selectors.episode_records(Document, episode)"
-    ),
-}
+ALLOWED: dict[tuple[str, str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ class TestThePage:
         assert page.status_code == 200
         assert "Confirm the wraparound worker" in page.content.decode()
         assert AccessLog.objects.filter(
-            user=users["teamlead"], family_id_logged=episode.family_id, what__contains="wraparound worker"
+            user=users["teamlead"], family_id_logged=episode.family_id, what__contains="wraparound confirm"
         ).exists()
         response = client.post(url, {"practitioner": str(users["coach"].pk), "version": str(episode.version)})
         assert response.status_code == 302 and response["Location"] == detail
