@@ -1,7 +1,7 @@
 """Alert jobs as plain functions: detection (`alerts_raise`), delivery (`alerts_deliver`), digests.
 
 Celery tasks in `deadlines.tasks` only call these with `now=timezone.now()`. The guarantees
-(issue 5, conventions.md items 3-5):
+(conventions.md items 3-5):
 
 - Detection selects with `<` ("past its limit and not yet alerted"), so a missed stretch of
   runs catches up on its next run instead of losing alerts.

@@ -21,7 +21,7 @@ A rulebook may also say which optional workflow steps its procedure has, in a `[
 table (`planning_meeting = true`: the plan becomes active at an initial planning meeting).
 A step a rulebook does not name is not part of its procedure.
 
-Who hears about a rule's clock (alert routing, issue 13):
+Who hears about a rule's clock (alert routing, ADR 18):
 - `acts`: the role that does the task; told when the clock is overdue and when it is breached.
 - `escalate_to`: the roles also told when it is breached. A breach still open
   `ALERT_ESCALATE_AFTER_HOURS` after its maximum goes to the service's EH managers as well.

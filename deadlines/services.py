@@ -2,7 +2,7 @@
 
 `deadline_record_event` is called by the workflow services inside their own transaction, with
 the time the thing happened. The engine never polls the case records: what the workflow tells
-it is all it knows (issue 5, "the workflow emits them in one place").
+it is all it knows ("the workflow emits them in one place").
 """
 
 from __future__ import annotations

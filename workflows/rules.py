@@ -24,7 +24,7 @@ def can(user, perm: str, obj=None) -> bool:
     return user.has_perm(perm, obj)
 
 
-# --- Episodes (issue 4) -----------------------------------------------------------------------
+# --- Episodes -----------------------------------------------------------------------
 # Object checks take the episode; without one (a list page) only the role is checked, and the
 # list itself is scoped by cases.selectors.episodes_visible_to.
 is_practitioner = rules.predicate(lambda user: user.is_authenticated and user.has_role(roles.PRACTITIONER))

@@ -1,4 +1,4 @@
-"""One contact's clock from intake to its breach alert, explained at each step (issue 13).
+"""One contact's clock from intake to its breach alert, explained at each step.
 
 The MASH officer records a contact through the pages; the contact page links each clock to its
 "Why is this due?" page, which names the rule, the council's sentence and who started it. The

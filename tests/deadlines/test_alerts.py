@@ -64,7 +64,7 @@ def alert_set(**filters) -> set[tuple[str, str, str]]:
 
 @pytest.mark.django_db
 def test_each_level_alerts_once_ever_overdue_to_who_acts_breach_to_the_escalation_too(episode, users):
-    # Issue 13: an overdue alert goes to the role that acts only (by default the lead
+    # An overdue alert goes to the role that acts only (by default the lead
     # professional); a breach to it and the escalation (by default the team leader).
     d = clock(episode)
     assert alerts_raise(now=T0 + timedelta(hours=23)) == 0
@@ -229,7 +229,7 @@ def test_two_concurrent_runs_raise_exactly_one_alert_per_level_and_recipient(man
     now = T0 + timedelta(hours=1, minutes=30)  # overdue, not yet breached
     results = _run_in_threads(lambda: alerts_raise(now=now, batch_size=20), n=4)
     assert sum(results) == many_breaches  # the lock let one run; the others got 0 or found nothing
-    assert Alert.objects.count() == many_breaches  # overdue: to the lead professional only (issue 13)
+    assert Alert.objects.count() == many_breaches  # overdue: to the lead professional only
     later = T0 + timedelta(hours=3)
     results = _run_in_threads(lambda: alerts_raise(now=later, batch_size=20), n=4)
     assert sum(results) == many_breaches

@@ -1,4 +1,4 @@
-"""Issue 13, item 5: "Why is this due then?" explains every clock in plain words."""
+"""Why is this due then?" explains every clock in plain words."""
 
 from __future__ import annotations
 

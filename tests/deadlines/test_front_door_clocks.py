@@ -1,4 +1,4 @@
-"""Issue 13, front door: each defect found driving the real services and pages, now fixed.
+"""The front door: each defect found driving the real services and pages, now fixed.
 
 B16 never started; A3 was met in 0 seconds; B15 only from the step-down page; B1 never ended
 for contacts left awaiting consent; B5 and B6 started when a MAAM's outcome was typed, and a

@@ -1,4 +1,4 @@
-"""Issue 13, "Done when": the routing and explanation pages keep a constant query budget (at most 20).
+"""The routing and explanation pages keep a constant query budget (at most 20).
 
 The pages where a routed alert reaches its person (the alerts page) and where a clock is
 explained ("Why is this due?") run the same number of queries for a little history as for a

@@ -1,4 +1,4 @@
-"""Issue 13, item 4: alerts reach the person who must act, as each rulebook says.
+"""Alerts reach the person who must act, as each rulebook says.
 
 Clocks are started through the real service (`deadline_record_event`, as the workflow pages
 call it) with one rulebook at a time; then the alert job runs at pinned times. An overdue

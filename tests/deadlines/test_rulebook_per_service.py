@@ -1,4 +1,4 @@
-"""One council's procedure per service, plus step-up (issue 13 item 6, ADR 0019).
+"""One council's procedure per service, plus step-up (ADR 0019).
 
 Running Families First and Family Solutions together doubled the clocks on one episode (A8-A11
 and B12-B14 open at once). Each service names its procedure; an event starts only the rules of

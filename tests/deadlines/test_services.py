@@ -93,7 +93,7 @@ def test_rulebook_a_walk(book_a, cal, make_contact, make_episode, users, team):
     }
 
     w.after(days=2)
-    w.fire(ev.FAMILY_VISITED, episode=episode)  # A5: an introductory visit (issue 13)
+    w.fire(ev.FAMILY_VISITED, episode=episode)  # A5: an introductory visit
     w.after(days=10)
     w.fire(ev.ASSESSMENT_COMPLETED, episode=episode)
     assert open_rules(episode=episode) == ["A11", "A7", "A7b"]
@@ -117,7 +117,7 @@ def test_rulebook_a_walk(book_a, cal, make_contact, make_episode, users, team):
 
     w.after(days=5)
     visit_1 = w.now
-    w.fire(ev.FAMILY_VISITED, episode=episode)  # A9: a visit, the family seen (issue 13)
+    w.fire(ev.FAMILY_VISITED, episode=episode)  # A9: a visit, the family seen
     w.after(days=6)
     w.fire(ev.REVIEW_HELD, episode=episode)
     assert open_rules(episode=episode) == ["A10", "A11", "A9"]
@@ -240,7 +240,7 @@ def test_rulebook_b_walk(book_b, cal, make_contact, make_episode, users, team):
 
     w.after(days=1)
     w.fire(ev.INITIAL_CONTACT_MADE, episode=episode)
-    w.fire(ev.VISIT_RECORDED, episode=episode, key="note:1")  # B18: one clock per visit (issue 13)
+    w.fire(ev.VISIT_RECORDED, episode=episode, key="note:1")  # B18: one clock per visit
     assert open_rules(episode=episode) == ["B10", "B11", "B14", "B18", "B9"]
     w.after(hours=3)
     w.fire(ev.CASE_RECORDED, episode=episode, key="note:1")
@@ -256,7 +256,7 @@ def test_rulebook_b_walk(book_b, cal, make_contact, make_episode, users, team):
 
     w.after(days=10)
     w.fire(ev.ASSESSMENT_COMPLETED, episode=episode)
-    # B10 needs the assessment *and* the plan commenced (issue 13).
+    # B10 needs the assessment *and* the plan commenced.
     assert open_rules(episode=episode) == ["B10", "B11", "B13", "B14"]
     w.fire(ev.PLAN_STARTED, episode=episode)
     assert open_rules(episode=episode) == ["B11", "B13", "B14"]

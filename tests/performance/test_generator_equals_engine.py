@@ -89,7 +89,7 @@ def test_generated_clocks_are_those_the_service_makes_from_the_same_events():
 
 @pytest.mark.django_db
 def test_a_practitioners_supervision_clock_starts_when_they_join_their_team():
-    """Issue 13: B20 runs from when a practitioner joins a team (or first holds a case), as the
+    """B20 runs from when a practitioner joins a team (or first holds a case), as the
     users page and allocation tell the engine, not from their first supervision."""
     log: list = []
     generate(families=5, seed=3, today=TODAY, access_log=False, stream=io.StringIO(), event_log=log)

@@ -1,4 +1,4 @@
-"""Issue 11, items 3, 6, 10 and 14: administrators and two-factor, enrolment codes, role history,
+"""Administrators and two-factor, enrolment codes, role history,
 the Django admin, and the absolute session limit."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Issue 13, item 2 (episode side) and item 3: which user actions start, stop and end the clocks.
+"""Which user actions start, stop and end the clocks.
 
 Every test drives the real services the pages call (workflows/episode_services.py,
-oversight/services.py) and asserts the clock rows; each fails on the code before issue 13.
+oversight/services.py) and asserts the clock rows; each failed on the code before ADRs 16-19.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Planned visits (issue 13 item 3): planned from the episode page, shown on the episode page, on
+"""Planned visits (ADR 17): planned from the episode page, shown on the episode page, on
 "My work" and on the team board, recorded through the visit page; scoped and query-bounded."""
 
 from __future__ import annotations

@@ -429,7 +429,7 @@ class TestBoundedQueries:
         add_records(6, 1)
         many = self._count(client, path)
         assert many == few
-        assert many <= 20  # the council-scale budget (issue 8)
+        assert many <= 20  # the council-scale budget
 
     def test_my_cases(self, client, users, team, pinned):
         make_episode(users, team, state=S.ALLOCATED)

@@ -1,4 +1,4 @@
-"""Rule fields added for issue 13: `stops_on_all`, `per_record` and the `[steps]` table."""
+"""Rule fields for clock truth (ADRs 16-18): `stops_on_all`, `per_record` and the `[steps]` table."""
 
 from __future__ import annotations
 
