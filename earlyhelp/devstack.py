@@ -93,7 +93,7 @@ def say_sign_in(url: str, seed_output: str) -> None:
     """
     lines = seed_output.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("Demo accounts")]
-    say(f"demo data ready. Sign in at {url}accounts/login/")
+    say(f"demo data ready. Sign in at {url}sign-in/")
     if not starts:
         return
     print(f"    {lines[starts[-1]]}", flush=True)
