@@ -32,6 +32,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -52,6 +53,7 @@ class Databases:
     owner: str  # migrate, grant_app_role, seed_demo, exec
     app: str  # check_stack, web, worker, beat
     app_role: str | None  # granted its privileges after migrating; None: nothing to grant
+    started_here: bool = False  # the embedded server, started by this process (so it answers)
 
 
 def say(message: str) -> None:
@@ -117,13 +119,16 @@ def _dev_extra(module: str):
         return importlib.import_module(module)
     except ImportError:
         raise SystemExit(
-            f"[earlyhelp] {module} is not installed: it comes with the development extras "
-            "(pip install -e '.[dev]', which `make` does), or set DATABASE_URL and REDIS_URL to your own servers."
+            f"[earlyhelp] {module} is not installed: it comes with the extras `local` (`make run` installs it) "
+            "and `dev` (`make test`), or set DATABASE_URL and REDIS_URL to your own servers."
         ) from None
 
 
 @contextlib.contextmanager
 def embedded_postgres():
+    # Noise: without XDG_RUNTIME_DIR (containers, CI, ssh sessions), platformdirs warns when pgserver asks
+    # for a runtime directory, and falls back to /tmp/runtime-UID, which is what we want.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     pgserver = _dev_extra("pgserver")
 
     pgdata = DATA / "postgres"
@@ -138,6 +143,7 @@ def embedded_postgres():
             owner=info.get_uri(user=OWNER_ROLE, database=DB_NAME),
             app=info.get_uri(user=APP_ROLE, database=DB_NAME),
             app_role=APP_ROLE,
+            started_here=True,
         )
     finally:
         say("stopping PostgreSQL")
@@ -351,6 +357,25 @@ class _Children:
                 _stop(proc)
 
 
+# `manage.py migrate` then `manage.py grant_app_role ROLE` (if a role is given), in one process.
+_MIGRATE_AND_GRANT = """
+import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earlyhelp.settings")
+import django
+from django.core.management.base import CommandError
+from earlyhelp.startup import fail_clearly
+with fail_clearly():
+    django.setup()
+from django.core.management import call_command
+try:
+    call_command("migrate", interactive=False)
+    for role in sys.argv[1:]:
+        call_command("grant_app_role", role)
+except CommandError as exc:
+    sys.exit(f"CommandError: {exc}")
+"""
+
+
 def _wait_for_web(port: int, proc: subprocess.Popen, timeout: float = 60) -> bool:
     """True once the web server accepts connections; False if it exited or took too long."""
     deadline = time.monotonic() + timeout
@@ -376,21 +401,17 @@ def cmd_run() -> int:
         owner_env = {**env, "DATABASE_URL": databases.owner}
         app_env = {**env, "DATABASE_URL": databases.app}
         manage = [PY, "manage.py"]
-        steps = [
-            ("checking that PostgreSQL and Redis answer", ["check_stack"], app_env),
-            ("migrating the database", ["migrate", "--no-input"], owner_env),
-        ]
-        if databases.app_role:
-            steps.append(
-                (
-                    f"granting the application role {databases.app_role}",
-                    ["grant_app_role", databases.app_role],
-                    owner_env,
-                )
-            )
-        for stage, step, step_env in steps:
+        steps = []
+        if not databases.started_here or env_in.get("REDIS_URL"):
+            # Servers we did not start: say in one sentence which does not answer. Ours answer already.
+            steps.append(("checking that PostgreSQL and Redis answer", [*manage, "check_stack"], app_env))
+        # One Python process migrates and grants (each Django start costs seconds); runserver runs the
+        # system checks just after.
+        grant = [databases.app_role] if databases.app_role else []
+        steps.append(("migrating the database", [PY, "-c", _MIGRATE_AND_GRANT, *grant], owner_env))
+        for stage, cmd, step_env in steps:
             say(stage)
-            code = _run_logged(manage + step, step_env, setup_log)
+            code = _run_logged(cmd, step_env, setup_log)
             if code:
                 say_failure(stage, setup_log, code)
                 return code
