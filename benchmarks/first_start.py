@@ -49,16 +49,28 @@ def _port_free(port: int) -> bool:
 
 
 def _leftovers(dest: Path) -> list[tuple[int, str]]:
-    """Processes whose command line mentions the clone (all of them started by this benchmark)."""
+    """Processes running in the clone or from it (all of them started by this benchmark)."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         with contextlib.suppress(OSError):
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if str(dest) in cmdline:
+            cwd = str((proc / "cwd").resolve())
+            if str(dest) in cmdline or cwd == str(dest) or cwd.startswith(f"{dest}/"):
                 found.append((int(proc.name), cmdline.strip()))
     return found
+
+
+def _stop(make: subprocess.Popen) -> None:
+    """Ctrl-C (SIGINT to the process group), then SIGTERM, then SIGKILL."""
+    for sig, wait in ((signal.SIGINT, 30), (signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        if make.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            make.wait(wait)
 
 
 def main() -> int:
@@ -75,6 +87,8 @@ def main() -> int:
     parser.add_argument("--no-demo-wait", action="store_true", help="stop once the first page is served")
     parser.add_argument("--keep", action="store_true", help="keep the clone afterwards")
     args = parser.parse_args()
+    # A SIGINT ignored here (started in the background by a shell) would be ignored by `make run` too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     dest = Path(args.dest)
     if dest.exists():
@@ -125,21 +139,17 @@ def main() -> int:
                 print(f"{first_page:7.1f}s | (benchmark) {url} answers 200 with the sign-in form", file=sys.stderr)
                 if args.no_demo_wait:
                     break
-            if first_page is not None and any("demo data ready" in text for _, text in lines):
-                demo_ready = next(t for t, text in lines if "demo data ready" in text)
+            if first_page is not None and any("demo families ready" in text for _, text in lines):
+                demo_ready = next(t for t, text in lines if "demo families ready" in text)
                 break
             time.sleep(0.25)
     finally:
         stop_started = time.monotonic()
-        if make.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(make.pid, signal.SIGINT)  # as Ctrl-C in the terminal
-            try:
-                make.wait(60)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(make.pid, signal.SIGKILL)
-                make.wait()
+        _stop(make)
+        # make may exit before `make run`'s Python does: give it the time to stop what it started.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any("earlyhelp.devstack" in cmd for _, cmd in _leftovers(dest)):
+            time.sleep(0.5)
         reader.join(5)
         stopped_in = time.monotonic() - stop_started
         time.sleep(1)
@@ -162,7 +172,7 @@ def main() -> int:
     if first_page is not None:
         print(f"| **{first_page:.1f}** | **first page: the sign-in page answers 200** |")
     if demo_ready is not None:
-        print(f"| {demo_ready:.1f} | demo data loaded, sign-in details printed |")
+        print(f"| {demo_ready:.1f} | demo families loaded |")
     print()
     print(f"Stopped in {stopped_in:.1f} s; processes left running afterwards: {len(left)}.")
     for pid, cmd in left:

@@ -86,16 +86,16 @@ def say_failure(what: str, log: Path, code: int | None = None, lines: int = 20) 
     say(f"the whole log is in {_shown(log)}")
 
 
-def say_sign_in(url: str, seed_output: str) -> None:
-    """The demo sign-in details and where to sign in.
+def say_sign_in(url: str, output: str) -> None:
+    """Where to sign in, and the demo accounts and their password.
 
-    `seed_output` is everything seed_demo wrote; the sign-in details are its last "Demo accounts"
-    line and the indented account lines after it (anything else, such as emails the console
-    backend printed, stays in the log).
+    `output` is everything the setup step wrote; the sign-in details are its last "Demo accounts"
+    line and the indented account lines after it (anything else, such as migrate's lines and the
+    e-mails the console backend printed, stays in the log).
     """
-    lines = seed_output.splitlines()
+    lines = output.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("Demo accounts")]
-    say(f"demo data ready. Sign in at {url}sign-in/")
+    say(f"sign in at {url}sign-in/")
     if not starts:
         return
     print(f"    {lines[starts[-1]]}", flush=True)
@@ -357,7 +357,9 @@ class _Children:
                 _stop(proc)
 
 
-# `manage.py migrate` then `manage.py grant_app_role ROLE` (if a role is given), in one process.
+# `manage.py migrate`, the demo accounts (so that the sign-in details can be printed with the URL),
+# then `manage.py grant_app_role ROLE` if a role is given: in one process, as each Django start costs
+# seconds. The demo families follow in the background (seed_demo, which makes the accounts again: no-op).
 _MIGRATE_AND_GRANT = """
 import os, sys
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earlyhelp.settings")
@@ -367,12 +369,17 @@ from earlyhelp.startup import fail_clearly
 with fail_clearly():
     django.setup()
 from django.core.management import call_command
+from accounts.demo import DEMO_PASSWORD, ensure_demo_accounts
 try:
     call_command("migrate", interactive=False)
+    users = ensure_demo_accounts()
     for role in sys.argv[1:]:
         call_command("grant_app_role", role)
 except CommandError as exc:
     sys.exit(f"CommandError: {exc}")
+print(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+for user in users:
+    print(f"  {user.username:<12} {', '.join(sorted(user.role_names))}")
 """
 
 
@@ -426,17 +433,18 @@ def cmd_run() -> int:
             children.wait()
             return 1
         say(f"serving on {url} (Ctrl-C stops everything; logs in {_shown(LOGS)}/)")
-        # The first page does not wait for the demo data: seed_demo runs beside the servers, as the
-        # owner (the bulk loader moves sequences), and its account list is printed when it is done.
-        say("loading demo data in the background (the first time takes a minute or two)")
+        say_sign_in(url, setup_log.read_text(errors="replace"))
+        # The first page does not wait for the demo families: seed_demo runs beside the servers, as the
+        # owner (the bulk loader moves sequences), and says when it is done.
+        say("loading the demo families in the background (the first time takes a minute or two)")
         seed_log = children.log("demo-data")
 
         def demo_data_done(code: int) -> None:
             if code:
-                say_failure("loading the demo data", seed_log, code)
-                say("the app is still running; fix the problem and start again to load the demo data")
+                say_failure("loading the demo families", seed_log, code)
+                say("the app is still running; fix the problem and start again to load the demo families")
             else:
-                say_sign_in(url, seed_log.read_text(errors="replace"))
+                say("demo families ready")
 
         children.start_task("demo-data", manage + ["seed_demo"], demo_data_done, env=owner_env)
         return children.wait()
@@ -599,6 +607,8 @@ def main(argv: list[str]) -> int:
         return 2
     # SIGTERM (e.g. from a CI runner) stops everything just like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C stops everything even when started where SIGINT is ignored (in the background by a shell).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     command, rest = argv[0], argv[1:]
     try:
         if command == "run":
