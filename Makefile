@@ -3,26 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup lint format clean-data
+.PHONY: run test setup python-version lint format clean-data
 
-run: setup
-	$(PY) -m earlyhelp.devstack run
+# `make run` installs what running needs (.[local]: the app and the embedded PostgreSQL and Redis);
+# `make test` installs .[dev] (that plus the test and lint tools). Both install with uv (from PyPI,
+# into .venv; pip if uv cannot be installed), Python and npm side by side, output in .data/logs/.
+run: python-version
+	@$(PYTHON) earlyhelp/devstack.py install local
+	@$(PY) -m earlyhelp.devstack run
 
 test: setup
-	$(PY) -m earlyhelp.devstack test $(ARGS)
+	@$(PY) -m earlyhelp.devstack test $(ARGS)
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: python-version
+	@$(PYTHON) earlyhelp/devstack.py install dev
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+python-version:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "earlyhelp needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
-	touch $@
-
-node_modules/.installed: package.json package-lock.json
-	@command -v npm >/dev/null || { echo "earlyhelp needs Node.js and npm (for GOV.UK Frontend)"; exit 1; }
-	npm ci --no-audit --no-fund --loglevel=error
-	touch $@
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports

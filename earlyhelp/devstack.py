@@ -11,9 +11,15 @@ the demo data as the owner role `earlyhelp`, grants, then serves web, worker and
 which creates the test database. With DATABASE_URL set, `run` migrates with MIGRATION_DATABASE_URL
 if that is set too, and grants to DATABASE_APP_ROLE (default: DATABASE_URL's user).
 
-    python -m earlyhelp.devstack run            # migrate, demo data, web + worker + beat
+    python -m earlyhelp.devstack run            # migrate, web + worker + beat, demo data in the background
     python -m earlyhelp.devstack test [ARGS]    # ruff, then pytest ARGS
     python -m earlyhelp.devstack exec CMD...    # any command with the stack's URLs set
+    python3 earlyhelp/devstack.py install local|dev   # create .venv and install (what `make` calls)
+
+`run` is quiet (ADR 29): one progress line per stage, then the URL and the demo sign-in details.
+The output of migrate, seed_demo, web, worker and beat goes to files under .data/logs/; when a
+stage fails, its log's last lines are printed. `install` runs before the virtualenv exists, with
+the system Python, so this module imports only the standard library at the top.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
+LOGS = DATA / "logs"
+VENV = ROOT / ".venv"
 PY = sys.executable
 DB_NAME = "earlyhelp"
 OWNER_ROLE = "earlyhelp"  # owns the database and everything in it; runs migrations
@@ -44,10 +53,56 @@ class Databases:
     owner: str  # migrate, grant_app_role, seed_demo, exec
     app: str  # check_stack, web, worker, beat
     app_role: str | None  # granted its privileges after migrating; None: nothing to grant
+    started_here: bool = False  # the embedded server, started by this process (so it answers)
 
 
 def say(message: str) -> None:
     print(f"[earlyhelp] {message}", flush=True)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user should read it: relative to the checkout when inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def tail(path: Path, lines: int = 20) -> list[str]:
+    """The last lines of a log file ([] when it does not exist)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+def say_failure(what: str, log: Path, code: int | None = None, lines: int = 20) -> None:
+    """One sentence saying what failed and where its log is, then the log's last lines."""
+    status = f" (exit code {code})" if code is not None else ""
+    say(f"{what} failed{status}. The last lines of {_shown(log)}:")
+    for line in tail(log, lines):
+        print(f"    {line}", flush=True)
+    say(f"the whole log is in {_shown(log)}")
+
+
+def say_sign_in(url: str, output: str) -> None:
+    """Where to sign in, and the demo accounts and their password.
+
+    `output` is everything the setup step wrote; the sign-in details are its last "Demo accounts"
+    line and the indented account lines after it (anything else, such as migrate's lines and the
+    e-mails the console backend printed, stays in the log).
+    """
+    lines = output.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Demo accounts")]
+    say(f"sign in at {url}sign-in/")
+    if not starts:
+        return
+    print(f"    {lines[starts[-1]]}", flush=True)
+    for line in lines[starts[-1] + 1 :]:
+        if not line.startswith((" ", "\t")) or not line.strip():
+            break
+        print(f"    {line.strip()}", flush=True)
 
 
 def _free_port() -> int:
@@ -64,18 +119,21 @@ def _dev_extra(module: str):
         return importlib.import_module(module)
     except ImportError:
         raise SystemExit(
-            f"[earlyhelp] {module} is not installed: it comes with the development extras "
-            "(pip install -e '.[dev]', which `make` does), or set DATABASE_URL and REDIS_URL to your own servers."
+            f"[earlyhelp] {module} is not installed: it comes with the extras `local` (`make run` installs it) "
+            "and `dev` (`make test`), or set DATABASE_URL and REDIS_URL to your own servers."
         ) from None
 
 
 @contextlib.contextmanager
 def embedded_postgres():
+    # Noise: without XDG_RUNTIME_DIR (containers, CI, ssh sessions), platformdirs warns when pgserver asks
+    # for a runtime directory, and falls back to /tmp/runtime-UID, which is what we want.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     pgserver = _dev_extra("pgserver")
 
     pgdata = DATA / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
-    say(f"starting embedded PostgreSQL in {pgdata.relative_to(ROOT)}")
+    say(f"starting PostgreSQL (embedded; data in {_shown(pgdata)})")
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     try:
         _prepare_roles(server.get_uri(), server.get_uri(database=DB_NAME))
@@ -85,9 +143,10 @@ def embedded_postgres():
             owner=info.get_uri(user=OWNER_ROLE, database=DB_NAME),
             app=info.get_uri(user=APP_ROLE, database=DB_NAME),
             app_role=APP_ROLE,
+            started_here=True,
         )
     finally:
-        say("stopping embedded PostgreSQL")
+        say("stopping PostgreSQL")
         server.cleanup()
 
 
@@ -167,13 +226,13 @@ def embedded_redis(name: str, persist: bool):
         "--logfile",
         str(directory / "redis.log"),
     ]
-    say(f"starting embedded Redis on 127.0.0.1:{port} ({directory.relative_to(ROOT)})")
+    say(f"starting Redis (embedded, on 127.0.0.1:{port}; data in {_shown(directory)})")
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for_port(port, proc, "Redis")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        say("stopping embedded Redis")
+        say("stopping Redis")
         _stop(proc)
 
 
@@ -233,58 +292,161 @@ def _run(cmd: list[str], env: dict) -> int:
     return subprocess.call(cmd, env=env, cwd=ROOT)
 
 
-class _Children:
-    """Processes run side by side; when one stops or Ctrl-C arrives, all stop."""
+def _run_logged(cmd: list[str], env: dict, log: Path) -> int:
+    """Run a setup step with its output appended to `log` (not the terminal)."""
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(cmd[1:] if cmd[0] == PY else cmd)}\n")
+        out.flush()
+        return subprocess.call(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
-    def __init__(self, env: dict):
+
+class _Children:
+    """Processes run side by side, each writing to its own log under .data/logs/.
+
+    Services (web, worker, beat): when one stops or Ctrl-C arrives, all stop. Tasks (the demo data):
+    when one finishes, its `done` callback runs with its exit code and the rest carry on.
+    """
+
+    def __init__(self, env: dict, logs: Path = LOGS):
         self.env = env
+        self.logs = logs
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.tasks: list[tuple[str, subprocess.Popen, object]] = []
+
+    def _spawn(self, name: str, cmd: list[str], env: dict | None = None) -> subprocess.Popen:
+        log = (self.logs / f"{name}.log").open("w")
+        # Own process group, so we decide when they stop and stop their children too.
+        with log:
+            return subprocess.Popen(
+                cmd, env=env or self.env, cwd=ROOT, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def start(self, name: str, cmd: list[str]) -> None:
-        say(f"starting {name}: {' '.join(cmd[1:] if cmd[0] == PY else cmd)}")
-        # Own process group, so we decide when they stop and stop their children too.
-        self.procs.append((name, subprocess.Popen(cmd, env=self.env, cwd=ROOT, start_new_session=True)))
+        self.procs.append((name, self._spawn(name, cmd)))
+
+    def start_task(self, name: str, cmd: list[str], done, env: dict | None = None) -> None:
+        self.tasks.append((name, self._spawn(name, cmd, env), done))
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def _check_tasks(self) -> None:
+        for task in list(self.tasks):
+            name, proc, done = task
+            if proc.poll() is not None:
+                self.tasks.remove(task)
+                done(proc.returncode)
 
     def wait(self) -> int:
         try:
             while True:
+                self._check_tasks()
                 for name, proc in self.procs:
                     if proc.poll() is not None:
-                        say(f"{name} exited with code {proc.returncode}; stopping the rest")
+                        say_failure(f"the {name} process", self.log(name), proc.returncode)
+                        say("stopping the rest")
                         return proc.returncode or 1
                 time.sleep(0.5)
         except KeyboardInterrupt:
             say("Ctrl-C: stopping")
             return 0
         finally:
+            for _name, proc, _done in self.tasks:
+                _stop(proc)
             for _name, proc in reversed(self.procs):
                 _stop(proc)
+
+
+# `manage.py migrate`, the demo accounts (so that the sign-in details can be printed with the URL),
+# then `manage.py grant_app_role ROLE` if a role is given: in one process, as each Django start costs
+# seconds. The demo families follow in the background (seed_demo, which makes the accounts again: no-op).
+_MIGRATE_AND_GRANT = """
+import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earlyhelp.settings")
+import django
+from django.core.management.base import CommandError
+from earlyhelp.startup import fail_clearly
+with fail_clearly():
+    django.setup()
+from django.core.management import call_command
+from accounts.demo import DEMO_PASSWORD, ensure_demo_accounts
+try:
+    call_command("migrate", interactive=False)
+    users = ensure_demo_accounts()
+    for role in sys.argv[1:]:
+        call_command("grant_app_role", role)
+except CommandError as exc:
+    sys.exit(f"CommandError: {exc}")
+print(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+for user in users:
+    print(f"  {user.username:<12} {', '.join(sorted(user.role_names))}")
+"""
+
+
+def _wait_for_web(port: int, proc: subprocess.Popen, timeout: float = 60) -> bool:
+    """True once the web server accepts connections; False if it exited or took too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def cmd_run() -> int:
     env_in = dict(os.environ)
     env_in.setdefault("DEBUG", "true")
     os.environ.update(env_in)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    setup_log = LOGS / "setup.log"
+    setup_log.write_text("")
+    port = int(env_in.get("PORT", "8000"))
+    url = f"http://127.0.0.1:{port}/"
     with stack() as (env, databases):
         owner_env = {**env, "DATABASE_URL": databases.owner}
         app_env = {**env, "DATABASE_URL": databases.app}
         manage = [PY, "manage.py"]
-        steps = [(["check_stack"], app_env), (["migrate", "--no-input"], owner_env)]
-        if databases.app_role:
-            steps.append((["grant_app_role", databases.app_role], owner_env))
-        # The demo data comes from the bulk loader (tooling/generator), which moves sequences: owner's work.
-        steps.append((["seed_demo"], owner_env))
-        for step, step_env in steps:
-            code = _run(manage + step, step_env)
+        steps = []
+        if not databases.started_here or env_in.get("REDIS_URL"):
+            # Servers we did not start: say in one sentence which does not answer. Ours answer already.
+            steps.append(("checking that PostgreSQL and Redis answer", [*manage, "check_stack"], app_env))
+        # One Python process migrates and grants (each Django start costs seconds); runserver runs the
+        # system checks just after.
+        grant = [databases.app_role] if databases.app_role else []
+        steps.append(("migrating the database", [PY, "-c", _MIGRATE_AND_GRANT, *grant], owner_env))
+        for stage, cmd, step_env in steps:
+            say(stage)
+            code = _run_logged(cmd, step_env, setup_log)
             if code:
+                say_failure(stage, setup_log, code)
                 return code
         children = _Children(app_env)
-        port = env.get("PORT", "8000")
         children.start("web", manage + ["runserver", f"127.0.0.1:{port}", "--noreload"])
         celery = [PY, "-m", "celery", "-A", "earlyhelp"]
         children.start("worker", celery + ["worker", "--loglevel", "INFO", "--concurrency", "2"])
         children.start("beat", celery + ["beat", "--loglevel", "INFO", "--pidfile", ""])
-        say(f"serving on http://127.0.0.1:{port}/ (Ctrl-C stops everything)")
+        web = children.procs[0][1]
+        if not _wait_for_web(port, web):
+            say_failure(f"starting the web server on port {port} (PORT)", children.log("web"), web.poll())
+            children.wait()
+            return 1
+        say(f"serving on {url} (Ctrl-C stops everything; logs in {_shown(LOGS)}/)")
+        say_sign_in(url, setup_log.read_text(errors="replace"))
+        # The first page does not wait for the demo families: seed_demo runs beside the servers, as the
+        # owner (the bulk loader moves sequences), and says when it is done.
+        say("loading the demo families in the background (the first time takes a minute or two)")
+        seed_log = children.log("demo-data")
+
+        def demo_data_done(code: int) -> None:
+            if code:
+                say_failure("loading the demo families", seed_log, code)
+                say("the app is still running; fix the problem and start again to load the demo families")
+            else:
+                say("demo families ready")
+
+        children.start_task("demo-data", manage + ["seed_demo"], demo_data_done, env=owner_env)
         return children.wait()
 
 
@@ -333,12 +495,120 @@ def cmd_exec(args: list[str]) -> int:
         return _run(args, {**env, "DATABASE_URL": databases.owner})
 
 
+# What `make run` and `make test` install: the runtime plus the embedded servers (`local`), or that
+# plus the test and lint tools (`dev`, which includes everything `local` has).
+EXTRAS = {"local", "dev"}
+UV_VERSION = "0.13.9"  # the installer; from PyPI into .venv, with pip as the fallback
+
+
+def _stale(stamp: Path, *sources: Path) -> bool:
+    """True when `stamp` is missing or older than any of `sources`."""
+    if not stamp.exists():
+        return True
+    made = stamp.stat().st_mtime
+    return any(source.stat().st_mtime > made for source in sources if source.exists())
+
+
+def python_stamp(extra: str) -> Path:
+    return VENV / f".installed-{extra}"
+
+
+def python_needed(extra: str) -> bool:
+    """Whether `.[extra]` must be installed: `dev` being up to date covers `local` too."""
+    sources = (ROOT / "pyproject.toml", ROOT / "constraints.txt")
+    if extra == "local" and not _stale(python_stamp("dev"), *sources):
+        return False
+    return _stale(python_stamp(extra), *sources)
+
+
+def npm_needed() -> bool:
+    return _stale(ROOT / "node_modules" / ".installed", ROOT / "package.json", ROOT / "package-lock.json")
+
+
+def _install_python(extra: str, log) -> int:
+    """Create .venv, put uv in it and install `.[extra]` with uv (pip when uv cannot be installed)."""
+    venv_python = VENV / "bin" / "python"
+    if not venv_python.exists():
+        code = subprocess.call([PY, "-m", "venv", str(VENV)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        if code:
+            return code
+    pip = [str(venv_python), "-m", "pip", "--disable-pip-version-check"]
+    target = ["-c", "constraints.txt", "-e", f".[{extra}]"]
+    uv = VENV / "bin" / "uv"
+    if not uv.exists():
+        subprocess.call([*pip, "install", "--quiet", f"uv=={UV_VERSION}"], cwd=ROOT, stdout=log, stderr=log)
+    if uv.exists():
+        log.write(f"\n$ uv pip install {' '.join(target)}\n")
+        log.flush()
+        code = subprocess.call(
+            [str(uv), "pip", "install", "--python", str(venv_python), *target],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        if not code:
+            return 0
+        log.write("\nuv failed; trying pip\n")
+    log.write(f"\n$ pip install {' '.join(target)}\n")
+    log.flush()
+    return subprocess.call([*pip, "install", *target], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def cmd_install(extra: str) -> int:
+    """Install what `make run` (`local`) or `make test` (`dev`) needs, quietly, into .venv and node_modules.
+
+    The Python packages and the npm packages install side by side; their output goes to
+    .data/logs/install.log, whose last lines are printed if either fails.
+    """
+    if extra not in EXTRAS:
+        say(f"install what? {' or '.join(sorted(EXTRAS))}, not {extra!r}")
+        return 2
+    want_python, want_npm = python_needed(extra), npm_needed()
+    if not (want_python or want_npm):
+        return 0
+    if want_npm and not shutil.which("npm"):
+        say("earlyhelp needs Node.js and npm (for GOV.UK Frontend)")
+        return 1
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log_path, npm_log_path = LOGS / "install.log", LOGS / "install-npm.log"
+    what = [f"Python packages (.[{extra}])"] * want_python + ["npm packages"] * want_npm
+    started = time.monotonic()
+    say(f"installing {' and '.join(what)}; details in {_shown(LOGS)}/install*.log")
+    with log_path.open("w") as log, npm_log_path.open("w") as npm_log:
+        npm = None
+        if want_npm:
+            npm = subprocess.Popen(
+                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=ROOT,
+                stdout=npm_log,
+                stderr=subprocess.STDOUT,
+            )
+        code = _install_python(extra, log) if want_python else 0
+        npm_code = npm.wait() if npm else 0
+    if code:
+        say_failure("installing the Python packages", log_path, code)
+        return code
+    if npm_code:
+        say_failure("installing the npm packages (npm ci)", npm_log_path, npm_code)
+        return npm_code
+    if want_python:
+        python_stamp(extra).touch()
+    if want_npm:
+        (ROOT / "node_modules" / ".installed").touch()
+    say(f"installed in {time.monotonic() - started:.0f} s")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["install"] and len(argv) == 2:
+        return cmd_install(argv[1])
     if not argv or argv[0] not in {"run", "test", "exec"}:
         print(__doc__)
         return 2
     # SIGTERM (e.g. from a CI runner) stops everything just like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C stops everything even when started where SIGINT is ignored (in the background by a shell).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     command, rest = argv[0], argv[1:]
     try:
         if command == "run":

@@ -270,12 +270,19 @@ EARLYHELP_SHARED_RULEBOOKS = env_list("EARLYHELP_SHARED_RULEBOOKS", ["step-up"])
 # Where the rulebook files are read from; empty means the ones shipped in deadlines/rulebooks/.
 EARLYHELP_RULEBOOK_DIR = env_str("EARLYHELP_RULEBOOK_DIR", "")
 
+# One console handler. Refused requests (4xx) are logged as one line, not a traceback
+# (earlyhelp/log_filters.py); server errors keep theirs. The "django" logger writes to this handler
+# only, so that under DEBUG a message is not printed twice (Django's own console handler as well).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"refusals_on_one_line": {"()": "earlyhelp.log_filters.RefusalsOnOneLine"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals_on_one_line"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # How long the oversight dashboard and board keep a computed figure (0: compute on every view).
