@@ -60,7 +60,7 @@ def transfer_request(request, pk: int):
     require_perm(request.user, "cases.request_transfer", episode)
     _logged(request, episode, "transfer to another team")
     teams = list(services.teams_to_transfer_to(episode))
-    form = TransferRequestForm(request.POST or None, teams=teams, initial={"version": episode.version})
+    form = TransferRequestForm(_posted(request), teams=teams, initial={"version": episode.version})
     status = 200
     if request.method == "POST":
         status = 400
@@ -104,7 +104,7 @@ def transfer_decide(request, pk: int):
     require_perm(request.user, "cases.decide_transfer", transfer)
     _logged(request, episode, "decide a transfer")
     practitioners = practitioners_with_caseload(transfer.to_team_id) if transfer else []
-    form = TransferDecideForm(request.POST or None, practitioners=practitioners)
+    form = TransferDecideForm(_posted(request), practitioners=practitioners)
     status = 200
     if request.method == "POST":
         status = 400
@@ -178,7 +178,7 @@ def caseload_reallocate(request, practitioner_pk: int):
         return render_logged(request, "episodes/bulk_summary.html", context, what="bulk reallocation: what moved")
     episodes = selectors.open_cases_of(practitioner)
     others = [p for p in practitioners_with_caseload(practitioner.team_id) if p.pk != practitioner.pk]
-    form = BulkReallocateForm(request.POST or None, episodes=episodes, practitioners=others)
+    form = BulkReallocateForm(_posted(request), episodes=episodes, practitioners=others)
     status = 200
     if request.method == "POST":
         status = 400
@@ -225,7 +225,7 @@ def before_allocation(request, pk: int):
     if not request.user.has_perm("cases.end_before_allocation", episode):
         raise PermissionDenied
     _logged(request, episode, "close or step down before allocation")
-    form = BeforeAllocationForm(request.POST or None, initial={"version": episode.version})
+    form = BeforeAllocationForm(_posted(request), initial={"version": episode.version})
     status = 200
     if request.method == "POST":
         status = 400
@@ -266,3 +266,8 @@ def before_allocation(request, pk: int):
         "waiting": episode.state == S.AWAITING_ALLOCATION,
     }
     return render(request, "episodes/transfer_before_allocation.html", context, status=status)
+
+
+def _posted(request):
+    """The submitted answers (even none at all, so an empty submit is judged), or None for a GET."""
+    return request.POST if request.method == "POST" else None
