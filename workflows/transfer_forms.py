@@ -26,11 +26,11 @@ def _capacity_label(practitioner) -> str:
     return format_html("{} – {} of {} families", practitioner, practitioner.caseload, practitioner.caseload_capacity)
 
 
-class _Version(forms.Form):
+class _Version(SafeTextMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
-class TransferRequestForm(SafeTextMixin, _Version, GdsForm):
+class TransferRequestForm(_Version, GdsForm):
     to_team = forms.ChoiceField(label="Team to take the case", widget=forms.RadioSelect)
     reason = _text("Why the case should move", help_text="The receiving team leader reads this before deciding")
 
@@ -137,7 +137,7 @@ class BulkReallocateForm(SafeTextMixin, GdsForm):
         return cleaned
 
 
-class BeforeAllocationForm(SafeTextMixin, _Version, GdsForm):
+class BeforeAllocationForm(_Version, GdsForm):
     """A family on the pre-allocation list that will not be allocated: closed, or stepped down."""
 
     CLOSE, STEP_DOWN = "close", "step_down"
