@@ -4,6 +4,7 @@ services in workflows.transfer_services decide whether the move may happen."""
 
 from __future__ import annotations
 
+from crispy_forms_gds.layout import Layout
 from django import forms
 from django.utils.html import format_html
 
@@ -115,7 +116,8 @@ class BulkReallocateForm(SafeTextMixin, GdsForm):
             self.fields[f"version_{episode.pk}"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
             self.initial.setdefault(f"version_{episode.pk}", episode.version)
         self.fields["reason"].error_messages["required"] = "Say why the cases are moving"
-        self.helper.form_show_labels = True
+        # The table of cases draws the rows' fields; the helper draws only the reasons below it.
+        self.helper.layout = Layout("reason", "capacity_reason")
 
     def rows(self):
         """(episode, its choice field) for the template's table."""
