@@ -194,3 +194,47 @@ def test_reallocated_summary_is_scoped_to_the_practitioner(client, users, team, 
     client.force_login(users["teamlead"])
     other = reverse("episodes:caseload_reallocate", args=[colleagues["ben"].pk]) + f"?batch={rows[0].batch}"
     assert "Nothing was moved" in client.get(other).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_leaders_moving_the_same_cases_at_once_one_wins_and_nothing_moves_twice(users, team, colleagues):
+    import threading
+
+    from django.db import connections
+
+    cases = _cases(users, team, 3)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def move(to, by) -> None:
+        moves = [ts.Move(episode_pk=e.pk, version=e.version, to=to) for e in cases]
+        barrier.wait()
+        try:
+            ts.caseload_reallocate(
+                from_practitioner=users["coach"],
+                moves=moves,
+                reason="Leaving",
+                capacity_reason="Agreed for a month",  # so only the race can refuse
+                by=by,
+                now=NOW,
+            )
+            outcomes.append("moved")
+        except WorkflowError as exc:
+            outcomes.append(str(exc))
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=move, args=(colleagues["ana"], users["teamlead"])),
+        threading.Thread(target=move, args=(colleagues["ben"], users["manager"])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes)[-1] == "moved" and len(outcomes) == 2
+    refused = sorted(outcomes)[0]
+    assert "nothing has moved" in refused and "capacity" not in refused, refused
+    leads = set(Episode.objects.filter(pk__in=[e.pk for e in cases]).values_list("lead_professional", flat=True))
+    assert len(leads) == 1 and leads <= {colleagues["ana"].pk, colleagues["ben"].pk}
+    assert Reallocation.objects.count() == 3
