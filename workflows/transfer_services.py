@@ -280,7 +280,8 @@ def caseload_reallocate(
                 f"{episode.reference} was changed by someone else since the list was drawn (it is now: "
                 f"{episode.get_state_display().lower()}): nothing has moved. Check the list and confirm again."
             )
-        _movable(episode, "be reallocated")
+        if not episode.is_open:  # any open case, as a single reallocation (episode_allocate)
+            raise WorkflowError(f"{episode.reference} is closed: it cannot be reallocated. Nothing has moved.")
         if move.to.pk == from_practitioner.pk:
             raise WorkflowError(f"{episode.reference}: choose someone other than {from_practitioner}.")
         _check_practitioner(move.to, episode.team)

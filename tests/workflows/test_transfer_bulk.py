@@ -238,3 +238,28 @@ def test_two_leaders_moving_the_same_cases_at_once_one_wins_and_nothing_moves_tw
     leads = set(Episode.objects.filter(pk__in=[e.pk for e in cases]).values_list("lead_professional", flat=True))
     assert len(leads) == 1 and leads <= {colleagues["ana"].pk, colleagues["ben"].pk}
     assert Reallocation.objects.count() == 3
+
+
+def test_a_case_waiting_for_sign_off_moves_too_but_a_closed_one_refuses_the_batch(users, team, colleagues):
+    waiting, _ = make_episode(users, team, state=S.CLOSURE_REQUESTED)
+    closed, _ = make_episode(users, team, state=S.CLOSED)
+    with pytest.raises(WorkflowError, match=f"{closed.reference} is closed.*Nothing has moved"):
+        ts.caseload_reallocate(
+            from_practitioner=users["coach"],
+            moves=[
+                ts.Move(episode_pk=waiting.pk, version=waiting.version, to=colleagues["ana"]),
+                ts.Move(episode_pk=closed.pk, version=closed.version, to=colleagues["ana"]),
+            ],
+            reason="Leaving",
+            by=users["teamlead"],
+            now=NOW,
+        )
+    ts.caseload_reallocate(
+        from_practitioner=users["coach"],
+        moves=[ts.Move(episode_pk=waiting.pk, version=waiting.version, to=colleagues["ana"])],
+        reason="Leaving",
+        by=users["teamlead"],
+        now=NOW,
+    )
+    waiting.refresh_from_db()
+    assert (waiting.lead_professional, waiting.state) == (colleagues["ana"], S.CLOSURE_REQUESTED)
