@@ -46,10 +46,12 @@ __all__ = [
     "PlanAction",
     "PlanOutcome",
     "PlannedVisit",
+    "Reallocation",
     "Review",
     "ReviewProgress",
     "StepUp",
     "TeamMeeting",
+    "Transfer",
     "add_months",
     "assessment_needed",
     "why_not",
@@ -60,7 +62,9 @@ class ClosureReason(models.TextChoices):
     GOALS_MET = "goals_met", "Goals met"
     FAMILY_DECLINED = "family_declined", "Family declined or withdrew consent"
     MOVED_AWAY = "moved_away", "Family moved away"
+    NO_LONGER_NEEDED = "no_longer_needed", "Support no longer needed"
     STEPPED_UP = "stepped_up", "Stepped up to children's social care"
+    STEPPED_DOWN = "stepped_down", "Stepped down to universal or community support"
     OTHER = "other", "Other"
 
 
@@ -273,7 +277,16 @@ class Episode(StateMachineModel):
     def return_closure(self):
         pass
 
-    @transition(field=state, source=list(ALLOCATED_STATES), target=State.STEP_UP_REQUESTED)
+    # A family still on the pre-allocation list can leave it without being allocated (issue 15).
+    @transition(field=state, source=State.AWAITING_ALLOCATION, target=State.CLOSED)
+    def close_before_allocation(self):
+        pass
+
+    @transition(field=state, source=State.AWAITING_ALLOCATION, target=State.CLOSED)
+    def step_down_before_allocation(self):
+        pass
+
+    @transition(field=state, source=[State.AWAITING_ALLOCATION, *ALLOCATED_STATES], target=State.STEP_UP_REQUESTED)
     def request_step_up(self):
         self.state_before_request = self.state
 
@@ -297,7 +310,7 @@ class Episode(StateMachineModel):
     @transition(
         field=state,
         source=State.STEP_UP_REQUESTED,
-        target=GET_STATE(lambda e: e._return_state(), states=list(ALLOCATED_STATES)),
+        target=GET_STATE(lambda e: e._return_state(), states=[State.AWAITING_ALLOCATION, *ALLOCATED_STATES]),
     )
     def step_up_returned(self):
         pass
@@ -347,7 +360,15 @@ TRANSITION_NEEDS: dict[str, tuple[str, str]] = {
     "return_closure": ("have its closure returned", "only a requested closure can be returned"),
     "request_step_up": (
         "be proposed for step-up",
-        "a step-up is proposed for an allocated episode that is not already waiting for a manager",
+        "a step-up is proposed for an episode awaiting allocation or allocated, not already waiting for a manager",
+    ),
+    "close_before_allocation": (
+        "be closed from the pre-allocation list",
+        "only a family still awaiting allocation can be closed without a closure request",
+    ),
+    "step_down_before_allocation": (
+        "be stepped down from the pre-allocation list",
+        "only a family still awaiting allocation can be stepped down from the list",
     ),
     "send_step_up": ("be sent to the duty manager", "only a step-up request can be sent"),
     "step_up_accepted_with_wraparound": ("have a step-up decided", "only a step-up request can be decided"),
@@ -836,3 +857,58 @@ class Draft(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "form_key", "object_key"], name="one_draft_per_form_and_object")
         ]
+
+
+# --- Moving work between teams and practitioners (issue 15, ADR 0032) ----------------------------
+
+
+class Transfer(models.Model):
+    """One team leader asks another team to take an open episode; the receiving leader accepts
+    (allocating a lead professional of their team) or declines, saying why. The rows are the
+    episode's transfer history."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the receiving team"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="transfers")
+    from_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="+")
+    to_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="transfers_in")
+    reason = models.TextField("why the case should move")
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decline_reason = models.TextField(blank=True)
+    previous_lead = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    new_lead = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    allocation_reason = models.TextField("reason for allocating above capacity", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode"], condition=Q(status="pending"), name="one_pending_transfer_per_episode"
+            )
+        ]
+        indexes = [models.Index(fields=["to_team", "status"])]
+
+    def __str__(self) -> str:
+        return f"Transfer of {self.episode.reference} to {self.to_team}"
+
+
+class Reallocation(models.Model):
+    """One case moved to another lead professional by a team leader's bulk reallocation; the rows
+    sharing a `batch` are one confirmation (its summary page lists them)."""
+
+    batch = models.UUIDField(db_index=True)
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="reallocations")
+    from_lead = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    to_lead = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    moved_at = models.DateTimeField()
+    moved_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField("why the cases moved")
+
+    def __str__(self) -> str:
+        return f"{self.episode.reference}: {self.from_lead} to {self.to_lead}"

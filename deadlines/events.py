@@ -236,11 +236,16 @@ ACTIONS: dict[str, str] = {
     "workflows.episode_services.plan_outcome_save": "Add an outcome to the plan (episode: plan page)",
     "workflows.episode_services.plan_action_save": "Add an action to the plan (episode: plan page)",
     "workflows.services.team_joined_record": "Give a practitioner a team (users page; accounts signals it)",
+    "workflows.transfer_services.transfer_accept": "Accept a transfer from another team (transfer page)",
+    "workflows.transfer_services.caseload_reallocate": "Reallocate a practitioner's cases (bulk reallocation page)",
+    "workflows.transfer_services.before_allocation_close": "Close from the pre-allocation list (episode page)",
+    "workflows.transfer_services.before_allocation_step_down": "Step down from the pre-allocation list (episode page)",
 }
 
 _F = "workflows.services."
 _E = "workflows.episode_services."
 _O = "oversight.services."
+_T = "workflows.transfer_services."
 
 EMITTED_BY: dict[str, tuple[str, ...]] = {
     CONTACT_RECEIVED: (_F + "contact_receive",),
@@ -266,8 +271,13 @@ EMITTED_BY: dict[str, tuple[str, ...]] = {
     EPISODE_OPENED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
     STEP_DOWN_RECEIVED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
     WRAPAROUND_REQUESTED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_up_decide"),
-    ALLOCATED: (_E + "episode_allocate",),
-    REALLOCATED: (_E + "episode_allocate", _E + "wraparound_worker_confirm"),
+    ALLOCATED: (_E + "episode_allocate", _T + "transfer_accept"),
+    REALLOCATED: (
+        _E + "episode_allocate",
+        _E + "wraparound_worker_confirm",
+        _T + "transfer_accept",
+        _T + "caseload_reallocate",
+    ),
     INITIAL_CONTACT_MADE: (_E + "episode_record_visit",),
     FIRST_VISIT_MADE: (_E + "episode_record_visit",),
     VISIT_RECORDED: (_E + "episode_record_visit",),
@@ -281,7 +291,13 @@ EMITTED_BY: dict[str, tuple[str, ...]] = {
     CLOSURE_REQUESTED: (_E + "closure_request",),
     CLOSURE_SIGNED_OFF: (_E + "closure_sign_off",),
     CLOSURE_RETURNED: (_E + "closure_return",),
-    EPISODE_CLOSED: (_E + "closure_sign_off", _E + "family_declines", _E + "step_up_decide"),
+    EPISODE_CLOSED: (
+        _E + "closure_sign_off",
+        _E + "family_declines",
+        _E + "step_up_decide",
+        _T + "before_allocation_close",
+        _T + "before_allocation_step_down",
+    ),
     STEP_UP_REQUESTED: (_E + "step_up_propose",),
     STEP_UP_SENT_TO_DUTY_MANAGER: (_E + "step_up_send_to_duty_manager",),
     STEP_UP_DECIDED: (_E + "step_up_decide",),

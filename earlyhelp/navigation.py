@@ -26,6 +26,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Sign-off", "episodes:sign_off", frozenset({r.MANAGER, r.DUTY_MANAGER})),
     NavItem("My work", "oversight:my_work", frozenset({r.PRACTITIONER, r.DUTY_WORKER})),
     NavItem("Team board", "oversight:team_board", frozenset({r.TEAM_LEADER, r.MANAGER})),
+    NavItem("Moving cases", "episodes:transfers", frozenset({r.TEAM_LEADER, r.MANAGER})),
     NavItem("Dashboard", "oversight:dashboard", frozenset({r.MANAGER})),
     NavItem("Search", "cases:search", frozenset(set(r.ALL_ROLES) - {r.ADMINISTRATOR})),
     NavItem("Users", "accounts:user_list", frozenset({r.ADMINISTRATOR})),

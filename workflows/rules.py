@@ -62,3 +62,39 @@ rules.add_perm(
     ((is_team_leader | is_practitioner) & in_episode_team) | ((is_manager | is_duty_manager) & in_episode_service),
 )
 rules.add_perm("cases.receive_step_down", is_front_door | is_team_leader | is_manager)
+
+
+# --- Moving work: transfers between teams, bulk reallocation, leaving the pre-allocation list ------
+# (issue 15, ADR 0032). A transfer is asked for by the sending team and decided by the receiving one.
+
+
+@rules.predicate
+def leads_receiving_team(user, transfer) -> bool:
+    return transfer is None or (user.team_id is not None and transfer.to_team_id == user.team_id)
+
+
+@rules.predicate
+def manages_receiving_service(user, transfer) -> bool:
+    return transfer is None or transfer.to_team.service_id == user.service_id_in_scope
+
+
+@rules.predicate
+def in_practitioner_team(user, practitioner) -> bool:
+    return practitioner is None or (user.team_id is not None and practitioner.team_id == user.team_id)
+
+
+@rules.predicate
+def in_practitioner_service(user, practitioner) -> bool:
+    return practitioner is None or (
+        practitioner.team_id is not None and practitioner.team.service_id == user.service_id_in_scope
+    )
+
+
+rules.add_perm("cases.request_transfer", (is_team_leader & in_episode_team) | (is_manager & in_episode_service))
+rules.add_perm(
+    "cases.decide_transfer", (is_team_leader & leads_receiving_team) | (is_manager & manages_receiving_service)
+)
+rules.add_perm(
+    "cases.reallocate_caseload", (is_team_leader & in_practitioner_team) | (is_manager & in_practitioner_service)
+)
+rules.add_perm("cases.end_before_allocation", (is_team_leader & in_episode_team) | (is_manager & in_episode_service))

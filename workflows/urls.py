@@ -3,7 +3,7 @@
 from django.urls import path
 
 from workflows import episode_views as views
-from workflows import wraparound_views
+from workflows import transfer_views, wraparound_views
 
 app_name = "episodes"
 urlpatterns = [
@@ -52,6 +52,16 @@ urlpatterns = [
     ),
     path("episodes/<int:pk>/documents/new/", views.document_new, name="document_new"),
     path("episodes/<int:pk>/documents/<int:document_pk>/download/", views.document_download, name="document_download"),
+    # Moving work (issue 15, ADR 0032).
+    path("transfers/", transfer_views.transfers, name="transfers"),
+    path("episodes/<int:pk>/transfer/", transfer_views.transfer_request, name="transfer_request"),
+    path("episodes/<int:pk>/transfer/decide/", transfer_views.transfer_decide, name="transfer_decide"),
+    path("episodes/<int:pk>/before-allocation/", transfer_views.before_allocation, name="before_allocation"),
+    path(
+        "caseloads/<int:practitioner_pk>/reallocate/",
+        transfer_views.caseload_reallocate,
+        name="caseload_reallocate",
+    ),
     path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
     path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
 ]

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EMITTING_MODULES = {
     "workflows.services": ROOT / "workflows" / "services.py",
     "workflows.episode_services": ROOT / "workflows" / "episode_services.py",
+    "workflows.transfer_services": ROOT / "workflows" / "transfer_services.py",
     "oversight.services": ROOT / "oversight" / "services.py",
     "accounts.services": ROOT / "accounts" / "services.py",
 }

@@ -84,6 +84,10 @@ EXPECTED = {
     "episodes:allocate": "302 403 403 403 403 200 200 403 404 404 404",
     "episodes:assessment": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:assessment_not_needed": "302 405 405 405 405 405 405 405 405 405 405",
+    # The world's episode is not awaiting allocation: the page says why (200) to those who may act.
+    "episodes:before_allocation": "302 403 403 403 403 200 200 403 404 404 404",
+    # The team leader of the coach's team and the service's manager; other roles are refused.
+    "episodes:caseload_reallocate": "302 403 403 403 403 200 200 403 403 403 403",
     "episodes:closure_decide": "302 403 403 403 403 403 200 403 404 404 404",
     "episodes:closure_request": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:decline": "302 403 403 403 200 200 200 403 404 404 404",
@@ -113,6 +117,10 @@ EXPECTED = {
     "episodes:step_up_decide": "302 403 403 403 403 403 403 200 404 404 404",
     "episodes:step_up_new": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:step_up_send": "302 403 403 403 403 403 200 403 404 404 404",
+    "episodes:transfer_request": "302 403 403 403 403 200 200 403 404 404 404",
+    # No transfer of the world's episode is waiting: the page says so (200) to who may decide one.
+    "episodes:transfer_decide": "302 403 403 403 403 200 200 403 404 404 404",
+    "episodes:transfers": "302 403 403 403 403 200 200 403 403 403 403",
     # The world's episode has no wraparound worker to confirm: the page says why (200).
     "episodes:wraparound_confirm": "302 403 403 403 403 200 200 403 404 404 404",
     "oversight:annex_a": "302 403 403 403 403 403 200 403 403 403 403",
@@ -173,6 +181,7 @@ READ_ONLY = {
     "episodes:pre_allocation",
     "episodes:sign_off",
     "episodes:step_down_find",
+    "episodes:transfers",
     "oversight:annex_a",
     "oversight:annex_a_download",
     "oversight:dashboard",
@@ -219,6 +228,8 @@ EXPECTED_POST = {
     "episodes:allocate": "L - - - - + + - - - -",
     "episodes:assessment": "L - - - + + + - - - -",
     "episodes:assessment_not_needed": "L - - - + + + - - - -",
+    "episodes:before_allocation": "L - - - - + + - - - -",
+    "episodes:caseload_reallocate": "L - - - - + + - - - -",
     "episodes:closure_decide": "L - - - - - + - - - -",
     "episodes:closure_request": "L - - - + + + - - - -",
     "episodes:decline": "L - - - + + + - - - -",
@@ -241,6 +252,8 @@ EXPECTED_POST = {
     "episodes:step_up_decide": "L - - - - - - + - - -",
     "episodes:step_up_new": "L - - - + + + - - - -",
     "episodes:step_up_send": "L - - - - - + - - - -",
+    "episodes:transfer_decide": "L - - - - + + - - - -",
+    "episodes:transfer_request": "L - - - - + + - - - -",
     "episodes:wraparound_confirm": "L - - - - + + - - - -",
     "oversight:breach_acknowledge": "L - - - - - + - - - -",
     "oversight:decision_new": "L - - - - - + - - - -",

@@ -50,7 +50,14 @@ def _episode(state, **fields) -> Episode:
 class TestTransitions:
     def test_allowed_next_steps_follow_the_workflow(self):
         names = {t.name for t in _episode(S.AWAITING_ALLOCATION).get_available_state_transitions()}
-        assert names == {"allocate", "record_duty_contact"}
+        # Issue 15: a waiting family can also be closed, stepped down or stepped up without allocation.
+        assert names == {
+            "allocate",
+            "record_duty_contact",
+            "close_before_allocation",
+            "step_down_before_allocation",
+            "request_step_up",
+        }
         names = {t.name for t in _episode(S.PLAN_ACTIVE).get_available_state_transitions()}
         assert {"hold_review", "request_closure", "request_step_up", "family_declines", "edit_plan"} <= names
         assert "allocate" not in names
