@@ -37,6 +37,8 @@ NOT_ACTIONS = {
     "contact_create",
     "contact_record",
     "break_glass",
+    # transfer_views: "Moving cases" lists transfers and caseloads.
+    "transfers",
     # clock_views: the explanation page is read-only.
     "clock_explain",
 }
