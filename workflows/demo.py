@@ -43,11 +43,15 @@ def this_morning(now: datetime, rng: random.Random) -> datetime:
 
 
 def record_demo_contacts(families: list[Family], *, by, now: datetime, seed: int = 7) -> list[Contact]:
+    from tooling.generator.build import adult_on
+
     rng = random.Random(seed)
     contacts = []
     for family in families:
         agency, role, source = rng.choice(REFERRERS)
         children = [m.person for m in family.memberships.select_related("person") if m.is_child]
+        # About the children under 18 today (a grown-up brother is not a child in need).
+        children = [c for c in children if c.date_of_birth is None or now.date() < adult_on(c.date_of_birth)]
         received = this_morning(now, rng)
         contacts.append(
             services.contact_receive(

@@ -19,7 +19,7 @@ from cases.models import AgencyInvolvement, Contact, Episode, Meeting, Membershi
 from deadlines.models import Deadline
 from tooling.generator import BENCHMARK, DEMO, generate
 from tooling.generator import words as w
-from tooling.generator.build import PARENT_MIN_GAP, SIBLING_MIN_GAP
+from tooling.generator.build import PARENT_MIN_GAP, SIBLING_MIN_GAP, adult_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,7 +62,14 @@ def test_siblings_are_twins_or_at_least_nine_months_apart(sample):
     assert pairs > 100
 
 
-def test_agency_workers_hold_their_agencys_job_titles(sample):
+def test_every_contact_is_about_children_under_18_then(sample):
+    subjects = Contact.subjects.through.objects.values_list("contact__received_at", "person__date_of_birth")
+    assert len(subjects) > 500
+    for received, dob in subjects:
+        assert dob is None or received.date() < adult_on(dob), f"contact of {received:%Y-%m-%d}, born {dob}"
+
+
+def test_agency_workers_hold_their_agency_job_titles(sample):
     involvements = list(AgencyInvolvement.objects.values_list("agency", "role"))
     assert len(involvements) > 100
     for agency, role in involvements:

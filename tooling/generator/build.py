@@ -516,7 +516,8 @@ class Builder:
         gaps = [
             0 if rng.random() < TWINS_P else rng.randint(SIBLING_MIN_GAP + 30, 4 * 365) for _ in range(1, n_children)
         ]
-        youngest = rng.randint(0, max(0, 14 * 365 - sum(gaps)))  # days old at the first contact
+        # Days old at the first contact: the youngest is still a child (under 18) five years later.
+        youngest = rng.randint(0, max(0, 12 * 365 - sum(gaps)))
         ages = [youngest + sum(gaps[i:]) for i in range(n_children)]  # oldest first
         child_dobs = [(first - timedelta(days=age)).date() for age in ages]
         oldest = child_dobs[0]
@@ -554,7 +555,6 @@ class Builder:
             )  # fmt: skip
             members.append((L.ids(Membership), fid, pid, relationship))
             people.append((pid, is_child, dob))
-        children = [p[0] for p in people if p[1]]
         adults = [p[0] for p in people if not p[1]]
 
         # The team around the family.
@@ -570,7 +570,10 @@ class Builder:
                 )
             )  # fmt: skip
 
-        # Contacts, decisions and episodes, oldest first.
+        # Contacts, decisions and episodes, oldest first; a contact is about the children under 18 then.
+        def under_18(at: datetime) -> list[int]:
+            return [pid for pid, is_child, dob in people if is_child and (dob is None or at.date() < adult_on(dob))]
+
         current: dict | None = None  # the family's latest episode
         last_team: int | None = None
         last_step_up: datetime | None = None
@@ -580,7 +583,7 @@ class Builder:
                 received = now - timedelta(minutes=rng.randint(5, 600))
             open_episode = current if current is not None and current["open_until"] > received else None
             result = self.contact(
-                fid=fid, received=received, children=children, adults=adults, home_team=home_team,
+                fid=fid, received=received, children=under_18(received), adults=adults, home_team=home_team,
                 open_episode=open_episode,
                 recent_step_up=bool(last_step_up and received - last_step_up < 92 * DAY), pin=pin,
             )  # fmt: skip
@@ -1448,6 +1451,14 @@ class Builder:
                     "10.20.30.42",
                 )
             rows.append(row)
+
+
+def adult_on(dob: date) -> date:
+    """The 18th birthday (1 March for 29 February)."""
+    try:
+        return dob.replace(year=dob.year + 18)
+    except ValueError:
+        return date(dob.year + 18, 3, 1)
 
 
 def _nhs_number(n: int) -> str:
