@@ -62,6 +62,15 @@ def test_siblings_are_twins_or_at_least_nine_months_apart(sample):
     assert pairs > 100
 
 
+def test_no_two_people_of_a_household_share_a_first_name(sample):
+    names = defaultdict(list)
+    for family, given in Membership.objects.values_list("family_id", "person__first_name"):
+        names[family].append(given)
+    assert len(names) == 300
+    for family, given in names.items():
+        assert len(given) == len(set(given)), f"family {family}: {given}"
+
+
 def test_every_contact_is_about_children_under_18_then(sample):
     subjects = Contact.subjects.through.objects.values_list("contact__received_at", "person__date_of_birth")
     assert len(subjects) > 500

@@ -534,9 +534,14 @@ class Builder:
             else:
                 adults_plan.append(("carer", parent_dob - timedelta(days=rng.randint(int(18 * YEAR), int(28 * YEAR)))))
         plan = [(False, rel, dob) for rel, dob in adults_plan] + [(True, "child", dob) for dob in child_dobs]
+        given_names: set[str] = set()
         for n, (is_child, relationship, dob) in enumerate(plan):
             pid = L.ids(Person)
-            given = rng.choice(w.CHILD_NAMES if is_child else w.ADULT_NAMES)
+            names = w.CHILD_NAMES if is_child else w.ADULT_NAMES
+            given = rng.choice(names)
+            while given in given_names:  # no two of a household share a first name
+                given = names[(names.index(given) + 1) % len(names)]
+            given_names.add(given)
             # An expected baby is the youngest child, not yet born.
             unborn = is_child and n == len(plan) - 1 and rng.random() < 0.01 and (now - times[-1]) < 200 * DAY
             expected = None
