@@ -1,7 +1,8 @@
 """Demo data for `make run`: clearly fictional families (invented surnames, ZZ postcodes) with open work.
 
-The council-scale generator builds the families and their history; a few contacts of the last
-day are then recorded through the real services so the triage queue and its clocks are live.
+The council-scale generator builds the families and their history with its demo profile (ADR 0030):
+one council's procedure, old work done, cases in every state in the demo team; a few contacts of
+this morning are then recorded through the real services so the triage queue and its clocks are live.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from cases.models import Contact, Family, RiskIndicator
+from kit.time import LONDON
 from workflows import services
 
 NEEDS = [
@@ -22,21 +24,35 @@ NEEDS = [
     "Parent asked for help with their son's behaviour at home and school exclusions.",
 ]
 REFERRERS = [
-    ("Exampleton Primary School", "Head of pastoral care", "2A"),
-    ("Exampleton Health Visiting", "Health visitor", "3B"),
-    ("Exampleton Housing", "Tenancy officer", "4"),
-    ("Exampleshire Police", "PCSO", "6"),
-    ("Parent", "Self-referral", "1A"),
+    ("Oakhurst Primary School", "Head of pastoral care", "2A"),
+    ("Health visiting team", "Health visitor", "3B"),
+    ("Housing options", "Tenancy support worker", "4"),
+    ("Neighbourhood police team", "PCSO", "6"),
+    ("", "Parent", "1A"),
 ]
+MORNING_CONTACTS = 6  # new contacts waiting for the front door when the demo starts
+
+
+def this_morning(now: datetime, rng: random.Random) -> datetime:
+    """A moment this morning (from 07:30), or in the last four hours when it is earlier than that."""
+    local = timezone.localtime(now, LONDON)
+    start = local.replace(hour=7, minute=30, second=0, microsecond=0)
+    if now - start < timedelta(minutes=30):
+        start = now - timedelta(hours=4)
+    return start + (now - start - timedelta(minutes=5)) * rng.random()
 
 
 def record_demo_contacts(families: list[Family], *, by, now: datetime, seed: int = 7) -> list[Contact]:
+    from tooling.generator.build import adult_on
+
     rng = random.Random(seed)
     contacts = []
     for family in families:
         agency, role, source = rng.choice(REFERRERS)
         children = [m.person for m in family.memberships.select_related("person") if m.is_child]
-        received = now - timedelta(minutes=rng.randint(10, 20 * 60))
+        # About the children under 18 today (a grown-up brother is not a child in need).
+        children = [c for c in children if c.date_of_birth is None or now.date() < adult_on(c.date_of_birth)]
+        received = this_morning(now, rng)
         contacts.append(
             services.contact_receive(
                 family=family,
@@ -72,24 +88,29 @@ def ensure_demo_families(count: int) -> int:
     """
     import io
 
+    from accounts.demo import DEMO_PROCEDURE
     from accounts.models import User
-    from tooling.generator import generate
+    from deadlines.procedures import shared_rulebooks
+    from tooling.generator import DEMO, generate
 
     if Family.objects.exists():
         return 0
-    generate(families=count, seed=2026, access_log=False, fast_indexes=False, stream=io.StringIO())
+    generate(
+        families=count, seed=2026, access_log=False, fast_indexes=False, stream=io.StringIO(), profile=DEMO,
+        rulebooks=(DEMO_PROCEDURE, *shared_rulebooks()),
+    )  # fmt: skip
     adopt_generated_work()
     mash = User.objects.filter(username="mash").first()
     if mash is not None:
         quiet = Family.objects.exclude(contacts__state__in=Contact.OPEN_STATES).exclude(
             episodes__closed_at__isnull=True
         )
-        record_demo_contacts(list(quiet.order_by("pk")[:25]), by=mash, now=timezone.now())
+        record_demo_contacts(list(quiet.order_by("pk")[:MORNING_CONTACTS]), by=mash, now=timezone.now())
     return count
 
 
 def adopt_generated_work() -> None:
-    """Give each demo account the team and open work of the first generated user with its role."""
+    """Give each demo account the open work of the first generated user with its role (in its team if it has one)."""
     from accounts.demo import DEMO_ACCOUNTS
     from accounts.models import User
     from cases.models import Episode
@@ -98,9 +119,9 @@ def adopt_generated_work() -> None:
 
     for username, *_names, role, _team in DEMO_ACCOUNTS:
         demo = User.objects.filter(username=username).first()
-        stand_in = (
-            User.objects.filter(username__startswith=USERNAME_PREFIX, groups__name=role).order_by("username").first()
-        )
+        generated = User.objects.filter(username__startswith=USERNAME_PREFIX, groups__name=role).order_by("pk")
+        stand_in = generated.filter(team_id=demo.team_id).first() if demo is not None and demo.team_id else None
+        stand_in = stand_in or generated.first()
         if demo is None or stand_in is None:
             continue
         if stand_in.team_id:

@@ -1,9 +1,15 @@
 """`make run` loads demo data once: families with open work for every demo account."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from accounts.models import Team, User
 from cases.models import Contact, Episode, Family
+from workflows.demo import MORNING_CONTACTS
+from workflows.episode_selectors import pre_allocation_list
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,3 +23,19 @@ def test_seed_demo_is_idempotent_and_gives_each_role_work(capsys):
     assert Family.objects.count() == 40
     assert Episode.objects.filter(lead_professional__username="coach").exists()
     assert Contact.objects.filter(state__in=Contact.OPEN_STATES, created_by__username="mash").exists()
+
+
+def test_the_demo_team_has_a_pre_allocation_list_and_the_front_door_new_contacts():
+    call_command("seed_demo", families=40)
+    assert Team.objects.filter(kind=Team.Kind.FRONT_DOOR).count() == 1
+    duty, leader, coach, mash = (User.objects.get(username=u) for u in ("duty", "teamlead", "coach", "mash"))
+    assert duty.team_id == leader.team_id == coach.team_id
+    for user in (duty, leader):  # the pre-allocation list they work from
+        assert len(pre_allocation_list(user, team_id=user.team_id)) >= 3
+    # The coach leads a case in every state after allocation.
+    held = set(Episode.objects.filter(lead_professional=coach).values_list("state", flat=True))
+    assert set(Episode.OPEN_STATES) - {Episode.State.AWAITING_ALLOCATION} <= held
+    assert mash.team.kind == Team.Kind.FRONT_DOOR
+    morning = Contact.objects.filter(created_by=mash, state=Contact.State.RECEIVED)
+    assert morning.count() == MORNING_CONTACTS
+    assert all(timezone.now() - c.received_at < timedelta(hours=24) for c in morning)

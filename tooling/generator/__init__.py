@@ -28,7 +28,7 @@ from deadlines.calendar import build_calendar
 from deadlines.engine import Limits, RuleIndex
 from deadlines.rulebook import load_rulebooks
 from kit.time import LONDON
-from tooling.generator.build import Builder
+from tooling.generator.build import BENCHMARK, DEMO, Builder, Profile
 from tooling.generator.loader import Loader, Progress
 
 CHUNK = 1_000  # families per COPY round: bounded memory, few COPY statements
@@ -39,6 +39,9 @@ SERVICE_NAME = "Early Help"
 # Records kept by features still being built: generated only when their models exist.
 OPTIONAL_MODELS = (("oversight", "ManagersDecision"), ("oversight", "Supervision"))
 # Not generated (yet): supervision actions, breach acknowledgements, histories, closure days.
+
+
+__all__ = ["BENCHMARK", "DEMO", "GeneratorError", "Profile", "Result", "generate", "generation_now"]
 
 
 class GeneratorError(Exception):
@@ -68,12 +71,14 @@ def generate(
     analyze: bool = True,
     stream=None,
     event_log: list | None = None,
+    profile: Profile = BENCHMARK,
 ) -> Result:
     """Generate `families` families (see the module docstring). Deterministic for a seed on an empty database.
 
     The clocks are made by the deadline engine's own functions (`deadlines.engine`), replaying
     each family's events as `deadline_record_event` would. With `event_log`, every event replayed
     is appended to it (see `Builder`), so a test can replay them through the service itself.
+    `profile`: the benchmark's council (default) or the demo's (`DEMO`, ADR 0030).
     """
     stream = stream or sys.stderr
     if families < 1:
@@ -91,11 +96,12 @@ def generate(
     books = load_rulebooks(rulebooks)
     loader = Loader(fast_indexes=fast_indexes, stream=stream)
     builder = Builder(
-        loader=loader, rng=rng, log_rng=log_rng, now=now, access_log=access_log, event_log=event_log,
+        loader=loader, rng=rng, log_rng=log_rng, now=now, access_log=access_log, event_log=event_log, profile=profile,
         # One procedure plus the shared rulebooks (checked by _procedure): all of them may start clocks.
         rules=RuleIndex(books), starting=frozenset(b.slug for b in books), limits=Limits(build_calendar()),
     )  # fmt: skip
     builder.procedure = procedure
+    builder.meeting_kinds = _meeting_kinds(next(b for b in books if b.slug == procedure))
     progress = Progress(families, stream=stream)
     skipped = [f"{app}.{name}" for app, name in OPTIONAL_MODELS if not _has_model(app, name)]
 
@@ -163,6 +169,13 @@ def _procedure(rulebooks: tuple[str, ...]) -> str:
             f"--rulebooks {clash.rulebook},{','.join(sorted(shared))}"
         )
     return procedures[0]
+
+
+def _meeting_kinds(book) -> tuple[str, ...]:
+    """The multi-agency meetings the procedure's rules know of (MAAM for Family Solutions); all when none."""
+    events = {e for rule in book.rules.values() for e in (*rule.starts_on, *rule.stops_on, *rule.ends_on)}
+    kinds = tuple(k for k in ("NAM", "MAAM", "ICDM") if any(e.startswith(f"{k.lower()}_") for e in events))
+    return kinds or ("NAM", "MAAM", "MAAM", "ICDM")
 
 
 def generation_now(today: date | None) -> datetime:

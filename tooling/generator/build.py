@@ -113,6 +113,60 @@ NOTE_KINDS = ((K.HOME_VISIT, 0.42), (K.PHONE_CALL, 0.26), (K.OFFICE_VISIT, 0.12)
 # open (and breached) for good, as unrecorded acknowledgements do in live systems.
 RECORDED = {"acknowledgement": 0.4, "screening_outcome": 0.4, "meeting_outcome": 0.7, "plan_copy": 0.85}
 
+# Plausible families (tests/performance/test_generator_plausible.py checks every generated family).
+YEAR = 365.25
+PARENT_MIN_GAP = 16 * YEAR  # a parent or carer is at least this much older than each child
+SIBLING_MIN_GAP = 274  # days (about nine months) between siblings' births, unless twins
+TWINS_P = 0.03
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How the generated service behaves (ADR 0030): the benchmark's council, or the demo's.
+
+    `recorded`: share of tasks with no ending event that staff record, for work older than
+    `recent`; `recent_recorded` for newer work. `pinned`: (episode state, days since it opened)
+    for the first families, each of whom then has one recent contact allocated to the first team
+    and an episode in that state now.
+    """
+
+    recorded: dict[str, float]
+    recent_recorded: dict[str, float]
+    recent: timedelta = timedelta(0)
+    pinned: tuple[tuple[str, float], ...] = ()
+
+
+BENCHMARK = Profile(recorded=RECORDED, recent_recorded=RECORDED)
+# How many of the course's milestones (allocated, initial contact, first visit, assessment done,
+# planning meeting, plan active) have passed for an episode in each state.
+PINNED_MILESTONES = {
+    S.AWAITING_ALLOCATION: 0, S.ALLOCATED: 1, S.INITIAL_CONTACT: 2, S.FIRST_VISIT: 3, S.ASSESSMENT: 3,
+    S.ASSESSMENT_COMPLETED: 4, S.PLANNING: 5, S.PLAN_ACTIVE: 6, S.CLOSURE_REQUESTED: 6, S.STEP_UP_REQUESTED: 6,
+    S.WRAPAROUND: 6,
+}  # fmt: skip
+DEMO = Profile(
+    # Old work was done (or its clocks met late); some of the last three weeks' work is still to do.
+    recorded=dict.fromkeys(RECORDED, 1.0),
+    recent_recorded=RECORDED,
+    recent=timedelta(days=21),
+    pinned=(
+        (S.AWAITING_ALLOCATION, 0.2),
+        (S.AWAITING_ALLOCATION, 0.6),
+        (S.AWAITING_ALLOCATION, 0.9),
+        (S.ALLOCATED, 1.5),
+        (S.INITIAL_CONTACT, 3.5),
+        (S.FIRST_VISIT, 8),
+        (S.ASSESSMENT, 12),
+        (S.ASSESSMENT_COMPLETED, 28),
+        (S.PLANNING, 33),
+        (S.PLAN_ACTIVE, 60),
+        (S.PLAN_ACTIVE, 95),
+        (S.CLOSURE_REQUESTED, 160),
+        (S.STEP_UP_REQUESTED, 120),
+        (S.WRAPAROUND, 140),
+    ),
+)
+
 
 # The subjects an event concerns, as deadline_record_event reads them: an event on an episode also
 # counts for the contact it was opened from.
@@ -168,8 +222,10 @@ class Staff:
 class Builder:
     def __init__(self, *, loader: Loader, rng: random.Random, log_rng: random.Random, now: datetime,
                  rules: RuleIndex, starting: frozenset[str], limits: Limits, access_log: bool,
-                 event_log: list | None = None):  # fmt: skip
+                 event_log: list | None = None, profile: Profile = BENCHMARK):  # fmt: skip
         self.L = loader
+        self.profile = profile
+        self.families_made = 0
         self.rng = rng
         self.log_rng = log_rng
         self.now = now
@@ -185,6 +241,8 @@ class Builder:
         # route), for tests that replay them through deadline_record_event.
         self.event_log = event_log
         self.procedure = ""  # the rulebook slug the generated service follows (set by generate)
+        # The multi-agency meetings the procedure holds (set by generate): no other council's meeting.
+        self.meeting_kinds: tuple[str, ...] = ("NAM", "MAAM", "MAAM", "ICDM")
         self.access_log = access_log
         self.meetings: dict[tuple[str, int], tuple[int, datetime]] = {}
         self.routes = _picker(ROUTES)
@@ -288,10 +346,13 @@ class Builder:
         n_teams = max(2, round(24 * scale))
         kinds = (Team.Kind.LOCALITY, Team.Kind.HUB, Team.Kind.NEIGHBOURHOOD)
         taken = set(Team.objects.values_list("name", flat=True))
-        front_name = "Front Door (MASH)" if "Front Door (MASH)" not in taken else "Front Door (MASH) – generated"
-        front = Team.objects.create(name=front_name, kind=Team.Kind.FRONT_DOOR, service=service)
-        teams = []
-        for i in range(n_teams):
+        # A service has one front door: the generated staff join the one it has, and its Early Help teams.
+        front = Team.objects.filter(service=service, kind=Team.Kind.FRONT_DOOR).order_by("pk").first()
+        if front is None:
+            front_name = "Front Door (MASH)" if "Front Door (MASH)" not in taken else "Front Door (MASH) – generated"
+            front = Team.objects.create(name=front_name, kind=Team.Kind.FRONT_DOOR, service=service)
+        teams = list(Team.objects.filter(service=service, kind__in=kinds).order_by("pk")[:n_teams])
+        for i in range(len(teams), n_teams):
             kind = kinds[i % len(kinds)]
             name = f"{w.TOWNS[i % len(w.TOWNS)]} {Team.Kind(kind).label}" + (
                 f" {i // len(w.TOWNS) + 1}" if i >= len(w.TOWNS) else ""
@@ -392,6 +453,12 @@ class Builder:
         base = day.replace(hour=8, minute=30, second=0, microsecond=0)
         return base + timedelta(seconds=self.rng.random() * 9 * 3600)
 
+    def recorded(self, task: str, at: datetime) -> bool:
+        """Whether staff recorded `task` (due from `at`): one draw whatever the profile, so seeds stay stable."""
+        draw = self.rng.random()
+        shares = self.profile.recorded if self.now - at > self.profile.recent else self.profile.recent_recorded
+        return draw < shares[task]
+
     def pick(self, picker):
         values, cum = picker
         return values[bisect_right(cum, self.rng.random() * cum[-1])]
@@ -430,70 +497,100 @@ class Builder:
         while rng.random() > EXTRA_CONTACTS_P and n_contacts < 15:
             n_contacts += 1
         times = sorted(self.at(rng.random()) for _ in range(n_contacts))
+        pinned = self.profile.pinned
+        pin = pinned[self.families_made] if self.families_made < len(pinned) else None
+        self.families_made += 1
+        if pin is not None:
+            # One recent contact, allocated to the first team, whose episode is in the pinned state now.
+            home_team = staff.teams[0]
+            times = [min(self.office(now - timedelta(days=pin[1])), now - 3 * HOUR)]
         first = times[0]
         language = rng.choice(w.LANGUAGES)
         confidential = rng.random() < 0.03
 
-        # People.
+        # People: children first (siblings apart, or twins), then the adults who care for them.
         people: list[tuple[int, bool, date | None]] = []  # (id, is_child, dob)
         members = L.buffer(Membership)
         persons = L.buffer(Person)
-        for is_child, count in ((False, rng.choice(ADULTS)), (True, rng.choice(CHILDREN))):
+        n_adults, n_children = rng.choice(ADULTS), rng.choice(CHILDREN)
+        gaps = [
+            0 if rng.random() < TWINS_P else rng.randint(SIBLING_MIN_GAP + 30, 4 * 365) for _ in range(1, n_children)
+        ]
+        # Days old at the first contact: the youngest is still a child (under 18) five years later.
+        youngest = rng.randint(0, max(0, 12 * 365 - sum(gaps)))
+        ages = [youngest + sum(gaps[i:]) for i in range(n_children)]  # oldest first
+        child_dobs = [(first - timedelta(days=age)).date() for age in ages]
+        oldest = child_dobs[0]
+        # The first adult is a parent (or, now and then, a grandparent caring for the children);
+        # a second is the other parent or a grandparent.
+        parent_dob = oldest - timedelta(days=rng.randint(int(17 * YEAR), int(38 * YEAR)))
+        adults_plan = [("parent", parent_dob) if rng.random() < 0.92 else ("carer", parent_dob - timedelta(
+            days=rng.randint(int(18 * YEAR), int(30 * YEAR))))]  # fmt: skip
+        if n_adults > 1:
+            if rng.random() < 0.8:
+                partner = parent_dob + timedelta(days=rng.randint(-6 * 365, 6 * 365))
+                latest = oldest - timedelta(days=int(PARENT_MIN_GAP) + 1)
+                adults_plan.append(("parent", min(partner, latest)))
+            else:
+                adults_plan.append(("carer", parent_dob - timedelta(days=rng.randint(int(18 * YEAR), int(28 * YEAR)))))
+        plan = [(False, rel, dob) for rel, dob in adults_plan] + [(True, "child", dob) for dob in child_dobs]
+        given_names: set[str] = set()
+        for n, (is_child, relationship, dob) in enumerate(plan):
+            pid = L.ids(Person)
             names = w.CHILD_NAMES if is_child else w.ADULT_NAMES
-            for _ in range(count):
-                pid = L.ids(Person)
-                given = rng.choice(names)
-                unborn = is_child and rng.random() < 0.01 and (now - times[-1]) < 200 * DAY
-                if is_child:
-                    dob = (first - timedelta(days=rng.randint(0, 14 * 365))).date()
-                else:
-                    dob = (first - timedelta(days=rng.randint(18 * 365, 50 * 365))).date()
-                expected = None
-                if unborn:
-                    dob, expected = None, (now + timedelta(days=rng.randint(20, 200))).date()
-                nhs = ""
-                if rng.random() < 0.85:
-                    nhs = _nhs_number(pid)
-                upn = _upn(pid) if is_child and dob and rng.random() < 0.5 else ""
-                persons.append(
-                    (
-                        pid, given, surname, dob, expected, rng.choice("MMMMFFFFFU") if not unborn else "U",
-                        rng.choice(w.ETHNICITY_CODES), language, nhs, upn, confidential,
-                        soundex(surname), soundex(given), first,
-                    )
-                )  # fmt: skip
-                members.append(
-                    (L.ids(Membership), fid, pid, "child" if is_child else "parent")
-                )  # fmt: skip
-                people.append((pid, is_child, dob))
-        children = [p[0] for p in people if p[1]]
+            given = rng.choice(names)
+            while given in given_names:  # no two of a household share a first name
+                given = names[(names.index(given) + 1) % len(names)]
+            given_names.add(given)
+            # An expected baby is the youngest child, not yet born.
+            unborn = is_child and n == len(plan) - 1 and rng.random() < 0.01 and (now - times[-1]) < 200 * DAY
+            expected = None
+            if unborn:
+                dob, expected = None, (now + timedelta(days=rng.randint(20, 200))).date()
+            nhs = ""
+            if rng.random() < 0.85:
+                nhs = _nhs_number(pid)
+            upn = _upn(pid) if is_child and dob and rng.random() < 0.5 else ""
+            persons.append(
+                (
+                    pid, given, surname, dob, expected, rng.choice("MMMMFFFFFU") if not unborn else "U",
+                    rng.choice(w.ETHNICITY_CODES), language, nhs, upn, confidential,
+                    soundex(surname), soundex(given), first,
+                )
+            )  # fmt: skip
+            members.append((L.ids(Membership), fid, pid, relationship))
+            people.append((pid, is_child, dob))
         adults = [p[0] for p in people if not p[1]]
 
         # The team around the family.
         for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3))):
             started = (first + timedelta(days=rng.randint(-400, 200))).date()
             ended = started + timedelta(days=rng.randint(60, 900)) if rng.random() < 0.5 else None
+            agency = rng.choice(w.AGENCIES)
             L.buffer(AgencyInvolvement).append(
                 (
-                    L.ids(AgencyInvolvement), fid, rng.choice(w.AGENCIES),
-                    f"{rng.choice(w.STAFF_FIRST)} {rng.choice(w.SURNAMES)}", rng.choice(w.REFERRER_ROLES),
+                    L.ids(AgencyInvolvement), fid, agency,
+                    f"{rng.choice(w.STAFF_FIRST)} {rng.choice(w.SURNAMES)}", rng.choice(w.AGENCY_ROLES[agency]),
                     f"01632 960{rng.randint(0, 999):03d}", started, ended if ended and ended < now.date() else None,
                 )
             )  # fmt: skip
 
-        # Contacts, decisions and episodes, oldest first.
+        # Contacts, decisions and episodes, oldest first; a contact is about the children under 18 then.
+        def under_18(at: datetime) -> list[int]:
+            return [pid for pid, is_child, dob in people if is_child and (dob is None or at.date() < adult_on(dob))]
+
         current: dict | None = None  # the family's latest episode
         last_team: int | None = None
         last_step_up: datetime | None = None
         for received in times:
-            received = self.office(received)
+            received = self.office(received) if pin is None else received
             if received > now:
                 received = now - timedelta(minutes=rng.randint(5, 600))
             open_episode = current if current is not None and current["open_until"] > received else None
             result = self.contact(
-                fid=fid, received=received, children=children, adults=adults, home_team=home_team,
+                fid=fid, received=received, children=under_18(received), adults=adults, home_team=home_team,
                 open_episode=open_episode,
-                recent_step_up=bool(last_step_up and received - last_step_up < 92 * DAY),
+                recent_step_up=bool(last_step_up and received - last_step_up < 92 * DAY), pin=pin,
             )  # fmt: skip
             if result["episode"] is not None:
                 current = result["episode"]
@@ -511,7 +608,7 @@ class Builder:
             self.access(fid, first, [p[0] for p in people], surname, last_team or home_team.pk)
 
     # --- one contact and what followed it ----------------------------------------------------
-    def contact(self, *, fid, received, children, adults, home_team, open_episode, recent_step_up) -> dict:
+    def contact(self, *, fid, received, children, adults, home_team, open_episode, recent_step_up, pin=None) -> dict:
         """One contact and all that followed it; returns the episode it opened and any step-up."""
         rng, L, now, staff = self.rng, self.L, self.now, self.staff
         episode_open = open_episode is not None
@@ -530,7 +627,8 @@ class Builder:
             evs.append(Ev(at, next(self.seq), name, False, "", owners))
 
         add(received, ev.CONTACT_RECEIVED)
-        referrer_role = rng.choice(w.REFERRER_ROLES)
+        referrer_agency = rng.choice(w.AGENCIES)
+        referrer_role = rng.choice(w.AGENCY_ROLES[referrer_agency])
         referrer = f"{rng.choice(w.STAFF_FIRST)} {rng.choice(w.SURNAMES)}"
 
         # Screening and the decision: most within the day, some late, a few still waiting now.
@@ -543,6 +641,10 @@ class Builder:
         else:
             decision = self.pick(self.decisions)
         awaiting_consent = decision in (D.ALLOCATE, D.SINGLE_AGENCY) and rng.random() < 0.08
+        if pin is not None:  # decided within the morning, to the team
+            decision, awaiting_consent = D.ALLOCATE, False
+            route = Contact.Route.STEP_DOWN if pin[0] == S.FIRST_VISIT else Contact.Route.EMAIL
+            screen, decided = received + HOUR, received + 2 * HOUR
         consent_at = decided + timedelta(days=rng.uniform(2, 12)) if awaiting_consent else decided
         final_at = consent_at + (timedelta(hours=rng.uniform(1, 30)) if awaiting_consent else timedelta())
 
@@ -593,7 +695,7 @@ class Builder:
                 allocated_team = home_team.pk
             if decision == D.STEP_UP:
                 stepped_up = final_at
-            if rng.random() < RECORDED["screening_outcome"]:
+            if self.recorded("screening_outcome", final_at):
                 sent = final_at + timedelta(hours=rng.expovariate(1 / 14))
                 if sent <= now:
                     self._comm(
@@ -601,7 +703,7 @@ class Builder:
                         sent, decided_by,
                     )  # fmt: skip
                     add(sent, ev.SCREENING_OUTCOME_SENT)
-        if rng.random() < RECORDED["acknowledgement"] and route != Contact.Route.DART:
+        if self.recorded("acknowledgement", received) and route != Contact.Route.DART:
             sent = received + timedelta(hours=rng.expovariate(1 / 10))
             if sent <= now:
                 self._comm(
@@ -623,7 +725,7 @@ class Builder:
 
         # The multi-agency meeting, and its outcome.
         if decision == D.MEETING and final_at <= now:
-            meeting_kind = rng.choice(("NAM", "MAAM", "MAAM", "ICDM"))
+            meeting_kind = rng.choice(self.meeting_kinds)
             mid, held = self.meeting(meeting_kind, final_at + 2 * DAY)
             # Kind-specific events, as workflows.services fires them (A2 is the NAM's, B1/B5/B6 the MAAM's).
             add(final_at, f"contact_decided_{meeting_kind.lower()}")
@@ -664,7 +766,7 @@ class Builder:
                     add(held, ev.CONTACT_DECIDED_STEP_UP if outcome == "step_up" else ev.CONTACT_DECIDED_CLOSE)
                 if outcome == MeetingItem.Outcome.STEP_UP:
                     stepped_up = outcome_at
-                if rng.random() < RECORDED["meeting_outcome"]:
+                if self.recorded("meeting_outcome", outcome_at):
                     sent = outcome_at + timedelta(hours=rng.expovariate(1 / 20))
                     if sent <= now:
                         self._comm(
@@ -684,7 +786,7 @@ class Builder:
             }.get(route, Episode.Origin.MEETING if decision == D.MEETING else Episode.Origin.FRONT_DOOR)
             ep = self.episode(
                 fid=fid, cid=cid, team=home_team, origin=origin, opened=decided_at + MINUTE, children=children,
-                decided_by=decided_by, received=received,
+                decided_by=decided_by, received=received, pin=pin,
             )  # fmt: skip
             episode_id = ep["id"]
             episode_events = ep["events"]
@@ -702,7 +804,7 @@ class Builder:
 
         L.buffer(Contact).append(
             (
-                cid, fid, received, route, rng.choice(w.CONTACT_SOURCES), rng.choice(w.AGENCIES), referrer,
+                cid, fid, received, route, w.AGENCY_SOURCES[referrer_agency], referrer_agency, referrer,
                 referrer_role, rng.choice(w.PRESENTING_NEEDS), state,
                 outcome_decision if decided_at else (D.MEETING if state == Contact.State.AT_MEETING else ""),
                 rationale, decided_by, decided_at, single_agency, meeting_kind, allocated_team, recent_step_up,
@@ -729,7 +831,7 @@ class Builder:
         )
 
     # --- an episode of Early Help ---------------------------------------------------------------
-    def episode(self, *, fid, cid, team, origin, opened, children, decided_by, received) -> dict:
+    def episode(self, *, fid, cid, team, origin, opened, children, decided_by, received, pin=None) -> dict:
         rng, L, now, staff = self.rng, self.L, self.now, self.staff
         uni = rng.uniform
         eid = L.ids(Episode)
@@ -739,6 +841,9 @@ class Builder:
         lead = rng.choice(members[roles.PRACTITIONER])
         manager = rng.choice(staff.by_role[roles.MANAGER])
         duty_manager = rng.choice(staff.by_role[roles.DUTY_MANAGER])
+        if pin is not None:  # the team's first staff: the demo accounts take their work over
+            leader, lead = members[roles.TEAM_LEADER][0], members[roles.PRACTITIONER][0]
+            duty = (members.get(roles.DUTY_WORKER) or members[roles.TEAM_LEADER])[0]
         # Whose the clocks are (engine.clock_owner): the team's until a lead professional is allocated.
         waiting = Owners(contact_team=team.pk, episode_team=team.pk)
         holding = Owners(
@@ -770,6 +875,7 @@ class Builder:
         assessed = first_visit + timedelta(days=uni(10, 40))
         planning = assessed + timedelta(days=uni(3, 20))
         active = planning + timedelta(days=uni(0, 5))
+        end = max(end, active + 28 * DAY)  # the plan runs before the case can close
         path = rng.random()
         declined_at = step_up_at = None
         if path < 0.07:
@@ -780,6 +886,32 @@ class Builder:
         # Step-up branch: accepted and closed, accepted with wraparound, or returned.
         step_branch = rng.choice(("close", "close", "wraparound", "returned"))
         closure_reason = rng.choice(("goals_met",) * 6 + ("moved_away", "family_declined", "other"))
+        if pin is not None:
+            # A steady course, so that now falls in the pinned state.
+            pinned_state = pin[0]
+
+            def day(n: float) -> datetime:
+                return opened + timedelta(days=n)
+
+            # The milestones before the pinned state fall between the opening and now; the rest after now.
+            passed = PINNED_MILESTONES[pinned_state]
+            course = [1.0, 2.0, 5.0, 20.0, 30.0, 32.0]  # days after opening, for an unhurried case
+            age = (now - opened) / DAY
+            moments = [
+                day(course[i] * 0.9 * age / course[passed - 1]) if i < passed else now + (i - passed + 1) * DAY
+                for i in range(len(course))
+            ]
+            allocated, initial, first_visit, assessed, planning, active = moments
+            end, declined_at, step_up_at = max(now, active) + 120 * DAY, None, None
+            skip_assessment = pinned_state == S.FIRST_VISIT  # stepped down after a recent assessment
+            if skip_assessment:
+                sca_date = (opened - 30 * DAY).date()
+            if pinned_state == S.CLOSURE_REQUESTED:
+                end = now - DAY
+            elif pinned_state == S.STEP_UP_REQUESTED:
+                step_up_at = now - DAY
+            elif pinned_state == S.WRAPAROUND:
+                step_up_at, step_branch = now - 20 * DAY, "wraparound"
 
         timeline: list[tuple[datetime, str]] = [(opened, S.AWAITING_ALLOCATION)]
         stepped_up = None
@@ -808,6 +940,9 @@ class Builder:
         if step_up_at is not None:
             sent = step_up_at + timedelta(days=uni(0.2, 3))
             decided = sent + timedelta(days=uni(0.2, 3))
+            if pin is not None:  # with the duty manager now, or decided days ago
+                sent = step_up_at + 4 * HOUR
+                decided = now + 2 * DAY if pin[0] == S.STEP_UP_REQUESTED else step_up_at + 2 * DAY
             add(step_up_at, S.STEP_UP_REQUESTED)
             if step_branch == "close":
                 add(decided, S.CLOSED)
@@ -991,7 +1126,7 @@ class Builder:
             if is_active:
                 emit(active, ev.PLAN_COMPLETED, f"plan:{pid}")
                 decide("plan", active, 0.8, plan=pid)
-                if rng.random() < RECORDED["plan_copy"]:
+                if self.recorded("plan_copy", active):
                     copy_at = active + timedelta(days=uni(0.5, 7))
                     if copy_at <= now:
                         self._comm(
@@ -1321,6 +1456,14 @@ class Builder:
                     "10.20.30.42",
                 )
             rows.append(row)
+
+
+def adult_on(dob: date) -> date:
+    """The 18th birthday (1 March for 29 February)."""
+    try:
+        return dob.replace(year=dob.year + 18)
+    except ValueError:
+        return date(dob.year + 18, 3, 1)
 
 
 def _nhs_number(n: int) -> str:

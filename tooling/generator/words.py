@@ -84,36 +84,47 @@ ETHNICITY_CODES = ("WBRI",) * 12 + _words(
 )
 CONTACT_SOURCES = _words("1A 1B 1C 1D 2A 2B 3A 3B 3C 3D 3E 3F 4 5A 5B 5C 5D 6 7 8 9 10")
 
-AGENCIES = (
-    "Oakhurst Primary School",
-    "Willowby Academy",
-    "Heron Valley High School",
-    "Health visiting team",
-    "School nursing service",
-    "Exampleton Medical Practice",
-    "Neighbourhood police team",
-    "Housing options",
-    "Young carers service",
-    "Children and adolescent mental health service",
-    "Domestic abuse support service",
-    "Youth justice service",
-    "Adult substance misuse service",
-    "Jobcentre work coach",
-    "Family hub nursery",
-    "Citizens advice",
-)
-REFERRER_ROLES = (
-    "Designated safeguarding lead",
-    "Health visitor",
-    "School nurse",
-    "GP",
-    "Police constable",
-    "Housing officer",
-    "Midwife",
-    "Youth worker",
-    "Class teacher",
-    "Parent",
-)
+# Each agency with the job titles its own workers hold: a worker named for an agency has one of them.
+AGENCY_ROLES: dict[str, tuple[str, ...]] = {
+    "Oakhurst Primary School": ("Designated safeguarding lead", "Class teacher", "Head of pastoral care"),
+    "Willowby Academy": ("Designated safeguarding lead", "Head of year", "Attendance officer"),
+    "Heron Valley High School": ("Designated safeguarding lead", "Head of year", "School counsellor"),
+    "Health visiting team": ("Health visitor", "Community nursery nurse"),
+    "School nursing service": ("School nurse",),
+    "Exampleton Medical Practice": ("GP", "Practice nurse"),
+    "Neighbourhood police team": ("Police constable", "PCSO"),
+    "Housing options": ("Housing officer", "Tenancy support worker"),
+    "Young carers service": ("Young carers worker",),
+    "Children and adolescent mental health service": ("Mental health practitioner", "Clinical psychologist"),
+    "Domestic abuse support service": ("Independent domestic violence adviser", "Outreach worker"),
+    "Youth justice service": ("Youth justice officer", "Youth worker"),
+    "Adult substance misuse service": ("Recovery worker", "Substance misuse nurse"),
+    "Jobcentre work coach": ("Work coach",),
+    "Family hub nursery": ("Nursery key worker", "Nursery manager"),
+    "Citizens advice": ("Debt adviser", "Benefits adviser"),
+    "Maternity service": ("Midwife",),
+}
+AGENCIES = tuple(AGENCY_ROLES)
+# The source code a contact from each kind of agency is recorded with (the front door's list).
+AGENCY_SOURCES = {
+    "Oakhurst Primary School": "2A",
+    "Willowby Academy": "2A",
+    "Heron Valley High School": "2A",
+    "Health visiting team": "3B",
+    "School nursing service": "3C",
+    "Exampleton Medical Practice": "3A",
+    "Neighbourhood police team": "6",
+    "Housing options": "4",
+    "Young carers service": "8",
+    "Children and adolescent mental health service": "3F",
+    "Domestic abuse support service": "8",
+    "Youth justice service": "7",
+    "Adult substance misuse service": "3D",
+    "Jobcentre work coach": "8",
+    "Family hub nursery": "2B",
+    "Citizens advice": "8",
+    "Maternity service": "3F",
+}
 
 PRESENTING_NEEDS = (
     "School report attendance below 80% this term and the child seems tired and withdrawn in class.",
