@@ -320,7 +320,8 @@ def episode_notes(request, pk: int):
     """Every visit and case note of the episode, newest first, a page at a time, filtered by kind and date."""
     episode = _episode(request, pk, with_planned_visits=True)
     now = timezone.now()
-    form = NoteFilterForm(request.GET or None)
+    filtering = bool(set(request.GET) - {"page"})  # only a page number: no filter, nothing to say about it
+    form = NoteFilterForm(request.GET if filtering else None)
     notes = selectors.episode_notes(episode, **(form.filters() if form.is_bound else {}))
     can_work = request.user.has_perm(WORK, episode)
     context = {
