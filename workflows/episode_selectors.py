@@ -37,8 +37,7 @@ from cases.models import (
     TeamMeeting,
 )
 from cases.selectors import choice_label, chronology_rows, episodes_visible_to, register_chronology_source
-from deadlines.models import Deadline
-from deadlines.selectors import deadlines_for_subject
+from deadlines.models import Deadline, Status
 
 S = Episode.State
 
@@ -206,44 +205,78 @@ def assessment_with_sections(episode: Episode) -> Assessment | None:
 RECORD_LIMIT = 100
 
 
-def episode_page(episode: Episode, *, now: datetime) -> dict:
-    """Everything the episode page shows; each part is one query (or one prefetch), bounded."""
-    # Each child's part in a visit comes back inside the note's own row (no extra query).
+def _notes_with_child_parts() -> QuerySet[CaseNote]:
+    """Case notes with each child's part in the visit inside the note's own row (no extra query)."""
     child_parts = ArraySubquery(
         ChildView.objects.filter(note=OuterRef("pk"))
         .order_by("child__date_of_birth", "pk")
         .values(json=JSONObject(first_name="child__first_name", seen="seen", spoken_to="spoken_to", views="views"))
     )
-    notes = list(
-        CaseNote.objects.filter(episode=episode)
-        .select_related("recorded_by")
-        .annotate(child_parts=child_parts)
-        .order_by("-happened_at", "-pk")[:RECORD_LIMIT]
-    )
-    reviews = list(
-        Review.objects.filter(episode=episode)
-        .select_related("meeting", "recorded_by")
-        .prefetch_related(
-            Prefetch("progress", queryset=ReviewProgress.objects.select_related("outcome").order_by("outcome__number"))
+    return CaseNote.objects.select_related("recorded_by").annotate(child_parts=child_parts)
+
+
+# The episode page is a summary; the rest is on its sub-pages (ADR 35). The summary shows this many
+# of the most urgent clocks, of the latest notes and of the visits still to happen or to record.
+SUMMARY_CLOCKS = 3
+SUMMARY_NOTES = 3
+SUMMARY_VISITS = 5
+
+# Urgency order of the timescales: breached, overdue, due soon, on time, then finished ones.
+_URGENCY = {
+    Status.BREACHED: 0,
+    Status.OVERDUE: 1,
+    Status.DUE_SOON: 2,
+    Status.ON_TIME: 3,
+    Status.MET_LATE: 4,
+    Status.MET: 4,
+    Status.WITHDRAWN: 5,
+}
+
+
+def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LIMIT) -> list[Deadline]:
+    """The episode's clocks, most urgent first: breached (newest breach first), overdue, due soon and on
+    time (soonest limit first), then met and withdrawn (latest first). One query."""
+    rank = Case(*(When(status=s, then=Value(n)) for s, n in _URGENCY.items()), default=Value(9))
+    breached = Q(status=Status.BREACHED)
+    rows = list(
+        Deadline.objects.with_status(now)
+        .filter(episode=episode)
+        .annotate(
+            urgency=rank,
+            # Newest breach first among breached clocks; soonest limit first among open ones.
+            breach_order=Case(When(breached, then=F("due_at")), default=None),
+            limit_at=Case(
+                When(stopped_at__isnull=True, then=Coalesce("expected_at", "due_at")),
+                default=None,
+            ),
         )
-        .order_by("-meeting__held_at")[:RECORD_LIMIT]
+        .order_by(
+            "urgency",
+            F("breach_order").desc(nulls_last=True),
+            F("limit_at").asc(nulls_last=True),
+            F("stopped_at").desc(nulls_last=True),
+            "rule_id",
+            "pk",
+        )[:limit]
     )
+    for row in rows:
+        row.rule_title = row.title
+    return rows
+
+
+def episode_summary(episode: Episode, *, now: datetime) -> dict:
+    """What the episode's summary page shows; each part one query, bounded whatever the episode's size."""
+    visits = planned_visit_rows(episode)
     return {
-        "notes": notes,
+        "urgent_clocks": clocks_by_urgency(episode, now=now, limit=SUMMARY_CLOCKS),
+        "clock_count": Deadline.objects.filter(episode=episode).count(),
+        "latest_notes": list(
+            _notes_with_child_parts().filter(episode=episode).order_by("-happened_at", "-pk")[:SUMMARY_NOTES]
+        ),
         # The page shows the assessment's summary only; its sections are on the assessment page.
         "assessment": Assessment.objects.filter(episode=episode).select_related("completed_by").first(),
         "plan": plan_with_outcomes(episode),
-        "reviews": reviews,
-        "meetings": list(
-            TeamMeeting.objects.filter(episode=episode)
-            .select_related("recorded_by")
-            .order_by("-held_at")[:RECORD_LIMIT]
-        ),
-        "documents": list(
-            Document.objects.filter(episode=episode)
-            .select_related("uploaded_by")
-            .order_by("-uploaded_at")[:RECORD_LIMIT]
-        ),
+        "planned_visits": sorted((v for v in visits if v.is_pending), key=lambda v: v.planned_at)[:SUMMARY_VISITS],
         "closure_requests": list(
             ClosureRequest.objects.filter(episode=episode)
             .select_related("requested_by", "decided_by")
@@ -259,12 +292,46 @@ def episode_page(episode: Episode, *, now: datetime) -> dict:
             .select_related("raised_by", "resolved_by")
             .order_by("-raised_at")[:20]
         ),
+    }
+
+
+def episode_notes(episode: Episode, *, kind: str = "", since=None, until=None) -> QuerySet[CaseNote]:
+    """The episode's visits and case notes, newest first, of one kind and within local dates if asked."""
+    notes = _notes_with_child_parts().filter(episode=episode)
+    if kind:
+        notes = notes.filter(kind=kind)
+    if since:
+        notes = notes.filter(happened_at__date__gte=since)
+    if until:
+        notes = notes.filter(happened_at__date__lte=until)
+    return notes.order_by("-happened_at", "-pk")
+
+
+def episode_documents(episode: Episode) -> QuerySet[Document]:
+    return Document.objects.filter(episode=episode).select_related("uploaded_by").order_by("-uploaded_at", "-pk")
+
+
+def episode_history(episode: Episode) -> dict:
+    """The record of the episode: reviews, meetings, what was sent, and every change to it. Bounded."""
+    reviews = list(
+        Review.objects.filter(episode=episode)
+        .select_related("meeting", "recorded_by")
+        .prefetch_related(
+            Prefetch("progress", queryset=ReviewProgress.objects.select_related("outcome").order_by("outcome__number"))
+        )
+        .order_by("-meeting__held_at")[:RECORD_LIMIT]
+    )
+    return {
+        "reviews": reviews,
+        "meetings": list(
+            TeamMeeting.objects.filter(episode=episode)
+            .select_related("recorded_by")
+            .order_by("-held_at")[:RECORD_LIMIT]
+        ),
         "communications": list(
             Communication.objects.filter(episode=episode).select_related("recorded_by").order_by("-sent_at")[:50]
         ),
-        "planned_visits": planned_visit_rows(episode),
-        "deadlines": deadlines_for_subject(episode=episode, now=now),
-        "history": list(episode.history.select_related("history_user").order_by("-history_date")[:20]),
+        "history": list(episode.history.select_related("history_user").order_by("-history_date")[:RECORD_LIMIT]),
     }
 
 

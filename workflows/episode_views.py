@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +36,7 @@ from cases.models import (
     why_not,
 )
 from kit.permissions import require_perm, require_role
+from kit.querystring import querystring
 from workflows import episode_selectors as selectors
 from workflows import episode_services as services
 from workflows import presenters
@@ -63,6 +65,7 @@ from workflows.episode_forms import (
     StepUpSendForm,
     TeamMeetingForm,
 )
+from workflows.episode_page_forms import NoteFilterForm
 from workflows.errors import WorkflowError
 
 S = Episode.State
@@ -282,18 +285,84 @@ def sign_off(request):
 # --- The episode page ------------------------------------------------------------------------------
 
 
+def _episode_subpage(request, episode: Episode, template: str, context: dict, *, now):
+    """An episode page with its sub-navigation (ADR 35); the access log row was written by `_episode`."""
+    page = request.resolver_match.view_name if request.resolver_match else "episodes:episode_detail"
+    return render(
+        request,
+        template,
+        {
+            **context,
+            "episode": episode,
+            "family": episode.family,
+            "now": now,
+            "tabs": presenters.episode_tabs(episode, page),
+        },
+    )
+
+
 @login_required
 def episode_detail(request, pk: int):
+    """The episode's summary: key facts, next steps, the most urgent clocks, the latest notes."""
     episode = _episode(request, pk, with_planned_visits=True)
     now = timezone.now()
-    context = selectors.episode_page(episode, now=now)
-    context.update(
-        presenters.episode_page(episode, request.user, context, now=now),
-        episode=episode,
-        family=episode.family,
-        now=now,
+    context = selectors.episode_summary(episode, now=now)
+    context.update(presenters.episode_page(episode, request.user, context, now=now))
+    return _episode_subpage(request, episode, "episodes/episode_detail.html", context, now=now)
+
+
+NOTES_PER_PAGE = 20
+DOCUMENTS_PER_PAGE = 50
+
+
+@login_required
+def episode_notes(request, pk: int):
+    """Every visit and case note of the episode, newest first, a page at a time, filtered by kind and date."""
+    episode = _episode(request, pk, with_planned_visits=True)
+    now = timezone.now()
+    filtering = bool(set(request.GET) - {"page"})  # only a page number: no filter, nothing to say about it
+    form = NoteFilterForm(request.GET if filtering else None)
+    notes = selectors.episode_notes(episode, **(form.filters() if form.is_bound else {}))
+    can_work = request.user.has_perm(WORK, episode)
+    context = {
+        "form": form,
+        "page": Paginator(notes, NOTES_PER_PAGE).get_page(request.GET.get("page")),
+        "querystring": querystring(request.GET),
+        "planned_visits": selectors.planned_visit_rows(episode),
+        "can_record_note": can_work and episode.is_open and episode.state != S.AWAITING_ALLOCATION,
+    }
+    return _episode_subpage(request, episode, "episodes/episode_notes.html", context, now=now)
+
+
+@login_required
+def episode_timescales(request, pk: int):
+    """Every clock of the episode, breached first, then overdue, due soon, on time, met and withdrawn."""
+    episode = _episode(request, pk)
+    now = timezone.now()
+    context = {"clocks": selectors.clocks_by_urgency(episode, now=now)}
+    return _episode_subpage(request, episode, "episodes/episode_timescales.html", context, now=now)
+
+
+@login_required
+def episode_documents(request, pk: int):
+    episode = _episode(request, pk)
+    now = timezone.now()
+    context = {
+        "page": Paginator(selectors.episode_documents(episode), DOCUMENTS_PER_PAGE).get_page(request.GET.get("page")),
+        "querystring": querystring(request.GET),
+        "can_work": request.user.has_perm(WORK, episode),
+    }
+    return _episode_subpage(request, episode, "episodes/episode_documents.html", context, now=now)
+
+
+@login_required
+def episode_history(request, pk: int):
+    """Reviews, meetings, what was sent to the family and partners, and every change to the episode."""
+    episode = _episode(request, pk)
+    now = timezone.now()
+    return _episode_subpage(
+        request, episode, "episodes/episode_history.html", selectors.episode_history(episode), now=now
     )
-    return render(request, "episodes/episode_detail.html", context)
 
 
 # --- Allocation ------------------------------------------------------------------------------------

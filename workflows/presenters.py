@@ -8,7 +8,7 @@ things a page offers and how it words them.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from cases.models import (
     StepUp,
     assessment_needed,
 )
+from deadlines.models import DUE_SOON, Status
 from deadlines.services import procedure_has_step
 from workflows.episode_forms import ASSESSMENT_LABELS
 from workflows.errors import CaseChanged
@@ -99,23 +100,118 @@ def next_steps(episode: Episode, user, *, now) -> list[dict]:
 
 
 def episode_page(episode: Episode, user, page: dict, *, now) -> dict:
-    """The episode page's buttons and panels for this user, given what `episode_page` selected."""
+    """The episode summary's buttons and panels for this user, given what `episode_summary` selected.
+
+    `buttons`: what the user is here to do, in order: a sign-off or step-up decision waiting for them,
+    then the next steps. Only the first that is not a side step is green (one primary button per page);
+    the others are grey.
+    """
     pending_closure = next((c for c in page["closure_requests"] if c.status == ClosureRequest.Status.PENDING), None)
     open_step_up = next((s for s in page["step_ups"] if not s.decided_at), None)
     can_work = user.has_perm("cases.work_on_episode", episode)
+    waiting: list[dict] = []
+
+    def ask(label: str, name: str, record) -> None:
+        url = reverse(name, args=[episode.pk, record.pk])
+        waiting.append({"label": label, "url": url, "post": False, "secondary": False})
+
+    if pending_closure is not None and user.has_perm("cases.sign_off_closure", episode):
+        ask("Sign off or return the closure", "episodes:closure_decide", pending_closure)
+    if open_step_up and not open_step_up.sent_at and user.has_perm("cases.send_step_up", episode):
+        ask("Review the step-up and send it to the duty manager", "episodes:step_up_send", open_step_up)
+    if open_step_up and open_step_up.sent_at and user.has_perm("cases.decide_step_up", episode):
+        ask("Decide the step-up", "episodes:step_up_decide", open_step_up)
+    buttons = one_primary([*waiting, *next_steps(episode, user, now=now)])
     return {
-        "steps": next_steps(episode, user, now=now),
+        "buttons": buttons,
+        "has_primary": any(b["primary"] for b in buttons),
         "can_work": can_work,
         "can_record_note": can_work and episode.is_open and episode.state != S.AWAITING_ALLOCATION,
         "can_escalate": user.has_perm("cases.record_escalation", episode),
-        "pending_closure": pending_closure if user.has_perm("cases.sign_off_closure", episode) else None,
-        "step_up_to_send": open_step_up
-        if open_step_up and not open_step_up.sent_at and user.has_perm("cases.send_step_up", episode)
-        else None,
-        "step_up_to_decide": open_step_up
-        if open_step_up and open_step_up.sent_at and user.has_perm("cases.decide_step_up", episode)
-        else None,
     }
+
+
+def one_primary(buttons: list[dict]) -> list[dict]:
+    """The same buttons, with `primary` set on the first that is not secondary and on no other."""
+    marked, found = [], False
+    for button in buttons:
+        primary = not found and not button.get("secondary")
+        found = found or primary
+        marked.append({**button, "primary": primary})
+    return marked
+
+
+# The episode's pages: a summary, then one page per kind of record (ADR 35). (url name, label)
+EPISODE_TABS = (
+    ("episodes:episode_detail", "Summary"),
+    ("episodes:episode_notes", "Visits and notes"),
+    ("episodes:episode_timescales", "Timescales"),
+    ("episodes:episode_documents", "Documents"),
+    ("episodes:episode_history", "History"),
+)
+
+
+def episode_tabs(episode: Episode, current: str) -> list[dict]:
+    """The episode's sub-navigation, `current` (a url name) marked as the page shown."""
+    return [
+        {"label": label, "url": reverse(name, args=[episode.pk]), "current": name == current}
+        for name, label in EPISODE_TABS
+    ]
+
+
+# --- Deadlines: one wording everywhere ---------------------------------------------------------------
+
+# Deadline status -> GOV.UK tag colour, as `{% status_tag %}` colours it.
+_STATUS_COLOURS = {
+    Status.BREACHED: "red",
+    Status.OVERDUE: "orange",
+    Status.DUE_SOON: "yellow",
+    Status.ON_TIME: "blue",
+    Status.MET_LATE: "pink",
+    Status.MET: "green",
+    Status.WITHDRAWN: "grey",
+}
+
+
+def _span(delta: timedelta) -> str:
+    """A length of time in the words the pages use: "3 days", "1 day", "5 hours", "less than an hour"."""
+    seconds = max(int(delta.total_seconds()), 0)
+    days, hours = seconds // 86400, seconds // 3600
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}"
+    if hours:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return "less than an hour"
+
+
+def deadline_words(status: str, *, expected_at=None, due_at=None, now) -> dict:
+    """How late or how soon a clock is, in the one wording every queue and page uses, with its tag colour:
+
+    "Breached" (past its maximum), "Overdue by 3 days" (past its expected time), "Due in 5 hours" (the
+    next limit, expected time first), "Met", "Met late" or "Withdrawn" once finished.
+    """
+    colour = _STATUS_COLOURS.get(status, "grey")
+    if status == Status.BREACHED:
+        text = "Breached"
+    elif status == Status.OVERDUE:
+        passed = [limit for limit in (expected_at, due_at) if limit and limit < now]
+        text = f"Overdue by {_span(now - min(passed))}" if passed else "Overdue"
+    elif status in (Status.DUE_SOON, Status.ON_TIME):
+        ahead = [limit for limit in (expected_at, due_at) if limit and limit >= now]
+        text = f"Due in {_span(min(ahead) - now)}" if ahead else Status(status).label
+    elif status in _STATUS_COLOURS:
+        text = Status(status).label
+    else:
+        text = str(status).replace("_", " ").capitalize()
+    return {"text": text, "colour": colour}
+
+
+def status_at(*, due_at, now, flag_only: bool = False) -> str:
+    """The status of an open clock known only by its maximum (a queue's "next due"), as
+    `Deadline.objects.with_status` would give it: past the maximum is breached (overdue for an aim)."""
+    if due_at < now:
+        return Status.OVERDUE if flag_only else Status.BREACHED
+    return Status.DUE_SOON if due_at <= now + DUE_SOON else Status.ON_TIME
 
 
 # --- Case notes and visits ---------------------------------------------------------------------------

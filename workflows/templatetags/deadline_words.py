@@ -1,0 +1,28 @@
+"""How late or how soon a clock is, in the one wording of `presenters.deadline_words`: `{% load deadline_words %}`.
+
+- `{% clock_words clock [now] %}`: a clock with its derived `status` (the episode and contact pages);
+- `{% next_due_words due_at now %}`: a queue's "next due" (a maximum only), e.g. the triage queue.
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.utils import timezone
+
+from workflows.presenters import deadline_words, status_at
+
+register = template.Library()
+
+
+@register.inclusion_tag("includes/tag.html")
+def clock_words(clock, now=None):
+    """A clock's words; `now` defaults to the moment of drawing (the status was derived a moment before)."""
+    now = now or timezone.now()
+    return deadline_words(clock.status, expected_at=clock.expected_at, due_at=clock.due_at, now=now)
+
+
+@register.inclusion_tag("includes/tag.html")
+def next_due_words(due_at, now):
+    if not due_at:
+        return {"text": ""}
+    return deadline_words(status_at(due_at=due_at, now=now), due_at=due_at, now=now)
