@@ -440,3 +440,40 @@ def message_visible_to(user, pk: int) -> Message | None:
         .filter(Q(contact__in=contacts) | Q(episode__in=episodes))
         .first()
     )
+
+
+# --- Development: what the local SMTP server received ------------------------------------------------
+
+
+def local_mail_dir():
+    """Where `manage.py local_smtp` keeps what it receives (a Maildir under .data/)."""
+    return settings.BASE_DIR / ".data" / "mail"
+
+
+def local_mail(limit: int = 100) -> list[dict]:
+    """The e-mails the local development SMTP server received, newest first."""
+    import mailbox
+    from email import policy
+    from email.parser import BytesParser
+
+    directory = local_mail_dir()
+    if not (directory / "cur").is_dir():
+        return []
+    box = mailbox.Maildir(directory, create=False)
+    found = []
+    for key in box.iterkeys():
+        raw = box.get_bytes(key)
+        parsed = BytesParser(policy=policy.default).parsebytes(raw)
+        body = parsed.get_body(("plain",))
+        found.append(
+            {
+                "key": key,
+                "to": str(parsed["To"] or ""),
+                "subject": str(parsed["Subject"] or ""),
+                "date": str(parsed["Date"] or ""),
+                "received": box.get_message(key).get_date(),
+                "text": body.get_content() if body is not None else "",
+            }
+        )
+    found.sort(key=lambda m: m["received"], reverse=True)
+    return found[:limit]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -262,3 +263,15 @@ def message_retry(request, pk: int):
         return render(request, "correspondence/message_detail.html", context, status=409)
     messages.success(request, "The e-mail is being sent again.")
     return redirect("episodes:message_detail", pk=message.pk)
+
+
+# --- Development only ------------------------------------------------------------------------------
+
+
+@login_required
+def dev_mail(request):
+    """What the local SMTP server of `make run` received (DEBUG only; production has no such page)."""
+    if not settings.DEBUG:
+        raise Http404("Only in development")
+    context = {"mails": letters.local_mail(), "directory": letters.local_mail_dir()}
+    return render(request, "correspondence/dev_mail.html", context)

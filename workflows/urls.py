@@ -62,4 +62,5 @@ urlpatterns = [
     path("letters/<int:pk>/", letters.message_detail, name="message_detail"),
     path("letters/<int:pk>/letter.pdf", letters.message_pdf, name="message_pdf"),
     path("letters/<int:pk>/retry/", letters.message_retry, name="message_retry"),
+    path("dev/mail/", letters.dev_mail, name="dev_mail"),  # DEBUG only: the local SMTP server's mail
 ]

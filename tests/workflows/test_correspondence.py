@@ -389,3 +389,29 @@ def test_hostile_text_prints_as_text_in_the_pdf(users, team):
     message = _closure_letter(users, episode, body="Dear family,\n" + HOSTILE)
     text = _pdf_text(letter_pdf(message))
     assert '<script>alert("x")</script>' in text and "O'Brien" in text
+
+
+# --- Development: the local SMTP server of `make run` ------------------------------------------------
+
+
+def test_the_development_mail_page_lists_what_the_local_smtp_server_stored(client, users, team, settings, tmp_path):
+    from aiosmtpd.handlers import Mailbox as MaildirHandler
+
+    settings.BASE_DIR = tmp_path
+    (tmp_path / ".data").mkdir()
+    controller = Controller(MaildirHandler(letters.local_mail_dir()), hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    try:
+        contact = new_contact(users, team)
+        letters.deliver(send_acknowledgement(contact, users).pk, now=NOW + H)
+    finally:
+        controller.stop()
+    client.force_login(users["mash"])
+    url = reverse("episodes:dev_mail")
+    assert client.get(url).status_code == 404  # never without DEBUG
+    settings.DEBUG = True
+    page = client.get(url).content.decode()
+    assert f"We have received your request for support: {contact.reference}" in page
+    assert "teacher@school.example" in page and "Dear Ms Teacher" in page
