@@ -364,6 +364,11 @@ def test_the_closure_letter_is_a_pdf_with_the_family_s_name_and_address(client, 
     assert episode.family.name in text and "1 Lantern Row" in text and "ZZ1 1AB" in text
     assert "Early Help support for the" in text
     assert AccessLog.objects.filter(user=users["coach"], action=AccessLog.Action.EXPORT).exists()
+    episode_page = client.get(reverse("episodes:episode_detail", args=[episode.pk])).content.decode()
+    letters_url = reverse("episodes:episode_letter", args=[episode.pk])
+    assert letters_url in episode_page
+    written = client.get(letters_url).content.decode()
+    assert reverse("episodes:message_detail", args=[message.pk]) in written and "Sent" in written
 
 
 def test_a_confidential_address_is_never_printed_nor_posted_to(users, team):
