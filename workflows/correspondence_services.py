@@ -32,6 +32,7 @@ from django.utils.html import escape, linebreaks
 
 from accounts import roles
 from cases import selectors
+from cases.correspondence import DEFAULT_TEMPLATES
 from cases.models import Communication, Contact, CorrespondenceTemplate, Episode, Message
 from kit.permissions import require_perm, require_role
 from workflows import services
@@ -100,10 +101,14 @@ def unknown_fields(text: str) -> list[str]:
 
 
 def template_for(kind: str) -> CorrespondenceTemplate:
-    """The council's template of one kind (every kind is shipped by migration 0013)."""
-    template = CorrespondenceTemplate.objects.filter(kind=kind).first()
-    if template is None:
-        raise WorkflowError("There is no template for this kind of letter. Ask an administrator to write one.")
+    """The council's template of one kind. Every kind is shipped (migration 0013); one missing from
+    the table (a database flushed by hand) comes back with the shipped wording."""
+    if kind not in DEFAULT_TEMPLATES:
+        raise WorkflowError("There is no such kind of letter.")
+    subject, body = DEFAULT_TEMPLATES[kind]
+    template, _created = CorrespondenceTemplate.objects.get_or_create(
+        kind=kind, defaults={"subject": subject, "body": body}
+    )
     return template
 
 
@@ -426,7 +431,10 @@ def require_sender(user, *, contact: Contact | None = None, episode: Episode | N
 
 
 def templates_all():
-    """Every template of the council, in the order of the kinds."""
+    """Every template of the council, one per kind."""
+    if CorrespondenceTemplate.objects.count() < len(DEFAULT_TEMPLATES):
+        for kind in DEFAULT_TEMPLATES:
+            template_for(kind)
     return CorrespondenceTemplate.objects.select_related("updated_by").order_by("kind")
 
 
