@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -485,3 +485,24 @@ def local_mail(limit: int = 100) -> list[dict]:
         )
     found.sort(key=lambda m: m["received"], reverse=True)
     return found[:limit]
+
+
+# --- Messages whose queue entry was lost -----------------------------------------------------------
+
+STUCK_AFTER = timedelta(minutes=15)
+
+
+def messages_requeue(*, now: datetime) -> int:
+    """Queue again every e-mail still "sending" long after it was queued (the broker lost the task,
+    or the worker died before it was acknowledged and the entry expired). `deliver` sends only a
+    message still waiting, under its row lock, so queueing one twice still sends it once."""
+    from workflows.tasks import send_message
+
+    stuck = list(
+        Message.objects.filter(
+            status=Message.Status.SENDING, channel=Message.Channel.EMAIL, queued_at__lt=now - STUCK_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for pk in stuck:
+        send_message.delay(pk)
+    return len(stuck)

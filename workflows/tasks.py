@@ -11,7 +11,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from workflows.correspondence_services import deliver
+from workflows.correspondence_services import deliver, messages_requeue
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -20,3 +20,9 @@ TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result
 def send_message(message_id: int) -> str:
     message = deliver(message_id, now=timezone.now())
     return message.status if message is not None else "missing"
+
+
+@shared_task(name="workflows.tasks.requeue_messages", **TASK_OPTIONS)
+def requeue_messages() -> int:
+    """For Celery beat (every few minutes): e-mails left "sending" are queued again, and sent once."""
+    return messages_requeue(now=timezone.now())

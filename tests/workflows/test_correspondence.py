@@ -420,3 +420,13 @@ def test_the_development_mail_page_lists_what_the_local_smtp_server_stored(clien
     page = client.get(url).content.decode()
     assert f"We have received your request for support: {contact.reference}" in page
     assert "teacher@school.example" in page and "Dear Ms Teacher" in page
+
+
+def test_an_e_mail_whose_task_was_lost_is_queued_again_and_sent_once(users, team, smtp, eager_celery):
+    contact = new_contact(users, team)
+    message = send_acknowledgement(contact, users)  # queued on commit, which never comes in this test
+    assert letters.messages_requeue(now=NOW + H + timedelta(minutes=10)) == 0  # not stuck yet
+    assert letters.messages_requeue(now=NOW + 2 * H) == 1
+    assert letters.messages_requeue(now=NOW + 2 * H) == 0  # sent now: nothing left to queue
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT and len(smtp.received) == 1
