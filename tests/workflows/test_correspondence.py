@@ -170,6 +170,8 @@ def test_template_pages_are_for_administrators_and_managers_only(client, users):
     for role, status in [("admin", 200), ("manager", 200), ("coach", 403), ("mash", 403), ("teamlead", 403)]:
         client.force_login(users[role])
         assert client.get(url).status_code == status, role
+        home = client.get(reverse("home")).content.decode()
+        assert (f'href="{url}"' in home) == (status == 200), role  # in the navigation of those who may
 
 
 # --- E-mail through a real SMTP server, once ------------------------------------------------------
