@@ -259,6 +259,16 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "earlyhelp@localhost")
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# Seconds to wait for the mail server: an unreachable one fails the message instead of hanging a worker.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+# The council's name at the top of a printed letter (workflows.correspondence_services.letter_pdf).
+EARLYHELP_COUNCIL_NAME = env_str("EARLYHELP_COUNCIL_NAME", "")
+# A TrueType font for printed letters (names in any script); DejaVu Sans where the system has it.
+EARLYHELP_LETTER_FONT = env_str("EARLYHELP_LETTER_FONT", "")
 
 SERVICE_NAME = env_str("SERVICE_NAME", "Early Help case management")
 EARLYHELP_RULEBOOKS = env_list("EARLYHELP_RULEBOOKS", ["families-first", "family-solutions", "step-up"])

@@ -5,6 +5,7 @@ The URL names stay in the `cases` namespace (`cases:family_detail`, ...) so link
 
 from django.urls import path
 
+from workflows import correspondence_views as letters
 from workflows import family_views as views
 from workflows import views as actions
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("contacts/<int:pk>/referral-sent/", actions.contact_referral_sent, name="contact_referral_sent"),
     path("contacts/<int:pk>/communications/", actions.contact_communicate, name="contact_communicate"),
     path("contacts/<int:pk>/consent/", actions.contact_consent, name="contact_consent"),
+    path("contacts/<int:pk>/letters/new/", letters.contact_letter, name="contact_letter"),
     path("families/<int:pk>/", views.family_detail, name="family_detail"),
     path("families/<int:pk>/people/new/", views.person_add, name="person_add"),
     path("families/<int:pk>/agencies/new/", views.agency_add, name="agency_add"),

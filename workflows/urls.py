@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from workflows import correspondence_views as letters
 from workflows import episode_views as views
 from workflows import transfer_views, wraparound_views
 
@@ -68,4 +69,12 @@ urlpatterns = [
     ),
     path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
     path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
+    # Correspondence (issue 16): the council's templates, letters from an episode, one message.
+    path("letters/templates/", letters.template_list, name="letter_templates"),
+    path("letters/templates/<slug:kind>/", letters.template_edit, name="letter_template_edit"),
+    path("episodes/<int:pk>/letters/new/", letters.episode_letter, name="episode_letter"),
+    path("letters/<int:pk>/", letters.message_detail, name="message_detail"),
+    path("letters/<int:pk>/letter.pdf", letters.message_pdf, name="message_pdf"),
+    path("letters/<int:pk>/retry/", letters.message_retry, name="message_retry"),
+    path("dev/mail/", letters.dev_mail, name="dev_mail"),  # DEBUG only: the local SMTP server's mail
 ]

@@ -26,6 +26,8 @@ def all_url_names() -> list[tuple[str, list[str]]]:
 
 
 def object_for_pk(name: str, world: dict):
+    if name.startswith("episodes:message_"):
+        return world["message"]
     if name.startswith("episodes:") or name == "oversight:decision_new":
         return world["episode"]
     if name.startswith("accounts:service"):
@@ -65,7 +67,7 @@ KWARG_OBJECTS = {
     "visit_pk": "planned_visit",
     "practitioner_pk": "practitioner",
 }
-KWARG_VALUES = {"form_key": "assessment", "table": "breaches"}
+KWARG_VALUES = {"form_key": "assessment", "table": "breaches", "kind": "acknowledgement"}
 
 
 def url_for(name: str, kwarg_names, world: dict) -> str:

@@ -14,6 +14,7 @@ from cases.models import (
     Escalation,
     Meeting,
     MeetingItem,
+    Message,
     Plan,
     PlanAction,
     PlannedVisit,
@@ -101,6 +102,20 @@ def build_world(users, team, *, lead=None) -> dict:
         created_at=now,
         created_by=users["coach"],
     )
+    message = Message.objects.create(
+        family=family,
+        episode=episode,
+        kind="closure_letter",
+        channel="post",
+        recipient_name="The family",
+        address="1 Lantern Row",
+        subject="Early Help has ended",
+        body="Thank you.",
+        status="sent",
+        created_at=now,
+        sent_at=now,
+        created_by=lead,
+    )
     return {
         "family": family,
         "child": children[0],
@@ -115,6 +130,7 @@ def build_world(users, team, *, lead=None) -> dict:
         "escalation": escalation,
         "document": document,
         "planned_visit": planned_visit,
+        "message": message,
     }
 
 

@@ -1,0 +1,54 @@
+"""Forms of correspondence: a council's template, and one message composed from a record."""
+
+from __future__ import annotations
+
+from django import forms
+
+from cases.models import Message
+from kit.forms import MAX_TEXT, GdsForm, SafeTextMixin
+from workflows.correspondence_services import unknown_fields
+
+
+class TemplateForm(SafeTextMixin, GdsForm):
+    """The council's wording for one kind of letter or e-mail, with an optional record to preview it on."""
+
+    subject = forms.CharField(label="Subject or heading", max_length=200)
+    body = forms.CharField(
+        label="Text",
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 16}),
+        help_text="Merge fields are written in curly brackets, for example {family_name}.",
+    )
+    preview_reference = forms.CharField(
+        label="Preview on a record (optional)",
+        max_length=12,
+        required=False,
+        help_text="A contact or episode reference you can see, for example C0000012 or E0000034",
+    )
+
+    def clean(self):
+        data = super().clean()
+        for name in ("subject", "body"):
+            unknown = unknown_fields(data.get(name, ""))
+            if unknown:
+                self.add_error(
+                    name, "Not a merge field: " + ", ".join("{" + n + "}" for n in unknown) + ". Check the spelling."
+                )
+        return data
+
+
+class MessageForm(SafeTextMixin, GdsForm):
+    """One message as the practitioner sends it: the template's text, edited for this recipient."""
+
+    channel = forms.ChoiceField(label="How to send it", choices=Message.Channel.choices, widget=forms.RadioSelect)
+    recipient_name = forms.CharField(label="To", max_length=200)
+    recipient_email = forms.EmailField(label="E-mail address", required=False, help_text="For e-mail only")
+    subject = forms.CharField(label="Subject or heading", max_length=200)
+    body = forms.CharField(label="Text", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 16}))
+
+    def clean(self):
+        data = super().clean()
+        email_missing = data.get("channel") == Message.Channel.EMAIL and not data.get("recipient_email")
+        if email_missing and "recipient_email" not in self.errors:
+            self.add_error("recipient_email", "Enter the e-mail address to send it to, or choose post")
+        return data

@@ -1,0 +1,508 @@
+"""Correspondence: fill in the council's templates, send each message once, stop the clock it ends.
+
+- Templates hold plain merge fields, `{family_name}`: `render` replaces the names in
+  `MERGE_FIELDS` with text and leaves anything else as typed. Nothing in a template or a record is
+  ever evaluated, so a hostile template or merge value can only produce text; the e-mail's HTML
+  part escapes it (`email_html`) and the PDF writes it as text.
+- A message is composed (`compose`), then sent (`message_send`): e-mail goes through a Celery task
+  (`workflows.tasks.send_message`) that calls `deliver`; a printed letter is produced at once and
+  counts as sent when the practitioner sends it to print.
+- `deliver` holds the message's row lock while it talks to the mail server, and does nothing for a
+  message already sent: a task delivered twice, or a retry after a failure, sends exactly once. The
+  e-mail's Message-ID is the message's idempotency key, so a mail server that received it before a
+  worker died can recognise the resend.
+- When a message is sent, the communication it is (an acknowledgement, an outcome, a closure
+  letter) is recorded through `workflows.services.communication_record`, which fires the event that
+  stops the clock waiting for it (B2 on an acknowledgement). A failure records the reason and fires
+  nothing: the clock keeps running.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.html import escape, linebreaks
+
+from accounts import roles
+from cases import selectors
+from cases.correspondence import DEFAULT_TEMPLATES
+from cases.models import Communication, Contact, CorrespondenceTemplate, Episode, Message
+from kit.permissions import require_perm, require_role
+from workflows import services
+from workflows.errors import WorkflowError
+
+Kind = CorrespondenceTemplate.Kind
+
+# The fields a template may use, with what each holds (shown beside the template editor).
+MERGE_FIELDS: dict[str, str] = {
+    "recipient_name": "the name of the person the message is to",
+    "family_name": "the family's household name",
+    "children": "the children's first names",
+    "reference": "the contact's or episode's reference",
+    "referrer_name": "the name of the person who asked for support",
+    "referrer_agency": "the referrer's agency",
+    "received_date": "the date the contact was received",
+    "decision": "the decision on the contact (or the meeting's outcome)",
+    "decision_reason": "the reason recorded with the decision",
+    "lead_professional": "the lead professional's name",
+    "team": "the Early Help team",
+    "closed_date": "the date the episode ended",
+    "closure_reason": "why the episode ended",
+    "sender_name": "the name of the person sending it",
+    "service_name": "the service's name",
+    "today": "today's date",
+}
+FIELD = re.compile(r"\{([a-z_]+)\}")
+
+CONTACT_KINDS = (
+    Kind.ACKNOWLEDGEMENT,
+    Kind.SCREENING_OUTCOME,
+    Kind.MEETING_OUTCOME,
+    Kind.CONSENT_REQUEST,
+    Kind.CONSENT_WITHDRAWN,
+)
+EPISODE_KINDS = (Kind.ALLOCATION_LETTER, Kind.CLOSURE_LETTER, Kind.PARTNER_NOTICE, Kind.STEP_UP_NOTICE)
+# Who each kind is written to: the referrer, the family or a partner agency.
+TO_REFERRER = (Kind.ACKNOWLEDGEMENT, Kind.SCREENING_OUTCOME, Kind.MEETING_OUTCOME)
+TO_PARTNER = (Kind.PARTNER_NOTICE,)
+
+# The communication each kind is recorded as when sent (its event stops the clock that waits).
+COMMUNICATION_KIND = {
+    Kind.ACKNOWLEDGEMENT: Communication.Kind.ACKNOWLEDGEMENT,
+    Kind.SCREENING_OUTCOME: Communication.Kind.SCREENING_OUTCOME,
+    Kind.MEETING_OUTCOME: Communication.Kind.MEETING_OUTCOME,
+    Kind.CONSENT_REQUEST: Communication.Kind.CONSENT_REQUEST,
+    Kind.CLOSURE_LETTER: Communication.Kind.CLOSURE_LETTER,
+    Kind.PARTNER_NOTICE: Communication.Kind.PARTNER_NOTICE,
+}
+CHANNEL_METHOD = {Message.Channel.EMAIL: Communication.Method.EMAIL, Message.Channel.POST: Communication.Method.LETTER}
+
+TEMPLATE_EDITORS = (roles.ADMINISTRATOR, roles.MANAGER)
+
+
+# --- Templates -------------------------------------------------------------------------------------
+
+
+def render(text: str, values: dict[str, str]) -> str:
+    """`text` with each known `{field}` replaced by its value; anything else stays as typed."""
+    return FIELD.sub(lambda m: values[m.group(1)] if m.group(1) in values else m.group(0), text)
+
+
+def unknown_fields(text: str) -> list[str]:
+    """The `{names}` in `text` that are not merge fields (a typo would go out as typed)."""
+    return sorted({name for name in FIELD.findall(text) if name not in MERGE_FIELDS})
+
+
+def template_for(kind: str) -> CorrespondenceTemplate:
+    """The council's template of one kind. Every kind is shipped (migration 0013); one missing from
+    the table (a database flushed by hand) comes back with the shipped wording."""
+    if kind not in DEFAULT_TEMPLATES:
+        raise WorkflowError("There is no such kind of letter.")
+    subject, body = DEFAULT_TEMPLATES[kind]
+    template, _created = CorrespondenceTemplate.objects.get_or_create(
+        kind=kind, defaults={"subject": subject, "body": body}
+    )
+    return template
+
+
+def may_edit_templates(user) -> bool:
+    return user.is_authenticated and user.has_role(*TEMPLATE_EDITORS)
+
+
+@transaction.atomic
+def template_save(*, template: CorrespondenceTemplate, subject: str, body: str, by, now: datetime):
+    """A new version of the council's wording (the history keeps every earlier one and who wrote it)."""
+    require_role(
+        by, *TEMPLATE_EDITORS, message="Only an administrator or a manager can change a template.", error=WorkflowError
+    )
+    unknown = unknown_fields(subject + "\n" + body)
+    if unknown:
+        raise WorkflowError("These are not merge fields: " + ", ".join("{" + n + "}" for n in unknown) + ".")
+    template.subject = subject
+    template.body = body
+    template.updated_at = now
+    template.updated_by = by
+    template._change_reason = "Wording changed"
+    template._history_user = by
+    template.save()
+    return template
+
+
+# --- Merge values ---------------------------------------------------------------------------------
+
+
+def _date(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def _and_list(names: list[str]) -> str:
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def _person_name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def merge_values(
+    *, kind: str, contact: Contact | None = None, episode: Episode | None = None, recipient_name: str = "", by, now
+) -> dict[str, str]:
+    """What each merge field holds for this record (plain text, escaped only where it is output)."""
+    family = (episode or contact).family
+    children = [m.person.first_name for m in family.memberships.filter(relationship="child").select_related("person")]
+    values = {
+        "recipient_name": recipient_name,
+        "family_name": family.name,
+        "children": _and_list(children),
+        "reference": "",
+        "referrer_name": "",
+        "referrer_agency": "",
+        "received_date": "",
+        "decision": "",
+        "decision_reason": "",
+        "lead_professional": "",
+        "team": "",
+        "closed_date": "",
+        "closure_reason": "",
+        "sender_name": _person_name(by),
+        "service_name": settings.SERVICE_NAME,
+        "today": _date(timezone.localtime(now).date()),
+    }
+    if contact is not None:
+        values.update(
+            reference=contact.reference,
+            referrer_name=contact.referrer_name,
+            referrer_agency=contact.referrer_agency,
+            received_date=_date(contact.received_at),
+            decision=contact.get_decision_display() if contact.decision else "",
+            decision_reason=contact.decision_rationale,
+        )
+        if kind == Kind.MEETING_OUTCOME:
+            item = contact.meeting_items.exclude(outcome="").order_by("-decided_at").first()
+            if item is not None:
+                values.update(decision=item.get_outcome_display(), decision_reason=item.reason)
+    if episode is not None:
+        values.update(
+            reference=episode.reference,
+            lead_professional=_person_name(episode.lead_professional),
+            team=str(episode.team),
+            closed_date=_date(episode.ended_on or episode.closed_at),
+            closure_reason=episode.get_closure_reason_display() if episode.closure_reason else "",
+        )
+        if episode.contact is not None:
+            values.update(referrer_name=episode.contact.referrer_name, referrer_agency=episode.contact.referrer_agency)
+    return values
+
+
+# --- Compose --------------------------------------------------------------------------------------
+
+
+def kinds_for(*, contact: Contact | None = None, episode: Episode | None = None) -> tuple:
+    return CONTACT_KINDS if contact is not None else EPISODE_KINDS
+
+
+def recipient_for(kind: str, *, contact: Contact | None = None, episode: Episode | None = None) -> tuple[str, str]:
+    """Who a message of this kind is written to by default: (name, e-mail)."""
+    record_contact = contact if contact is not None else (episode.contact if episode is not None else None)
+    if kind in TO_REFERRER and record_contact is not None:
+        return record_contact.referrer_name, record_contact.referrer_email
+    family = (episode or contact).family
+    if kind in TO_PARTNER:
+        agency = family.agencies.filter(ended_on__isnull=True).exclude(email="").first()
+        return (agency.contact_name or agency.agency, agency.email) if agency else ("", "")
+    return f"The {family.name} family" if not family.name.lower().startswith("the ") else family.name, ""
+
+
+def compose(*, kind: str, by, now: datetime, contact: Contact | None = None, episode: Episode | None = None) -> dict:
+    """The message as the template writes it for this record: the form's first values."""
+    if kind not in kinds_for(contact=contact, episode=episode):
+        raise WorkflowError("This kind of letter is not sent from this page.")
+    template = template_for(kind)
+    name, email = recipient_for(kind, contact=contact, episode=episode)
+    values = merge_values(kind=kind, contact=contact, episode=episode, recipient_name=name, by=by, now=now)
+    channel = Message.Channel.EMAIL if email or kind in TO_REFERRER + TO_PARTNER else Message.Channel.POST
+    return {
+        "channel": channel,
+        "recipient_name": name,
+        "recipient_email": email,
+        "subject": render(template.subject, values),
+        "body": render(template.body, values),
+    }
+
+
+def may_send(user, *, contact: Contact | None = None, episode: Episode | None = None) -> bool:
+    """The front door sends from a contact; whoever works on the episode sends from it."""
+    if contact is not None:
+        return user.has_perm("cases.record_contact")
+    return user.has_perm("cases.work_on_episode", episode)
+
+
+# --- Send -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def message_send(
+    *,
+    kind: str,
+    channel: str,
+    recipient_name: str,
+    recipient_email: str,
+    subject: str,
+    body: str,
+    by,
+    now: datetime,
+    contact: Contact | None = None,
+    episode: Episode | None = None,
+) -> Message:
+    """Keep the message as written and send it: an e-mail is queued for the worker (once the
+    record is committed); a letter for the post is produced now and counts as sent."""
+    if not may_send(by, contact=contact, episode=episode):
+        raise WorkflowError("You cannot send letters from this record.")
+    if kind not in kinds_for(contact=contact, episode=episode):
+        raise WorkflowError("This kind of letter is not sent from this page.")
+    family = (episode or contact).family
+    address = ""
+    if channel == Message.Channel.EMAIL:
+        if not recipient_email:
+            raise WorkflowError("Enter the e-mail address to send it to, or choose post.")
+    elif channel == Message.Channel.POST:
+        if kind in TO_REFERRER + TO_PARTNER:
+            raise WorkflowError("The product has no postal address for a referrer or partner: send it by e-mail.")
+        lines = selectors.address_for_letter(family)
+        if lines is None:
+            raise WorkflowError(
+                "The family's address is confidential, so it is never printed: give the letter by hand "
+                "and record it, or send it by e-mail."
+            )
+        if not lines:
+            raise WorkflowError("The family has no address recorded: add it, or send the letter by e-mail.")
+        address = "\n".join(lines)
+    else:
+        raise WorkflowError("Choose how to send it.")
+    message = Message.objects.create(
+        family=family,
+        contact=contact,
+        episode=episode,
+        kind=kind,
+        channel=channel,
+        recipient_name=recipient_name,
+        recipient_email=recipient_email if channel == Message.Channel.EMAIL else "",
+        address=address,
+        subject=subject,
+        body=body,
+        status=Message.Status.SENDING,
+        created_at=now,
+        created_by=by,
+        queued_at=now,
+    )
+    if channel == Message.Channel.POST:
+        _mark_sent(message, now=now)
+        message.save()
+    else:
+        _enqueue(message)
+    return message
+
+
+@transaction.atomic
+def message_retry(*, message: Message, by, now: datetime) -> Message:
+    """Send a failed message again (the same message, the same key: it goes once)."""
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if not may_send(by, contact=locked.contact, episode=locked.episode):
+        raise WorkflowError("You cannot send letters from this record.")
+    if locked.status != Message.Status.FAILED:
+        raise WorkflowError("Only a message that failed can be sent again.")
+    locked.status = Message.Status.SENDING
+    locked.queued_at = now
+    locked.save(update_fields=["status", "queued_at"])
+    _enqueue(locked)
+    return locked
+
+
+def _enqueue(message: Message) -> None:
+    from workflows.tasks import send_message
+
+    pk = message.pk
+    transaction.on_commit(lambda: send_message.delay(pk))
+
+
+def _mark_sent(message: Message, *, now: datetime) -> None:
+    """Sent: record the communication, whose event stops the clock that waited for it."""
+    message.status = Message.Status.SENT
+    message.sent_at = now
+    message.failure_reason = ""
+    message.communication = services.communication_record(
+        family=message.family,
+        contact=message.contact,
+        episode=message.episode,
+        kind=COMMUNICATION_KIND.get(message.kind, Communication.Kind.OTHER),
+        recipient=message.recipient_name or message.recipient_email,
+        method=CHANNEL_METHOD[message.channel],
+        sent_at=now,
+        summary=message.subject,
+        by=message.created_by,
+        now=now,
+    )
+
+
+def email_html(message: Message) -> str:
+    """The e-mail's HTML part: the text as sent, every character of it escaped."""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(message.subject)}</title></head><body>"
+        f"{linebreaks(message.body, autoescape=True)}</body></html>"
+    )
+
+
+def _email(message: Message, connection) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.recipient_email],
+        headers={"Message-ID": f"<{message.key}@earlyhelp>", "X-Earlyhelp-Message": str(message.key)},
+        connection=connection,
+    )
+    email.attach_alternative(email_html(message), "text/html")
+    return email
+
+
+def deliver(message_id: int, *, now: datetime | None = None) -> Message | None:
+    """Send one queued e-mail, exactly once (the Celery task's body).
+
+    The row stays locked while the mail server is spoken to, so a second delivery of the same task
+    waits and then finds it sent. Anything but a message waiting to be sent is left alone.
+    """
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.status != Message.Status.SENDING or message.channel != Message.Channel.EMAIL:
+            return message
+        message.attempts += 1
+        try:
+            connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+            sent = _email(message, connection).send(fail_silently=False)
+            if sent != 1:
+                raise smtplib.SMTPException("the mail server did not accept the message")
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            message.status = Message.Status.FAILED
+            message.failed_at = now or timezone.now()
+            message.failure_reason = _reason(exc)
+            message.save()
+            return message
+        _mark_sent(message, now=now or timezone.now())
+        message.save()
+        return message
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "The mail server refused the address: " + ", ".join(exc.recipients)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"The mail server refused the message ({exc.smtp_code}): {detail}"
+    if isinstance(exc, smtplib.SMTPException):
+        return f"The e-mail could not be sent: {exc}"
+    return f"The mail server could not be reached ({settings.EMAIL_HOST}:{settings.EMAIL_PORT}): {exc}"
+
+
+def messages_of(*, contact: Contact | None = None, episode: Episode | None = None):
+    """The messages written from a record, newest first."""
+    if contact is not None:
+        return Message.objects.filter(contact=contact).order_by("-created_at")
+    return Message.objects.filter(episode=episode).order_by("-created_at")
+
+
+def require_sender(user, *, contact: Contact | None = None, episode: Episode | None = None) -> None:
+    if contact is not None:
+        require_perm(user, "cases.record_contact")
+    else:
+        require_perm(user, "cases.work_on_episode", episode)
+
+
+def templates_all():
+    """Every template of the council, one per kind."""
+    if CorrespondenceTemplate.objects.count() < len(DEFAULT_TEMPLATES):
+        for kind in DEFAULT_TEMPLATES:
+            template_for(kind)
+    return CorrespondenceTemplate.objects.select_related("updated_by").order_by("kind")
+
+
+def message_visible_to(user, pk: int) -> Message | None:
+    """A message, if the record it was written from is in the user's scope."""
+    contacts = selectors.contacts_visible_to(user).values("pk")
+    episodes = selectors.episodes_visible_to(user).values("pk")
+    return (
+        Message.objects.select_related("family", "contact", "episode", "created_by")
+        .filter(pk=pk)
+        .filter(Q(contact__in=contacts) | Q(episode__in=episodes))
+        .first()
+    )
+
+
+# --- Development: what the local SMTP server received ------------------------------------------------
+
+
+def local_mail_dir():
+    """Where `manage.py local_smtp` keeps what it receives (a Maildir under .data/)."""
+    return settings.BASE_DIR / ".data" / "mail"
+
+
+def local_mail(limit: int = 100) -> list[dict]:
+    """The e-mails the local development SMTP server received, newest first."""
+    import mailbox
+    from email import policy
+    from email.parser import BytesParser
+
+    directory = local_mail_dir()
+    if not (directory / "cur").is_dir():
+        return []
+    box = mailbox.Maildir(directory, create=False)
+    found = []
+    for key in box.iterkeys():
+        raw = box.get_bytes(key)
+        parsed = BytesParser(policy=policy.default).parsebytes(raw)
+        body = parsed.get_body(("plain",))
+        found.append(
+            {
+                "key": key,
+                "to": str(parsed["To"] or ""),
+                "subject": str(parsed["Subject"] or ""),
+                "date": str(parsed["Date"] or ""),
+                "received": box.get_message(key).get_date(),
+                "text": body.get_content() if body is not None else "",
+            }
+        )
+    found.sort(key=lambda m: m["received"], reverse=True)
+    return found[:limit]
+
+
+# --- Messages whose queue entry was lost -----------------------------------------------------------
+
+STUCK_AFTER = timedelta(minutes=15)
+
+
+def messages_requeue(*, now: datetime) -> int:
+    """Queue again every e-mail still "sending" long after it was queued (the broker lost the task,
+    or the worker died before it was acknowledged and the entry expired). `deliver` sends only a
+    message still waiting, under its row lock, so queueing one twice still sends it once."""
+    from workflows.tasks import send_message
+
+    stuck = list(
+        Message.objects.filter(
+            status=Message.Status.SENDING, channel=Message.Channel.EMAIL, queued_at__lt=now - STUCK_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for pk in stuck:
+        send_message.delay(pk)
+    return len(stuck)
