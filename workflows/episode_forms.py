@@ -170,11 +170,43 @@ class CaseNoteForm(SafeTextMixin, WhenMixin, GdsForm):
         order += ["actions", "analysis"]
         self.order_fields(order)
 
+    # Seed 003, 10.2: every visit highlights these; a draft may be partial, the saved record may not.
+    VISIT_MINIMUM = {
+        "purpose": "the purpose of the visit",
+        "present": "who was there",
+        "details": "what happened",
+        "actions": "the actions agreed",
+        "analysis": "your analysis of the visit",
+    }
+
     def clean(self):
         cleaned = super().clean()
         self.clean_when(cleaned)
         cleaned["planned_visit_obj"] = self.planned.get(cleaned.get("planned_visit") or "")
+        if cleaned.get("kind") in CaseNote.IN_PERSON_KINDS:
+            self.clean_visit_minimum(cleaned)
         return cleaned
+
+    def clean_visit_minimum(self, cleaned: dict) -> None:
+        """A visit is saved only with its minimum content; each gap is named on its own field."""
+        missing = []
+        for name, what in self.VISIT_MINIMUM.items():
+            if name in self.errors:
+                continue
+            if not (cleaned.get(name) or "").strip():
+                missing.append(what)
+                self.add_error(name, f"A visit record needs {what}")
+        views = [f"child_{c.pk}_views" for c in self.children]
+        if views and not any((cleaned.get(name) or "").strip() for name in views):
+            missing.append("the views of the child or young person")
+            self.add_error(views[0], "A visit record needs the views of the child or young person, in their own words")
+        if missing:
+            self.add_error(
+                None,
+                "This visit cannot be saved as final yet. Missing: "
+                + "; ".join(missing)
+                + ". Your draft is kept while you finish it.",
+            )
 
     def child_parts(self):
         from workflows.episode_services import ChildPart

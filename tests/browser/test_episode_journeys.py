@@ -70,6 +70,11 @@ class Journey:
     def record_visit(self, kind_label: str, *, child_name: str | None = None, details: str):
         self.page.get_by_label(kind_label, exact=True).check()
         self.page.locator("#id_details").fill(details)
+        # Seed 003, 10.2: a visit is saved only with its minimum content.
+        self.page.locator("#id_purpose").fill("To see how the family are getting on.")
+        self.page.locator("#id_present").fill("Mum and the children.")
+        self.page.locator("#id_actions").fill("Mum to ring the school.")
+        self.page.locator("#id_analysis").fill("Mornings are still hard; the plan is helping.")
         if child_name:
             self.page.get_by_label(f"{child_name} was seen").check()
             self.page.get_by_label(f"{child_name} was spoken to", exact=False).check()

@@ -212,6 +212,8 @@ class TestVisitForm:
                 "purpose": "First visit",
                 "present": "Mum, both children",
                 "details": "Played a game with the children.",
+                "actions": "Mum to ring the school.",
+                "analysis": "The children are settled; mornings are the worry.",
                 f"child_{child.pk}_seen": "on",
                 f"child_{child.pk}_spoken": "on",
                 f"child_{child.pk}_views": "I want my own bedroom.",
