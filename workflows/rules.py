@@ -62,3 +62,21 @@ rules.add_perm(
     ((is_team_leader | is_practitioner) & in_episode_team) | ((is_manager | is_duty_manager) & in_episode_service),
 )
 rules.add_perm("cases.receive_step_down", is_front_door | is_team_leader | is_manager)
+
+
+# --- Amending a saved record (ADR 37) --------------------------------------------------------------
+# The object is the record (a visit, an assessment, a plan), whose `episode` is its episode.
+RECORD_AUTHORS = ("recorded_by_id", "started_by_id", "completed_by_id", "created_by_id", "activated_by_id")
+
+
+@rules.predicate
+def is_record_author(user, record) -> bool:
+    return record is not None and any(getattr(record, name, None) == user.pk for name in RECORD_AUTHORS)
+
+
+@rules.predicate
+def in_record_team(user, record) -> bool:
+    return record is not None and user.team_id is not None and record.episode.team_id == user.team_id
+
+
+rules.add_perm("cases.amend_record", is_record_author | (is_team_leader & in_record_team))

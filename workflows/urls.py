@@ -2,8 +2,8 @@
 
 from django.urls import path
 
+from workflows import amend_views, wraparound_views
 from workflows import episode_views as views
-from workflows import wraparound_views
 
 app_name = "episodes"
 urlpatterns = [
@@ -52,6 +52,16 @@ urlpatterns = [
     ),
     path("episodes/<int:pk>/documents/new/", views.document_new, name="document_new"),
     path("episodes/<int:pk>/documents/<int:document_pk>/download/", views.document_download, name="document_download"),
+    path(
+        "episodes/<int:pk>/amend/<slug:record_kind>/<int:record_pk>/",
+        amend_views.amend_record,
+        name="amend_record",
+    ),
+    path(
+        "episodes/<int:pk>/amend/<slug:record_kind>/<int:record_pk>/changes/",
+        amend_views.amend_changes,
+        name="amend_changes",
+    ),
     path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
     path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
 ]

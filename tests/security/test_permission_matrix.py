@@ -82,6 +82,10 @@ EXPECTED = {
     "episodes:action_edit": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:action_new": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:allocate": "302 403 403 403 403 200 200 403 404 404 404",
+    # Amending: the record's author and their team leader (the world's plan, written by the coach, is
+    # not active yet, so the page sends them back to say so); what changed: whoever sees the episode.
+    "episodes:amend_changes": "302 200 200 200 200 200 200 200 404 404 404",
+    "episodes:amend_record": "302 403 403 403 302 302 403 403 404 404 404",
     "episodes:assessment": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:assessment_not_needed": "302 405 405 405 405 405 405 405 405 405 405",
     "episodes:closure_decide": "302 403 403 403 403 403 200 403 404 404 404",
@@ -155,6 +159,7 @@ def test_every_url_as_every_role_gets_the_expected_status(client, users, world):
 # Pages that only show something: a POST to them changes nothing, so they have no POST row.
 READ_ONLY = {
     "home",
+    "episodes:amend_changes",
     "accounts:service_list",
     "accounts:user_list",
     "cases:contact_detail",
@@ -217,6 +222,7 @@ EXPECTED_POST = {
     "episodes:action_edit": "L - - - + + + - - - -",
     "episodes:action_new": "L - - - + + + - - - -",
     "episodes:allocate": "L - - - - + + - - - -",
+    "episodes:amend_record": "L - - - + + - - - - -",
     "episodes:assessment": "L - - - + + + - - - -",
     "episodes:assessment_not_needed": "L - - - + + + - - - -",
     "episodes:closure_decide": "L - - - - - + - - - -",

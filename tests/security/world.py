@@ -108,6 +108,7 @@ def build_world(users, team, *, lead=None) -> dict:
         "meeting": meeting,
         "item": item,
         "episode": episode,
+        "plan": plan,
         "outcome": outcome,
         "action": action,
         "closure": closure,
