@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workflows import amend_views, wraparound_views
+from workflows import amend_views, chronology_views, wraparound_views
 from workflows import episode_views as views
 
 app_name = "episodes"
@@ -61,6 +61,16 @@ urlpatterns = [
         "episodes/<int:pk>/amend/<slug:record_kind>/<int:record_pk>/changes/",
         amend_views.amend_changes,
         name="amend_changes",
+    ),
+    path(
+        "families/<int:family_pk>/chronology/",
+        chronology_views.family_chronology_print,
+        name="family_chronology",
+    ),
+    path(
+        "families/<int:family_pk>/chronology/pdf/",
+        chronology_views.family_chronology_download,
+        name="family_chronology_pdf",
     ),
     path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
     path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),

@@ -85,6 +85,8 @@ EXPECTED = {
     # Amending: the record's author and their team leader (the world's plan, written by the coach, is
     # not active yet, so the page sends them back to say so); what changed: whoever sees the episode.
     "episodes:amend_changes": "302 200 200 200 200 200 200 200 404 404 404",
+    "episodes:family_chronology": "302 200 200 200 200 200 200 200 404 404 404",
+    "episodes:family_chronology_pdf": "302 200 200 200 200 200 200 200 404 404 404",
     "episodes:amend_record": "302 403 403 403 302 302 403 403 404 404 404",
     "episodes:assessment": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:assessment_not_needed": "302 405 405 405 405 405 405 405 405 405 405",
@@ -160,6 +162,8 @@ def test_every_url_as_every_role_gets_the_expected_status(client, users, world):
 READ_ONLY = {
     "home",
     "episodes:amend_changes",
+    "episodes:family_chronology",
+    "episodes:family_chronology_pdf",
     "accounts:service_list",
     "accounts:user_list",
     "cases:contact_detail",
