@@ -59,7 +59,12 @@ AMENDABLE: dict[str, Amendable] = {
             )
         ),
     ),
-    "plan": Amendable("plan", Plan, "plan", {"if_not_working": "What happens if the plan is not working"}),
+    "plan": Amendable(
+        "plan",
+        Plan,
+        "plan",
+        {"if_not_working": "What happens if the plan is not working", "child_voice": "The child's voice"},
+    ),
 }
 
 

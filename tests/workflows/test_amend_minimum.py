@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from cases.models import CaseNote
-from tests.workflows.helpers import NOW, S, make_episode
+from cases.models import CaseNote, ClosureRequest, Plan
+from tests.workflows.helpers import NOW, S, make_episode, write_plan
 
 pytestmark = pytest.mark.django_db
 LATER = NOW + timedelta(days=1)
@@ -77,3 +77,43 @@ class TestVisitMinimumContent:
             reverse("episodes:draft_save", args=["visit", episode.pk]), {"kind": "home_visit", "details": "Half"}
         )
         assert response.status_code == 200
+
+
+class TestPlanAndClosureMinimumContent:
+    def test_the_plan_is_made_active_only_with_the_childs_voice(self, client, users, team, pinned):
+        episode, _ = make_episode(users, team, state=S.PLANNING)
+        write_plan(episode, users["coach"], LATER - timedelta(hours=1))
+        Plan.objects.filter(episode=episode).update(child_voice="")
+        client.force_login(users["coach"])
+        response = client.post(reverse("episodes:plan_activate", args=[episode.pk]), follow=True)
+        assert "Record the child&#x27;s voice in the plan" in response.content.decode()
+        episode.refresh_from_db()
+        assert episode.state == S.PLANNING
+
+        plan = Plan.objects.get(episode=episode)
+        data = {"version": plan.version, "if_not_working": plan.if_not_working, "child_voice": "Sam: less shouting."}
+        assert client.post(reverse("episodes:plan", args=[episode.pk]), data).status_code == 302
+        assert Plan.objects.get(episode=episode).child_voice == "Sam: less shouting."
+        client.post(reverse("episodes:plan_activate", args=[episode.pk]))
+        episode.refresh_from_db()
+        assert episode.state == S.PLAN_ACTIVE
+
+    def test_closure_names_the_missing_views_and_keeps_what_was_typed(self, client, users, team, pinned):
+        episode, _ = make_episode(users, team, state=S.PLAN_ACTIVE)
+        client.force_login(users["coach"])
+        data = {
+            "version": episode.version,
+            **dict.fromkeys(ClosureRequest.CHECKLIST, "on"),
+            "summary": "Mornings are calm.",
+            "proposed_reason": "goals_met",
+        }
+        response = client.post(reverse("episodes:closure_request", args=[episode.pk]), data)
+        assert response.status_code == 400
+        body = response.content.decode()
+        assert "Record what the family thinks about the case closing" in body
+        assert "Record the child&#x27;s voice at closure" in body
+        assert "Mornings are calm." in body
+        data.update(family_views="Mum is ready.", child_voice="Sam: it is better now.")
+        response = client.post(reverse("episodes:closure_request", args=[episode.pk]), data)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert ClosureRequest.objects.get(episode=episode).family_views == "Mum is ready."

@@ -115,6 +115,7 @@ class TestRefusalsSayWhy:
                 "records_up_to_date": "on",
                 "summary": "Attendance is now 97% and mornings are calm.",
                 "child_voice": "Sam says school is fun.",
+                "family_views": "Mum is ready to manage on her own.",
                 "proposed_reason": "goals_met",
             },
         )
