@@ -160,6 +160,8 @@ class Episode(StateMachineModel):
     closure_note = models.TextField(blank=True)
     social_care_assessment_date = models.DateField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # ADR 37: set when any of its records is amended, so the episode page looks for amendments only then.
+    records_amended = models.BooleanField(default=False, db_default=False)
     history = HistoricalRecords()
 
     class Meta:

@@ -29,8 +29,11 @@ class Amendment:
 
 
 def amendment_marks(episode: Episode) -> dict[tuple[str, int], object]:
-    """The latest amendment of each amended record of the episode, keyed by (kind, record id): one query a kind."""
+    """The latest amendment of each amended record of the episode, keyed by (kind, record id): one query a kind,
+    none for an episode none of whose records was ever amended."""
     marks: dict[tuple[str, int], object] = {}
+    if not episode.records_amended:
+        return marks
     for kind, spec in AMENDABLE.items():
         rows = (
             spec.model.history.filter(episode_id=episode.pk, history_change_reason__isnull=False)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from cases.models import Assessment, CaseNote, Plan
+from cases.models import Assessment, CaseNote, Episode, Plan
 from workflows.episode_services import ASSESSMENT_TEXT_FIELDS
 from workflows.errors import WorkflowError
 
@@ -107,4 +107,6 @@ def amend_record(*, kind: str, record, changes: dict, reason: str, by, now: date
         current._history_user = by
         current._history_date = now
         current.save()
+        # Not a change of the episode (no version, no history): the episode page's cue to look for amendments.
+        Episode.objects.filter(pk=current.episode_id, records_amended=False).update(records_amended=True)
     return current

@@ -82,12 +82,12 @@ EXPECTED = {
     "episodes:action_edit": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:action_new": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:allocate": "302 403 403 403 403 200 200 403 404 404 404",
-    # Amending: the record's author and their team leader (the world's plan, written by the coach, is
-    # not active yet, so the page sends them back to say so); what changed: whoever sees the episode.
+    # Amending (ADR 37): the record's author (the world's note is the coach's) and their team leader;
+    # what changed, and the printable chronology: whoever sees the family.
     "episodes:amend_changes": "302 200 200 200 200 200 200 200 404 404 404",
     "episodes:family_chronology": "302 200 200 200 200 200 200 200 404 404 404",
     "episodes:family_chronology_pdf": "302 200 200 200 200 200 200 200 404 404 404",
-    "episodes:amend_record": "302 403 403 403 302 302 403 403 404 404 404",
+    "episodes:amend_record": "302 403 403 403 200 200 403 403 404 404 404",
     "episodes:assessment": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:assessment_not_needed": "302 405 405 405 405 405 405 405 405 405 405",
     "episodes:closure_decide": "302 403 403 403 403 403 200 403 404 404 404",
