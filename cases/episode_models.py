@@ -164,6 +164,8 @@ class Episode(StateMachineModel):
     closure_note = models.TextField(blank=True)
     social_care_assessment_date = models.DateField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # ADR 37: set when any of its records is amended, so the episode page looks for amendments only then.
+    records_amended = models.BooleanField(default=False, db_default=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -596,6 +598,8 @@ class Plan(models.Model):
 
     episode = models.OneToOneField(Episode, on_delete=models.CASCADE, related_name="plan")
     if_not_working = models.TextField("what happens if the plan is not working", blank=True)
+    # Seed 003, 9.1: the voice of the child is evident in the plan (needed to make it active, ADR 37).
+    child_voice = models.TextField("the child's voice", blank=True, db_default="")
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -740,6 +744,7 @@ class ClosureRequest(models.Model):
     supervisor_tasks_done = models.BooleanField(default=False)
     summary = models.TextField("closure summary")
     child_voice = models.TextField("the child's voice at closure")
+    family_views = models.TextField("what the family thinks at closure", blank=True, db_default="")
     proposed_reason = models.CharField(max_length=30, choices=ClosureReason.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -271,7 +271,13 @@ def write_plan(episode, by, at, *, complete: bool = True):
     es.plan_action_save(
         outcome=outcome, by=by, now=at, what="Walk Sam to school", who="Mum", by_when=date(2026, 12, 18)
     )
-    es.plan_save(episode=episode, if_not_working="Team around the family meets again within 2 weeks.", by=by, now=at)
+    es.plan_save(
+        episode=episode,
+        if_not_working="Team around the family meets again within 2 weeks.",
+        child_voice="Sam wants mornings to be calmer.",
+        by=by,
+        now=at,
+    )
     return outcome
 
 

@@ -170,11 +170,43 @@ class CaseNoteForm(SafeTextMixin, WhenMixin, GdsForm):
         order += ["actions", "analysis"]
         self.order_fields(order)
 
+    # Seed 003, 10.2: every visit highlights these; a draft may be partial, the saved record may not.
+    VISIT_MINIMUM = {
+        "purpose": "the purpose of the visit",
+        "present": "who was there",
+        "details": "what happened",
+        "actions": "the actions agreed",
+        "analysis": "your analysis of the visit",
+    }
+
     def clean(self):
         cleaned = super().clean()
         self.clean_when(cleaned)
         cleaned["planned_visit_obj"] = self.planned.get(cleaned.get("planned_visit") or "")
+        if cleaned.get("kind") in CaseNote.IN_PERSON_KINDS:
+            self.clean_visit_minimum(cleaned)
         return cleaned
+
+    def clean_visit_minimum(self, cleaned: dict) -> None:
+        """A visit is saved only with its minimum content; each gap is named on its own field."""
+        missing = []
+        for name, what in self.VISIT_MINIMUM.items():
+            if name in self.errors:
+                continue
+            if not (cleaned.get(name) or "").strip():
+                missing.append(what)
+                self.add_error(name, f"A visit record needs {what}")
+        views = [f"child_{c.pk}_views" for c in self.children]
+        if views and not any((cleaned.get(name) or "").strip() for name in views):
+            missing.append("the views of the child or young person")
+            self.add_error(views[0], "A visit record needs the views of the child or young person, in their own words")
+        if missing:
+            self.add_error(
+                None,
+                "This visit cannot be saved as final yet. Missing: "
+                + "; ".join(missing)
+                + ". Your draft is kept while you finish it.",
+            )
 
     def child_parts(self):
         from workflows.episode_services import ChildPart
@@ -294,6 +326,13 @@ class PlanForm(SafeTextMixin, VersionMixin, GdsForm):
         help_text="For example, when the team around the family will meet again and who will be told",
         required=False,
     )
+    # Seed 003, 9.1: saved as typed; the plan is made active only once it is written.
+    child_voice = _text(
+        "The child's voice",
+        rows=4,
+        help_text="What the children said they want to change, in their own words. Needed to make the plan active.",
+        required=False,
+    )
 
 
 class OutcomeForm(SafeTextMixin, VersionMixin, GdsForm):
@@ -360,6 +399,7 @@ class ReviewForm(SafeTextMixin, WhenMixin, GdsForm):
 
 class ClosureRequestForm(SafeTextMixin, VersionMixin, GdsForm):
     summary = _text("Closure summary", rows=6, required=False, help_text="What was achieved and what support continues")
+    family_views = _text("What the family thinks about the case closing", rows=4, required=False)
     child_voice = _text("The child's voice at closure", rows=4, required=False)
     proposed_reason = forms.ChoiceField(
         label="Why the case should close", choices=ClosureReason.choices, widget=forms.RadioSelect, required=False
@@ -369,7 +409,21 @@ class ClosureRequestForm(SafeTextMixin, VersionMixin, GdsForm):
         super().__init__(*args, **kwargs)
         for name, label in ClosureRequest.CHECKLIST.items():
             self.fields[name] = forms.BooleanField(label=label, required=False)
-        self.order_fields([*ClosureRequest.CHECKLIST, "summary", "child_voice", "proposed_reason"])
+        self.order_fields([*ClosureRequest.CHECKLIST, "summary", "family_views", "child_voice", "proposed_reason"])
+
+    # Seed 003, 8.2 and 9.1: a closure records the summary, the family's views and the child's voice.
+    CLOSURE_MINIMUM = {
+        "summary": "Write the closure summary",
+        "family_views": "Record what the family thinks about the case closing",
+        "child_voice": "Record the child's voice at closure",
+    }
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, message in self.CLOSURE_MINIMUM.items():
+            if name not in self.errors and not (cleaned.get(name) or "").strip():
+                self.add_error(name, message)
+        return cleaned
 
     def checklist(self) -> dict[str, bool]:
         return {name: bool(self.cleaned_data.get(name)) for name in ClosureRequest.CHECKLIST}

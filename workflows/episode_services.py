@@ -680,8 +680,16 @@ ACTION_CHANGED = (
 
 
 @transaction.atomic
-def plan_save(*, episode: Episode, if_not_working: str, by, now: datetime, expected_version: int | None = None) -> Plan:
-    """The plan's own text: what happens if the plan is not working.
+def plan_save(
+    *,
+    episode: Episode,
+    if_not_working: str,
+    by,
+    now: datetime,
+    expected_version: int | None = None,
+    child_voice: str | None = None,
+) -> Plan:
+    """The plan's own text: what happens if the plan is not working, and the child's voice (None: unchanged).
 
     `expected_version` is the plan's version the form was drawn from (0 when there was no plan yet).
     """
@@ -696,6 +704,8 @@ def plan_save(*, episode: Episode, if_not_working: str, by, now: datetime, expec
     plan, created = _plan_for_edit(episode, by, now)
     _check_version(plan, expected_version, PLAN_CHANGED, created=created)
     plan.if_not_working = _text(if_not_working)
+    if child_voice is not None:
+        plan.child_voice = _text(child_voice)
     plan.version += 1
     plan.save()
     return plan
@@ -822,6 +832,8 @@ def plan_activate(*, episode: Episode, by, now: datetime, expected_version: int 
     problems = plan_gaps(plan.outcomes.prefetch_related("actions"))
     if not _text(plan.if_not_working):
         problems.append("Say what happens if the plan is not working.")
+    if not _text(plan.child_voice):
+        problems.append("Record the child's voice in the plan (what the children said they want to change).")
     if problems:
         raise WorkflowError("The plan cannot be made active yet. " + " ".join(problems))
     _transition(episode, "activate_plan")
@@ -936,6 +948,7 @@ def closure_request(
     by,
     now: datetime,
     expected_version: int | None = None,
+    family_views: str = "",
 ) -> ClosureRequest:
     """The practitioner asks a manager to close the episode, with the readiness checklist."""
     require_perm(
@@ -964,6 +977,7 @@ def closure_request(
         requested_by=by,
         summary=_text(summary),
         child_voice=_text(child_voice),
+        family_views=_text(family_views),
         proposed_reason=proposed_reason,
         **dict.fromkeys(ClosureRequest.CHECKLIST, True),
     )

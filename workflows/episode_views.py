@@ -658,6 +658,7 @@ class Plan(EpisodeAction):
         current = self.current
         return {
             "if_not_working": current.if_not_working if current else "",
+            "child_voice": current.child_voice if current else "",
             "version": current.version if current else 0,
         }
 
@@ -665,6 +666,7 @@ class Plan(EpisodeAction):
         services.plan_save(
             episode=self.episode,
             if_not_working=data["if_not_working"],
+            child_voice=data["child_voice"],
             expected_version=_seen_version(data),
             **self.by_now(),
         )
@@ -865,7 +867,7 @@ class ClosureRequestAction(EpisodeAction):
         services.closure_request(
             episode=self.episode,
             checklist=self.form.checklist(),
-            **self.from_form("summary", "child_voice", "proposed_reason"),
+            **self.from_form("summary", "family_views", "child_voice", "proposed_reason"),
             expected_version=data["version"],
             **self.by_now(),
         )

@@ -98,3 +98,21 @@ rules.add_perm(
     "cases.reallocate_caseload", (is_team_leader & in_practitioner_team) | (is_manager & in_practitioner_service)
 )
 rules.add_perm("cases.end_before_allocation", (is_team_leader & in_episode_team) | (is_manager & in_episode_service))
+
+
+# --- Amending a saved record (ADR 37) --------------------------------------------------------------
+# The object is the record (a visit, an assessment, a plan), whose `episode` is its episode.
+RECORD_AUTHORS = ("recorded_by_id", "started_by_id", "completed_by_id", "created_by_id", "activated_by_id")
+
+
+@rules.predicate
+def is_record_author(user, record) -> bool:
+    return record is not None and any(getattr(record, name, None) == user.pk for name in RECORD_AUTHORS)
+
+
+@rules.predicate
+def in_record_team(user, record) -> bool:
+    return record is not None and user.team_id is not None and record.episode.team_id == user.team_id
+
+
+rules.add_perm("cases.amend_record", is_record_author | (is_team_leader & in_record_team))

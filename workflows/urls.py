@@ -2,9 +2,9 @@
 
 from django.urls import path
 
+from workflows import amend_views, chronology_views, transfer_views, wraparound_views
 from workflows import correspondence_views as letters
 from workflows import episode_views as views
-from workflows import transfer_views, wraparound_views
 
 app_name = "episodes"
 urlpatterns = [
@@ -66,6 +66,26 @@ urlpatterns = [
         "caseloads/<int:practitioner_pk>/reallocate/",
         transfer_views.caseload_reallocate,
         name="caseload_reallocate",
+    ),
+    path(
+        "episodes/<int:pk>/amend/<slug:record_kind>/<int:record_pk>/",
+        amend_views.amend_record,
+        name="amend_record",
+    ),
+    path(
+        "episodes/<int:pk>/amend/<slug:record_kind>/<int:record_pk>/changes/",
+        amend_views.amend_changes,
+        name="amend_changes",
+    ),
+    path(
+        "families/<int:family_pk>/chronology/",
+        chronology_views.family_chronology_print,
+        name="family_chronology",
+    ),
+    path(
+        "families/<int:family_pk>/chronology/pdf/",
+        chronology_views.family_chronology_download,
+        name="family_chronology_pdf",
     ),
     path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
     path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),

@@ -70,6 +70,11 @@ class Journey:
     def record_visit(self, kind_label: str, *, child_name: str | None = None, details: str):
         self.page.get_by_label(kind_label, exact=True).check()
         self.page.locator("#id_details").fill(details)
+        # Seed 003, 10.2: a visit is saved only with its minimum content.
+        self.page.locator("#id_purpose").fill("To see how the family are getting on.")
+        self.page.locator("#id_present").fill("Mum and the children.")
+        self.page.locator("#id_actions").fill("Mum to ring the school.")
+        self.page.locator("#id_analysis").fill("Mornings are still hard; the plan is helping.")
         if child_name:
             self.page.get_by_label(f"{child_name} was seen").check()
             self.page.get_by_label(f"{child_name} was spoken to", exact=False).check()
@@ -110,6 +115,7 @@ class Journey:
         self.fill_date("by_when", timezone.localdate() + timedelta(days=30))
         self.b.submit("Save action")
         self.page.locator("#id_if_not_working").fill("The team around the family meets within 2 weeks.")
+        self.page.locator("#id_child_voice").fill("Sam wants mornings to be calmer.")
         self.b.submit("Save what happens if the plan is not working")
         self.b.submit("Make the plan active")
         self.see("The plan is active")
@@ -140,6 +146,7 @@ class Journey:
         for label in ClosureRequest.CHECKLIST.values():
             self.page.get_by_label(label).check()
         self.page.locator("#id_summary").fill("Attendance is 97%; mornings are calm; support continues at school.")
+        self.page.locator("#id_family_views").fill("Mum feels ready to carry on without us.")
         self.page.locator("#id_child_voice").fill("Sam: things are better at home now.")
         self.page.get_by_label("Goals met").check()
         self.b.submit("Request closure")

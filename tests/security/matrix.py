@@ -66,8 +66,9 @@ KWARG_OBJECTS = {
     "document_pk": "document",
     "visit_pk": "planned_visit",
     "practitioner_pk": "practitioner",
+    "record_pk": "note",
 }
-KWARG_VALUES = {"form_key": "assessment", "table": "breaches", "kind": "acknowledgement"}
+KWARG_VALUES = {"form_key": "assessment", "table": "breaches", "kind": "acknowledgement", "record_kind": "note"}
 
 
 def url_for(name: str, kwarg_names, world: dict) -> str:

@@ -83,6 +83,12 @@ EXPECTED = {
     "episodes:action_edit": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:action_new": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:allocate": "302 403 403 403 403 200 200 403 404 404 404",
+    # Amending (ADR 37): the record's author (the world's note is the coach's) and their team leader;
+    # what changed, and the printable chronology: whoever sees the family.
+    "episodes:amend_changes": "302 200 200 200 200 200 200 200 404 404 404",
+    "episodes:family_chronology": "302 200 200 200 200 200 200 200 404 404 404",
+    "episodes:family_chronology_pdf": "302 200 200 200 200 200 200 200 404 404 404",
+    "episodes:amend_record": "302 403 403 403 200 200 403 403 404 404 404",
     "episodes:assessment": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:assessment_not_needed": "302 405 405 405 405 405 405 405 405 405 405",
     # The world's episode is not awaiting allocation: the page says why (200) to those who may act.
@@ -176,6 +182,9 @@ def test_every_url_as_every_role_gets_the_expected_status(client, users, world):
 # Pages that only show something: a POST to them changes nothing, so they have no POST row.
 READ_ONLY = {
     "home",
+    "episodes:amend_changes",
+    "episodes:family_chronology",
+    "episodes:family_chronology_pdf",
     "accounts:service_list",
     "accounts:user_list",
     "cases:contact_detail",
@@ -248,6 +257,7 @@ EXPECTED_POST = {
     "episodes:action_edit": "L - - - + + + - - - -",
     "episodes:action_new": "L - - - + + + - - - -",
     "episodes:allocate": "L - - - - + + - - - -",
+    "episodes:amend_record": "L - - - + + - - - - -",
     "episodes:assessment": "L - - - + + + - - - -",
     "episodes:assessment_not_needed": "L - - - + + + - - - -",
     "episodes:before_allocation": "L - - - - + + - - - -",

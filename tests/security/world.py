@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from cases.models import (
+    CaseNote,
     ClosureRequest,
     Document,
     Escalation,
@@ -50,6 +51,15 @@ def build_world(users, team, *, lead=None) -> dict:
         allocated_at=now - timedelta(days=39),
     )
     plan = Plan.objects.create(episode=episode, created_at=now, created_by=users["coach"])
+    note = CaseNote.objects.create(  # written by the coach: for the amendment pages (ADR 37)
+        episode=episode,
+        family=family,
+        kind="phone_call",
+        happened_at=now,
+        recorded_at=now,
+        recorded_by=users["coach"],
+        details="Rang mum.",
+    )
     outcome = PlanOutcome.objects.create(
         plan=plan, number=1, area="education", description="Attendance above 95%", how_measured="School register"
     )
@@ -123,6 +133,8 @@ def build_world(users, team, *, lead=None) -> dict:
         "meeting": meeting,
         "item": item,
         "episode": episode,
+        "plan": plan,
+        "note": note,
         "outcome": outcome,
         "action": action,
         "closure": closure,

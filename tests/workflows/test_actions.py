@@ -45,6 +45,10 @@ NOT_ACTIONS = {
     "transfers",
     # clock_views: the explanation page is read-only.
     "clock_explain",
+    # amend_views and chronology_views (ADR 37): what an amendment changed, and the printable chronology, are read.
+    "amend_changes",
+    "family_chronology",
+    "family_chronology_pdf",
 }
 
 

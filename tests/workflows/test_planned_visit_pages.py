@@ -100,7 +100,7 @@ class TestPlanAVisitPage:
         assert AccessLog.objects.count() == before + 1
 
     def test_recording_through_the_visit_page_stops_the_clock(self, client, users, team, pinned, family_solutions):
-        episode, _ = make_episode(users, team, state=S.FIRST_VISIT)
+        episode, children = make_episode(users, team, state=S.FIRST_VISIT)
         visit = plan_visit(users, episode, NOW + 20 * timedelta(hours=1))  # Tuesday 06:00, passed
         client.force_login(users["coach"])
         url = reverse("episodes:note_new", args=[episode.pk])
@@ -116,6 +116,11 @@ class TestPlanAVisitPage:
                 "when_date_2": "2026",
                 "when_time": "06:00",
                 "details": "Visited as planned.",
+                "purpose": "Planned home visit",
+                "present": "Mum and the children",
+                "actions": "Mum to ring the school",
+                "analysis": "Things are calmer at home",
+                **{f"child_{c.pk}_views": "It is better now." for c in children},
             },
         )
         assert response.status_code == 302, response.content.decode()[:3000]

@@ -115,6 +115,7 @@ class TestRefusalsSayWhy:
                 "records_up_to_date": "on",
                 "summary": "Attendance is now 97% and mornings are calm.",
                 "child_voice": "Sam says school is fun.",
+                "family_views": "Mum is ready to manage on her own.",
                 "proposed_reason": "goals_met",
             },
         )
@@ -212,6 +213,8 @@ class TestVisitForm:
                 "purpose": "First visit",
                 "present": "Mum, both children",
                 "details": "Played a game with the children.",
+                "actions": "Mum to ring the school.",
+                "analysis": "The children are settled; mornings are the worry.",
                 f"child_{child.pk}_seen": "on",
                 f"child_{child.pk}_spoken": "on",
                 f"child_{child.pk}_views": "I want my own bedroom.",
