@@ -205,7 +205,8 @@ def user_save(*, form, by: User, now: datetime) -> tuple[User, IssuedCode | None
         if data.get("new_password"):
             user.set_password(data["new_password"])
         user.save()
-        user.groups.set(Group.objects.filter(name__in=new_roles))
+        # Roles are defined in code (accounts/roles.py); the group of each exists (roles migration) or is made.
+        user.groups.set([Group.objects.get_or_create(name=name)[0] for name in new_roles])
         if user.team_id and user.team_id != team_before and roles.PRACTITIONER in new_roles:
             # A practitioner joining a team starts their supervision cycle (B20): workflows records it.
             team_joined.send(sender=User, worker=user, actor=by, now=now)
