@@ -85,7 +85,9 @@ def _board(request, now) -> tuple:
 
 def board_deadlines(request, now) -> Table:
     f, user, team = _board(request, now)
-    qs = selectors.board_deadlines(user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id)
+    qs = selectors.board_deadlines(
+        user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id, status=f.status
+    )
     rows = (
         (
             selectors.BUCKET_LABELS[d.bucket],
@@ -225,7 +227,7 @@ def _escalations(user, team_ids, what) -> Table:
 def dashboard_breaches(request, now) -> Table:
     f = period_filters(request)
     qs = selectors.service_breaches(
-        request.user, now=now, team_id=f.team_id, rule_id=f.rule_id, acknowledged=f.acknowledged
+        request.user, now=now, team_id=f.team_id, rule_id=f.rule_id, acknowledged=f.acknowledged, period=f.period
     )
 
     def rows():
