@@ -288,7 +288,8 @@ def board_rule_summary(deadlines: QuerySet[Deadline]) -> list[dict]:
             title=Max("title"), **{key: Count("pk", filter=Q(bucket=key)) for key, _ in BUCKETS}, total=Count("pk")
         )
     )
-    return sorted((dict(r) for r in rows), key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]))
+    out = [{**r, "due": r["today"] + r["week"]} for r in rows]
+    return sorted(out, key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]))
 
 
 def board_list_counts(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> dict:
@@ -608,11 +609,6 @@ def service_breaches(
         .prefetch_related(Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by")))
         .order_by("-due_at", "-pk")
     )
-
-
-def breach_counts_by_team(user, *, now: datetime) -> list[dict]:
-    """Every open breach per team in the service, whenever it breached; cached for a minute."""
-    return breach_counts(user, now=now, by="team")
 
 
 def breach_counts(

@@ -66,7 +66,10 @@ def _filter_errors(request, form) -> None:
 
 # How many rows the summary pages show of their most urgent list, and how many a list page holds.
 URGENT_ROWS = 5
-PAGE_ROWS = 25
+PAGE_ROWS = 20
+# The board's "by rule" table: the rules with the most breaches; the others are in the Rule filter.
+RULE_ROWS = 10
+DASHBOARD_RULE_ROWS = 6
 
 
 def _page(request, rows):
@@ -124,6 +127,8 @@ def team_board(request):
         "bucket_counts": [(k, label, summary["totals"][k]) for k, label in selectors.BUCKETS],
         "people": _people_rows(f, summary, practitioners),
         "by_rule": selectors.board_rule_summary(deadlines),
+        "rule_rows": RULE_ROWS,
+        "rule_rows_negative": -RULE_ROWS,
         "practitioners": practitioners,
         "counts": counts,
         "list_counts": selectors.board_list_counts(user, team=team, now=now, practitioner_id=f.practitioner_id),
@@ -166,7 +171,7 @@ BOARD_LISTS = {
 
 @login_required
 def team_board_list(request):
-    """One of the team board's lists in full, filtered like the board, 25 to a page, most urgent first."""
+    """One of the team board's lists in full, filtered like the board, 20 to a page, most urgent first."""
     now = timezone.now()
     f = board_filters(request)
     key = request.GET.get("list", "timescales")
@@ -232,8 +237,15 @@ def dashboard(request):
         "breaches": list(breaches[:URGENT_ROWS]),
         "breach_total": sum(r["breached"] for r in by_team_breaches),
         "unacknowledged_total": sum(r["unacknowledged"] for r in by_team_breaches),
+        # Every open breach of the service, whenever it breached: older ones are outside the period.
+        "open_breaches": sum(
+            r["breached"]
+            for r in selectors.breach_counts(user, now=now, by="team", team_id=f.team_id, rule_id=f.rule_id)
+        ),
         "breaches_by_team": by_team_breaches,
         "breaches_by_rule": by_rule_breaches,
+        "rule_rows": DASHBOARD_RULE_ROWS,
+        "rule_rows_negative": -DASHBOARD_RULE_ROWS,
         "by_rule": by_rule,
         "by_team": by_team,
         "by_month": by_month,
@@ -258,7 +270,7 @@ def dashboard(request):
 
 @login_required
 def dashboard_breaches(request):
-    """The service's breaches in the period, filtered like the dashboard, newest first, 25 to a page."""
+    """The service's breaches in the period, filtered like the dashboard, newest first, 20 to a page."""
     now = timezone.now()
     f = period_filters(request)
     _filter_errors(request, f.form)
