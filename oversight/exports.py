@@ -85,7 +85,9 @@ def _board(request, now) -> tuple:
 
 def board_deadlines(request, now) -> Table:
     f, user, team = _board(request, now)
-    qs = selectors.board_deadlines(user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id)
+    qs = selectors.board_deadlines(
+        user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id, status=f.status
+    )
     rows = (
         (
             selectors.BUCKET_LABELS[d.bucket],
@@ -106,7 +108,9 @@ def board_deadlines(request, now) -> Table:
 
 def board_by_practitioner(request, now) -> Table:
     f, user, team = _board(request, now)
-    qs = selectors.board_deadlines(user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id)
+    qs = selectors.board_deadlines(
+        user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id, status=f.status
+    )
     summary = selectors.board_deadline_summary(qs)
     keys = [k for k, _ in selectors.BUCKETS]
     rows = [(r["name"], *[r[k] for k in keys], r["total"]) for r in summary["by_practitioner"]]
@@ -225,7 +229,7 @@ def _escalations(user, team_ids, what) -> Table:
 def dashboard_breaches(request, now) -> Table:
     f = period_filters(request)
     qs = selectors.service_breaches(
-        request.user, now=now, team_id=f.team_id, rule_id=f.rule_id, acknowledged=f.acknowledged
+        request.user, now=now, team_id=f.team_id, rule_id=f.rule_id, acknowledged=f.acknowledged, period=f.period
     )
 
     def rows():

@@ -7,7 +7,7 @@ board); a filter value that does not validate is ignored (the page says why). Sh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -18,7 +18,7 @@ from accounts.models import Team, User
 from kit.params import int_param
 from kit.permissions import require_role
 from oversight import selectors
-from oversight.forms import BoardFilterForm, PeriodFilterForm
+from oversight.forms import DATE_PARTS, BoardFilterForm, PeriodFilterForm
 
 
 @dataclass
@@ -29,6 +29,11 @@ class BoardFilters:
     practitioner_id: int | None
     rule_id: str
     form: BoardFilterForm
+    status: str = ""
+
+    @property
+    def practitioner(self) -> User | None:
+        return next((u for u in self.members if u.pk == self.practitioner_id), None)
 
 
 def board_filters(request) -> BoardFilters:
@@ -46,7 +51,13 @@ def board_filters(request) -> BoardFilters:
         if team is None:
             raise Http404
     members = list(User.objects.filter(team=team, is_active=True).order_by("first_name", "last_name", "username"))
-    form = BoardFilterForm(request.GET or None, teams=teams, practitioners=members, rules=selectors.rule_choices())
+    form = BoardFilterForm(
+        request.GET or None,
+        teams=teams,
+        practitioners=members,
+        rules=selectors.rule_choices(),
+        statuses=selectors.BUCKETS,
+    )
     data = form.valid_or_empty() if form.is_bound else {}
     return BoardFilters(
         team=team,
@@ -55,6 +66,7 @@ def board_filters(request) -> BoardFilters:
         practitioner_id=data.get("practitioner"),
         rule_id=data.get("rule") or "",
         form=form,
+        status=data.get("status") or "",
     )
 
 
@@ -66,6 +78,8 @@ class PeriodFilters:
     acknowledged: str
     teams: list[Team]
     form: PeriodFilterForm
+    # What the From and To date inputs show: what was typed, else the period's dates.
+    date_inputs: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
 
 def period_filters(request, *, roles_allowed=(roles.MANAGER,)) -> PeriodFilters:
@@ -83,11 +97,23 @@ def period_filters(request, *, roles_allowed=(roles.MANAGER,)) -> PeriodFilters:
         request.GET or None, teams=teams, rules=selectors.rule_choices(), today=timezone.localdate()
     )
     data = form.valid_or_empty() if form.is_bound else {}
+    period = form.period() if form.is_bound else selectors.default_period(timezone.localdate())
     return PeriodFilters(
-        period=form.period() if form.is_bound else selectors.default_period(timezone.localdate()),
+        period=period,
         team_id=data.get("team"),
         rule_id=data.get("rule") or "",
         acknowledged=data.get("acknowledged") or "no",
         teams=teams,
         form=form,
+        date_inputs=[
+            ("start", "From", _date_input(request.GET, "start", period.start)),
+            ("end", "To", _date_input(request.GET, "end", period.end)),
+        ],
     )
+
+
+def _date_input(query, name: str, shown) -> dict[str, str]:
+    typed = {part: query.get(f"{name}-{part}", "") for part in DATE_PARTS}
+    if any(typed.values()):
+        return typed
+    return {"day": str(shown.day), "month": str(shown.month), "year": str(shown.year)}

@@ -47,16 +47,38 @@ class BoardFilterForm(FilterForm):
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     practitioner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     rule = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(required=False)
 
-    def __init__(self, data, *, teams, practitioners, rules):
+    def __init__(self, data, *, teams, practitioners, rules, statuses=()):
         super().__init__(data)
         self.fields["team"].choices = [("", "")] + [(t.pk, t.name) for t in teams]
         self.fields["practitioner"].choices = [("", "Everyone")] + [
             (u.pk, u.get_full_name() or u.username) for u in practitioners
         ]
         self.fields["rule"].choices = [("", "All rules"), *rules]
+        self.fields["status"].choices = [("", "Any status"), *statuses]
         for name in self.fields:
             self.fields[name].error_messages["invalid_choice"] = f"Choose a {name} from the list"
+
+
+DATE_PARTS = ("day", "month", "year")
+
+
+def date_parts_joined(data):
+    """The GOV.UK date inputs `start-day`, `start-month`, `start-year` (and `end-...`) as one
+    `start` value the date field reads: a whole date as YYYY-MM-DD, anything else as typed (so it
+    is reported as not a real date). A link with `start=2026-09-01` still works."""
+    data = data.copy()
+    for name in ("start", "end"):
+        parts = [(data.get(f"{name}-{part}") or "").strip() for part in DATE_PARTS]
+        if not any(parts):
+            continue
+        day, month, year = parts
+        if all(p.isascii() and p.isdigit() for p in parts) and len(year) == 4:
+            data[name] = f"{year}-{int(month):02d}-{int(day):02d}"
+        else:
+            data[name] = " ".join(parts) or "?"
+    return data
 
 
 class PeriodFilterForm(FilterForm):
@@ -71,7 +93,7 @@ class PeriodFilterForm(FilterForm):
     )
 
     def __init__(self, data, *, teams, rules, today: date):
-        super().__init__(data)
+        super().__init__(None if data is None else date_parts_joined(data))
         self.today = today
         self.fields["team"].choices = [("", "All teams")] + [(t.pk, t.name) for t in teams]
         self.fields["rule"].choices = [("", "All rules"), *rules]

@@ -24,6 +24,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    DateTimeField,
     DurationField,
     Exists,
     F,
@@ -233,23 +234,40 @@ def _with_bucket(qs: QuerySet[Deadline], *, now: datetime) -> QuerySet[Deadline]
                 output_field=IntegerField(),
             ),
         )
-        .order_by("bucket_rank", "first_limit", "pk")
+        .annotate(
+            # Newest breach first: a breach of this week comes before one of four years ago.
+            breached_at=Case(When(status=Status.BREACHED, then=F("due_at")), default=None, output_field=DateTimeField())
+        )
+        .order_by("bucket_rank", F("breached_at").desc(nulls_last=True), "first_limit", "pk")
     )
 
 
 RELATED = ("family", "assignee", "worker", "episode", "contact")
 
 
+def _in_bucket(qs: QuerySet[Deadline], status: str) -> QuerySet[Deadline]:
+    return qs.filter(bucket=status) if status in BUCKET_LABELS else qs
+
+
 def board_deadlines(
-    user, *, team: Team, now: datetime, practitioner_id: int | None = None, rule_id: str = ""
+    user, *, team: Team, now: datetime, practitioner_id: int | None = None, rule_id: str = "", status: str = ""
 ) -> QuerySet[Deadline]:
-    """The team's open clocks that are breached, overdue, or due by the end of this week, most urgent first."""
+    """The team's open clocks that are breached, overdue, or due by the end of this week, most urgent first:
+    breaches newest first, then overdue, due today and due later this week, each soonest first.
+    `status` keeps one of those buckets only."""
     qs = _board_clocks(user, team=team, now=now, practitioner_id=practitioner_id, rule_id=rule_id)
-    return _with_bucket(qs, now=now).select_related(*RELATED)
+    return _in_bucket(_with_bucket(qs, now=now), status).select_related(*RELATED)
 
 
 def board_deadlines_top(
-    user, *, team: Team, now: datetime, limit: int, practitioner_id: int | None = None, rule_id: str = ""
+    user,
+    *,
+    team: Team,
+    now: datetime,
+    limit: int,
+    practitioner_id: int | None = None,
+    rule_id: str = "",
+    status: str = "",
 ) -> QuerySet[Deadline]:
     """The first `limit` of `board_deadlines`, chosen on the clocks alone and only then joined for display.
 
@@ -257,8 +275,39 @@ def board_deadlines_top(
     `limit` rows.
     """
     qs = _board_clocks(user, team=team, now=now, practitioner_id=practitioner_id, rule_id=rule_id)
-    top = _with_bucket(qs, now=now).values("pk")[:limit]
+    top = _in_bucket(_with_bucket(qs, now=now), status).values("pk")[:limit]
     return _with_bucket(Deadline.objects.filter(pk__in=top), now=now).select_related(*RELATED)
+
+
+def board_rule_summary(deadlines: QuerySet[Deadline]) -> list[dict]:
+    """Counts by rule and bucket (one GROUP BY), most breaches first."""
+    rows = (
+        deadlines.order_by()
+        .values("rule_id")
+        .annotate(
+            title=Max("title"), **{key: Count("pk", filter=Q(bucket=key)) for key, _ in BUCKETS}, total=Count("pk")
+        )
+    )
+    out = [{**r, "due": r["today"] + r["week"]} for r in rows]
+    return sorted(out, key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]))
+
+
+def board_list_counts(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> dict:
+    """How many rows each of the board's lists holds (one small aggregate query each): the board shows
+    the counts and links to the lists."""
+    pre_allocation = (
+        board_pre_allocation(user, team=team, now=now)
+        .order_by()
+        .aggregate(n=Count("pk"), weekly_due=Count("pk", filter=Q(weekly_contact_due=True)))
+    )
+    return {
+        "pre_allocation": pre_allocation["n"],
+        "weekly_contact_due": pre_allocation["weekly_due"],
+        "unrecorded_visits": board_unrecorded_visits(user, team=team, now=now, practitioner_id=practitioner_id).count(),
+        "high_risk": board_high_risk(user, team=team, practitioner_id=practitioner_id).order_by().count(),
+        "deactivated": board_deactivated(user, team=team).count(),
+        "escalations": open_escalations(user, team_ids=[team.pk], practitioner_id=practitioner_id).count(),
+    }
 
 
 def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
@@ -504,12 +553,13 @@ def board_deactivated(user, *, team: Team) -> QuerySet[Episode]:
     )
 
 
-def open_escalations(user, *, team_ids) -> QuerySet[Escalation]:
+def open_escalations(user, *, team_ids, practitioner_id: int | None = None) -> QuerySet[Escalation]:
     """Rulebook D disagreements over a step-up or step-down still waiting for an outcome."""
+    episodes = episodes_visible_to(user).filter(team_id__in=team_ids)
+    if practitioner_id:
+        episodes = episodes.filter(lead_professional_id=practitioner_id)
     return (
-        Escalation.objects.filter(
-            episode__in=episodes_visible_to(user).filter(team_id__in=team_ids).values("pk"), resolved_at__isnull=True
-        )
+        Escalation.objects.filter(episode__in=episodes.values("pk"), resolved_at__isnull=True)
         .select_related("episode__family", "episode__team", "raised_by")
         .order_by("raised_at", "pk")
     )
@@ -518,55 +568,95 @@ def open_escalations(user, *, team_ids) -> QuerySet[Escalation]:
 # --- Manager dashboard ---------------------------------------------------------------------------
 
 
-def service_breaches(
-    user, *, now: datetime, team_id: int | None = None, rule_id: str = "", acknowledged: str = "no"
-) -> QuerySet[Deadline]:
-    """Open clocks past their maximum across the service, oldest breach first, with any acknowledgement."""
+def _acknowledged(qs: QuerySet[Deadline], acknowledged: str) -> QuerySet[Deadline]:
     ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
-    qs = service_deadlines(user).breached(now)
+    if acknowledged == "no":
+        return qs.filter(~ack)
+    if acknowledged == "yes":
+        return qs.filter(ack)
+    return qs
+
+
+def _breached_in(qs: QuerySet[Deadline], *, period: Period | None, team_id: int | None, rule_id: str):
+    if period is not None:
+        qs = qs.filter(due_at__gte=period.start_at, due_at__lt=period.end_at)
     if team_id:
         qs = qs.filter(team_id=team_id)
     if rule_id:
         qs = qs.filter(rule_id=rule_id)
-    if acknowledged == "no":
-        qs = qs.filter(~ack)
-    elif acknowledged == "yes":
-        qs = qs.filter(ack)
+    return qs
+
+
+def service_breaches(
+    user,
+    *,
+    now: datetime,
+    team_id: int | None = None,
+    rule_id: str = "",
+    acknowledged: str = "no",
+    period: Period | None = None,
+) -> QuerySet[Deadline]:
+    """Open clocks past their maximum across the service, newest breach first, with any acknowledgement.
+
+    `period` keeps the clocks that breached (passed their maximum) in it; without one, every open breach.
+    """
+    ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
+    qs = _breached_in(service_deadlines(user).breached(now), period=period, team_id=team_id, rule_id=rule_id)
     return (
-        qs.annotate(is_acknowledged=ack)
+        _acknowledged(qs, acknowledged)
+        .annotate(is_acknowledged=ack)
         .select_related("family", "team", "assignee", "worker", "episode", "contact")
         .prefetch_related(Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by")))
-        .order_by("due_at", "pk")
+        .order_by("-due_at", "-pk")
     )
 
 
-def breach_counts_by_team(user, *, now: datetime) -> list[dict]:
-    """Breaches per team in the service; cached for a minute (the list of breaches itself is live)."""
+def breach_counts(
+    user,
+    *,
+    now: datetime,
+    by: str,
+    period: Period | None = None,
+    team_id: int | None = None,
+    rule_id: str = "",
+) -> list[dict]:
+    """Breaches per team (`by="team"`) or per rule (`by="rule"`) in the service, breached in `period`,
+    with how many are not yet acknowledged. Counts of clocks, no family data: cached for a minute
+    (the list of breaches itself is live)."""
     service_id = service_id_of(user)
     if not service_id:
         return []
     seconds = min(settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS, 90)
+
+    def compute() -> list[dict]:
+        return _breach_counts(service_id, now=now, by=by, period=period, team_id=team_id, rule_id=rule_id)
+
     if not seconds:
-        return _breach_counts_by_team(service_id, now=now)
-    key = f"oversight:breach-counts:{service_id}:{now:%Y%m%d%H%M}"
+        return compute()
+    span = f"{period.start:%Y%m%d}-{period.end:%Y%m%d}" if period else "all"
+    key = f"oversight:breach-counts:{service_id}:{by}:{span}:{team_id}:{rule_id}:{now:%Y%m%d%H%M}"
     counts = cache.get(key)
     if counts is None:
-        counts = _breach_counts_by_team(service_id, now=now)
+        counts = compute()
         cache.set(key, counts, seconds)
     return counts
 
 
-def _breach_counts_by_team(service_id: int, *, now: datetime) -> list[dict]:
+def _breach_counts(
+    service_id: int, *, now: datetime, by: str, period: Period | None, team_id: int | None, rule_id: str
+) -> list[dict]:
     ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
-    return list(
-        Deadline.objects.breached(now)
-        .filter(team__service_id=service_id)
-        .annotate(acked=ack)
-        .order_by()
-        .values("team_id", "team__name")
-        .annotate(breached=Count("pk"), unacknowledged=Count("pk", filter=Q(acked=False)))
-        .order_by("team__name")
-    )
+    qs = _breached_in(
+        Deadline.objects.breached(now).filter(team__service_id=service_id),
+        period=period,
+        team_id=team_id,
+        rule_id=rule_id,
+    ).annotate(acked=ack)
+    counts = {"breached": Count("pk"), "unacknowledged": Count("pk", filter=Q(acked=False))}
+    if by == "rule":
+        rows = qs.order_by().values("rule_id").annotate(title=Max("title"), **counts)
+        return sorted(rows, key=lambda r: (-r["breached"], r["rule_id"]))
+    return list(qs.order_by().values("team_id", "team__name").annotate(**counts).order_by("team__name"))
 
 
 # Timeliness -------------------------------------------------------------------------------------

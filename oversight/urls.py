@@ -13,7 +13,9 @@ urlpatterns = [
     # Boards and the dashboard.
     path("my-work/", views.my_work, name="my_work"),
     path("team-board/", views.team_board, name="team_board"),
+    path("team-board/list/", views.team_board_list, name="team_board_list"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/breaches/", views.dashboard_breaches, name="dashboard_breaches"),
     path("breaches/<int:pk>/acknowledge/", views.breach_acknowledge, name="breach_acknowledge"),
     # Reports and returns.
     path("reports/timeliness/", views.timeliness_report, name="timeliness_report"),

@@ -11,6 +11,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -57,24 +58,51 @@ def _filter_errors(request, form) -> None:
 
 # --- Team board ----------------------------------------------------------------------------------
 
+# How many rows the summary pages show of their most urgent list, and how many a list page holds.
+URGENT_ROWS = 5
+PAGE_ROWS = 20
+# The board's "by rule" table: the rules with the most breaches; the others are in the Rule filter.
+RULE_ROWS = 10
+DASHBOARD_RULE_ROWS = 6
+
+
+def _page(request, rows):
+    return Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
+
+
+def _people_rows(f, summary: dict, practitioners: list[User]) -> list[dict]:
+    """One row per person: the team's practitioners with their caseload, and anyone else holding clocks
+    (a duty worker, the team itself). The person filtered on always has a row, even with nothing due."""
+    counts = {r["assignee_id"]: r for r in summary["by_practitioner"]}
+    zero = dict.fromkeys([*selectors.BUCKET_LABELS, "total"], 0)
+    rows = []
+    for p in practitioners:
+        rows.append({"person": p, "name": p.get_full_name() or p.username, **zero, **counts.pop(p.pk, {})})
+    chosen = f.practitioner
+    if chosen is not None and not rows and chosen.pk not in counts:
+        rows.append(
+            {"person": None, "assignee_id": chosen.pk, "name": chosen.get_full_name() or chosen.username, **zero}
+        )
+    for r in counts.values():
+        rows.append({"person": None, **r})
+    return rows
+
 
 @login_required
 def team_board(request):
+    """The team's work on one screen: counts by status, the most urgent timescales, then counts by
+    practitioner, by rule and of each of the board's lists, each linking to its filtered list."""
     now = timezone.now()
     f = board_filters(request)
     _filter_errors(request, f.form)
     user, team = request.user, f.team
-    deadlines = selectors.board_deadlines(
-        user, team=team, now=now, practitioner_id=f.practitioner_id, rule_id=f.rule_id
-    )
+    filters = {"practitioner_id": f.practitioner_id, "rule_id": f.rule_id}
+    deadlines = selectors.board_deadlines(user, team=team, now=now, status=f.status, **filters)
     summary = selectors.board_deadline_summary(deadlines)
-    counts = selectors.board_episode_counts(user, team=team, now=now, practitioner_id=f.practitioner_id)
-    high_risk = list(selectors.board_high_risk(user, team=team, practitioner_id=f.practitioner_id)[:25])
-    for e in high_risk:
-        e.risk_names = selectors.risk_names(e)
     practitioners = list(selectors.caseloads(team_ids=[team.pk], practitioner_id=f.practitioner_id))
     for p in practitioners:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
+    counts = selectors.board_episode_counts(user, team=team, now=now, practitioner_id=f.practitioner_id)
     context = {
         "now": now,
         "team": team,
@@ -82,47 +110,90 @@ def team_board(request):
         "members": f.members,
         "filters": f,
         "rules": selectors.rule_choices(),
+        "buckets": selectors.BUCKETS,
         "querystring": querystring(request.GET),
+        "list_query": querystring(request.GET, drop=("page", "list", "status")),
         "deadlines": list(
-            selectors.board_deadlines_top(
-                user,
-                team=team,
-                now=now,
-                limit=selectors.LIST_LIMIT * 2,
-                practitioner_id=f.practitioner_id,
-                rule_id=f.rule_id,
-            )
+            selectors.board_deadlines_top(user, team=team, now=now, limit=URGENT_ROWS, status=f.status, **filters)
         ),
-        "deadline_limit": selectors.LIST_LIMIT * 2,
         "summary": summary,
         "bucket_labels": selectors.BUCKET_LABELS,
         "bucket_counts": [(k, label, summary["totals"][k]) for k, label in selectors.BUCKETS],
-        "pre_allocation": list(selectors.board_pre_allocation(user, team=team, now=now)[:100]),
+        "people": _people_rows(f, summary, practitioners),
+        "by_rule": selectors.board_rule_summary(deadlines),
+        "rule_rows": RULE_ROWS,
+        "rule_rows_negative": -RULE_ROWS,
         "practitioners": practitioners,
         "counts": counts,
+        "list_counts": selectors.board_list_counts(user, team=team, now=now, practitioner_id=f.practitioner_id),
         "month_bands": [(n, label, counts[f"band_{n}"]) for n, label in selectors.MONTH_BANDS],
-        "long_open": list(
-            selectors.board_long_open(user, team=team, now=now, practitioner_id=f.practitioner_id)[
-                : selectors.LIST_LIMIT
-            ]
-        ),
-        "no_oversight": list(
-            selectors.board_no_oversight(user, team=team, now=now, practitioner_id=f.practitioner_id)[
-                : selectors.LIST_LIMIT
-            ]
-        ),
-        "high_risk": high_risk,
-        "deactivated": list(selectors.board_deactivated(user, team=team)[: selectors.LIST_LIMIT]),
-        "escalations": list(selectors.open_escalations(user, team_ids=[team.pk])[: selectors.LIST_LIMIT]),
-        "unrecorded_visits": list(
-            selectors.board_unrecorded_visits(user, team=team, now=now, practitioner_id=f.practitioner_id)[
-                : selectors.LIST_LIMIT
-            ]
-        ),
-        "list_limit": selectors.LIST_LIMIT,
         "is_manager": user.has_role(roles.MANAGER),
     }
     return render_logged(request, "oversight/team_board.html", context, what=f"team board: {team}")
+
+
+def _board_list_rows(user, key: str, *, team, now, f):
+    """The rows of one of the board's lists, in its order, or None for a list that does not exist."""
+    who = {"practitioner_id": f.practitioner_id}
+    if key == "timescales":
+        return selectors.board_deadlines(user, team=team, now=now, rule_id=f.rule_id, status=f.status, **who)
+    if key == "long-open":
+        return selectors.board_long_open(user, team=team, now=now, **who)
+    if key == "no-oversight":
+        return selectors.board_no_oversight(user, team=team, now=now, **who)
+    if key == "high-risk":
+        return selectors.board_high_risk(user, team=team, **who)
+    if key == "unrecorded-visits":
+        return selectors.board_unrecorded_visits(user, team=team, now=now, **who)
+    if key == "deactivated":
+        return selectors.board_deactivated(user, team=team)
+    if key == "escalations":
+        return selectors.open_escalations(user, team_ids=[team.pk], **who)
+    return None
+
+
+BOARD_LISTS = {
+    "timescales": "Timescales needing attention",
+    "long-open": "Cases open 3 months or more",
+    "no-oversight": "Cases without management oversight this month",
+    "high-risk": "Highest-risk cases",
+    "unrecorded-visits": "Planned visits not yet recorded",
+    "deactivated": "Cases held by deactivated staff",
+    "escalations": "Open escalations",
+}
+
+
+@login_required
+def team_board_list(request):
+    """One of the team board's lists in full, filtered like the board, 20 to a page, most urgent first."""
+    now = timezone.now()
+    f = board_filters(request)
+    key = request.GET.get("list", "timescales")
+    if key not in BOARD_LISTS:
+        raise Http404
+    _filter_errors(request, f.form)
+    user, team = request.user, f.team
+    page = _page(request, _board_list_rows(user, key, team=team, now=now, f=f))
+    if key == "high-risk":
+        for e in page.object_list:
+            e.risk_names = selectors.risk_names(e)
+    status_label = selectors.BUCKET_LABELS.get(f.status, "")
+    context = {
+        "now": now,
+        "team": team,
+        "teams": f.teams,
+        "members": f.members,
+        "filters": f,
+        "rules": selectors.rule_choices(),
+        "buckets": selectors.BUCKETS,
+        "list_key": key,
+        "title": status_label if key == "timescales" and status_label else BOARD_LISTS[key],
+        "page": page,
+        "querystring": querystring(request.GET),
+        "board_query": querystring(request.GET, drop=("page", "list")),
+        "is_manager": user.has_role(roles.MANAGER),
+    }
+    return render_logged(request, "oversight/team_board_list.html", context, what=f"team board list {key}: {team}")
 
 
 # --- Manager dashboard ---------------------------------------------------------------------------
@@ -134,15 +205,18 @@ def _month_label(day: date) -> str:
 
 @login_required
 def dashboard(request):
+    """The service on one screen: breaches in the period by team and by rule (each linking to the
+    filtered list), the newest breaches, then timeliness, caseloads and contacts as charts with their
+    figures a click away."""
     now = timezone.now()
     f = period_filters(request)
     _filter_errors(request, f.form)
     user = request.user
     team_ids = [t.pk for t in f.teams]
-    breaches = selectors.service_breaches(
-        user, now=now, team_id=f.team_id, rule_id=f.rule_id, acknowledged=f.acknowledged
-    )
-    by_team_breaches = selectors.breach_counts_by_team(user, now=now)
+    scope = {"period": f.period, "team_id": f.team_id, "rule_id": f.rule_id}
+    breaches = selectors.service_breaches(user, now=now, acknowledged=f.acknowledged, **scope)
+    by_team_breaches = selectors.breach_counts(user, now=now, by="team", **scope)
+    by_rule_breaches = selectors.breach_counts(user, now=now, by="rule", **scope)
     timeliness = selectors.dashboard_timeliness(user, period=f.period, now=now, team_id=f.team_id, rule_id=f.rule_id)
     by_rule, by_team, by_month = timeliness["by_rule"], timeliness["by_team"], timeliness["by_month"]
     practitioners = list(selectors.caseloads(team_ids=[f.team_id] if f.team_id else team_ids))
@@ -153,9 +227,19 @@ def dashboard(request):
         "filters": f,
         "period": f.period,
         "querystring": querystring(request.GET),
-        "breaches": list(breaches[: selectors.LIST_LIMIT]),
-        "breach_total": sum(r["breached"] for r in by_team_breaches if not f.team_id or r["team_id"] == f.team_id),
+        "list_query": querystring(request.GET, drop=("page", "team", "rule")),
+        "breaches": list(breaches[:URGENT_ROWS]),
+        "breach_total": sum(r["breached"] for r in by_team_breaches),
+        "unacknowledged_total": sum(r["unacknowledged"] for r in by_team_breaches),
+        # Every open breach of the service, whenever it breached: older ones are outside the period.
+        "open_breaches": sum(
+            r["breached"]
+            for r in selectors.breach_counts(user, now=now, by="team", team_id=f.team_id, rule_id=f.rule_id)
+        ),
         "breaches_by_team": by_team_breaches,
+        "breaches_by_rule": by_rule_breaches,
+        "rule_rows": DASHBOARD_RULE_ROWS,
+        "rule_rows_negative": -DASHBOARD_RULE_ROWS,
         "by_rule": by_rule,
         "by_team": by_team,
         "by_month": by_month,
@@ -172,10 +256,34 @@ def dashboard(request):
         "weeks": weeks,
         "weeks_chart": bar_chart([(f"{w['week']:%-d %b}", w["received"]) for w in weeks]),
         "decision_labels": [label for _, label in selectors.DECISIONS],
-        "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[: selectors.LIST_LIMIT]),
-        "list_limit": selectors.LIST_LIMIT,
+        "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[:URGENT_ROWS]),
+        "escalation_count": selectors.open_escalations(user, team_ids=team_ids).count(),
     }
     return render_logged(request, "oversight/dashboard.html", context, what="manager dashboard")
+
+
+@login_required
+def dashboard_breaches(request):
+    """The service's breaches in the period, filtered like the dashboard, newest first, 20 to a page."""
+    now = timezone.now()
+    f = period_filters(request)
+    _filter_errors(request, f.form)
+    breaches = selectors.service_breaches(
+        request.user,
+        now=now,
+        period=f.period,
+        team_id=f.team_id,
+        rule_id=f.rule_id,
+        acknowledged=f.acknowledged,
+    )
+    context = {
+        "now": now,
+        "filters": f,
+        "period": f.period,
+        "page": _page(request, breaches),
+        "querystring": querystring(request.GET),
+    }
+    return render_logged(request, "oversight/dashboard_breaches.html", context, what="breaches across the service")
 
 
 @login_required

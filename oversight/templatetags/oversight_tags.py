@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from django import template
 
@@ -26,3 +26,34 @@ def duration_text(value) -> str:
     if hours:
         return unit(hours, "hour") + (f" {unit(minutes, 'minute')}" if minutes else "")
     return unit(minutes, "minute")
+
+
+def _local(value):
+    from django.utils import timezone
+
+    if isinstance(value, datetime):
+        return timezone.localtime(value) if timezone.is_aware(value) else value
+    return value
+
+
+@register.filter
+def day_text(value, today=None) -> str:
+    """A date as GOV.UK writes it: "20 December", with the year when it is not this year
+    ("20 December 2021"). `today` is a date or datetime (the page's `now`); "–" for none."""
+    from django.utils import timezone
+
+    value = _local(value)
+    if not isinstance(value, date):
+        return "–"
+    this_year = (_local(today) if today else timezone.localdate()).year
+    text = f"{value.day} {value:%B}"
+    return text if value.year == this_year else f"{text} {value.year}"
+
+
+@register.filter
+def when_text(value, today=None) -> str:
+    """A moment as "20 December 2021, 23:59" (no year when it is this year); "–" for none."""
+    value = _local(value)
+    if not isinstance(value, datetime):
+        return day_text(value, today)
+    return f"{day_text(value, today)}, {value:%H:%M}"

@@ -29,6 +29,14 @@ from tests.oversight.helpers import (
 pytestmark = pytest.mark.django_db
 S = Episode.State
 BOARD = reverse("oversight:team_board")
+LIST = reverse("oversight:team_board_list")
+
+
+def listed(client, name: str, **params) -> list:
+    """The rows of one of the board's lists (its first page)."""
+    response = client.get(LIST, {"list": name, **params})
+    assert response.status_code == 200
+    return list(response.context["page"].object_list)
 
 
 def read_csv(response) -> list[list[str]]:
@@ -87,10 +95,14 @@ class TestTimescales:
         assert response.status_code == 200
         totals = response.context["summary"]["totals"]
         assert totals == {"breached": 2, "overdue": 2, "today": 1, "week": 1, "total": 6}
-        rules = [(d.rule_id, d.bucket) for d in response.context["deadlines"]]
+        # The board shows the five most urgent; the list has them all, in the same order.
+        assert [d.pk for d in response.context["deadlines"]] == [d.pk for d in listed(client, "timescales")][:5]
+        rules = [(d.rule_id, d.bucket) for d in listed(client, "timescales")]
         # Most urgent first: breaches, then overdue, today, this week; other teams' and stopped clocks absent.
         assert [b for _, b in rules] == ["breached", "breached", "overdue", "overdue", "today", "week"]
         assert sorted(r for r, _ in rules) == ["A11", "B10", "B11", "B20", "B8", "B9"]
+        # Newest breach first: B8 breached an hour ago, the supervision clock B20 a day ago.
+        assert [r for r, b in rules if b == "breached"] == ["B8", "B20"]
         html = response.content.decode()
         assert 'id="count-breached">2<' in html
         assert board["e_other"].family.name not in html
@@ -109,6 +121,7 @@ class TestTimescales:
         assert response.context["summary"]["totals"]["total"] == 2
         response = client.get(BOARD, {"rule": "B8"})
         assert [d.rule_id for d in response.context["deadlines"]] == ["B8"]
+        assert [d.rule_id for d in listed(client, "timescales", rule="B8")] == ["B8"]
 
     def test_a_bad_filter_is_reported_not_a_500(self, client, users, board):
         client.force_login(users["teamlead"])
@@ -170,13 +183,15 @@ class TestCases:
         assert counts["open"] == 7
         assert (counts["band_3"], counts["band_6"], counts["band_9"], counts["band_12"]) == (2, 1, 1, 1)
         assert counts["no_oversight"] == 6
-        no_oversight = {e.pk for e in response.context["no_oversight"]}
+        assert response.context["list_counts"]["high_risk"] == 2
+        no_oversight = {e.pk for e in listed(client, "no-oversight")}
+        assert len(no_oversight) == 6
         assert months["m4"].pk not in no_oversight and months["m7"].pk in no_oversight
-        long_open = [(e.pk, e.band) for e in response.context["long_open"]]
+        long_open = [(e.pk, e.band) for e in listed(client, "long-open")]
         assert long_open[0] == (months["m13"].pk, 12)
         assert (months["edge_in"].pk, 3) in long_open
         assert months["edge_out"].pk not in dict(long_open)
-        high = [(e.pk, e.risk_level, e.risk_names) for e in response.context["high_risk"]]
+        high = [(e.pk, e.risk_level, e.risk_names) for e in listed(client, "high-risk")]
         assert high == [(months["m13"].pk, 3, "School attendance"), (months["m10"].pk, 2, "")]
 
     def test_pre_allocation_with_last_weekly_contact(self, client, users, team, pinned):
@@ -187,15 +202,17 @@ class TestCases:
         duty_note(fresh, at=NOW - timedelta(days=12), by=duty)
         duty_note(fresh, at=NOW - timedelta(days=2), by=duty, details="Mum says things are calmer.")
         new = make_episode(team, state=S.AWAITING_ALLOCATION, opened_at=NOW - timedelta(days=3))
-        client.force_login(users["teamlead"])
-        rows = {e.pk: e for e in client.get(BOARD).context["pre_allocation"]}
+        client.force_login(duty)
+        rows = {e.pk: e for e in client.get(reverse("oversight:my_work")).context["pre_allocation"]}
+        assert set(rows) == {overdue.pk, fresh.pk, new.pk}
         assert rows[overdue.pk].weekly_contact_due is True
         assert rows[fresh.pk].weekly_contact_due is False
         assert rows[fresh.pk].last_duty_contact_text == "Mum says things are calmer."
         assert rows[new.pk].weekly_contact_due is False and rows[new.pk].last_duty_contact_at is None
-        # A duty worker sees the same list on their own page.
-        client.force_login(duty)
-        assert {e.pk for e in client.get(reverse("oversight:my_work")).context["pre_allocation"]} == set(rows)
+        # The team board counts the same list, and how many weekly contacts are due.
+        client.force_login(users["teamlead"])
+        list_counts = client.get(BOARD).context["list_counts"]
+        assert (list_counts["pre_allocation"], list_counts["weekly_contact_due"]) == (3, 1)
 
     def test_caseloads_and_deactivated_staff(self, client, users, team, coach2, pinned):
         coach = users["coach"]
@@ -210,7 +227,8 @@ class TestCases:
         response = client.get(BOARD)
         caseloads = {p.username: (p.caseload, p.capacity, p.band) for p in response.context["practitioners"]}
         assert caseloads == {"coach": (3, 2, "over"), "coach2": (1, 20, "under_half")}
-        assert [e.pk for e in response.context["deactivated"]] == [held.pk]
+        assert response.context["list_counts"]["deactivated"] == 1
+        assert [e.pk for e in listed(client, "deactivated")] == [held.pk]
         rows = read_csv(client.get(reverse("oversight:export", args=["board-caseloads"])))
         assert [coach.get_full_name(), team.name, "3", "2"] in [r[:4] for r in rows[1:]]
 

@@ -28,8 +28,20 @@ HOSTILE = [
 ]
 
 GET_PAGES = {
-    "oversight:team_board": ("team", "practitioner", "rule"),
+    "oversight:team_board": ("team", "practitioner", "rule", "status"),
+    "oversight:team_board_list": ("list", "team", "practitioner", "rule", "status", "page"),
     "oversight:dashboard": ("start", "end", "team", "rule", "acknowledged"),
+    "oversight:dashboard_breaches": (
+        "start-day",
+        "start-month",
+        "start-year",
+        "end-day",
+        "end-month",
+        "end-year",
+        "team",
+        "rule",
+        "page",
+    ),  # fmt: skip
     "oversight:timeliness_report": ("start", "end", "team", "rule"),
     "oversight:outcomes_report": ("start", "end", "team"),
     "oversight:annex_a": ("as_at_0", "as_at_1", "as_at_2"),

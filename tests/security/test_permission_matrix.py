@@ -147,6 +147,7 @@ EXPECTED = {
     "oversight:annex_a_download": "302 403 403 403 403 403 404 403 403 403 403",
     "oversight:breach_acknowledge": "302 403 403 403 403 403 200 403 403 403 403",
     "oversight:dashboard": "302 403 403 403 403 403 200 403 403 403 403",
+    "oversight:dashboard_breaches": "302 403 403 403 403 403 200 403 403 403 403",
     "oversight:decision_new": "302 403 403 403 403 403 200 403 404 404 404",
     "oversight:export": "302 403 403 403 403 403 200 403 403 403 403",
     "oversight:legal_hold": "302 405 405 405 405 405 405 405 405 405 405",
@@ -160,6 +161,7 @@ EXPECTED = {
     "oversight:supervision_new": "302 403 403 403 403 200 200 403 403 403 403",
     "oversight:task_done": "405 405 405 405 405 405 405 405 405 405 405",
     "oversight:team_board": "302 403 403 403 403 200 200 403 403 403 403",
+    "oversight:team_board_list": "302 403 403 403 403 200 200 403 403 403 403",
     "oversight:timeliness_report": "302 403 403 403 403 200 200 403 403 403 403",
 }
 
@@ -215,6 +217,7 @@ READ_ONLY = {
     "oversight:annex_a",
     "oversight:annex_a_download",
     "oversight:dashboard",
+    "oversight:dashboard_breaches",
     "oversight:export",
     "oversight:my_work",
     "oversight:outcomes_report",
@@ -223,6 +226,7 @@ READ_ONLY = {
     "oversight:supervision_detail",
     "oversight:supervision_list",
     "oversight:team_board",
+    "oversight:team_board_list",
     "oversight:timeliness_report",
 }
 

@@ -153,8 +153,10 @@ class TestMyWorkAndBoard:
         assert far.pk not in [v.pk for v in shown]
         client.force_login(users["teamlead"])
         board = client.get(reverse("oversight:team_board"))
-        assert [v.pk for v in board.context["unrecorded_visits"]] == [past.pk]
+        assert board.context["list_counts"]["unrecorded_visits"] == 1
         assert "Planned visits not yet recorded" in board.content.decode()
+        listed = client.get(reverse("oversight:team_board_list"), {"list": "unrecorded-visits"})
+        assert [v.pk for v in listed.context["page"].object_list] == [past.pk]
 
     def test_my_work_costs_the_same_whatever_the_number_of_visits(self, client, users, team, pinned):
         client.force_login(users["coach"])
