@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from deadlines import engine
 from deadlines.calendar import WorkingCalendar, compute_deadline
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "EventResult",
     "active_rulebooks",
+    "file_rulebooks",
     "alert_mark_read",
     "alerts_mark_all_read",
     "closure_day_add",
@@ -57,12 +59,22 @@ class EventResult:
     withdrawn_rules: tuple[str, ...] = ()
 
 
-def active_rulebooks() -> tuple[Rulebook, ...]:
-    """The deployment's rulebooks (settings.EARLYHELP_RULEBOOKS), loaded once per process.
+def active_rulebooks(now: datetime | None = None) -> tuple[Rulebook, ...]:
+    """The deployment's rulebooks (settings.EARLYHELP_RULEBOOKS) as they stand at `now` (default: now).
 
-    Keyed on the settings so a test that changes them gets the right books; a changed file
-    needs a restart, then `recompute_deadlines`.
+    Each is the published version in force at `now` (deadlines.versions, edited in the browser),
+    else its file. Files are loaded once per process, keyed on the settings so a test that
+    changes them gets the right books; a changed file needs a restart, then `recompute_deadlines`.
     """
+    from deadlines import versions
+
+    directory = settings.EARLYHELP_RULEBOOK_DIR or str(DEFAULT_DIRECTORY)
+    files = _load(tuple(settings.EARLYHELP_RULEBOOKS), directory)
+    return versions.in_force(files, timezone.now() if now is None else now)
+
+
+def file_rulebooks() -> tuple[Rulebook, ...]:
+    """The deployment's rulebooks as their files say (what `manage.py check` validates)."""
     directory = settings.EARLYHELP_RULEBOOK_DIR or str(DEFAULT_DIRECTORY)
     return _load(tuple(settings.EARLYHELP_RULEBOOKS), directory)
 
@@ -141,7 +153,9 @@ def deadline_record_event(
     subjects = {"contact": contact, "episode": episode, "worker": worker}
     if not any(subjects.values()):
         raise ValueError("deadline_record_event needs a contact, an episode or a worker")
-    books = tuple(active_rulebooks() if rulebooks is None else rulebooks)
+    # The versions in force when the thing happened: clocks started from a version's effective
+    # time follow it (deadlines.versions).
+    books = tuple(active_rulebooks(now) if rulebooks is None else rulebooks)
     route = contact.route if contact is not None else None
     starting: list[set[str]] = []
 
@@ -265,6 +279,7 @@ def deadlines_recompute_open(
     calendar: WorkingCalendar,
     rulebooks: Sequence[Rulebook] | None = None,
     batch_size: int = 2000,
+    slugs: Sequence[str] | None = None,
 ) -> int:
     """Recompute the limits of the open clocks after a calendar or rulebook change.
 
@@ -273,10 +288,12 @@ def deadlines_recompute_open(
     Stopped clocks keep the limits they were judged against. A clock whose rule is no longer
     in the deployment's rulebooks is left as it is (and logged): silently withdrawing it would
     hide work that was due. Alert stamps are kept, so a deadline pushed back after its alert is
-    not alerted twice ("at most one alert per level").
+    not alerted twice ("at most one alert per level"). `slugs`: only the clocks of these
+    rulebooks (a newly published version's, deadlines.versions).
     """
-    books = tuple(active_rulebooks() if rulebooks is None else rulebooks)
+    books = tuple(active_rulebooks(now) if rulebooks is None else rulebooks)
     rules = {(b.slug, r.id): r for b in books for r in b.rules.values()}
+    only = {} if slugs is None else {"rulebook__in": list(slugs)}
     fields = ["expected_at", "due_at", "flag_only", "title"]
     changed = 0
     missing: set[tuple[str, str]] = set()
@@ -284,7 +301,7 @@ def deadlines_recompute_open(
     while True:
         # Keyset pages: cheap at any depth, and rows updated behind us are not re-read.
         batch = list(
-            Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id)
+            Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id, **only)
             .order_by("id")
             .only("id", "rulebook", "rule_id", "started_at", *fields)[:batch_size]
         )

@@ -31,6 +31,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Users", "accounts:user_list", frozenset({r.ADMINISTRATOR})),
     NavItem("Closure days", "deadlines:closure_days", frozenset({r.ADMINISTRATOR})),
     NavItem("Procedures", "accounts:service_list", frozenset({r.ADMINISTRATOR})),
+    NavItem("Rulebooks", "deadlines:editor_rulebooks", frozenset({r.ADMINISTRATOR, r.MANAGER})),
 )
 
 

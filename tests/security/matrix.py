@@ -65,7 +65,7 @@ KWARG_OBJECTS = {
     "visit_pk": "planned_visit",
     "practitioner_pk": "practitioner",
 }
-KWARG_VALUES = {"form_key": "assessment", "table": "breaches"}
+KWARG_VALUES = {"form_key": "assessment", "table": "breaches", "slug": "family-solutions", "rule_id": "B2", "number": 1}
 
 
 def url_for(name: str, kwarg_names, world: dict) -> str:
