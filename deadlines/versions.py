@@ -255,7 +255,7 @@ def _seed(book: Rulebook, *, by, now: datetime) -> RulebookVersion:
         number=1,
         data=_file_data(book),
         state=RulebookVersion.State.PUBLISHED,
-        effective_at=now,
+        effective_at=now.replace(second=0, microsecond=0),
         reason=f"Loaded from the file {book.path.name}",
         author=by,
         created_at=now,
@@ -457,8 +457,9 @@ def draft_publish(
     if not reason.strip():
         raise RulebookRefused("Say why the rulebook is changing", field="reason")
     locked.state = RulebookVersion.State.PUBLISHED
-    # "Now" is the moment of publishing: a clock started a minute earlier stays with the old version.
-    locked.effective_at = max(effective_at, now)
+    # From the minute: times are typed to the minute (a contact received "10:35" while the version
+    # is published at 10:35:40 follows it); a clock started earlier stays with the old version.
+    locked.effective_at = max(effective_at, now).replace(second=0, microsecond=0)
     locked.reason = reason.strip()
     locked.published_by = by
     locked.published_at = now
