@@ -406,3 +406,16 @@ def test_a_concurrent_edit_is_refused_with_409_and_keeps_what_was_typed(client, 
     assert b"Someone else changed this draft" in response.content
     draft.refresh_from_db()
     assert _b2_table(draft)["title"] == "Saved by the manager"
+
+
+def test_the_command_stores_the_files_as_version_1_once():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("rulebook_versions", "--seed", stdout=out)
+    assert "Stored as version 1: family-solutions, step-up" in out.getvalue()
+    call_command("rulebook_versions", "--seed", stdout=out)
+    assert RulebookVersion.objects.count() == 2
+    assert {b.version for b in active_rulebooks()} == {1}
