@@ -158,6 +158,9 @@ class Deadline(models.Model):
     escalation_alerted_at = models.DateTimeField(null=True, blank=True)
     # What started this clock (an event of deadlines.events) and who did it, for "Why is this due?".
     start_event = models.CharField(max_length=40, blank=True, default="", db_default="")
+    # The stored version of its rulebook the clock follows (deadlines.versions); null: the file.
+    # Recomputes keep it on that version unless its publisher chose to move running clocks.
+    rulebook_version = models.PositiveIntegerField(null=True, blank=True)
     started_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = DeadlineQuerySet.as_manager()

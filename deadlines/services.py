@@ -264,6 +264,8 @@ def _new_row(start: engine.Start, *, subjects: dict, event: str, actor) -> Deadl
         # For "Why is this due?": the event that started it, and who recorded it.
         start_event=event,
         started_by_id=getattr(actor, "pk", None),
+        # The version of its rulebook it follows (deadlines.versions); None: the file.
+        rulebook_version=start.book.version,
     )
 
 
@@ -280,6 +282,7 @@ def deadlines_recompute_open(
     rulebooks: Sequence[Rulebook] | None = None,
     batch_size: int = 2000,
     slugs: Sequence[str] | None = None,
+    adopt: bool = False,
 ) -> int:
     """Recompute the limits of the open clocks after a calendar or rulebook change.
 
@@ -288,13 +291,22 @@ def deadlines_recompute_open(
     Stopped clocks keep the limits they were judged against. A clock whose rule is no longer
     in the deployment's rulebooks is left as it is (and logged): silently withdrawing it would
     hide work that was due. Alert stamps are kept, so a deadline pushed back after its alert is
-    not alerted twice ("at most one alert per level"). `slugs`: only the clocks of these
-    rulebooks (a newly published version's, deadlines.versions).
+    not alerted twice ("at most one alert per level").
+
+    Each clock is recomputed with the rulebook version it started under (`rulebook_version`;
+    None: the file), so a version published with "keep their due times" keeps them through a
+    calendar change; `adopt` moves the clocks to the version in force now instead (publishing
+    with "recompute", deadlines.versions). `rulebooks` given explicitly apply to every clock.
+    `slugs`: only the clocks of these rulebooks.
     """
     books = tuple(active_rulebooks(now) if rulebooks is None else rulebooks)
     rules = {(b.slug, r.id): r for b in books for r in b.rules.values()}
+    in_force = {b.slug: b.version for b in books}
+    own_version = rulebooks is None and not adopt
     only = {} if slugs is None else {"rulebook__in": list(slugs)}
     fields = ["expected_at", "due_at", "flag_only", "title"]
+    if adopt:
+        fields.append("rulebook_version")
     changed = 0
     missing: set[tuple[str, str]] = set()
     last_id = 0
@@ -303,19 +315,24 @@ def deadlines_recompute_open(
         batch = list(
             Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id, **only)
             .order_by("id")
-            .only("id", "rulebook", "rule_id", "started_at", *fields)[:batch_size]
+            .only("id", "rulebook", "rule_id", "started_at", "rulebook_version", *fields)[:batch_size]
         )
         if not batch:
             break
         last_id = batch[-1].id
         dirty = []
         for row in batch:
-            rule = rules.get((row.rulebook, row.rule_id))
+            if own_version and row.rulebook in in_force and row.rulebook_version != in_force[row.rulebook]:
+                rule = _versioned_rule(row.rulebook, row.rulebook_version, row.rule_id)
+            else:
+                rule = rules.get((row.rulebook, row.rule_id))
             if rule is None:
                 missing.add((row.rulebook, row.rule_id))
                 continue
             expected_at, due_at = compute_deadline(calendar, row.started_at, rule.expected, rule.maximum)
             new = {"expected_at": expected_at, "due_at": due_at, "flag_only": rule.flag_only, "title": rule.title}
+            if adopt:
+                new["rulebook_version"] = in_force.get(row.rulebook)
             if any(getattr(row, f) != v for f, v in new.items()):
                 for f, v in new.items():
                     setattr(row, f, v)
@@ -334,6 +351,17 @@ def deadlines_recompute_open(
     for slug, rule_id in sorted(missing):
         logger.warning("open deadlines of rule %s in rulebook %s: the rule is no longer configured", rule_id, slug)
     return changed
+
+
+def _versioned_rule(slug: str, number: int | None, rule_id: str):
+    """A rule as version `number` of its rulebook has it (None: the file); None if it has no such rule."""
+    from deadlines import versions
+
+    if number is None:
+        book = next((b for b in file_rulebooks() if b.slug == slug), None)
+    else:
+        book = versions.published_book(slug, number)
+    return None if book is None else book.rules.get(rule_id)
 
 
 # --- Closure days and alerts: the writes behind the pages ------------------------------------

@@ -43,7 +43,8 @@ def recompute_deadlines() -> int:
 def recompute_rulebook(slug: str) -> int:
     """Queued (on commit) when a rulebook version is published with "recompute the open clocks".
 
-    Idempotent: it sets each open clock of the rulebook to what the version in force says, so a
-    rerun after an interruption finishes the job and changes nothing already done.
+    Idempotent: it sets each open clock of the rulebook to what the version in force says (and
+    records that version on it), so a rerun after an interruption finishes the job and changes
+    nothing already done.
     """
-    return deadlines_recompute_open(now=timezone.now(), calendar=current_calendar(), slugs=[slug])
+    return deadlines_recompute_open(now=timezone.now(), calendar=current_calendar(), slugs=[slug], adopt=True)

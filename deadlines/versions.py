@@ -44,6 +44,7 @@ __all__ = [
     "forget",
     "in_force",
     "preview",
+    "published_book",
     "published_index",
     "rule_retire",
     "rule_save",
@@ -145,6 +146,11 @@ def published_index() -> Published:
         index.setdefault(row.slug, []).append((row.effective_at, row.number, book))
     _state.published, _state.generation, _state.checked, _state.chosen = index, generation, clock, {}
     return index
+
+
+def published_book(slug: str, number: int) -> Rulebook | None:
+    """Published version `number` of `slug`, as a rulebook; None if there is no such version."""
+    return next((b for _at, n, b in published_index().get(slug, ()) if n == number), None)
 
 
 def in_force(files: tuple[Rulebook, ...], now: datetime) -> tuple[Rulebook, ...]:

@@ -419,3 +419,30 @@ def test_the_command_stores_the_files_as_version_1_once():
     call_command("rulebook_versions", "--seed", stdout=out)
     assert RulebookVersion.objects.count() == 2
     assert {b.version for b in active_rulebooks()} == {1}
+
+
+def test_clocks_kept_on_their_version_stay_there_through_a_calendar_recompute(users):
+    from deadlines.services import deadlines_recompute_open
+
+    now = timezone.now()
+    before = ContactFactory()
+    old_due = _b2_due(before, now - timedelta(hours=1))
+    _publish_b2_maximum(users["admin"], now)
+    after = ContactFactory()
+    new_due = _b2_due(after, now + timedelta(minutes=1))
+    assert Deadline.objects.get(contact=after, rule_id="B2").rulebook_version == 2
+    # A closure day far away: the recompute runs over every open clock, each with its own version.
+    deadlines_recompute_open(now=now, calendar=build_calendar(closure_days=[now.date() + timedelta(days=300)]))
+    assert Deadline.objects.get(contact=before, rule_id="B2").due_at == old_due
+    assert Deadline.objects.get(contact=after, rule_id="B2").due_at == new_due
+
+
+def test_recompute_on_publishing_moves_the_clocks_to_the_new_version(
+    users, eager_celery, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    contact = ContactFactory()
+    _b2_due(contact, now - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        _publish_b2_maximum(users["admin"], now, open_clocks="recompute")
+    assert Deadline.objects.get(contact=contact, rule_id="B2").rulebook_version == 2
