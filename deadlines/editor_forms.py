@@ -10,6 +10,7 @@ from deadlines.calendar import UNITS
 from deadlines.events import EVENTS
 from deadlines.models import RulebookVersion
 from deadlines.rulebook import APPLIES_TO, ROUTING_ROLES
+from deadlines.versions import limit_problem
 from kit.forms import MAX_TEXT, SafeTextMixin, gds_helper
 
 UNIT_CHOICES = [("", "No limit")] + [(u, u.replace("_", " ").capitalize()) for u in UNITS]
@@ -92,13 +93,11 @@ class RuleForm(SafeTextMixin, forms.Form):
         if not unit:
             self.add_error(f"{name}_unit", f"Choose the unit of the {label}")
             return None
-        if unit == "end_of_next_working_day" and amount != 1:
-            self.add_error(f"{name}_amount", "‘End of next working day’ takes the amount 1")
-        elif unit == "hours" and amount > 24 * 14:
-            self.add_error(f"{name}_unit", f"{amount} hours is more than two weeks: use days, weeks or months")
-        elif unit == "calendar_months" and amount > 24:
-            self.add_error(f"{name}_amount", "Use at most 24 months")
-        return {"amount": amount, "unit": unit}
+        limit = {"amount": amount, "unit": unit}
+        problem = limit_problem(limit, label)
+        if problem:
+            self.add_error(f"{name}_amount", problem)
+        return limit
 
     def clean(self):
         cleaned = super().clean()

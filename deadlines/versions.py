@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max
 
 from deadlines.calendar import LONDON, Limit, WorkingCalendar, compute_deadline
@@ -31,6 +31,7 @@ from deadlines.rulebook import Rule, Rulebook, RulebookError, parse_rulebook
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "announce",
     "CHECK_SECONDS",
     "EditConflict",
     "RulebookRefused",
@@ -43,6 +44,7 @@ __all__ = [
     "example_starts",
     "forget",
     "in_force",
+    "limit_problem",
     "preview",
     "published_book",
     "published_index",
@@ -55,7 +57,6 @@ __all__ = [
 ]
 
 CHECK_SECONDS = 5.0
-_GENERATION_KEY = "deadlines:rulebook-versions:generation"
 Published = dict[str, list[tuple[datetime, int, Rulebook]]]
 
 
@@ -81,27 +82,55 @@ class _State:
     checked: float = 0.0
     published: Published | None = None
     chosen: dict | None = None
+    # Set when this process wrote versions: read the database whatever the shared cache says.
+    stale: bool = True
 
 
 _state = _State()
+# The shared generation when no version has ever been published: nothing to read.
+_NONE_PUBLISHED = "none"
 
 
-def forget() -> None:
-    """Drop this process's copy of the published versions (read again on next use)."""
-    _state.published = None
+def _generation_key() -> str:
+    # Per database: processes of another deployment (or another test worker) sharing the cache
+    # must not be told of this one's versions.
+    return f"deadlines:rulebook-versions:{connection.settings_dict.get('NAME')}"
+
+
+def forget(*, none_published: bool = False) -> None:
+    """Drop this process's copy of the published versions (read again on next use).
+
+    `none_published`: the database is known to hold no published version (a test's rolled-back
+    transaction): nothing needs reading, here or in other processes.
+    """
     _state.chosen = None
+    if none_published:
+        _state.published, _state.stale, _state.generation = {}, False, _NONE_PUBLISHED
+        _cache_set(_NONE_PUBLISHED)
+    else:
+        _state.published, _state.stale = None, True
+
+
+def _cache_set(value: Any) -> None:
+    try:
+        cache.set(_generation_key(), value, timeout=None)
+    except Exception:  # noqa: BLE001 - a cache outage must not fail a publication already committed
+        logger.warning("could not tell other processes of a new rulebook version", exc_info=True)
 
 
 def _bump_generation() -> None:
-    try:
-        cache.set(_GENERATION_KEY, time.time_ns(), timeout=None)
-    except Exception:  # a cache outage must not fail a publication already committed
-        logger.warning("could not tell other processes of a new rulebook version", exc_info=True)
+    _cache_set(time.time_ns())
+
+
+def announce() -> None:
+    """Tell every process to read the published versions again (after a database restore)."""
+    forget()
+    _bump_generation()
 
 
 def _generation() -> Any:
     try:
-        return cache.get(_GENERATION_KEY, 0)
+        return cache.get(_generation_key())
     except Exception:  # noqa: BLE001 - a cache outage: keep what this process has
         return _state.generation
 
@@ -118,13 +147,20 @@ def version_rulebook(version: RulebookVersion) -> Rulebook:
 
 
 def published_index() -> Published:
-    """{slug: [(effective_at, number, rulebook)], latest first} of every published version."""
+    """{slug: [(effective_at, number, rulebook)], latest first} of every published version.
+
+    Read from the database once per process, and again when the shared generation changes (a
+    publication anywhere); when it says none was ever published, the database is not asked.
+    """
     clock = time.monotonic()
-    if _state.published is not None and clock - _state.checked < CHECK_SECONDS:
+    if _state.published is not None and not _state.stale and clock - _state.checked < CHECK_SECONDS:
         return _state.published
     generation = _generation()
-    if _state.published is not None and generation == _state.generation:
+    if _state.published is not None and not _state.stale and generation == _state.generation:
         _state.checked = clock
+        return _state.published
+    if generation == _NONE_PUBLISHED and not _state.stale:
+        _state.published, _state.generation, _state.checked, _state.chosen = {}, generation, clock, {}
         return _state.published
     try:
         rows = list(
@@ -144,7 +180,16 @@ def published_index() -> Published:
             logger.exception("rulebook %s version %s is invalid; it is ignored", row.slug, row.number)
             continue
         index.setdefault(row.slug, []).append((row.effective_at, row.number, book))
+    if generation is None:
+        # The shared cache lost it (or never had it): say what the database holds, unless a
+        # publication said something meanwhile.
+        generation = _NONE_PUBLISHED if not rows else time.time_ns()
+        try:
+            cache.add(_generation_key(), generation, timeout=None)
+        except Exception:  # noqa: BLE001 - a cache outage: read the database again next time
+            generation = None
     _state.published, _state.generation, _state.checked, _state.chosen = index, generation, clock, {}
+    _state.stale = False
     return index
 
 
@@ -326,8 +371,44 @@ def _locked_draft(draft: RulebookVersion, edit_version: int) -> RulebookVersion:
 _ORDINARY_START = datetime(2025, 6, 2, 9, 0, tzinfo=LONDON)  # a Monday with no bank holiday near
 
 
+# The longest limit of each unit an editor may set: beyond these a timescale is a typo (and the
+# working-day calendar only covers the years it has bank holidays for).
+LONGEST = {
+    "hours": 24 * 14,
+    "calendar_days": 366,
+    "working_days": 260,
+    "calendar_weeks": 104,
+    "calendar_months": 24,
+    "end_of_next_working_day": 1,
+}
+_BETTER_UNIT = {"hours": "days, weeks or months", "calendar_days": "weeks or months", "working_days": "weeks or months"}
+
+
+def limit_problem(limit: Any, name: str) -> str:
+    """Why `limit` (a table such as {"amount": 3, "unit": "calendar_days"}) does not fit; "" if it does."""
+    if not isinstance(limit, dict) or set(limit) != {"amount", "unit"}:
+        return f"The {name} needs an amount and a unit"
+    amount, unit = limit["amount"], limit["unit"]
+    if unit not in LONGEST:
+        return f"‘{unit}’ is not a unit of time the system knows"
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        return f"The {name} must be a whole number of {unit.replace('_', ' ')}"
+    if unit == "end_of_next_working_day" and amount != 1:
+        return "‘End of next working day’ takes the amount 1"
+    if amount > LONGEST[unit]:
+        better = _BETTER_UNIT.get(unit)
+        return f"{amount} {unit.replace('_', ' ')} is too long for a {name}" + (f": use {better}" if better else "")
+    return ""
+
+
 def _check_rule(table: dict, calendar: WorkingCalendar) -> None:
-    """What the file loader cannot say: the expected time must come before the maximum."""
+    """What the file loader cannot say: each limit fits its unit, and the expected time comes
+    before the maximum."""
+    for name, label in (("expected", "expected time"), ("maximum", "maximum")):
+        if table.get(name) is not None:
+            problem = limit_problem(table[name], label)
+            if problem:
+                raise RulebookRefused(problem, field=f"{name}_amount")
     expected, maximum = table.get("expected"), table.get("maximum")
     if expected and maximum:
         exp = compute_deadline(calendar, _ORDINARY_START, None, Limit(**expected))[1]

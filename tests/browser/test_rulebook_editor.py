@@ -22,9 +22,10 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(autouse=True)
 def fresh_versions():
-    versions.forget()
+    versions.forget(none_published=True)
     yield
-    versions.forget()
+    # The test's versions are gone with its transaction.
+    versions.forget(none_published=True)
 
 
 def test_administrator_changes_b2_previews_publishes_and_a_new_contact_follows(browser_session, users, team):

@@ -26,9 +26,10 @@ CAL = build_calendar()
 def fresh_versions(settings):
     settings.EARLYHELP_RULEBOOKS = ["family-solutions", "step-up"]
     settings.EARLYHELP_DEFAULT_RULEBOOK = "family-solutions"
-    versions.forget()
+    versions.forget(none_published=True)
     yield
-    versions.forget()
+    # The test's versions are gone with its transaction.
+    versions.forget(none_published=True)
 
 
 def _book(slug="family-solutions"):
@@ -292,6 +293,14 @@ def test_export_reads_back_as_the_same_rulebook(slug):
 def test_import_refuses_bad_toml_and_makes_a_draft_of_a_good_file(users):
     with pytest.raises(versions.RulebookRefused, match="not valid TOML"):
         versions.draft_import(_book(), text="title = ", by=users["admin"], now=timezone.now())
+    text = (DEFAULT_DIRECTORY / "family-solutions.toml").read_text(encoding="utf-8")
+    huge = text.replace(
+        'maximum = { amount = 3, unit = "calendar_days" }',
+        'maximum = { amount = 99999999999, unit = "calendar_days" }',
+        1,
+    )
+    with pytest.raises(versions.RulebookRefused, match="Rule B2: 99999999999 calendar days is too long"):
+        versions.draft_import(_book(), text=huge, by=users["admin"], now=timezone.now())
     assert not RulebookVersion.objects.exists()
     text = (
         (DEFAULT_DIRECTORY / "family-solutions.toml")
@@ -366,7 +375,8 @@ def test_editing_b2_in_the_browser_previewing_and_publishing(client, users):
         ({"expected_amount": "5", "expected_unit": "calendar_days"}, "expected_amount", "longer than the maximum"),
         ({"maximum_unit": "fortnights"}, "maximum_unit", "Select a valid choice"),
         ({"maximum_amount": "2", "maximum_unit": "end_of_next_working_day"}, "maximum_amount", "takes the amount 1"),
-        ({"maximum_amount": "900", "maximum_unit": "hours"}, "maximum_unit", "more than two weeks"),
+        ({"maximum_amount": "900", "maximum_unit": "hours"}, "maximum_amount", "too long for a maximum: use days"),
+        ({"maximum_amount": "9000", "maximum_unit": "working_days"}, "maximum_amount", "too long for a maximum"),
         ({"maximum_amount": "", "maximum_unit": "calendar_days"}, "maximum_amount", "Enter the amount"),
         ({"stops_on": []}, "stops_on", "at least one event that stops"),
         ({"escalate_to": ["mash_lead"]}, "escalate_to", "told of a breach anyway"),
@@ -446,3 +456,14 @@ def test_recompute_on_publishing_moves_the_clocks_to_the_new_version(
     with django_capture_on_commit_callbacks(execute=True):
         _publish_b2_maximum(users["admin"], now, open_clocks="recompute")
     assert Deadline.objects.get(contact=contact, rule_id="B2").rulebook_version == 2
+
+
+def test_reading_the_rulebooks_asks_the_database_only_when_a_version_was_published(users, django_assert_num_queries):
+    now = timezone.now()
+    with django_assert_num_queries(0):  # none published anywhere: the files, no query
+        assert active_rulebooks(now) is file_rulebooks()
+    _publish_b2_maximum(users["admin"], now)
+    with django_assert_num_queries(1):  # this process published: it reads the versions once
+        assert active_rulebooks(now)[0].version == 2
+    with django_assert_num_queries(0):
+        assert active_rulebooks(now)[0].version == 2

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         if seed:
             stored = versions.versions_seed(file_rulebooks(), by=None, now=timezone.now())
             self.stdout.write(f"Stored as version 1: {', '.join(stored) or 'none (every rulebook has versions)'}")
+        # Every process reads the versions again (useful after a database restore, too).
+        versions.announce()
         for version in RulebookVersion.objects.order_by("slug", "number"):
             when = f" from {timezone.localtime(version.effective_at):%Y-%m-%d %H:%M}" if version.effective_at else ""
             self.stdout.write(f"{version.slug} version {version.number}: {version.get_state_display()}{when}")
