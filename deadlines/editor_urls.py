@@ -16,4 +16,5 @@ urlpatterns = [
     path("rulebooks/<slug:slug>/draft/preview/", v.draft_preview, name="editor_preview"),
     path("rulebooks/<slug:slug>/import/", v.draft_import, name="editor_import"),
     path("rulebooks/<slug:slug>/versions/<int:number>/export/", v.version_export, name="editor_export"),
+    path("rulebooks/<slug:slug>/versions/<int:number>/retire/", v.version_retire, name="editor_version_retire"),
 ]

@@ -102,7 +102,7 @@ def draft_detail(request, slug: str):
     return render(
         request,
         "deadlines/editor_draft.html",
-        {"book": book, "draft": draft, "rows": _rule_rows(book), "tables": draft.data.get("rule", [])},
+        {"book": book, "draft": draft, "rows": _rule_rows(book)},
     )
 
 
@@ -269,3 +269,22 @@ def draft_import(request, slug: str):
     else:
         form = ImportForm()
     return render(request, "deadlines/editor_import.html", {"form": form, "slug": slug, "book": book})
+
+
+@login_required
+@require_POST
+def version_retire(request, slug: str, number: int):
+    """Call off a published version before it takes effect."""
+    require_perm(request.user, PERM)
+    _file_book(slug)
+    version = RulebookVersion.objects.filter(slug=slug, number=number).first()
+    if version is None:
+        messages.error(request, f"This rulebook has no version {number}")
+        return redirect("deadlines:editor_rulebook", slug=slug)
+    try:
+        versions.version_retire(version, by=request.user, now=timezone.now())
+    except versions.RulebookRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Version {number} withdrawn: it will not take effect")
+    return redirect("deadlines:editor_rulebook", slug=slug)

@@ -53,6 +53,7 @@ __all__ = [
     "rule_summary",
     "to_toml",
     "version_rulebook",
+    "version_retire",
     "versions_seed",
 ]
 
@@ -560,6 +561,26 @@ def draft_publish(
         from deadlines.tasks import recompute_rulebook
 
         transaction.on_commit(lambda: recompute_rulebook.delay(locked.slug), robust=True)
+    return locked
+
+
+@transaction.atomic
+def version_retire(version: RulebookVersion, *, by, now: datetime) -> RulebookVersion:
+    """Withdraw a published version that has not taken effect yet (a change called off).
+
+    A version already in force is not retired: publish a new one instead, so what clocks
+    followed stays on record.
+    """
+    locked = RulebookVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.state != RulebookVersion.State.PUBLISHED or locked.effective_at <= now:
+        raise RulebookRefused(
+            f"Version {locked.number} has already taken effect (or is not published): publish a new version instead"
+        )
+    locked.state = RulebookVersion.State.RETIRED
+    locked._history_user = by
+    locked.save(update_fields=["state"])
+    forget()
+    transaction.on_commit(_bump_generation)
     return locked
 
 

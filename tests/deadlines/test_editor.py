@@ -467,3 +467,21 @@ def test_reading_the_rulebooks_asks_the_database_only_when_a_version_was_publish
         assert active_rulebooks(now)[0].version == 2
     with django_assert_num_queries(0):
         assert active_rulebooks(now)[0].version == 2
+
+
+def test_a_scheduled_version_can_be_withdrawn_before_it_takes_effect(client, users):
+    now = timezone.now()
+    draft = versions.draft_start(_book(), by=users["admin"], now=now)
+    later = now + timedelta(days=7)
+    scheduled = versions.draft_publish(
+        draft, edit_version=draft.edit_version, effective_at=later, open_clocks="keep", reason="r", by=None, now=now
+    )
+    client.force_login(users["manager"])
+    url = reverse("deadlines:editor_version_retire", args=["family-solutions", scheduled.number])
+    assert client.post(url).status_code == 302
+    scheduled.refresh_from_db()
+    assert scheduled.state == RulebookVersion.State.RETIRED
+    assert next(b for b in active_rulebooks(later) if b.slug == "family-solutions").version == 1
+    # Version 1 is in force: it cannot be withdrawn.
+    client.post(reverse("deadlines:editor_version_retire", args=["family-solutions", 1]))
+    assert RulebookVersion.objects.get(slug="family-solutions", number=1).state == RulebookVersion.State.PUBLISHED
