@@ -6,5 +6,5 @@ class DeadlinesConfig(AppConfig):
     verbose_name = "Timescales, deadlines and alerts"
 
     def ready(self) -> None:
-        # Registers the rulebook system check.
-        from deadlines import checks  # noqa: F401
+        # Registers the rulebook system check and the rulebook editor's permission.
+        from deadlines import checks, rules  # noqa: F401

@@ -13,10 +13,10 @@ from deadlines.rulebook import RulebookError
 
 @register("deadlines")
 def rulebooks_check(app_configs=None, **kwargs) -> list[Error]:
-    from deadlines.services import active_rulebooks
+    from deadlines.services import file_rulebooks
 
     try:
-        active_rulebooks()
+        file_rulebooks()
     except RulebookError as exc:
         return [
             Error(

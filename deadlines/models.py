@@ -158,6 +158,9 @@ class Deadline(models.Model):
     escalation_alerted_at = models.DateTimeField(null=True, blank=True)
     # What started this clock (an event of deadlines.events) and who did it, for "Why is this due?".
     start_event = models.CharField(max_length=40, blank=True, default="", db_default="")
+    # The stored version of its rulebook the clock follows (deadlines.versions); null: the file.
+    # Recomputes keep it on that version unless its publisher chose to move running clocks.
+    rulebook_version = models.PositiveIntegerField(null=True, blank=True)
     started_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = DeadlineQuerySet.as_manager()
@@ -307,3 +310,52 @@ class DigestDelivery(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["recipient", "for_date"], name="digest_once_per_day")]
+
+
+class RulebookVersion(models.Model):
+    """One version of a rulebook, edited in the browser (deadlines.versions, ADR 0034).
+
+    `data` holds the rulebook's tables exactly as its TOML file would (title, source, steps and
+    the `rule` list), validated by the same loader. A rulebook with no version here is read from
+    its file. Published versions are never edited again: a change is a new draft, published
+    with the time it takes effect; old versions stay readable.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        RETIRED = "retired", "Retired"
+
+    class OpenClocks(models.TextChoices):
+        KEEP = "keep", "Keep the due times they have"
+        RECOMPUTE = "recompute", "Recompute them with this version"
+
+    slug = models.CharField(max_length=60)
+    number = models.PositiveIntegerField()
+    data = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    effective_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    author = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    # Optimistic locking (ADR 0004): every save of a draft adds one; a form sent with an older
+    # value was typed over someone else's change and is refused.
+    edit_version = models.PositiveIntegerField(default=1)
+    published_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    published_at = models.DateTimeField(null=True, blank=True)
+    open_clocks = models.CharField(max_length=10, choices=OpenClocks.choices, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "number"], name="rulebook_version_number_unique"),
+            models.UniqueConstraint(fields=["slug"], condition=Q(state="draft"), name="rulebook_version_one_draft"),
+            models.CheckConstraint(
+                name="rulebook_version_published_has_time",
+                condition=Q(state="draft") | Q(effective_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug} version {self.number} ({self.get_state_display()})"

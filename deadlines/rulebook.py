@@ -51,6 +51,7 @@ __all__ = [
     "available_rulebooks",
     "load_rulebook",
     "load_rulebooks",
+    "parse_rulebook",
     "rules_ended_by",
     "rules_started_by",
     "rules_stopped_by",
@@ -139,6 +140,8 @@ class Rulebook:
     source: str = ""
     # Optional workflow steps the procedure has (see STEPS); absent means it has not.
     steps: dict[str, bool] = field(default_factory=dict)
+    # The stored version (deadlines.versions) it was read from; None: read from its file.
+    version: int | None = None
 
     def has_step(self, step: str) -> bool:
         if step not in STEPS:
@@ -162,13 +165,24 @@ def load_rulebook(path: Path | str) -> Rulebook:
         raise RulebookError(f"{path}: no such rulebook file") from None
     except tomllib.TOMLDecodeError as exc:
         raise RulebookError(f"{path}: TOML syntax error: {exc}") from exc
+    if not _SLUG.match(path.stem):
+        raise RulebookError(f"{path}: file name {path.name!r} must be a lowercase slug such as 'family-solutions.toml'")
+    return parse_rulebook(data, slug=path.stem, path=path, origin=str(path))
+
+
+def parse_rulebook(data: Any, *, slug: str, path: Path, origin: str, version: int | None = None) -> Rulebook:
+    """Validate a rulebook's tables (a TOML file's contents, or a stored version of one).
+
+    `origin` begins every message (the file, or "families-first version 3"); `version` is the
+    stored version number, None for a file.
+    """
 
     def fail(problem: str, rule_id: str | None = None) -> RulebookError:
-        where = f"{path}: rule {rule_id}: " if rule_id else f"{path}: "
+        where = f"{origin}: rule {rule_id}: " if rule_id else f"{origin}: "
         return RulebookError(where + problem)
 
-    if not _SLUG.match(path.stem):
-        raise fail(f"file name {path.name!r} must be a lowercase slug such as 'family-solutions.toml'")
+    if not isinstance(data, dict):
+        raise fail("a rulebook must be a table of title, source, [steps] and [[rule]] tables")
     unknown = sorted(set(data) - _TOP_LEVEL_KEYS)
     if unknown:
         raise fail(f"unknown top-level key(s) {', '.join(unknown)}")
@@ -197,7 +211,7 @@ def load_rulebook(path: Path | str) -> Rulebook:
         if rule.id in rules:
             raise fail("duplicate rule id", rule.id)
         rules[rule.id] = rule
-    return Rulebook(slug=path.stem, title=title, path=path, rules=rules, source=source, steps=dict(steps))
+    return Rulebook(slug=slug, title=title, path=path, rules=rules, source=source, steps=dict(steps), version=version)
 
 
 def _parse_rule(table: Any, *, index: int, fail: Callable[..., RulebookError]) -> Rule:

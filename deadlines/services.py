@@ -18,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from deadlines import engine
 from deadlines.calendar import WorkingCalendar, compute_deadline
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "EventResult",
     "active_rulebooks",
+    "file_rulebooks",
     "alert_mark_read",
     "alerts_mark_all_read",
     "closure_day_add",
@@ -57,12 +59,22 @@ class EventResult:
     withdrawn_rules: tuple[str, ...] = ()
 
 
-def active_rulebooks() -> tuple[Rulebook, ...]:
-    """The deployment's rulebooks (settings.EARLYHELP_RULEBOOKS), loaded once per process.
+def active_rulebooks(now: datetime | None = None) -> tuple[Rulebook, ...]:
+    """The deployment's rulebooks (settings.EARLYHELP_RULEBOOKS) as they stand at `now` (default: now).
 
-    Keyed on the settings so a test that changes them gets the right books; a changed file
-    needs a restart, then `recompute_deadlines`.
+    Each is the published version in force at `now` (deadlines.versions, edited in the browser),
+    else its file. Files are loaded once per process, keyed on the settings so a test that
+    changes them gets the right books; a changed file needs a restart, then `recompute_deadlines`.
     """
+    from deadlines import versions
+
+    directory = settings.EARLYHELP_RULEBOOK_DIR or str(DEFAULT_DIRECTORY)
+    files = _load(tuple(settings.EARLYHELP_RULEBOOKS), directory)
+    return versions.in_force(files, timezone.now() if now is None else now)
+
+
+def file_rulebooks() -> tuple[Rulebook, ...]:
+    """The deployment's rulebooks as their files say (what `manage.py check` validates)."""
     directory = settings.EARLYHELP_RULEBOOK_DIR or str(DEFAULT_DIRECTORY)
     return _load(tuple(settings.EARLYHELP_RULEBOOKS), directory)
 
@@ -141,7 +153,9 @@ def deadline_record_event(
     subjects = {"contact": contact, "episode": episode, "worker": worker}
     if not any(subjects.values()):
         raise ValueError("deadline_record_event needs a contact, an episode or a worker")
-    books = tuple(active_rulebooks() if rulebooks is None else rulebooks)
+    # The versions in force when the thing happened: clocks started from a version's effective
+    # time follow it (deadlines.versions).
+    books = tuple(active_rulebooks(now) if rulebooks is None else rulebooks)
     route = contact.route if contact is not None else None
     starting: list[set[str]] = []
 
@@ -250,6 +264,8 @@ def _new_row(start: engine.Start, *, subjects: dict, event: str, actor) -> Deadl
         # For "Why is this due?": the event that started it, and who recorded it.
         start_event=event,
         started_by_id=getattr(actor, "pk", None),
+        # The version of its rulebook it follows (deadlines.versions); None: the file.
+        rulebook_version=start.book.version,
     )
 
 
@@ -265,6 +281,8 @@ def deadlines_recompute_open(
     calendar: WorkingCalendar,
     rulebooks: Sequence[Rulebook] | None = None,
     batch_size: int = 2000,
+    slugs: Sequence[str] | None = None,
+    adopt: bool = False,
 ) -> int:
     """Recompute the limits of the open clocks after a calendar or rulebook change.
 
@@ -274,31 +292,47 @@ def deadlines_recompute_open(
     in the deployment's rulebooks is left as it is (and logged): silently withdrawing it would
     hide work that was due. Alert stamps are kept, so a deadline pushed back after its alert is
     not alerted twice ("at most one alert per level").
+
+    Each clock is recomputed with the rulebook version it started under (`rulebook_version`;
+    None: the file), so a version published with "keep their due times" keeps them through a
+    calendar change; `adopt` moves the clocks to the version in force now instead (publishing
+    with "recompute", deadlines.versions). `rulebooks` given explicitly apply to every clock.
+    `slugs`: only the clocks of these rulebooks.
     """
-    books = tuple(active_rulebooks() if rulebooks is None else rulebooks)
+    books = tuple(active_rulebooks(now) if rulebooks is None else rulebooks)
     rules = {(b.slug, r.id): r for b in books for r in b.rules.values()}
+    in_force = {b.slug: b.version for b in books}
+    own_version = rulebooks is None and not adopt
+    only = {} if slugs is None else {"rulebook__in": list(slugs)}
     fields = ["expected_at", "due_at", "flag_only", "title"]
+    if adopt:
+        fields.append("rulebook_version")
     changed = 0
     missing: set[tuple[str, str]] = set()
     last_id = 0
     while True:
         # Keyset pages: cheap at any depth, and rows updated behind us are not re-read.
         batch = list(
-            Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id)
+            Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id, **only)
             .order_by("id")
-            .only("id", "rulebook", "rule_id", "started_at", *fields)[:batch_size]
+            .only("id", "rulebook", "rule_id", "started_at", "rulebook_version", *fields)[:batch_size]
         )
         if not batch:
             break
         last_id = batch[-1].id
         dirty = []
         for row in batch:
-            rule = rules.get((row.rulebook, row.rule_id))
+            if own_version and row.rulebook in in_force and row.rulebook_version != in_force[row.rulebook]:
+                rule = _versioned_rule(row.rulebook, row.rulebook_version, row.rule_id)
+            else:
+                rule = rules.get((row.rulebook, row.rule_id))
             if rule is None:
                 missing.add((row.rulebook, row.rule_id))
                 continue
             expected_at, due_at = compute_deadline(calendar, row.started_at, rule.expected, rule.maximum)
             new = {"expected_at": expected_at, "due_at": due_at, "flag_only": rule.flag_only, "title": rule.title}
+            if adopt:
+                new["rulebook_version"] = in_force.get(row.rulebook)
             if any(getattr(row, f) != v for f, v in new.items()):
                 for f, v in new.items():
                     setattr(row, f, v)
@@ -317,6 +351,17 @@ def deadlines_recompute_open(
     for slug, rule_id in sorted(missing):
         logger.warning("open deadlines of rule %s in rulebook %s: the rule is no longer configured", rule_id, slug)
     return changed
+
+
+def _versioned_rule(slug: str, number: int | None, rule_id: str):
+    """A rule as version `number` of its rulebook has it (None: the file); None if it has no such rule."""
+    from deadlines import versions
+
+    if number is None:
+        book = next((b for b in file_rulebooks() if b.slug == slug), None)
+    else:
+        book = versions.published_book(slug, number)
+    return None if book is None else book.rules.get(rule_id)
 
 
 # --- Closure days and alerts: the writes behind the pages ------------------------------------

@@ -37,3 +37,14 @@ def send_digests() -> int:
 def recompute_deadlines() -> int:
     """Queued (on commit) when an administrator adds or removes a closure day."""
     return deadlines_recompute_open(now=timezone.now(), calendar=current_calendar())
+
+
+@shared_task(name="deadlines.tasks.recompute_rulebook", **TASK_OPTIONS)
+def recompute_rulebook(slug: str) -> int:
+    """Queued (on commit) when a rulebook version is published with "recompute the open clocks".
+
+    Idempotent: it sets each open clock of the rulebook to what the version in force says (and
+    records that version on it), so a rerun after an interruption finishes the job and changes
+    nothing already done.
+    """
+    return deadlines_recompute_open(now=timezone.now(), calendar=current_calendar(), slugs=[slug], adopt=True)

@@ -4,6 +4,7 @@ earlyhelp/urls.py from workflows/clock_urls.py: it is a page of the case's recor
 from django.urls import path
 
 from deadlines import views
+from deadlines.editor_urls import urlpatterns as editor_urlpatterns
 
 app_name = "deadlines"
 urlpatterns = [
@@ -14,3 +15,4 @@ urlpatterns = [
     path("closure-days/new/", views.closure_day_add, name="closure_day_add"),
     path("closure-days/<int:pk>/delete/", views.closure_day_delete, name="closure_day_delete"),
 ]
+urlpatterns += editor_urlpatterns

@@ -32,8 +32,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Users", "accounts:user_list", frozenset({r.ADMINISTRATOR})),
     NavItem("Closure days", "deadlines:closure_days", frozenset({r.ADMINISTRATOR})),
     NavItem("Procedures", "accounts:service_list", frozenset({r.ADMINISTRATOR})),
-    # Managers reach the letter templates from the dashboard: their navigation stays on one line.
+    # Managers reach letter templates and rulebooks from the dashboard: their navigation stays on one line.
     NavItem("Letter templates", "episodes:letter_templates", frozenset({r.ADMINISTRATOR})),
+    NavItem("Rulebooks", "deadlines:editor_rulebooks", frozenset({r.ADMINISTRATOR})),
 )
 
 

@@ -68,7 +68,15 @@ KWARG_OBJECTS = {
     "practitioner_pk": "practitioner",
     "record_pk": "note",
 }
-KWARG_VALUES = {"form_key": "assessment", "table": "breaches", "kind": "acknowledgement", "record_kind": "note"}
+KWARG_VALUES = {
+    "form_key": "assessment",
+    "table": "breaches",
+    "kind": "acknowledgement",
+    "record_kind": "note",
+    "slug": "family-solutions",
+    "rule_id": "B2",
+    "number": 1,
+}
 
 
 def url_for(name: str, kwarg_names, world: dict) -> str:
