@@ -78,9 +78,14 @@ class SafeTextMixin:
 
 
 def gds_helper() -> FormHelper:
-    """The crispy-forms-gds helper of every form: the template writes the `<form>` tag."""
+    """The crispy-forms-gds helper of every form: the template writes the `<form>` tag and its one CSRF token.
+
+    crispy adds a CSRF token of its own to every form it renders, even without the `<form>` tag: a POST form
+    then had two, and a GET form sent the token in its URL (ADR 0036).
+    """
     helper = FormHelper()
     helper.form_tag = False
+    helper.disable_csrf = True
     return helper
 
 
