@@ -34,6 +34,7 @@ from cases.models import (
     TeamMeeting,
     why_not,
 )
+from kit.dates import long_datetime
 from kit.permissions import require_perm, require_role
 from workflows import episode_selectors as selectors
 from workflows import episode_services as services
@@ -422,7 +423,7 @@ class PlannedVisitNew(EpisodeAction):
     def get_success_message(self) -> str:
         when = timezone.localtime(self.result.planned_at)
         return (
-            f"{self.result.get_kind_display()} planned for {when:%d %B %Y at %H:%M}. "
+            f"{self.result.get_kind_display()} planned for {long_datetime(when)}. "
             "Record it by the end of the next working day after the visit."
         )
 
