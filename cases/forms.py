@@ -437,7 +437,17 @@ class SearchForm(SafeTextMixin, GdsForm):
         label="Name, date of birth, postcode, NHS number or UPN",
         max_length=100,
         help_text="For example: Jordan Smith, 14/03/2015, AB1 2CD, 943 476 5919",
+        error_messages={"required": "Enter a name, date of birth, postcode, NHS number or UPN"},
     )
+
+
+class StepDownSearchForm(SearchForm):
+    """The family a social care team steps down, found by a child's details."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].label = "Child's name, date of birth, postcode or NHS number"
+        self.fields["q"].error_messages["required"] = "Enter a child's name, date of birth, postcode or NHS number"
 
 
 class BreakGlassForm(SafeTextMixin, GdsForm):

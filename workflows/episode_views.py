@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from cases import selectors as case_selectors
-from cases.access import log_access, log_search, render_logged, visible_family_or_404
+from cases.access import log_access, render_logged, visible_family_or_404
 from cases.models import (
     AccessLog,
     CaseNote,
@@ -967,17 +967,6 @@ step_up_decide = StepUpDecide.as_view()
 
 
 # --- Step-down and escalation -----------------------------------------------------------------------
-
-
-@login_required
-def step_down_find(request):
-    require_perm(request.user, "cases.receive_step_down")
-    query = (request.GET.get("q") or "").strip()[:100]
-    people = case_selectors.search_people(request.user, query) if query else []
-    families = {m.family.pk: m.family for p in people for m in p.memberships.all()}
-    if query:
-        log_search(request, people, what=f"step-down search: {query}")
-    return render(request, "episodes/step_down_find.html", {"query": query, "families": list(families.values())})
 
 
 class StepDown(ActionView):

@@ -3,14 +3,14 @@
 from django.urls import path
 
 from workflows import episode_views as views
-from workflows import wraparound_views
+from workflows import family_views, wraparound_views
 
 app_name = "episodes"
 urlpatterns = [
     path("my-cases/", views.my_cases, name="my_cases"),
     path("allocation/", views.pre_allocation, name="pre_allocation"),
     path("sign-off/", views.sign_off, name="sign_off"),
-    path("step-down/", views.step_down_find, name="step_down_find"),
+    path("step-down/", family_views.step_down_find, name="step_down_find"),
     path("families/<int:family_pk>/step-down/", views.step_down, name="step_down"),
     path("episodes/<int:pk>/", views.episode_detail, name="episode_detail"),
     path("episodes/<int:pk>/allocate/", views.allocate, name="allocate"),
