@@ -89,16 +89,35 @@ def gds_helper() -> FormHelper:
     return helper
 
 
+# The empty choice of a select, in words: never Django's "---------" (ADR 0036).
+EMPTY_CHOICE = "Choose one"
+DJANGO_EMPTY_LABEL = "---------"
+
+
+def name_empty_choices(form: forms.BaseForm) -> None:
+    """Give every select's empty choice words instead of Django's "---------" placeholder."""
+    for field in form.fields.values():
+        if isinstance(field, forms.ModelChoiceField):
+            if field.empty_label == DJANGO_EMPTY_LABEL:
+                field.empty_label = EMPTY_CHOICE
+        elif isinstance(field, forms.ChoiceField) and any(label == DJANGO_EMPTY_LABEL for _, label in field.choices):
+            field.choices = [
+                (value, EMPTY_CHOICE if label == DJANGO_EMPTY_LABEL else label) for value, label in field.choices
+            ]
+
+
 class GdsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = gds_helper()
+        name_empty_choices(self)
 
 
 class GdsModelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = gds_helper()
+        name_empty_choices(self)
 
 
 class SafeDateInputField(DateInputField):

@@ -92,12 +92,30 @@ class FamilyAction(ActionView):
 
 
 class PersonAdd(FamilyAction):
+    """Add a person to a family. Whoever may record a contact for the family may add its people first
+    (a family picked from the intake matches may be outside the user's scope, see family_for_intake_or_404);
+    `?then=contact` comes back to the contact page."""
+
     form_class = PersonForm
     template_name = "cases/person_form.html"
     success_message = "{data[first_name]} {data[last_name]} was added."
 
+    def get_object(self):
+        if not self.request.user.has_perm("cases.record_contact"):
+            return super().get_object()
+        family, matched = family_for_intake_or_404(self.request, self.kwargs["pk"])
+        if self.request.method == "GET":
+            what = self.logged_as(family) + (" (picked from intake matches)" if matched else "")
+            log_access(self.request, action=AccessLog.Action.VIEW, what=what, family=family)
+        return family
+
     def logged_as(self, family) -> str:
         return f"add a person to {family.reference}"
+
+    def success_url(self) -> str:
+        if self.request.GET.get("then") == "contact" and self.request.user.has_perm("cases.record_contact"):
+            return reverse("cases:contact_record", args=[self.object.pk])
+        return super().success_url()
 
     def perform(self, data):
         services.person_add_to_family(
