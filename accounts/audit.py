@@ -36,6 +36,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts import roles
 from accounts.models import RoleChange, User
+from kit.dates import long_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def _send_alert(change_id: int, addresses: list[str]) -> None:
     body = (
         f"{change.user} (username {change.user.username}) now has the roles: {change.after or 'none'}.\n"
         f"Before: {change.before or 'none'}.\n"
-        f"Changed by {by} on {when:%d %B %Y at %H:%M} ({change.get_source_display().lower()}).\n\n"
+        f"Changed by {by} on {long_datetime(when)} ({change.get_source_display().lower()}).\n\n"
         "You are told because you manage this service. If this change was not agreed, ask an "
         "administrator to remove the role and report it to your information governance lead.\n"
     )

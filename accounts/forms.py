@@ -7,7 +7,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from accounts.models import Team, User
 from accounts.roles import ALL_ROLES
 from accounts.services import REASON_MIN_LENGTH
-from kit.forms import SafeTextMixin, gds_helper
+from kit.forms import SafeTextMixin, gds_helper, name_empty_choices
 
 
 class SignInForm(AuthenticationForm):
@@ -69,6 +69,7 @@ class UserForm(SafeTextMixin, forms.ModelForm):
             self.fields["new_password"].required = True
             self.fields["new_password"].help_text = "At least 12 characters."
         self.helper = gds_helper()
+        name_empty_choices(self)
 
     def clean_new_password(self):
         password = self.cleaned_data.get("new_password")

@@ -5,6 +5,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from accounts import roles
+from kit.dates import long_date, long_datetime
 
 
 class Service(models.Model):
@@ -154,7 +155,7 @@ class TwoFactorReset(models.Model):
         ordering = ["-reset_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Two-factor reset for {self.user} on {self.reset_at:%d %B %Y}"
+        return f"Two-factor reset for {self.user} on {long_date(self.reset_at)}"
 
 
 class EnrolmentCode(models.Model):
@@ -171,4 +172,4 @@ class EnrolmentCode(models.Model):
         ordering = ["-issued_at"]
 
     def __str__(self) -> str:
-        return f"Enrolment code for {self.user} issued {self.issued_at:%d %B %Y %H:%M}"
+        return f"Enrolment code for {self.user} issued {long_datetime(self.issued_at)}"

@@ -29,6 +29,7 @@ from accounts import roles
 from accounts.audit import record, role_changes
 from accounts.models import EnrolmentCode, RoleChange, TwoFactorReset, User
 from accounts.signals import team_joined
+from kit.dates import long_datetime
 
 REASON_MIN_LENGTH = 20
 
@@ -124,7 +125,7 @@ def send_enrolment_code(*, user: User, issued: IssuedCode, intro: str) -> bool:
         "To set up two-factor sign-in, sign in with your username and password, then open this link:\n"
         f"{issued.link}\n\n"
         f"or enter this enrolment code when asked: {issued.code}\n\n"
-        f"The code works once and only until {expires:%d %B %Y at %H:%M}. You will need an "
+        f"The code works once and only until {long_datetime(expires)}. You will need an "
         "authenticator app on your work phone.\n"
     )
     send_mail(f"{settings.SERVICE_NAME}: set up two-factor sign-in", body, None, [user.email], fail_silently=False)
@@ -166,7 +167,7 @@ def notify_owner_of_reset(*, reset: TwoFactorReset, issued: IssuedCode) -> bool:
     by = str(reset.reset_by) if reset.reset_by_id else "a system administrator (command line)"
     when = timezone.localtime(reset.reset_at)
     intro = (
-        f"Your two-factor sign-in was reset by {by} on {when:%d %B %Y at %H:%M}.\n"
+        f"Your two-factor sign-in was reset by {by} on {long_datetime(when)}.\n"
         f"Reason given: {reset.reason}\n\n"
         "If you did not ask for this, tell your manager and your information governance lead now: "
         "someone may be trying to use your account."
@@ -223,7 +224,7 @@ def _tell_owner_password_set(user_id: int, by_id: int, now: datetime) -> None:
     user, by = User.objects.get(pk=user_id), User.objects.get(pk=by_id)
     body = (
         f"The password of your account ({user.username}) was set by {by} on "
-        f"{timezone.localtime(now):%d %B %Y at %H:%M}.\n\n"
+        f"{long_datetime(timezone.localtime(now))}.\n\n"
         "If you did not ask for this, tell your manager and your information governance lead now."
     )
     send_mail(f"{settings.SERVICE_NAME}: your password was changed", body, None, [user.email], fail_silently=False)

@@ -24,6 +24,7 @@ from simple_history.models import HistoricalRecords
 
 from cases.fsm import StateField, StateMachineModel
 from cases.models import RiskIndicator
+from kit.dates import long_date, long_datetime
 
 USER = settings.AUTH_USER_MODEL
 
@@ -431,7 +432,7 @@ class CaseNote(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.happened_at:%d %B %Y}"
+        return f"{self.get_kind_display()} on {long_date(self.happened_at)}"
 
 
 class ChildView(models.Model):
@@ -492,7 +493,7 @@ class PlannedVisit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} planned for {self.planned_at:%d %B %Y %H:%M}"
+        return f"{self.get_kind_display()} planned for {long_datetime(self.planned_at)}"
 
     @property
     def is_pending(self) -> bool:
@@ -586,7 +587,7 @@ class TeamMeeting(models.Model):
         indexes = [models.Index(fields=["episode", "held_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.held_at:%d %B %Y}"
+        return f"{self.get_kind_display()} on {long_date(self.held_at)}"
 
     @property
     def attendee_list(self) -> list[str]:

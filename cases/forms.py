@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from crispy_forms_gds.layout import ConditionalQuestion, ConditionalRadios, Layout
 from django import forms
 from django.utils import timezone
 from django.utils.html import format_html
@@ -268,10 +269,33 @@ class DecisionForm(SafeTextMixin, GdsForm):
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
+    # The fields each decision needs, revealed under its radio (GOV.UK conditional reveal).
+    REVEALS = {
+        Contact.Decision.ALLOCATE: ("team",),
+        Contact.Decision.MEETING: ("meeting_kind",),
+        Contact.Decision.SINGLE_AGENCY: ("agency",),
+    }
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.exclude(kind__in=["front_door", "duty"]).order_by("name")
+        self.fields["team"].empty_label = "Choose a team"
+        self.fields["team"].label = "Early Help team"
+        self.fields["meeting_kind"].label = "Meeting"
+        self.fields["agency"].label = "Agency that agreed to support"
         self.fields["decision"].error_messages["required"] = "Choose a decision"
+        self.helper.layout = Layout(
+            ConditionalRadios(
+                "decision",
+                *(
+                    ConditionalQuestion(label, *self.REVEALS[value]) if value in self.REVEALS else label
+                    for value, label in Contact.Decision.choices
+                ),
+            ),
+            "rationale",
+            "social_care_assessment_date",
+            "version",
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -437,7 +461,17 @@ class SearchForm(SafeTextMixin, GdsForm):
         label="Name, date of birth, postcode, NHS number or UPN",
         max_length=100,
         help_text="For example: Jordan Smith, 14/03/2015, AB1 2CD, 943 476 5919",
+        error_messages={"required": "Enter a name, date of birth, postcode, NHS number or UPN"},
     )
+
+
+class StepDownSearchForm(SearchForm):
+    """The family a social care team steps down, found by a child's details."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].label = "Child's name, date of birth, postcode or NHS number"
+        self.fields["q"].error_messages["required"] = "Enter a child's name, date of birth, postcode or NHS number"
 
 
 class BreakGlassForm(SafeTextMixin, GdsForm):

@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from cases import codes
 from cases.fsm import StateField, StateMachineModel
 from cases.validators import normalise_postcode, soundex
+from kit.dates import long_date
 
 USER = settings.AUTH_USER_MODEL
 
@@ -397,7 +398,7 @@ class Meeting(models.Model):
         ordering = ["-scheduled_for"]
 
     def __str__(self) -> str:
-        return f"{self.kind} on {self.scheduled_for:%d %B %Y}"
+        return f"{self.kind} on {long_date(self.scheduled_for)}"
 
 
 class MeetingItem(models.Model):

@@ -34,6 +34,7 @@ from accounts.models import Team
 from deadlines.calendar import LONDON, WorkingCalendar, add_working_days, end_of_local_day, is_working_day
 from deadlines.models import Alert, Deadline, DigestDelivery
 from deadlines.rulebook import DEFAULT_ACTS, DEFAULT_ESCALATE_TO, Rule, Rulebook
+from kit.dates import long_date, long_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +308,7 @@ def _alerts_url() -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return "–" if value is None else f"{value.astimezone(LONDON):%a %d %b %Y %H:%M}"
+    return "–" if value is None else f"{long_datetime(value.astimezone(LONDON))}"
 
 
 def subject_reference(deadline: Deadline) -> str:
@@ -473,7 +474,7 @@ def _digest_message(leader, sections: dict[str, list[Deadline]], *, today, until
         "overdue": "Overdue (past the expected time)",
         "due": f"Falling due by {_when(until)}",
     }
-    lines = [f"Timescales for {leader.team} on {today:%A %d %B %Y}.", ""]
+    lines = [f"Timescales for {leader.team} on {long_date(today)}.", ""]
     for key, heading in headings.items():
         items = sections[key]
         lines.append(f"{heading}: {len(items)}{'+' if len(items) == DIGEST_LIST_LIMIT else ''}")
@@ -487,4 +488,4 @@ def _digest_message(leader, sections: dict[str, list[Deadline]], *, today, until
     url = _alerts_url()
     if url:
         lines.append(f"Your alerts: {url}")
-    return f"Timescales digest: {leader.team}, {today:%d %B %Y}", "\n".join(lines) + "\n"
+    return f"Timescales digest: {leader.team}, {long_date(today)}", "\n".join(lines) + "\n"

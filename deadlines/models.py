@@ -19,6 +19,8 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from simple_history.models import HistoricalRecords
 
+from kit.dates import long_date
+
 USER = settings.AUTH_USER_MODEL
 
 # "Due soon": a limit falls within this window of now.
@@ -40,7 +42,7 @@ class ClosureDay(models.Model):
         ordering = ["date"]
 
     def __str__(self) -> str:
-        return f"{self.date:%d %B %Y}: {self.reason}"
+        return f"{long_date(self.date)}: {self.reason}"
 
 
 class Status(models.TextChoices):

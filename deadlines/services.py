@@ -26,6 +26,7 @@ from deadlines.events import EVENTS
 from deadlines.models import Alert, ClosureDay, Deadline
 from deadlines.procedures import rulebooks_for
 from deadlines.rulebook import DEFAULT_DIRECTORY, Rulebook, load_rulebooks
+from kit.dates import long_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -427,6 +428,6 @@ def service_procedure_set(*, service, rulebook: str, expected: str, by, now: dat
     if locked.rulebook != rulebook:
         locked.rulebook = rulebook
         locked._history_user = by
-        locked._change_reason = f"procedure set on {now:%d %B %Y %H:%M}"[:100]
+        locked._change_reason = f"procedure set on {long_datetime(now)}"[:100]
         locked.save(update_fields=["rulebook"])
     return locked

@@ -78,22 +78,46 @@ class SafeTextMixin:
 
 
 def gds_helper() -> FormHelper:
-    """The crispy-forms-gds helper of every form: the template writes the `<form>` tag."""
+    """The crispy-forms-gds helper of every form: the template writes the `<form>` tag and its one CSRF token.
+
+    crispy adds a CSRF token of its own to every form it renders, even without the `<form>` tag: a POST form
+    then had two, and a GET form sent the token in its URL (ADR 0036).
+    """
     helper = FormHelper()
     helper.form_tag = False
+    helper.disable_csrf = True
     return helper
+
+
+# The empty choice of a select, in words: never Django's "---------" (ADR 0036).
+EMPTY_CHOICE = "Choose one"
+DJANGO_EMPTY_LABEL = "---------"
+
+
+def name_empty_choices(form: forms.BaseForm) -> None:
+    """Give every select's empty choice words instead of Django's "---------" placeholder."""
+    for field in form.fields.values():
+        if isinstance(field, forms.ModelChoiceField):
+            if field.empty_label == DJANGO_EMPTY_LABEL:
+                field.empty_label = EMPTY_CHOICE
+        elif isinstance(field, forms.ChoiceField) and any(label == DJANGO_EMPTY_LABEL for _, label in field.choices):
+            field.choices = [
+                (value, EMPTY_CHOICE if label == DJANGO_EMPTY_LABEL else label) for value, label in field.choices
+            ]
 
 
 class GdsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = gds_helper()
+        name_empty_choices(self)
 
 
 class GdsModelForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = gds_helper()
+        name_empty_choices(self)
 
 
 class SafeDateInputField(DateInputField):

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from kit.dates import long_date
+
 USER = settings.AUTH_USER_MODEL
 
 
@@ -27,7 +29,7 @@ class Tombstone(models.Model):
         ordering = ["-deleted_at"]
 
     def __str__(self) -> str:
-        return f"{self.reference} deleted {self.deleted_at:%d %B %Y}"
+        return f"{self.reference} deleted {long_date(self.deleted_at)}"
 
 
 class ManagersDecision(models.Model):
@@ -76,7 +78,7 @@ class ManagersDecision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Managers Decision ({self.get_oversees_display().lower()}) on {self.recorded_at:%d %B %Y}"
+        return f"Managers Decision ({self.get_oversees_display().lower()}) on {long_date(self.recorded_at)}"
 
 
 class Supervision(models.Model):
@@ -95,7 +97,7 @@ class Supervision(models.Model):
         indexes = [models.Index(fields=["practitioner", "held_on"], name="supervision_practitioner")]
 
     def __str__(self) -> str:
-        return f"Supervision of {self.practitioner} on {self.held_on:%d %B %Y}"
+        return f"Supervision of {self.practitioner} on {long_date(self.held_on)}"
 
 
 class SupervisionAction(models.Model):
@@ -178,4 +180,4 @@ class AnnexAExport(models.Model):
         constraints = [models.UniqueConstraint(fields=["requested_by"], name="one_annex_a_export_per_user")]
 
     def __str__(self) -> str:
-        return f"Annex A for {self.as_at:%d %B %Y} ({self.get_status_display().lower()})"
+        return f"Annex A for {long_date(self.as_at)} ({self.get_status_display().lower()})"

@@ -14,6 +14,7 @@ from fpdf import FPDF
 
 from cases import selectors as case_selectors
 from cases.models import Family
+from kit.dates import long_date, long_datetime
 
 # Enough for any family's printed history; the screen shows less and offers more.
 PRINT_LIMIT = 2000
@@ -67,9 +68,9 @@ def family_chronology(
 def filters_described(chronology: Chronology) -> str:
     parts = []
     if chronology.date_from:
-        parts.append(f"from {chronology.date_from:%d %B %Y}")
+        parts.append(f"from {long_date(chronology.date_from)}")
     if chronology.date_to:
-        parts.append(f"to {chronology.date_to:%d %B %Y}")
+        parts.append(f"to {long_date(chronology.date_to)}")
     if chronology.chosen_kinds:
         parts.append("only " + ", ".join(chronology.chosen_kinds))
     return "Entries " + " ".join(parts) if parts else "All entries"
@@ -124,7 +125,7 @@ def chronology_pdf(chronology: Chronology, *, printed_by, now: datetime) -> byte
     else:
         line("Address: " + (", ".join(chronology.address) or "not recorded"))
     local_now = timezone.localtime(now)
-    line(f"Printed {local_now:%d %B %Y %H:%M} by {printed_by}. OFFICIAL-SENSITIVE.")
+    line(f"Printed {long_datetime(local_now)} by {printed_by}. OFFICIAL-SENSITIVE.")
     line(filters_described(chronology) + f": {len(chronology.entries)}.")
     pdf.ln(3)
     if not chronology.entries:
@@ -132,7 +133,7 @@ def chronology_pdf(chronology: Chronology, *, printed_by, now: datetime) -> byte
     for entry in chronology.entries:
         at = timezone.localtime(entry["at"])
         by = f" - by {entry['by']}" if entry["by"] else ""
-        line(f"{at:%d %b %Y %H:%M}  {entry['kind']}{by}", style="B")
+        line(f"{long_datetime(at)}  {entry['kind']}{by}", style="B")
         if entry["text"]:
             line(entry["text"])
         pdf.ln(2)

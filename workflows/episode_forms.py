@@ -25,6 +25,7 @@ from cases.models import (
     RiskIndicator,
     StepUp,
 )
+from kit.dates import long_datetime
 from kit.forms import MAX_TEXT, GdsForm, SafeTextMixin, date_field, parse_time
 from kit.time import LONDON
 from workflows.episode_services import ASSESSMENT_TEXT_FIELDS, document_problem
@@ -145,7 +146,7 @@ class CaseNoteForm(SafeTextMixin, WhenMixin, GdsForm):
         self.planned = {str(v.pk): v for v in planned}
         if self.planned:
             self.fields["planned_visit"].choices = [
-                (pk, f"{v.get_kind_display()} planned for {timezone.localtime(v.planned_at):%d %B %Y %H:%M}")
+                (pk, f"{v.get_kind_display()} planned for {long_datetime(timezone.localtime(v.planned_at))}")
                 for pk, v in self.planned.items()
             ] + [("", "None of these: it was not planned")]
         else:

@@ -54,6 +54,7 @@ from cases.models import (
 )
 from deadlines import events
 from deadlines.services import deadline_record_event, procedure_has_step
+from kit.dates import long_date
 from kit.forms import has_hidden_characters
 from kit.permissions import require_perm
 from workflows.errors import CaseChanged, WorkflowError
@@ -523,7 +524,7 @@ def assessment_not_needed(*, episode: Episode, by, now: datetime, expected_versi
         today=timezone.localdate(now),
     ):
         raise WorkflowError(
-            f"The social care assessment of {episode.social_care_assessment_date:%d %B %Y} is 3 months old or more: "
+            f"The social care assessment of {long_date(episode.social_care_assessment_date)} is 3 months old or more: "
             "an Early Help assessment is needed."
         )
     _transition(episode, "skip_assessment")

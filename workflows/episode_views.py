@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from cases import selectors as case_selectors
-from cases.access import log_access, log_search, render_logged, visible_family_or_404
+from cases.access import log_access, render_logged, visible_family_or_404
 from cases.models import (
     AccessLog,
     CaseNote,
@@ -35,6 +35,7 @@ from cases.models import (
     TeamMeeting,
     why_not,
 )
+from kit.dates import long_datetime
 from kit.permissions import require_perm, require_role
 from kit.querystring import querystring
 from workflows import episode_selectors as selectors
@@ -491,7 +492,7 @@ class PlannedVisitNew(EpisodeAction):
     def get_success_message(self) -> str:
         when = timezone.localtime(self.result.planned_at)
         return (
-            f"{self.result.get_kind_display()} planned for {when:%d %B %Y at %H:%M}. "
+            f"{self.result.get_kind_display()} planned for {long_datetime(when)}. "
             "Record it by the end of the next working day after the visit."
         )
 
@@ -1037,17 +1038,6 @@ step_up_decide = StepUpDecide.as_view()
 
 
 # --- Step-down and escalation -----------------------------------------------------------------------
-
-
-@login_required
-def step_down_find(request):
-    require_perm(request.user, "cases.receive_step_down")
-    query = (request.GET.get("q") or "").strip()[:100]
-    people = case_selectors.search_people(request.user, query) if query else []
-    families = {m.family.pk: m.family for p in people for m in p.memberships.all()}
-    if query:
-        log_search(request, people, what=f"step-down search: {query}")
-    return render(request, "episodes/step_down_find.html", {"query": query, "families": list(families.values())})
 
 
 class StepDown(ActionView):

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,12 +33,15 @@ from cases.forms import (
     NewFamilyForm,
     PersonForm,
     SearchForm,
+    StepDownSearchForm,
 )
 from cases.models import AccessLog, Membership
 from kit.permissions import require_perm, require_role
+from workflows import searches
 from workflows import services as workflow
 from workflows.actions import ActionView
 from workflows.errors import WorkflowError
+from workflows.searches import recall_search, remember_search
 
 
 @login_required
@@ -88,12 +92,30 @@ class FamilyAction(ActionView):
 
 
 class PersonAdd(FamilyAction):
+    """Add a person to a family. Whoever may record a contact for the family may add its people first
+    (a family picked from the intake matches may be outside the user's scope, see family_for_intake_or_404);
+    `?then=contact` comes back to the contact page."""
+
     form_class = PersonForm
     template_name = "cases/person_form.html"
     success_message = "{data[first_name]} {data[last_name]} was added."
 
+    def get_object(self):
+        if not self.request.user.has_perm("cases.record_contact"):
+            return super().get_object()
+        family, matched = family_for_intake_or_404(self.request, self.kwargs["pk"])
+        if self.request.method == "GET":
+            what = self.logged_as(family) + (" (picked from intake matches)" if matched else "")
+            log_access(self.request, action=AccessLog.Action.VIEW, what=what, family=family)
+        return family
+
     def logged_as(self, family) -> str:
         return f"add a person to {family.reference}"
+
+    def success_url(self) -> str:
+        if self.request.GET.get("then") == "contact" and self.request.user.has_perm("cases.record_contact"):
+            return reverse("cases:contact_record", args=[self.object.pk])
+        return super().success_url()
 
     def perform(self, data):
         services.person_add_to_family(
@@ -119,14 +141,60 @@ agency_add = AgencyAdd.as_view()
 
 @login_required
 def search(request):
+    """Find a family or person: the search is POSTed and kept on the server, never put in the URL (ADR 0036)."""
     if not request.user.role_names - {"Administrator"}:
         raise PermissionDenied
-    form = SearchForm(request.GET or None)
+    form, typed = _posted_or_recalled(request, SearchForm, kind="people")
+    if isinstance(form, HttpResponseRedirect):
+        return form
     results = None
-    if form.is_bound and form.is_valid():
+    if typed is not None and form.is_valid():
         results = selectors.search_people(request.user, form.cleaned_data["q"])
         log_search(request, results, what=f"search: {form.cleaned_data['q']}")
     return render(request, "cases/search.html", {"form": form, "results": results})
+
+
+@login_required
+def step_down_find(request):
+    """Find the family social care steps down (a name search: POSTed, never in the URL, ADR 0036)."""
+    require_perm(request.user, "cases.receive_step_down")
+    form, typed = _posted_or_recalled(request, StepDownSearchForm, kind="step-down")
+    if isinstance(form, HttpResponseRedirect):
+        return form
+    families = None
+    if typed is not None and form.is_valid():
+        query = form.cleaned_data["q"]
+        people = selectors.search_people(request.user, query)
+        families = list({m.family.pk: m.family for p in people for m in p.memberships.all()}.values())
+        log_search(request, people, what=f"step-down search: {query}")
+    return render(request, "episodes/step_down_find.html", {"form": form, "families": families})
+
+
+def _posted_or_recalled(request, form_class, *, kind: str, prefix: str | None = None):
+    """A search page's form: a valid POST is kept under a search id and redirected to `?search=<id>`; a GET
+    shows the search of that id again (or an empty form, saying so when it has expired).
+
+    Returns (redirect, None), (form with the errors of a POST, None) or (form, typed answers or None).
+    """
+    now = timezone.now()
+    if request.method == "POST":
+        form = form_class(request.POST, prefix=prefix)
+        if not form.is_valid():
+            return form, None
+        fields = [name for name in request.POST if name != "csrfmiddlewaretoken"]
+        search_id = remember_search(request.session, kind, request.POST, fields, now=now)
+        return HttpResponseRedirect(f"{request.path}?{searches.PARAM}={search_id}"), None
+    typed = _recalled_search(request, kind)
+    return form_class(typed, prefix=prefix), typed
+
+
+def _recalled_search(request, kind: str) -> dict | None:
+    """The answers of the search `?search=<id>` of this user, or None (saying so when the id is stale)."""
+    asked = request.GET.get(searches.PARAM)
+    typed = recall_search(request.session, kind, asked, now=timezone.now())
+    if asked and typed is None:
+        messages.info(request, "That search has expired or is not yours. Search again.")
+    return typed
 
 
 # --- Contact intake ----------------------------------------------------------------
@@ -136,7 +204,15 @@ def search(request):
 def contact_create(request):
     """Step 1: who is it about? Show likely matches before anyone creates a new family."""
     require_perm(request.user, "cases.record_contact")
-    search_form = MatchSearchForm(request.GET or None, prefix="find")
+    if request.method == "POST" and any(name.startswith("find-") for name in request.POST):
+        search_form, _ = _posted_or_recalled(request, MatchSearchForm, kind="intake", prefix="find")
+        if isinstance(search_form, HttpResponseRedirect):
+            return HttpResponseRedirect(f"{search_form.url}#matches")
+        new_form = NewFamilyForm(prefix="new")
+        context = {"search_form": search_form, "matches": None, "new_form": new_form}
+        return render(request, "cases/contact_find.html", context)
+    typed = _recalled_search(request, "intake")
+    search_form = MatchSearchForm(typed, prefix="find")
     matches = None
     if search_form.is_bound and search_form.is_valid():
         matches = selectors.find_matches(**search_form.cleaned_data)

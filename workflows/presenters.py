@@ -27,6 +27,7 @@ from cases.models import (
 )
 from deadlines.models import DUE_SOON, Status
 from deadlines.services import procedure_has_step
+from kit.dates import long_date, long_datetime
 from workflows.episode_forms import ASSESSMENT_LABELS
 from workflows.errors import CaseChanged
 
@@ -254,7 +255,7 @@ def planned_visit_rows(visit: PlannedVisit) -> list[tuple[str, str]]:
     when = timezone.localtime(visit.planned_at)
     return [
         ("Visit", visit.get_kind_display()),
-        ("When", f"{when:%d %B %Y at %H:%M}"),
+        ("When", f"{long_datetime(when)}"),
         ("Who will visit", str(visit.visitor)),
         ("Who will be seen", visit.seeing or "Not given"),
     ]
@@ -284,7 +285,7 @@ def saved_by_someone_else(exc: Exception, model, record, fields: tuple[str, ...]
     rows = []
     for name in fields:
         value = getattr(latest, name)
-        shown = f"{value:%d %B %Y}" if isinstance(value, date) else (str(value) if value else "Not given")
+        shown = f"{long_date(value)}" if isinstance(value, date) else (str(value) if value else "Not given")
         rows.append((f"Saved by someone else: {model._meta.get_field(name).verbose_name}", shown))
     return rows
 
@@ -294,7 +295,7 @@ def saved_by_someone_else(exc: Exception, model, record, fields: tuple[str, ...]
 
 def step_up_rows(step_up: StepUp) -> list[tuple[str, str]]:
     rows = [
-        ("Proposed", f"{timezone.localtime(step_up.proposed_at):%d %B %Y %H:%M} by {step_up.proposed_by}"),
+        ("Proposed", f"{long_datetime(timezone.localtime(step_up.proposed_at))} by {step_up.proposed_by}"),
         ("Concern", step_up.get_concern_display()),
         ("Reason for concern", step_up.reason),
         ("Views of the agencies", step_up.multi_agency_views),
@@ -302,7 +303,7 @@ def step_up_rows(step_up: StepUp) -> list[tuple[str, str]]:
     ]
     if step_up.sent_at:
         rows += [
-            ("Sent to the duty manager", f"{timezone.localtime(step_up.sent_at):%d %B %Y %H:%M} by {step_up.sent_by}"),
+            ("Sent to the duty manager", f"{long_datetime(timezone.localtime(step_up.sent_at))} by {step_up.sent_by}"),
             ("Next step", step_up.get_next_step_display()),
             ("Attributable to parenting", step_up.get_parenting_display()),
             ("Manager's judgement", step_up.manager_judgement),

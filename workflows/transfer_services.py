@@ -23,6 +23,7 @@ from accounts.models import Team, User
 from cases.models import ClosureReason, Episode, PlannedVisit, Reallocation, Transfer, why_not
 from deadlines import events
 from deadlines.services import deadline_record_event
+from kit.dates import long_datetime
 from kit.permissions import require_perm
 from workflows.errors import CaseChanged, WorkflowError
 
@@ -132,7 +133,7 @@ def transfer_request(
     if waiting is not None:
         raise WorkflowError(
             f"{episode.reference} is already waiting for {waiting.to_team} to accept a transfer "
-            f"(asked {timezone.localtime(waiting.requested_at):%d %B %Y %H:%M} by {waiting.requested_by})."
+            f"(asked {long_datetime(waiting.requested_at)} by {waiting.requested_by})."
         )
     return Transfer.objects.create(
         episode=episode,

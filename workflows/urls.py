@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workflows import amend_views, chronology_views, transfer_views, wraparound_views
+from workflows import amend_views, chronology_views, family_views, transfer_views, wraparound_views
 from workflows import correspondence_views as letters
 from workflows import episode_views as views
 
@@ -11,7 +11,7 @@ urlpatterns = [
     path("my-cases/", views.my_cases, name="my_cases"),
     path("allocation/", views.pre_allocation, name="pre_allocation"),
     path("sign-off/", views.sign_off, name="sign_off"),
-    path("step-down/", views.step_down_find, name="step_down_find"),
+    path("step-down/", family_views.step_down_find, name="step_down_find"),
     path("families/<int:family_pk>/step-down/", views.step_down, name="step_down"),
     path("episodes/<int:pk>/", views.episode_detail, name="episode_detail"),
     path("episodes/<int:pk>/notes/", views.episode_notes, name="episode_notes"),

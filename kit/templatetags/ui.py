@@ -54,7 +54,7 @@ def govuk_tag(text, colour=""):
 
 
 @register.inclusion_tag("includes/deadline_due.html")
-def deadline_due(due, maximum, now, date_format="D j M Y H:i"):
+def deadline_due(due, maximum, now, date_format="j F Y, H:i"):
     """When it is due; "Breached" once past its maximum, "Overdue" once past its due time; – if nothing."""
     late = ""
     if due:

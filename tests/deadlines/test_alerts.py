@@ -260,7 +260,7 @@ def test_delivery_emails_each_alert_once(episode, users, mailoutbox):
     assert sorted(m.to[0] for m in mailoutbox) == sorted([users["coach"].email, users["teamlead"].email])
     message = mailoutbox[0]
     assert message.subject == f"Breached: B2 Rule B2 (E{episode.pk:07d})"
-    assert "Maximum: Mon 02 Mar 2026 10:00" in message.body
+    assert "Maximum: 2 March 2026, 10:00" in message.body
     assert episode.family.name not in message.body + message.subject  # emails name no family
     assert not Alert.objects.filter(emailed_at__isnull=True).exists()
 
@@ -323,8 +323,8 @@ def test_daily_digest_for_each_team_leader_once_a_working_day(episode, users, ca
     assert "Breached (past the maximum): 1\n  - B8" in body
     assert "Overdue (past the expected time): 1\n  - B2" in body
     # Friday's digest looks to the end of the next working day, Monday, so Sunday's B9 is in it.
-    assert "Falling due by Mon 09 Mar 2026 23:59: 1\n  - B9" in body
-    assert "B2 Rule B2, E" in body and "(maximum Sat 07 Mar 2026 07:30)" in body
+    assert "Falling due by 9 March 2026, 23:59: 1\n  - B9" in body
+    assert "B2 Rule B2, E" in body and "(maximum 7 March 2026, 07:30)" in body
     assert "B10" not in body and "B11" not in body
     assert DigestDelivery.objects.get(recipient=users["teamlead"]).items == 3
     assert DigestDelivery.objects.get(recipient=users["mashlead"]).items == 0  # nothing to say: no email

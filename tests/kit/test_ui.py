@@ -78,11 +78,11 @@ def test_deadline_due_says_breached_past_the_maximum_and_overdue_past_the_due_ti
     due = NOW - timedelta(hours=1)
     source = "{% deadline_due due maximum now %}"
     breached = render(source, due=due, maximum=NOW - timedelta(minutes=1), now=NOW)
-    assert "Mon 2 Mar 2026 09:00" in breached and "Breached" in breached and "Overdue" not in breached
+    assert "2 March 2026, 09:00" in breached and "Breached" in breached and "Overdue" not in breached
     overdue = render(source, due=due, maximum=NOW + timedelta(days=1), now=NOW)
     assert "Overdue" in overdue and "Breached" not in overdue
     on_time = render(source, due=NOW + timedelta(hours=1), maximum=None, now=NOW)
-    assert on_time == "Mon 2 Mar 2026 11:00"
+    assert on_time == "2 March 2026, 11:00"
     assert render(source, due=None, maximum=None, now=NOW) == "–"
 
 

@@ -140,7 +140,7 @@ def test_generated_data_renders_the_pages_people_use():
         assert response.status_code == 200
         assert family.name in response.content.decode()
     person = Person.objects.order_by("pk").first()
-    assert client.get("/search/", {"q": person.last_name}).status_code == 200
+    assert client.post("/search/", {"q": person.last_name}, follow=True).status_code == 200
     episode = Episode.objects.exclude(lead_professional=None).order_by("-pk").first()
     client.force_login(episode.lead_professional)
     assert client.get(f"/episodes/{episode.pk}/").status_code == 200

@@ -91,7 +91,7 @@ def url_for(name: str, kwarg_names, world: dict) -> str:
     return reverse(name, kwargs=kwargs)
 
 
-# GET parameters that make a search page show what it finds (for the access-log test).
+# What to POST to a search page to make it show what it finds (for the access-log test; ADR 0036).
 QUERY_STRINGS = {
     "cases:search": lambda w: {"q": str(w["child"])},
     "cases:contact_create": lambda w: {

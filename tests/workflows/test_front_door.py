@@ -46,7 +46,7 @@ class TestIntake:
         client.force_login(users["mash"])
         misspelt = "Testwod"  # a typo that sounds the same
         dob = child.date_of_birth
-        response = client.get(
+        response = client.post(
             reverse("cases:contact_create"),
             {
                 "find-last_name": misspelt,
@@ -54,6 +54,7 @@ class TestIntake:
                 "find-date_of_birth_1": dob.month,
                 "find-date_of_birth_2": dob.year,
             },
+            follow=True,
         )
         assert response.status_code == 200
         assert family.name in response.content.decode()
@@ -431,7 +432,7 @@ class TestScopeAndAudit:
         Membership.objects.create(family=theirs, person=other, relationship="child")
         client.force_login(users["coach"])
         for q in ("Juniper Hollowel", "Holowell", child.date_of_birth.strftime("%d/%m/%Y"), "zz34cd", "943 476 5919"):
-            response = client.get(reverse("cases:search"), {"q": q})
+            response = client.post(reverse("cases:search"), {"q": q}, follow=True)
             body = response.content.decode()
             assert mine.name in body, q
             assert theirs.name not in body, q

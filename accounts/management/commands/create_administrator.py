@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import administrator_create
+from kit.dates import long_datetime
 
 PASSWORD_VARIABLE = "EARLYHELP_ADMINISTRATOR_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Created administrator {user.username} (Administrator role, not a superuser).")
         self.stdout.write("At first sign-in they set up two-factor with this single-use enrolment link:")
         self.stdout.write(f"  {issued.link}")
-        self.stdout.write(f"or this code: {issued.code}   (valid until {expires:%d %B %Y %H:%M}).")
+        self.stdout.write(f"or this code: {issued.code}   (valid until {long_datetime(expires)}).")
         if not issued.link.startswith("http"):
             self.stdout.write("(Set EARLYHELP_BASE_URL to print the full address.)")
 

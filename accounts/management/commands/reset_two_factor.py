@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import RoleChange, User
 from accounts.services import AccountRefused, notify_owner_of_reset, two_factor_reset
+from kit.dates import long_datetime
 
 
 class Command(BaseCommand):
@@ -35,5 +36,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Owner emailed at {user.email}." if emailed else "The account has no email address.")
         self.stdout.write(f"Enrolment link: {issued.link}")
         self.stdout.write(
-            f"or code: {issued.code}   (valid until {timezone.localtime(issued.expires_at):%d %B %Y %H:%M})."
+            f"or code: {issued.code}   (valid until {long_datetime(timezone.localtime(issued.expires_at))})."
         )
