@@ -60,7 +60,7 @@ def _url(name: str, *args, query: str = "") -> str:
 
 def home_panels(user) -> list[dict]:
     """The navigation links of the user's roles, shown below their work."""
-    return [item for item in items_for(user, "") if item["url"] != "/"]
+    return [item for item in items_for(user, "", header=False) if item["url"] != "/"]
 
 
 # --- Items -----------------------------------------------------------------------------------------
