@@ -52,3 +52,16 @@ class MessageForm(SafeTextMixin, GdsForm):
         if email_missing and "recipient_email" not in self.errors:
             self.add_error("recipient_email", "Enter the e-mail address to send it to, or choose post")
         return data
+
+
+class LetterKindForm(SafeTextMixin, GdsForm):
+    """Which letter or e-mail to write (the chooser lists them as links; a POST without one is refused)."""
+
+    kind = forms.ChoiceField(
+        label="What to send",
+        error_messages={"required": "Choose what to send", "invalid_choice": "Choose what to send"},
+    )
+
+    def __init__(self, *args, kinds: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds

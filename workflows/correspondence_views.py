@@ -1,7 +1,10 @@
 """Correspondence pages: the council's templates, and compose → preview → send from a record.
 
-Thin views: form → service → message/redirect; a refused send (WorkflowError) re-renders with what
-was typed and a 409. Every page showing a family's record is logged.
+The pages that change something are built on the one action view (workflows/actions.py, ADR 22):
+form → service → message/redirect; a refused save or send (WorkflowError) re-renders with what was
+typed and a 409. A preview is the `pending()` step: a valid form shown filled in, nothing saved or
+sent. Read-only pages (the template list, one message, its PDF, the development mailbox) are
+functions. Every page showing a family's record is logged.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.urls import reverse
 
 from cases import selectors as case_selectors
 from cases.access import log_access, visible_contact_or_404
@@ -22,7 +24,8 @@ from cases.models import AccessLog, CorrespondenceTemplate, Message
 from kit.permissions import require_role
 from workflows import correspondence_services as letters
 from workflows import episode_selectors
-from workflows.correspondence_forms import MessageForm, TemplateForm
+from workflows.actions import ActionView
+from workflows.correspondence_forms import LetterKindForm, MessageForm, TemplateForm
 from workflows.correspondence_pdf import letter_pdf
 from workflows.errors import WorkflowError
 
@@ -39,51 +42,59 @@ def template_list(request):
     return render(request, "correspondence/template_list.html", {"templates": templates})
 
 
-@login_required
-def template_edit(request, kind: str):
-    require_role(request.user, *letters.TEMPLATE_EDITORS)
-    if kind not in CorrespondenceTemplate.Kind.values:
-        raise Http404("No such kind of letter")
-    template = letters.template_for(kind)
-    preview = None
-    status = 200
-    if request.method == "POST":
-        form = TemplateForm(request.POST)
-        if not form.is_valid():
-            status = 400
-        elif request.POST.get("action") == "save":
-            try:
-                letters.template_save(
-                    template=template,
-                    subject=form.cleaned_data["subject"],
-                    body=form.cleaned_data["body"],
-                    by=request.user,
-                    now=timezone.now(),
-                )
-            except WorkflowError as exc:
-                form.add_error(None, str(exc))
-                status = 409
-            else:
-                messages.success(request, f"The {template.get_kind_display().lower()} template was saved.")
-                return redirect("episodes:letter_templates")
-        else:
-            preview, error = _template_preview(request, kind, form.cleaned_data)
-            if error:
-                form.add_error("preview_reference", error)
-                status = 400
-    else:
-        form = TemplateForm(initial={"subject": template.subject, "body": template.body})
-    context = {
-        "template": template,
-        "form": form,
-        "preview": preview,
-        "merge_fields": letters.MERGE_FIELDS,
-        "versions": list(template.history.select_related("history_user").order_by("-history_date")[:20]),
-    }
-    return render(request, "correspondence/template_edit.html", context, status=status)
+class TemplateEdit(ActionView):
+    """One kind's wording: "Preview" fills it in from a record the user may see; "Save" keeps a new version."""
+
+    form_class = TemplateForm
+    permission_first = True  # who may edit templates is asked before which kind
+    success_message = "The {kind} template was saved."
+
+    def check_permission(self, target) -> None:
+        require_role(self.request.user, *letters.TEMPLATE_EDITORS)
+
+    def get_object(self) -> CorrespondenceTemplate:
+        kind = self.kwargs["kind"]
+        if kind not in CorrespondenceTemplate.Kind.values:
+            raise Http404("No such kind of letter")
+        return letters.template_for(kind)
+
+    def initial(self) -> dict:
+        return {"subject": self.object.subject, "body": self.object.body}
+
+    def page(self, form, *, status: int = 200, preview: dict | None = None) -> HttpResponse:
+        template = self.object
+        context = {
+            "template": template,
+            "form": form,
+            "preview": preview,
+            "merge_fields": letters.MERGE_FIELDS,
+            "versions": list(template.history.select_related("history_user").order_by("-history_date")[:20]),
+        }
+        return render(self.request, "correspondence/template_edit.html", context, status=status)
+
+    def pending(self, data: dict) -> HttpResponse | None:
+        if self.request.POST.get("action") == "save":
+            return None
+        preview, error = _template_preview(self.request, self.object.kind, data, now=self.now)
+        if error:
+            self.form.add_error("preview_reference", error)
+            return self.page(self.form, status=400)
+        return self.page(self.form, preview=preview)
+
+    def perform(self, data: dict) -> CorrespondenceTemplate:
+        return letters.template_save(template=self.object, **self.from_form("subject", "body"), **self.by_now())
+
+    def message_names(self) -> dict:
+        return {**super().message_names(), "kind": self.object.get_kind_display().lower()}
+
+    def success_url(self) -> str:
+        return reverse("episodes:letter_templates")
 
 
-def _template_preview(request, kind: str, data: dict) -> tuple[dict | None, str]:
+template_edit = TemplateEdit.as_view()
+
+
+def _template_preview(request, kind: str, data: dict, *, now) -> tuple[dict | None, str]:
     """The edited wording filled in from a record the user may see (the view is logged)."""
     reference = data.get("preview_reference") or ""
     if not reference:
@@ -108,7 +119,6 @@ def _template_preview(request, kind: str, data: dict) -> tuple[dict | None, str]
         )
     what = f"letter template preview on {record.reference}"
     log_access(request, action=AccessLog.Action.VIEW, what=what, family=record.family)
-    now = timezone.now()
     name, _email = letters.recipient_for(kind, contact=contact, episode=episode)
     values = letters.merge_values(
         kind=kind, contact=contact, episode=episode, recipient_name=name, by=request.user, now=now
@@ -123,89 +133,118 @@ def _template_preview(request, kind: str, data: dict) -> tuple[dict | None, str]
 # --- Compose, preview and send from a record -------------------------------------------------------
 
 
-@login_required
-def contact_letter(request, pk: int):
-    contact = visible_contact_or_404(request.user, pk)
-    letters.require_sender(request.user, contact=contact)
-    return _compose(request, contact=contact)
+class LetterAction(ActionView):
+    """Write to or about a family from one record: choose the kind, compose, preview ("Check it before you
+    send it"), send. The kind comes from the query (the chooser's links) or the form; without a kind of this
+    record the chooser is the page. `contact` / `episode` name the record; subclasses look it up."""
 
+    form_class = MessageForm
+    contact = None
+    episode = None
 
-@login_required
-def episode_letter(request, pk: int):
-    episode = episode_selectors.visible_episode(request.user, pk)
-    if episode is None:
-        raise Http404("No such episode")
-    letters.require_sender(request.user, episode=episode)
-    return _compose(request, episode=episode)
+    def check_permission(self, target) -> None:
+        letters.require_sender(self.request.user, contact=self.contact, episode=self.episode)
 
-
-def _compose(request, *, contact=None, episode=None):
-    record = contact or episode
-    family = record.family
-    kinds = letters.kinds_for(contact=contact, episode=episode)
-    kind = request.POST.get("kind") or request.GET.get("kind") or ""
-    context = {
-        "contact": contact,
-        "episode": episode,
-        "family": family,
-        "record": record,
-        "kinds": [(k, CorrespondenceTemplate.Kind(k).label) for k in kinds],
-        "back": _record_url(contact=contact, episode=episode),
-    }
-    if kind not in kinds:
-        if request.method == "GET":
-            log_access(request, action=AccessLog.Action.VIEW, what=f"letters from {record.reference}", family=family)
-        return render(request, "correspondence/choose.html", context, status=200 if request.method == "GET" else 400)
-    context["kind"] = kind
-    context["kind_label"] = CorrespondenceTemplate.Kind(kind).label
-    context["address"] = case_selectors.address_for_letter(family)
-    now = timezone.now()
-    if request.method == "GET":
-        log_access(request, action=AccessLog.Action.VIEW, what=f"letter from {record.reference}", family=family)
-        try:
-            initial = letters.compose(kind=kind, by=request.user, now=now, contact=contact, episode=episode)
-        except WorkflowError as exc:
-            messages.error(request, str(exc))
-            return redirect(context["back"])
-        context["form"] = MessageForm(initial=initial)
-        return render(request, "correspondence/compose.html", context)
-    form = MessageForm(request.POST)
-    context["form"] = form
-    if not form.is_valid():
-        return render(request, "correspondence/compose.html", context, status=400)
-    data = form.cleaned_data
-    if request.POST.get("action") != "send":
-        context["preview"] = {
-            **data,
-            "html": letters.email_html(Message(subject=data["subject"], body=data["body"])),
+    def context(self) -> dict:
+        record = self.object
+        kinds = letters.kinds_for(contact=self.contact, episode=self.episode)
+        return {
+            "contact": self.contact,
+            "episode": self.episode,
+            "family": record.family,
+            "record": record,
+            "kinds": [(k, CorrespondenceTemplate.Kind(k).label) for k in kinds],
+            "back": _record_url(contact=self.contact, episode=self.episode),
         }
-        return render(request, "correspondence/compose.html", context)
-    try:
-        message = letters.message_send(
-            kind=kind,
-            channel=data["channel"],
-            recipient_name=data["recipient_name"],
+
+    def before(self) -> HttpResponse | None:
+        record, request = self.object, self.request
+        self.kind = request.POST.get("kind") or request.GET.get("kind") or ""
+        is_get = request.method != "POST"
+        if self.kind not in letters.kinds_for(contact=self.contact, episode=self.episode):
+            if is_get:
+                what = f"letters from {record.reference}"
+                log_access(request, action=AccessLog.Action.VIEW, what=what, family=record.family)
+            context = self.context()
+            context["kind_form"] = LetterKindForm(None if is_get else request.POST, kinds=context["kinds"])
+            context["kind_form"].is_valid()  # a POST without a kind of this record: "Choose what to send"
+            return render(request, "correspondence/choose.html", context, status=200 if is_get else 400)
+        if is_get:
+            what = f"letter from {record.reference}"
+            log_access(request, action=AccessLog.Action.VIEW, what=what, family=record.family)
+            try:
+                self.composed = letters.compose(
+                    kind=self.kind, by=request.user, now=self.now, contact=self.contact, episode=self.episode
+                )
+            except WorkflowError as exc:  # nothing to write yet (no template, no recipient): say why, go back
+                messages.error(request, str(exc))
+                return redirect(self.failure_url())
+        return None
+
+    def initial(self) -> dict:
+        return self.composed
+
+    def page(self, form, *, status: int = 200, preview: dict | None = None) -> HttpResponse:
+        context = {
+            **self.context(),
+            "kind": self.kind,
+            "kind_label": CorrespondenceTemplate.Kind(self.kind).label,
+            "address": case_selectors.address_for_letter(self.object.family),
+            "form": form,
+        }
+        if preview is not None:
+            context["preview"] = preview
+        return render(self.request, "correspondence/compose.html", context, status=status)
+
+    def pending(self, data: dict) -> HttpResponse | None:
+        if self.request.POST.get("action") == "send":
+            return None
+        html = letters.email_html(Message(subject=data["subject"], body=data["body"]))
+        return self.page(self.form, preview={**data, "html": html})
+
+    def perform(self, data: dict) -> Message:
+        return letters.message_send(
+            kind=self.kind,
             recipient_email=data.get("recipient_email") or "",
-            subject=data["subject"],
-            body=data["body"],
-            by=request.user,
-            now=now,
-            contact=contact,
-            episode=episode,
+            **self.from_form("channel", "recipient_name", "subject", "body"),
+            **self.by_now(),
+            contact=self.contact,
+            episode=self.episode,
         )
-    except WorkflowError as exc:
-        form.add_error(None, str(exc))
-        return render(request, "correspondence/compose.html", context, status=409)
-    if message.channel == Message.Channel.POST:
-        messages.success(request, "The letter is ready to print and post. It is recorded as sent.")
-        return redirect("episodes:message_detail", pk=message.pk)
-    messages.success(request, f"The e-mail to {message.recipient_email} is being sent.")
-    return redirect(context["back"])
+
+    def get_success_message(self) -> str:
+        if self.result.channel == Message.Channel.POST:
+            return "The letter is ready to print and post. It is recorded as sent."
+        return f"The e-mail to {self.result.recipient_email} is being sent."
+
+    def failure_url(self) -> str:
+        return _record_url(contact=self.contact, episode=self.episode)
+
+    def success_url(self) -> str:
+        if self.result.channel == Message.Channel.POST:
+            return reverse("episodes:message_detail", args=[self.result.pk])
+        return self.failure_url()
+
+
+class ContactLetter(LetterAction):
+    def get_object(self):
+        self.contact = visible_contact_or_404(self.request.user, self.kwargs["pk"])
+        return self.contact
+
+
+class EpisodeLetter(LetterAction):
+    def get_object(self):
+        self.episode = episode_selectors.visible_episode(self.request.user, self.kwargs["pk"])
+        if self.episode is None:
+            raise Http404("No such episode")
+        return self.episode
+
+
+contact_letter = ContactLetter.as_view()
+episode_letter = EpisodeLetter.as_view()
 
 
 def _record_url(*, contact=None, episode=None) -> str:
-    from django.urls import reverse
-
     if contact is not None:
         return reverse("cases:contact_detail", args=[contact.pk])
     return reverse("episodes:episode_detail", args=[episode.pk])
@@ -246,23 +285,36 @@ def message_pdf(request, pk: int):
     return response
 
 
-@login_required
-@require_POST
-def message_retry(request, pk: int):
-    message = _message(request, pk)
-    letters.require_sender(request.user, contact=message.contact, episode=message.episode)
-    try:
-        letters.message_retry(message=message, by=request.user, now=timezone.now())
-    except WorkflowError as exc:
+class MessageRetry(ActionView):
+    """The "Send again" button of an e-mail that failed; a refusal is the message page, with why, as a 409."""
+
+    post_only = True
+    success_message = "The e-mail is being sent again."
+
+    def get_object(self) -> Message:
+        return _message(self.request, self.kwargs["pk"])
+
+    def check_permission(self, target) -> None:
+        letters.require_sender(self.request.user, contact=target.contact, episode=target.episode)
+
+    def perform(self, data: dict) -> Message:
+        return letters.message_retry(message=self.object, **self.by_now())
+
+    def refused(self, exc: WorkflowError) -> HttpResponse:
+        message = self.object
         context = {
             "message": message,
             "family": message.family,
             "back": _record_url(contact=message.contact, episode=message.episode),
             "error": str(exc),
         }
-        return render(request, "correspondence/message_detail.html", context, status=409)
-    messages.success(request, "The e-mail is being sent again.")
-    return redirect("episodes:message_detail", pk=message.pk)
+        return render(self.request, "correspondence/message_detail.html", context, status=409)
+
+    def success_url(self) -> str:
+        return reverse("episodes:message_detail", args=[self.object.pk])
+
+
+message_retry = MessageRetry.as_view()
 
 
 # --- Development only ------------------------------------------------------------------------------

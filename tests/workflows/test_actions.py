@@ -49,6 +49,11 @@ NOT_ACTIONS = {
     "amend_changes",
     "family_chronology",
     "family_chronology_pdf",
+    # correspondence_views: the template list, one message, its printed PDF and the development mailbox are read.
+    "letter_templates",
+    "message_detail",
+    "message_pdf",
+    "dev_mail",
 }
 
 

@@ -31,7 +31,7 @@ H = timedelta(hours=1)
 HOSTILE = '<script>alert("x")</script> & {reference} <b>bold</b>'
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -52,7 +52,7 @@ class Mailbox:
 def smtp(settings):
     """A real SMTP server on a free local port, and the settings that send to it."""
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
@@ -67,7 +67,7 @@ def unreachable_smtp(settings):
     """SMTP settings pointing at a port nothing listens on."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = _free_port()
+    settings.EMAIL_PORT = free_port()
     settings.EMAIL_TIMEOUT = 2
 
 
@@ -219,7 +219,7 @@ def test_an_unreachable_server_fails_the_message_with_a_reason_and_the_clock_run
     contact = new_contact(users, team)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = _free_port()  # nothing listens there
+    settings.EMAIL_PORT = free_port()  # nothing listens there
     settings.EMAIL_TIMEOUT = 2
     message = send_acknowledgement(contact, users)
     message = letters.deliver(message.pk, now=NOW + H)
@@ -252,7 +252,7 @@ def test_a_refused_recipient_fails_with_the_server_s_reason(users, team, setting
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
             return "550 No such mailbox here"
 
-    controller = Controller(Refusing(), hostname="127.0.0.1", port=_free_port())
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
@@ -406,7 +406,7 @@ def test_the_development_mail_page_lists_what_the_local_smtp_server_stored(clien
 
     settings.BASE_DIR = tmp_path
     (tmp_path / ".data").mkdir()
-    controller = Controller(MaildirHandler(letters.local_mail_dir()), hostname="127.0.0.1", port=_free_port())
+    controller = Controller(MaildirHandler(letters.local_mail_dir()), hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
@@ -432,3 +432,21 @@ def test_an_e_mail_whose_task_was_lost_is_queued_again_and_sent_once(users, team
     assert letters.messages_requeue(now=NOW + 2 * H) == 0  # sent now: nothing left to queue
     message.refresh_from_db()
     assert message.status == Message.Status.SENT and len(smtp.received) == 1
+
+
+def test_the_chooser_refuses_a_post_without_a_kind_and_a_retry_of_a_sent_message_is_refused(client, users, team):
+    contact = new_contact(users, team)
+    client.force_login(users["mash"])
+    url = reverse("cases:contact_letter", args=[contact.pk])
+    before = AccessLog.objects.count()
+    chooser = client.post(url, {"kind": "closure_letter", "body": "Typed"})  # a kind sent from an episode only
+    assert chooser.status_code == 400 and "Choose what to send" in chooser.content.decode()
+    assert AccessLog.objects.count() == before  # a POST is not a page view
+
+    message = send_acknowledgement(contact, users)  # still being sent: nothing failed to retry
+    retry = reverse("episodes:message_retry", args=[message.pk])
+    assert client.get(retry).status_code == 405
+    refused = client.post(retry)
+    assert refused.status_code == 409 and "Only a message that failed" in refused.content.decode()
+    client.force_login(users["coach"])
+    assert client.post(retry).status_code in (403, 404)

@@ -14,7 +14,7 @@ from deadlines.models import Deadline
 from tests.browser.test_front_door_journey import fill_date
 from tests.factories import family_with_children
 from tests.workflows.helpers import S, make_episode
-from tests.workflows.test_correspondence import Mailbox, _free_port
+from tests.workflows.test_correspondence import Mailbox, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def smtp_server(settings):
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", controller.port, 5
