@@ -8,6 +8,6 @@ from workflows.correspondence_services import messages_of
 register = template.Library()
 
 
-@register.inclusion_tag("correspondence/_messages.html")
+@register.inclusion_tag("correspondence/includes/messages.html")
 def letters_written(contact=None, episode=None):
     return {"letters": list(messages_of(contact=contact, episode=episode)[:50])}
