@@ -66,6 +66,7 @@ NOT_RENDERED = {
     "episodes:meeting_new",  # only for an episode waiting for its team-around-the-family meeting
     "oversight:retention_family",  # redirects: the family is not past its retention period
     "oversight:annex_a_download",  # a workbook, not a page: 404 until one has been built
+    "episodes:dev_mail",  # development only: 404 unless DEBUG is on (tested in test_correspondence)
 }
 
 # Search pages show their results only when asked.

@@ -84,7 +84,8 @@ class TestAmendingANote:
         assert "<del>Mum and Sam</del>" in body and "<ins>Mum and Alex</ins>" in body
         assert "What happened" not in body  # only what changed is listed
 
-        detail = client.get(reverse("episodes:episode_detail", args=[episode.pk])).content.decode()
+        # Notes are read on the episode's notes page (ADR 35), each with its amendment line.
+        detail = client.get(reverse("episodes:episode_notes", args=[episode.pk])).content.decode()
         assert f"by {users['coach']}: Wrong child named." in detail
         assert changes_url(episode, "note", note) in detail
 

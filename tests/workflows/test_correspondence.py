@@ -364,7 +364,8 @@ def test_the_closure_letter_is_a_pdf_with_the_family_s_name_and_address(client, 
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = _pdf_text(response.content)
     assert episode.family.name in text and "1 Lantern Row" in text and "ZZ1 1AB" in text
-    assert "Early Help support for the" in text
+    # Body text wraps where the family's name pushes it (names differ with test order): read it as one line.
+    assert "Early Help support for the" in " ".join(text.split())
     assert AccessLog.objects.filter(user=users["coach"], action=AccessLog.Action.EXPORT).exists()
     episode_page = client.get(reverse("episodes:episode_detail", args=[episode.pk])).content.decode()
     letters_url = reverse("episodes:episode_letter", args=[episode.pk])
