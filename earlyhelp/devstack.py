@@ -422,17 +422,31 @@ def cmd_run() -> int:
             if code:
                 say_failure(stage, setup_log, code)
                 return code
+        # E-mail (letters, alerts) goes to a local SMTP server that keeps every message under .data/mail/,
+        # listed at /dev/mail/, unless EMAIL_HOST or EMAIL_BACKEND say where to send it (ADR 33).
+        smtp_port = None
+        if not (env_in.get("EMAIL_HOST") or env_in.get("EMAIL_BACKEND")):
+            smtp_port = _free_port()
+            app_env.update(
+                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                EMAIL_HOST="127.0.0.1",
+                EMAIL_PORT=str(smtp_port),
+            )
         children = _Children(app_env)
         children.start("web", manage + ["runserver", f"127.0.0.1:{port}", "--noreload"])
         celery = [PY, "-m", "celery", "-A", "earlyhelp"]
         children.start("worker", celery + ["worker", "--loglevel", "INFO", "--concurrency", "2"])
         children.start("beat", celery + ["beat", "--loglevel", "INFO", "--pidfile", ""])
+        if smtp_port is not None:
+            children.start("mail", manage + ["local_smtp", "--port", str(smtp_port)])
         web = children.procs[0][1]
         if not _wait_for_web(port, web):
             say_failure(f"starting the web server on port {port} (PORT)", children.log("web"), web.poll())
             children.wait()
             return 1
         say(f"serving on {url} (Ctrl-C stops everything; logs in {_shown(LOGS)}/)")
+        if smtp_port is not None:
+            say(f"e-mails go to a local mail server (127.0.0.1:{smtp_port}): read them at {url}dev/mail/")
         say_sign_in(url, setup_log.read_text(errors="replace"))
         # The first page does not wait for the demo families: seed_demo runs beside the servers, as the
         # owner (the bulk loader moves sequences), and says when it is done.
