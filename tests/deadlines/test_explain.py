@@ -62,7 +62,7 @@ def test_the_page_explains_the_rule_its_start_the_counting_and_what_stops_it(cli
     assert "The first visit to the family must be completed within 5 working days" in page  # the seed's words
     assert "The allocated worker made initial contact with the family" in page
     assert "recorded by" in page and (users["coach"].get_full_name() or "coach") in page
-    assert "Wednesday 6 January 2027 23:59" in page
+    assert "Wednesday 6 January 2027, 23:59" in page
     assert (
         "5 working days: skips Sat 26 Dec, Sun 27 Dec, Sat 2 Jan, Sun 3 Jan, "
         "bank holidays Fri 25 Dec, Mon 28 Dec, Fri 1 Jan, closure day Tue 29 Dec (Christmas closure)"
