@@ -280,7 +280,7 @@ class Episode(StateMachineModel):
     def return_closure(self):
         pass
 
-    # A family still on the pre-allocation list can leave it without being allocated (issue 15).
+    # A family still on the pre-allocation list can leave it without being allocated.
     @transition(field=state, source=State.AWAITING_ALLOCATION, target=State.CLOSED)
     def close_before_allocation(self):
         pass
@@ -865,7 +865,7 @@ class Draft(models.Model):
         ]
 
 
-# --- Moving work between teams and practitioners (issue 15, ADR 0032) ----------------------------
+# --- Moving work between teams and practitioners (ADR 0032) ----------------------------
 
 
 class Transfer(models.Model):

@@ -457,7 +457,7 @@ class AccessLog(models.Model):
 
 
 # Episodes and their records, and the council's letter and e-mail templates and each message sent
-# (issue 16), live in their own modules; re-exported so `from cases.models import Episode` keeps
+# live in their own modules; re-exported so `from cases.models import Episode` keeps
 # working and Django finds the models.
 from cases.correspondence import *  # noqa: E402, F403
 from cases.episode_models import *  # noqa: E402, F403

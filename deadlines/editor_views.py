@@ -1,4 +1,4 @@
-"""The rulebook editor (issue 18, ADR 0034): drafts, rules, preview, publishing, export and import.
+"""The rulebook editor (ADR 0034): drafts, rules, preview, publishing, export and import.
 
 Thin: forms check what was typed, deadlines.versions decides and writes. Administrators and EH
 managers (`deadlines.edit_rulebooks`). A draft changed by someone else meanwhile is refused with 409

@@ -1,4 +1,4 @@
-"""Who may edit the rulebooks (issue 18): administrators and EH managers, a permission of its own."""
+"""Who may edit the rulebooks: administrators and EH managers, a permission of its own."""
 
 from __future__ import annotations
 

@@ -135,3 +135,19 @@ def test_the_scan_sees_the_imports_it_must_refuse(tmp_path, monkeypatch):
         "oversight/bad.py:3: imports cases.views",
         "oversight/bad.py:4: imports workflows.episode_views",
     ]
+
+
+def test_no_code_cites_an_issue_number_of_a_tracker_outside_the_repository():
+    """Comments and docstrings say why in their own words or name an ADR (docs/adr/), never "issue N"."""
+    import re
+
+    cited = re.compile(r"\b[Ii]ssue \d+")
+    found = []
+    for top in (*SCANNED, "templates"):
+        base = ROOT / top
+        for path in base.rglob("*") if base.is_dir() else []:
+            if path.suffix in {".py", ".html", ".toml"} and "migrations" not in path.parts:
+                for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                    if cited.search(line):
+                        found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
+    assert found == [], "name the ADR or say why instead:\n" + "\n".join(found)

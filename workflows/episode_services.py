@@ -66,7 +66,7 @@ S = Episode.State
 # --- Shared steps ------------------------------------------------------------------------------
 
 
-def _lock_episode(episode: Episode, expected_version: int | None) -> Episode:
+def lock_episode(episode: Episode, expected_version: int | None) -> Episode:
     locked = Episode.objects.select_for_update().select_related("team", "family").get(pk=episode.pk)
     if expected_version is not None and locked.version != expected_version:
         raise CaseChanged(
@@ -116,6 +116,24 @@ def over_capacity(*, caseload: int, capacity: int) -> bool:
     return caseload + 1 > capacity
 
 
+def check_practitioner(practitioner: User, team, *, then: str = "choose a practitioner of the team") -> None:
+    """Refuse unless `practitioner` is an active practitioner of `team` (who may hold its cases)."""
+    if not practitioner.is_active or not practitioner.has_role(roles.PRACTITIONER):
+        raise WorkflowError(f"{practitioner} is not an active practitioner: choose someone who can hold cases.")
+    if practitioner.team_id != team.pk:
+        raise WorkflowError(f"{practitioner} is not in {team}: {then}.")
+
+
+def check_capacity(practitioner: User, reason: str | None) -> None:
+    """Refuse one more family above the practitioner's capacity unless a reason is given."""
+    caseload = caseload_of(practitioner)
+    if over_capacity(caseload=caseload, capacity=practitioner.caseload_capacity) and not _text(reason):
+        raise WorkflowError(
+            f"{practitioner} already has {caseload} famil{'y' if caseload == 1 else 'ies'} against a capacity of "
+            f"{practitioner.caseload_capacity}: give the reason for allocating above capacity."
+        )
+
+
 # --- Allocation and the pre-allocation list ----------------------------------------------------
 
 
@@ -137,17 +155,9 @@ def episode_allocate(
         message="Only a team leader of this team (or a manager) can allocate.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, expected_version)
-    if not practitioner.is_active or not practitioner.has_role(roles.PRACTITIONER):
-        raise WorkflowError(f"{practitioner} is not an active practitioner: choose someone who can hold cases.")
-    if practitioner.team_id != episode.team_id:
-        raise WorkflowError(f"{practitioner} is not in {episode.team}: allocate to a practitioner of the team.")
-    caseload = caseload_of(practitioner)
-    if over_capacity(caseload=caseload, capacity=practitioner.caseload_capacity) and not _text(reason):
-        raise WorkflowError(
-            f"{practitioner} already has {caseload} famil{'y' if caseload == 1 else 'ies'} against a capacity of "
-            f"{practitioner.caseload_capacity}: give the reason for allocating above capacity."
-        )
+    episode = lock_episode(episode, expected_version)
+    check_practitioner(practitioner, episode.team, then="allocate to a practitioner of the team")
+    check_capacity(practitioner, reason)
     reallocating = episode.state != S.AWAITING_ALLOCATION
     if reallocating:
         # Reallocation keeps the episode where it is; its open clocks move to the new lead.
@@ -217,7 +227,7 @@ def episode_record_visit(
     if not _text(details):
         raise WorkflowError("Write what happened.")
     _not_in_future(happened_at, now, "The time it happened")
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     if not episode.is_open:
         raise WorkflowError(f"{episode.reference} is closed: nothing more can be recorded on it.")
     if kind == CaseNote.Kind.DUTY_CONTACT:
@@ -329,7 +339,7 @@ def planned_visit_schedule(
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     if not episode.is_open or episode.state == S.AWAITING_ALLOCATION:
         raise WorkflowError(
             f"{episode.reference} is {episode.get_state_display().lower()}: visits are planned once it is allocated."
@@ -448,7 +458,7 @@ def assessment_save(
         message="Only the lead professional or their team leader can assess.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     assessment = Assessment.objects.select_for_update().filter(episode=episode).first()
     if assessment is None:
         if expected_version not in (None, 0):
@@ -517,7 +527,7 @@ def assessment_not_needed(*, episode: Episode, by, now: datetime, expected_versi
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     if episode.social_care_assessment_date and assessment_needed(
         origin=episode.origin,
         social_care_assessment_date=episode.social_care_assessment_date,
@@ -570,7 +580,7 @@ def planning_meeting_record(
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     _transition(episode, "hold_planning_meeting")
     meeting = _meeting(
         episode=episode,
@@ -598,7 +608,7 @@ def ending_meeting_record(
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     _transition(episode, "hold_ending_meeting")
     return _meeting(
         episode=episode, kind=TeamMeeting.Kind.ENDING, held_at=held_at, attendees=attendees, notes=notes, by=by, now=now
@@ -701,7 +711,7 @@ def plan_save(
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     plan, created = _plan_for_edit(episode, by, now)
     _check_version(plan, expected_version, PLAN_CHANGED, created=created)
     plan.if_not_working = _text(if_not_working)
@@ -736,7 +746,7 @@ def plan_outcome_save(
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     plan, _created = _plan_for_edit(episode, by, now)
     if outcome is None:
         last = plan.outcomes.order_by("-number").values_list("number", flat=True).first() or 0
@@ -785,7 +795,7 @@ def plan_action_save(
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     _plan_for_edit(episode, by, now)
     if action is None:
         action = PlanAction(outcome=outcome)
@@ -818,7 +828,7 @@ def plan_activate(*, episode: Episode, by, now: datetime, expected_version: int 
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     plan = Plan.objects.select_for_update().filter(episode=episode).first()
     if not can_proceed(episode.activate_plan):  # say why before listing the plan's gaps
         raise WorkflowError(why_not(episode, "activate_plan"))
@@ -898,7 +908,7 @@ def review_record(
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     _transition(episode, "hold_review")
     outcomes = list(PlanOutcome.objects.filter(plan__episode=episode).order_by("number"))
     unrated = [o for o in outcomes if o.pk not in progress]
@@ -959,7 +969,7 @@ def closure_request(
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     if not can_proceed(episode.request_closure):  # say why before listing the checklist
         raise WorkflowError(why_not(episode, "request_closure"))
     missing = [label for name, label in ClosureRequest.CHECKLIST.items() if not checklist.get(name)]
@@ -1015,7 +1025,7 @@ def closure_sign_off(
         message="Only a manager of this service can sign off a closure.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     closure = ClosureRequest.objects.select_for_update().get(pk=closure.pk)
     if closure.status != ClosureRequest.Status.PENDING:
         raise WorkflowError(f"This closure request has already been {closure.get_status_display().lower()}.")
@@ -1069,7 +1079,7 @@ def closure_return(*, closure: ClosureRequest, reason: str, by, now: datetime) -
     )
     if not _text(reason):
         raise WorkflowError("Say why the case is not ready to close.")
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     closure = ClosureRequest.objects.select_for_update().get(pk=closure.pk)
     if closure.status != ClosureRequest.Status.PENDING:
         raise WorkflowError(f"This closure request has already been {closure.get_status_display().lower()}.")
@@ -1098,7 +1108,7 @@ def family_declines(
     )
     if not _text(reason):
         raise WorkflowError("Record what the family said and how they were told what support is still open to them.")
-    episode = _lock_episode(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     _transition(episode, "family_declines")
     _close(episode, now=now, reason=ClosureReason.FAMILY_DECLINED, ended_on=timezone.localdate(now))
     episode.closure_note = _text(reason)
@@ -1134,7 +1144,7 @@ def step_up_propose(
     ):
         if not _text(value):
             raise WorkflowError(f"Record {what}: the duty manager needs it to decide.")
-    episode = _lock_episode(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     _transition(episode, "request_step_up")
     step_up = StepUp.objects.create(
         episode=episode,
@@ -1169,7 +1179,7 @@ def step_up_send_to_duty_manager(
         raise WorkflowError("Give your judgement: are the safeguarding concerns attributable to parenting?")
     if not _text(judgement):
         raise WorkflowError("Record your professional judgement.")
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     step_up = StepUp.objects.select_for_update().get(pk=step_up.pk)
     if step_up.sent_at:
         raise WorkflowError("This step-up request has already been sent to the duty manager.")
@@ -1209,7 +1219,7 @@ def step_up_decide(
         raise WorkflowError("Say whether Early Help continues as wraparound support or closes.")
     if decision == StepUp.Decision.RETURNED and not _text(focused_plan_note):
         raise WorkflowError("Say when the family meeting is and what the focused plan must address.")
-    episode = _lock_episode(episode, None)
+    episode = lock_episode(episode, None)
     step_up = StepUp.objects.select_for_update().get(pk=step_up.pk)
     if step_up.decided_at:
         raise WorkflowError("This step-up request has already been decided.")
@@ -1287,24 +1297,16 @@ def wraparound_worker_confirm(
         message="Only a team leader of this team or a manager can confirm the wraparound worker.",
         error=WorkflowError,
     )
-    episode = _lock_episode(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     _transition(episode, "confirm_wraparound_worker")
     step_up = wraparound_step_up(episode)
     if step_up is None:
         raise WorkflowError(why_not_wraparound(episode))
     step_up = StepUp.objects.select_for_update().get(pk=step_up.pk)
-    if not practitioner.is_active or not practitioner.has_role(roles.PRACTITIONER):
-        raise WorkflowError(f"{practitioner} is not an active practitioner: choose someone who can hold cases.")
-    if practitioner.team_id != episode.team_id:
-        raise WorkflowError(f"{practitioner} is not in {episode.team}: choose a practitioner of the team.")
+    check_practitioner(practitioner, episode.team)
     changing = practitioner.pk != episode.lead_professional_id
     if changing:
-        caseload = caseload_of(practitioner)
-        if over_capacity(caseload=caseload, capacity=practitioner.caseload_capacity) and not _text(reason):
-            raise WorkflowError(
-                f"{practitioner} already has {caseload} famil{'y' if caseload == 1 else 'ies'} against a capacity "
-                f"of {practitioner.caseload_capacity}: give the reason for allocating above capacity."
-            )
+        check_capacity(practitioner, reason)
         episode.lead_professional = practitioner
         episode.allocated_by = by
         episode.allocation_reason = _text(reason)

@@ -65,7 +65,7 @@ rules.add_perm("cases.receive_step_down", is_front_door | is_team_leader | is_ma
 
 
 # --- Moving work: transfers between teams, bulk reallocation, leaving the pre-allocation list ------
-# (issue 15, ADR 0032). A transfer is asked for by the sending team and decided by the receiving one.
+# (ADR 0032). A transfer is asked for by the sending team and decided by the receiving one.
 
 
 @rules.predicate

@@ -1,5 +1,5 @@
 """Forms for moving work: a transfer between teams, its decision, bulk reallocation, and a family
-leaving the pre-allocation list (issue 15, ADR 0032). Each form only checks what was typed; the
+leaving the pre-allocation list (ADR 0032). Each form only checks what was typed; the
 services in workflows.transfer_services decide whether the move may happen."""
 
 from __future__ import annotations

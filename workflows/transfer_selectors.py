@@ -1,4 +1,4 @@
-"""What the moving-work pages show, scoped to the user (issue 15, ADR 0032).
+"""What the moving-work pages show, scoped to the user (ADR 0032).
 
 A receiving team leader must read a case before taking it: an episode with a transfer waiting
 for the user's team (or, for a manager, a team of their service) is in their scope for the

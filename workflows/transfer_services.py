@@ -1,6 +1,6 @@
 """Moving work: transfers between teams, bulk reallocation, and families leaving the pre-allocation list.
 
-Issue 15, ADR 0032. Each action is one atomic service, like workflows.episode_services: it
+ADR 0032. Each action is one atomic service, like workflows.episode_services: it
 checks the user may act, locks what it changes, refuses with a reason (WorkflowError) when the
 case changed meanwhile, records who and when, and tells the timescale engine.
 
@@ -18,13 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from accounts import roles
 from accounts.models import Team, User
 from cases.models import ClosureReason, Episode, PlannedVisit, Reallocation, Transfer, why_not
 from deadlines import events
 from deadlines.services import deadline_record_event
 from kit.dates import long_datetime
 from kit.permissions import require_perm
+from workflows.episode_services import caseload_of, check_capacity, check_practitioner, lock_episode
 from workflows.errors import CaseChanged, WorkflowError
 
 S = Episode.State
@@ -33,7 +33,7 @@ S = Episode.State
 # waiting for a manager's decision on closure or step-up (that decision is the sending team's).
 MOVABLE_STATES = (S.AWAITING_ALLOCATION, *Episode.WORKING_STATES)
 
-# Why a family leaves the pre-allocation list closed (issue 15): the choices the page offers.
+# Why a family leaves the pre-allocation list closed: the choices the page offers.
 CLOSE_REASONS = (ClosureReason.MOVED_AWAY, ClosureReason.NO_LONGER_NEEDED, ClosureReason.OTHER)
 
 
@@ -43,27 +43,6 @@ def _text(value: str | None) -> str:
 
 def _families(n: int) -> str:
     return f"{n} famil{'y' if n == 1 else 'ies'}"
-
-
-def open_caseload(practitioner: User) -> int:
-    return Episode.objects.filter(lead_professional=practitioner).exclude(state=S.CLOSED).count()
-
-
-def _check_practitioner(practitioner: User, team: Team) -> None:
-    if not practitioner.is_active or not practitioner.has_role(roles.PRACTITIONER):
-        raise WorkflowError(f"{practitioner} is not an active practitioner: choose someone who can hold cases.")
-    if practitioner.team_id != team.pk:
-        raise WorkflowError(f"{practitioner} is not in {team}: choose a practitioner of the team.")
-
-
-def _lock(episode: Episode, expected_version: int | None) -> Episode:
-    locked = Episode.objects.select_for_update().select_related("team", "family").get(pk=episode.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise CaseChanged(
-            f"{locked.reference} was changed by someone else while you were working on it "
-            f"(it is now: {locked.get_state_display().lower()}). What you typed has been kept: check and submit again."
-        )
-    return locked
 
 
 def _movable(episode: Episode, what: str) -> None:
@@ -123,7 +102,7 @@ def transfer_request(
     )
     if not _text(reason):
         raise WorkflowError("Say why the case should move to another team.")
-    episode = _lock(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     _movable(episode, "be transferred")
     if to_team.pk == episode.team_id:
         raise WorkflowError(f"{episode.reference} is already with {to_team}: choose another team.")
@@ -195,13 +174,8 @@ def transfer_accept(
             f"{episode.reference} has moved to {episode.team} since the transfer was asked for: decline it."
         )
     _movable(episode, "be transferred")
-    _check_practitioner(practitioner, transfer.to_team)
-    caseload = open_caseload(practitioner)
-    if caseload + 1 > practitioner.caseload_capacity and not _text(allocation_reason):
-        raise WorkflowError(
-            f"{practitioner} already has {_families(caseload)} against a capacity of "
-            f"{practitioner.caseload_capacity}: give the reason for allocating above capacity."
-        )
+    check_practitioner(practitioner, transfer.to_team)
+    check_capacity(practitioner, allocation_reason)
     old_lead_id = episode.lead_professional_id
     allocating = episode.state == S.AWAITING_ALLOCATION
     if allocating:
@@ -285,7 +259,7 @@ def caseload_reallocate(
             raise WorkflowError(f"{episode.reference} is closed: it cannot be reallocated. Nothing has moved.")
         if move.to.pk == from_practitioner.pk:
             raise WorkflowError(f"{episode.reference}: choose someone other than {from_practitioner}.")
-        _check_practitioner(move.to, episode.team)
+        check_practitioner(move.to, episode.team)
     over = over_capacity_after(moves)
     if over and not _text(capacity_reason):
         raise WorkflowError(
@@ -323,7 +297,7 @@ def over_capacity_after(moves: list[Move]) -> dict[int, str]:
     words = {}
     for pk, group in adding.items():
         to = group[0].to
-        caseload = open_caseload(to)
+        caseload = caseload_of(to)
         if caseload + len(group) > to.caseload_capacity:
             words[pk] = (
                 f"{to} would have {_families(caseload + len(group))} against a capacity of {to.caseload_capacity}"
@@ -351,7 +325,7 @@ def before_allocation_close(
         raise WorkflowError("Choose why the family no longer needs allocating.")
     if reason == ClosureReason.OTHER and not _text(note):
         raise WorkflowError("Say what the other reason is.")
-    episode = _lock(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     try:
         episode.close_before_allocation()
     except TransitionNotAllowed as exc:
@@ -380,7 +354,7 @@ def before_allocation_step_down(
     )
     if not _text(support):
         raise WorkflowError("Say which universal or community support the family is stepped down to, and why.")
-    episode = _lock(episode, expected_version)
+    episode = lock_episode(episode, expected_version)
     try:
         episode.step_down_before_allocation()
     except TransitionNotAllowed as exc:

@@ -57,7 +57,7 @@ urlpatterns = [
     ),
     path("episodes/<int:pk>/documents/new/", views.document_new, name="document_new"),
     path("episodes/<int:pk>/documents/<int:document_pk>/download/", views.document_download, name="document_download"),
-    # Moving work (issue 15, ADR 0032).
+    # Moving work (ADR 0032).
     path("transfers/", transfer_views.transfers, name="transfers"),
     path("episodes/<int:pk>/transfer/", transfer_views.transfer_request, name="transfer_request"),
     path("episodes/<int:pk>/transfer/decide/", transfer_views.transfer_decide, name="transfer_decide"),
@@ -89,7 +89,7 @@ urlpatterns = [
     ),
     path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
     path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
-    # Correspondence (issue 16): the council's templates, letters from an episode, one message.
+    # Correspondence: the council's templates, letters from an episode, one message.
     path("letters/templates/", letters.template_list, name="letter_templates"),
     path("letters/templates/<slug:kind>/", letters.template_edit, name="letter_template_edit"),
     path("episodes/<int:pk>/letters/new/", letters.episode_letter, name="episode_letter"),

@@ -1,4 +1,4 @@
-"""An administrator changes B2's maximum in the browser, previews, publishes; the next contact follows it (issue 18).
+"""An administrator changes B2's maximum in the browser, previews, publishes; the next contact follows it.
 
 B2 (Family Solutions: acknowledgement to the referrer) has a maximum of 3 calendar days in the
 shipped file. The administrator makes it 2 in a draft, sees the preview with example start times,

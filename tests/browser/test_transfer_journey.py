@@ -1,4 +1,4 @@
-"""Moving work in the browser (issue 15): a transfer between two teams accepted by the receiver, and
+"""Moving work in the browser: a transfer between two teams accepted by the receiver, and
 a bulk reallocation of five cases. Every page is checked with axe."""
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""Rulebooks as versioned records and their editor (issue 18, ADR 0034)."""
+"""Rulebooks as versioned records and their editor (ADR 0034)."""
 
 from __future__ import annotations
 
 import tomllib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -237,8 +238,9 @@ def test_publishing_needs_a_reason_and_cannot_recompute_for_later(users):
 # --- Preview ----------------------------------------------------------------------------------
 
 
+@time_machine.travel(datetime(2026, 11, 26, 4, 0, tzinfo=LONDON), tick=False)
 def test_preview_counts_open_clocks_that_would_move_and_breach(users):
-    now = timezone.now()
+    now = timezone.now()  # pinned: Thursday 04:00, so the clock started Monday 16:00 (old due Thursday 16:00)
     contact = ContactFactory()
     started = now - timedelta(days=2, hours=12)
     DeadlineFactory(

@@ -1,4 +1,4 @@
-"""Issue 16: letters and e-mails the product writes and sends (ADR 0033).
+"""Letters and e-mails the product writes and sends (ADR 0033).
 
 E-mail goes through a real SMTP server (aiosmtpd, on a free local port) started by a fixture, never
 the in-memory backend; the clocks are the real ones of rulebook B (Family Solutions).

@@ -1,4 +1,4 @@
-"""Issue 16's journey in a browser: the acknowledgement e-mail reaches a real SMTP server once and
+"""Correspondence in a browser: the acknowledgement e-mail reaches a real SMTP server once and
 stops B2; the closure letter is a PDF holding the family's name and never a confidential address."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Transfer of an episode to another team: asked by one team leader, accepted or declined by the
-receiving one, the case's clocks and planned visits following it (issue 15, ADR 0032)."""
+receiving one, the case's clocks and planned visits following it (ADR 0032)."""
 
 from __future__ import annotations
 

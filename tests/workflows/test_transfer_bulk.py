@@ -1,5 +1,5 @@
 """Bulk reallocation: a team leader moves chosen cases of one practitioner to new lead
-professionals with one confirmation, in one transaction (issue 15, ADR 0032)."""
+professionals with one confirmation, in one transaction (ADR 0032)."""
 
 from __future__ import annotations
 

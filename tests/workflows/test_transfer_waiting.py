@@ -1,5 +1,5 @@
 """Families still awaiting allocation can be closed, stepped down or stepped up, with reasons and
-their clocks (issue 15, ADR 0032)."""
+their clocks (ADR 0032)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def _episode(state, **fields) -> Episode:
 class TestTransitions:
     def test_allowed_next_steps_follow_the_workflow(self):
         names = {t.name for t in _episode(S.AWAITING_ALLOCATION).get_available_state_transitions()}
-        # Issue 15: a waiting family can also be closed, stepped down or stepped up without allocation.
+        # A waiting family can also be closed, stepped down or stepped up without allocation.
         assert names == {
             "allocate",
             "record_duty_contact",
