@@ -7,7 +7,7 @@ the queryset, so the view answers 404 and never says whose record it was.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import (
     BigIntegerField,
@@ -519,6 +519,24 @@ def communications_of(contact: Contact) -> QuerySet[Communication]:
 def consents_of(family: Family) -> QuerySet[Consent]:
     """The family's consents, newest first."""
     return Consent.objects.filter(family=family).order_by("-recorded_on")
+
+
+def sharing_consented(family: Family, agency: str, on: date) -> bool:
+    """Whether the family's consent to share with the named agency is in force on that day: given, for
+    sharing, naming that agency (case and spacing aside), recorded on or before the day and not withdrawn
+    by then. Every outgoing share and every partner's view of the family asks this, at the moment it
+    happens, so a withdrawal takes effect at once."""
+    name = " ".join((agency or "").split())
+    if not name:
+        return False
+    return (
+        Consent.objects.filter(
+            family=family, purpose=Consent.Purpose.SHARE, status=Consent.Status.GIVEN, agency__iexact=name
+        )
+        .filter(Q(recorded_on__isnull=True) | Q(recorded_on__lte=on))
+        .filter(Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gt=on))
+        .exists()
+    )
 
 
 def episode_records(model, episode: Episode) -> QuerySet:
