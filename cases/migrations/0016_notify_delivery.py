@@ -5,75 +5,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0014_amendments'),
+        ("cases", "0014_amendments"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalperson',
-            name='address_line_1',
+            model_name="historicalperson",
+            name="address_line_1",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='historicalperson',
-            name='address_line_2',
+            model_name="historicalperson",
+            name="address_line_2",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='historicalperson',
-            name='postcode',
+            model_name="historicalperson",
+            name="postcode",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name='historicalperson',
-            name='town',
+            model_name="historicalperson",
+            name="town",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='message',
-            name='checked_at',
+            model_name="message",
+            name="checked_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='message',
-            name='person',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='cases.person'),
+            model_name="message",
+            name="person",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="messages",
+                to="cases.person",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='provider_id',
+            model_name="message",
+            name="provider_id",
             field=models.CharField(blank=True, db_index=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='message',
-            name='provider_status',
+            model_name="message",
+            name="provider_status",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='message',
-            name='via',
-            field=models.CharField(blank=True, choices=[('smtp', 'Mail server'), ('notify', 'GOV.UK Notify'), ('print', 'Printed here')], max_length=10),
+            model_name="message",
+            name="via",
+            field=models.CharField(
+                blank=True,
+                choices=[("smtp", "Mail server"), ("notify", "GOV.UK Notify"), ("print", "Printed here")],
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='person',
-            name='address_line_1',
+            model_name="person",
+            name="address_line_1",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='person',
-            name='address_line_2',
+            model_name="person",
+            name="address_line_2",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='person',
-            name='postcode',
+            model_name="person",
+            name="postcode",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name='person',
-            name='town',
+            model_name="person",
+            name="town",
             field=models.CharField(blank=True, max_length=100),
         ),
     ]

@@ -6,34 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0016_notify_delivery'),
-        ('deadlines', '0006_rulebook_versions'),
+        ("cases", "0016_notify_delivery"),
+        ("deadlines", "0006_rulebook_versions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='alert',
-            name='alert_deadline_or_contact',
+            model_name="alert",
+            name="alert_deadline_or_contact",
         ),
         migrations.AddField(
-            model_name='alert',
-            name='message',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='cases.message'),
+            model_name="alert",
+            name="message",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="alerts",
+                to="cases.message",
+            ),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='level',
-            field=models.CharField(choices=[('overdue', 'Overdue'), ('breached', 'Breached'), ('escalated', 'Breach escalated'), ('new_contact', 'New contact'), ('message_failed', 'Letter or e-mail failed')], max_length=16),
+            model_name="alert",
+            name="level",
+            field=models.CharField(
+                choices=[
+                    ("overdue", "Overdue"),
+                    ("breached", "Breached"),
+                    ("escalated", "Breach escalated"),
+                    ("new_contact", "New contact"),
+                    ("message_failed", "Letter or e-mail failed"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(condition=models.Q(('message__isnull', False)), fields=('message', 'level', 'recipient'), name='alert_once_per_message_recipient'),
+            model_name="alert",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("message__isnull", False)),
+                fields=("message", "level", "recipient"),
+                name="alert_once_per_message_recipient",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.CheckConstraint(condition=models.Q(('deadline__isnull', False), ('contact__isnull', False), ('message__isnull', False), _connector='OR'), name='alert_deadline_or_contact'),
+            model_name="alert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("deadline__isnull", False), ("contact__isnull", False), ("message__isnull", False), _connector="OR"
+                ),
+                name="alert_deadline_or_contact",
+            ),
         ),
     ]
