@@ -257,3 +257,14 @@ def test_every_message_is_in_the_subject_access_export_and_on_the_chronology_wit
     assert any(failed.body in text and "Why it failed: The mail server refused" in text for text in texts)
     kinds = {entry["kind"] for entry in chronology}
     assert "Allocation letter to the family (failed)" in kinds
+
+
+def test_with_dejavu_installed_a_name_in_any_script_prints_as_written(users, team):
+    """The Dockerfile and CI install fonts-dejavu-core; without it Helvetica would print '?'."""
+    from workflows.correspondence_pdf import DEFAULT_FONT
+
+    if not DEFAULT_FONT.is_file():
+        pytest.skip("fonts-dejavu-core is not installed here")
+    episode, _ = make_episode(users, team, state=S.CLOSED, name="The Łukasiewicz-Σωκράτης household")
+    message = send(users, episode, "closure_letter", channel="post", now=NOW + 30 * H)
+    assert "Łukasiewicz-Σωκράτης" in _pdf_text(message)
