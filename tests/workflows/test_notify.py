@@ -301,3 +301,32 @@ def test_polling_asks_notify_about_sent_messages_not_yet_final(users, team, noti
     assert letters.messages_poll(now=NOW + 2 * H + timedelta(minutes=1)) == 0
     assert letters.messages_poll(now=NOW + 3 * H) == 1
     assert failed_alerts(users["mash"]).count() == 1
+
+
+def test_the_failure_alert_is_e_mailed_to_the_sender_without_naming_the_family(users, team, notify, settings):
+    from django.core import mail
+
+    from deadlines.alerts import alerts_deliver
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    users["mash"].email = "mash@council.example"
+    users["mash"].save()
+    contact = new_contact(users, team)
+    notify.fail_next(400, "Can't send to this recipient using a team-only API key", "BadRequestError")
+    message = letters.deliver(send_acknowledgement(contact, users).pk, now=NOW + H)
+    assert message.status == Message.Status.FAILED
+    assert alerts_deliver(now=NOW + H) == 1
+    (sent,) = mail.outbox
+    assert sent.to == ["mash@council.example"] and f"C{contact.pk:07d}" in sent.subject
+    assert contact.family.name not in sent.subject + sent.body and "could not be delivered" in sent.body
+
+    # Sent again and failing again: the same alert is unread and e-mailed again.
+    alert = failed_alerts(users["mash"]).get()
+    alert.read_at = NOW + H
+    alert.save()
+    notify.fail_next(400, "Still refused", "BadRequestError")
+    letters.message_retry(message=message, by=users["mash"], now=NOW + 2 * H)
+    letters.deliver(message.pk, now=NOW + 2 * H)
+    alert = failed_alerts(users["mash"]).get()
+    assert alert.read_at is None and alert.created_at == NOW + 2 * H
+    assert alerts_deliver(now=NOW + 2 * H) == 1
