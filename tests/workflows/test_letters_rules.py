@@ -154,6 +154,10 @@ def test_a_letter_to_a_member_living_elsewhere_asks_which_address(client, users,
     assert not any(line in page for line in SECRET_LINES)
     # ... and the family's address is no longer printed either (the member may live there).
     assert letters.address_options(family, None) == []
+    # The family page says where a member lives when it is not with the family, never a confidential address.
+    family_page = client.get(reverse("cases:family_detail", args=[family.pk])).content.decode()
+    assert "Lives at 22 Other Street, Elsewhere, ZZ2 2BB" in family_page
+    assert not any(line in family_page for line in SECRET_LINES)
 
 
 def test_a_member_at_the_family_s_address_is_not_asked(users, team):
