@@ -7,6 +7,9 @@ RUN npm ci --no-audit --no-fund --omit=optional
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN useradd --create-home --uid 10001 earlyhelp
+# DejaVu Sans for printed letters (workflows/correspondence_pdf.py): every name prints as written.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml constraints.txt ./
 COPY kit kit

@@ -66,6 +66,11 @@ class Message(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
+    class Via(models.TextChoices):
+        SMTP = "smtp", "Mail server"
+        NOTIFY = "notify", "GOV.UK Notify"
+        PRINT = "print", "Printed here"
+
     # The idempotency key: the Message-ID of the e-mail, the one thing a send is keyed on.
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     family = models.ForeignKey("cases.Family", on_delete=models.CASCADE, related_name="messages")
@@ -92,6 +97,16 @@ class Message(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The family member it is written to, if one (the address asked for: theirs or the family's).
+    person = models.ForeignKey(
+        "cases.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    # Which service carried it: the mail server, GOV.UK Notify, or the practitioner's printer.
+    via = models.CharField(max_length=10, choices=Via.choices, blank=True)
+    # GOV.UK Notify's id for it (its `reference` is our key) and the last status Notify reported.
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    provider_status = models.CharField(max_length=40, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
     # The communication recorded when it was sent: it stops the clock waiting for it.
     communication = models.OneToOneField(
         "cases.Communication", null=True, blank=True, on_delete=models.SET_NULL, related_name="message"

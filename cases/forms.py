@@ -15,6 +15,7 @@ from cases import codes, selectors
 from cases.models import Communication, Consent, Contact, Family, Meeting, MeetingItem, Person, RiskIndicator
 from cases.validators import (
     normalise_nhs_number,
+    normalise_postcode,
     validate_nhs_number,
     validate_postcode,
     validate_upn,
@@ -159,6 +160,18 @@ class PersonForm(SafeTextMixin, PersonFieldsMixin, GdsForm):
         ]
     )
     address_confidential = forms.BooleanField(label="This person's address is confidential", required=False)
+    address_line_1 = forms.CharField(
+        label="Their own address, line 1 (if it is not the family's)", max_length=200, required=False
+    )
+    address_line_2 = forms.CharField(label="Address line 2 (optional)", max_length=200, required=False)
+    town = forms.CharField(label="Town or city", max_length=100, required=False)
+    postcode = forms.CharField(max_length=10, required=False)
+
+    def clean_postcode(self):
+        value = (self.cleaned_data.get("postcode") or "").strip()
+        if value:
+            validate_postcode(value)
+        return normalise_postcode(value) if value else value
 
     def clean(self):
         cleaned = super().clean()

@@ -72,6 +72,11 @@ class Person(models.Model):
     nhs_number = models.CharField("NHS number", max_length=10, blank=True, db_index=True)
     upn = models.CharField("Unique Pupil Number", max_length=13, blank=True)
     address_confidential = models.BooleanField("address is confidential", default=False)
+    # A member's own postal address, where it differs from the family's (blank: they live with the family).
+    address_line_1 = models.CharField(max_length=200, blank=True)
+    address_line_2 = models.CharField(max_length=200, blank=True)
+    town = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
     # Phonetic keys so that a misspelt name still finds the existing record.
     last_name_key = models.CharField(max_length=4, blank=True, editable=False)
     first_name_key = models.CharField(max_length=4, blank=True, editable=False)

@@ -36,6 +36,7 @@ from cases.models import (
     Meeting,
     MeetingItem,
     Membership,
+    Message,
     Person,
     PlanAction,
     PlanOutcome,
@@ -289,9 +290,42 @@ def _core_chronology_sources(family: Family) -> list[QuerySet]:
                 Lower(choice_label("method", Communication.Method.choices)),
                 Value(". "),
                 F("summary"),
+                # A letter or e-mail the product sent: its text, as sent.
+                Case(
+                    When(message__isnull=True, then=Value("")),
+                    default=Concat(Value("\n\n"), F("message__body")),
+                    output_field=TextField(),
+                ),
                 output_field=TextField(),
             ),
             by="recorded_by_id",
+        ),
+        # A letter or e-mail written but never sent (it failed, or is still being sent): its text too.
+        chronology_rows(
+            Message.objects.filter(family=family, communication__isnull=True),
+            at="created_at",
+            kind=Concat(
+                choice_label("kind", Message._meta.get_field("kind").choices),
+                Value(" ("),
+                Lower(choice_label("status", Message.Status.choices)),
+                Value(")"),
+                output_field=TextField(),
+            ),
+            text=Concat(
+                Value("To "),
+                F("recipient_name"),
+                Value(". "),
+                F("subject"),
+                Value("\n\n"),
+                F("body"),
+                Case(
+                    When(failure_reason="", then=Value("")),
+                    default=Concat(Value("\n\nWhy it failed: "), F("failure_reason")),
+                    output_field=TextField(),
+                ),
+                output_field=TextField(),
+            ),
+            by="created_by_id",
         ),
         chronology_rows(
             MeetingItem.objects.filter(contact__family=family, decided_at__isnull=False),

@@ -42,6 +42,7 @@ __all__ = [
     "ALERTS_LOCK_ID",
     "ESCALATION_ROLES",
     "RoleDirectory",
+    "alert_message_failed",
     "alert_new_contact",
     "alert_recipients",
     "alerts_deliver",
@@ -296,6 +297,28 @@ def alert_new_contact(*, contact, episode, now: datetime) -> Alert | None:
     return alert
 
 
+def alert_message_failed(*, message, now: datetime) -> Alert | None:
+    """Tell whoever sent a letter or e-mail (a cases.Message) that it could not be delivered.
+
+    An in-app alert that `alerts_deliver` emails like any other. One per message and sender: a message
+    that fails again after being sent again makes the same alert unread (and e-mailed) again. None when
+    the sender is not an active user (a message the system wrote).
+    """
+    sender_id = message.created_by_id
+    if sender_id is None or not get_user_model().objects.filter(pk=sender_id, is_active=True).exists():
+        return None
+    alert, created = Alert.objects.get_or_create(
+        message_id=message.pk,
+        level=Alert.Level.MESSAGE_FAILED,
+        recipient_id=sender_id,
+        defaults={"created_at": now},
+    )
+    if not created:
+        Alert.objects.filter(pk=alert.pk).update(created_at=now, read_at=None, emailed_at=None)
+        alert.refresh_from_db()
+    return alert
+
+
 # --- Delivery --------------------------------------------------------------------------------
 
 
@@ -320,8 +343,26 @@ def subject_reference(deadline: Deadline) -> str:
     return f"supervision of {deadline.worker}"
 
 
+def message_reference(alert: Alert) -> str:
+    """The record a failed message was written from (contact or episode), without naming the family."""
+    message = alert.message
+    if message is not None and message.episode_id:
+        return f"E{message.episode_id:07d}"
+    if message is not None and message.contact_id:
+        return f"C{message.contact_id:07d}"
+    return f"letter {alert.message_id}"
+
+
 def _alert_message(alert: Alert) -> tuple[str, str]:
     url = _alerts_url()
+    if alert.level == Alert.Level.MESSAGE_FAILED:
+        lines = [
+            f"A letter or e-mail you sent ({message_reference(alert)}) could not be delivered.",
+            "Its page says why and lets you send it again. The clock that waits for it is still running.",
+        ]
+        if url:
+            lines += ["", f"Your alerts: {url}"]
+        return f"Not delivered: a letter or e-mail you sent ({message_reference(alert)})", "\n".join(lines) + "\n"
     if alert.level == Alert.Level.NEW_CONTACT:
         ref = f"C{alert.contact_id:07d}"
         lines = [
@@ -386,7 +427,7 @@ def _deliver_one(alert_id: int, *, now: datetime) -> int:
     with transaction.atomic():
         if not Alert.objects.filter(pk=alert_id, emailed_at__isnull=True).update(emailed_at=now):
             return 0  # another run got there first
-        alert = Alert.objects.select_related("deadline", "deadline__worker", "recipient").get(pk=alert_id)
+        alert = Alert.objects.select_related("deadline", "deadline__worker", "recipient", "message").get(pk=alert_id)
         if not alert.recipient.email:
             logger.warning("alert %s: %s has no email address; in-app only", alert_id, alert.recipient)
             return 0

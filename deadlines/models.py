@@ -269,10 +269,13 @@ class Alert(models.Model):
         BREACHED = "breached", "Breached"
         ESCALATED = "escalated", "Breach escalated"
         NEW_CONTACT = "new_contact", "New contact"
+        MESSAGE_FAILED = "message_failed", "Letter or e-mail failed"
 
     deadline = models.ForeignKey(Deadline, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
     contact = models.ForeignKey("cases.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
-    level = models.CharField(max_length=12, choices=Level.choices)
+    # A letter or e-mail the recipient sent that could not be delivered (cases.Message).
+    message = models.ForeignKey("cases.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    level = models.CharField(max_length=16, choices=Level.choices)
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="deadline_alerts")
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -287,9 +290,14 @@ class Alert(models.Model):
                 condition=Q(contact__isnull=False),
                 name="alert_once_per_contact_recipient",
             ),
+            models.UniqueConstraint(
+                fields=["message", "level", "recipient"],
+                condition=Q(message__isnull=False),
+                name="alert_once_per_message_recipient",
+            ),
             models.CheckConstraint(
                 name="alert_deadline_or_contact",
-                condition=Q(deadline__isnull=False) | Q(contact__isnull=False),
+                condition=Q(deadline__isnull=False) | Q(contact__isnull=False) | Q(message__isnull=False),
             ),
         ]
         indexes = [

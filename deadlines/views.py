@@ -21,7 +21,7 @@ from accounts.models import Service
 from accounts.roles import ADMINISTRATOR
 from accounts.services import AccountRefused
 from deadlines import services
-from deadlines.alerts import subject_reference
+from deadlines.alerts import message_reference, subject_reference
 from deadlines.forms import ClosureDayForm, ServiceProcedureForm
 from deadlines.models import Alert, ClosureDay, Deadline
 from deadlines.procedures import default_procedure, procedure_choices
@@ -44,7 +44,7 @@ def alert_list(request):
     now = timezone.now()
     alerts = (
         Alert.objects.filter(recipient=request.user)
-        .select_related("deadline", "deadline__worker", "contact")
+        .select_related("deadline", "deadline__worker", "contact", "message")
         .order_by(F("read_at").desc(nulls_first=True), "-created_at", "-id")
     )
     page = Paginator(alerts, 50).get_page(request.GET.get("page"))
@@ -59,6 +59,14 @@ def alert_list(request):
 
 
 def _alert_row(alert: Alert, statuses: dict) -> dict:
+    if alert.message_id is not None:  # a letter or e-mail the recipient sent could not be delivered
+        return {
+            "alert": alert,
+            "reference": message_reference(alert),
+            "family_url": _message_url(alert.message_id),
+            "message_url": _message_url(alert.message_id),
+            "status": None,
+        }
     if alert.deadline_id is None:  # a new contact on the recipient's family
         return {
             "alert": alert,
@@ -73,6 +81,14 @@ def _alert_row(alert: Alert, statuses: dict) -> dict:
         "status": statuses.get(alert.deadline_id),
         "explain_url": reverse("deadlines:clock_explain", args=[alert.deadline_id]),
     }
+
+
+def _message_url(message_id: int) -> str:
+    # The message's page applies its own scope (the record it was written from).
+    try:
+        return reverse("episodes:message_detail", args=[message_id])
+    except NoReverseMatch:
+        return ""
 
 
 def _contact_url(contact_id: int) -> str:

@@ -272,6 +272,16 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 EARLYHELP_COUNCIL_NAME = env_str("EARLYHELP_COUNCIL_NAME", "")
 # A TrueType font for printed letters (names in any script); DejaVu Sans where the system has it.
 EARLYHELP_LETTER_FONT = env_str("EARLYHELP_LETTER_FONT", "")
+# GOV.UK Notify (ADR 39): set NOTIFY_API_KEY and e-mail and letters go through Notify instead of the
+# mail server and the practitioner's printer. One Notify template per channel, whose text is
+# ((subject)) and ((body)) (a letter's address lines are Notify's own address_line_1..7).
+NOTIFY_API_KEY = env_str("NOTIFY_API_KEY", "")
+NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+NOTIFY_EMAIL_TEMPLATE_ID = env_str("NOTIFY_EMAIL_TEMPLATE_ID", "")
+NOTIFY_LETTER_TEMPLATE_ID = env_str("NOTIFY_LETTER_TEMPLATE_ID", "")
+# The bearer token Notify sends with each delivery receipt (set the same in Notify's callback settings).
+NOTIFY_CALLBACK_TOKEN = env_str("NOTIFY_CALLBACK_TOKEN", "")
+NOTIFY_TIMEOUT = env_int("NOTIFY_TIMEOUT", 20, minimum=1)
 
 SERVICE_NAME = env_str("SERVICE_NAME", "Early Help case management")
 EARLYHELP_RULEBOOKS = env_list("EARLYHELP_RULEBOOKS", ["families-first", "family-solutions", "step-up"])

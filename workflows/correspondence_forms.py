@@ -41,13 +41,44 @@ class MessageForm(SafeTextMixin, GdsForm):
     """One message as the practitioner sends it: the template's text, edited for this recipient."""
 
     channel = forms.ChoiceField(label="How to send it", choices=Message.Channel.choices, widget=forms.RadioSelect)
+    person = forms.ChoiceField(label="Who it is to", required=False)
+    address_choice = forms.ChoiceField(
+        label="Which address should the letter go to?",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="They live at a different address from the family. A confidential address is never offered.",
+    )
     recipient_name = forms.CharField(label="To", max_length=200)
     recipient_email = forms.EmailField(label="E-mail address", required=False, help_text="For e-mail only")
     subject = forms.CharField(label="Subject or heading", max_length=200)
     body = forms.CharField(label="Text", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 16}))
 
+    def __init__(self, *args, people=(), addresses=(), **kwargs):
+        """`people`: the family members it may be written to, [(pk, name)] (none: the person field goes);
+        `addresses`: the addresses to choose from, [("member" | "family", lines)], shown only when
+        there is more than one."""
+        super().__init__(*args, **kwargs)
+        if people:
+            self.fields["person"].choices = [("", "The family")] + [(str(pk), name) for pk, name in people]
+        else:
+            del self.fields["person"]
+        if len(addresses) > 1:
+            words = {"member": "Their own address", "family": "The family's address"}
+            self.fields["address_choice"].choices = [
+                (key, f"{words[key]}: {', '.join(lines)}") for key, lines in addresses
+            ]
+        else:
+            del self.fields["address_choice"]
+
     def clean(self):
         data = super().clean()
+        if (
+            "address_choice" in self.fields
+            and data.get("channel") == Message.Channel.POST
+            and not data.get("address_choice")
+            and "address_choice" not in self.errors
+        ):
+            self.add_error("address_choice", "Choose which address the letter should go to")
         email_missing = data.get("channel") == Message.Channel.EMAIL and not data.get("recipient_email")
         if email_missing and "recipient_email" not in self.errors:
             self.add_error("recipient_email", "Enter the e-mail address to send it to, or choose post")

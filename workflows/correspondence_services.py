@@ -19,8 +19,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,8 +35,11 @@ from django.utils.html import escape, linebreaks
 from accounts import roles
 from cases import selectors
 from cases.correspondence import DEFAULT_TEMPLATES
-from cases.models import Communication, Contact, CorrespondenceTemplate, Episode, Message
+from cases.models import AgencyInvolvement, Communication, Contact, CorrespondenceTemplate, Episode, Message, Person
+from deadlines.alerts import alert_message_failed
 from kit.permissions import require_perm, require_role
+from kit.time import LONDON
+from workflows import correspondence_notify as notify
 from workflows import services
 from workflows.errors import WorkflowError
 
@@ -220,21 +225,126 @@ def recipient_for(kind: str, *, contact: Contact | None = None, episode: Episode
         return record_contact.referrer_name, record_contact.referrer_email
     family = (episode or contact).family
     if kind in TO_PARTNER:
-        agency = family.agencies.filter(ended_on__isnull=True).exclude(email="").first()
+        agency = family.agencies.filter(ended_on__isnull=True).exclude(email="").order_by("pk").first()
         return (agency.contact_name or agency.agency, agency.email) if agency else ("", "")
     return f"The {family.name} family" if not family.name.lower().startswith("the ") else family.name, ""
 
 
-def compose(*, kind: str, by, now: datetime, contact: Contact | None = None, episode: Episode | None = None) -> dict:
+# --- To a partner agency: only with the family's consent to share with it -------------------------
+
+
+def _partner_agency(family, email: str) -> AgencyInvolvement | None:
+    """The agency of the team around the family that this e-mail address is recorded for."""
+    if not email:
+        return None
+    return (
+        family.agencies.filter(ended_on__isnull=True, email__iexact=email.strip()).order_by("pk").first()
+        or family.agencies.filter(email__iexact=email.strip()).order_by("pk").first()
+    )
+
+
+def partner_refusal(family, email: str, *, now: datetime) -> str:
+    """Why a notice to a partner agency may not go to this address today ("" when it may): it goes only
+    to an agency of the team around the family, and only while the family's consent to share with that
+    agency is in force (`cases.selectors.sharing_consented`, asked at the moment of sending)."""
+    agency = _partner_agency(family, email)
+    if agency is None:
+        return (
+            "A notice to partners goes only to an agency in the team around the family, at the e-mail "
+            "address recorded for it."
+        )
+    if not selectors.sharing_consented(family, agency.agency, timezone.localtime(now, LONDON).date()):
+        return (
+            f"The family has not given consent to share with {agency.agency}, or has withdrawn it: "
+            "nothing is sent to that agency. Record the family's consent first."
+        )
+    return ""
+
+
+def partner_choice(family, *, now: datetime) -> tuple[str, str, str]:
+    """The first agency around the family with an e-mail address the family consents to share with:
+    (name, e-mail, "") or ("", "", why there is none)."""
+    agencies = list(family.agencies.filter(ended_on__isnull=True).exclude(email="").order_by("pk"))
+    if not agencies:
+        return "", "", "No agency in the team around the family has an e-mail address recorded."
+    for agency in agencies:
+        if not partner_refusal(family, agency.email, now=now):
+            return agency.contact_name or agency.agency, agency.email, ""
+    return (
+        "",
+        "",
+        (
+            "The family has not given consent to share with any agency in the team around it (or has "
+            "withdrawn it), so no notice to partners can be sent."
+        ),
+    )
+
+
+# --- Which address: the family's, or a family member's own -----------------------------------------
+
+
+def person_address(person: Person) -> list[str] | None:
+    """A member's own postal address; None when it is confidential or they have none (they live with
+    the family)."""
+    if person.address_confidential:
+        return None
+    lines = [line for line in (person.address_line_1, person.address_line_2, person.town, person.postcode) if line]
+    return lines or None
+
+
+def addressees(family) -> list[Person]:
+    """The family members a letter may be written to: everyone but the children."""
+    return [
+        m.person
+        for m in family.memberships.exclude(relationship="child")
+        .select_related("person")
+        .order_by("person__last_name", "pk")
+    ]
+
+
+def address_options(family, person: Person | None) -> list[tuple[str, list[str]]]:
+    """The addresses a letter may go to, as ("member" | "family", lines). A confidential address is
+    never among them. More than one option: the practitioner is asked which."""
+    family_lines = selectors.address_for_letter(family) or None
+    if person is None:
+        return [("family", family_lines)] if family_lines else []
+    own = person_address(person)
+    if person.address_confidential:
+        return []  # where they are must not be written down, whichever address it is
+    options = []
+    if own and own != family_lines:
+        options.append(("member", own))
+    if family_lines:
+        options.append(("family", family_lines))
+    return options
+
+
+def compose(
+    *,
+    kind: str,
+    by,
+    now: datetime,
+    contact: Contact | None = None,
+    episode: Episode | None = None,
+    person: Person | None = None,
+) -> dict:
     """The message as the template writes it for this record: the form's first values."""
     if kind not in kinds_for(contact=contact, episode=episode):
         raise WorkflowError("This kind of letter is not sent from this page.")
     template = template_for(kind)
     name, email = recipient_for(kind, contact=contact, episode=episode)
+    family = (episode or contact).family
+    if kind in TO_PARTNER:
+        name, email, why = partner_choice(family, now=now)
+        if why:
+            raise WorkflowError(why)
+    elif person is not None and kind not in TO_REFERRER:
+        name = str(person)
     values = merge_values(kind=kind, contact=contact, episode=episode, recipient_name=name, by=by, now=now)
     channel = Message.Channel.EMAIL if email or kind in TO_REFERRER + TO_PARTNER else Message.Channel.POST
     return {
         "channel": channel,
+        "person": str(person.pk) if person is not None and kind not in TO_REFERRER + TO_PARTNER else "",
         "recipient_name": name,
         "recipient_email": email,
         "subject": render(template.subject, values),
@@ -265,38 +375,50 @@ def message_send(
     now: datetime,
     contact: Contact | None = None,
     episode: Episode | None = None,
+    person: Person | None = None,
+    address_choice: str = "",
 ) -> Message:
-    """Keep the message as written and send it: an e-mail is queued for the worker (once the
-    record is committed); a letter for the post is produced now and counts as sent."""
+    """Keep the message as written and send it: an e-mail (and, with GOV.UK Notify, a letter) is queued
+    for the worker once the record is committed; a letter printed here is produced now and counts as sent.
+
+    A letter to a family member whose own address differs from the family's goes to the address chosen
+    (`address_choice`: "member" or "family"); a confidential address is never one of the choices. A
+    notice to a partner agency goes only while the family's consent to share with it is in force."""
     if not may_send(by, contact=contact, episode=episode):
         raise WorkflowError("You cannot send letters from this record.")
     if kind not in kinds_for(contact=contact, episode=episode):
         raise WorkflowError("This kind of letter is not sent from this page.")
     family = (episode or contact).family
+    if person is not None and (
+        kind in TO_REFERRER + TO_PARTNER or not family.memberships.filter(person=person).exists()
+    ):
+        raise WorkflowError("A letter from this page goes to a member of this family, or to the family.")
     address = ""
     if channel == Message.Channel.EMAIL:
         if not recipient_email:
             raise WorkflowError("Enter the e-mail address to send it to, or choose post.")
+        if kind in TO_PARTNER:
+            refusal = partner_refusal(family, recipient_email, now=now)
+            if refusal:
+                raise WorkflowError(refusal)
     elif channel == Message.Channel.POST:
         if kind in TO_REFERRER + TO_PARTNER:
             raise WorkflowError("The product has no postal address for a referrer or partner: send it by e-mail.")
-        lines = selectors.address_for_letter(family)
-        if lines is None:
-            raise WorkflowError(
-                "The family's address is confidential, so it is never printed: give the letter by hand "
-                "and record it, or send it by e-mail."
-            )
-        if not lines:
-            raise WorkflowError("The family has no address recorded: add it, or send the letter by e-mail.")
-        address = "\n".join(lines)
+        address = "\n".join(_letter_address(family, person, address_choice))
     else:
         raise WorkflowError("Choose how to send it.")
+    if channel == Message.Channel.POST and not notify.enabled():
+        via = Message.Via.PRINT
+    else:
+        via = Message.Via.NOTIFY if notify.enabled() else Message.Via.SMTP
     message = Message.objects.create(
         family=family,
         contact=contact,
         episode=episode,
+        person=person,
         kind=kind,
         channel=channel,
+        via=via,
         recipient_name=recipient_name,
         recipient_email=recipient_email if channel == Message.Channel.EMAIL else "",
         address=address,
@@ -307,12 +429,32 @@ def message_send(
         created_by=by,
         queued_at=now,
     )
-    if channel == Message.Channel.POST:
+    if via == Message.Via.PRINT:
         _mark_sent(message, now=now)
         message.save()
     else:
         _enqueue(message)
     return message
+
+
+def _letter_address(family, person: Person | None, choice: str) -> list[str]:
+    """The address a letter is printed with, or why it cannot be sent by post."""
+    options = dict(address_options(family, person))
+    if not options:
+        if person is not None and person.address_confidential or selectors.address_for_letter(family) is None:
+            raise WorkflowError(
+                "The address is confidential, so it is never printed: give the letter by hand "
+                "and record it, or send it by e-mail."
+            )
+        raise WorkflowError("The family has no address recorded: add it, or send the letter by e-mail.")
+    if len(options) == 1:
+        (only,) = options.values()
+        if choice and choice not in options:
+            raise WorkflowError("That address cannot be used for this letter: choose another, or send it by e-mail.")
+        return only
+    if choice not in options:
+        raise WorkflowError(f"{person} lives at a different address from the family: choose which address to use.")
+    return options[choice]
 
 
 @transaction.atomic
@@ -323,9 +465,19 @@ def message_retry(*, message: Message, by, now: datetime) -> Message:
         raise WorkflowError("You cannot send letters from this record.")
     if locked.status != Message.Status.FAILED:
         raise WorkflowError("Only a message that failed can be sent again.")
+    if locked.via == Message.Via.PRINT:
+        raise WorkflowError("A printed letter is not sent by the product: print it again from its page.")
+    if locked.kind in TO_PARTNER:
+        refusal = partner_refusal(locked.family, locked.recipient_email, now=now)
+        if refusal:
+            raise WorkflowError(refusal)
     locked.status = Message.Status.SENDING
     locked.queued_at = now
-    locked.save(update_fields=["status", "queued_at"])
+    if locked.provider_id:
+        # Notify gave up on the earlier notification: this is a new one, under a new key.
+        locked.provider_id = locked.provider_status = ""
+        locked.key = uuid.uuid4()
+    locked.save(update_fields=["status", "queued_at", "provider_id", "provider_status", "key"])
     _enqueue(locked)
     return locked
 
@@ -338,10 +490,13 @@ def _enqueue(message: Message) -> None:
 
 
 def _mark_sent(message: Message, *, now: datetime) -> None:
-    """Sent: record the communication, whose event stops the clock that waited for it."""
+    """Sent: record the communication, whose event stops the clock that waited for it. Sent again after a
+    failure, the message keeps the communication it had (the clock it stopped stays stopped)."""
     message.status = Message.Status.SENT
     message.sent_at = now
     message.failure_reason = ""
+    if message.communication_id is not None:
+        return
     message.communication = services.communication_record(
         family=message.family,
         contact=message.contact,
@@ -354,6 +509,15 @@ def _mark_sent(message: Message, *, now: datetime) -> None:
         by=message.created_by,
         now=now,
     )
+
+
+def _mark_failed(message: Message, reason: str, *, now: datetime) -> None:
+    """Failed: the reason is kept, the clock keeps running, and the sender is alerted."""
+    message.status = Message.Status.FAILED
+    message.failed_at = now
+    message.failure_reason = reason
+    message.save()
+    alert_message_failed(message=message, now=now)
 
 
 def email_html(message: Message) -> str:
@@ -378,31 +542,130 @@ def _email(message: Message, connection) -> EmailMultiAlternatives:
     return email
 
 
-def deliver(message_id: int, *, now: datetime | None = None) -> Message | None:
-    """Send one queued e-mail, exactly once (the Celery task's body).
+def deliver(message_id: int, *, now: datetime | None = None, last_try: bool = False) -> Message | None:
+    """Send one queued message, exactly once (the Celery task's body).
 
-    The row stays locked while the mail server is spoken to, so a second delivery of the same task
-    waits and then finds it sent. Anything but a message waiting to be sent is left alone.
+    The row stays locked while the mail server or GOV.UK Notify is spoken to, so a second delivery of
+    the same task waits and then finds it sent. Anything but a message waiting to be sent is left alone.
+    A message still "sending" with a reason after this call is waiting to be tried again (Notify was
+    unavailable): the task retries it, and on its `last_try` such a message fails instead.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(pk=message_id).first()
-        if message is None or message.status != Message.Status.SENDING or message.channel != Message.Channel.EMAIL:
+        if message is None or message.status != Message.Status.SENDING or message.via == Message.Via.PRINT:
             return message
         message.attempts += 1
+        if message.kind in TO_PARTNER:
+            refusal = partner_refusal(message.family, message.recipient_email, now=now)
+            if refusal:
+                _mark_failed(message, refusal, now=now)
+                return message
+        if message.via == Message.Via.NOTIFY:
+            return _deliver_by_notify(message, now=now, last_try=last_try)
         try:
             connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
             sent = _email(message, connection).send(fail_silently=False)
             if sent != 1:
                 raise smtplib.SMTPException("the mail server did not accept the message")
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            message.status = Message.Status.FAILED
-            message.failed_at = now or timezone.now()
-            message.failure_reason = _reason(exc)
-            message.save()
+            _mark_failed(message, _reason(exc), now=now)
             return message
-        _mark_sent(message, now=now or timezone.now())
+        _mark_sent(message, now=now)
         message.save()
         return message
+
+
+def _deliver_by_notify(message: Message, *, now: datetime, last_try: bool) -> Message:
+    reference = (message.contact or message.episode).reference
+    try:
+        message.provider_id = notify.send(message, reference=reference)
+    except notify.NotifyRefused as exc:
+        _mark_failed(message, exc.reason, now=now)
+        return message
+    except notify.NotifyUnavailable as exc:
+        if last_try:
+            _mark_failed(message, f"{exc.reason} (tried {message.attempts} times)", now=now)
+            return message
+        message.failure_reason = f"Not sent yet: {exc.reason}. It will be tried again."
+        message.save()
+        return message
+    message.provider_status = "created"
+    message.checked_at = now
+    _mark_sent(message, now=now)
+    message.save()
+    return message
+
+
+def waiting_to_retry(message: Message | None) -> bool:
+    return message is not None and message.status == Message.Status.SENDING and bool(message.failure_reason)
+
+
+# --- Delivery receipts (GOV.UK Notify) -------------------------------------------------------------
+
+
+def apply_status(*, provider_id: str = "", reference: str = "", status: str, at: datetime | None = None, now):
+    """A status Notify reports for one of our messages (by its id, or its reference = our key).
+
+    Delivered (or, for a letter, received by the postal service) marks it delivered; a failure marks it
+    failed with what the failure means, and alerts the sender. Anything else is only noted. A message
+    already delivered or failed is left as it is (a late or repeated receipt changes nothing).
+    Returns the message, or None when it is not one of ours."""
+    query = Q(provider_id=provider_id) if provider_id else Q(pk__in=[])
+    if reference:
+        with contextlib.suppress(ValueError):
+            query |= Q(key=uuid.UUID(str(reference)))
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(query, via=Message.Via.NOTIFY).first()
+        if message is None:
+            return None
+        message.checked_at = now
+        if message.status != Message.Status.SENT:
+            message.save(update_fields=["checked_at"])
+            return message
+        message.provider_status = status[:40]
+        outcome = notify.final_outcome(status)
+        if outcome is None:
+            message.save(update_fields=["checked_at", "provider_status"])
+            return message
+        new_status, reason = outcome
+        if new_status == Message.Status.DELIVERED:
+            message.status = Message.Status.DELIVERED
+            message.delivered_at = at or now
+            message.save()
+        else:
+            _mark_failed(message, reason, now=at or now)
+        return message
+
+
+def messages_poll(*, now: datetime, limit: int = 200) -> int:
+    """Ask Notify about messages it accepted that are not yet final (the receipts' safety net: a
+    callback lost or not configured). Each is asked at most every POLL_EVERY, for POLL_FOR after it
+    was sent. Returns how many were asked about."""
+    due = list(
+        Message.objects.filter(
+            via=Message.Via.NOTIFY,
+            status=Message.Status.SENT,
+            sent_at__gte=now - notify.POLL_FOR,
+        )
+        .exclude(provider_id="")
+        .filter(Q(checked_at__isnull=True) | Q(checked_at__lte=now - notify.POLL_EVERY))
+        .order_by("checked_at", "pk")
+        .values_list("provider_id", flat=True)[:limit]
+    )
+    for provider_id in due:
+        try:
+            answer = notify.status_of(provider_id)
+        except notify.NotifyUnavailable:
+            Message.objects.filter(provider_id=provider_id).update(checked_at=now)
+            continue
+        apply_status(
+            provider_id=provider_id,
+            status=str(answer.get("status", "")),
+            at=notify.receipt_time(answer, now=now),
+            now=now,
+        )
+    return len(due)
 
 
 def _reason(exc: Exception) -> str:
@@ -499,9 +762,9 @@ def messages_requeue(*, now: datetime) -> int:
     from workflows.tasks import send_message
 
     stuck = list(
-        Message.objects.filter(
-            status=Message.Status.SENDING, channel=Message.Channel.EMAIL, queued_at__lt=now - STUCK_AFTER
-        ).values_list("pk", flat=True)
+        Message.objects.filter(status=Message.Status.SENDING, queued_at__lt=now - STUCK_AFTER)
+        .exclude(via=Message.Via.PRINT)
+        .values_list("pk", flat=True)
     )
     for pk in stuck:
         send_message.delay(pk)

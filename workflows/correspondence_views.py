@@ -9,14 +9,20 @@ functions. Every page showing a family's record is logged.
 
 from __future__ import annotations
 
+import hmac
+import json
 import re
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from cases import selectors as case_selectors
 from cases.access import log_access, visible_contact_or_404
@@ -26,6 +32,7 @@ from workflows import correspondence_services as letters
 from workflows import episode_selectors
 from workflows.actions import ActionView
 from workflows.correspondence_forms import LetterKindForm, MessageForm, TemplateForm
+from workflows.correspondence_notify import receipt_time as notify_receipt_time
 from workflows.correspondence_pdf import letter_pdf
 from workflows.errors import WorkflowError
 
@@ -174,7 +181,12 @@ class LetterAction(ActionView):
             log_access(request, action=AccessLog.Action.VIEW, what=what, family=record.family)
             try:
                 self.composed = letters.compose(
-                    kind=self.kind, by=request.user, now=self.now, contact=self.contact, episode=self.episode
+                    kind=self.kind,
+                    by=request.user,
+                    now=self.now,
+                    contact=self.contact,
+                    episode=self.episode,
+                    person=self.person(),
                 )
             except WorkflowError as exc:  # nothing to write yet (no template, no recipient): say why, go back
                 messages.error(request, str(exc))
@@ -184,16 +196,46 @@ class LetterAction(ActionView):
     def initial(self) -> dict:
         return self.composed
 
+    def writes_to_family(self) -> bool:
+        return self.kind not in letters.TO_REFERRER + letters.TO_PARTNER
+
+    def person(self):
+        """The family member chosen (the form's field, or `?person=` from a link), if one of this family."""
+        if not self.writes_to_family():
+            return None
+        if not hasattr(self, "_person"):
+            chosen = self.request.POST.get("person") or self.request.GET.get("person") or ""
+            self._person = next((p for p in self.people() if str(p.pk) == chosen.strip()), None)
+        return self._person
+
+    def people(self) -> list:
+        if not hasattr(self, "_people"):
+            self._people = letters.addressees(self.object.family) if self.writes_to_family() else []
+        return self._people
+
+    def form_kwargs(self) -> dict:
+        person = self.person()
+        return {
+            **super().form_kwargs(),
+            "people": [(p.pk, str(p)) for p in self.people()],
+            "addresses": letters.address_options(self.object.family, person) if person is not None else [],
+        }
+
     def page(self, form, *, status: int = 200, preview: dict | None = None) -> HttpResponse:
+        person = self.person()
+        options = letters.address_options(self.object.family, person)
         context = {
             **self.context(),
             "kind": self.kind,
             "kind_label": CorrespondenceTemplate.Kind(self.kind).label,
-            "address": case_selectors.address_for_letter(self.object.family),
+            "address": options[0][1] if len(options) == 1 else None,
+            "addresses": dict(options),
             "form": form,
         }
         if preview is not None:
             context["preview"] = preview
+            if preview.get("address_choice"):
+                context["address"] = dict(options).get(preview["address_choice"])
         return render(self.request, "correspondence/compose.html", context, status=status)
 
     def pending(self, data: dict) -> HttpResponse | None:
@@ -206,6 +248,8 @@ class LetterAction(ActionView):
         return letters.message_send(
             kind=self.kind,
             recipient_email=data.get("recipient_email") or "",
+            person=self.person(),
+            address_choice=data.get("address_choice") or "",
             **self.from_form("channel", "recipient_name", "subject", "body"),
             **self.by_now(),
             contact=self.contact,
@@ -213,15 +257,17 @@ class LetterAction(ActionView):
         )
 
     def get_success_message(self) -> str:
-        if self.result.channel == Message.Channel.POST:
+        if self.result.via == Message.Via.PRINT:
             return "The letter is ready to print and post. It is recorded as sent."
+        if self.result.channel == Message.Channel.POST:
+            return "The letter is being sent to GOV.UK Notify, which prints and posts it."
         return f"The e-mail to {self.result.recipient_email} is being sent."
 
     def failure_url(self) -> str:
         return _record_url(contact=self.contact, episode=self.episode)
 
     def success_url(self) -> str:
-        if self.result.channel == Message.Channel.POST:
+        if self.result.via == Message.Via.PRINT:
             return reverse("episodes:message_detail", args=[self.result.pk])
         return self.failure_url()
 
@@ -327,3 +373,35 @@ def dev_mail(request):
         raise Http404("Only in development")
     context = {"mails": letters.local_mail(), "directory": letters.local_mail_dir()}
     return render(request, "correspondence/dev_mail.html", context)
+
+
+# --- GOV.UK Notify's delivery receipts -------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+@never_cache
+def notify_receipt(request):
+    """Notify's callback: one delivery receipt, authenticated by the bearer token set in Notify
+    (`NOTIFY_CALLBACK_TOKEN`). Not a page: no session, no sign-in; without the token (or with none
+    configured) it is a 401. A receipt for a notification that is not ours is acknowledged and ignored,
+    so Notify does not keep sending it."""
+    token = settings.NOTIFY_CALLBACK_TOKEN
+    given = request.headers.get("Authorization", "")
+    if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return JsonResponse({"error": "a valid bearer token is required"}, status=401)
+    try:
+        receipt = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        receipt = None
+    if not isinstance(receipt, dict) or not isinstance(receipt.get("status"), str):
+        return JsonResponse({"error": "a JSON receipt with a status is required"}, status=400)
+    now = timezone.now()
+    message = letters.apply_status(
+        provider_id=str(receipt.get("id") or "")[:64],
+        reference=str(receipt.get("reference") or "")[:64],
+        status=receipt["status"],
+        at=notify_receipt_time(receipt, now=now),
+        now=now,
+    )
+    return JsonResponse({"result": "applied" if message is not None else "not ours"})

@@ -91,6 +91,9 @@ class FamilyAction(ActionView):
         return reverse("cases:family_detail", args=[self.object.pk])
 
 
+PERSON_ADDRESS = ("address_line_1", "address_line_2", "town", "postcode")
+
+
 class PersonAdd(FamilyAction):
     """Add a person to a family. Whoever may record a contact for the family may add its people first
     (a family picked from the intake matches may be outside the user's scope, see family_for_intake_or_404);
@@ -119,7 +122,9 @@ class PersonAdd(FamilyAction):
 
     def perform(self, data):
         services.person_add_to_family(
-            family=self.object, **self.from_form("relationship", "address_confidential"), **self.form.person_fields()
+            family=self.object,
+            **self.from_form("relationship", "address_confidential", *PERSON_ADDRESS),
+            **self.form.person_fields(),
         )
 
 

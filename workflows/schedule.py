@@ -11,6 +11,9 @@ from celery.schedules import schedule
 
 REQUEUE_MESSAGES = "workflows.tasks.requeue_messages"
 REQUEUE_INTERVAL = timedelta(minutes=5)
+# Delivery receipts from GOV.UK Notify, for messages whose callback never came (ADR 39).
+POLL_NOTIFY = "workflows.tasks.poll_notify"
+POLL_INTERVAL = timedelta(minutes=10)
 
 
 def beat_schedule() -> dict[str, dict]:
@@ -20,5 +23,10 @@ def beat_schedule() -> dict[str, dict]:
             "task": REQUEUE_MESSAGES,
             "schedule": schedule(run_every=REQUEUE_INTERVAL),
             "options": {"expire_seconds": seconds},
-        }
+        },
+        "workflows: ask GOV.UK Notify whether sent messages were delivered": {
+            "task": POLL_NOTIFY,
+            "schedule": schedule(run_every=POLL_INTERVAL),
+            "options": {"expire_seconds": int(POLL_INTERVAL.total_seconds())},
+        },
     }

@@ -96,5 +96,7 @@ urlpatterns = [
     path("letters/<int:pk>/", letters.message_detail, name="message_detail"),
     path("letters/<int:pk>/letter.pdf", letters.message_pdf, name="message_pdf"),
     path("letters/<int:pk>/retry/", letters.message_retry, name="message_retry"),
+    # GOV.UK Notify's delivery receipts (bearer token, no session): not a page.
+    path("letters/notify/receipts/", letters.notify_receipt, name="notify_receipts"),
     path("dev/mail/", letters.dev_mail, name="dev_mail"),  # DEBUG only: the local SMTP server's mail
 ]

@@ -54,6 +54,8 @@ NOT_ACTIONS = {
     "message_detail",
     "message_pdf",
     "dev_mail",
+    # GOV.UK Notify's delivery receipts: a JSON endpoint for Notify (bearer token), not a page of the product.
+    "notify_receipts",
 }
 
 

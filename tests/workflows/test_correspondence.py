@@ -381,7 +381,9 @@ def test_a_confidential_address_is_never_printed_nor_posted_to(users, team):
     family.save()
     with pytest.raises(WorkflowError, match="confidential"):
         _closure_letter(users, episode)
-    # No template, filled in for any kind, holds the address either.
+    # No template, filled in for any kind, holds the address either (the partner notice needs consent).
+    family.agencies.create(agency="School", email="head@school.example")
+    family.consents.create(purpose="share", status="given", agency="School", recorded_on=NOW.date())
     for kind in letters.EPISODE_KINDS:
         draft = letters.compose(kind=kind, by=users["coach"], now=NOW, episode=episode)
         assert "Lantern Row" not in draft["body"] + draft["subject"]

@@ -103,3 +103,51 @@ def test_mash_sends_the_acknowledgement_and_a_coach_prints_the_closure_letter(
     browser_session.submit("Send")
     assert "confidential" in page.locator("main").inner_text()
     assert not Message.objects.filter(episode=hidden).exists()
+
+
+def test_a_letter_to_a_member_living_elsewhere_asks_which_address_and_a_failed_e_mail_alerts_its_sender(
+    browser_session, users, team, settings
+):
+    from cases.models import Membership, Person
+    from deadlines.models import Alert
+
+    episode, _ = make_episode(users, team, state=S.CLOSED)
+    dana = Person.objects.create(
+        first_name="Dana", last_name="Elsewhere", address_line_1="22 Other Street", town="Farton", postcode="ZZ2 2BB"
+    )
+    Membership.objects.create(family=episode.family, person=dana, relationship="parent")
+    page = browser_session.sign_in("coach")
+    browser_session.go(f"/episodes/{episode.pk}/letters/new/?kind=closure_letter")
+    page.get_by_label("Who it is to").select_option(label="Dana Elsewhere")
+    page.get_by_label("To", exact=True).fill("Dana Elsewhere")
+    browser_session.submit("Preview")
+    assert "Choose which address the letter should go to" in page.locator(".govuk-error-summary").inner_text()
+    page.get_by_label("Their own address: 22 Other Street, Farton, ZZ2 2BB").check()
+    browser_session.submit("Preview")
+    assert "22 Other Street" in page.locator("main").inner_text()
+    browser_session.submit("Send")
+    message = Message.objects.get(episode=episode)
+    assert message.status == Message.Status.SENT and message.address.startswith("22 Other Street")
+
+    # An e-mail the mail server cannot take: the message fails, and its sender is alerted and retries.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    from workflows import correspondence_services as letters
+
+    failed = letters.message_send(
+        kind="allocation_letter",
+        channel="email",
+        recipient_name="Dana Elsewhere",
+        recipient_email="dana@example.org",
+        subject="Your worker",
+        body="Your worker is Sam.",
+        by=users["coach"],
+        now=message.created_at,
+        episode=episode,
+    )
+    letters.deliver(failed.pk)
+    assert Alert.objects.filter(recipient=users["coach"], message=failed).exists()
+    browser_session.go("/deadlines/alerts/")
+    page.get_by_role("link", name="A letter or e-mail you sent could not be delivered").first.click()
+    page.wait_for_load_state()
+    assert "could not be reached" in page.locator("main").inner_text()
