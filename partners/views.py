@@ -88,7 +88,7 @@ def invitation(request, token: str):
             user = services.invitation_accept(invitation=invite, password=form.cleaned_data["password"], now=now)
         except PartnerRefused:
             return render(request, "partners/invitation_invalid.html", status=404)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="accounts.backends.AuthenticationOnlyBackend")
         device = account_services.enrolment_start(user=user)
         request.session[ENROLMENT_SESSION_KEY] = device.pk
         return redirect("partners:two_factor")
