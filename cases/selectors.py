@@ -503,7 +503,7 @@ def access_log_for_family(family: Family):
     person_ids = Membership.objects.filter(family=family).values("person_id")
     return (
         AccessLog.objects.filter(Q(family_id_logged=family.pk) | Q(person_id_logged__in=person_ids))
-        .select_related("user")
+        .select_related("user", "user__partner_organisation")
         .order_by("-at")
     )
 
@@ -594,6 +594,19 @@ def partner_family_or_none(user, pk: int, on: date) -> Family | None:
 
 def partner_updates_of(family: Family) -> QuerySet[PartnerUpdate]:
     return PartnerUpdate.objects.filter(family=family).select_related("organisation", "written_by", "acknowledged_by")
+
+
+def partner_people_of(family: Family):
+    """The partner users named for the agencies in the family's team now (who may hold a plan action)."""
+    from accounts.models import User
+
+    named = AgencyInvolvement.objects.filter(family=family, organisation__isnull=False, ended_on__isnull=True)
+    return (
+        User.objects.filter(partner_teams__in=named, is_active=True)
+        .select_related("partner_organisation")
+        .distinct()
+        .order_by("first_name", "last_name")
+    )
 
 
 def partner_agencies_of(family: Family) -> QuerySet[AgencyInvolvement]:

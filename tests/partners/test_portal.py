@@ -334,7 +334,7 @@ def test_the_lead_professional_adds_an_agency_whose_named_people_see_the_plan_an
     # Who has viewed this record names the health visitor.
     client.force_login(users["manager"])
     log = client.get(reverse("cases:family_access_log", args=[family.pk]))
-    assert b"visitor" in log.content or partners["visitor"].get_full_name().encode() in log.content
+    assert b"Northfield Health Visiting, partner portal" in log.content
 
 
 def test_withdrawal_of_consent_or_removal_from_the_team_cuts_access_at_once(
@@ -391,3 +391,22 @@ def test_the_partner_lists_keep_constant_query_counts(
     for name in ("partners:home", "partners:request_list", "partners:family_list"):
         with django_assert_max_num_queries(14):
             assert client.get(reverse(name)).status_code == 200
+
+
+def test_the_lead_professional_gives_an_action_to_a_named_partner(client, users, partners, agencies, family_with_plan):
+    family, episode, outcome = family_with_plan
+    url = reverse("episodes:action_new", args=[episode.pk, outcome.pk])
+    client.force_login(users["coach"])
+    assert b"Held by someone at a partner agency" not in client.get(url).content  # no partner in the team yet
+    in_team(family, agencies["health"], partners["visitor"])
+    page = client.get(url)
+    assert page.status_code == 200 and b"Held by someone at a partner agency" in page.content
+    assert b"teacher" not in page.content.lower() or partners["teacher"].get_full_name().encode() not in page.content
+    response = client.post(url, {"what": "Weigh the baby monthly", "partner_assignee": partners["visitor"].pk})
+    assert response.status_code == 302, response.content
+    action = PlanAction.objects.get(what="Weigh the baby monthly")
+    assert action.partner_assignee == partners["visitor"]
+    refused = client.post(url, {"what": "Other", "partner_assignee": partners["teacher"].pk})
+    assert refused.status_code == 400
+    sign_in_partner(client, partners["visitor"])
+    assert b"Weigh the baby monthly" in client.get(reverse("partners:family_detail", args=[family.pk])).content
