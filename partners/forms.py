@@ -47,7 +47,7 @@ class InvitationForm(SafeTextMixin, GdsForm):
         return email
 
 
-class AcceptInvitationForm(GdsForm):
+class AcceptInvitationForm(SafeTextMixin, GdsForm):
     password = forms.CharField(label="Choose a password", widget=forms.PasswordInput, strip=False)
     password_again = forms.CharField(label="Type the password again", widget=forms.PasswordInput, strip=False)
 

@@ -11,6 +11,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import PartnerInvitation, PartnerOrganisation, User
 from cases import selectors as case_selectors
@@ -410,3 +413,33 @@ def test_the_lead_professional_gives_an_action_to_a_named_partner(client, users,
     assert refused.status_code == 400
     sign_in_partner(client, partners["visitor"])
     assert b"Weigh the baby monthly" in client.get(reverse("partners:family_detail", args=[family.pk])).content
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        ["<script>alert(1)</script>", "'; DROP TABLE cases_family; --", "\u202eevil", "-1", "99999999999999999999"]
+    ),
+    st.builds(lambda chunk, n: chunk * n, st.sampled_from(["a", "<b>"]), st.integers(1000, 12000)),
+)
+
+
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(HOSTILE, min_size=8, max_size=8), button=st.sampled_from(["send", "save"]))
+def test_hostile_input_to_the_request_form_never_fails_the_server(client, partners, values, button):
+    sign_in_partner(client, partners["teacher"])
+    names = [
+        "family_name",
+        "postcode",
+        "child1_first_name",
+        "child1_date_of_birth_2",
+        "child1_nhs_number",
+        "risk_health",
+        "consent_status",
+        "concern",
+    ]
+    data = dict(complete_request(send=None), **dict(zip(names, [v.replace("\x00", "") for v in values], strict=True)))
+    data[button] = "1"
+    response = client.post(reverse("partners:request_new"), data)
+    assert response.status_code in (302, 400), response.status_code
+    assert b"<script>alert(1)</script>" not in response.content

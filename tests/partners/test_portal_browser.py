@@ -1,4 +1,4 @@
-"""The partner portal's journeys in a browser, with axe on every page (issue 19, "Done when"):
+"""The partner portal's journeys in a browser, with axe on every page (ADR 0044, "Done when"):
 a school asks for support, the front door triages and decides, the school reads the outcome; a health
 visitor's update is acknowledged by the lead professional, and after consent is withdrawn the health
 visitor gets "Page not found"."""

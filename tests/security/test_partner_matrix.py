@@ -88,3 +88,17 @@ def test_partner_users_posting_anywhere_inside_get_404_and_the_table_on_the_port
             elif status != (302 if name == "home" else 404):
                 wrong.append(f"POST {name} as {who}: got {status}, expected 404")
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_portal_form_posted_with_bad_input_shows_one_error_summary(client, users, world):
+    client.raise_request_exception = False
+    sign_in_partner(client, users["teacher"])
+    wrong = []
+    for name in ("partners:request_new", "partners:update_new", "partners:two_factor"):
+        kwargs = [k for n, k in all_url_names() if n == name][0]
+        body = {"not-a-field": "x", "send": "1"} if name == "partners:request_new" else {"not-a-field": "x"}
+        response = client.post(url_for(name, kwargs, world), body)
+        summaries = response.content.decode().count('class="govuk-error-summary')
+        if response.status_code not in (200, 400) or summaries != 1:
+            wrong.append(f"{name}: status {response.status_code}, {summaries} error summaries")
+    assert not wrong, "\n".join(wrong)
