@@ -52,7 +52,7 @@ def test_a_school_asks_for_support_the_front_door_decides_and_the_school_reads_t
     page = browser_session.page
     sign_in_partner(browser_session, partners["teacher"])
     assert page.get_by_role("heading", name="Northfield Primary School").is_visible()
-    page.get_by_role("link", name="Ask for support for a family").click()
+    page.get_by_role("button", name="Ask for support for a family").click()
     page.wait_for_load_state()
     page.locator("#id_family_name").fill("Quillfeather")
     page.locator("#id_postcode").fill("ZZ4 5EF")
