@@ -143,3 +143,74 @@ def test_a_health_visitors_update_is_acknowledged_and_consent_withdrawal_closes_
     workflow.consent_withdraw(consent=consent, on=timezone.localdate(), by=users["coach"])
     response = page.goto(f"{browser_session.base}/partners/families/{family.pk}/")
     assert response.status == 404
+
+
+def test_axe_finds_nothing_on_any_portal_page(browser_session, users, team, partners, agencies):
+    from partners import services
+
+    family, _children = family_with_children(1, team=team)
+    now = timezone.now()
+    EpisodeFactory(plan_active=True, family=family, team=team, lead_professional=users["coach"], opened_at=now)
+    in_team(family, agencies["school"], partners["teacher"])
+    draft = SupportRequest.objects.create(
+        organisation=agencies["school"],
+        created_by=partners["teacher"],
+        created_at=now,
+        updated_at=now,
+        answers={"family_name": "Draftwood", "child1_date_of_birth": "2016-04-03"},
+    )
+    sent = SupportRequest.objects.create(
+        organisation=agencies["school"],
+        created_by=partners["teacher"],
+        created_at=now,
+        updated_at=now,
+        submitted_at=now,
+        contact=workflow.contact_receive(
+            family=family,
+            subjects=[],
+            received_at=now,
+            route="portal",
+            source="2A",
+            presenting_needs="x",
+            by=users["mash"],
+            now=now,
+        ),
+    )
+    _user, link = services.partner_invite(
+        organisation=agencies["health"],
+        first_name="New",
+        last_name="Visitor",
+        email="new.visitor@health.example",
+        job_title="Health visitor",
+        by=users["admin"],
+        now=now,
+    )
+    page = browser_session.page
+    # The invitation (valid, then a wrong link) for someone signed out.
+    browser_session.go(link[link.index("/partners/") :])
+    assert page.get_by_role("heading", name="Choose your password").is_visible()
+    browser_session.go("/partners/invitation/not-a-real-link/")
+    assert page.get_by_role("heading", name="This invitation link does not work").is_visible()
+    # Every partner page, as the school's teacher (the two-factor page was checked while signing in).
+    sign_in_partner(browser_session, partners["teacher"])
+    for path in (
+        "/partners/",
+        "/partners/requests/",
+        "/partners/requests/new/",
+        f"/partners/requests/{draft.pk}/edit/",
+        f"/partners/requests/{sent.pk}/",
+        "/partners/families/",
+        f"/partners/families/{family.pk}/",
+        f"/partners/families/{family.pk}/updates/new/",
+    ):
+        browser_session.go(path)
+        assert page.locator("h1").count() == 1, path
+    browser_session.submit("Add update")  # the update form with its errors
+    assert page.locator(".govuk-error-summary").count() == 1
+    # The administrator's agency pages and the lead professional's page.
+    sign_in_staff(browser_session, "admin")
+    for path in ("/partners/agencies/", "/partners/agencies/new/", f"/partners/agencies/{agencies['school'].pk}/"):
+        browser_session.go(path)
+    sign_in_staff(browser_session, "coach")
+    browser_session.go(f"/families/{family.pk}/partners/new/")
+    browser_session.go(f"/families/{family.pk}/")
