@@ -104,3 +104,22 @@ def test_every_portal_form_posted_with_bad_input_shows_one_error_summary(client,
         if response.status_code not in (200, 400) or summaries != 1:
             wrong.append(f"{name}: status {response.status_code}, {summaries} error summaries")
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_portal_page_keeps_the_form_date_and_status_conventions(client, users, world):
+    from tests.security.test_page_conventions import form_problems, parse, text_problems
+
+    client.raise_request_exception = False
+    problems = []
+    for who in PARTNERS:
+        sign_in_partner(client, users[who])
+        for name, kwargs in all_url_names():
+            if not name.startswith("partners:"):
+                continue
+            url = url_for(name, kwargs, world)
+            response = client.get(url)
+            if response.status_code == 200 and "html" in response.get("Content-Type", ""):
+                html = response.content.decode()
+                page = parse(html)
+                problems += [f"{who} {p}" for p in form_problems(url, page) + text_problems(url, html, page)]
+    assert not problems, "\n".join(sorted(set(problems)))
