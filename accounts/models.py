@@ -45,6 +45,34 @@ class Team(models.Model):
         return self.name
 
 
+class PartnerOrganisation(models.Model):
+    """A partner agency (school, GP practice, health visiting team...) whose staff use the partner portal."""
+
+    class Kind(models.TextChoices):
+        SCHOOL = "school", "School"
+        GP = "gp", "GP practice"
+        HEALTH_VISITING = "health_visiting", "Health visiting team"
+        POLICE = "police", "Police unit"
+        HOUSING = "housing", "Housing"
+        VOLUNTARY = "voluntary", "Voluntary organisation"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The DfE contact-source code its requests are recorded with (cases.codes.CONTACT_SOURCES; the
+    # choices are offered by the registration form, above this layer).
+    contact_source = models.CharField("DfE contact source", max_length=3)
+    email = models.EmailField("agency e-mail address", blank=True)
+    registered_by = models.ForeignKey("User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    registered_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class User(AbstractUser):
     """A member of staff. Roles are groups (accounts.roles); the team places them in the service."""
 
@@ -58,6 +86,10 @@ class User(AbstractUser):
     # For staff above team level (managers): the service whose work they oversee.
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff")
     job_title = models.CharField(max_length=120, blank=True)
+    # A partner user (with the Partner role): the agency they work for; they see only the partner portal.
+    partner_organisation = models.ForeignKey(
+        PartnerOrganisation, null=True, blank=True, on_delete=models.PROTECT, related_name="partner_users"
+    )
     working_pattern = models.CharField(max_length=10, choices=WorkingPattern.choices, default=WorkingPattern.FULL_TIME)
     # Blank means the default for the working pattern; a supervisor may agree otherwise.
     caseload_capacity_override = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -94,6 +126,11 @@ class User(AbstractUser):
         if self.team_id is not None:
             return self.team.service_id
         return self.service_id
+
+    @property
+    def is_partner(self) -> bool:
+        """A partner agency's user: kept to the partner portal (partners app), refused everywhere else."""
+        return self.partner_organisation_id is not None or self.has_role(roles.PARTNER)
 
     @property
     def is_front_door(self) -> bool:
@@ -173,3 +210,21 @@ class EnrolmentCode(models.Model):
 
     def __str__(self) -> str:
         return f"Enrolment code for {self.user} issued {long_datetime(self.issued_at)}"
+
+
+class PartnerInvitation(models.Model):
+    """A single-use, expiring link e-mailed to a partner agency's member of staff. Only a hash is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="partner_invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    invited_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-invited_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.user} sent {long_datetime(self.invited_at)}"

@@ -35,3 +35,7 @@ ROLE_DESCRIPTIONS = {
 }
 
 FRONT_DOOR_ROLES = frozenset({MASH_OFFICER, EH_MASH_LEAD})
+
+# A partner agency's member of staff (a User with a partner organisation): not one of ALL_ROLES, so no
+# internal page, form or check offers or accepts it; partner users see only the partner portal.
+PARTNER = "Partner"

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+import qrcode
+import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.mail import send_mail
@@ -105,6 +108,15 @@ def enrolment_start(*, user: User) -> TOTPDevice:
     with transaction.atomic():
         TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).delete()
         return TOTPDevice.objects.create(user_id=user.pk, name="Authenticator app", confirmed=False)
+
+
+def authenticator_setup(device: TOTPDevice) -> dict[str, str]:
+    """What the setup page shows for a new authenticator: its QR code (an SVG data URL) and key."""
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    qr_svg = "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"qr_svg": qr_svg, "secret": base64.b32encode(device.bin_key).decode()}
 
 
 def enrolment_confirm(*, device: TOTPDevice, token: str) -> bool:

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-import base64
-import io
 import logging
 import smtplib
 from datetime import datetime
 
-import qrcode
-import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -218,13 +214,8 @@ def _pending_enrolment(request) -> TOTPDevice | None:
 
 
 def _setup_page(request, form, device: TOTPDevice, next_url: str):
-    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    qr_svg = "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
-    secret = base64.b32encode(device.bin_key).decode()
     return render(
         request,
         "accounts/two_factor.html",
-        {"form": form, "state": "setup", "qr_svg": qr_svg, "secret": secret, "next": next_url},
+        {"form": form, "state": "setup", "next": next_url, **services.authenticator_setup(device)},
     )

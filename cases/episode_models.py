@@ -640,6 +640,10 @@ class PlanAction(models.Model):
     by_when = models.DateField(null=True, blank=True)
     done_on = models.DateField(null=True, blank=True)
     note = models.TextField("progress or why it was not done", blank=True)
+    # A named partner user in the team around the family who holds this action (sees it in the portal).
+    partner_assignee = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="partner_actions"
+    )
     version = models.PositiveIntegerField(default=1)
     history = HistoricalRecords()
 

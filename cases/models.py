@@ -144,10 +144,44 @@ class AgencyInvolvement(models.Model):
     email = models.EmailField(blank=True)
     started_on = models.DateField(null=True, blank=True)
     ended_on = models.DateField(null=True, blank=True)
-    history = HistoricalRecords()
+    # A registered partner agency in the team: its named partner users see the plan and add updates,
+    # while the family's consent to share with it is in force (cases.selectors.partner_family_or_none).
+    organisation = models.ForeignKey(
+        "accounts.PartnerOrganisation", null=True, blank=True, on_delete=models.PROTECT, related_name="families"
+    )
+    named_users = models.ManyToManyField(USER, blank=True, related_name="partner_teams")
+    history = HistoricalRecords(m2m_fields=[named_users])
 
     def __str__(self) -> str:
         return self.agency
+
+
+class PartnerUpdate(models.Model):
+    """An update from a partner agency in the team around the family: on the chronology, marked with the
+    agency, until the lead professional acknowledges it."""
+
+    class Kind(models.TextChoices):
+        ATTENDANCE = "attendance", "School attendance"
+        HEALTH = "health", "Health appointment"
+        RISK = "risk", "A change in risk"
+        OTHER = "other", "Other update"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="partner_updates")
+    organisation = models.ForeignKey("accounts.PartnerOrganisation", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("what it is about", max_length=12, choices=Kind.choices)
+    details = models.TextField("the update")
+    written_at = models.DateTimeField()
+    written_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-written_at", "-pk"]
+        indexes = [models.Index(fields=["family", "written_at"], name="partnerupdate_family")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.organisation}"
 
 
 class Contact(StateMachineModel):

@@ -27,6 +27,7 @@ from django.db.models.functions import Cast, Concat, Lower
 
 from accounts import roles
 from cases.models import (
+    AgencyInvolvement,
     Communication,
     Consent,
     Contact,
@@ -37,6 +38,7 @@ from cases.models import (
     MeetingItem,
     Membership,
     Message,
+    PartnerUpdate,
     Person,
     PlanAction,
     PlanOutcome,
@@ -265,6 +267,9 @@ def chronology_rows(queryset: QuerySet, *, at, kind, text, by=None) -> QuerySet:
     ).values_list(*CHRONOLOGY_COLUMNS)
 
 
+UNACKNOWLEDGED = " (Not yet acknowledged by the lead professional.)"
+
+
 def _core_chronology_sources(family: Family) -> list[QuerySet]:
     return [
         chronology_rows(
@@ -326,6 +331,30 @@ def _core_chronology_sources(family: Family) -> list[QuerySet]:
                 output_field=TextField(),
             ),
             by="created_by_id",
+        ),
+        chronology_rows(
+            PartnerUpdate.objects.filter(family=family),
+            at="written_at",
+            kind=Concat(
+                Value("Update from "),
+                F("organisation__name"),
+                Value(": "),
+                Lower(choice_label("kind", PartnerUpdate.Kind.choices)),
+                output_field=TextField(),
+            ),
+            text=Case(
+                When(
+                    acknowledged_at__isnull=True,
+                    then=Concat(
+                        F("details"),
+                        Value(" (Not yet acknowledged by the lead professional.)"),
+                        output_field=TextField(),
+                    ),
+                ),
+                default=F("details"),
+                output_field=TextField(),
+            ),
+            by="written_by_id",
         ),
         chronology_rows(
             MeetingItem.objects.filter(contact__family=family, decided_at__isnull=False),
@@ -508,7 +537,7 @@ def access_log_for_family(family: Family):
     person_ids = Membership.objects.filter(family=family).values("person_id")
     return (
         AccessLog.objects.filter(Q(family_id_logged=family.pk) | Q(person_id_logged__in=person_ids))
-        .select_related("user")
+        .select_related("user", "user__partner_organisation")
         .order_by("-at")
     )
 
@@ -560,16 +589,67 @@ def sharing_consented(family: Family, agency: str, on: date) -> bool:
     sharing, naming that agency (case and spacing aside), recorded on or before the day and not withdrawn
     by then. Every outgoing share and every partner's view of the family asks this, at the moment it
     happens, so a withdrawal takes effect at once."""
+    return share_consents_in_force(agency, on).filter(family=family).exists()
+
+
+def share_consents_in_force(agency: str, on: date) -> QuerySet[Consent]:
+    """The consents to share with the named agency in force on that day, every family's (the one rule
+    of `sharing_consented`, for pages that list several families)."""
     name = " ".join((agency or "").split())
     if not name:
-        return False
+        return Consent.objects.none()
     return (
-        Consent.objects.filter(
-            family=family, purpose=Consent.Purpose.SHARE, status=Consent.Status.GIVEN, agency__iexact=name
-        )
+        Consent.objects.filter(purpose=Consent.Purpose.SHARE, status=Consent.Status.GIVEN, agency__iexact=name)
         .filter(Q(recorded_on__isnull=True) | Q(recorded_on__lte=on))
         .filter(Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gt=on))
-        .exists()
+    )
+
+
+# --- Partner agencies (the partner portal) ---------------------------------------------------------
+
+
+def families_visible_to_partner(user, on: date) -> QuerySet[Family]:
+    """The families a partner user may see on that day: their agency is in the family's team around the
+    family (not ended), the user is one of its named people there, and the family's consent to share
+    with the agency is in force. Asked on every request, so a removal or a withdrawal cuts access at once."""
+    organisation = getattr(user, "partner_organisation", None)
+    if organisation is None:
+        return Family.objects.none()
+    in_team = AgencyInvolvement.objects.filter(organisation=organisation, named_users=user).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=on)
+    )
+    consented = share_consents_in_force(organisation.name, on)
+    return Family.objects.filter(pk__in=in_team.values("family_id")).filter(pk__in=consented.values("family_id"))
+
+
+def partner_family_or_none(user, pk: int, on: date) -> Family | None:
+    return families_visible_to_partner(user, on).filter(pk=pk).first()
+
+
+def partner_updates_of(family: Family) -> QuerySet[PartnerUpdate]:
+    return PartnerUpdate.objects.filter(family=family).select_related("organisation", "written_by", "acknowledged_by")
+
+
+def partner_people_of(family: Family):
+    """The partner users named for the agencies in the family's team now (who may hold a plan action)."""
+    from accounts.models import User
+
+    named = AgencyInvolvement.objects.filter(family=family, organisation__isnull=False, ended_on__isnull=True)
+    return (
+        User.objects.filter(partner_teams__in=named, is_active=True)
+        .select_related("partner_organisation")
+        .distinct()
+        .order_by("first_name", "last_name")
+    )
+
+
+def partner_agencies_of(family: Family) -> QuerySet[AgencyInvolvement]:
+    """The registered partner agencies in the family's team now, with their named people."""
+    return (
+        AgencyInvolvement.objects.filter(family=family, organisation__isnull=False, ended_on__isnull=True)
+        .select_related("organisation")
+        .prefetch_related("named_users")
+        .order_by("agency")
     )
 
 

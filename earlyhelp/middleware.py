@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.http import Http404
 from django.shortcuts import redirect, resolve_url
 from django.utils.http import urlencode
 
@@ -89,7 +90,15 @@ def _hours(seconds: int) -> str:
     return f"{hours:g} hour{'s' if hours != 1 else ''}"
 
 
-TWO_FACTOR_EXEMPT_PREFIXES = ("/account/two-factor/", "/sign-out/", "/static/", "/assets/", "/healthz")
+TWO_FACTOR_EXEMPT_PREFIXES = (
+    "/account/two-factor/",
+    "/partners/two-factor/",
+    "/partners/invitation/",
+    "/sign-out/",
+    "/static/",
+    "/assets/",
+    "/healthz",
+)
 
 
 class TwoFactorRequiredMiddleware:
@@ -106,7 +115,8 @@ class TwoFactorRequiredMiddleware:
             and not user.is_verified()
             and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
         ):
-            return redirect(f"{resolve_url('accounts:two_factor')}?{urlencode({'next': request.get_full_path()})}")
+            page = "partners:two_factor" if user.is_partner else "accounts:two_factor"
+            return redirect(f"{resolve_url(page)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
 
@@ -118,9 +128,31 @@ def two_factor_required_for(user) -> bool:
     """
     from accounts import roles
 
+    if user.is_partner:  # always, whatever the deployment's setting: partners sign in from anywhere
+        return True
     mode = settings.TWO_FACTOR_REQUIRED
     if mode == "none":
         return False
     if mode == "all" or user.is_superuser or user.is_staff:
         return True
     return user.has_role(roles.MANAGER, roles.DUTY_MANAGER, roles.ADMINISTRATOR)
+
+
+# What a partner user may open outside the partner portal: signing out, and files.
+PARTNER_OPEN_PREFIXES = ("/partners/", "/sign-out/", "/static/", "/assets/", "/healthz")
+
+
+class PartnerBoundaryMiddleware:
+    """Partner users (accounts.User.is_partner) see the partner portal and nothing else: every internal
+    page answers 404 to them, whatever its own checks say; the home page sends them to their portal."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and user.is_partner and not request.path.startswith(PARTNER_OPEN_PREFIXES):
+            if request.path in ("/", "/sign-in/"):
+                return redirect("partners:home")
+            raise Http404
+        return self.get_response(request)

@@ -51,6 +51,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "Letter templates", "episodes:letter_templates", frozenset({r.ADMINISTRATOR, r.MANAGER}), home_only=MANAGER
     ),
     NavItem("Rulebooks", "deadlines:editor_rulebooks", frozenset({r.ADMINISTRATOR, r.MANAGER}), home_only=MANAGER),
+    NavItem(
+        "Partner agencies",
+        "partners:organisation_list",
+        frozenset({r.ADMINISTRATOR}),
+        home_only=frozenset({r.ADMINISTRATOR}),
+    ),
 )
 
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "workflows",
     "deadlines",
     "oversight",
+    "partners",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "earlyhelp.middleware.SecurityHeadersMiddleware",
+    "earlyhelp.middleware.PartnerBoundaryMiddleware",
     "earlyhelp.middleware.TwoFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

@@ -386,6 +386,46 @@ def message_send(
     notice to a partner agency goes only while the family's consent to share with it is in force."""
     if not may_send(by, contact=contact, episode=episode):
         raise WorkflowError("You cannot send letters from this record.")
+    return message_create(
+        kind=kind,
+        channel=channel,
+        recipient_name=recipient_name,
+        recipient_email=recipient_email,
+        subject=subject,
+        body=body,
+        by=by,
+        now=now,
+        contact=contact,
+        episode=episode,
+    )
+
+
+@transaction.atomic
+def acknowledgement_send_automatically(*, contact: Contact, now: datetime) -> Message | None:
+    """A request made online is acknowledged at once, in the council's words, to the referrer's e-mail
+    (sent by the product itself: no member of staff). None when the referrer gave no address."""
+    composed = compose(kind=Kind.ACKNOWLEDGEMENT, by=None, now=now, contact=contact)
+    if not composed["recipient_email"]:
+        return None
+    return message_create(kind=Kind.ACKNOWLEDGEMENT, by=None, now=now, contact=contact, **composed)
+
+
+@transaction.atomic
+def message_create(
+    *,
+    kind: str,
+    channel: str,
+    recipient_name: str,
+    recipient_email: str,
+    subject: str,
+    body: str,
+    by,
+    now: datetime,
+    contact: Contact | None = None,
+    episode: Episode | None = None,
+) -> Message:
+    """Keep and send a message for a caller that has checked who may send it (`message_send`; the
+    automatic acknowledgement)."""
     if kind not in kinds_for(contact=contact, episode=episode):
         raise WorkflowError("This kind of letter is not sent from this page.")
     family = (episode or contact).family

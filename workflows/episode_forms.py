@@ -351,6 +351,23 @@ class ActionForm(SafeTextMixin, VersionMixin, GdsForm):
     by_when = date_field("By when", required=False)
     done_on = date_field("Date done (when it is done)", required=False)
     note = _text("Progress, or why it was not done", rows=2, required=False)
+    partner_assignee = forms.ModelChoiceField(
+        label="Held by someone at a partner agency (optional)",
+        queryset=None,
+        required=False,
+        empty_label="Nobody at a partner agency",
+        help_text="They see this action in the partner portal",
+    )
+
+    def __init__(self, *args, partners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if partners is None or not partners.exists():
+            del self.fields["partner_assignee"]  # no partner agency in the team around the family
+        else:
+            self.fields["partner_assignee"].queryset = partners
+            self.fields["partner_assignee"].label_from_instance = lambda u: (
+                f"{u.get_full_name()} ({u.partner_organisation})"
+            )
 
 
 class ReviewForm(SafeTextMixin, WhenMixin, GdsForm):

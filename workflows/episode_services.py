@@ -21,6 +21,7 @@ from django_fsm import TransitionNotAllowed, can_proceed
 
 from accounts import roles
 from accounts.models import Team, User
+from cases import selectors as case_selectors
 from cases.models import (
     Assessment,
     AssessmentChild,
@@ -769,6 +770,9 @@ def plan_outcome_save(
     return outcome
 
 
+KEEP = object()  # an argument left out: the value stays as it is
+
+
 @transaction.atomic
 def plan_action_save(
     *,
@@ -782,8 +786,10 @@ def plan_action_save(
     note: str = "",
     action: PlanAction | None = None,
     expected_version: int | None = None,
+    partner_assignee=KEEP,
 ) -> PlanAction:
-    """Add an action to an outcome, or change one (including marking it done).
+    """Add an action to an outcome, or change one (including marking it done). `partner_assignee`: a
+    named partner in the team around the family who holds it (None: nobody; left out: unchanged).
 
     A change carries `expected_version`, the action's version its form was drawn from.
     """
@@ -814,6 +820,13 @@ def plan_action_save(
     action.by_when = by_when
     action.done_on = done_on
     action.note = _text(note)
+    if partner_assignee is not KEEP:
+        if (
+            partner_assignee is not None
+            and not case_selectors.partner_people_of(episode.family).filter(pk=partner_assignee.pk).exists()
+        ):
+            raise WorkflowError("Choose someone named for a partner agency in the team around the family.")
+        action.partner_assignee = partner_assignee
     action.save()
     return action
 

@@ -783,11 +783,22 @@ class ActionEdit(PlanPartEdit):
         self.success_message = f"The action for outcome {number} was saved."
         return None
 
+    def form_kwargs(self) -> dict:
+        return {"partners": case_selectors.partner_people_of(self.episode.family)}
+
+    def initial(self) -> dict:
+        initial = super().initial()
+        if self.record is not None:
+            initial["partner_assignee"] = self.record.partner_assignee_id
+        return initial
+
     def perform(self, data):
+        held = {"partner_assignee": data.get("partner_assignee")} if "partner_assignee" in self.form.fields else {}
         services.plan_action_save(
             outcome=self.plan_outcome,
             action=self.record,
             **self.from_form(*self.fields),
+            **held,
             expected_version=_seen_version(data),
             **self.by_now(),
         )

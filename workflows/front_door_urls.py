@@ -7,6 +7,7 @@ from django.urls import path
 
 from workflows import correspondence_views as letters
 from workflows import family_views as views
+from workflows import partner_views
 from workflows import views as actions
 
 app_name = "cases"
@@ -30,4 +31,15 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("break-glass/", views.break_glass, name="break_glass"),
     path("families/<int:pk>/access-log/", views.family_access_log, name="family_access_log"),
+    path("families/<int:pk>/partners/new/", partner_views.partner_agency_add, name="partner_agency_add"),
+    path(
+        "families/<int:pk>/partners/<int:agency_pk>/remove/",
+        partner_views.partner_agency_remove,
+        name="partner_agency_remove",
+    ),
+    path(
+        "families/<int:pk>/partner-updates/<int:update_pk>/acknowledge/",
+        partner_views.partner_update_acknowledge,
+        name="partner_update_acknowledge",
+    ),
 ]

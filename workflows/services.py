@@ -72,6 +72,38 @@ def contact_receive(
 ) -> Contact:
     """Record a request for support; opens the front-door clocks from when it was received."""
     require_perm(by, "cases.record_contact", message="Only front door staff can record a contact.", error=WorkflowError)
+    return contact_record_received(
+        family=family,
+        subjects=subjects,
+        received_at=received_at,
+        route=route,
+        source=source,
+        presenting_needs=presenting_needs,
+        by=by,
+        now=now,
+        referrer=referrer,
+        risks=risks,
+        consent=consent,
+    )
+
+
+@transaction.atomic
+def contact_record_received(
+    *,
+    family: Family,
+    subjects: Iterable[Person],
+    received_at: datetime,
+    route: str,
+    source: str,
+    presenting_needs: str,
+    by,
+    now: datetime,
+    referrer: dict | None = None,
+    risks: dict[str, tuple[int, str]] | None = None,
+    consent: dict | None = None,
+) -> Contact:
+    """The intake itself, for a caller that has checked who may send it: `contact_receive` (front door
+    staff) and the partner portal's request for support (partners.services, a partner agency's user)."""
     if received_at > now:
         raise WorkflowError("The time the contact was received cannot be in the future.")
     contact = Contact(

@@ -48,6 +48,11 @@ def object_for_pk(name: str, world: dict):
         "deadlines:clock": "deadline",
         "deadlines:closure_day": "closure_day",
         "accounts:user": "user",
+        "cases:partner": "family",
+        "partners:request": "support_request",
+        "partners:family": "family",
+        "partners:update": "family",
+        "partners:organisation": "organisation",
     }
     for prefix, key in prefixes.items():
         if name.startswith(prefix):
@@ -68,6 +73,8 @@ KWARG_OBJECTS = {
     "practitioner_pk": "practitioner",
     "record_pk": "note",
     "job_id": "job",
+    "agency_pk": "partner_agency",
+    "update_pk": "partner_update",
 }
 KWARG_VALUES = {
     "form_key": "assessment",
@@ -77,6 +84,7 @@ KWARG_VALUES = {
     "slug": "family-solutions",
     "rule_id": "B2",
     "number": 1,
+    "token": "not-an-invitation",
 }
 
 

@@ -37,7 +37,7 @@ BIDI = [
     "\u061c",
 ]
 
-APPS = ("kit", "accounts", "cases", "deadlines", "oversight", "workflows", "earlyhelp")
+APPS = ("kit", "accounts", "cases", "deadlines", "oversight", "workflows", "earlyhelp", "partners")
 FORM_MODULES = [
     "kit.forms",
     "accounts.forms",
@@ -53,6 +53,8 @@ FORM_MODULES = [
     "workflows.views",
     "workflows.episode_views",
     "earlyhelp.views",
+    "partners.forms",
+    "workflows.partner_forms",
 ]
 
 # Forms without the check, and why. Anything else that takes answers must refuse hidden characters.

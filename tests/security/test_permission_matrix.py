@@ -50,6 +50,25 @@ EXPECTED = {
     "jobs:detail": "302 404 404 404 404 404 200 404 404 404 404",
     "jobs:status": "302 404 404 404 404 404 200 404 404 404 404",
     "jobs:download": "302 404 404 404 404 404 404 404 404 404 404",
+    # The partner portal (ADR 0044): staff get 403 on partner pages (tests/security/test_partner_matrix.py
+    # walks them as partner users of two agencies); the administrator registers agencies.
+    "cases:partner_agency_add": "302 403 403 403 200 200 200 403 404 404 404",
+    "cases:partner_agency_remove": "302 405 405 405 405 405 405 405 405 405 405",
+    "cases:partner_update_acknowledge": "302 405 405 405 405 405 405 405 405 405 405",
+    "partners:family_detail": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:family_list": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:home": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:invitation": "404 404 404 404 404 404 404 404 404 404 404",
+    "partners:organisation_detail": "302 403 403 403 403 403 403 403 200 403 403",
+    "partners:organisation_list": "302 403 403 403 403 403 403 403 200 403 403",
+    "partners:organisation_new": "302 403 403 403 403 403 403 403 200 403 403",
+    "partners:request_detail": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:request_discard": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:request_edit": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:request_list": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:request_new": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:two_factor": "302 403 403 403 403 403 403 403 403 403 403",
+    "partners:update_new": "302 403 403 403 403 403 403 403 403 403 403",
     # name: anonymous, mash, mashlead, duty, coach, teamlead, manager, dutymanager, admin, outsider, othercoach
     "accounts:two_factor": "302 200 200 200 200 200 200 200 200 200 200",
     "accounts:service_list": "302 403 403 403 403 403 403 403 200 403 403",
@@ -252,11 +271,29 @@ READ_ONLY = {
     "oversight:team_board",
     "oversight:team_board_list",
     "oversight:timeliness_report",
+    "partners:home",
+    "partners:request_list",
+    "partners:request_detail",
+    "partners:family_list",
+    "partners:family_detail",
+    "partners:organisation_list",
 }
 
 # + allowed (anything but 403/404/405), - refused (403 or 404), L sent to sign in (302, or 401 for JSON).
 EXPECTED_POST = {
     # name: anonymous, mash, mashlead, duty, coach, teamlead, manager, dutymanager, admin, outsider, othercoach
+    # The partner portal (ADR 0044): partner pages refuse staff; the administrator registers agencies.
+    "cases:partner_agency_add": "L - - - + + + - - - -",
+    "cases:partner_agency_remove": "L - - - + + + - - - -",
+    "cases:partner_update_acknowledge": "L - - - + + + - - - -",
+    "partners:invitation": "- - - - - - - - - - -",
+    "partners:organisation_detail": "L - - - - - - - + - -",
+    "partners:organisation_new": "L - - - - - - - + - -",
+    "partners:request_discard": "L - - - - - - - - - -",
+    "partners:request_edit": "L - - - - - - - - - -",
+    "partners:request_new": "L - - - - - - - - - -",
+    "partners:two_factor": "L - - - - - - - - - -",
+    "partners:update_new": "L - - - - - - - - - -",
     "accounts:two_factor": "L + + + + + + + + + +",
     "accounts:service_procedure": "L - - - - - - - + - -",
     "accounts:user_create": "L - - - - - - - + - -",

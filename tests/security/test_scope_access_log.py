@@ -17,13 +17,15 @@ from django.test import Client
 from accounts import roles
 from cases.models import AccessLog, Membership
 from tests.conftest import make_user
+from tests.partners.conftest import sign_in_partner
 from tests.security.matrix import QUERY_STRINGS, all_url_names, url_for
-from tests.security.world import add_oversight_records, build_world
+from tests.security.world import add_oversight_records, add_partner_records, build_world
 
 pytestmark = pytest.mark.django_db
 
 # Who opens each page, most likely to be allowed first (the first role that sees the data is enough).
-ROLES = ["manager", "coach", "mash", "teamlead", "dutymanager", "duty", "mashlead"]
+# `teacher` is a partner agency's user in the family's team (ADR 0044): the partner portal's pages.
+ROLES = ["manager", "coach", "mash", "teamlead", "dutymanager", "duty", "mashlead", "teacher"]
 LOGGED_ACTIONS = {"view", "search", "export", "download"}
 # The user's own two-factor page draws a QR code (slow): one role is enough to see it names no family.
 ONE_ROLE_ENOUGH = {"accounts:two_factor"}
@@ -38,13 +40,14 @@ def body_of(response) -> str:
 def world(users, team, other_team):
     Group.objects.get_or_create(name=roles.PRACTITIONER)
     users["othercoach"] = make_user("othercoach", roles.PRACTITIONER, other_team)
-    return add_oversight_records(build_world(users, team), users)
+    return add_partner_records(add_oversight_records(build_world(users, team), users), users)
 
 
 def test_every_page_showing_a_family_or_person_logs_exactly_one_row(users, world):
     clients = {role: Client() for role in ROLES}
     for role, client in clients.items():
         client.force_login(users[role])
+    sign_in_partner(clients["teacher"], users["teacher"])
     family, child = world["family"], world["child"]
     names = (family.name, f"{child.first_name} {child.last_name}", child.first_name)
     people = set(Membership.objects.filter(family=family).values_list("person_id", flat=True))
@@ -72,3 +75,6 @@ def test_every_page_showing_a_family_or_person_logs_exactly_one_row(users, world
     for name in ("cases:family_detail", "cases:contact_record", "episodes:plan", "cases:meeting_detail"):
         assert name in pages_with_data, name
     assert "cases:search" in pages_with_data and "cases:contact_create" in pages_with_data
+    assert {"partners:home", "partners:family_list", "partners:family_detail", "partners:update_new"} <= set(
+        pages_with_data
+    )

@@ -18,7 +18,7 @@ import pytest
 from django.apps import apps
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-APPS_WITH_PAGES = ("workflows", "oversight", "deadlines", "accounts", "earlyhelp")
+APPS_WITH_PAGES = ("workflows", "oversight", "deadlines", "accounts", "earlyhelp", "partners")
 CASE_MODULES = ("cases.models", "cases.episode_models")
 MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
 SHORTCUTS = frozenset({"get_object_or_404", "get_list_or_404"})

@@ -223,3 +223,52 @@ def add_far_service(users) -> dict:
     users["fardutymanager"] = make_user("fardutymanager", roles.DUTY_MANAGER, None, service=service)
     users["nomanager"] = make_user("nomanager", roles.MANAGER, None)
     return {"service": service, "front_door": front_door, "team": team}
+
+
+def add_partner_records(world: dict, users) -> dict:
+    """The partner portal's records (ADR 0044): a school in the family's team with one named teacher and
+    the family's consent to share with it, a request the school sent, and an update from it. Adds to
+    `users`: teacher (the school) and visitor (a health visiting team with nothing shared)."""
+    from django.contrib.auth.models import Group
+
+    from accounts import roles
+    from accounts.models import PartnerOrganisation
+    from cases.models import AgencyInvolvement, Consent, PartnerUpdate
+    from partners.models import SupportRequest
+    from tests.conftest import make_user
+
+    now = timezone.now()
+    Group.objects.get_or_create(name=roles.PARTNER)
+    school = PartnerOrganisation.objects.create(
+        name="Northfield Primary", kind="school", contact_source="2A", registered_at=now
+    )
+    health = PartnerOrganisation.objects.create(
+        name="Northfield Health Visiting", kind="health_visiting", contact_source="3B", registered_at=now
+    )
+    users["teacher"] = make_user("teacher", roles.PARTNER, None, partner_organisation=school)
+    users["visitor"] = make_user("visitor", roles.PARTNER, None, partner_organisation=health)
+    family = world["family"]
+    involvement = AgencyInvolvement.objects.create(family=family, organisation=school, agency=school.name)
+    involvement.named_users.set([users["teacher"]])
+    Consent.objects.create(family=family, purpose="share", agency=school.name, status="given", given_by_name="Mum")
+    update = PartnerUpdate.objects.create(
+        family=family,
+        organisation=school,
+        kind="attendance",
+        details="Late twice",
+        written_at=now,
+        written_by=users["teacher"],
+    )
+    support_request = SupportRequest.objects.create(
+        organisation=school,
+        created_by=users["teacher"],
+        created_at=now,
+        updated_at=now,
+        submitted_at=now,
+        contact=world["contact"],
+        answers={"family_name": "Sent"},
+    )
+    world.update(
+        organisation=school, partner_agency=involvement, partner_update=update, support_request=support_request
+    )
+    return world
