@@ -397,6 +397,8 @@ def message_send(
         now=now,
         contact=contact,
         episode=episode,
+        person=person,
+        address_choice=address_choice,
     )
 
 
@@ -423,6 +425,8 @@ def message_create(
     now: datetime,
     contact: Contact | None = None,
     episode: Episode | None = None,
+    person: Person | None = None,
+    address_choice: str = "",
 ) -> Message:
     """Keep and send a message for a caller that has checked who may send it (`message_send`; the
     automatic acknowledgement)."""
