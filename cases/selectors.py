@@ -226,7 +226,11 @@ def family_page(family: Family) -> dict:
         "children": [m for m in memberships if m.is_child],
         "adults": [m for m in memberships if not m.is_child],
         "agencies": list(family.agencies.order_by("ended_on", "agency")),
-        "consents": list(Consent.objects.filter(family=family).select_related("given_by").order_by("-recorded_on")),
+        "consents": list(
+            Consent.objects.filter(family=family)
+            .select_related("given_by", "withdrawn_told_by")
+            .order_by("-recorded_on")
+        ),
         "open_contacts": [c for c in contacts if c.is_open],
         "past_contacts": [c for c in contacts if not c.is_open],
         "episodes": episodes,
@@ -519,6 +523,24 @@ def communications_of(contact: Contact) -> QuerySet[Communication]:
 def consents_of(family: Family) -> QuerySet[Consent]:
     """The family's consents, newest first."""
     return Consent.objects.filter(family=family).order_by("-recorded_on")
+
+
+def people_of(family: Family) -> list[Person]:
+    """The family's people, in the order the family page lists them."""
+    return [
+        m.person
+        for m in Membership.objects.filter(family=family)
+        .select_related("person")
+        .order_by("relationship", "person__last_name")
+    ]
+
+
+def open_episode_leads(family: Family) -> list[str]:
+    """The names of the lead professionals of the family's open episodes (who a withdrawal tells)."""
+    episodes = Episode.objects.filter(family=family, lead_professional__isnull=False).exclude(
+        state=Episode.State.CLOSED
+    )
+    return [str(e.lead_professional) for e in episodes.select_related("lead_professional")]
 
 
 def sharing_consented(family: Family, agency: str, on: date) -> bool:

@@ -5,6 +5,7 @@ The URL names stay in the `cases` namespace (`cases:family_detail`, ...) so link
 
 from django.urls import path
 
+from workflows import consent_views
 from workflows import correspondence_views as letters
 from workflows import family_views as views
 from workflows import views as actions
@@ -30,4 +31,9 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("break-glass/", views.break_glass, name="break_glass"),
     path("families/<int:pk>/access-log/", views.family_access_log, name="family_access_log"),
+    path(
+        "families/<int:pk>/consents/<int:consent_pk>/withdraw/",
+        consent_views.consent_withdraw,
+        name="consent_withdraw",
+    ),
 ]

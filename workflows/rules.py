@@ -116,3 +116,26 @@ def in_record_team(user, record) -> bool:
 
 
 rules.add_perm("cases.amend_record", is_record_author | (is_team_leader & in_record_team))
+
+
+# --- Consent withdrawal, screening, escalations, re-referrals (ADR 0038) ---------------------------
+
+
+@rules.predicate
+def works_with_family(user, family) -> bool:
+    """The family's team: its practitioners, duty workers and team leaders."""
+    return family is None or (user.team_id is not None and family.team_id == user.team_id)
+
+
+@rules.predicate
+def manages_family_service(user, family) -> bool:
+    return family is None or (family.team_id is not None and family.team.service_id == user.service_id_in_scope)
+
+
+# Whoever the family would tell: the front door, the family's team, the service's managers.
+rules.add_perm(
+    "cases.withdraw_consent",
+    is_front_door
+    | ((is_practitioner | is_duty_worker | is_team_leader) & works_with_family)
+    | (is_manager & manages_family_service),
+)

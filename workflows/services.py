@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
@@ -22,7 +23,9 @@ from cases.selectors import recent_step_up
 from deadlines import events
 from deadlines.alerts import alert_new_contact
 from deadlines.services import deadline_record_event
+from kit.dates import long_date, long_datetime
 from kit.permissions import require_perm
+from kit.time import LONDON
 from workflows.errors import CaseChanged, WorkflowError
 
 D = Contact.Decision
@@ -420,12 +423,85 @@ def consent_record(*, family: Family, by, now: datetime, contact: Contact | None
 
 
 @transaction.atomic
-def consent_withdraw(*, consent: Consent, on: date, by) -> Consent:
-    if consent.withdrawn_on:
+def consent_withdraw(
+    *,
+    consent: Consent,
+    by,
+    on: date | None = None,
+    told_at: datetime | None = None,
+    told_by: Person | None = None,
+    told_by_name: str = "",
+    how: str = "",
+    now: datetime | None = None,
+) -> Consent:
+    """The family withdrew a consent: from the moment they told us it is no longer in force, so every
+    gate that asks (`cases.selectors.sharing_consented`) says no at once. Who told us (a person in the
+    family or a name), when and how are kept with the consent (its history keeps the rest); the lead
+    professional of each open episode of the family is told (a notice on the episode and an email).
+
+    `on` alone (a date) is the older call: the withdrawal is recorded without the telling."""
+    now = now or timezone.now()
+    if told_at is None and on is None:
+        raise WorkflowError("Say when the family told us they withdrew their consent.")
+    if told_at is not None and told_at > now:
+        raise WorkflowError("The time the family told us cannot be in the future.")
+    if told_by is not None and not consent.family.people.filter(pk=told_by.pk).exists():
+        raise WorkflowError("The person who told us must be someone in this family.")
+    locked = Consent.objects.select_for_update().get(pk=consent.pk)
+    if locked.withdrawn_on:
         raise WorkflowError("This consent has already been withdrawn.")
-    consent.withdrawn_on = on
-    consent.save()
-    return consent
+    if locked.status != Consent.Status.GIVEN:
+        raise WorkflowError("Only a consent that was given can be withdrawn.")
+    locked.withdrawn_on = timezone.localtime(told_at, LONDON).date() if told_at is not None else on
+    locked.withdrawn_at = told_at
+    locked.withdrawn_told_by = told_by
+    locked.withdrawn_told_by_name = "" if told_by is not None else (told_by_name or "").strip()
+    locked.withdrawn_how = how
+    locked.withdrawn_recorded_by = by
+    locked.save()
+    _notify_withdrawal(consent=locked, by=by, now=now)
+    return locked
+
+
+def consent_label(consent: Consent) -> str:
+    if consent.purpose == Consent.Purpose.SHARE:
+        return f"Consent to share with {consent.agency}"
+    return "Consent to Early Help"
+
+
+def _notify_withdrawal(*, consent: Consent, by, now: datetime) -> list[Episode]:
+    """Tell the lead professional of each open episode of the family: a notice on the episode (its
+    history and correspondence list) and an email that names the references, never the family."""
+    episodes = list(
+        Episode.objects.filter(family=consent.family, lead_professional__isnull=False)
+        .exclude(state=Episode.State.CLOSED)
+        .select_related("lead_professional")
+    )
+    told_by = consent.withdrawn_told_by_label or "the family"
+    when = consent.withdrawn_at or now
+    for episode in episodes:
+        lead = episode.lead_professional
+        Communication.objects.create(
+            family=consent.family,
+            episode=episode,
+            kind=Communication.Kind.LEAD_PROFESSIONAL_NOTICE,
+            recipient=str(lead),
+            method=Communication.Method.PORTAL,
+            sent_at=now,
+            summary=f"{consent_label(consent)} withdrawn on {long_datetime(when)}, told by {told_by}. "
+            "Stop sharing what it covered.",
+            recorded_by=by,
+        )
+        if lead.is_active and lead.email:
+            subject = f"Consent withdrawn on your case {episode.reference}"
+            body = (
+                f"A consent on {episode.family.reference} ({episode.reference}), whose Early Help episode you lead, "
+                f"was withdrawn on {long_date(when)}.\nStop sharing what it covered. The family page says which.\n"
+            )
+            transaction.on_commit(
+                lambda s=subject, b=body, to=lead.email: send_mail(s, b, None, [to], fail_silently=True)
+            )
+    return episodes
 
 
 # --- Multi-agency meetings --------------------------------------------------------

@@ -36,6 +36,7 @@ def object_for_pk(name: str, world: dict):
         "cases:family": "family",
         "cases:person": "family",
         "cases:agency": "family",
+        "cases:consent": "family",
         "cases:contact": "contact",
         "cases:meeting": "meeting",
         "oversight:retention_family": "family",
@@ -67,6 +68,7 @@ KWARG_OBJECTS = {
     "visit_pk": "planned_visit",
     "practitioner_pk": "practitioner",
     "record_pk": "note",
+    "consent_pk": "consent",
 }
 KWARG_VALUES = {
     "form_key": "assessment",

@@ -58,6 +58,8 @@ EXPECTED = {
     "cases:contact_communicate": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_consent": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_create": "302 200 200 403 403 403 403 403 403 403 403",
+    # Withdrawing a consent (ADR 0038): the front door, the family's team and the service's managers.
+    "cases:consent_withdraw": "302 200 200 200 200 200 200 403 404 404 404",
     "cases:contact_decide": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_letter": "302 200 200 403 403 403 403 403 404 404 404",
     "cases:contact_detail": "302 200 200 200 200 200 200 200 404 404 404",
@@ -258,6 +260,7 @@ EXPECTED_POST = {
     "cases:contact_communicate": "L + + - - - - - - - -",
     "cases:contact_consent": "L + + - - - - - - - -",
     "cases:contact_create": "L + + - - - - - - - -",
+    "cases:consent_withdraw": "L + + + + + + - - - -",
     # Searches are POSTed (kept on the server, never in the URL: ADR 0036).
     "cases:search": "L + + + + + + + - - +",
     "cases:contact_decide": "L + + - - - - - - - -",

@@ -11,6 +11,7 @@ from django.utils import timezone
 from cases.models import (
     CaseNote,
     ClosureRequest,
+    Consent,
     Document,
     Escalation,
     Meeting,
@@ -126,7 +127,11 @@ def build_world(users, team, *, lead=None) -> dict:
         sent_at=now,
         created_by=lead,
     )
+    consent = Consent.objects.create(  # in force: for the withdrawal page (ADR 0038)
+        family=family, purpose="share", agency="Hillside School", status="given", recorded_on=now.date()
+    )
     return {
+        "consent": consent,
         "family": family,
         "child": children[0],
         "contact": contact,
