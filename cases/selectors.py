@@ -39,6 +39,8 @@ from cases.models import (
     Person,
     PlanAction,
     PlanOutcome,
+    Screening,
+    ScreeningItem,
     StepUp,
 )
 
@@ -523,6 +525,34 @@ def communications_of(contact: Contact) -> QuerySet[Communication]:
 def consents_of(family: Family) -> QuerySet[Consent]:
     """The family's consents, newest first."""
     return Consent.objects.filter(family=family).order_by("-recorded_on")
+
+
+def screenings_visible_to(user) -> QuerySet[Screening]:
+    """The daily screenings: the front door's record (seed 003, 2.1); its managers read it too."""
+    if user.is_authenticated and user.role_names & (FRONT_DOOR | {roles.MANAGER}):
+        return Screening.objects.all()
+    return Screening.objects.none()
+
+
+def awaiting_screening(user, *, until: datetime) -> QuerySet[Contact]:
+    """Contacts the user may see that are waiting to be screened (received or in screening) and arrived
+    before `until`, oldest first, with what a screening list shows (a fixed number of queries)."""
+    return (
+        contacts_visible_to(user)
+        .filter(state__in=[Contact.State.RECEIVED, Contact.State.SCREENING], received_at__lt=until)
+        .select_related("family")
+        .prefetch_related(Prefetch("subjects", queryset=Person.objects.order_by("date_of_birth")))
+        .order_by("received_at", "pk")
+    )
+
+
+def screening_items_visible_to(user, screening: Screening) -> QuerySet[ScreeningItem]:
+    """The contacts screened at a screening that the user may see, in the order they were screened."""
+    return (
+        ScreeningItem.objects.filter(screening=screening, contact__in=contacts_visible_to(user).values("pk"))
+        .select_related("contact__family", "recorded_by")
+        .order_by("screened_at", "pk")
+    )
 
 
 def people_of(family: Family) -> list[Person]:

@@ -207,6 +207,7 @@ def event_label(name: str) -> str:
 ACTIONS: dict[str, str] = {
     "workflows.services.contact_receive": "Record a contact (front door: new contact page)",
     "workflows.services.contact_start_screening": "Start screening (front door queue)",
+    "workflows.services.screening_record_outcome": "Record the outcome of screening (daily screening page)",
     "workflows.services.contact_decide": "Record decision (contact page)",
     "workflows.services.contact_referral_sent": "Referral sent to the team (contact page)",
     "workflows.services.communication_record": "Record what was sent (contact page)",
@@ -249,7 +250,7 @@ _T = "workflows.transfer_services."
 
 EMITTED_BY: dict[str, tuple[str, ...]] = {
     CONTACT_RECEIVED: (_F + "contact_receive",),
-    SCREENING_HELD: (_F + "contact_start_screening", _F + "contact_decide"),
+    SCREENING_HELD: (_F + "contact_start_screening", _F + "contact_decide", _F + "screening_record_outcome"),
     DECISION_MADE: (_F + "contact_decide", _F + "meeting_record_outcome"),
     CONTACT_DECIDED_MEETING: (_F + "contact_decide",),
     CONTACT_DECIDED_NAM: (_F + "contact_decide",),

@@ -5,7 +5,7 @@ The URL names stay in the `cases` namespace (`cases:family_detail`, ...) so link
 
 from django.urls import path
 
-from workflows import consent_views
+from workflows import consent_views, screening_views
 from workflows import correspondence_views as letters
 from workflows import family_views as views
 from workflows import views as actions
@@ -31,6 +31,14 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("break-glass/", views.break_glass, name="break_glass"),
     path("families/<int:pk>/access-log/", views.family_access_log, name="family_access_log"),
+    path("front-door/screening/", screening_views.screening_list, name="screening_list"),
+    path("front-door/screening/new/", screening_views.screening_start, name="screening_start"),
+    path("front-door/screening/<int:pk>/", screening_views.screening_detail, name="screening_detail"),
+    path(
+        "front-door/screening/<int:pk>/contacts/<int:contact_pk>/",
+        screening_views.screening_outcome,
+        name="screening_outcome",
+    ),
     path(
         "families/<int:pk>/consents/<int:consent_pk>/withdraw/",
         consent_views.consent_withdraw,

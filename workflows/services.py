@@ -18,7 +18,19 @@ from django_fsm import TransitionNotAllowed
 
 from accounts.models import Team
 from cases import selectors as scope
-from cases.models import Communication, Consent, Contact, Episode, Family, Meeting, MeetingItem, Person, RiskIndicator
+from cases.models import (
+    Communication,
+    Consent,
+    Contact,
+    Episode,
+    Family,
+    Meeting,
+    MeetingItem,
+    Person,
+    RiskIndicator,
+    Screening,
+    ScreeningItem,
+)
 from cases.selectors import recent_step_up
 from deadlines import events
 from deadlines.alerts import alert_new_contact
@@ -502,6 +514,98 @@ def _notify_withdrawal(*, consent: Consent, by, now: datetime) -> list[Episode]:
                 lambda s=subject, b=body, to=lead.email: send_mail(s, b, None, [to], fail_silently=True)
             )
     return episodes
+
+
+# --- Daily screening (seed 003, 2.1; ADR 0038) ------------------------------------------------------
+
+
+@transaction.atomic
+def screening_start(*, held_on: date, started_at: datetime, attendees: str, by, now: datetime) -> Screening:
+    """Open the day's screening: when it started and who attended (one line each); the chair is `by`."""
+    require_perm(by, "cases.decide_contact", message="Only front door staff can hold screening.", error=WorkflowError)
+    if started_at > now:
+        raise WorkflowError("The screening cannot have started in the future.")
+    if timezone.localtime(started_at, LONDON).date() != held_on:
+        raise WorkflowError("The start time must be on the day of the screening.")
+    lines = [line.strip() for line in (attendees or "").splitlines() if line.strip()]
+    if not lines:
+        raise WorkflowError("Say who attended the screening, one per line.")
+    return Screening.objects.create(
+        held_on=held_on, started_at=started_at, attendees="\n".join(lines), chair=by, created_by=by
+    )
+
+
+SCREENING_DECISIONS = {
+    ScreeningItem.Outcome.STEP_UP: D.STEP_UP,
+    ScreeningItem.Outcome.MEETING: D.MEETING,
+    ScreeningItem.Outcome.ALLOCATE: D.ALLOCATE,
+    ScreeningItem.Outcome.SINGLE_AGENCY: D.SINGLE_AGENCY,
+    ScreeningItem.Outcome.SIGNPOST: D.SIGNPOST,
+    ScreeningItem.Outcome.NO_FURTHER_ACTION: D.NO_FURTHER_ACTION,
+    ScreeningItem.Outcome.AWAIT_CONSENT: D.AWAIT_CONSENT,
+}
+
+
+@transaction.atomic
+def screening_record_outcome(
+    *,
+    screening: Screening,
+    contact: Contact,
+    outcome: str,
+    reason: str,
+    screened_at: datetime,
+    by,
+    now: datetime,
+    team: Team | None = None,
+    meeting_kind: str = "",
+    agency: str = "",
+) -> ScreeningItem:
+    """One contact screened: the screening clocks (B3) start at `screened_at`, the time it was screened,
+    whenever this is typed in. The outcome is the contact's decision, timed at the screening as a
+    meeting's outcome is timed when it was held; "carried over" leaves it in screening for another day."""
+    require_perm(by, "cases.decide_contact", message="Only front door staff can screen a contact.", error=WorkflowError)
+    if outcome not in ScreeningItem.Outcome.values:
+        raise WorkflowError("Choose the outcome of screening.")
+    if not (reason or "").strip():
+        raise WorkflowError("Give the reason for the outcome.")
+    if screened_at > now:
+        raise WorkflowError("The time the contact was screened cannot be in the future.")
+    if timezone.localtime(screened_at, LONDON).date() != screening.held_on:
+        raise WorkflowError("The time screened must be on the day of the screening.")
+    if screened_at < screening.started_at:
+        raise WorkflowError("The contact cannot have been screened before the screening started.")
+    contact = _lock_contact(contact, None)
+    if screened_at < contact.received_at.replace(second=0, microsecond=0):
+        raise WorkflowError(f"{contact.reference} cannot have been screened before it was received.")
+    if ScreeningItem.objects.filter(screening=screening, contact=contact).exists():
+        raise WorkflowError(f"{contact.reference} has already been screened at this screening.")
+    if contact.state not in (Contact.State.RECEIVED, Contact.State.SCREENING):
+        raise WorkflowError(
+            f"{contact.reference} is not awaiting screening: it is {contact.get_state_display().lower()}."
+        )
+    if contact.state == Contact.State.RECEIVED:
+        contact_start_screening(contact=contact, by=by, now=screened_at)
+    item = ScreeningItem.objects.create(
+        screening=screening,
+        contact=contact,
+        screened_at=screened_at,
+        outcome=outcome,
+        reason=reason.strip(),
+        recorded_by=by,
+        recorded_at=now,
+    )
+    if outcome in SCREENING_DECISIONS:
+        contact_decide(
+            contact=contact,
+            decision=SCREENING_DECISIONS[outcome],
+            rationale=reason,
+            by=by,
+            now=screened_at,
+            team=team,
+            meeting_kind=meeting_kind,
+            agency=agency,
+        )
+    return item
 
 
 # --- Multi-agency meetings --------------------------------------------------------

@@ -37,6 +37,7 @@ def object_for_pk(name: str, world: dict):
         "cases:person": "family",
         "cases:agency": "family",
         "cases:consent": "family",
+        "cases:screening": "screening",
         "cases:contact": "contact",
         "cases:meeting": "meeting",
         "oversight:retention_family": "family",
@@ -69,6 +70,7 @@ KWARG_OBJECTS = {
     "practitioner_pk": "practitioner",
     "record_pk": "note",
     "consent_pk": "consent",
+    "contact_pk": "contact",
 }
 KWARG_VALUES = {
     "form_key": "assessment",

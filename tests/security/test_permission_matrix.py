@@ -60,6 +60,11 @@ EXPECTED = {
     "cases:contact_create": "302 200 200 403 403 403 403 403 403 403 403",
     # Withdrawing a consent (ADR 0038): the front door, the family's team and the service's managers.
     "cases:consent_withdraw": "302 200 200 200 200 200 200 403 404 404 404",
+    # Daily screening (ADR 0038): the front door holds it; the service's managers read it.
+    "cases:screening_list": "302 200 200 403 403 403 200 403 403 403 403",
+    "cases:screening_detail": "302 200 200 403 403 403 200 403 403 403 403",
+    "cases:screening_start": "302 200 200 403 403 403 403 403 403 403 403",
+    "cases:screening_outcome": "302 200 200 403 403 403 403 403 403 403 403",
     "cases:contact_decide": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_letter": "302 200 200 403 403 403 403 403 404 404 404",
     "cases:contact_detail": "302 200 200 200 200 200 200 200 404 404 404",
@@ -209,6 +214,8 @@ READ_ONLY = {
     "cases:family_detail",
     "cases:meeting_detail",
     "cases:triage_queue",
+    "cases:screening_list",
+    "cases:screening_detail",
     "deadlines:alerts",
     "deadlines:clock_explain",
     "deadlines:closure_days",
@@ -261,6 +268,8 @@ EXPECTED_POST = {
     "cases:contact_consent": "L + + - - - - - - - -",
     "cases:contact_create": "L + + - - - - - - - -",
     "cases:consent_withdraw": "L + + + + + + - - - -",
+    "cases:screening_start": "L + + - - - - - - - -",
+    "cases:screening_outcome": "L + + - - - - - - - -",
     # Searches are POSTed (kept on the server, never in the URL: ADR 0036).
     "cases:search": "L + + + + + + + - - +",
     "cases:contact_decide": "L + + - - - - - - - -",

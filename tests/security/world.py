@@ -21,6 +21,7 @@ from cases.models import (
     PlanAction,
     PlannedVisit,
     PlanOutcome,
+    Screening,
     StepUp,
 )
 from tests.factories import ContactFactory, DeadlineFactory, EpisodeFactory, family_with_children
@@ -130,7 +131,14 @@ def build_world(users, team, *, lead=None) -> dict:
     consent = Consent.objects.create(  # in force: for the withdrawal page (ADR 0038)
         family=family, purpose="share", agency="Hillside School", status="given", recorded_on=now.date()
     )
+    screening = Screening.objects.create(  # the day's screening, the world's contact waiting (ADR 0038)
+        held_on=timezone.localdate(now),
+        started_at=now - timedelta(minutes=30),
+        attendees="Sam (MASH)",
+        chair=users["mashlead"],
+    )
     return {
+        "screening": screening,
         "consent": consent,
         "family": family,
         "child": children[0],
