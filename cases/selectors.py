@@ -7,6 +7,7 @@ the queryset, so the view answers 404 and never says whose record it was.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, timedelta
 
 from django.db.models import (
@@ -24,6 +25,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Concat, Lower
+from django.utils import timezone
 
 from accounts import roles
 from cases.models import (
@@ -32,6 +34,7 @@ from cases.models import (
     Contact,
     Draft,
     Episode,
+    Escalation,
     Family,
     Meeting,
     MeetingItem,
@@ -43,6 +46,7 @@ from cases.models import (
     ScreeningItem,
     StepUp,
 )
+from kit.time import LONDON
 
 FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
 TEAM_ROLES = frozenset({roles.PRACTITIONER, roles.TEAM_LEADER, roles.DUTY_WORKER})
@@ -359,9 +363,21 @@ def _extra_chronology_sources():
     return list(_EXTRA_SOURCES)
 
 
+def three_months_before(now: datetime) -> datetime:
+    """The same London wall-clock time three calendar months earlier (the last day of a shorter month when
+    the day does not exist): "within 3 months" is counted on the calendar, across clock changes."""
+    local = timezone.localtime(now, LONDON)
+    month = local.month - 3
+    year = local.year - 1 if month <= 0 else local.year
+    month = month + 12 if month <= 0 else month
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return datetime(year, month, day, local.hour, local.minute, local.second, local.microsecond, tzinfo=LONDON)
+
+
 def recent_step_up(family: Family, *, now: datetime) -> bool:
-    """Rulebook C: a step-up decision in the last 3 months means a social care assessment."""
-    since = now - timedelta(days=92)
+    """Rulebook C: a step-up decision within the last 3 calendar months (to the minute, London time) makes a
+    new contact a re-referral, routed to the duty manager."""
+    since = three_months_before(now)
     if Contact.objects.filter(family=family, decision=Contact.Decision.STEP_UP, decided_at__gte=since).exists():
         return True
     # A step-up from an open episode, accepted by the duty manager, counts the same.
@@ -553,6 +569,47 @@ def screening_items_visible_to(user, screening: Screening) -> QuerySet[Screening
         .select_related("contact__family", "recorded_by")
         .order_by("screened_at", "pk")
     )
+
+
+def operational_leads(service_id: int | None) -> list:
+    """The operational leads a disagreement may be escalated to: the EH managers of the service."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True, groups__name=roles.MANAGER)
+    if service_id is not None:
+        users = users.filter(Q(service_id=service_id) | Q(team__service_id=service_id))
+    return list(users.distinct().order_by("last_name", "first_name"))
+
+
+def escalations_visible_to(user) -> QuerySet[Escalation]:
+    """Escalations on the contacts and episodes the user may see."""
+    return Escalation.objects.filter(
+        Q(contact__in=contacts_visible_to(user).values("pk")) | Q(episode__in=episodes_visible_to(user).values("pk"))
+    )
+
+
+def escalation_queue(user) -> QuerySet[Escalation]:
+    """The operational leads' queue: open escalations they may see, named to them first, oldest first."""
+    return (
+        escalations_visible_to(user)
+        .filter(resolved_at__isnull=True)
+        .select_related("contact__family", "episode__family", "episode__team", "raised_by", "escalated_to_user")
+        .order_by("raised_at", "pk")
+    )
+
+
+def re_referrals_for_duty_managers(user) -> QuerySet[Contact]:
+    """Rulebook C: contacts received within 3 months of a step-up, waiting for a duty manager's decision."""
+    return (
+        contacts_visible_to(user)
+        .filter(recent_step_up_flag=True, duty_manager_reviewed_at__isnull=True)
+        .select_related("family")
+        .order_by("received_at", "pk")
+    )
+
+
+def contact_escalations(contact: Contact) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(contact=contact).select_related("raised_by", "resolved_by").order_by("raised_at")
 
 
 def people_of(family: Family) -> list[Person]:

@@ -51,6 +51,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "Letter templates", "episodes:letter_templates", frozenset({r.ADMINISTRATOR, r.MANAGER}), home_only=MANAGER
     ),
     NavItem("Rulebooks", "deadlines:editor_rulebooks", frozenset({r.ADMINISTRATOR, r.MANAGER}), home_only=MANAGER),
+    # ADR 0038: the operational leads' escalations, the duty manager's re-referrals, the daily screening.
+    NavItem("Escalations", "cases:escalation_queue", frozenset({r.MANAGER, r.DUTY_MANAGER}), home_only=MANAGER),
+    NavItem("Re-referrals", "cases:re_referral_queue", frozenset({r.DUTY_MANAGER})),
+    NavItem(
+        "Screening", "cases:screening_list", frozenset({r.MASH_OFFICER, r.EH_MASH_LEAD, r.MANAGER}), home_only=MANAGER
+    ),
 )
 
 

@@ -5,7 +5,7 @@ The URL names stay in the `cases` namespace (`cases:family_detail`, ...) so link
 
 from django.urls import path
 
-from workflows import consent_views, screening_views
+from workflows import consent_views, escalation_views, screening_views
 from workflows import correspondence_views as letters
 from workflows import family_views as views
 from workflows import views as actions
@@ -39,6 +39,11 @@ urlpatterns = [
         screening_views.screening_outcome,
         name="screening_outcome",
     ),
+    path("escalations/", escalation_views.escalation_queue, name="escalation_queue"),
+    path("escalations/<int:pk>/outcome/", escalation_views.escalation_resolve, name="escalation_resolve"),
+    path("contacts/<int:pk>/escalate/", escalation_views.contact_escalation_new, name="contact_escalation_new"),
+    path("front-door/re-referrals/", escalation_views.re_referral_queue, name="re_referral_queue"),
+    path("contacts/<int:pk>/re-referral/", escalation_views.re_referral_review, name="re_referral_review"),
     path(
         "families/<int:pk>/consents/<int:consent_pk>/withdraw/",
         consent_views.consent_withdraw,

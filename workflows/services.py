@@ -23,6 +23,7 @@ from cases.models import (
     Consent,
     Contact,
     Episode,
+    Escalation,
     Family,
     Meeting,
     MeetingItem,
@@ -106,6 +107,9 @@ def contact_receive(
     if consent:
         Consent.objects.create(family=family, contact=contact, recorded_by=by, **consent)
     emit_event(events.CONTACT_RECEIVED, now=received_at, actor=by, contact=contact)
+    if contact.recent_step_up_flag:
+        # Rulebook C: routed to the duty manager, with its clock (C5) from when it was received.
+        emit_event(events.RE_REFERRAL_AFTER_STEP_UP, now=received_at, actor=by, contact=contact)
     _notify_lead_professional(contact=contact, by=by, now=now)
     return contact
 
@@ -514,6 +518,89 @@ def _notify_withdrawal(*, consent: Consent, by, now: datetime) -> list[Episode]:
                 lambda s=subject, b=body, to=lead.email: send_mail(s, b, None, [to], fail_silently=True)
             )
     return episodes
+
+
+# --- Escalations on a contact (seed 004; ADR 0038) -----------------------------------------------
+
+
+@transaction.atomic
+def contact_escalation_raise(*, contact: Contact, disagreement: str, by, now: datetime, escalated_to_user=None):
+    """A disagreement over a contact's routing (a diversion) escalated to the operational leads: the service's
+    EH managers, or the one named. Its clock (C4) starts now."""
+    require_perm(by, "cases.escalate_contact", message="You cannot escalate on this contact.", error=WorkflowError)
+    if not (disagreement or "").strip():
+        raise WorkflowError("Say what the disagreement is.")
+    escalation = Escalation.objects.create(
+        contact=contact,
+        about=Escalation.About.ROUTING,
+        disagreement=disagreement.strip(),
+        escalated_to=str(escalated_to_user) if escalated_to_user else "Operational leads",
+        escalated_to_user=escalated_to_user,
+        raised_at=now,
+        raised_by=by,
+    )
+    deadline_record_event(
+        event=events.CONTACT_ESCALATION_RAISED, now=now, contact=contact, actor=by, key=f"escalation:{escalation.pk}"
+    )
+    return escalation
+
+
+@transaction.atomic
+def contact_escalation_resolve(*, escalation, outcome: str, by, now: datetime):
+    """The operational leads' outcome on a contact's escalation; its clock (C4) stops."""
+    require_perm(
+        by,
+        "cases.resolve_escalation",
+        escalation,
+        message="Only an operational lead can record this escalation's outcome.",
+        error=WorkflowError,
+    )
+    if not (outcome or "").strip():
+        raise WorkflowError("Record the outcome the operational leads agreed.")
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if escalation.resolved_at:
+        raise WorkflowError("This escalation's outcome has already been recorded.")
+    escalation.outcome = outcome.strip()
+    escalation.resolved_at = now
+    escalation.resolved_by = by
+    escalation.save()
+    deadline_record_event(
+        event=events.CONTACT_ESCALATION_RESOLVED,
+        now=now,
+        contact=escalation.contact,
+        actor=by,
+        key=f"escalation:{escalation.pk}",
+    )
+    return escalation
+
+
+# --- Re-referral within 3 months of a step-up (rulebook C as a routing rule; ADR 0038) -------------
+
+
+@transaction.atomic
+def re_referral_review(*, contact: Contact, outcome: str, by, now: datetime) -> Contact:
+    """The duty manager's decision on a contact routed to them (a re-referral within 3 months of a step-up):
+    whether a Child and Family Assessment is triggered. The contact's C5 clock stops."""
+    require_perm(
+        by,
+        "cases.review_re_referral",
+        message="Only a duty manager can review a re-referral after a step-up.",
+        error=WorkflowError,
+    )
+    if not (outcome or "").strip():
+        raise WorkflowError("Record the duty manager's decision.")
+    contact = _lock_contact(contact, None)
+    if not contact.recent_step_up_flag:
+        raise WorkflowError(f"{contact.reference} is not a re-referral within 3 months of a step-up.")
+    if contact.duty_manager_reviewed_at:
+        raise WorkflowError(f"{contact.reference} has already been reviewed by a duty manager.")
+    contact.duty_manager_reviewed_at = now
+    contact.duty_manager_reviewed_by = by
+    contact.duty_manager_outcome = outcome.strip()
+    contact.version += 1
+    contact.save()
+    emit_event(events.RE_REFERRAL_REVIEWED, now=now, actor=by, contact=contact)
+    return contact
 
 
 # --- Daily screening (seed 003, 2.1; ADR 0038) ------------------------------------------------------

@@ -38,6 +38,8 @@ def object_for_pk(name: str, world: dict):
         "cases:agency": "family",
         "cases:consent": "family",
         "cases:screening": "screening",
+        "cases:escalation_resolve": "contact_escalation",
+        "cases:re_referral": "contact",
         "cases:contact": "contact",
         "cases:meeting": "meeting",
         "oversight:retention_family": "family",

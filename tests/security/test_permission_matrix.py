@@ -65,6 +65,15 @@ EXPECTED = {
     "cases:screening_detail": "302 200 200 403 403 403 200 403 403 403 403",
     "cases:screening_start": "302 200 200 403 403 403 403 403 403 403 403",
     "cases:screening_outcome": "302 200 200 403 403 403 403 403 403 403 403",
+    # Escalations (ADR 0038): raised on a contact by the front door, team leaders and managers; the queue
+    # and the outcome are the operational leads' (the service's managers; duty managers read the queue).
+    "cases:contact_escalation_new": "302 200 200 403 403 200 200 403 404 404 404",
+    "cases:escalation_queue": "302 403 403 403 403 403 200 200 403 403 403",
+    "cases:escalation_resolve": "302 403 403 403 403 403 200 403 404 404 404",
+    # Re-referrals within 3 months of a step-up: the duty manager's (the world's contact is not one: the
+    # page says so with the form refused on submit).
+    "cases:re_referral_queue": "302 403 403 403 403 403 403 200 403 403 403",
+    "cases:re_referral_review": "302 403 403 403 403 403 403 200 403 403 403",
     "cases:contact_decide": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_letter": "302 200 200 403 403 403 403 403 404 404 404",
     "cases:contact_detail": "302 200 200 200 200 200 200 200 404 404 404",
@@ -216,6 +225,8 @@ READ_ONLY = {
     "cases:triage_queue",
     "cases:screening_list",
     "cases:screening_detail",
+    "cases:escalation_queue",
+    "cases:re_referral_queue",
     "deadlines:alerts",
     "deadlines:clock_explain",
     "deadlines:closure_days",
@@ -270,6 +281,9 @@ EXPECTED_POST = {
     "cases:consent_withdraw": "L + + + + + + - - - -",
     "cases:screening_start": "L + + - - - - - - - -",
     "cases:screening_outcome": "L + + - - - - - - - -",
+    "cases:contact_escalation_new": "L + + - - + + - - - -",
+    "cases:escalation_resolve": "L - - - - - + - - - -",
+    "cases:re_referral_review": "L - - - - - - + - - -",
     # Searches are POSTed (kept on the server, never in the URL: ADR 0036).
     "cases:search": "L + + + + + + + - - +",
     "cases:contact_decide": "L + + - - - - - - - -",

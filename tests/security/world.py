@@ -137,7 +137,11 @@ def build_world(users, team, *, lead=None) -> dict:
         attendees="Sam (MASH)",
         chair=users["mashlead"],
     )
+    contact_escalation = Escalation.objects.create(  # a routing disagreement on the contact (ADR 0038)
+        contact=contact, about="routing", disagreement="Diversion", raised_at=now, raised_by=users["mashlead"]
+    )
     return {
+        "contact_escalation": contact_escalation,
         "screening": screening,
         "consent": consent,
         "family": family,
