@@ -612,6 +612,34 @@ def contact_escalations(contact: Contact) -> QuerySet[Escalation]:
     return Escalation.objects.filter(contact=contact).select_related("raised_by", "resolved_by").order_by("raised_at")
 
 
+def case_file_records(family: Family) -> dict[str, list]:
+    """Everything a full case file prints (ADR 0038), one query per kind of record whatever the family's
+    history: its episodes, and their assessments, plans (outcomes and actions), reviews, case notes and
+    escalations, and the family's consents and contacts."""
+    from cases.models import Assessment, CaseNote, Plan, Review
+
+    episodes = list(
+        Episode.objects.filter(family=family).select_related("team", "lead_professional").order_by("opened_at")
+    )
+    by_episode = {"episode__family": family}
+    return {
+        "episodes": episodes,
+        "contacts": list(Contact.objects.filter(family=family).order_by("received_at")),
+        "consents": list(
+            Consent.objects.filter(family=family).select_related("withdrawn_told_by").order_by("recorded_on", "pk")
+        ),
+        "assessments": list(Assessment.objects.filter(**by_episode).order_by("pk")),
+        "plans": list(Plan.objects.filter(**by_episode).order_by("pk")),
+        "outcomes": list(PlanOutcome.objects.filter(plan__episode__family=family).order_by("plan_id", "number")),
+        "actions": list(PlanAction.objects.filter(outcome__plan__episode__family=family).order_by("outcome_id", "pk")),
+        "reviews": list(Review.objects.filter(**by_episode).order_by("pk")),
+        "notes": list(CaseNote.objects.filter(**by_episode).order_by("happened_at", "pk")),
+        "escalations": list(
+            Escalation.objects.filter(Q(episode__family=family) | Q(contact__family=family)).order_by("raised_at")
+        ),
+    }
+
+
 def people_of(family: Family) -> list[Person]:
     """The family's people, in the order the family page lists them."""
     return [

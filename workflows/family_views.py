@@ -69,6 +69,7 @@ def family_detail(request, pk: int):
         history=list(family.history.select_related("history_user").order_by("-history_date")[:20]),
         can_see_access_log=request.user.has_role(*selectors.SERVICE_ROLES),
         can_withdraw_consent=request.user.has_perm("cases.withdraw_consent", family),
+        can_export_case_file=request.user.has_perm("cases.export_case_file", family),
     )
     return render(request, "cases/family_detail.html", context)
 

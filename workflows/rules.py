@@ -164,3 +164,5 @@ rules.add_perm("cases.resolve_escalation", is_named_lead | (is_manager & leads_e
 rules.add_perm("cases.see_escalations", is_manager | is_duty_manager)
 # Rulebook C: a re-referral within 3 months of a step-up is the duty manager's.
 rules.add_perm("cases.review_re_referral", is_duty_manager)
+# The full case file for a transfer: the family's team leader, the service's managers.
+rules.add_perm("cases.export_case_file", (is_team_leader & works_with_family) | (is_manager & manages_family_service))

@@ -117,6 +117,8 @@ EXPECTED = {
     "episodes:amend_changes": "302 200 200 200 200 200 200 200 404 404 404",
     "episodes:family_chronology": "302 200 200 200 200 200 200 200 404 404 404",
     "episodes:family_chronology_pdf": "302 200 200 200 200 200 200 200 404 404 404",
+    # The full case file for a transfer (ADR 0038): the family's team leader and the service's managers.
+    "episodes:family_case_file_pdf": "302 403 403 403 403 200 200 403 404 404 404",
     "episodes:amend_record": "302 403 403 403 200 200 403 403 404 404 404",
     "episodes:assessment": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:assessment_not_needed": "302 405 405 405 405 405 405 405 405 405 405",
@@ -216,6 +218,7 @@ READ_ONLY = {
     "episodes:amend_changes",
     "episodes:family_chronology",
     "episodes:family_chronology_pdf",
+    "episodes:family_case_file_pdf",
     "accounts:service_list",
     "accounts:user_list",
     "cases:contact_detail",
