@@ -593,7 +593,7 @@ def escalation_queue(user) -> QuerySet[Escalation]:
     return (
         escalations_visible_to(user)
         .filter(resolved_at__isnull=True)
-        .select_related("contact__family", "episode__family", "episode__team", "raised_by", "escalated_to_user")
+        .select_related("contact__family__team", "episode__family", "episode__team", "raised_by", "escalated_to_user")
         .order_by("raised_at", "pk")
     )
 

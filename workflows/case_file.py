@@ -18,7 +18,7 @@ from fpdf import FPDF
 from cases import selectors as case_selectors
 from cases.models import Family
 from kit.dates import long_date, long_datetime
-from workflows.chronology import UNICODE_FONTS, _latin1, family_chronology
+from workflows.chronology import UNICODE_FONTS, family_chronology, latin1
 
 # Never printed from a record, whatever it is: addresses (the rule above), internal keys and versions.
 SKIPPED = ("address", "postcode", "town", "_key", "version", "password", "file")
@@ -61,7 +61,7 @@ class _Pdf:
             self.pdf.add_font("Body", "B", str(bold if bold.exists() else font_file))
             self.font, self.clean = "Body", str
         else:
-            self.font, self.clean = "Helvetica", _latin1
+            self.font, self.clean = "Helvetica", latin1
         self.pdf.set_auto_page_break(auto=True, margin=15)
         self.pdf.set_title(self.clean(title))
         self.pdf.alias_nb_pages()

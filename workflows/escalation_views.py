@@ -26,7 +26,8 @@ def escalation_queue(request):
     now = timezone.now()
     escalations = list(selectors.escalation_queue(request.user)[:500])
     clocks = clocks_by_key([f"escalation:{e.pk}" for e in escalations], now=now)
-    rows = [(e, clocks.get(f"escalation:{e.pk}")) for e in escalations]
+    user = request.user
+    rows = [(e, clocks.get(f"escalation:{e.pk}"), user.has_perm("cases.resolve_escalation", e)) for e in escalations]
     context = {"rows": rows, "now": now}
     return render_logged(request, "workflows/escalation_queue.html", context, what="escalations queue")
 
