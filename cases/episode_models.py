@@ -830,22 +830,41 @@ class StepUp(models.Model):
 
 
 class Escalation(models.Model):
-    """A disagreement over a step-up or step-down escalated to operational leads (rulebook D)."""
+    """A disagreement escalated to operational leads (rulebook D; seed 004): over a step-up or step-down
+    on an episode, or over a contact's routing at the front door (a diversion). Routed to the
+    operational leads (service managers) of the service, or to a named one (ADR 0038)."""
 
     class About(models.TextChoices):
         STEP_UP = "step_up", "Step-up to social care"
         STEP_DOWN = "step_down", "Step-down to Early Help"
+        ROUTING = "routing", "A contact's routing at the front door (a diversion)"
 
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="escalations")
+    episode = models.ForeignKey(Episode, null=True, blank=True, on_delete=models.CASCADE, related_name="escalations")
+    contact = models.ForeignKey(
+        "cases.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="escalations"
+    )
     about = models.CharField(max_length=10, choices=About.choices)
     disagreement = models.TextField("what the disagreement is")
-    escalated_to = models.CharField("operational lead escalated to", max_length=200)
+    escalated_to = models.CharField("operational lead escalated to", max_length=200, blank=True)
+    escalated_to_user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     raised_at = models.DateTimeField()
     raised_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     outcome = models.TextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="escalation_on_episode_or_contact",
+                condition=Q(episode__isnull=False) | Q(contact__isnull=False),
+            )
+        ]
+
+    @property
+    def reference(self) -> str:
+        return f"X{self.pk:07d}"
 
 
 class Draft(models.Model):

@@ -242,6 +242,13 @@ class Contact(StateMachineModel):
     )
     # Rulebook C: a contact within 3 months of a step-up decision needs a social care assessment.
     recent_step_up_flag = models.BooleanField(default=False)
+    # Rulebook C, as a routing rule: such a contact waits for the duty manager, who records whether a
+    # Child and Family Assessment is triggered (ADR 0038).
+    duty_manager_reviewed_at = models.DateTimeField(null=True, blank=True)
+    duty_manager_reviewed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    duty_manager_outcome = models.TextField(blank=True)
     # Rulebook D: the lead professional of an open episode was told about this contact.
     lead_professional_notified = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -342,6 +349,15 @@ class RiskIndicator(models.Model):
         constraints = [models.UniqueConstraint(fields=["contact", "indicator"], name="one_level_per_indicator")]
 
 
+WITHDRAWAL_METHODS = [
+    ("phone", "Phone"),
+    ("email", "Email"),
+    ("letter", "Letter"),
+    ("in_person", "In person"),
+    ("portal", "Online portal"),
+]
+
+
 class Consent(models.Model):
     class Purpose(models.TextChoices):
         EARLY_HELP = "early_help", "Early Help work"
@@ -362,7 +378,20 @@ class Consent(models.Model):
     recorded_on = models.DateField(null=True, blank=True)
     withdrawn_on = models.DateField(null=True, blank=True)
     recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The withdrawal (ADR 0038): when the family told us, who told us (a person in the family or a
+    # name typed), how, and who recorded it. `withdrawn_on` is its local date, which the gates read.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_told_by = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_withdrawals"
+    )
+    withdrawn_told_by_name = models.CharField("who told us (name)", max_length=200, blank=True)
+    withdrawn_how = models.CharField("how we were told", max_length=10, choices=WITHDRAWAL_METHODS, blank=True)
+    withdrawn_recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     history = HistoricalRecords()
+
+    @property
+    def withdrawn_told_by_label(self) -> str:
+        return str(self.withdrawn_told_by) if self.withdrawn_told_by_id else self.withdrawn_told_by_name
 
     @property
     def is_in_force(self) -> bool:
@@ -462,6 +491,53 @@ class MeetingItem(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["meeting", "contact"], name="contact_once_per_meeting")]
+
+
+class Screening(models.Model):
+    """A daily screening at the front door (seed 003, 2.1): when it was held, who was there, who chaired.
+
+    Each contact screened is a ScreeningItem with its outcome and the time it was screened, the moment
+    the screening clocks (B3) start from, whatever time the decision is typed in.
+    """
+
+    held_on = models.DateField()
+    started_at = models.DateTimeField()
+    attendees = models.TextField(help_text="One attendee per line: name and agency")
+    chair = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-held_on", "-started_at"]
+
+    def __str__(self) -> str:
+        return f"Screening on {long_date(self.held_on)}"
+
+
+class ScreeningItem(models.Model):
+    """One contact screened at a daily screening, with the outcome and the time it was screened."""
+
+    class Outcome(models.TextChoices):
+        STEP_UP = "step_up", "Step up to children's social care"
+        MEETING = "meeting", "Take to a multi-agency meeting"
+        ALLOCATE = "allocate", "Allocate to an Early Help team"
+        SINGLE_AGENCY = "single_agency", "Single-agency support"
+        SIGNPOST = "signpost", "Signpost"
+        NO_FURTHER_ACTION = "no_further_action", "No further action"
+        AWAIT_CONSENT = "await_consent", "Awaiting consent"
+        CARRIED_OVER = "carried_over", "Screened, not yet decided (more information needed)"
+
+    screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="items")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="screening_items")
+    screened_at = models.DateTimeField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    reason = models.TextField()
+    recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["screening", "contact"], name="contact_once_per_screening")]
 
 
 class AccessLog(models.Model):

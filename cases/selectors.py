@@ -7,6 +7,7 @@ the queryset, so the view answers 404 and never says whose record it was.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, timedelta
 
 from django.db.models import (
@@ -24,6 +25,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Concat, Lower
+from django.utils import timezone
 
 from accounts import roles
 from cases.models import (
@@ -33,6 +35,7 @@ from cases.models import (
     Contact,
     Draft,
     Episode,
+    Escalation,
     Family,
     Meeting,
     MeetingItem,
@@ -42,8 +45,11 @@ from cases.models import (
     Person,
     PlanAction,
     PlanOutcome,
+    Screening,
+    ScreeningItem,
     StepUp,
 )
+from kit.time import LONDON
 
 FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
 TEAM_ROLES = frozenset({roles.PRACTITIONER, roles.TEAM_LEADER, roles.DUTY_WORKER})
@@ -229,7 +235,11 @@ def family_page(family: Family) -> dict:
         "children": [m for m in memberships if m.is_child],
         "adults": [m for m in memberships if not m.is_child],
         "agencies": list(family.agencies.order_by("ended_on", "agency")),
-        "consents": list(Consent.objects.filter(family=family).select_related("given_by").order_by("-recorded_on")),
+        "consents": list(
+            Consent.objects.filter(family=family)
+            .select_related("given_by", "withdrawn_told_by")
+            .order_by("-recorded_on")
+        ),
         "open_contacts": [c for c in contacts if c.is_open],
         "past_contacts": [c for c in contacts if not c.is_open],
         "episodes": episodes,
@@ -416,9 +426,21 @@ def _extra_chronology_sources():
     return list(_EXTRA_SOURCES)
 
 
+def three_months_before(now: datetime) -> datetime:
+    """The same London wall-clock time three calendar months earlier (the last day of a shorter month when
+    the day does not exist): "within 3 months" is counted on the calendar, across clock changes."""
+    local = timezone.localtime(now, LONDON)
+    month = local.month - 3
+    year = local.year - 1 if month <= 0 else local.year
+    month = month + 12 if month <= 0 else month
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return datetime(year, month, day, local.hour, local.minute, local.second, local.microsecond, tzinfo=LONDON)
+
+
 def recent_step_up(family: Family, *, now: datetime) -> bool:
-    """Rulebook C: a step-up decision in the last 3 months means a social care assessment."""
-    since = now - timedelta(days=92)
+    """Rulebook C: a step-up decision within the last 3 calendar months (to the minute, London time) makes a
+    new contact a re-referral, routed to the duty manager."""
+    since = three_months_before(now)
     if Contact.objects.filter(family=family, decision=Contact.Decision.STEP_UP, decided_at__gte=since).exists():
         return True
     # A step-up from an open episode, accepted by the duty manager, counts the same.
@@ -582,6 +604,121 @@ def communications_of(contact: Contact) -> QuerySet[Communication]:
 def consents_of(family: Family) -> QuerySet[Consent]:
     """The family's consents, newest first."""
     return Consent.objects.filter(family=family).order_by("-recorded_on")
+
+
+def screenings_visible_to(user) -> QuerySet[Screening]:
+    """The daily screenings: the front door's record (seed 003, 2.1); its managers read it too."""
+    if user.is_authenticated and user.role_names & (FRONT_DOOR | {roles.MANAGER}):
+        return Screening.objects.all()
+    return Screening.objects.none()
+
+
+def awaiting_screening(user, *, until: datetime) -> QuerySet[Contact]:
+    """Contacts the user may see that are waiting to be screened (received or in screening) and arrived
+    before `until`, oldest first, with what a screening list shows (a fixed number of queries)."""
+    return (
+        contacts_visible_to(user)
+        .filter(state__in=[Contact.State.RECEIVED, Contact.State.SCREENING], received_at__lt=until)
+        .select_related("family")
+        .prefetch_related(Prefetch("subjects", queryset=Person.objects.order_by("date_of_birth")))
+        .order_by("received_at", "pk")
+    )
+
+
+def screening_items_visible_to(user, screening: Screening) -> QuerySet[ScreeningItem]:
+    """The contacts screened at a screening that the user may see, in the order they were screened."""
+    return (
+        ScreeningItem.objects.filter(screening=screening, contact__in=contacts_visible_to(user).values("pk"))
+        .select_related("contact__family", "recorded_by")
+        .order_by("screened_at", "pk")
+    )
+
+
+def operational_leads(service_id: int | None) -> list:
+    """The operational leads a disagreement may be escalated to: the EH managers of the service."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True, groups__name=roles.MANAGER)
+    if service_id is not None:
+        users = users.filter(Q(service_id=service_id) | Q(team__service_id=service_id))
+    return list(users.distinct().order_by("last_name", "first_name"))
+
+
+def escalations_visible_to(user) -> QuerySet[Escalation]:
+    """Escalations on the contacts and episodes the user may see."""
+    return Escalation.objects.filter(
+        Q(contact__in=contacts_visible_to(user).values("pk")) | Q(episode__in=episodes_visible_to(user).values("pk"))
+    )
+
+
+def escalation_queue(user) -> QuerySet[Escalation]:
+    """The operational leads' queue: open escalations they may see, named to them first, oldest first."""
+    return (
+        escalations_visible_to(user)
+        .filter(resolved_at__isnull=True)
+        .select_related("contact__family__team", "episode__family", "episode__team", "raised_by", "escalated_to_user")
+        .order_by("raised_at", "pk")
+    )
+
+
+def re_referrals_for_duty_managers(user) -> QuerySet[Contact]:
+    """Rulebook C: contacts received within 3 months of a step-up, waiting for a duty manager's decision."""
+    return (
+        contacts_visible_to(user)
+        .filter(recent_step_up_flag=True, duty_manager_reviewed_at__isnull=True)
+        .select_related("family")
+        .order_by("received_at", "pk")
+    )
+
+
+def contact_escalations(contact: Contact) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(contact=contact).select_related("raised_by", "resolved_by").order_by("raised_at")
+
+
+def case_file_records(family: Family) -> dict[str, list]:
+    """Everything a full case file prints (ADR 0038), one query per kind of record whatever the family's
+    history: its episodes, and their assessments, plans (outcomes and actions), reviews, case notes and
+    escalations, and the family's consents and contacts."""
+    from cases.models import Assessment, CaseNote, Plan, Review
+
+    episodes = list(
+        Episode.objects.filter(family=family).select_related("team", "lead_professional").order_by("opened_at")
+    )
+    by_episode = {"episode__family": family}
+    return {
+        "episodes": episodes,
+        "contacts": list(Contact.objects.filter(family=family).order_by("received_at")),
+        "consents": list(
+            Consent.objects.filter(family=family).select_related("withdrawn_told_by").order_by("recorded_on", "pk")
+        ),
+        "assessments": list(Assessment.objects.filter(**by_episode).order_by("pk")),
+        "plans": list(Plan.objects.filter(**by_episode).order_by("pk")),
+        "outcomes": list(PlanOutcome.objects.filter(plan__episode__family=family).order_by("plan_id", "number")),
+        "actions": list(PlanAction.objects.filter(outcome__plan__episode__family=family).order_by("outcome_id", "pk")),
+        "reviews": list(Review.objects.filter(**by_episode).order_by("pk")),
+        "notes": list(CaseNote.objects.filter(**by_episode).order_by("happened_at", "pk")),
+        "escalations": list(
+            Escalation.objects.filter(Q(episode__family=family) | Q(contact__family=family)).order_by("raised_at")
+        ),
+    }
+
+
+def people_of(family: Family) -> list[Person]:
+    """The family's people, in the order the family page lists them."""
+    return [
+        m.person
+        for m in Membership.objects.filter(family=family)
+        .select_related("person")
+        .order_by("relationship", "person__last_name")
+    ]
+
+
+def open_episode_leads(family: Family) -> list[str]:
+    """The names of the lead professionals of the family's open episodes (who a withdrawal tells)."""
+    episodes = Episode.objects.filter(family=family, lead_professional__isnull=False).exclude(
+        state=Episode.State.CLOSED
+    )
+    return [str(e.lead_professional) for e in episodes.select_related("lead_professional")]
 
 
 def sharing_consented(family: Family, agency: str, on: date) -> bool:

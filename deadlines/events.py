@@ -72,6 +72,15 @@ STEP_UP_DECIDED = "step_up_decided"  # duty manager's oversight recorded with th
 # (WRAPAROUND_REQUESTED, fired by the decision); Early Help then confirms its wraparound worker.
 WRAPAROUND_WORKER_CONFIRMED = "wraparound_worker_confirmed"  # EH manager confirmed the wraparound worker
 
+# Disagreements escalated to operational leads (rulebook D, seed 004; ADR 0038), each keyed by its escalation.
+CONTACT_ESCALATION_RAISED = "contact_escalation_raised"  # a disagreement over a contact's routing was escalated
+CONTACT_ESCALATION_RESOLVED = "contact_escalation_resolved"  # the operational leads' outcome was recorded
+EPISODE_ESCALATION_RAISED = "episode_escalation_raised"  # a step-up or step-down disagreement was escalated
+EPISODE_ESCALATION_RESOLVED = "episode_escalation_resolved"  # the operational leads' outcome was recorded
+# Rulebook C as a routing rule: a contact within 3 months of a step-up decision goes to the duty manager.
+RE_REFERRAL_AFTER_STEP_UP = "re_referral_after_step_up"  # such a contact was received
+RE_REFERRAL_REVIEWED = "re_referral_reviewed"  # the duty manager recorded whether a C&F Assessment is triggered
+
 # Management oversight and supervision.
 OVERSIGHT_RECORDED = "oversight_recorded"  # "Managers Decision" management oversight note recorded
 CASE_DISCUSSION_HELD = "case_discussion_held"  # supervisor discussed the case with the worker
@@ -131,6 +140,12 @@ EVENTS: frozenset[str] = frozenset(
         CASE_DISCUSSION_HELD,
         SUPERVISION_RECORDED,
         TEAM_JOINED,
+        CONTACT_ESCALATION_RAISED,
+        CONTACT_ESCALATION_RESOLVED,
+        EPISODE_ESCALATION_RAISED,
+        EPISODE_ESCALATION_RESOLVED,
+        RE_REFERRAL_AFTER_STEP_UP,
+        RE_REFERRAL_REVIEWED,
     }
 )
 
@@ -187,6 +202,12 @@ EVENT_LABELS: dict[str, str] = {
     MAAM_HELD: "the family was discussed at the Multi Agency Action Meeting",
     ICDM_HELD: "the family was discussed at the Integrated Case Discussion Meeting",
     MAAM_DECIDED_ALLOCATE: "the MAAM decided to allocate to a Family Solutions practitioner",
+    CONTACT_ESCALATION_RAISED: "a disagreement over the contact's routing was escalated to the operational leads",
+    CONTACT_ESCALATION_RESOLVED: "the operational leads' outcome on the contact's escalation was recorded",
+    EPISODE_ESCALATION_RAISED: "a step-up or step-down disagreement was escalated to the operational leads",
+    EPISODE_ESCALATION_RESOLVED: "the operational leads' outcome on the escalation was recorded",
+    RE_REFERRAL_AFTER_STEP_UP: "a contact arrived within 3 months of a step-up decision (routed to the duty manager)",
+    RE_REFERRAL_REVIEWED: "the duty manager decided whether a Child and Family Assessment is triggered",
 }
 
 
@@ -207,6 +228,12 @@ def event_label(name: str) -> str:
 ACTIONS: dict[str, str] = {
     "workflows.services.contact_receive": "Record a contact (front door: new contact page)",
     "workflows.services.contact_start_screening": "Start screening (front door queue)",
+    "workflows.services.screening_record_outcome": "Record the outcome of screening (daily screening page)",
+    "workflows.services.contact_escalation_raise": "Escalate a disagreement (contact page)",
+    "workflows.services.contact_escalation_resolve": "Record the operational leads' outcome (escalations queue)",
+    "workflows.episode_services.escalation_record": "Escalate a disagreement (episode page)",
+    "workflows.episode_services.escalation_resolve": "Record the escalation's outcome (escalations queue / episode)",
+    "workflows.services.re_referral_review": "Duty manager's review of a re-referral (contact page)",
     "workflows.services.contact_decide": "Record decision (contact page)",
     "workflows.services.contact_referral_sent": "Referral sent to the team (contact page)",
     "workflows.services.communication_record": "Record what was sent (contact page)",
@@ -249,7 +276,13 @@ _T = "workflows.transfer_services."
 
 EMITTED_BY: dict[str, tuple[str, ...]] = {
     CONTACT_RECEIVED: (_F + "contact_receive",),
-    SCREENING_HELD: (_F + "contact_start_screening", _F + "contact_decide"),
+    SCREENING_HELD: (_F + "contact_start_screening", _F + "contact_decide", _F + "screening_record_outcome"),
+    CONTACT_ESCALATION_RAISED: (_F + "contact_escalation_raise",),
+    CONTACT_ESCALATION_RESOLVED: (_F + "contact_escalation_resolve",),
+    EPISODE_ESCALATION_RAISED: (_E + "escalation_record",),
+    EPISODE_ESCALATION_RESOLVED: (_E + "escalation_resolve",),
+    RE_REFERRAL_AFTER_STEP_UP: (_F + "contact_receive",),
+    RE_REFERRAL_REVIEWED: (_F + "re_referral_review",),
     DECISION_MADE: (_F + "contact_decide", _F + "meeting_record_outcome"),
     CONTACT_DECIDED_MEETING: (_F + "contact_decide",),
     CONTACT_DECIDED_NAM: (_F + "contact_decide",),

@@ -282,3 +282,13 @@ def alert_groups(rows: list[dict]) -> list[dict]:
         group["newest"] = max(row["alert"].created_at for row in group["rows"])
     ordered = sorted(groups.values(), key=lambda g: g["newest"], reverse=True)
     return sorted(ordered, key=lambda g: g["urgency"])
+
+
+def clocks_by_key(keys: list[str], *, now: datetime) -> dict[str, Deadline]:
+    """The open or last clock kept for each record key ("escalation:12"), in one query (ADR 0038)."""
+    if not keys:
+        return {}
+    found: dict[str, Deadline] = {}
+    for deadline in Deadline.objects.with_status(now).filter(key__in=keys).order_by("key", "-cycle", "-id"):
+        found.setdefault(deadline.key, deadline)
+    return found

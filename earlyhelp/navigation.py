@@ -57,6 +57,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         frozenset({r.ADMINISTRATOR}),
         home_only=frozenset({r.ADMINISTRATOR}),
     ),
+    # ADR 0038: the operational leads' escalations, the duty manager's re-referrals, the daily screening.
+    NavItem("Escalations", "cases:escalation_queue", frozenset({r.MANAGER, r.DUTY_MANAGER}), home_only=MANAGER),
+    NavItem("Re-referrals", "cases:re_referral_queue", frozenset({r.DUTY_MANAGER})),
+    NavItem(
+        "Screening", "cases:screening_list", frozenset({r.MASH_OFFICER, r.EH_MASH_LEAD, r.MANAGER}), home_only=MANAGER
+    ),
 )
 
 

@@ -97,6 +97,11 @@ def _latin1(text: str) -> str:
     )
 
 
+def latin1(text: str) -> str:
+    """Text folded to what the PDF's built-in font can show (when no Unicode font is installed)."""
+    return _latin1(text)
+
+
 def chronology_pdf(chronology: Chronology, *, printed_by, now: datetime) -> bytes:
     """The chronology as a PDF: a heading, the filters, then one block per entry."""
     pdf = FPDF(format="A4")

@@ -12,6 +12,8 @@ from django.utils import timezone
 from cases.access import log_access, visible_family_or_404
 from cases.models import AccessLog
 from kit.forms import GdsForm, SafeTextMixin, date_field
+from kit.permissions import require_perm
+from workflows.case_file import case_file_pdf
 from workflows.chronology import chronology_pdf, family_chronology, filters_described
 
 
@@ -89,4 +91,19 @@ def family_chronology_download(request, family_pk: int):
         chronology_pdf(chronology, printed_by=request.user, now=now), content_type="application/pdf"
     )
     response["Content-Disposition"] = f'attachment; filename="chronology-{family.reference}.pdf"'
+    return response
+
+
+@login_required
+def family_case_file_download(request, family_pk: int):
+    """The full case file as a PDF, for a transfer (ADR 0038): the family's team leader or the service's
+    managers; one DOWNLOAD row in the access log."""
+    family = visible_family_or_404(request.user, family_pk)
+    require_perm(request.user, "cases.export_case_file", family)
+    now = timezone.now()
+    log_access(
+        request, action=AccessLog.Action.DOWNLOAD, what=f"family {family.reference}: case file PDF", family=family
+    )
+    response = HttpResponse(case_file_pdf(family, printed_by=request.user, now=now), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="case-file-{family.reference}.pdf"'
     return response

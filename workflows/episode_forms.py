@@ -532,7 +532,9 @@ class StepDownForm(SafeTextMixin, GdsForm):
 
 class EscalationForm(SafeTextMixin, GdsForm):
     about = forms.ChoiceField(
-        label="What is the disagreement about?", choices=Escalation.About.choices, widget=forms.RadioSelect
+        label="What is the disagreement about?",
+        choices=[(v, label) for v, label in Escalation.About.choices if v != Escalation.About.ROUTING],
+        widget=forms.RadioSelect,
     )
     disagreement = _text("What the disagreement is", rows=4)
     escalated_to = forms.CharField(label="Operational lead it is escalated to", max_length=200)

@@ -1375,34 +1375,37 @@ def step_down_receive(
 
 @transaction.atomic
 def escalation_record(
-    *, episode: Episode, about: str, disagreement: str, escalated_to: str, by, now: datetime
+    *, episode: Episode, about: str, disagreement: str, escalated_to: str, by, now: datetime, escalated_to_user=None
 ) -> Escalation:
+    """A step-up or step-down disagreement escalated to the operational leads; its clock (C3) starts."""
     require_perm(
         by, "cases.record_escalation", episode, message="You cannot escalate on this case.", error=WorkflowError
     )
-    if about not in Escalation.About.values:
+    if about not in (Escalation.About.STEP_UP, Escalation.About.STEP_DOWN):
         raise WorkflowError("Say whether the disagreement is about a step-up or a step-down.")
-    if not _text(disagreement) or not _text(escalated_to):
+    if not _text(disagreement) or not (_text(escalated_to) or escalated_to_user):
         raise WorkflowError("Say what the disagreement is and which operational lead it went to.")
-    return Escalation.objects.create(
+    escalation = Escalation.objects.create(
         episode=episode,
         about=about,
         disagreement=_text(disagreement),
-        escalated_to=_text(escalated_to),
+        escalated_to=_text(escalated_to) or str(escalated_to_user),
+        escalated_to_user=escalated_to_user,
         raised_at=now,
         raised_by=by,
     )
+    _emit_on(events.EPISODE_ESCALATION_RAISED, now=now, actor=by, episode=episode, key=f"escalation:{escalation.pk}")
+    return escalation
 
 
 @transaction.atomic
 def escalation_resolve(*, escalation: Escalation, outcome: str, by, now: datetime) -> Escalation:
-    require_perm(
-        by,
-        "cases.record_escalation",
-        escalation.episode,
-        message="You cannot record this escalation's outcome.",
-        error=WorkflowError,
-    )
+    """The operational leads' outcome: whoever may escalate on the episode, or an operational lead (ADR 0038)."""
+    if not (
+        by.has_perm("cases.resolve_escalation", escalation)
+        or by.has_perm("cases.record_escalation", escalation.episode)
+    ):
+        raise WorkflowError("You cannot record this escalation's outcome.")
     if not _text(outcome):
         raise WorkflowError("Record the outcome the operational leads agreed.")
     escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
@@ -1412,6 +1415,14 @@ def escalation_resolve(*, escalation: Escalation, outcome: str, by, now: datetim
     escalation.resolved_at = now
     escalation.resolved_by = by
     escalation.save()
+    if escalation.episode_id:
+        _emit_on(
+            events.EPISODE_ESCALATION_RESOLVED,
+            now=now,
+            actor=by,
+            episode=escalation.episode,
+            key=f"escalation:{escalation.pk}",
+        )
     return escalation
 
 

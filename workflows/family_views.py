@@ -70,6 +70,8 @@ def family_detail(request, pk: int):
         can_see_access_log=request.user.has_role(*selectors.SERVICE_ROLES),
         partner_agencies=list(selectors.partner_agencies_of(family)),
         partner_updates=list(selectors.partner_updates_of(family)[:50]),
+        can_withdraw_consent=request.user.has_perm("cases.withdraw_consent", family),
+        can_export_case_file=request.user.has_perm("cases.export_case_file", family),
     )
     return render(request, "cases/family_detail.html", context)
 

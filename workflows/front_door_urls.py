@@ -5,9 +5,9 @@ The URL names stay in the `cases` namespace (`cases:family_detail`, ...) so link
 
 from django.urls import path
 
+from workflows import consent_views, escalation_views, partner_views, screening_views
 from workflows import correspondence_views as letters
 from workflows import family_views as views
-from workflows import partner_views
 from workflows import views as actions
 
 app_name = "cases"
@@ -41,5 +41,23 @@ urlpatterns = [
         "families/<int:pk>/partner-updates/<int:update_pk>/acknowledge/",
         partner_views.partner_update_acknowledge,
         name="partner_update_acknowledge",
+    ),
+    path("front-door/screening/", screening_views.screening_list, name="screening_list"),
+    path("front-door/screening/new/", screening_views.screening_start, name="screening_start"),
+    path("front-door/screening/<int:pk>/", screening_views.screening_detail, name="screening_detail"),
+    path(
+        "front-door/screening/<int:pk>/contacts/<int:contact_pk>/",
+        screening_views.screening_outcome,
+        name="screening_outcome",
+    ),
+    path("escalations/", escalation_views.escalation_queue, name="escalation_queue"),
+    path("escalations/<int:pk>/outcome/", escalation_views.escalation_resolve, name="escalation_resolve"),
+    path("contacts/<int:pk>/escalate/", escalation_views.contact_escalation_new, name="contact_escalation_new"),
+    path("front-door/re-referrals/", escalation_views.re_referral_queue, name="re_referral_queue"),
+    path("contacts/<int:pk>/re-referral/", escalation_views.re_referral_review, name="re_referral_review"),
+    path(
+        "families/<int:pk>/consents/<int:consent_pk>/withdraw/",
+        consent_views.consent_withdraw,
+        name="consent_withdraw",
     ),
 ]

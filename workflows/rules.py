@@ -116,3 +116,53 @@ def in_record_team(user, record) -> bool:
 
 
 rules.add_perm("cases.amend_record", is_record_author | (is_team_leader & in_record_team))
+
+
+# --- Consent withdrawal, screening, escalations, re-referrals (ADR 0038) ---------------------------
+
+
+@rules.predicate
+def works_with_family(user, family) -> bool:
+    """The family's team: its practitioners, duty workers and team leaders."""
+    return family is None or (user.team_id is not None and family.team_id == user.team_id)
+
+
+@rules.predicate
+def manages_family_service(user, family) -> bool:
+    return family is None or (family.team_id is not None and family.team.service_id == user.service_id_in_scope)
+
+
+# Whoever the family would tell: the front door, the family's team, the service's managers.
+rules.add_perm(
+    "cases.withdraw_consent",
+    is_front_door
+    | ((is_practitioner | is_duty_worker | is_team_leader) & works_with_family)
+    | (is_manager & manages_family_service),
+)
+
+
+@rules.predicate
+def is_named_lead(user, escalation) -> bool:
+    return escalation is not None and escalation.escalated_to_user_id == user.pk
+
+
+@rules.predicate
+def leads_escalation_service(user, escalation) -> bool:
+    """An EH manager of the service the escalated record belongs to: the operational leads (seed 004)."""
+    if escalation is None:
+        return True
+    if escalation.episode_id:
+        return escalation.episode.team.service_id == user.service_id_in_scope
+    team = escalation.contact.family.team
+    return team is None or team.service_id == user.service_id_in_scope
+
+
+# Escalations (seed 004): raised on a contact by the front door, a team leader or a manager who disagrees
+# with its routing; resolved by the operational leads (the service's EH managers) or the lead named.
+rules.add_perm("cases.escalate_contact", is_front_door | is_team_leader | is_manager)
+rules.add_perm("cases.resolve_escalation", is_named_lead | (is_manager & leads_escalation_service))
+rules.add_perm("cases.see_escalations", is_manager | is_duty_manager)
+# Rulebook C: a re-referral within 3 months of a step-up is the duty manager's.
+rules.add_perm("cases.review_re_referral", is_duty_manager)
+# The full case file for a transfer: the family's team leader, the service's managers.
+rules.add_perm("cases.export_case_file", (is_team_leader & works_with_family) | (is_manager & manages_family_service))

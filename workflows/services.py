@@ -11,18 +11,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from accounts.models import Team
 from cases import selectors as scope
-from cases.models import Communication, Consent, Contact, Episode, Family, Meeting, MeetingItem, Person, RiskIndicator
+from cases.models import (
+    Communication,
+    Consent,
+    Contact,
+    Episode,
+    Escalation,
+    Family,
+    Meeting,
+    MeetingItem,
+    Person,
+    RiskIndicator,
+    Screening,
+    ScreeningItem,
+)
 from cases.selectors import recent_step_up
 from deadlines import events
 from deadlines.alerts import alert_new_contact
 from deadlines.services import deadline_record_event
+from kit.dates import long_date, long_datetime
 from kit.permissions import require_perm
+from kit.time import LONDON
 from workflows.errors import CaseChanged, WorkflowError
 
 D = Contact.Decision
@@ -123,6 +139,9 @@ def contact_record_received(
     if consent:
         Consent.objects.create(family=family, contact=contact, recorded_by=by, **consent)
     emit_event(events.CONTACT_RECEIVED, now=received_at, actor=by, contact=contact)
+    if contact.recent_step_up_flag:
+        # Rulebook C: routed to the duty manager, with its clock (C5) from when it was received.
+        emit_event(events.RE_REFERRAL_AFTER_STEP_UP, now=received_at, actor=by, contact=contact)
     _notify_lead_professional(contact=contact, by=by, now=now)
     return contact
 
@@ -452,12 +471,260 @@ def consent_record(*, family: Family, by, now: datetime, contact: Contact | None
 
 
 @transaction.atomic
-def consent_withdraw(*, consent: Consent, on: date, by) -> Consent:
-    if consent.withdrawn_on:
+def consent_withdraw(
+    *,
+    consent: Consent,
+    by,
+    on: date | None = None,
+    told_at: datetime | None = None,
+    told_by: Person | None = None,
+    told_by_name: str = "",
+    how: str = "",
+    now: datetime | None = None,
+) -> Consent:
+    """The family withdrew a consent: from the moment they told us it is no longer in force, so every
+    gate that asks (`cases.selectors.sharing_consented`) says no at once. Who told us (a person in the
+    family or a name), when and how are kept with the consent (its history keeps the rest); the lead
+    professional of each open episode of the family is told (a notice on the episode and an email).
+
+    `on` alone (a date) is the older call: the withdrawal is recorded without the telling."""
+    now = now or timezone.now()
+    if told_at is None and on is None:
+        raise WorkflowError("Say when the family told us they withdrew their consent.")
+    if told_at is not None and told_at > now:
+        raise WorkflowError("The time the family told us cannot be in the future.")
+    if told_by is not None and not consent.family.people.filter(pk=told_by.pk).exists():
+        raise WorkflowError("The person who told us must be someone in this family.")
+    locked = Consent.objects.select_for_update().get(pk=consent.pk)
+    if locked.withdrawn_on:
         raise WorkflowError("This consent has already been withdrawn.")
-    consent.withdrawn_on = on
-    consent.save()
-    return consent
+    if locked.status != Consent.Status.GIVEN:
+        raise WorkflowError("Only a consent that was given can be withdrawn.")
+    locked.withdrawn_on = timezone.localtime(told_at, LONDON).date() if told_at is not None else on
+    locked.withdrawn_at = told_at
+    locked.withdrawn_told_by = told_by
+    locked.withdrawn_told_by_name = "" if told_by is not None else (told_by_name or "").strip()
+    locked.withdrawn_how = how
+    locked.withdrawn_recorded_by = by
+    locked.save()
+    _notify_withdrawal(consent=locked, by=by, now=now)
+    return locked
+
+
+def consent_label(consent: Consent) -> str:
+    if consent.purpose == Consent.Purpose.SHARE:
+        return f"Consent to share with {consent.agency}"
+    return "Consent to Early Help"
+
+
+def _notify_withdrawal(*, consent: Consent, by, now: datetime) -> list[Episode]:
+    """Tell the lead professional of each open episode of the family: a notice on the episode (its
+    history and correspondence list) and an email that names the references, never the family."""
+    episodes = list(
+        Episode.objects.filter(family=consent.family, lead_professional__isnull=False)
+        .exclude(state=Episode.State.CLOSED)
+        .select_related("lead_professional")
+    )
+    told_by = consent.withdrawn_told_by_label or "the family"
+    when = consent.withdrawn_at or now
+    for episode in episodes:
+        lead = episode.lead_professional
+        Communication.objects.create(
+            family=consent.family,
+            episode=episode,
+            kind=Communication.Kind.LEAD_PROFESSIONAL_NOTICE,
+            recipient=str(lead),
+            method=Communication.Method.PORTAL,
+            sent_at=now,
+            summary=f"{consent_label(consent)} withdrawn on {long_datetime(when)}, told by {told_by}. "
+            "Stop sharing what it covered.",
+            recorded_by=by,
+        )
+        if lead.is_active and lead.email:
+            subject = f"Consent withdrawn on your case {episode.reference}"
+            body = (
+                f"A consent on {episode.family.reference} ({episode.reference}), whose Early Help episode you lead, "
+                f"was withdrawn on {long_date(when)}.\nStop sharing what it covered. The family page says which.\n"
+            )
+            transaction.on_commit(
+                lambda s=subject, b=body, to=lead.email: send_mail(s, b, None, [to], fail_silently=True)
+            )
+    return episodes
+
+
+# --- Escalations on a contact (seed 004; ADR 0038) -----------------------------------------------
+
+
+@transaction.atomic
+def contact_escalation_raise(*, contact: Contact, disagreement: str, by, now: datetime, escalated_to_user=None):
+    """A disagreement over a contact's routing (a diversion) escalated to the operational leads: the service's
+    EH managers, or the one named. Its clock (C4) starts now."""
+    require_perm(by, "cases.escalate_contact", message="You cannot escalate on this contact.", error=WorkflowError)
+    if not (disagreement or "").strip():
+        raise WorkflowError("Say what the disagreement is.")
+    escalation = Escalation.objects.create(
+        contact=contact,
+        about=Escalation.About.ROUTING,
+        disagreement=disagreement.strip(),
+        escalated_to=str(escalated_to_user) if escalated_to_user else "Operational leads",
+        escalated_to_user=escalated_to_user,
+        raised_at=now,
+        raised_by=by,
+    )
+    deadline_record_event(
+        event=events.CONTACT_ESCALATION_RAISED, now=now, contact=contact, actor=by, key=f"escalation:{escalation.pk}"
+    )
+    return escalation
+
+
+@transaction.atomic
+def contact_escalation_resolve(*, escalation, outcome: str, by, now: datetime):
+    """The operational leads' outcome on a contact's escalation; its clock (C4) stops."""
+    require_perm(
+        by,
+        "cases.resolve_escalation",
+        escalation,
+        message="Only an operational lead can record this escalation's outcome.",
+        error=WorkflowError,
+    )
+    if not (outcome or "").strip():
+        raise WorkflowError("Record the outcome the operational leads agreed.")
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if escalation.resolved_at:
+        raise WorkflowError("This escalation's outcome has already been recorded.")
+    escalation.outcome = outcome.strip()
+    escalation.resolved_at = now
+    escalation.resolved_by = by
+    escalation.save()
+    deadline_record_event(
+        event=events.CONTACT_ESCALATION_RESOLVED,
+        now=now,
+        contact=escalation.contact,
+        actor=by,
+        key=f"escalation:{escalation.pk}",
+    )
+    return escalation
+
+
+# --- Re-referral within 3 months of a step-up (rulebook C as a routing rule; ADR 0038) -------------
+
+
+@transaction.atomic
+def re_referral_review(*, contact: Contact, outcome: str, by, now: datetime) -> Contact:
+    """The duty manager's decision on a contact routed to them (a re-referral within 3 months of a step-up):
+    whether a Child and Family Assessment is triggered. The contact's C5 clock stops."""
+    require_perm(
+        by,
+        "cases.review_re_referral",
+        message="Only a duty manager can review a re-referral after a step-up.",
+        error=WorkflowError,
+    )
+    if not (outcome or "").strip():
+        raise WorkflowError("Record the duty manager's decision.")
+    contact = _lock_contact(contact, None)
+    if not contact.recent_step_up_flag:
+        raise WorkflowError(f"{contact.reference} is not a re-referral within 3 months of a step-up.")
+    if contact.duty_manager_reviewed_at:
+        raise WorkflowError(f"{contact.reference} has already been reviewed by a duty manager.")
+    contact.duty_manager_reviewed_at = now
+    contact.duty_manager_reviewed_by = by
+    contact.duty_manager_outcome = outcome.strip()
+    contact.version += 1
+    contact.save()
+    emit_event(events.RE_REFERRAL_REVIEWED, now=now, actor=by, contact=contact)
+    return contact
+
+
+# --- Daily screening (seed 003, 2.1; ADR 0038) ------------------------------------------------------
+
+
+@transaction.atomic
+def screening_start(*, held_on: date, started_at: datetime, attendees: str, by, now: datetime) -> Screening:
+    """Open the day's screening: when it started and who attended (one line each); the chair is `by`."""
+    require_perm(by, "cases.decide_contact", message="Only front door staff can hold screening.", error=WorkflowError)
+    if started_at > now:
+        raise WorkflowError("The screening cannot have started in the future.")
+    if timezone.localtime(started_at, LONDON).date() != held_on:
+        raise WorkflowError("The start time must be on the day of the screening.")
+    lines = [line.strip() for line in (attendees or "").splitlines() if line.strip()]
+    if not lines:
+        raise WorkflowError("Say who attended the screening, one per line.")
+    return Screening.objects.create(
+        held_on=held_on, started_at=started_at, attendees="\n".join(lines), chair=by, created_by=by
+    )
+
+
+SCREENING_DECISIONS = {
+    ScreeningItem.Outcome.STEP_UP: D.STEP_UP,
+    ScreeningItem.Outcome.MEETING: D.MEETING,
+    ScreeningItem.Outcome.ALLOCATE: D.ALLOCATE,
+    ScreeningItem.Outcome.SINGLE_AGENCY: D.SINGLE_AGENCY,
+    ScreeningItem.Outcome.SIGNPOST: D.SIGNPOST,
+    ScreeningItem.Outcome.NO_FURTHER_ACTION: D.NO_FURTHER_ACTION,
+    ScreeningItem.Outcome.AWAIT_CONSENT: D.AWAIT_CONSENT,
+}
+
+
+@transaction.atomic
+def screening_record_outcome(
+    *,
+    screening: Screening,
+    contact: Contact,
+    outcome: str,
+    reason: str,
+    screened_at: datetime,
+    by,
+    now: datetime,
+    team: Team | None = None,
+    meeting_kind: str = "",
+    agency: str = "",
+) -> ScreeningItem:
+    """One contact screened: the screening clocks (B3) start at `screened_at`, the time it was screened,
+    whenever this is typed in. The outcome is the contact's decision, timed at the screening as a
+    meeting's outcome is timed when it was held; "carried over" leaves it in screening for another day."""
+    require_perm(by, "cases.decide_contact", message="Only front door staff can screen a contact.", error=WorkflowError)
+    if outcome not in ScreeningItem.Outcome.values:
+        raise WorkflowError("Choose the outcome of screening.")
+    if not (reason or "").strip():
+        raise WorkflowError("Give the reason for the outcome.")
+    if screened_at > now:
+        raise WorkflowError("The time the contact was screened cannot be in the future.")
+    if timezone.localtime(screened_at, LONDON).date() != screening.held_on:
+        raise WorkflowError("The time screened must be on the day of the screening.")
+    if screened_at < screening.started_at:
+        raise WorkflowError("The contact cannot have been screened before the screening started.")
+    contact = _lock_contact(contact, None)
+    if screened_at < contact.received_at.replace(second=0, microsecond=0):
+        raise WorkflowError(f"{contact.reference} cannot have been screened before it was received.")
+    if ScreeningItem.objects.filter(screening=screening, contact=contact).exists():
+        raise WorkflowError(f"{contact.reference} has already been screened at this screening.")
+    if contact.state not in (Contact.State.RECEIVED, Contact.State.SCREENING):
+        raise WorkflowError(
+            f"{contact.reference} is not awaiting screening: it is {contact.get_state_display().lower()}."
+        )
+    if contact.state == Contact.State.RECEIVED:
+        contact_start_screening(contact=contact, by=by, now=screened_at)
+    item = ScreeningItem.objects.create(
+        screening=screening,
+        contact=contact,
+        screened_at=screened_at,
+        outcome=outcome,
+        reason=reason.strip(),
+        recorded_by=by,
+        recorded_at=now,
+    )
+    if outcome in SCREENING_DECISIONS:
+        contact_decide(
+            contact=contact,
+            decision=SCREENING_DECISIONS[outcome],
+            rationale=reason,
+            by=by,
+            now=screened_at,
+            team=team,
+            meeting_kind=meeting_kind,
+            agency=agency,
+        )
+    return item
 
 
 # --- Multi-agency meetings --------------------------------------------------------

@@ -87,6 +87,11 @@ urlpatterns = [
         chronology_views.family_chronology_download,
         name="family_chronology_pdf",
     ),
+    path(
+        "families/<int:family_pk>/case-file.pdf",
+        chronology_views.family_case_file_download,
+        name="family_case_file_pdf",
+    ),
     path("drafts/<slug:form_key>/<int:pk>/", views.draft_save, name="draft_save"),
     path("drafts/<slug:form_key>/<int:pk>/discard/", views.draft_discard, name="draft_discard"),
     # Correspondence: the council's templates, letters from an episode, one message.

@@ -63,6 +63,9 @@ def contact_context(request, contact, decision_form, communication_form, consent
             request.user, contact, communications, decision_form=decision_form, referral_form=referral_form
         ),
         "history": list(contact.history.select_related("history_user").order_by("-history_date")[:20]),
+        "escalations": list(selectors.contact_escalations(contact)),
+        "can_escalate": request.user.has_perm("cases.escalate_contact"),
+        "can_review_re_referral": request.user.has_perm("cases.review_re_referral"),
     }
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0014_amendments"),
+        ("cases", "0015_screening_escalations"),
     ]
 
     operations = [

@@ -351,6 +351,43 @@ def decide_step_up(j: Journey) -> None:
     )
 
 
+# Escalations and re-referrals (ADR 0038).
+def escalate_episode(j: Journey) -> None:
+    j.escalation = es.escalation_record(
+        episode=j.episode,
+        about="step_up",
+        disagreement="Social care does not accept the step-up.",
+        escalated_to="Operational lead",
+        by=j.users["teamlead"],
+        now=j.tick(),
+    )
+
+
+def resolve_escalation(j: Journey) -> None:
+    es.escalation_resolve(escalation=j.escalation, outcome="Step-up agreed.", by=j.users["manager"], now=j.tick())
+
+
+def escalate_contact(j: Journey) -> None:
+    j.escalation = services.contact_escalation_raise(
+        contact=j.contact, disagreement="The school disagrees with the diversion.", by=j.users["mashlead"], now=j.tick()
+    )
+
+
+def resolve_contact_escalation(j: Journey) -> None:
+    services.contact_escalation_resolve(
+        escalation=j.escalation, outcome="Allocate.", by=j.users["manager"], now=j.tick()
+    )
+
+
+step_up_contact = partial(decide, decision=Contact.Decision.STEP_UP)
+
+
+def review_re_referral(j: Journey) -> None:
+    services.re_referral_review(
+        contact=j.contact, outcome="C&F Assessment triggered.", by=j.users["dutymanager"], now=j.tick()
+    )
+
+
 def confirm_wraparound_worker(j: Journey) -> None:
     es.wraparound_worker_confirm(episode=j.episode, practitioner=j.users["coach"], by=j.users["teamlead"], now=j.tick())
     j.refresh()
@@ -503,6 +540,9 @@ TABLE: list[Reach] = [
     # Early Help step-up (C)
     Reach("step-up", "C1", (*active, propose_step_up), (send_step_up,), no_end="a step-up request must be sent first"),
     Reach("step-up", "C2", (*active, propose_step_up, send_step_up), (decide_step_up,)),
+    Reach("step-up", "C3", (*active, escalate_episode), (resolve_escalation,), (request_closure, sign_off)),
+    Reach("step-up", "C4", (receive, escalate_contact), (resolve_contact_escalation,)),
+    Reach("step-up", "C5", (receive, step_up_contact, receive), (review_re_referral,)),
 ]
 
 ENTRIES = {(e.book, e.rule): e for e in TABLE}  # a rule reached more than one way is one entry here

@@ -43,7 +43,8 @@ def test_rule_ids_match_the_practice_frameworks(books):
         "A1", "A2", "A3", "A4", "A5", "A6", "A7", "A7b", "A8", "A9", "A10", "A11",
     ]  # fmt: skip
     assert list(books["family-solutions"].rules) == [f"B{n}" for n in range(1, 21)]
-    assert list(books["step-up"].rules) == ["C1", "C2"]
+    # C3-C5 (ADR 0038): escalations and re-referrals; the seeds give no limit, read as C2's 48 hours.
+    assert list(books["step-up"].rules) == ["C1", "C2", "C3", "C4", "C5"]
 
 
 def test_every_shipped_rule_cites_its_seed_and_uses_known_events(books):
@@ -90,6 +91,9 @@ EXPECTED_LIMITS = {
     "B20": (None, Limit(4, "calendar_weeks")),
     "C1": (None, Limit(48, "hours")),
     "C2": (None, Limit(48, "hours")),
+    "C3": (None, Limit(48, "hours")),
+    "C4": (None, Limit(48, "hours")),
+    "C5": (None, Limit(48, "hours")),
 }
 RECURRING = {"A9", "A10", "B7", "B12", "B14", "B20"}
 

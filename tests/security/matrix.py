@@ -36,6 +36,10 @@ def object_for_pk(name: str, world: dict):
         "cases:family": "family",
         "cases:person": "family",
         "cases:agency": "family",
+        "cases:consent": "family",
+        "cases:screening": "screening",
+        "cases:escalation_resolve": "contact_escalation",
+        "cases:re_referral": "contact",
         "cases:contact": "contact",
         "cases:meeting": "meeting",
         "oversight:retention_family": "family",
@@ -75,6 +79,8 @@ KWARG_OBJECTS = {
     "job_id": "job",
     "agency_pk": "partner_agency",
     "update_pk": "partner_update",
+    "consent_pk": "consent",
+    "contact_pk": "contact",
 }
 KWARG_VALUES = {
     "form_key": "assessment",

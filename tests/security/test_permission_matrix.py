@@ -82,6 +82,22 @@ EXPECTED = {
     "cases:contact_communicate": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_consent": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_create": "302 200 200 403 403 403 403 403 403 403 403",
+    # Withdrawing a consent (ADR 0038): the front door, the family's team and the service's managers.
+    "cases:consent_withdraw": "302 200 200 200 200 200 200 403 404 404 404",
+    # Daily screening (ADR 0038): the front door holds it; the service's managers read it.
+    "cases:screening_list": "302 200 200 403 403 403 200 403 403 403 403",
+    "cases:screening_detail": "302 200 200 403 403 403 200 403 403 403 403",
+    "cases:screening_start": "302 200 200 403 403 403 403 403 403 403 403",
+    "cases:screening_outcome": "302 200 200 403 403 403 403 403 403 403 403",
+    # Escalations (ADR 0038): raised on a contact by the front door, team leaders and managers; the queue
+    # and the outcome are the operational leads' (the service's managers; duty managers read the queue).
+    "cases:contact_escalation_new": "302 200 200 403 403 200 200 403 404 404 404",
+    "cases:escalation_queue": "302 403 403 403 403 403 200 200 403 403 403",
+    "cases:escalation_resolve": "302 403 403 403 403 403 200 403 404 404 404",
+    # Re-referrals within 3 months of a step-up: the duty manager's (the world's contact is not one: the
+    # page says so with the form refused on submit).
+    "cases:re_referral_queue": "302 403 403 403 403 403 403 200 403 403 403",
+    "cases:re_referral_review": "302 403 403 403 403 403 403 200 403 403 403",
     "cases:contact_decide": "302 405 405 405 405 405 405 405 405 405 405",
     "cases:contact_letter": "302 200 200 403 403 403 403 403 404 404 404",
     "cases:contact_detail": "302 200 200 200 200 200 200 200 404 404 404",
@@ -125,6 +141,8 @@ EXPECTED = {
     "episodes:amend_changes": "302 200 200 200 200 200 200 200 404 404 404",
     "episodes:family_chronology": "302 200 200 200 200 200 200 200 404 404 404",
     "episodes:family_chronology_pdf": "302 200 200 200 200 200 200 200 404 404 404",
+    # The full case file for a transfer (ADR 0038): the family's team leader and the service's managers.
+    "episodes:family_case_file_pdf": "302 403 403 403 403 200 200 403 404 404 404",
     "episodes:amend_record": "302 403 403 403 200 200 403 403 404 404 404",
     "episodes:assessment": "302 403 403 403 200 200 200 403 404 404 404",
     "episodes:assessment_not_needed": "302 405 405 405 405 405 405 405 405 405 405",
@@ -228,6 +246,7 @@ READ_ONLY = {
     "episodes:amend_changes",
     "episodes:family_chronology",
     "episodes:family_chronology_pdf",
+    "episodes:family_case_file_pdf",
     "accounts:service_list",
     "accounts:user_list",
     "cases:contact_detail",
@@ -235,6 +254,10 @@ READ_ONLY = {
     "cases:family_detail",
     "cases:meeting_detail",
     "cases:triage_queue",
+    "cases:screening_list",
+    "cases:screening_detail",
+    "cases:escalation_queue",
+    "cases:re_referral_queue",
     "deadlines:alerts",
     "deadlines:clock_explain",
     "deadlines:closure_days",
@@ -304,6 +327,12 @@ EXPECTED_POST = {
     "cases:contact_communicate": "L + + - - - - - - - -",
     "cases:contact_consent": "L + + - - - - - - - -",
     "cases:contact_create": "L + + - - - - - - - -",
+    "cases:consent_withdraw": "L + + + + + + - - - -",
+    "cases:screening_start": "L + + - - - - - - - -",
+    "cases:screening_outcome": "L + + - - - - - - - -",
+    "cases:contact_escalation_new": "L + + - - + + - - - -",
+    "cases:escalation_resolve": "L - - - - - + - - - -",
+    "cases:re_referral_review": "L - - - - - - + - - -",
     # Searches are POSTed (kept on the server, never in the URL: ADR 0036).
     "cases:search": "L + + + + + + + - - +",
     "cases:contact_decide": "L + + - - - - - - - -",

@@ -11,6 +11,7 @@ from django.utils import timezone
 from cases.models import (
     CaseNote,
     ClosureRequest,
+    Consent,
     Document,
     Escalation,
     Meeting,
@@ -20,6 +21,7 @@ from cases.models import (
     PlanAction,
     PlannedVisit,
     PlanOutcome,
+    Screening,
     StepUp,
 )
 from kit.models import BackgroundJob
@@ -136,8 +138,23 @@ def build_world(users, team, *, lead=None) -> dict:
         done=3,
         created_at=now,
     )
+    consent = Consent.objects.create(  # in force: for the withdrawal page (ADR 0038)
+        family=family, purpose="share", agency="Hillside School", status="given", recorded_on=now.date()
+    )
+    screening = Screening.objects.create(  # the day's screening, the world's contact waiting (ADR 0038)
+        held_on=timezone.localdate(now),
+        started_at=now - timedelta(minutes=30),
+        attendees="Sam (MASH)",
+        chair=users["mashlead"],
+    )
+    contact_escalation = Escalation.objects.create(  # a routing disagreement on the contact (ADR 0038)
+        contact=contact, about="routing", disagreement="Diversion", raised_at=now, raised_by=users["mashlead"]
+    )
     return {
         "job": job,
+        "contact_escalation": contact_escalation,
+        "screening": screening,
+        "consent": consent,
         "family": family,
         "child": children[0],
         "contact": contact,

@@ -49,6 +49,12 @@ NOT_ACTIONS = {
     "amend_changes",
     "family_chronology",
     "family_chronology_pdf",
+    # ADR 0038: the case-file PDF is read; the screening, escalation and re-referral lists are lists.
+    "family_case_file_pdf",
+    "screening_list",
+    "screening_detail",
+    "escalation_queue",
+    "re_referral_queue",
     # correspondence_views: the template list, one message, its printed PDF and the development mailbox are read.
     "letter_templates",
     "message_detail",
