@@ -51,6 +51,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "Letter templates", "episodes:letter_templates", frozenset({r.ADMINISTRATOR, r.MANAGER}), home_only=MANAGER
     ),
     NavItem("Rulebooks", "deadlines:editor_rulebooks", frozenset({r.ADMINISTRATOR, r.MANAGER}), home_only=MANAGER),
+    NavItem(
+        "API clients", "api_clients:client_list", frozenset({r.ADMINISTRATOR}), home_only=frozenset({r.ADMINISTRATOR})
+    ),
 )
 
 
