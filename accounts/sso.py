@@ -12,8 +12,11 @@ module decides who the person is and what their sign-in proves:
 
 from __future__ import annotations
 
+import jwt
+import requests
 from django.conf import settings
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from django.shortcuts import render
 from django_otp import login as otp_login
@@ -51,6 +54,28 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         if not settings.SSO_ENABLED:
             return None
         return super().authenticate(request, **kwargs)
+
+    def retrieve_matching_jwk(self, token):
+        """The provider's signing key. A token whose header names no key (`kid` is optional, RFC 7515)
+        is accepted only when the provider publishes exactly one key for its algorithm."""
+        header = jwt.get_unverified_header(token)
+        if "kid" in header:
+            return super().retrieve_matching_jwk(token)
+        response = requests.get(
+            self.OIDC_OP_JWKS_ENDPOINT,
+            verify=self.get_settings("OIDC_VERIFY_SSL", True),
+            timeout=self.get_settings("OIDC_TIMEOUT", None),
+            proxies=self.get_settings("OIDC_PROXY", None),
+        )
+        response.raise_for_status()
+        keys = [
+            key
+            for key in response.json().get("keys", [])
+            if key.get("alg", header.get("alg")) == header.get("alg") and key.get("use", "sig") == "sig"
+        ]
+        if len(keys) != 1:
+            raise SuspiciousOperation("The ID token names no key and the provider has more than one.")
+        return jwt.PyJWK(keys[0])
 
     def verify_claims(self, claims):
         self._user_info = claims
