@@ -69,20 +69,28 @@ class LoggedList(generics.ListAPIView):
         form.is_valid(raise_exception=True)
         return form.validated_data
 
+    @staticmethod
+    def family_of(row) -> int | None:
+        return row.family_id
+
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         data = self.get_serializer(page, many=True).data
-        _log(request, (row.family_id for row in page), what=self.what, action=EXPORT)
+        _log(request, (self.family_of(row) for row in page), what=self.what, action=EXPORT)
         return self.get_paginated_response(data)
 
 
 class LoggedDetail(generics.RetrieveAPIView):
     what = ""
 
+    @staticmethod
+    def family_of(record) -> int | None:
+        return record.family_id
+
     def retrieve(self, request, *args, **kwargs):
         record = self.get_object()
         data = self.get_serializer(record).data
-        _log(request, [getattr(record, "family_id", None) or record.pk], what=self.what, action=VIEW)
+        _log(request, [self.family_of(record)], what=self.what, action=VIEW)
         return Response(data)
 
 
@@ -99,14 +107,12 @@ class FamilyList(LoggedList):
     serializer_class = s.FamilySerializer
     what = "families"
 
+    @staticmethod
+    def family_of(row) -> int | None:
+        return row.pk
+
     def get_queryset(self):
         return selectors.families_visible_to(self.request.user).select_related("team")
-
-    def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        data = self.get_serializer(page, many=True).data
-        _log(request, (family.pk for family in page), what=self.what, action=EXPORT)
-        return self.get_paginated_response(data)
 
 
 class FamilyDetail(LoggedDetail):
@@ -114,6 +120,10 @@ class FamilyDetail(LoggedDetail):
 
     serializer_class = s.FamilySerializer
     what = "family"
+
+    @staticmethod
+    def family_of(record) -> int | None:
+        return record.pk
 
     def get_object(self):
         return access.visible_family_or_404(self.request.user, self.kwargs["pk"])

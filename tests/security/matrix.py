@@ -48,6 +48,10 @@ def object_for_pk(name: str, world: dict):
         "deadlines:clock": "deadline",
         "deadlines:closure_day": "closure_day",
         "accounts:user": "user",
+        "api:family": "family",
+        "api:contact": "contact",
+        "api:episode": "episode",
+        "api:deadline": "deadline",
     }
     for prefix, key in prefixes.items():
         if name.startswith(prefix):
