@@ -249,6 +249,9 @@ STORAGES = {
 WHITENOISE_ROOT = GOVUK_FRONTEND_DIR if GOVUK_FRONTEND_DIR.exists() else None
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
+# Files background jobs write (exports, import reports): never served directly, only through the job's
+# download page to the user who started it (kit/jobs.py).
+PRIVATE_FILES_ROOT = Path(env_str("PRIVATE_FILES_ROOT", str(BASE_DIR / ".data" / "private")))
 # The largest document a practitioner may upload to an episode, in megabytes.
 EARLYHELP_MAX_DOCUMENT_MB = env_int("EARLYHELP_MAX_DOCUMENT_MB", 10, minimum=1)
 

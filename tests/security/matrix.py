@@ -71,6 +71,7 @@ KWARG_OBJECTS = {
     "visit_pk": "planned_visit",
     "practitioner_pk": "practitioner",
     "record_pk": "note",
+    "job_id": "job",
 }
 KWARG_VALUES = {
     "form_key": "assessment",

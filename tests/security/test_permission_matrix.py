@@ -45,6 +45,11 @@ def observed_matrix(client, users, world) -> dict[str, dict[str, int]]:
 
 EXPECTED = {
     "home": "302 200 200 200 200 200 200 200 200 200 200",
+    # A background job is seen only by the user who started it (the world's job is the manager's).
+    "jobs:list": "302 200 200 200 200 200 200 200 200 200 200",
+    "jobs:detail": "302 404 404 404 404 404 200 404 404 404 404",
+    "jobs:status": "302 404 404 404 404 404 200 404 404 404 404",
+    "jobs:download": "302 404 404 404 404 404 404 404 404 404 404",
     # name: anonymous, mash, mashlead, duty, coach, teamlead, manager, dutymanager, admin, outsider, othercoach
     "accounts:two_factor": "302 200 200 200 200 200 200 200 200 200 200",
     "accounts:service_list": "302 403 403 403 403 403 403 403 200 403 403",
@@ -219,6 +224,10 @@ def test_every_url_as_every_role_gets_the_expected_status(client, users, world):
 # Pages that only show something: a POST to them changes nothing, so they have no POST row.
 READ_ONLY = {
     "home",
+    "jobs:list",
+    "jobs:detail",
+    "jobs:status",
+    "jobs:download",
     "episodes:amend_changes",
     "episodes:family_chronology",
     "episodes:family_chronology_pdf",

@@ -22,6 +22,7 @@ from cases.models import (
     PlanOutcome,
     StepUp,
 )
+from kit.models import BackgroundJob
 from tests.factories import ContactFactory, DeadlineFactory, EpisodeFactory, family_with_children
 
 
@@ -126,7 +127,17 @@ def build_world(users, team, *, lead=None) -> dict:
         sent_at=now,
         created_by=lead,
     )
+    job = BackgroundJob.objects.create(
+        kind="annex-a",
+        title="Annex A workbook",
+        owner=users["manager"],
+        state="running",
+        total=10,
+        done=3,
+        created_at=now,
+    )
     return {
+        "job": job,
         "family": family,
         "child": children[0],
         "contact": contact,
