@@ -11,8 +11,6 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from kit.dates import long_datetime
-
 USER = settings.AUTH_USER_MODEL
 
 
@@ -39,8 +37,3 @@ class ApiClient(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
-
-    def status_words(self) -> str:
-        if self.revoked_at:
-            return f"Revoked on {long_datetime(self.revoked_at)}"
-        return "Active"
