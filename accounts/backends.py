@@ -5,6 +5,7 @@ ModelBackend answer permission checks as well costs two queries on every page fo
 loading the signed-in user with their team and role names in one query saves two more.
 """
 
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Q
@@ -13,6 +14,12 @@ from accounts.models import User
 
 
 class AuthenticationOnlyBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        # PASSWORD_SIGN_IN off: only single sign-on signs anyone in (ADR 47), on every path.
+        if not settings.PASSWORD_SIGN_IN:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
     def get_user(self, user_id):
         user = (
             User._default_manager.select_related("team")

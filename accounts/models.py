@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django_otp.models import Device
 from simple_history.models import HistoricalRecords
 
 from accounts import roles
@@ -228,3 +229,20 @@ class PartnerInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation for {self.user} sent {long_datetime(self.invited_at)}"
+
+
+class SingleSignOnDevice(Device):
+    """The council's identity provider, as django-otp's second factor (ADR 47).
+
+    When the provider says it checked a second factor (its `amr` claim), the sign-in callback
+    verifies the session with this device, so `user.is_verified()` holds as after a TOTP code. It
+    never accepts a typed code: the only way to verify with it is a single sign-on that asserted MFA.
+    """
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "single sign-on (identity provider's MFA)"
+
+    def verify_token(self, token) -> bool:
+        return False

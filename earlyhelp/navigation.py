@@ -63,6 +63,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(
         "Screening", "cases:screening_list", frozenset({r.MASH_OFFICER, r.EH_MASH_LEAD, r.MANAGER}), home_only=MANAGER
     ),
+    NavItem(
+        "API clients", "api_clients:client_list", frozenset({r.ADMINISTRATOR}), home_only=frozenset({r.ADMINISTRATOR})
+    ),
 )
 
 

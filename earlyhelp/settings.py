@@ -326,3 +326,60 @@ if ANNEX_A_LIST_2_UNASSESSED not in {"exclude", "include"}:
     raise ImproperlyConfigured(
         f"ANNEX_A_LIST_2_UNASSESSED must be exclude or include, not {ANNEX_A_LIST_2_UNASSESSED!r}."
     )
+
+# --- The read API (ADR 46): Django REST Framework, its OpenAPI schema and Swagger UI served from
+# drf-spectacular-sidecar's static files (no CDN: the Content-Security-Policy allows 'self' only).
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar", "api"]
+# Calls per API client (DRF throttling, counted in the Redis cache): "600/minute", "20000/day"; empty: no limit.
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ClientTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.authentication.PerClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Early Help read API",
+    "DESCRIPTION": (
+        "Read-only access for the council's business-intelligence and partner systems. Each client acts as "
+        "one role (in a team or service) and sees exactly what a person in that role sees; every call is in "
+        "the access log. Send `Authorization: Bearer <token>`. Lists are cursor-paginated (follow `next`)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+# --- Single sign-on over OpenID Connect (ADR 47), with mozilla-django-oidc. On when OIDC_RP_CLIENT_ID
+# is set. The provider's endpoints (e.g. Microsoft Entra ID's, from its .well-known/openid-configuration).
+INSTALLED_APPS += ["mozilla_django_oidc"]
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False  # never: accounts and their roles are made on the users pages only
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/sign-in/refused/"
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
+SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+# The name on the button: "Sign in with <name>".
+SSO_PROVIDER_NAME = env_str("SSO_PROVIDER_NAME", "your council account")
+# `amr` values (RFC 8176) that mean the provider checked a second factor; the session then counts as
+# two-factor verified. Entra ID sends "mfa".
+SSO_MFA_AMR_VALUES = env_list("SSO_MFA_AMR_VALUES", ["mfa", "otp", "hwk", "sms", "fido"])
+# Off: the sign-in page offers only single sign-on, and no password signs anyone in (ADR 47).
+PASSWORD_SIGN_IN = env_bool("PASSWORD_SIGN_IN", True)
+if not PASSWORD_SIGN_IN and not SSO_ENABLED:
+    raise ImproperlyConfigured("PASSWORD_SIGN_IN is off but single sign-on is not set up (OIDC_RP_CLIENT_ID).")
+AUTHENTICATION_BACKENDS += ["accounts.sso.SingleSignOnBackend"]

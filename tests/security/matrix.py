@@ -57,6 +57,10 @@ def object_for_pk(name: str, world: dict):
         "partners:family": "family",
         "partners:update": "family",
         "partners:organisation": "organisation",
+        "api:family": "family",
+        "api:contact": "contact",
+        "api:episode": "episode",
+        "api:deadline": "deadline",
     }
     for prefix, key in prefixes.items():
         if name.startswith(prefix):

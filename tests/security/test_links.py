@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 NOT_LINKED = {
     "accounts:two_factor": "signing in sends a user there whenever two-factor has to be set up",
     "cases:break_glass": "offered on the page a user sees when a family is outside their scope",
+    "sso_refused": "a single sign-on that matches no account ends there",
 }
 
 

@@ -66,7 +66,23 @@ NOT_RENDERED = {
     "episodes:meeting_new",  # only for an episode waiting for its team-around-the-family meeting
     "oversight:retention_family",  # redirects: the family is not past its retention period
     "oversight:annex_a_download",  # a workbook, not a page: 404 until one has been built
+    "jobs:download",  # a file, not a page: 404 until the job has finished (tests/kit/test_jobs.py)
     "episodes:dev_mail",  # development only: 404 unless DEBUG is on (tested in test_correspondence)
+    # The read API answers a token only, in JSON (hostile parameters: tests/api/test_api_hostile.py).
+    "api:annex_a_list_1",
+    "api:annex_a_list_2",
+    "api:contact_detail",
+    "api:contact_list",
+    "api:deadline_detail",
+    "api:deadline_list",
+    "api:episode_detail",
+    "api:episode_list",
+    "api:family_detail",
+    "api:family_list",
+    "api:timeliness",
+    # Single sign-on: 404 unless configured (tests/accounts/test_single_sign_on.py).
+    "sso_callback",
+    "sso_start",
 }
 
 # Search pages show their results only when asked.

@@ -218,6 +218,28 @@ EXPECTED = {
     "oversight:team_board": "302 403 403 403 403 200 200 403 403 403 403",
     "oversight:team_board_list": "302 403 403 403 403 200 200 403 403 403 403",
     "oversight:timeliness_report": "302 403 403 403 403 200 200 403 403 403 403",
+    # The read API (ADR 46): a token only, never a signed-in session (401); its schema and docs also
+    # open for an administrator signed in to the product.
+    "api:annex_a_list_1": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:annex_a_list_2": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:contact_detail": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:contact_list": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:deadline_detail": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:deadline_list": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:episode_detail": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:episode_list": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:family_detail": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:family_list": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:timeliness": "401 401 401 401 401 401 401 401 401 401 401",
+    "api:docs": "401 403 403 403 403 403 403 403 200 403 403",
+    "api:schema": "401 403 403 403 403 403 403 403 200 403 403",
+    "api_clients:client_create": "302 403 403 403 403 403 403 403 200 403 403",
+    "api_clients:client_list": "302 403 403 403 403 403 403 403 200 403 403",
+    "api_clients:client_revoke": "302 405 405 405 405 405 405 405 405 405 405",
+    # Single sign-on (ADR 47): off (404) unless configured; the refusal page is for anyone.
+    "sso_callback": "404 404 404 404 404 404 404 404 404 404 404",
+    "sso_refused": "200 200 200 200 200 200 200 200 200 200 200",
+    "sso_start": "404 404 404 404 404 404 404 404 404 404 404",
 }
 
 
@@ -300,6 +322,23 @@ READ_ONLY = {
     "partners:family_list",
     "partners:family_detail",
     "partners:organisation_list",
+    "api:annex_a_list_1",
+    "api:annex_a_list_2",
+    "api:contact_detail",
+    "api:contact_list",
+    "api:deadline_detail",
+    "api:deadline_list",
+    "api:docs",
+    "api:episode_detail",
+    "api:episode_list",
+    "api:family_detail",
+    "api:family_list",
+    "api:schema",
+    "api:timeliness",
+    "api_clients:client_list",
+    "sso_callback",
+    "sso_refused",
+    "sso_start",
 }
 
 # + allowed (anything but 403/404/405), - refused (403 or 404), L sent to sign in (302, or 401 for JSON).
@@ -401,6 +440,8 @@ EXPECTED_POST = {
     "oversight:retention_family": "L - - - - - + - - - -",
     "oversight:supervision_new": "L - - - - + + - - - -",
     "oversight:task_done": "L - - - + + + - - - -",
+    "api_clients:client_create": "L - - - - - - - + - -",
+    "api_clients:client_revoke": "L - - - - - - - + - -",
 }
 
 # What is posted: nothing, unless the view needs a field to know which form it is.

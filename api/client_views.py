@@ -1,0 +1,64 @@
+"""The administrator's pages for API clients: the list, a new client (its token shown once), revoking."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.roles import ADMINISTRATOR
+from api import services
+from api.forms import ClientForm, RevokeForm
+from api.models import ApiClient
+from kit.permissions import require_role
+
+TOKEN_SESSION_KEY = "api_client_token_to_show"  # noqa: S105 (a session key, not a secret)
+
+
+@login_required
+def client_list(request):
+    require_role(request.user, ADMINISTRATOR)
+    clients = ApiClient.objects.select_related("user__team", "user__service", "created_by").prefetch_related(
+        "user__groups"
+    )
+    issued = request.session.pop(TOKEN_SESSION_KEY, None)
+    return render(request, "api/client_list.html", {"clients": clients, "issued": issued})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_create(request):
+    require_role(request.user, ADMINISTRATOR)
+    form = ClientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.api_client_create(
+                name=form.cleaned_data["name"],
+                role=form.cleaned_data["role"],
+                team=form.cleaned_data["team"],
+                service=form.cleaned_data["service"],
+                by=request.user,
+                now=timezone.now(),
+            )
+        except services.ClientRefused as exc:
+            form.add_error(exc.field, str(exc))
+        else:
+            # Shown once, on the next page; only its hash is kept.
+            request.session[TOKEN_SESSION_KEY] = {"name": issued.client.name, "token": issued.token}
+            return redirect("api_clients:client_list")
+    return render(request, "api/client_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+def client_revoke(request):
+    require_role(request.user, ADMINISTRATOR)
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That client no longer exists or has already been revoked.")
+        return redirect("api_clients:client_list")
+    client = services.api_client_revoke(client=form.cleaned_data["client"], by=request.user, now=timezone.now())
+    messages.success(request, f"{client.name}'s token no longer works.")
+    return redirect("api_clients:client_list")
