@@ -399,8 +399,8 @@ def rulebook_recompute(*, job_id: int, slug: str, now: datetime, calendar: Worki
 
     Each batch is saved in one transaction with the job's record of where it got to and what moved
     so far (its checkpoint): a rerun after an interruption (a worker killed, a database restart)
-    carries on after the last batch saved, and the report counts every clock once. The recompute itself sets each clock to what
-    the version says, so a batch done twice changes nothing the second time and is not counted twice.
+    carries on after the last batch saved, and the report counts every clock once. The recompute
+    itself sets each clock to what the version says, so a batch done twice changes nothing twice.
     """
     report = {
         "checked": 0,
