@@ -15,11 +15,13 @@ from cases.models import AccessLog
 from kit.models import BackgroundJob
 from oversight import annex_a, tasks
 from oversight.models import AnnexAExport
-from tests.oversight.test_annex_a import AS_AT, media, returns  # noqa: F401
-from tests.oversight.test_board import board  # noqa: F401
+from tests.oversight import test_annex_a, test_board
+from tests.oversight.test_annex_a import AS_AT
 
 pytestmark = pytest.mark.django_db
 URL = "oversight:annex_a"
+# The fixtures of the Annex A and board tests: a council's returns and a team board's clocks.
+media, returns, board = test_annex_a.media, test_annex_a.returns, test_board.board
 
 
 @pytest.fixture(autouse=True)
