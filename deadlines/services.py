@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,13 +21,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from deadlines import engine
-from deadlines.calendar import WorkingCalendar, compute_deadline
+from deadlines.calendar import WorkingCalendar, build_calendar, compute_deadline
 from deadlines.events import EVENTS
 from deadlines.models import Alert, ClosureDay, Deadline
 from deadlines.procedures import rulebooks_for
 from deadlines.rulebook import DEFAULT_DIRECTORY, Rulebook, load_rulebooks
 from kit.dates import long_datetime
 from kit.jobs import job_advance, job_begin, job_checkpoint, job_finish
+from kit.time import LONDON
 
 logger = logging.getLogger(__name__)
 
@@ -287,6 +288,8 @@ def deadlines_recompute_open(
     adopt: bool = False,
     start_after: int = 0,
     on_batch: Callable[[int, int, list], None] | None = None,
+    where: Q | None = None,
+    dry_run: bool = False,
 ) -> int:
     """Recompute the limits of the open clocks after a calendar or rulebook change.
 
@@ -306,6 +309,8 @@ def deadlines_recompute_open(
     `start_after` and `on_batch` serve a recompute run as a background job (`rulebook_recompute`):
     clocks are read in id order from after `start_after`, and after each batch is saved
     `on_batch(last id, clocks checked, [(clock, old expected, old due, old flag_only)] moved)` runs.
+    `where` narrows the clocks read; `dry_run` saves nothing (a preview of what would move: the
+    clocks handed to `on_batch` carry their new times, unsaved).
     """
     books = tuple(active_rulebooks(now) if rulebooks is None else rulebooks)
     rules = {(b.slug, r.id): r for b in books for r in b.rules.values()}
@@ -322,6 +327,7 @@ def deadlines_recompute_open(
         # Keyset pages: cheap at any depth, and rows updated behind us are not re-read.
         batch = list(
             Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id, **only)
+            .filter(where if where is not None else Q())
             .order_by("id")
             .only("id", "rulebook", "rule_id", "started_at", "rulebook_version", *fields)[:batch_size]
         )
@@ -347,6 +353,11 @@ def deadlines_recompute_open(
                 for f, v in new.items():
                     setattr(row, f, v)
                 dirty.append(row)
+        if dry_run:
+            if on_batch is not None:
+                on_batch(last_id, len(batch), [(r, *before[r.pk]) for r in dirty])
+            changed += len(dirty)
+            continue
         if dirty or on_batch is not None:
             with transaction.atomic():
                 if dirty:
@@ -457,6 +468,48 @@ def rulebook_recompute(*, job_id: int, slug: str, now: datetime, calendar: Worki
 
 
 # --- Closure days and alerts: the writes behind the pages ------------------------------------
+
+
+@dataclass
+class CalendarPreview:
+    """What a closure day added or removed would do to the open clocks now."""
+
+    moved: int = 0
+    overdue: int = 0  # not overdue before, overdue after
+    breached: int = 0  # not breached before, breached after
+    sample: list = field(default_factory=list)  # (clock, old due, new due)
+
+
+def closure_day_preview(*, day: date, adding: bool, now: datetime, sample_size: int = 10) -> CalendarPreview:
+    """How many open clocks adding (or removing) closure day `day` would move, make overdue or breach.
+
+    Only a clock whose counting spans the day can move: started before the day ends and due (or
+    expected) after it begins. Each clock is recomputed as the recompute after the change would do
+    it (its own rulebook version), with nothing saved.
+    """
+    from deadlines.calendar_source import closure_days_from_db
+
+    days = set(closure_days_from_db())
+    days = days | {day} if adding else days - {day}
+    calendar = build_calendar(closure_days=sorted(days))
+    start = datetime.combine(day, time.min, tzinfo=LONDON)
+    spans = Q(started_at__lt=start + timedelta(days=1)) & (Q(due_at__gte=start) | Q(expected_at__gte=start))
+    result = CalendarPreview()
+
+    def collect(_last_id: int, _checked: int, moved: list) -> None:
+        for clock, old_expected, old_due, old_flag in moved:
+            if (clock.expected_at, clock.due_at) == (old_expected, old_due):
+                continue
+            result.moved += 1
+            was_overdue, was_breached = _late(old_expected, old_due, now, old_flag)
+            is_overdue, is_breached = _late(clock.expected_at, clock.due_at, now, clock.flag_only)
+            result.overdue += is_overdue and not was_overdue and not was_breached
+            result.breached += is_breached and not was_breached
+            if len(result.sample) < sample_size:
+                result.sample.append((clock, old_due, clock.due_at))
+
+    deadlines_recompute_open(now=now, calendar=calendar, where=spans, dry_run=True, on_batch=collect)
+    return result
 
 
 def _queue_recompute() -> None:
