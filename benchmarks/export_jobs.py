@@ -66,7 +66,9 @@ def _annex_a(root: str, as_at: str, out) -> None:
     took = time.perf_counter() - t0
     job = BackgroundJob.objects.get(pk=export.job_id)
     size = (Path(root) / built.file.name).stat().st_size
-    out.put(("Annex A workbook", manager.username, dict(built.row_counts), asked, took, base, _peak_mb(), size, job.state))
+    out.put(
+        ("Annex A workbook", manager.username, dict(built.row_counts), asked, took, base, _peak_mb(), size, job.state)
+    )
     BackgroundJob.objects.filter(pk=job.pk).delete()
     built.delete()
 
@@ -99,20 +101,25 @@ def _breaches(root: str, as_at: str, out) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--as-at", default=date.today().isoformat())
+    parser.add_argument("--as-at", required=True, help="the return's date, e.g. the generator's today")
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     context = get_context("spawn")
+    header = "| export | manager | rows | request (s) | build (s) | RSS at start (MB) | peak RSS (MB) | file (MB) "
+    header += "| job |"
     with tempfile.TemporaryDirectory() as root:
-        print("| export | manager | rows | request (s) | build (s) | RSS at start (MB) | peak RSS (MB) | file (MB) | job |")
+        print(header)
         print("|---|---|---|---:|---:|---:|---:|---:|---|")
         for _ in range(args.runs):
             for target in (_annex_a, _breaches):
                 queue = context.Queue()
                 child = context.Process(target=target, args=(root, args.as_at, queue))
                 child.start()
-                what, user, rows, asked, took, base, peak, size, state = queue.get()
                 child.join()
+                if child.exitcode != 0 or queue.empty():
+                    print(f"| {target.__name__} failed (exit code {child.exitcode}) |", flush=True)
+                    continue
+                what, user, rows, asked, took, base, peak, size, state = queue.get()
                 print(
                     f"| {what} | {user} | {rows} | {asked:.3f} | {took:.1f} | {base:.0f} | {peak:.0f} | "
                     f"{size / 1e6:.1f} | {state} |",

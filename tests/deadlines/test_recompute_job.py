@@ -13,9 +13,9 @@ from django.utils import timezone
 from deadlines import services, versions
 from deadlines.calendar import build_calendar
 from deadlines.models import Deadline, RulebookVersion
+from deadlines.services import deadline_record_event, file_rulebooks
 from deadlines.tasks import recompute_rulebook
 from kit.models import BackgroundJob
-from tests.deadlines.test_editor import _b2_due, _b2_table, _book, _publish_b2_maximum, _rule_post
 from tests.factories import ContactFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.deadlines.urls")]
@@ -30,6 +30,63 @@ def fresh_versions(settings):
     versions.forget(none_published=True)
     yield
     versions.forget(none_published=True)
+
+
+# The editor tests' helpers (tests/deadlines/test_editor.py), kept here so neither imports the other.
+def _book(slug="family-solutions"):
+    return next(b for b in file_rulebooks() if b.slug == slug)
+
+
+def _b2_table(draft, **changes):
+    table = dict(next(t for t in draft.data["rule"] if t["id"] == "B2"))
+    table.update(changes)
+    return table
+
+
+def _publish_b2_maximum(user, now, days=2, open_clocks="keep"):
+    draft = versions.draft_start(_book(), by=user, now=now)
+    draft = versions.rule_save(
+        draft,
+        rule_id="B2",
+        table=_b2_table(draft, maximum={"amount": days, "unit": "calendar_days"}),
+        edit_version=draft.edit_version,
+        by=user,
+        calendar=CAL,
+    )
+    return versions.draft_publish(
+        draft,
+        edit_version=draft.edit_version,
+        effective_at=now,
+        open_clocks=open_clocks,
+        reason="Council agreed 2 days",
+        by=user,
+        now=now,
+    )
+
+
+def _b2_due(contact, at):
+    deadline_record_event(event="contact_received", now=at, contact=contact, calendar=CAL)
+    return Deadline.objects.get(contact=contact, rule_id="B2").due_at
+
+
+def _rule_post(draft, **changes):
+    data = {
+        "title": "Acknowledgement sent to the original referrer",
+        "applies_to": "contact",
+        "starts_on": ["contact_received"],
+        "stops_on": ["acknowledgement_sent"],
+        "expected_amount": "1",
+        "expected_unit": "working_days",
+        "maximum_amount": "2",
+        "maximum_unit": "calendar_days",
+        "exempt_routes": "dart",
+        "acts": "mash_lead",
+        "escalate_to": ["eh_manager"],
+        "source": "1.2 An acknowledgement email",
+        "edit_version": str(draft.edit_version),
+    }
+    data.update(changes)
+    return data
 
 
 def _open_b2_clocks(n: int, now) -> list[Deadline]:
