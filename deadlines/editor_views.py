@@ -223,6 +223,9 @@ def draft_preview(request, slug: str):
                     f"Version {published.number} published: it applies to clocks started from "
                     f"{timezone.localtime(published.effective_at):%-d %B %Y %H:%M}",
                 )
+                if published.recompute_job_id:
+                    # The open clocks move in the background: watch them, and read what moved at the end.
+                    return redirect("jobs:detail", published.recompute_job_id)
                 return redirect("deadlines:editor_rulebook", slug=slug)
     else:
         form = PublishForm(initial={"edit_version": draft.edit_version, "open_clocks": "keep"})

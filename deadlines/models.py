@@ -354,6 +354,14 @@ class RulebookVersion(models.Model):
     published_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     published_at = models.DateTimeField(null=True, blank=True)
     open_clocks = models.CharField(max_length=10, choices=OpenClocks.choices, blank=True)
+    recompute_job = models.ForeignKey(
+        "kit.BackgroundJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The background job that moved the open clocks to this version (publishing with recompute)",
+    )
     history = HistoricalRecords()
 
     class Meta:

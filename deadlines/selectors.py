@@ -139,9 +139,23 @@ def _counting(limit: Limit | None, *, at: datetime | None, start: datetime, cal,
     return {"words": words, "how": how, "at": at}
 
 
+def clock_rulebook(deadline: Deadline):
+    """The rulebook version this clock follows (`rulebook_version`; None: the file), or None if gone."""
+    from deadlines import versions
+    from deadlines.services import file_rulebooks
+
+    if deadline.rulebook_version is None:
+        return next((b for b in file_rulebooks() if b.slug == deadline.rulebook), None)
+    return versions.published_book(deadline.rulebook, deadline.rulebook_version)
+
+
 def clock_explanation(deadline: Deadline, *, now: datetime, cal: WorkingCalendar, rulebooks) -> dict:
     """Everything "Why is this due?" says about one clock, in plain words. Five queries."""
     book = next((b for b in rulebooks if b.slug == deadline.rulebook), None)
+    if book is not None and book.version != deadline.rulebook_version:
+        # The clock follows the version it started under (or was recomputed with), not the one in
+        # force now: explain it with that version's figures.
+        book = clock_rulebook(deadline) or book
     rule = book.rules.get(deadline.rule_id) if book is not None else None
     status = Deadline.objects.with_status(now).values_list("status", flat=True).get(pk=deadline.pk)
     first, last = (

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,12 +21,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from deadlines import engine
-from deadlines.calendar import WorkingCalendar, compute_deadline
+from deadlines.calendar import WorkingCalendar, build_calendar, compute_deadline
 from deadlines.events import EVENTS
 from deadlines.models import Alert, ClosureDay, Deadline
 from deadlines.procedures import rulebooks_for
 from deadlines.rulebook import DEFAULT_DIRECTORY, Rulebook, load_rulebooks
 from kit.dates import long_datetime
+from kit.jobs import job_advance, job_begin, job_checkpoint, job_finish
+from kit.time import LONDON
 
 logger = logging.getLogger(__name__)
 
@@ -284,6 +286,10 @@ def deadlines_recompute_open(
     batch_size: int = 2000,
     slugs: Sequence[str] | None = None,
     adopt: bool = False,
+    start_after: int = 0,
+    on_batch: Callable[[int, int, list], None] | None = None,
+    where: Q | None = None,
+    dry_run: bool = False,
 ) -> int:
     """Recompute the limits of the open clocks after a calendar or rulebook change.
 
@@ -299,6 +305,12 @@ def deadlines_recompute_open(
     calendar change; `adopt` moves the clocks to the version in force now instead (publishing
     with "recompute", deadlines.versions). `rulebooks` given explicitly apply to every clock.
     `slugs`: only the clocks of these rulebooks.
+
+    `start_after` and `on_batch` serve a recompute run as a background job (`rulebook_recompute`):
+    clocks are read in id order from after `start_after`, and after each batch is saved
+    `on_batch(last id, clocks checked, [(clock, old expected, old due, old flag_only)] moved)` runs.
+    `where` narrows the clocks read; `dry_run` saves nothing (a preview of what would move: the
+    clocks handed to `on_batch` carry their new times, unsaved).
     """
     books = tuple(active_rulebooks(now) if rulebooks is None else rulebooks)
     rules = {(b.slug, r.id): r for b in books for r in b.rules.values()}
@@ -310,11 +322,12 @@ def deadlines_recompute_open(
         fields.append("rulebook_version")
     changed = 0
     missing: set[tuple[str, str]] = set()
-    last_id = 0
+    last_id = start_after
     while True:
         # Keyset pages: cheap at any depth, and rows updated behind us are not re-read.
         batch = list(
             Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id, **only)
+            .filter(where if where is not None else Q())
             .order_by("id")
             .only("id", "rulebook", "rule_id", "started_at", "rulebook_version", *fields)[:batch_size]
         )
@@ -322,6 +335,7 @@ def deadlines_recompute_open(
             break
         last_id = batch[-1].id
         dirty = []
+        before = {}
         for row in batch:
             if own_version and row.rulebook in in_force and row.rulebook_version != in_force[row.rulebook]:
                 rule = _versioned_rule(row.rulebook, row.rulebook_version, row.rule_id)
@@ -335,19 +349,29 @@ def deadlines_recompute_open(
             if adopt:
                 new["rulebook_version"] = in_force.get(row.rulebook)
             if any(getattr(row, f) != v for f, v in new.items()):
+                before[row.pk] = (row.expected_at, row.due_at, row.flag_only)
                 for f, v in new.items():
                     setattr(row, f, v)
                 dirty.append(row)
-        if dirty:
+        if dry_run:
+            if on_batch is not None:
+                on_batch(last_id, len(batch), [(r, *before[r.pk]) for r in dirty])
+            changed += len(dirty)
+            continue
+        if dirty or on_batch is not None:
             with transaction.atomic():
-                # Guard on still being open: an event may have stopped the clock meanwhile.
-                open_ids = set(
-                    Deadline.objects.filter(pk__in=[r.pk for r in dirty], stopped_at__isnull=True)
-                    .select_for_update()
-                    .values_list("id", flat=True)
-                )
-                dirty = [r for r in dirty if r.pk in open_ids]
-                Deadline.objects.bulk_update(dirty, fields)
+                if dirty:
+                    # Guard on still being open: an event may have stopped the clock meanwhile.
+                    open_ids = set(
+                        Deadline.objects.filter(pk__in=[r.pk for r in dirty], stopped_at__isnull=True)
+                        .select_for_update()
+                        .values_list("id", flat=True)
+                    )
+                    dirty = [r for r in dirty if r.pk in open_ids]
+                    Deadline.objects.bulk_update(dirty, fields)
+                if on_batch is not None:
+                    # In the batch's transaction: the batch and its record (a job's checkpoint) commit together.
+                    on_batch(last_id, len(batch), [(r, *before[r.pk]) for r in dirty])
             changed += len(dirty)
     for slug, rule_id in sorted(missing):
         logger.warning("open deadlines of rule %s in rulebook %s: the rule is no longer configured", rule_id, slug)
@@ -365,7 +389,127 @@ def _versioned_rule(slug: str, number: int | None, rule_id: str):
     return None if book is None else book.rules.get(rule_id)
 
 
+# --- The recompute after publishing, as a background job with a report ----------------------
+
+REPORT_SAMPLE = 20
+
+
+def _late(expected_at, due_at, now, flag_only) -> tuple[bool, bool]:
+    """(overdue but not breached, breached) at `now` for these limits."""
+    overdue = (expected_at is not None and expected_at < now) or (due_at is not None and due_at < now)
+    breached = not flag_only and due_at is not None and due_at < now
+    return overdue and not breached, breached
+
+
+def _when(value) -> str:
+    return long_datetime(value) if value else "–"
+
+
+def rulebook_recompute(*, job_id: int, slug: str, now: datetime, calendar: WorkingCalendar, batch_size: int = 2000):
+    """Move the open clocks of `slug` to the version in force, reporting progress and what moved.
+
+    Each batch is saved in one transaction with the job's record of where it got to and what moved
+    so far (its checkpoint): a rerun after an interruption (a worker killed, a database restart)
+    carries on after the last batch saved, and the report counts every clock once. The recompute
+    itself sets each clock to what the version says, so a batch done twice changes nothing twice.
+    """
+    report = {
+        "checked": 0,
+        "moved": 0,
+        "overdue": 0,
+        "breached": 0,
+        "sample": [],
+        "last_id": 0,
+        **job_checkpoint(job_id),
+    }
+    total = Deadline.objects.filter(rulebook=slug, stopped_at__isnull=True, id__gt=report["last_id"]).count()
+    total += report["checked"]
+    job_begin(job_id, total=total, now=now, message="Recomputing the open clocks")
+
+    def batch_done(last_id: int, checked: int, moved: list) -> None:
+        report["last_id"] = last_id
+        report["checked"] += checked
+        for clock, old_expected, old_due, old_flag in moved:
+            if (clock.expected_at, clock.due_at, clock.flag_only) == (old_expected, old_due, old_flag):
+                continue  # only its version (or title) changed: its times stay
+            report["moved"] += 1
+            was_overdue, was_breached = _late(old_expected, old_due, now, old_flag)
+            is_overdue, is_breached = _late(clock.expected_at, clock.due_at, now, clock.flag_only)
+            report["overdue"] += is_overdue and not was_overdue and not was_breached
+            report["breached"] += is_breached and not was_breached
+            if len(report["sample"]) < REPORT_SAMPLE:
+                report["sample"].append(
+                    {"id": clock.pk, "rule": clock.rule_id, "old_due": _when(old_due), "new_due": _when(clock.due_at)}
+                )
+        job_advance(
+            job_id,
+            done=min(report["checked"], total),
+            now=timezone.now(),
+            message=f"{report['checked']} of {total} open clocks checked, {report['moved']} moved",
+            result=report,
+        )
+
+    deadlines_recompute_open(
+        now=now,
+        calendar=calendar,
+        slugs=[slug],
+        adopt=True,
+        batch_size=batch_size,
+        start_after=report["last_id"],
+        on_batch=batch_done,
+    )
+    job_finish(
+        job_id,
+        now=timezone.now(),
+        result=report,
+        message=f"{report['checked']} open clocks checked: {report['moved']} moved to the new version's times",
+    )
+    return report
+
+
 # --- Closure days and alerts: the writes behind the pages ------------------------------------
+
+
+@dataclass
+class CalendarPreview:
+    """What a closure day added or removed would do to the open clocks now."""
+
+    moved: int = 0
+    overdue: int = 0  # not overdue before, overdue after
+    breached: int = 0  # not breached before, breached after
+    sample: list = field(default_factory=list)  # (clock, old due, new due)
+
+
+def closure_day_preview(*, day: date, adding: bool, now: datetime, sample_size: int = 10) -> CalendarPreview:
+    """How many open clocks adding (or removing) closure day `day` would move, make overdue or breach.
+
+    Only a clock whose counting spans the day can move: started before the day ends and due (or
+    expected) after it begins. Each clock is recomputed as the recompute after the change would do
+    it (its own rulebook version), with nothing saved.
+    """
+    from deadlines.calendar_source import closure_days_from_db
+
+    days = set(closure_days_from_db())
+    days = days | {day} if adding else days - {day}
+    calendar = build_calendar(closure_days=sorted(days))
+    start = datetime.combine(day, time.min, tzinfo=LONDON)
+    spans = Q(started_at__lt=start + timedelta(days=1)) & (Q(due_at__gte=start) | Q(expected_at__gte=start))
+    result = CalendarPreview()
+
+    def collect(_last_id: int, _checked: int, moved: list) -> None:
+        for clock, old_expected, old_due, old_flag in moved:
+            if (clock.expected_at, clock.due_at) == (old_expected, old_due):
+                continue
+            result.moved += 1
+            was_overdue, was_breached = _late(old_expected, old_due, now, old_flag)
+            is_overdue, is_breached = _late(clock.expected_at, clock.due_at, now, clock.flag_only)
+            result.overdue += is_overdue and not was_overdue and not was_breached
+            result.breached += is_breached and not was_breached
+            if len(result.sample) < sample_size:
+                result.sample.append((clock, old_due, clock.due_at))
+
+    deadlines_recompute_open(now=now, calendar=calendar, where=spans, dry_run=True, on_batch=collect)
+    return result
 
 
 def _queue_recompute() -> None:

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from deadlines.alerts import alerts_deliver, alerts_raise, digest_send
 from deadlines.calendar_source import current_calendar
-from deadlines.services import deadlines_recompute_open
+from deadlines.services import deadlines_recompute_open, rulebook_recompute
+from kit.jobs import job_fail
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -40,11 +41,24 @@ def recompute_deadlines() -> int:
 
 
 @shared_task(name="deadlines.tasks.recompute_rulebook", **TASK_OPTIONS)
-def recompute_rulebook(slug: str) -> int:
+def recompute_rulebook(slug: str, job_id: int | None = None) -> int:
     """Queued (on commit) when a rulebook version is published with "recompute the open clocks".
 
     Idempotent: it sets each open clock of the rulebook to what the version in force says (and
     records that version on it), so a rerun after an interruption finishes the job and changes
-    nothing already done.
+    nothing already done. With a job (the publisher's progress bar), it reports per batch and
+    carries on from the job's last batch when it is delivered again.
     """
-    return deadlines_recompute_open(now=timezone.now(), calendar=current_calendar(), slugs=[slug], adopt=True)
+    if job_id is None:
+        return deadlines_recompute_open(now=timezone.now(), calendar=current_calendar(), slugs=[slug], adopt=True)
+    try:
+        report = rulebook_recompute(job_id=job_id, slug=slug, now=timezone.now(), calendar=current_calendar())
+    except Exception:
+        job_fail(
+            job_id,
+            now=timezone.now(),
+            message="The recompute stopped with an error: the clocks it reached have moved, the others keep their "
+            "times. Ask your system administrator to run it again: it carries on where it stopped.",
+        )
+        raise
+    return report["moved"]

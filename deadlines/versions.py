@@ -27,6 +27,7 @@ from django.db.models import Max
 from deadlines.calendar import LONDON, Limit, WorkingCalendar, compute_deadline
 from deadlines.models import Deadline, RulebookVersion
 from deadlines.rulebook import Rule, Rulebook, RulebookError, parse_rulebook
+from kit.jobs import job_create
 
 logger = logging.getLogger(__name__)
 
@@ -560,7 +561,17 @@ def draft_publish(
     if open_clocks == RulebookVersion.OpenClocks.RECOMPUTE:
         from deadlines.tasks import recompute_rulebook
 
-        transaction.on_commit(lambda: recompute_rulebook.delay(locked.slug), robust=True)
+        # A background job the publisher watches: its page shows the progress and, at the end, what moved.
+        job = job_create(
+            kind="rulebook-recompute",
+            title=f"Open clocks of {locked.slug} moved to version {locked.number}",
+            owner=by,
+            now=now,
+            params={"slug": locked.slug, "version": locked.number},
+        )
+        locked.recompute_job = job
+        locked.save(update_fields=["recompute_job"])
+        transaction.on_commit(lambda: recompute_rulebook.delay(locked.slug, job.pk), robust=True)
     return locked
 
 

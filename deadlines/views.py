@@ -128,11 +128,25 @@ def closure_day_list(request):
     )
 
 
+def _carried(post) -> list[tuple[str, str]]:
+    """The form's fields as typed, carried through the confirmation page as hidden inputs."""
+    return [(k, v) for k, v in post.items() if k not in ("csrfmiddlewaretoken", "confirm")]
+
+
 @login_required
 def closure_day_add(request):
     require_role(request.user, ADMINISTRATOR)
     form = ClosureDayForm(request.POST or None)
     status = 200
+    if request.method == "POST" and form.is_valid() and request.POST.get("confirm") != "yes":
+        # First what it would move, as the rulebook editor's preview; then the administrator confirms.
+        day = form.cleaned_data["date"]
+        preview = services.closure_day_preview(day=day, adding=True, now=timezone.now())
+        return render(
+            request,
+            "deadlines/closure_day_confirm.html",
+            {"day": day, "reason": form.cleaned_data["reason"], "preview": preview, "carried": _carried(request.POST)},
+        )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -159,7 +173,8 @@ def closure_day_delete(request, pk: int):
         services.closure_day_delete(closure_day=day, by=request.user)
         messages.success(request, f"{label} is no longer a closure day. Open deadlines are being recalculated.")
         return redirect("deadlines:closure_days")
-    return render(request, "deadlines/closure_day_delete.html", {"day": day})
+    preview = services.closure_day_preview(day=day.date, adding=False, now=timezone.now())
+    return render(request, "deadlines/closure_day_delete.html", {"day": day, "preview": preview})
 
 
 # --- Which procedure each service follows (ADR 0019) ---------------------------------------------

@@ -5,8 +5,9 @@ else gets 404, as for a record outside their scope."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import select_template
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -43,7 +44,9 @@ def job_list(request):
 @require_GET
 def job_page(request, job_id: int):
     job = _job_or_404(request, job_id)
-    return render(request, "kit/job.html", {"job": job, "status": _status(job)})
+    # A kind may add its outcome with its own template (`jobs/<kind>.html`, extending kit/job.html).
+    template = select_template([f"jobs/{job.kind}.html", "kit/job.html"])
+    return HttpResponse(template.render({"job": job, "status": _status(job)}, request))
 
 
 @login_required
@@ -61,4 +64,7 @@ def job_download(request, job_id: int):
     path = jobs.job_file(job)
     if path is None:
         raise Http404("This job has no file to download (yet).")
+    hook = jobs.DOWNLOAD_HOOKS.get(job.kind)
+    if hook is not None:
+        hook(request, job)
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name or path.name)

@@ -9,6 +9,7 @@ Time is an argument (`now`), as everywhere in the product."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -38,15 +39,33 @@ def job_begin(job_id: int, *, total: int, now: datetime, message: str = "") -> N
         )
 
 
-def job_advance(job_id: int, *, done: int, now: datetime, total: int | None = None, message: str | None = None) -> None:
-    """Record progress: `done` steps of the total (and a new total or message when they change)."""
+def job_advance(
+    job_id: int,
+    *,
+    done: int,
+    now: datetime,
+    total: int | None = None,
+    message: str | None = None,
+    result: dict | None = None,
+) -> None:
+    """Record progress: `done` steps of the total (and a new total or message when they change).
+
+    `result`: what the job has found so far (a checkpoint a rerun after an interruption reads back
+    with `job_checkpoint` to carry on rather than start again)."""
     fields: dict = {"done": done, "updated_at": now}
     if total is not None:
         fields["total"] = total
     if message is not None:
         fields["message"] = message[:500]
+    if result is not None:
+        fields["result"] = result
     with transaction.atomic():
         BackgroundJob.objects.filter(pk=job_id).update(**fields)
+
+
+def job_checkpoint(job_id: int) -> dict:
+    """What the job recorded so far (`job_advance(result=...)`), {} for a new job or one that is gone."""
+    return BackgroundJob.objects.filter(pk=job_id).values_list("result", flat=True).first() or {}
 
 
 def job_file_path(job_id: int, suffix: str) -> tuple[str, Path]:
@@ -84,6 +103,24 @@ def job_fail(job_id: int, *, now: datetime, message: str) -> None:
         BackgroundJob.objects.filter(pk=job_id).update(
             state=BackgroundJob.State.FAILED, message=message[:500], finished_at=now, updated_at=now
         )
+
+
+# --- Downloads --------------------------------------------------------------------------------
+
+# What a higher layer does when a job's file is downloaded, by job kind: an export of families'
+# records writes the access log (`cases.access`), which this layer cannot import. A kind with a
+# hook is served only once its hook has run.
+DOWNLOAD_HOOKS: dict[str, Callable] = {}
+
+
+def on_download(kind: str):
+    """Register `hook(request, job)`, run before a job of `kind` hands over its file."""
+
+    def register(hook: Callable) -> Callable:
+        DOWNLOAD_HOOKS[kind] = hook
+        return hook
+
+    return register
 
 
 def jobs_of(user, *, limit: int = 50):

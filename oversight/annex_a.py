@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -31,6 +31,9 @@ from openpyxl.styles import Alignment, Font
 
 from cases.models import AssessmentChild, Contact, Episode, Membership
 from cases.selectors import contacts_visible_to, episodes_visible_to
+from kit.dates import long_date
+from kit.jobs import job_advance, job_begin, job_create, job_fail, job_finish
+from kit.models import BackgroundJob
 from oversight import annex_a_codes as ac
 from oversight import annex_a_validation as validation
 from oversight.models import AnnexAExport, annex_a_path
@@ -47,6 +50,7 @@ KEEP_FOR = timedelta(hours=24)  # a finished workbook is deleted after this
 STALE_AFTER = timedelta(minutes=15)  # a build still pending after this has been lost
 EXAMPLES = 50  # rows listed per problem on the report page (the count covers them all)
 CHUNK = 2000
+JOB_KIND = "annex-a"
 
 VERSION_NOTE = (
     "The workbook follows Ofsted's Annex A for inspections of local authority children's services "
@@ -103,8 +107,8 @@ def _child(person_id, sex, ethnicity, dob, expected, day: date, *, mode: str) ->
     )
 
 
-def list_1_rows(user, *, period: Period, mode: str) -> Iterator[Row]:
-    """List 1: one row per child per contact received in the period (children of the contact's family)."""
+def _list_1_query(user, *, period: Period) -> QuerySet:
+    """The rows of list 1, as value tuples in the order they are written."""
     through = Contact.subjects.through
     is_child = Exists(
         Membership.objects.filter(
@@ -113,7 +117,7 @@ def list_1_rows(user, *, period: Period, mode: str) -> Iterator[Row]:
             relationship=Membership.Relationship.CHILD,
         )
     )
-    rows = (
+    return (
         through.objects.filter(
             contact__in=contacts_visible_to(user)
             .filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
@@ -133,6 +137,11 @@ def list_1_rows(user, *, period: Period, mode: str) -> Iterator[Row]:
             "contact__family_id",
         )
     )
+
+
+def list_1_rows(user, *, period: Period, mode: str) -> Iterator[Row]:
+    """List 1: one row per child per contact received in the period (children of the contact's family)."""
+    rows = _list_1_query(user, period=period)
     for person_id, sex, ethnicity, dob, expected, received_at, source, contact_id, family_id in rows.iterator(
         chunk_size=CHUNK
     ):
@@ -154,13 +163,8 @@ def list_2_episodes(user, *, period: Period) -> QuerySet[Episode]:
     )
 
 
-def list_2_rows(user, *, period: Period, mode: str, unassessed: str = EXCLUDE) -> Iterator[Row]:
-    """List 2: one row per child per episode (see `list_2_episodes`).
-
-    The children are those the assessment covered; where it names none, the children of the family.
-    An episode with no assessment yet has no start date, which the template requires: its children
-    are left out unless the council's reading is ANNEX_A_LIST_2_UNASSESSED=include.
-    """
+def _list_2_queries(user, *, period: Period, unassessed: str) -> tuple[QuerySet, QuerySet]:
+    """The rows of list 2: the children an assessment names, then the families' children (value tuples)."""
     episodes = list_2_episodes(user, period=period).values("pk")
     assessed = (
         AssessmentChild.objects.filter(assessment__episode__in=episodes)
@@ -198,7 +202,17 @@ def list_2_rows(user, *, period: Period, mode: str, unassessed: str = EXCLUDE) -
         "family_id",
         "pk",
     )
-    for rows in (assessed, family_children):
+    return assessed, family_children
+
+
+def list_2_rows(user, *, period: Period, mode: str, unassessed: str = EXCLUDE) -> Iterator[Row]:
+    """List 2: one row per child per episode (see `list_2_episodes`).
+
+    The children are those the assessment covered; where it names none, the children of the family.
+    An episode with no assessment yet has no start date, which the template requires: its children
+    are left out unless the council's reading is ANNEX_A_LIST_2_UNASSESSED=include.
+    """
+    for rows in _list_2_queries(user, period=period, unassessed=unassessed):
         for person_id, sex, ethnicity, dob, expected, started, completed, team, family_id, episode_id in rows.iterator(
             chunk_size=CHUNK
         ):
@@ -210,6 +224,12 @@ def list_2_rows(user, *, period: Period, mode: str, unassessed: str = EXCLUDE) -
                 team,
             )
             yield Row(cells, person_id=person_id, family_id=family_id, episode_id=episode_id)
+
+
+def row_total(user, *, period: Period, unassessed: str = EXCLUDE) -> int:
+    """How many rows lists 1 and 2 will have (three counts): the total of the job's progress bar."""
+    queries = (_list_1_query(user, period=period), *_list_2_queries(user, period=period, unassessed=unassessed))
+    return sum(q.count() for q in queries)
 
 
 # --- The data-quality report -------------------------------------------------------------------
@@ -230,6 +250,10 @@ class QualityReport:
     def __init__(self):
         self.found: dict[tuple, _Found] = {}
         self.rows = {LIST_1: 0, LIST_2: 0}
+
+    @property
+    def written(self) -> int:
+        return sum(self.rows.values())
 
     def add(self, list_name: str, row: Row, problems: list[validation.Problem]) -> None:
         self.rows[list_name] += 1
@@ -297,7 +321,15 @@ def neutralise(value):
     return value
 
 
-def _write_list(workbook: Workbook, list_name: str, rows: Iterator[Row], *, mode: str, report: QualityReport):
+def _write_list(
+    workbook: Workbook,
+    list_name: str,
+    rows: Iterator[Row],
+    *,
+    mode: str,
+    report: QualityReport,
+    progress: Callable[[int], None] | None = None,
+):
     sheet = workbook.create_sheet(list_name)
     bold = Font(bold=True)
     header = []
@@ -322,6 +354,8 @@ def _write_list(workbook: Workbook, list_name: str, rows: Iterator[Row], *, mode
                 date_cells[i].value = out[i]
                 out[i] = date_cells[i]
         sheet.append(out)
+        if progress is not None and report.written % CHUNK == 0:
+            progress(report.written)
 
 
 def readings(*, mode: str, unassessed: str) -> list[str]:
@@ -358,20 +392,25 @@ def notes(*, period: Period, as_at: date, mode: str, unassessed: str, now: datet
 
 
 def write_workbook(
-    file, *, user, as_at: date, mode: str, unassessed: str = EXCLUDE, now: datetime
+    file,
+    *,
+    user,
+    as_at: date,
+    mode: str,
+    unassessed: str = EXCLUDE,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, int], dict]:
-    """Write lists 1 and 2 and the Notes sheet into `file`; returns the row counts and the report."""
+    """Write lists 1 and 2 and the Notes sheet into `file`; returns the row counts and the report.
+
+    `progress(rows written)` is called every CHUNK rows (the job's progress bar)."""
     period = annex_a_period(as_at)
     workbook = Workbook(write_only=True)
     report = QualityReport()
-    _write_list(workbook, LIST_1, list_1_rows(user, period=period, mode=mode), mode=mode, report=report)
-    _write_list(
-        workbook,
-        LIST_2,
-        list_2_rows(user, period=period, mode=mode, unassessed=unassessed),
-        mode=mode,
-        report=report,
-    )
+    rows_1 = list_1_rows(user, period=period, mode=mode)
+    _write_list(workbook, LIST_1, rows_1, mode=mode, report=report, progress=progress)
+    rows_2 = list_2_rows(user, period=period, mode=mode, unassessed=unassessed)
+    _write_list(workbook, LIST_2, rows_2, mode=mode, report=report, progress=progress)
     sheet = workbook.create_sheet("Notes")
     sheet.column_dimensions["A"].width = 120
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -389,6 +428,11 @@ def write_workbook(
 def _delete(exports: QuerySet[AnnexAExport]) -> int:
     """Delete the rows now and their files once the transaction has committed."""
     names = [name for name in exports.values_list("file", flat=True) if name]
+    unfinished = BackgroundJob.objects.filter(
+        pk__in=exports.filter(job__isnull=False).values("job_id"),
+        state__in=[BackgroundJob.State.QUEUED, BackgroundJob.State.RUNNING],
+    )
+    unfinished.update(state=BackgroundJob.State.FAILED, message="Replaced by a newer request for the workbook")
     deleted, _ = exports.delete()
     storage = AnnexAExport._meta.get_field("file").storage
 
@@ -422,6 +466,14 @@ def annex_a_export_request(*, user, as_at: date, now: datetime) -> AnnexAExport:
                 period_end=period.end,
                 values_mode=settings.ANNEX_A_VALUES,
                 unassessed=settings.ANNEX_A_LIST_2_UNASSESSED,
+                # Its page shows the progress; the report and the file stay on this record.
+                job=job_create(
+                    kind=JOB_KIND,
+                    title=f"Ofsted Annex A workbook for {long_date(as_at)}",
+                    owner=user,
+                    now=now,
+                    params={"as_at": as_at.isoformat()},
+                ),
             )
             transaction.on_commit(partial(build_annex_a.delay, export.pk), robust=True)
     except IntegrityError:
@@ -438,6 +490,17 @@ def annex_a_export_build(*, export_id: int, now: datetime) -> AnnexAExport | Non
         return export
     storage = AnnexAExport._meta.get_field("file").storage
     pending = AnnexAExport.objects.filter(pk=export.pk, status=AnnexAExport.Status.PENDING)
+    job_id = export.job_id
+    progress = None
+    if job_id is not None:
+        total = row_total(export.requested_by, period=annex_a_period(export.as_at), unassessed=export.unassessed)
+        job_begin(job_id, total=total, now=timezone.now(), message=f"Writing {total} rows")
+
+        def progress(written: int) -> None:
+            job_advance(
+                job_id, done=min(written, total), now=timezone.now(), message=f"{written} of {total} rows written"
+            )
+
     try:
         with tempfile.TemporaryFile(suffix=".xlsx") as spool:
             counts, report = write_workbook(
@@ -447,18 +510,36 @@ def annex_a_export_build(*, export_id: int, now: datetime) -> AnnexAExport | Non
                 mode=export.values_mode,
                 unassessed=export.unassessed,
                 now=now,
+                progress=progress,
             )
             spool.seek(0)
             name = storage.save(annex_a_path(export, "annex-a.xlsx"), File(spool))
     except Exception:
+        log.exception("Annex A workbook %s failed", export.pk)
         pending.update(status=AnnexAExport.Status.FAILED, finished_at=timezone.now())
+        if job_id is not None:
+            job_fail(
+                job_id,
+                now=timezone.now(),
+                message="The workbook could not be built (the error is logged for your system administrator). "
+                "Ask for it again; if it fails again, tell your system administrator.",
+            )
         raise
     finished = pending.update(
         status=AnnexAExport.Status.READY, file=name, finished_at=timezone.now(), row_counts=counts, report=report
     )
     if not finished:
         storage.delete(name)  # replaced or expired while it was being built
+        if job_id is not None:
+            job_fail(job_id, now=timezone.now(), message="Replaced by a newer request for the workbook")
         return None
+    if job_id is not None:
+        job_finish(
+            job_id,
+            now=timezone.now(),
+            result={"rows": counts, "errors": report["errors"], "checks": report["checks"]},
+            message=f"Workbook ready: {counts[LIST_1]} rows on List 1 and {counts[LIST_2]} on List 2",
+        )
     export.refresh_from_db()
     return export
 

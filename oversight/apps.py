@@ -10,3 +10,5 @@ class OversightConfig(AppConfig):
         from oversight import selectors
 
         selectors.register()
+        # The access log of a background export's download (kit.jobs.on_download).
+        from oversight import exports  # noqa: F401

@@ -7,21 +7,33 @@ sits in memory, and logged in the access log as an export.
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from accounts import roles
 from cases.access import log_access, log_shown
 from cases.models import AccessLog
 from cases.selectors import TEAM_ROLES
+from cases.services import access_log_record, access_log_record_many, client_ip
+from kit import jobs
+from kit.jobs import job_fail
+from kit.models import BackgroundJob
 from kit.permissions import require_role
 from oversight import selectors
 from oversight.filters import board_filters, period_filters
+
+logger = logging.getLogger(__name__)
 
 
 class Echo:
@@ -56,6 +68,8 @@ class Table:
     what: str
     # The ids of the families the rows name (a values_list over the same query): each is logged.
     families: Iterable[int] = ()
+    # The query the rows come from, for a background export's progress bar (its count is the total).
+    counted: object = None
 
 
 def _family_ids(qs, field: str = "family_id"):
@@ -103,7 +117,7 @@ def board_deadlines(request, now) -> Table:
         for d in qs.iterator(chunk_size=2000)
     )
     header = ("Status", "Rule", "Timescale", "Case", "Family", "Practitioner", "Started", "Expected by", "Due by")
-    return Table(header, rows, f"team board timescales, {team}", _family_ids(qs))
+    return Table(header, rows, f"team board timescales, {team}", _family_ids(qs), counted=qs)
 
 
 def board_by_practitioner(request, now) -> Table:
@@ -262,7 +276,7 @@ def dashboard_breaches(request, now) -> Table:
         "Acknowledged by",
         "Comment",
     )
-    return Table(header, rows(), "breaches across the service", _family_ids(qs))
+    return Table(header, rows(), "breaches across the service", _family_ids(qs), counted=qs)
 
 
 def dashboard_escalations(request, now) -> Table:
@@ -472,3 +486,142 @@ def export_csv(request, table: str):
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{table}-{timezone.localdate(now).isoformat()}.csv"'
     return response
+
+
+# --- Large tables as background jobs -------------------------------------------------------------
+
+# The tables whose rows grow with the data (a row per clock): the page's link offers to prepare them
+# in the background, as a file to download when ready, rather than streaming them on a request thread.
+BACKGROUND = {"board-timescales", "breaches"}
+JOB_KIND = "csv-export"
+PROGRESS_EVERY = 2000
+
+
+def _write_rows(handle, result: Table, *, progress) -> int:
+    writer = csv.writer(handle)
+    handle.write("\ufeff")  # so Excel reads the file as UTF-8
+    writer.writerow(result.header)
+    written = 0
+    for row in result.rows:
+        writer.writerow([cell(v) for v in row])
+        written += 1
+        if written % PROGRESS_EVERY == 0:
+            progress(written)
+    return written
+
+
+def _job_request(job: BackgroundJob) -> HttpRequest:
+    """The export's request as it was asked for: its owner and the page's filters."""
+    request = HttpRequest()
+    request.method = "GET"
+    request.GET = QueryDict(job.params.get("query", ""))
+    request.user = job.owner
+    request.META["REMOTE_ADDR"] = job.params.get("ip") or ""
+    return request
+
+
+def csv_export_build(*, job_id: int, now: datetime) -> None:
+    """Write a table's CSV to the job's private file, reporting progress; safe to run twice.
+
+    The rows are read with `QuerySet.iterator` and written as they come (bounded memory). Each family
+    the rows name is written to the access log as exported, as the streamed download does; fetching
+    the file is logged again as a download (`_log_download`)."""
+    job = BackgroundJob.objects.select_related("owner").filter(pk=job_id).first()
+    if job is None or job.state == BackgroundJob.State.DONE:
+        return
+    build = EXPORTS.get(job.params.get("table", ""))
+    if build is None or job.owner is None or not job.owner.is_active:
+        job_fail(job_id, now=now, message="This export can no longer be prepared: ask for it again from its page")
+        return
+    request = _job_request(job)
+    try:
+        result: Table = build(request, now)
+    except (PermissionDenied, Http404):
+        job_fail(job_id, now=now, message="You may no longer export this table")
+        return
+    total = result.counted.count() if result.counted is not None else 0
+    jobs.job_begin(job_id, total=total, now=timezone.now(), message=f"Writing {total} rows" if total else "")
+    relative, absolute = jobs.job_file_path(job_id, ".csv")
+    try:
+        with absolute.open("w", newline="", encoding="utf-8") as handle:
+            written = _write_rows(
+                handle,
+                result,
+                progress=lambda n: jobs.job_advance(
+                    job_id, done=min(n, total), now=timezone.now(), message=f"{n} rows written"
+                ),
+            )
+        family_ids = set(result.families)
+        subjects = [(pk, None) for pk in family_ids]
+        what = f"CSV: {result.what}"
+        if subjects:
+            access_log_record_many(
+                user=job.owner,
+                action=AccessLog.Action.EXPORT,
+                what=what,
+                at=timezone.now(),
+                subjects=subjects,
+                ip_address=client_ip(request),
+            )
+        else:
+            at = timezone.now()
+            access_log_record(
+                user=job.owner, action=AccessLog.Action.EXPORT, what=what, at=at, ip_address=client_ip(request)
+            )
+    except Exception:
+        logger.exception("CSV export job %s failed", job_id)
+        absolute.unlink(missing_ok=True)
+        jobs.job_fail(
+            job_id,
+            now=timezone.now(),
+            message="The file could not be prepared (the error is logged for your system administrator). Ask for it "
+            "again; if it fails again, tell your system administrator.",
+        )
+        raise
+    jobs.job_finish(
+        job_id,
+        now=timezone.now(),
+        file_path=relative,
+        file_name=f"{job.params['table']}-{timezone.localdate(now).isoformat()}.csv",
+        result={"rows": written, "what": result.what},
+        message=f"{written} rows ready to download",
+    )
+
+
+@jobs.on_download(JOB_KIND)
+def _log_download(request, job) -> None:
+    log_access(request, action=AccessLog.Action.DOWNLOAD, what=f"CSV: {job.result.get('what', job.title)}"[:200])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export_prepare(request, table: str):
+    """A large table's CSV, prepared by a worker: the page asks, the POST starts it, the job page follows."""
+    build = EXPORTS.get(table)
+    if build is None or table not in BACKGROUND:
+        raise Http404
+    now = timezone.now()
+    result: Table = build(request, now)  # checks who may see it, with the page's filters (nothing is read yet)
+    if request.method == "POST":
+        job = _queue_csv_export(request, table=table, what=result.what, now=now)
+        return redirect("jobs:detail", job.pk)
+    return render(
+        request,
+        "oversight/export_prepare.html",
+        {"table": table, "what": result.what, "querystring": request.GET.urlencode()},
+    )
+
+
+@transaction.atomic
+def _queue_csv_export(request, *, table: str, what: str, now: datetime) -> BackgroundJob:
+    from oversight.tasks import build_csv_export
+
+    job = jobs.job_create(
+        kind=JOB_KIND,
+        title=f"CSV of {what}"[:200],
+        owner=request.user,
+        now=now,
+        params={"table": table, "query": request.GET.urlencode(), "ip": client_ip(request) or ""},
+    )
+    transaction.on_commit(partial(build_csv_export.delay, job.pk), robust=True)
+    return job

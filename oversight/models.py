@@ -175,6 +175,14 @@ class AnnexAExport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     row_counts = models.JSONField(default=dict)
     report = models.JSONField(default=dict, help_text="Problems by list, column and rule, with the first rows")
+    job = models.ForeignKey(
+        "kit.BackgroundJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The background job whose page shows the build's progress",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["requested_by"], name="one_annex_a_export_per_user")]

@@ -10,6 +10,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from oversight.annex_a import annex_a_export_build, annex_a_exports_expire
+from oversight.exports import csv_export_build
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -23,3 +24,9 @@ def build_annex_a(export_id: int) -> None:
 def expire_annex_a() -> int:
     """Delete Annex A workbooks (and their reports) older than a day; for an hourly beat entry."""
     return annex_a_exports_expire(now=timezone.now())
+
+
+@shared_task(name="oversight.tasks.build_csv_export", **TASK_OPTIONS)
+def build_csv_export(job_id: int) -> None:
+    """A large table's CSV for the user who asked (oversight.exports.export_prepare)."""
+    csv_export_build(job_id=job_id, now=timezone.now())

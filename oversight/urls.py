@@ -23,6 +23,7 @@ urlpatterns = [
     path("returns/annex-a/", annex_a.annex_a_page, name="annex_a"),
     path("returns/annex-a/workbook.xlsx", annex_a.annex_a_download, name="annex_a_download"),
     path("export/<slug:table>.csv", exports.export_csv, name="export"),
+    path("export/<slug:table>/prepare/", exports.export_prepare, name="export_prepare"),
     # Oversight records.
     path("episodes/<int:pk>/decisions/new/", views.decision_new, name="decision_new"),
     path("supervision/", views.supervision_list, name="supervision_list"),

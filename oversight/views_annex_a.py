@@ -64,7 +64,10 @@ def annex_a_page(request):
     if request.method == "POST":
         form = AnnexAForm(request.POST, today=today)
         if form.is_valid():
-            annex_a.annex_a_export_request(user=request.user, as_at=form.cleaned_data["as_at"], now=now)
+            export = annex_a.annex_a_export_request(user=request.user, as_at=form.cleaned_data["as_at"], now=now)
+            if export.job_id:
+                # The workbook is built by a worker: its page shows the progress, then the way back here.
+                return redirect("jobs:detail", export.job_id)
             return redirect(reverse("oversight:annex_a") + "#workbook")
     else:
         form = AnnexAForm(request.GET or None, today=today, initial={"as_at": export.as_at if export else today})

@@ -57,3 +57,11 @@ def when_text(value, today=None) -> str:
     if not isinstance(value, datetime):
         return day_text(value, today)
     return f"{day_text(value, today)}, {value:%H:%M}"
+
+
+@register.filter
+def prepared_in_background(table: str) -> bool:
+    """Whether this table's CSV is prepared by a worker (oversight.exports.BACKGROUND)."""
+    from oversight.exports import BACKGROUND
+
+    return table in BACKGROUND

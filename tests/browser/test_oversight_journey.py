@@ -116,6 +116,10 @@ def test_team_leader_and_manager_oversee_the_work(browser_session, users, team, 
     # The Ofsted Annex A data checked (the task runs eagerly here), then the workbook opened.
     browser_session.go("/oversight/returns/annex-a/")
     browser_session.submit("Check and prepare the workbook")
+    # The job's page: its progress, then (built already here) the way to the check and the file.
+    assert page.get_by_role("heading", name="Your workbook is ready").is_visible()
+    page.get_by_role("link", name="Read the data-quality check on the Annex A page").click()
+    page.wait_for_load_state()
     assert page.get_by_role("heading", name="Data-quality check for").is_visible()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download workbook").click()

@@ -20,12 +20,14 @@ def test_administrator_adds_and_removes_a_closure_day(browser_session, users):
     browser_session.go("/deadlines/closure-days/")
     page.get_by_role("button", name="Add a closure day").click()
     page.wait_for_load_state()
-    browser_session.submit("Add closure day")  # empty: the error summary says what is wrong
+    browser_session.submit("Continue")  # empty: the error summary says what is wrong
     assert page.get_by_role("heading", name="There is a problem").is_visible()
     page.get_by_label("Day").fill("29")
     page.get_by_label("Month").fill("12")
     page.get_by_label("Year").fill("2026")
     page.get_by_label("Reason").fill("Christmas closure")
+    browser_session.submit("Continue")
+    assert page.get_by_role("heading", name="What this would move").is_visible()
     browser_session.submit("Add closure day")
     assert page.get_by_text("29 December 2026 is now a closure day").is_visible()
     assert ClosureDay.objects.get().reason == "Christmas closure"

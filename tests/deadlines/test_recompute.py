@@ -87,3 +87,57 @@ def test_a_rulebook_edit_reaches_open_clocks_and_a_removed_rule_is_left_alone(ma
     assert latest("B1", contact=contact).due_at == end_of(2027, 1, 3)
     assert latest("B2", contact=contact).due_at == end_of(2026, 12, 27)  # B2 dropped: untouched
     assert "rule B2 in rulebook family-solutions: the rule is no longer configured" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_closure_day_preview_counts_what_would_move_and_saves_nothing(make_episode, make_contact, book_b, cal):
+    from deadlines.services import closure_day_preview
+
+    waiting = make_episode(opened_at=XMAS_EVE)  # B18: by the end of the next working day, 29 December
+    deadline_record_event(event=ev.VISIT_RECORDED, now=XMAS_EVE, episode=waiting, rulebooks=book_b, calendar=cal)
+    contact = make_contact(received_at=XMAS_EVE)  # calendar-day limits: never moved by a closure day
+    deadline_record_event(event=ev.CONTACT_RECEIVED, now=XMAS_EVE, contact=contact, rulebooks=book_b, calendar=cal)
+    far = make_episode(opened_at=london(2026, 3, 2, 9))  # far from the day: not even read
+    deadline_record_event(
+        event=ev.VISIT_RECORDED, now=london(2026, 3, 2, 9), episode=far, rulebooks=book_b, calendar=cal
+    )
+    before = {d.pk: (d.expected_at, d.due_at) for d in Deadline.objects.all()}
+    b18 = latest("B18", episode=waiting)
+
+    # Before 29 December: B18 would be due on the 30th, and is already overdue by then.
+    preview = closure_day_preview(day=date(2026, 12, 29), adding=True, now=london(2026, 12, 30, 12))
+    assert (preview.moved, preview.overdue, preview.breached) == (1, 0, 0)
+    assert [(c.pk, old, new) for c, old, new in preview.sample] == [
+        (b18.pk, end_of(2026, 12, 29), end_of(2026, 12, 30))
+    ]
+    # Looked at on the 30th at noon, without the closure day B18 is already breached; with it, not yet.
+    late = closure_day_preview(day=date(2026, 12, 29), adding=True, now=london(2026, 12, 31, 9))
+    assert (late.moved, late.breached) == (1, 0)  # breached either way: not newly breached
+    assert {d.pk: (d.expected_at, d.due_at) for d in Deadline.objects.all()} == before  # nothing saved
+
+    # Removing a closure day that moved it brings it back, and can newly breach.
+    ClosureDay.objects.create(date=date(2026, 12, 29), reason="Christmas closure")
+    deadlines_recompute_open(now=XMAS_EVE, calendar=current_calendar())
+    assert latest("B18", episode=waiting).due_at == end_of(2026, 12, 30)
+    removing = closure_day_preview(day=date(2026, 12, 29), adding=False, now=london(2026, 12, 30, 12))
+    assert (removing.moved, removing.breached) == (1, 1)
+    assert removing.sample[0][1:] == (end_of(2026, 12, 30), end_of(2026, 12, 29))
+
+
+@pytest.mark.django_db
+def test_the_closure_day_pages_show_the_preview(client, users, make_episode, book_b, cal):
+    from django.urls import reverse
+
+    waiting = make_episode(opened_at=XMAS_EVE)
+    deadline_record_event(event=ev.VISIT_RECORDED, now=XMAS_EVE, episode=waiting, rulebooks=book_b, calendar=cal)
+    client.force_login(users["admin"])
+    form = {"date_0": "29", "date_1": "12", "date_2": "2026", "reason": "Christmas closure"}
+    page = client.post(reverse("deadlines:closure_day_add"), form)
+    body = page.content.decode()
+    assert page.status_code == 200 and 'id="closure-preview"' in body
+    assert reverse("deadlines:clock_explain", args=[latest("B18", episode=waiting).pk]) in body
+    assert 'name="confirm" value="yes"' in body and 'name="reason" value="Christmas closure"' in body
+    assert not ClosureDay.objects.exists()
+    day = ClosureDay.objects.create(date=date(2026, 12, 29), reason="Christmas closure")
+    page = client.get(reverse("deadlines:closure_day_delete", args=[day.pk]))
+    assert page.status_code == 200 and 'id="closure-preview"' in page.content.decode()

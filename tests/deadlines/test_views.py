@@ -140,8 +140,12 @@ def test_administrator_adds_and_removes_a_closure_day_and_deadlines_are_recomput
     client = signed_in(client, users["admin"])
     assert client.get(reverse("deadlines:closure_day_add")).status_code == 200
     form = {"date_0": "29", "date_1": "12", "date_2": "2026", "reason": "Christmas closure"}
+    # First what it would move; nothing is added until the administrator confirms.
+    preview = client.post(reverse("deadlines:closure_day_add"), form)
+    assert preview.status_code == 200 and "What this would move" in preview.content.decode()
+    assert not ClosureDay.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("deadlines:closure_day_add"), form)
+        response = client.post(reverse("deadlines:closure_day_add"), {**form, "confirm": "yes"})
     assert response.status_code == 302
     day = ClosureDay.objects.get()
     assert (day.date, day.reason, day.created_by) == (date(2026, 12, 29), "Christmas closure", users["admin"])

@@ -83,3 +83,23 @@ def test_the_job_list_costs_the_same_whatever_the_number_of_jobs(client, users, 
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get("/jobs/")
     assert page.content.count(b"Contacts export") == 23
+
+
+def test_progress_can_carry_a_checkpoint_that_a_rerun_reads_back(users):
+    job = jobs.job_create(kind="recompute", title="Recompute", owner=users["manager"], now=NOW)
+    assert jobs.job_checkpoint(job.pk) == {}
+    jobs.job_begin(job.pk, total=10, now=NOW)
+    jobs.job_advance(job.pk, done=4, now=NOW, result={"last_id": 40, "moved": 3})
+    assert jobs.job_checkpoint(job.pk) == {"last_id": 40, "moved": 3}
+    jobs.job_begin(job.pk, total=10, now=NOW)  # delivered again: the checkpoint survives the restart
+    assert jobs.job_checkpoint(job.pk) == {"last_id": 40, "moved": 3}
+    assert jobs.job_checkpoint(999_999) == {}
+
+
+def test_a_kind_with_a_download_hook_runs_it_before_the_file_is_served(client, users, monkeypatch):
+    seen = []
+    monkeypatch.setitem(jobs.DOWNLOAD_HOOKS, "csv", lambda request, job: seen.append((request.user, job.pk)))
+    job = _finished_export(users["manager"])
+    client.force_login(users["manager"])
+    assert client.get(f"/jobs/{job.pk}/download/").status_code == 200
+    assert seen == [(users["manager"], job.pk)]
