@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("deadlines", "0006_rulebook_versions"),
+        ("deadlines", "0007_message_failed_alert"),
         ("kit", "0001_background_jobs"),
     ]
 
