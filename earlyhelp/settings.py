@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "workflows",
     "deadlines",
     "oversight",
+    "imports",
 ]
 
 MIDDLEWARE = [
