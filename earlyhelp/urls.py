@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("workflows.urls")),
     path("oversight/", include("oversight.urls")),
     path("jobs/", include("kit.job_urls")),
+    path("imports/", include("imports.urls")),
     # "Why is this due?" is a page of the case's record (workflows) under the `deadlines:` names.
     path("deadlines/", include((deadlines_urls.urlpatterns + clock_urls.urlpatterns, deadlines_urls.app_name))),
 ]

@@ -464,6 +464,9 @@ class _Run:
             if at is not None:
                 deadline_record_event(event=event, now=at, actor=by, episode=episode, key=key, worker=worker)
 
+        # Until it is allocated, the episode has no lead professional: its clocks are the team's (engine.Owners).
+        lead = episode.lead_professional
+        episode.lead_professional = None
         emit(events.EPISODE_OPENED, episode.opened_at)
         contact = episode.contact if episode.contact_id else None
         received = min(contact.received_at, episode.opened_at) if contact is not None else episode.opened_at
@@ -471,7 +474,8 @@ class _Run:
             emit(events.STEP_DOWN_RECEIVED, received)
         elif episode.origin == Episode.Origin.WRAPAROUND:
             emit(events.WRAPAROUND_REQUESTED, received)
-        emit(events.ALLOCATED, v.get("allocated_at"), worker=episode.lead_professional)
+        episode.lead_professional = lead
+        emit(events.ALLOCATED, v.get("allocated_at"), worker=lead)
         emit(events.INITIAL_CONTACT_MADE, v.get("initial_contact_at"))
         emit(events.FIRST_VISIT_MADE, v.get("first_visit_at"))
         emit(events.FAMILY_VISITED, v.get("first_visit_at"))

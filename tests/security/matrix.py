@@ -77,6 +77,7 @@ KWARG_VALUES = {
     "slug": "family-solutions",
     "rule_id": "B2",
     "number": 1,
+    "layout_kind": "families",
 }
 
 
