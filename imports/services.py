@@ -41,6 +41,7 @@ from cases.models import (
 )
 from cases.validators import normalise_postcode, soundex
 from deadlines import events
+from deadlines.calendar_source import current_calendar
 from deadlines.services import deadline_record_event
 from imports.checks import CheckedSet
 from imports.layout import CONTACT_STATE_FOR_DECISION
@@ -172,6 +173,15 @@ class _Run:
 
     def batch(self, families: list[str]) -> None:
         now, by, ids, c = self.now, self.by, self.ids, self.checked
+        # The working calendar (closure days), read once a batch rather than once an event.
+        self.calendar = current_calendar()
+        # An open episode's team is the family's team (as episode_open sets it).
+        open_team = {
+            v["family_id"]: v["team_id"]
+            for family in families
+            for _, v in self.episodes_of.get(family, ())
+            if v["state"] != Episode.State.CLOSED
+        }
         keys: list[SourceKey] = []
         # Families.
         new = [(sid, c.rows["families"][sid].values) for sid in families if sid not in ids["families"]]
@@ -184,10 +194,10 @@ class _Run:
                 postcode=normalise_postcode(v.get("postcode") or ""),
                 address_confidential=bool(v.get("address_confidential")),
                 language=v.get("language") or "",
-                team_id=ids["teams"].get(v.get("team_id") or ""),
+                team_id=ids["teams"].get(open_team.get(sid) or v.get("team_id") or ""),
                 created_by=by,
             )
-            for _, v in new
+            for sid, v in new
         ]
         bulk_create_with_history(objs, Family, default_user=by, default_date=now)
         for (sid, _), obj in zip(new, objs, strict=True):
@@ -327,10 +337,12 @@ class _Run:
         self.created["episodes"] += len(objs)
         records = self.episode_records(episodes, objs)
 
-        # An open episode's team is the family's team (as episode_open sets it).
-        for obj in objs:
-            if obj.is_open:
-                Family.objects.filter(pk=obj.family_id).update(team_id=obj.team_id)
+        # A family imported before whose new episode is open moves to the episode's team.
+        made_now = {sid for sid, _ in new}
+        for family, team in open_team.items():
+            if family in made_now:
+                continue
+            Family.objects.filter(pk=ids["families"][family]).update(team_id=ids["teams"][team])
 
         # Case notes.
         notes = [(sid, v) for episode_sid, _ in episodes for sid, v in self.notes_of.get(episode_sid, ())]
@@ -444,17 +456,27 @@ class _Run:
     # --- clocks ------------------------------------------------------------------------------------------
     def contact_clocks(self, contact: Contact, v: dict) -> None:
         by = self.by
-        deadline_record_event(event=events.CONTACT_RECEIVED, now=contact.received_at, contact=contact, actor=by)
+        deadline_record_event(
+            event=events.CONTACT_RECEIVED, now=contact.received_at, contact=contact, actor=by, calendar=self.calendar
+        )
         decision = v.get("decision") or ""
         if not decision:
             return
         at = v["decided_at"]
         for event in (events.SCREENING_HELD, events.DECISION_MADE):
-            deadline_record_event(event=event, now=at, contact=contact, actor=by)
+            deadline_record_event(event=event, now=at, contact=contact, actor=by, calendar=self.calendar)
         if decision in DECISION_EVENTS:
-            deadline_record_event(event=DECISION_EVENTS[decision], now=at, contact=contact, actor=by)
+            deadline_record_event(
+                event=DECISION_EVENTS[decision], now=at, contact=contact, actor=by, calendar=self.calendar
+            )
         if decision == Contact.Decision.MEETING:
-            deadline_record_event(event=MEETING_DECIDED_EVENTS[v["meeting_kind"]], now=at, contact=contact, actor=by)
+            deadline_record_event(
+                event=MEETING_DECIDED_EVENTS[v["meeting_kind"]],
+                now=at,
+                contact=contact,
+                actor=by,
+                calendar=self.calendar,
+            )
 
     def episode_clocks(self, episode: Episode, v: dict, records: dict) -> None:
         """The events an open episode's dates imply, in the order the services send them."""
@@ -462,7 +484,9 @@ class _Run:
 
         def emit(event: str, at: datetime | None, *, key: str = "", worker=None) -> None:
             if at is not None:
-                deadline_record_event(event=event, now=at, actor=by, episode=episode, key=key, worker=worker)
+                deadline_record_event(
+                    event=event, now=at, actor=by, episode=episode, key=key, worker=worker, calendar=self.calendar
+                )
 
         # Until it is allocated, the episode has no lead professional: its clocks are the team's (engine.Owners).
         lead = episode.lead_professional
