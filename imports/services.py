@@ -41,9 +41,8 @@ from cases.models import (
 )
 from cases.validators import normalise_postcode, soundex
 from deadlines import events
-from deadlines.calendar_source import current_calendar
-from deadlines.services import deadline_record_event
 from imports.checks import CheckedSet
+from imports.clocks import BatchClocks
 from imports.layout import CONTACT_STATE_FOR_DECISION
 from imports.models import SourceKey
 from kit.time import LONDON
@@ -173,8 +172,8 @@ class _Run:
 
     def batch(self, families: list[str]) -> None:
         now, by, ids, c = self.now, self.by, self.ids, self.checked
-        # The working calendar (closure days), read once a batch rather than once an event.
-        self.calendar = current_calendar()
+        # The clocks of the batch's open work, replayed in memory and written at the end of the batch.
+        self.clocks = BatchClocks(now=now, by=by)
         # An open episode's team is the family's team (as episode_open sets it).
         open_team = {
             v["family_id"]: v["team_id"]
@@ -378,7 +377,11 @@ class _Run:
                 self.contact_clocks(contact, v)
         for (_, v), episode in zip(episodes, objs, strict=True):
             if episode.is_open:
-                self.episode_clocks(episode, v, records.get(episode.pk, {}))
+                contact = contact_obj.get(v.get("contact_id") or "")
+                if contact is None and episode.contact_id:
+                    contact = Contact.objects.select_related("created_by").get(pk=episode.contact_id)
+                self.episode_clocks(episode, v, records.get(episode.pk, {}), contact)
+        self.clocks.write()
 
     def episode_records(self, episodes, objs) -> dict[int, dict]:
         """The assessment, plan, planning meeting and last review an episode's dates say it had."""
@@ -455,66 +458,52 @@ class _Run:
 
     # --- clocks ------------------------------------------------------------------------------------------
     def contact_clocks(self, contact: Contact, v: dict) -> None:
-        by = self.by
-        deadline_record_event(
-            event=events.CONTACT_RECEIVED, now=contact.received_at, contact=contact, actor=by, calendar=self.calendar
-        )
+        """A contact still at the front door: its receipt, and a decision that leaves it open."""
+        found = [(events.CONTACT_RECEIVED, contact.received_at)]
         decision = v.get("decision") or ""
-        if not decision:
-            return
-        at = v["decided_at"]
-        for event in (events.SCREENING_HELD, events.DECISION_MADE):
-            deadline_record_event(event=event, now=at, contact=contact, actor=by, calendar=self.calendar)
-        if decision in DECISION_EVENTS:
-            deadline_record_event(
-                event=DECISION_EVENTS[decision], now=at, contact=contact, actor=by, calendar=self.calendar
-            )
-        if decision == Contact.Decision.MEETING:
-            deadline_record_event(
-                event=MEETING_DECIDED_EVENTS[v["meeting_kind"]],
-                now=at,
-                contact=contact,
-                actor=by,
-                calendar=self.calendar,
-            )
+        if decision:
+            at = v["decided_at"]
+            found += [(events.SCREENING_HELD, at), (events.DECISION_MADE, at)]
+            if decision in DECISION_EVENTS:
+                found.append((DECISION_EVENTS[decision], at))
+            if decision == Contact.Decision.MEETING:
+                found.append((MEETING_DECIDED_EVENTS[v["meeting_kind"]], at))
+        self.clocks.contact_events(contact, found, creator_team_id=_team_of(contact.created_by))
 
-    def episode_clocks(self, episode: Episode, v: dict, records: dict) -> None:
+    def episode_clocks(self, episode: Episode, v: dict, records: dict, contact: Contact | None) -> None:
         """The events an open episode's dates imply, in the order the services send them."""
-        by = self.by
-
-        def emit(event: str, at: datetime | None, *, key: str = "", worker=None) -> None:
-            if at is not None:
-                deadline_record_event(
-                    event=event, now=at, actor=by, episode=episode, key=key, worker=worker, calendar=self.calendar
-                )
-
-        # Until it is allocated, the episode has no lead professional: its clocks are the team's (engine.Owners).
-        lead = episode.lead_professional
-        episode.lead_professional = None
-        emit(events.EPISODE_OPENED, episode.opened_at)
-        contact = episode.contact if episode.contact_id else None
+        found: list[tuple[str, datetime, str, User | None]] = [(events.EPISODE_OPENED, episode.opened_at, "", None)]
         received = min(contact.received_at, episode.opened_at) if contact is not None else episode.opened_at
         if episode.origin == Episode.Origin.STEP_DOWN:
-            emit(events.STEP_DOWN_RECEIVED, received)
+            found.append((events.STEP_DOWN_RECEIVED, received, "", None))
         elif episode.origin == Episode.Origin.WRAPAROUND:
-            emit(events.WRAPAROUND_REQUESTED, received)
-        episode.lead_professional = lead
-        emit(events.ALLOCATED, v.get("allocated_at"), worker=lead)
-        emit(events.INITIAL_CONTACT_MADE, v.get("initial_contact_at"))
-        emit(events.FIRST_VISIT_MADE, v.get("first_visit_at"))
-        emit(events.FAMILY_VISITED, v.get("first_visit_at"))
+            found.append((events.WRAPAROUND_REQUESTED, received, "", None))
+
+        def add(event: str, at: datetime | None, key: str = "", worker: User | None = None) -> None:
+            if at is not None:
+                found.append((event, at, key, worker))
+
+        add(events.ALLOCATED, v.get("allocated_at"), worker=episode.lead_professional)
+        add(events.INITIAL_CONTACT_MADE, v.get("initial_contact_at"))
+        add(events.FIRST_VISIT_MADE, v.get("first_visit_at"))
+        add(events.FAMILY_VISITED, v.get("first_visit_at"))
         if "assessment" in records and v.get("assessment_completed_at"):
-            emit(
-                events.ASSESSMENT_COMPLETED, v["assessment_completed_at"], key=f"assessment:{records['assessment'].pk}"
-            )
+            key = f"assessment:{records['assessment'].pk}"
+            add(events.ASSESSMENT_COMPLETED, v["assessment_completed_at"], key)
         plan = records.get("plan")
         if plan is not None:
-            emit(events.PLAN_STARTED, plan.created_at, key=f"plan:{plan.pk}")
-        emit(events.PLANNING_MEETING_HELD, v.get("planning_meeting_at"))
+            add(events.PLAN_STARTED, plan.created_at, f"plan:{plan.pk}")
+        add(events.PLANNING_MEETING_HELD, v.get("planning_meeting_at"))
         if plan is not None and v.get("plan_active_at"):
-            emit(events.PLAN_COMPLETED, v["plan_active_at"], key=f"plan:{plan.pk}")
+            add(events.PLAN_COMPLETED, v["plan_active_at"], f"plan:{plan.pk}")
         if "review" in records:
-            emit(events.REVIEW_HELD, v["last_review_at"], key=f"review:{records['review'].pk}")
+            add(events.REVIEW_HELD, v["last_review_at"], f"review:{records['review'].pk}")
+        creator = _team_of(contact.created_by) if contact is not None else None
+        self.clocks.episode_events(episode, found, contact=contact, creator_team_id=creator)
+
+
+def _team_of(user: User | None) -> int | None:
+    return user.team_id if user is not None else None
 
 
 def import_set(
