@@ -7,5 +7,5 @@ urlpatterns = [
     path("", views.start, name="start"),
     path("layout/<slug:layout_kind>.csv", views.template, name="template"),
     path("<int:job_id>/", views.detail, name="detail"),
-    path("<int:job_id>/import/", views.run, name="run"),
+    path("import/", views.run, name="run"),
 ]

@@ -7,6 +7,7 @@ the real run, another job with its own progress bar.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpResponse
@@ -21,6 +22,7 @@ from imports import tasks
 from imports.forms import UploadForm, max_upload_bytes
 from imports.layout import KIND_OF, KINDS
 from kit import jobs
+from kit.forms import GdsForm, SafeTextMixin
 from kit.models import BackgroundJob
 from kit.permissions import require_role
 from workflows.actions import ActionView
@@ -94,22 +96,31 @@ def detail(request, job_id: int):
     return render(request, "imports/job.html", context)
 
 
+class RunForm(SafeTextMixin, GdsForm):
+    check = forms.IntegerField(widget=forms.HiddenInput, error_messages={"required": "Choose the check to import"})
+
+
 class RunImport(ActionView):
     """The Import button of a clean dry run: starts the real run of the same files."""
 
+    form_class = RunForm
     post_only = True
-    refusal = "message"
     permission_first = True
 
     def check_permission(self, target) -> None:
         require_role(self.request.user, ADMINISTRATOR)
 
     def get_object(self):
-        return _import_job_or_404(self.request, self.kwargs["job_id"])
+        return None
+
+    def page(self, form, *, status: int = 200):
+        return render(self.request, "imports/run_refused.html", {"form": form}, status=status)
 
     def perform(self, data):
-        check = self.object
-        if check.kind != import_jobs.DRY_RUN or check.state != BackgroundJob.State.DONE or not check.result.get("ok"):
+        check = jobs.job_for(self.request.user, data["check"])
+        if check is None or check.kind != import_jobs.DRY_RUN:
+            raise WorkflowError("There is no such check of yours: upload the files again.")
+        if check.state != BackgroundJob.State.DONE or not check.result.get("ok"):
             raise WorkflowError("Only a check that found nothing wrong can be imported: upload the files again.")
         if import_jobs.upload_dir(check.params.get("upload", "")) is None:
             raise WorkflowError("The uploaded files are no longer there: upload them again.")
@@ -127,9 +138,6 @@ class RunImport(ActionView):
 
     def success_url(self) -> str:
         return reverse("imports:detail", args=[self.result.pk])
-
-    def failure_url(self) -> str:
-        return reverse("imports:detail", args=[self.object.pk])
 
 
 run = RunImport.as_view()

@@ -195,13 +195,16 @@ def test_upload_check_and_import_through_the_pages(
         page = client.get(reverse("imports:detail", args=[check_id])).content.decode()
         assert "Import</button>" in page
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(reverse("imports:run", args=[check_id]))
+            response = client.post(reverse("imports:run"), {"check": check_id})
         assert response.status_code == 302
         run_id = queued.pop()
         import_jobs.real_run(run_id, now=NOW)
         assert Family.objects.count() == 8
         assert "Imported:" in client.get(reverse("imports:detail", args=[run_id])).content.decode()
     assert len(callbacks) == 1
+    # A check already imported, or someone else's, is refused with the reason on one error summary.
+    refused = client.post(reverse("imports:run"), {"check": check_id})
+    assert refused.status_code == 409 and "upload them again" in refused.content.decode()
     # Nobody else sees an import, and only administrators may start one.
     client.force_login(users["manager"])
     assert client.get(reverse("imports:detail", args=[check_id])).status_code == 403

@@ -268,7 +268,7 @@ EXPECTED_POST = {
     "accounts:service_procedure": "L - - - - - - - + - -",
     "accounts:user_create": "L - - - - - - - + - -",
     "imports:start": "L - - - - - - - + - -",
-    "imports:run": "L - - - - - - - - - -",
+    "imports:run": "L - - - - - - - + - -",
     "accounts:user_edit": "L - - - - - - - + - -",
     "accounts:user_two_factor": "L - - - - - - - + - -",
     "cases:agency_add": "L + + + + + + + - - -",
