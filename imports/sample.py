@@ -61,6 +61,7 @@ class _Sample:
             k: [] for k in ("teams", "staff", "families", "people", "agencies", "contacts", "episodes", "case_notes")
         }
         self.errors: list[tuple[str, int, str]] = []
+        self.nhs_used: set[str] = set()
 
     def office(self, days_ago: float) -> datetime:
         """A weekday office time about `days_ago` days before now."""
@@ -129,11 +130,19 @@ class _Sample:
         else:
             self.contact(fid, f"{fid}-K1", received, children, rng.choice(("signpost", "no_further_action")), None)
 
+    def unique_nhs_number(self) -> str:
+        """A valid NHS number not given before in this set (one person, one number)."""
+        while True:
+            number = nhs_number(self.rng)
+            if number not in self.nhs_used:
+                self.nhs_used.add(number)
+                return number
+
     def person(self, fid, pid, relationship, surname, born) -> str:
         self.rows["people"].append({
             "person_id": pid, "family_id": fid, "relationship": relationship, "first_name": self.rng.choice(FIRST),
             "last_name": surname, "date_of_birth": _d(born), "sex": self.rng.choice("MF"),
-            "ethnicity": self.rng.choice(ETHNICITIES), "nhs_number": nhs_number(self.rng),
+            "ethnicity": self.rng.choice(ETHNICITIES), "nhs_number": self.unique_nhs_number(),
         })  # fmt: skip
         return pid
 
