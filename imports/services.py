@@ -8,9 +8,10 @@ stopped half-way carries on where it stopped.
 
 Open work gets its clocks from the deadline engine: the events its dates imply (opened, allocated,
 initial contact, first visit, assessment completed, plan started and active, last review; for a contact
-still at the front door, its receipt and any decision) go through `deadlines.services.deadline_record_event`
-at the times they happened, as the workflow services send them, so an imported case has the clocks a case
-recorded here would have (tests/imports/test_imports.py compares them). Closed work gets no clocks.
+still at the front door, its receipt and any decision) are replayed by the engine's own functions at the
+times they happened, in the order the workflow services send them (imports.clocks), so an imported case
+has the clocks a case recorded here would have (tests/imports/test_imports.py compares them). Closed work
+gets no clocks.
 """
 
 from __future__ import annotations
