@@ -20,6 +20,9 @@ COPY workflows workflows
 COPY deadlines deadlines
 COPY oversight oversight
 COPY tooling tooling
+COPY partners partners
+COPY imports imports
+COPY api api
 # The project without extras: no embedded servers, test or benchmark tools in the image.
 RUN pip install --no-cache-dir -c constraints.txt .
 COPY . .
@@ -27,7 +30,7 @@ COPY --from=frontend /build/node_modules node_modules
 # collectstatic needs settings that import; these values are only for this build step.
 RUN DATABASE_URL=postgresql://build@localhost/build REDIS_URL=redis://localhost:6379/0 SECRET_KEY=build-only \
     python manage.py collectstatic --no-input \
-    && mkdir -p /app/.data/media && chown -R earlyhelp /app/.data
+    && mkdir -p /app/.data/media /app/.data/private && chown -R earlyhelp /app/.data
 USER earlyhelp
 EXPOSE 8000
 CMD ["gunicorn", "earlyhelp.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

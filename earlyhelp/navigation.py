@@ -47,6 +47,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Users", "accounts:user_list", frozenset({r.ADMINISTRATOR})),
     NavItem("Closure days", "deadlines:closure_days", frozenset({r.ADMINISTRATOR})),
     NavItem("Procedures", "accounts:service_list", frozenset({r.ADMINISTRATOR})),
+    NavItem("Import", "imports:start", frozenset({r.ADMINISTRATOR})),
     NavItem(
         "Letter templates", "episodes:letter_templates", frozenset({r.ADMINISTRATOR, r.MANAGER}), home_only=MANAGER
     ),

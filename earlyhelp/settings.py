@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "deadlines",
     "oversight",
     "partners",
+    "imports",
 ]
 
 MIDDLEWARE = [

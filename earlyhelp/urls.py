@@ -28,6 +28,7 @@ urlpatterns = [
     path("oversight/", include("oversight.urls")),
     path("jobs/", include("kit.job_urls")),
     path("partners/", include("partners.urls")),
+    path("imports/", include("imports.urls")),
     # "Why is this due?" is a page of the case's record (workflows) under the `deadlines:` names.
     path("deadlines/", include((deadlines_urls.urlpatterns + clock_urls.urlpatterns, deadlines_urls.app_name))),
     # The read API (ADR 46), and the administrator's pages for its clients.

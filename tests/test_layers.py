@@ -15,7 +15,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("kit", "accounts", "cases", "deadlines", "workflows", "oversight", "earlyhelp", "api")
+APPS = ("kit", "accounts", "cases", "deadlines", "workflows", "oversight", "earlyhelp", "api", "partners", "imports")
 SCANNED = (*APPS, "benchmarks", "tooling", "tests")
 PROJECT = {*SCANNED}
 

@@ -95,6 +95,7 @@ KWARG_VALUES = {
     "rule_id": "B2",
     "number": 1,
     "token": "not-an-invitation",
+    "layout_kind": "families",
 }
 
 
