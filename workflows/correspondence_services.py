@@ -434,6 +434,7 @@ def message_create(
     if kind not in kinds_for(contact=contact, episode=episode):
         raise WorkflowError("This kind of letter is not sent from this page.")
     family = (episode or contact).family
+    person = person or None  # the compose form's "no member" is an empty value
     if person is not None and (
         kind in TO_REFERRER + TO_PARTNER or not family.memberships.filter(person=person).exists()
     ):
