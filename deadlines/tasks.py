@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from deadlines.alerts import alerts_deliver, alerts_raise, digest_send
 from deadlines.calendar_source import current_calendar
+from deadlines.counts import counts_reconcile
 from deadlines.services import deadlines_recompute_open
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
@@ -48,3 +49,9 @@ def recompute_rulebook(slug: str) -> int:
     nothing already done.
     """
     return deadlines_recompute_open(now=timezone.now(), calendar=current_calendar(), slugs=[slug], adopt=True)
+
+
+@shared_task(name="deadlines.tasks.reconcile_counts", **TASK_OPTIONS)
+def reconcile_counts() -> int:
+    """Recount every clock, prove the summary rows equal the recount, repair and log any drift."""
+    return len(counts_reconcile(now=timezone.now()).drift)
