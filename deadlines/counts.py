@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -325,20 +325,25 @@ def counts_advance(*, now: datetime) -> int:
 # --- Readers ------------------------------------------------------------------------------------------
 
 
-def open_counts(*, now: datetime, where: Q | None = None, clock_where: Q | None = None) -> dict[tuple, int]:
+def open_counts(
+    *,
+    now: datetime,
+    where: Q | None = None,
+    clock_where: Q | None = None,
+    keep: Callable[[tuple], bool] | None = None,
+) -> dict[tuple, int]:
     """Open clocks at `now` by (team, assignee, rule, status, day): the rows matching `where`
-    plus the correction from their `as_of` to `now` for the clocks matching `clock_where`
-    (the same filter said of Deadline). A few hundred rows whatever the number of clocks."""
+    plus the correction from `as_of` to `now` for the clocks matching `clock_where` (the same
+    filter said of Deadline). `keep` says which keys the caller wants once corrected (the rows'
+    filter on status and day, said in Python: the correction can move a clock into or out of it).
+    A few hundred rows whatever the number of clocks."""
     as_of = counts_as_of()
     out: Counter = Counter()
-    for row in (
-        OpenClockCount.objects.filter(where or Q())
-        .filter(n__gt=0)
-        .values_list("team_id", "assignee_id", "rule_id", "status", "day", "n")
-    ):
+    rows = OpenClockCount.objects.filter(where or Q()).filter(n__gt=0)
+    for row in rows.values_list("team_id", "assignee_id", "rule_id", "status", "day", "n"):
         out[row[:5]] += row[5]
     out.update(_movement(as_of, now, where=clock_where).open)
-    return {k: n for k, n in out.items() if n}
+    return {k: n for k, n in out.items() if n and (keep is None or keep(k))}
 
 
 def timeliness_counts(*, now: datetime, where: Q | None = None, clock_where: Q | None = None) -> dict[tuple, dict]:

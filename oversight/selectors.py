@@ -334,6 +334,227 @@ def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
     return {"by_practitioner": by_practitioner, "totals": totals}
 
 
+# --- Counts read from the summary rows (deadlines.counts, ADR 0041) ---------------------------------
+#
+# The board's and the dashboard's figures: a few hundred summary rows whatever the number of clocks,
+# no cache. Counts of clocks, no family data: scoped to the team (board) or the service's teams
+# (dashboard), like the timeliness figures always were. The lists stay on the clocks, scoped.
+
+
+def rule_titles() -> dict[str, str]:
+    """Each rule's title in the deployment's rulebooks (the summary rows carry only the rule id)."""
+    from deadlines.services import active_rulebooks
+
+    titles: dict[str, str] = {}
+    for book in active_rulebooks():
+        for rule in book.rules.values():
+            titles.setdefault(rule.id, rule.title)
+    return titles
+
+
+def _names(user_ids) -> dict[int, str]:
+    ids = [i for i in user_ids if i]
+    if not ids:
+        return {}
+    rows = User.objects.filter(pk__in=ids).values_list("pk", "first_name", "last_name", "username")
+    return {pk: " ".join(filter(None, [first, last])) or username for pk, first, last, username in rows}
+
+
+def _board_bucket(status: str, day: date | None, *, today: date, sunday: date) -> str | None:
+    if status == Status.BREACHED:
+        return "breached"
+    if status == Status.OVERDUE:
+        return "overdue"
+    if day is None or day > sunday:
+        return None
+    return "today" if day <= today else "week"
+
+
+def board_counts(
+    *, team: Team, now: datetime, practitioner_id: int | None = None, rule_id: str = "", status: str = ""
+) -> dict:
+    """The board's counts of the team's open clocks by practitioner and by rule, from the summary rows.
+
+    The same figures as `board_deadline_summary` and `board_rule_summary` over `board_deadlines`:
+    breached, overdue, due today and due later this week (to Sunday), filtered by practitioner,
+    rule and status.
+    """
+    from deadlines.counts import open_counts
+
+    today = timezone.localdate(now)
+    sunday = today + timedelta(days=6 - today.weekday())
+
+    def bucket(key) -> str | None:
+        return _board_bucket(key[3], key[4], today=today, sunday=sunday)
+
+    where = Q(team_id=team.pk) & (Q(status__in=[Status.BREACHED, Status.OVERDUE]) | Q(day__lte=sunday))
+    counts = open_counts(now=now, where=where, clock_where=Q(team_id=team.pk), keep=lambda k: bucket(k) is not None)
+    people: dict[int, dict] = {}
+    rules: dict[str, dict] = {}
+    zero = dict.fromkeys([*BUCKET_LABELS, "total"], 0)
+    for key, n in counts.items():
+        _team, assignee_id, rule, _status, _day = key
+        b = bucket(key)
+        if (practitioner_id and assignee_id != practitioner_id) or (rule_id and rule != rule_id):
+            continue
+        if status in BUCKET_LABELS and b != status:
+            continue
+        for row in (people.setdefault(assignee_id, dict(zero)), rules.setdefault(rule, dict(zero))):
+            row[b] += n
+            row["total"] += n
+    names = _names(people)
+    by_practitioner = [
+        {"assignee_id": pk or None, "name": names.get(pk) or "Not allocated (team)", **row}
+        for pk, row in people.items()
+    ]
+    by_practitioner.sort(key=lambda r: (r["assignee_id"] is None, r["name"], r["assignee_id"] or 0))
+    totals = dict(zero)
+    for row in people.values():
+        for key in totals:
+            totals[key] += row[key]
+    titles = rule_titles()
+    by_rule = sorted(
+        (
+            {"rule_id": r, "title": titles.get(r, r), **row, "due": row["today"] + row["week"]}
+            for r, row in rules.items()
+        ),
+        key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]),
+    )
+    return {"by_practitioner": by_practitioner, "totals": totals, "by_rule": by_rule}
+
+
+def _service_team_ids(service_id: int) -> list[int]:
+    return list(Team.objects.filter(service_id=service_id).values_list("pk", flat=True))
+
+
+def breach_counts_summary(
+    user,
+    *,
+    now: datetime,
+    period: Period | None = None,
+    team_id: int | None = None,
+    rule_id: str = "",
+    team_ids: list[int] | None = None,
+) -> dict:
+    """Open breaches of the service by team and by rule, breached in `period` (None: whenever), with
+    how many are not yet acknowledged: the same figures as `breach_counts`, from the summary rows
+    plus one small count of acknowledgements (a manager's act, so few)."""
+    from deadlines.counts import open_counts
+
+    service_id = service_id_of(user)
+    empty = {"by_team": [], "by_rule": [], "breached": 0, "unacknowledged": 0}
+    if not service_id:
+        return empty
+    teams = _service_team_ids(service_id) if team_ids is None else team_ids
+    if team_id:
+        teams = [t for t in teams if t == team_id]
+    if not teams:
+        return empty
+    where = Q(team_id__in=teams, status=Status.BREACHED)
+    if rule_id:
+        where &= Q(rule_id=rule_id)
+    if period is not None:
+        where &= Q(day__gte=period.start, day__lte=period.end)
+
+    def keep(key) -> bool:
+        _t, _a, rule, status, day = key
+        if status != Status.BREACHED or (rule_id and rule != rule_id):
+            return False
+        return period is None or period.start <= day <= period.end
+
+    counts = open_counts(now=now, where=where, clock_where=Q(team_id__in=teams), keep=keep)
+    acked = _breached_in(
+        Deadline.objects.breached(now).filter(team_id__in=teams, acknowledgements__isnull=False),
+        period=period,
+        team_id=None,
+        rule_id=rule_id,
+    )
+    acked_rows = list(acked.order_by().values_list("team_id", "rule_id").annotate(n=Count("pk", distinct=True)))
+    by_team: dict[int, dict] = {}
+    by_rule: dict[str, dict] = {}
+    for (team, _a, rule, _s, _d), n in counts.items():
+        by_team.setdefault(team, {"breached": 0, "unacknowledged": 0})["breached"] += n
+        by_rule.setdefault(rule, {"breached": 0, "unacknowledged": 0})["breached"] += n
+    for row in (*by_team.values(), *by_rule.values()):
+        row["unacknowledged"] = row["breached"]
+    for team, rule, n in acked_rows:
+        for row in (by_team.get(team), by_rule.get(rule)):
+            if row is not None:
+                row["unacknowledged"] = max(0, row["unacknowledged"] - n)
+    names = dict(Team.objects.filter(pk__in=list(by_team)).values_list("pk", "name"))
+    titles = rule_titles()
+    team_rows = sorted(
+        ({"team_id": t, "team__name": names.get(t, ""), **row} for t, row in by_team.items()),
+        key=lambda r: (r["team__name"], r["team_id"]),
+    )
+    rule_rows = sorted(
+        ({"rule_id": r, "title": titles.get(r, r), **row} for r, row in by_rule.items()),
+        key=lambda r: (-r["breached"], r["rule_id"]),
+    )
+    return {
+        "by_team": team_rows,
+        "by_rule": rule_rows,
+        "breached": sum(r["breached"] for r in team_rows),
+        "unacknowledged": sum(r["unacknowledged"] for r in team_rows),
+    }
+
+
+def timeliness_months(period: Period) -> tuple[date, date]:
+    """The whole local months a period touches: the summary rows hold timeliness by month."""
+    return period.start.replace(day=1), period.end.replace(day=1)
+
+
+def timeliness_summary(user, *, period: Period, now: datetime, team_id: int | None = None, rule_id: str = "") -> dict:
+    """Timeliness by rule, team and month of the clocks started in the months of `period`, from the
+    summary rows: the figures of `timeliness_by_rule`, `_by_team` and `_by_month` for whole months
+    (no median: the timeliness report has it). Scoped like `timeliness_clocks`."""
+    from deadlines.counts import timeliness_counts
+
+    service_id = service_id_of(user)
+    out = {"by_rule": [], "by_team": [], "by_month": [], "computed_at": now}
+    teams = _service_team_ids(service_id) if service_id else []
+    if user.has_role(roles.TEAM_LEADER) and not user.has_role(roles.MANAGER):
+        teams = [t for t in teams if t == user.team_id]
+    if team_id:
+        teams = [t for t in teams if t == team_id]
+    first, last = timeliness_months(period)
+    where = Q(team_id__in=teams, month__gte=first, month__lte=last)
+    if rule_id:
+        where &= Q(rule_id=rule_id)
+    end = local_midnight(add_months(last, 1))
+    clock_where = Q(team_id__in=teams, started_at__gte=local_midnight(first), started_at__lt=end)
+    counts = timeliness_counts(now=now, where=where, clock_where=clock_where)
+    by_rule: dict[str, dict] = {}
+    by_team: dict[int, dict] = {}
+    by_month: dict[date, dict] = {}
+    for (team, rule, month), measures in counts.items():
+        if team not in teams or not (first <= month <= last) or (rule_id and rule != rule_id):
+            continue
+        for group, key in ((by_rule, rule), (by_team, team), (by_month, month)):
+            row = group.setdefault(key, dict.fromkeys(measures, 0))
+            for m, v in measures.items():
+                row[m] += v
+
+    def shaped(row: dict, **extra) -> dict:
+        return _with_percentages({**row, **extra, "median": None})
+
+    titles = rule_titles()
+    order = {r: i for i, (r, _) in enumerate(rule_choices())}
+    out["by_rule"] = sorted(
+        (shaped(row, rule_id=r, title=titles.get(r, r)) for r, row in by_rule.items()),
+        key=lambda r: (order.get(r["rule_id"], 999), r["rule_id"]),
+    )
+    names = dict(Team.objects.filter(pk__in=list(by_team)).values_list("pk", "name"))
+    out["by_team"] = sorted(
+        (shaped(row, team_id=t, team__name=names.get(t, "")) for t, row in by_team.items()),
+        key=lambda r: (r["team__name"], r["team_id"]),
+    )
+    zero = dict.fromkeys(("run", "with_expected", "with_maximum", "stopped", "met_expected", "missed_expected",
+                          "met_maximum", "missed_maximum"), 0)  # fmt: skip
+    out["by_month"] = [shaped(dict(by_month.get(m, zero)), month=m) for m in Period(first, period.end).months()]
+    return out
+
+
 def _last_duty_note() -> QuerySet[CaseNote]:
     return CaseNote.objects.filter(episode=OuterRef("pk"), kind=CaseNote.Kind.DUTY_CONTACT).order_by(
         "-happened_at", "-pk"
