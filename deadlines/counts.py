@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateField, F, Q, Value, When
+from django.db.models import Case, Count, DateField, F, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Least, TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -226,6 +226,9 @@ def _state(*, lock: str) -> ClockCountsState:
     return _state(lock=lock)
 
 
+_AS_OF = Subquery(ClockCountsState.objects.filter(pk=1).values("as_of")[:1])
+
+
 def counts_as_of() -> datetime:
     """The instant the summary rows' statuses are as of (no lock: for readers)."""
     found = ClockCountsState.objects.filter(pk=1).values_list("as_of", flat=True).first()
@@ -337,10 +340,16 @@ def open_counts(
     filter said of Deadline). `keep` says which keys the caller wants once corrected (the rows'
     filter on status and day, said in Python: the correction can move a clock into or out of it).
     A few hundred rows whatever the number of clocks."""
-    as_of = counts_as_of()
     out: Counter = Counter()
-    rows = OpenClockCount.objects.filter(where or Q()).filter(n__gt=0)
-    for row in rows.values_list("team_id", "assignee_id", "rule_id", "status", "day", "n"):
+    rows = list(
+        OpenClockCount.objects.filter(where or Q())
+        .filter(n__gt=0)
+        .annotate(as_of=_AS_OF)
+        .values_list("team_id", "assignee_id", "rule_id", "status", "day", "n", "as_of")
+    )
+    # The instant comes with the rows (one query); only with no rows is it asked for alone.
+    as_of = (rows[0][6] if rows else None) or counts_as_of()
+    for row in rows:
         out[row[:5]] += row[5]
     out.update(_movement(as_of, now, where=clock_where).open)
     return {k: n for k, n in out.items() if n and (keep is None or keep(k))}
@@ -348,12 +357,16 @@ def open_counts(
 
 def timeliness_counts(*, now: datetime, where: Q | None = None, clock_where: Q | None = None) -> dict[tuple, dict]:
     """Timeliness by (team, rule, month) at `now`, like `open_counts`."""
-    as_of = counts_as_of()
     out: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(TIMELINESS_MEASURES))
-    rows = ClockTimeliness.objects.filter(where or Q()).values_list("team_id", "rule_id", "month", *TIMELINESS_MEASURES)
+    rows = list(
+        ClockTimeliness.objects.filter(where or Q())
+        .annotate(as_of=_AS_OF)
+        .values_list("team_id", "rule_id", "month", *TIMELINESS_MEASURES, "as_of")
+    )
+    as_of = (rows[0][-1] if rows else None) or counts_as_of()
     for row in rows:
         total = out[row[:3]]
-        for i, v in enumerate(row[3:]):
+        for i, v in enumerate(row[3:-1]):
             total[i] += v
     for key, vector in _movement(as_of, now, where=clock_where).timeliness.items():
         total = out[key]

@@ -423,80 +423,94 @@ def board_counts(
     return {"by_practitioner": by_practitioner, "totals": totals, "by_rule": by_rule}
 
 
-def _service_team_ids(service_id: int) -> list[int]:
-    return list(Team.objects.filter(service_id=service_id).values_list("pk", flat=True))
+def _service_teams(user) -> list[Team]:
+    service_id = service_id_of(user)
+    return list(Team.objects.filter(service_id=service_id)) if service_id else []
 
 
-def breach_counts_summary(
+def breach_summaries(
     user,
     *,
     now: datetime,
-    period: Period | None = None,
+    period: Period | None,
+    teams: list[Team] | None = None,
     team_id: int | None = None,
     rule_id: str = "",
-    team_ids: list[int] | None = None,
-) -> dict:
-    """Open breaches of the service by team and by rule, breached in `period` (None: whenever), with
-    how many are not yet acknowledged: the same figures as `breach_counts`, from the summary rows
-    plus one small count of acknowledgements (a manager's act, so few)."""
+) -> dict[str, dict]:
+    """Open breaches of the service by team and by rule with how many are not yet acknowledged, for
+    those breached in `period` ("period") and whenever breached ("whenever"): the figures of
+    `_breach_counts`, from the summary rows (one read) plus one count of acknowledgements (a
+    manager's act, so few). `teams`: the service's teams, if the caller has them."""
     from deadlines.counts import open_counts
 
-    service_id = service_id_of(user)
     empty = {"by_team": [], "by_rule": [], "breached": 0, "unacknowledged": 0}
-    if not service_id:
-        return empty
-    teams = _service_team_ids(service_id) if team_ids is None else team_ids
-    if team_id:
-        teams = [t for t in teams if t == team_id]
-    if not teams:
-        return empty
-    where = Q(team_id__in=teams, status=Status.BREACHED)
+    if not service_id_of(user):
+        return {"period": empty, "whenever": empty}
+    teams = _service_teams(user) if teams is None else teams
+    names = {t.pk: t.name for t in teams if not team_id or t.pk == team_id}
+    if not names:
+        return {"period": empty, "whenever": empty}
+    where = Q(team_id__in=list(names), status=Status.BREACHED)
     if rule_id:
         where &= Q(rule_id=rule_id)
-    if period is not None:
-        where &= Q(day__gte=period.start, day__lte=period.end)
 
     def keep(key) -> bool:
-        _t, _a, rule, status, day = key
-        if status != Status.BREACHED or (rule_id and rule != rule_id):
-            return False
+        return key[3] == Status.BREACHED and (not rule_id or key[2] == rule_id)
+
+    def in_period(day) -> bool:
         return period is None or period.start <= day <= period.end
 
-    counts = open_counts(now=now, where=where, clock_where=Q(team_id__in=teams), keep=keep)
-    acked = _breached_in(
-        Deadline.objects.breached(now).filter(team_id__in=teams, acknowledgements__isnull=False),
-        period=period,
-        team_id=None,
-        rule_id=rule_id,
+    counts = open_counts(now=now, where=where, clock_where=Q(team_id__in=list(names)), keep=keep)
+    acked = Deadline.objects.breached(now).filter(team_id__in=list(names), acknowledgements__isnull=False)
+    if rule_id:
+        acked = acked.filter(rule_id=rule_id)
+    within = Q(due_at__gte=period.start_at, due_at__lt=period.end_at) if period is not None else Q(pk__isnull=False)
+    acked_rows = list(
+        acked.order_by()
+        .annotate(in_period=Case(When(within, then=Value(True)), default=Value(False)))
+        .values_list("team_id", "rule_id", "in_period")
+        .annotate(n=Count("pk", distinct=True))
     )
-    acked_rows = list(acked.order_by().values_list("team_id", "rule_id").annotate(n=Count("pk", distinct=True)))
-    by_team: dict[int, dict] = {}
-    by_rule: dict[str, dict] = {}
-    for (team, _a, rule, _s, _d), n in counts.items():
-        by_team.setdefault(team, {"breached": 0, "unacknowledged": 0})["breached"] += n
-        by_rule.setdefault(rule, {"breached": 0, "unacknowledged": 0})["breached"] += n
-    for row in (*by_team.values(), *by_rule.values()):
-        row["unacknowledged"] = row["breached"]
-    for team, rule, n in acked_rows:
-        for row in (by_team.get(team), by_rule.get(rule)):
-            if row is not None:
-                row["unacknowledged"] = max(0, row["unacknowledged"] - n)
-    names = dict(Team.objects.filter(pk__in=list(by_team)).values_list("pk", "name"))
     titles = rule_titles()
-    team_rows = sorted(
-        ({"team_id": t, "team__name": names.get(t, ""), **row} for t, row in by_team.items()),
-        key=lambda r: (r["team__name"], r["team_id"]),
-    )
-    rule_rows = sorted(
-        ({"rule_id": r, "title": titles.get(r, r), **row} for r, row in by_rule.items()),
-        key=lambda r: (-r["breached"], r["rule_id"]),
-    )
-    return {
-        "by_team": team_rows,
-        "by_rule": rule_rows,
-        "breached": sum(r["breached"] for r in team_rows),
-        "unacknowledged": sum(r["unacknowledged"] for r in team_rows),
-    }
+    out = {}
+    for name, only_period in (("period", True), ("whenever", False)):
+        by_team: dict[int, dict] = {}
+        by_rule: dict[str, dict] = {}
+        for (team, _a, rule, _s, day), n in counts.items():
+            if only_period and not in_period(day):
+                continue
+            by_team.setdefault(team, {"breached": 0, "unacknowledged": 0})["breached"] += n
+            by_rule.setdefault(rule, {"breached": 0, "unacknowledged": 0})["breached"] += n
+        for row in (*by_team.values(), *by_rule.values()):
+            row["unacknowledged"] = row["breached"]
+        for team, rule, is_within, n in acked_rows:
+            if only_period and not is_within:
+                continue
+            for row in (by_team.get(team), by_rule.get(rule)):
+                if row is not None:
+                    row["unacknowledged"] = max(0, row["unacknowledged"] - n)
+        team_rows = sorted(
+            ({"team_id": t, "team__name": names.get(t, ""), **row} for t, row in by_team.items()),
+            key=lambda r: (r["team__name"], r["team_id"]),
+        )
+        rule_rows = sorted(
+            ({"rule_id": r, "title": titles.get(r, r), **row} for r, row in by_rule.items()),
+            key=lambda r: (-r["breached"], r["rule_id"]),
+        )
+        out[name] = {
+            "by_team": team_rows,
+            "by_rule": rule_rows,
+            "breached": sum(r["breached"] for r in team_rows),
+            "unacknowledged": sum(r["unacknowledged"] for r in team_rows),
+        }
+    return out
+
+
+def breach_counts_summary(
+    user, *, now: datetime, period: Period | None = None, team_id: int | None = None, rule_id: str = ""
+) -> dict:
+    """`breach_summaries` for one period (None: whenever breached)."""
+    return breach_summaries(user, now=now, period=period, team_id=team_id, rule_id=rule_id)["period"]
 
 
 def timeliness_months(period: Period) -> tuple[date, date]:
@@ -504,19 +518,26 @@ def timeliness_months(period: Period) -> tuple[date, date]:
     return period.start.replace(day=1), period.end.replace(day=1)
 
 
-def timeliness_summary(user, *, period: Period, now: datetime, team_id: int | None = None, rule_id: str = "") -> dict:
+def timeliness_summary(
+    user,
+    *,
+    period: Period,
+    now: datetime,
+    team_id: int | None = None,
+    rule_id: str = "",
+    teams: list[Team] | None = None,
+) -> dict:
     """Timeliness by rule, team and month of the clocks started in the months of `period`, from the
     summary rows: the figures of `timeliness_by_rule`, `_by_team` and `_by_month` for whole months
     (no median: the timeliness report has it). Scoped like `timeliness_clocks`."""
     from deadlines.counts import timeliness_counts
 
-    service_id = service_id_of(user)
     out = {"by_rule": [], "by_team": [], "by_month": [], "computed_at": now}
-    teams = _service_team_ids(service_id) if service_id else []
+    found = _service_teams(user) if teams is None else teams
     if user.has_role(roles.TEAM_LEADER) and not user.has_role(roles.MANAGER):
-        teams = [t for t in teams if t == user.team_id]
-    if team_id:
-        teams = [t for t in teams if t == team_id]
+        found = [t for t in found if t.pk == user.team_id]
+    names = {t.pk: t.name for t in found if not team_id or t.pk == team_id}
+    teams = list(names)
     first, last = timeliness_months(period)
     where = Q(team_id__in=teams, month__gte=first, month__lte=last)
     if rule_id:
@@ -544,7 +565,6 @@ def timeliness_summary(user, *, period: Period, now: datetime, team_id: int | No
         (shaped(row, rule_id=r, title=titles.get(r, r)) for r, row in by_rule.items()),
         key=lambda r: (order.get(r["rule_id"], 999), r["rule_id"]),
     )
-    names = dict(Team.objects.filter(pk__in=list(by_team)).values_list("pk", "name"))
     out["by_team"] = sorted(
         (shaped(row, team_id=t, team__name=names.get(t, "")) for t, row in by_team.items()),
         key=lambda r: (r["team__name"], r["team_id"]),
@@ -832,37 +852,6 @@ def service_breaches(
     )
 
 
-def breach_counts(
-    user,
-    *,
-    now: datetime,
-    by: str,
-    period: Period | None = None,
-    team_id: int | None = None,
-    rule_id: str = "",
-) -> list[dict]:
-    """Breaches per team (`by="team"`) or per rule (`by="rule"`) in the service, breached in `period`,
-    with how many are not yet acknowledged. Counts of clocks, no family data: cached for a minute
-    (the list of breaches itself is live)."""
-    service_id = service_id_of(user)
-    if not service_id:
-        return []
-    seconds = min(settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS, 90)
-
-    def compute() -> list[dict]:
-        return _breach_counts(service_id, now=now, by=by, period=period, team_id=team_id, rule_id=rule_id)
-
-    if not seconds:
-        return compute()
-    span = f"{period.start:%Y%m%d}-{period.end:%Y%m%d}" if period else "all"
-    key = f"oversight:breach-counts:{service_id}:{by}:{span}:{team_id}:{rule_id}:{now:%Y%m%d%H%M}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = compute()
-        cache.set(key, counts, seconds)
-    return counts
-
-
 def _breach_counts(
     service_id: int, *, now: datetime, by: str, period: Period | None, team_id: int | None, rule_id: str
 ) -> list[dict]:
@@ -982,39 +971,6 @@ def timeliness_by_month(clocks: QuerySet[Deadline], *, now: datetime, period: Pe
     return out
 
 
-def dashboard_timeliness(user, *, period: Period, now: datetime, team_id: int | None = None, rule_id: str = "") -> dict:
-    """Timeliness by rule, team and month for the dashboard, cached for a few minutes.
-
-    These are counts of clocks (no family data) for the whole service: at council scale each
-    grouping reads every clock started in the period, so the figures are kept for
-    OVERSIGHT_AGGREGATE_CACHE_SECONDS (0 turns the cache off) and the page says when they were
-    computed. Breaches and everything a manager acts on are never cached.
-    """
-    seconds = settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS
-
-    def compute() -> dict:
-        clocks = timeliness_clocks(user, period=period, team_id=team_id, rule_id=rule_id)
-        return {
-            "by_rule": timeliness_by_rule(clocks, now=now),
-            "by_team": timeliness_by_team(clocks, now=now),
-            "by_month": timeliness_by_month(clocks, now=now, period=period),
-            "computed_at": now,
-        }
-
-    if not seconds:
-        return compute()
-    scope = f"team{user.team_id}" if not user.has_role(roles.MANAGER) else "service"
-    key = ":".join(
-        str(part)
-        for part in ("oversight", "timeliness", service_id_of(user), scope, team_id, rule_id, period.start, period.end)
-    )
-    figures = cache.get(key)
-    if figures is None:
-        figures = compute()
-        cache.set(key, figures, seconds)
-    return figures
-
-
 def trend(months: list[dict]) -> dict | None:
     """The change in percent met within the maximum from the first to the last judged month."""
     judged = [m for m in months if m["pct_maximum"] is not None]
@@ -1091,17 +1047,40 @@ DECISIONS = tuple(Contact.Decision.choices)
 def contacts_by_week(user, *, period: Period) -> list[dict]:
     """Contacts received each local week (Monday start) and what was decided about them.
 
-    History, not work to act on: cached like the timeliness figures.
+    An index range over the contacts received in the period (history, not work to act on): kept
+    for OVERSIGHT_AGGREGATE_CACHE_SECONDS with stampede protection (`single_flight`), so when it
+    expires under load one request recounts and the others wait for it, not all of them at once.
     """
     seconds = settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS
+    if not seconds:
+        return _contacts_by_week(user, period=period)
     key = f"oversight:contacts-by-week:{user.pk}:{period.start_at:%Y%m%d}:{period.end_at:%Y%m%d}"
-    cached = cache.get(key) if seconds else None
-    if cached is not None:
-        return cached
-    out = _contacts_by_week(user, period=period)
-    if seconds:
-        cache.set(key, out, seconds)
-    return out
+    return single_flight(key, seconds, lambda: _contacts_by_week(user, period=period))
+
+
+def single_flight(key: str, seconds: int, compute, *, wait: float = 10.0, poll: float = 0.05):
+    """`cache.get(key)`, else compute it once: the first caller takes a lock (`cache.add`) and
+    computes; the others wait for its value (up to `wait` seconds, then compute it themselves)."""
+    import time
+
+    found = cache.get(key)
+    if found is not None:
+        return found
+    lock = f"{key}:lock"
+    if cache.add(lock, 1, timeout=int(wait) + 1):
+        try:
+            value = compute()
+            cache.set(key, value, seconds)
+            return value
+        finally:
+            cache.delete(lock)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(poll)
+        found = cache.get(key)
+        if found is not None:
+            return found
+    return compute()
 
 
 def _contacts_by_week(user, *, period: Period) -> list[dict]:
