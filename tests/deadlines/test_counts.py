@@ -229,7 +229,8 @@ def test_every_writer_of_clocks_is_known_and_counted():
     assert writers == KNOWN_WRITERS
     assert raw == RAW_SQL_WRITERS
     # The claims set only alert stamps.
-    from deadlines.alerts import _LEVEL_SQL
+    from deadlines.alerts import DETECTED_LEVELS, detection_sql
     from deadlines.counts import COUNTED_FIELDS
 
-    assert not {stamp for stamp, _limit, _extra in _LEVEL_SQL.values()} & COUNTED_FIELDS
+    stamps = {re.search(r"SET (\w+) =", detection_sql(level)).group(1) for level in DETECTED_LEVELS}
+    assert stamps and not stamps & COUNTED_FIELDS
