@@ -259,7 +259,6 @@ def dashboard(request):
     by_month = context["by_month"]
     practitioners = list(selectors.caseloads(team_ids=[f.team_id] if f.team_id else team_ids))
     distribution = selectors.caseload_distribution(practitioners)
-    weeks = selectors.contacts_by_week(user, period=f.period)
     context.update(
         {
             "breaches": list(breaches[:URGENT_ROWS]),
@@ -271,8 +270,6 @@ def dashboard(request):
             ),
             "distribution": distribution,
             "distribution_chart": hbar_chart([(b["label"], b["count"]) for b in distribution["bands"]]),
-            "weeks": weeks,
-            "weeks_chart": bar_chart([(f"{w['week']:%-d %b}", w["received"]) for w in weeks]),
             "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[:URGENT_ROWS]),
             "escalation_count": selectors.open_escalations(user, team_ids=team_ids).count(),
         }
@@ -348,6 +345,8 @@ def dashboard_months(request):
             "month_chart": bar_chart(
                 [(_month_label(m["month"]), m["pct_maximum"]) for m in by_month], maximum=100, unit="%"
             ),
+            "weeks": weeks,
+            "weeks_chart": bar_chart([(f"{w['week']:%-d %b}", w["received"]) for w in weeks]),
             "page": _page(request, weeks),
             "page_query": querystring(request.GET, drop=("page",)),
             "decision_labels": [label for _, label in selectors.DECISIONS],

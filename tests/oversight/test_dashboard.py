@@ -234,7 +234,7 @@ class TestCaseloadsAndContacts:
         make_contact(family, received_at=london(2026, 11, 18, 9), decision=D.ALLOCATE)
         make_contact(family, received_at=london(2026, 11, 20, 9))
         client.force_login(users["manager"])
-        weeks = client.get(DASHBOARD, PERIOD).context["weeks"]
+        weeks = client.get(reverse("oversight:dashboard_months"), PERIOD).context["weeks"]
         labels = [value for value, _ in Contact.Decision.choices]
         summary = [
             (w["week"], w["received"], dict(zip(labels, w["decisions"], strict=True))[D.ALLOCATE], w["undecided"])

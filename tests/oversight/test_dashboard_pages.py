@@ -56,7 +56,6 @@ def test_every_page_costs_the_same_at_two_sizes(client, users, team, other_team,
     small = figures()
     build(team, other_team, users, 30, offset=3)
     large = figures()
-    print("queries per page (dashboard, rules, teams, months, board):", small, large)
     assert small == large, (small, large)
     # The dashboard and its drill-down pages: at most 15 (the board has its other lists' counts too).
     assert max(large[:4]) <= 15, large
