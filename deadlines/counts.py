@@ -89,6 +89,8 @@ TIMELINESS_MEASURES = (
     "missed_maximum",
 )
 OPEN_STATUSES = (Status.ON_TIME, Status.DUE_SOON, Status.OVERDUE, Status.BREACHED)
+# The status of the rows that count breached clocks by the day they breached (per team and rule).
+BREACH_DAY = "breach_day"
 
 
 # --- One clock's contribution at an instant ------------------------------------------------------
@@ -112,19 +114,23 @@ def open_status(row: dict, at: datetime) -> str:
 
 
 def _day(row: dict, status: str) -> date | None:
-    if status == Status.BREACHED:
-        return _local_date(row["due_at"])
-    if status == Status.OVERDUE:
+    if status in (Status.BREACHED, Status.OVERDUE):
         return None
     limits = [v for v in (row["expected_at"], row["due_at"]) if v is not None]
     return _local_date(min(limits)) if limits else None
 
 
-def _open_key(row: dict, at: datetime) -> tuple | None:
+def _open_keys(row: dict, at: datetime) -> list[tuple]:
+    """The rows an open clock counts in: its status row and, when breached, its team and rule's
+    row for the day it breached (assignee 0), for the dashboard's "breached in the period"."""
     if row["stopped_at"] is not None:
-        return None
+        return []
     status = open_status(row, at)
-    return (row["team_id"] or 0, row["assignee_id"] or 0, row["rule_id"], status, _day(row, status))
+    team, rule = row["team_id"] or 0, row["rule_id"]
+    keys = [(team, row["assignee_id"] or 0, rule, status, _day(row, status))]
+    if status == Status.BREACHED:
+        keys.append((team, 0, rule, BREACH_DAY, _local_date(row["due_at"])))
+    return keys
 
 
 def _timeliness(row: dict, at: datetime) -> tuple[tuple, tuple[int, ...]] | None:
@@ -156,8 +162,7 @@ class Delta:
 
     def add(self, rows: Iterable[dict], at: datetime, sign: int) -> None:
         for row in rows:
-            key = _open_key(row, at)
-            if key is not None:
+            for key in _open_keys(row, at):
                 self.open[key] += sign
             found = _timeliness(row, at)
             if found is not None:
@@ -191,6 +196,9 @@ class Delta:
 
 
 def _upsert(model, keys: list[str], values: list[str], rows: list[tuple]) -> None:
+    # Rows in key order, so two writers moving clocks between the same rows lock them in the same
+    # order (no deadlock); a busy row is held until its writer commits, like any counter.
+    rows = sorted(rows, key=lambda row: tuple((v is None, v) for v in row[: len(keys)]))
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join([*keys, *values])
     adds = ", ".join(f"{v} = {table}.{v} + EXCLUDED.{v}" for v in values)
@@ -382,8 +390,7 @@ def recount_open(at: datetime) -> dict[tuple, int]:
     """Every open clock counted in SQL at `at` (one GROUP BY)."""
     least = Least("expected_at", "due_at")
     day = Case(
-        When(status=Status.BREACHED, then=TruncDate("due_at", tzinfo=LONDON)),
-        When(status=Status.OVERDUE, then=Value(None, output_field=DateField())),
+        When(status__in=[Status.BREACHED, Status.OVERDUE], then=Value(None, output_field=DateField())),
         default=TruncDate(least, tzinfo=LONDON),
         output_field=DateField(),
     )
@@ -395,7 +402,16 @@ def recount_open(at: datetime) -> dict[tuple, int]:
         .values("t", "a", "rule_id", "status", "d")
         .annotate(n=Count("pk"))
     )
-    return {(r["t"], r["a"], r["rule_id"], r["status"], r["d"]): r["n"] for r in rows}
+    out = {(r["t"], r["a"], r["rule_id"], r["status"], r["d"]): r["n"] for r in rows}
+    breached = (
+        Deadline.objects.breached(at)
+        .annotate(t=Coalesce("team_id", 0), d=TruncDate("due_at", tzinfo=LONDON))
+        .order_by()
+        .values("t", "rule_id", "d")
+        .annotate(n=Count("pk"))
+    )
+    out.update({(r["t"], 0, r["rule_id"], BREACH_DAY, r["d"]): r["n"] for r in breached})
+    return out
 
 
 def recount_timeliness(at: datetime) -> dict[tuple, tuple[int, ...]]:

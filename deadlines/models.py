@@ -433,9 +433,10 @@ class RulebookVersion(models.Model):
 class OpenClockCount(models.Model):
     """How many open clocks share one team, assignee, rule, status and day, as of `ClockCountsState.as_of`.
 
-    `day` is the local date of the clock's maximum for a breached clock (the dashboard's "breached
-    in the period"), the local date of its first limit for one not yet overdue (the board's "due
-    today" and "due later this week"), and null for an overdue clock or one without limits.
+    `day` is the local date of its first limit for a clock not yet overdue (the board's "due today"
+    and "due later this week"), null for an overdue or breached clock or one without limits. A
+    breached clock also counts in one row of status "breach_day" (assignee 0) for the local date of
+    its maximum: the dashboard's "breached in the period", per team and rule.
     """
 
     team_id = models.IntegerField()

@@ -361,6 +361,8 @@ def _names(user_ids) -> dict[int, str]:
 
 
 def _board_bucket(status: str, day: date | None, *, today: date, sunday: date) -> str | None:
+    if status not in (Status.BREACHED, Status.OVERDUE, Status.DUE_SOON, Status.ON_TIME):
+        return None
     if status == Status.BREACHED:
         return "breached"
     if status == Status.OVERDUE:
@@ -441,7 +443,7 @@ def breach_summaries(
     those breached in `period` ("period") and whenever breached ("whenever"): the figures of
     `_breach_counts`, from the summary rows (one read) plus one count of acknowledgements (a
     manager's act, so few). `teams`: the service's teams, if the caller has them."""
-    from deadlines.counts import open_counts
+    from deadlines.counts import BREACH_DAY, open_counts
 
     empty = {"by_team": [], "by_rule": [], "breached": 0, "unacknowledged": 0}
     if not service_id_of(user):
@@ -450,15 +452,21 @@ def breach_summaries(
     names = {t.pk: t.name for t in teams if not team_id or t.pk == team_id}
     if not names:
         return {"period": empty, "whenever": empty}
-    where = Q(team_id__in=list(names), status=Status.BREACHED)
+    # Whenever: the status rows of breached clocks; in the period: their rows by the day they breached.
+    by_day = Q(status=BREACH_DAY)
+    if period is not None:
+        by_day &= Q(day__gte=period.start, day__lte=period.end)
+    where = Q(team_id__in=list(names)) & (Q(status=Status.BREACHED) | by_day)
     if rule_id:
         where &= Q(rule_id=rule_id)
 
-    def keep(key) -> bool:
-        return key[3] == Status.BREACHED and (not rule_id or key[2] == rule_id)
-
     def in_period(day) -> bool:
         return period is None or period.start <= day <= period.end
+
+    def keep(key) -> bool:
+        if rule_id and key[2] != rule_id:
+            return False
+        return key[3] == Status.BREACHED or (key[3] == BREACH_DAY and in_period(key[4]))
 
     counts = open_counts(now=now, where=where, clock_where=Q(team_id__in=list(names)), keep=keep)
     acked = Deadline.objects.breached(now).filter(team_id__in=list(names), acknowledgements__isnull=False)
@@ -476,8 +484,8 @@ def breach_summaries(
     for name, only_period in (("period", True), ("whenever", False)):
         by_team: dict[int, dict] = {}
         by_rule: dict[str, dict] = {}
-        for (team, _a, rule, _s, day), n in counts.items():
-            if only_period and not in_period(day):
+        for (team, _a, rule, status, _day), n in counts.items():
+            if status != (BREACH_DAY if only_period else Status.BREACHED):
                 continue
             by_team.setdefault(team, {"breached": 0, "unacknowledged": 0})["breached"] += n
             by_rule.setdefault(rule, {"breached": 0, "unacknowledged": 0})["breached"] += n
