@@ -138,7 +138,13 @@ def alerts_raise(*, now: datetime, batch_size: int = 1000, rulebooks: Sequence[R
         if not acquired:
             logger.info("alerts_raise: another run holds the lock; skipping")
             return 0
-        return sum(_raise_level(level, now=now, batch_size=batch_size, books=books) for level in DETECTED_LEVELS)
+        raised = sum(_raise_level(level, now=now, batch_size=batch_size, books=books) for level in DETECTED_LEVELS)
+        # The clocks that crossed due soon, overdue or breached since the last run move in the
+        # summary rows (deadlines.counts): the same index range scans as the claims above.
+        from deadlines.counts import counts_advance
+
+        counts_advance(now=now)
+        return raised
 
 
 def _rulebooks(rulebooks: Sequence[Rulebook] | None) -> dict[tuple[str, str], Rule]:

@@ -8,3 +8,7 @@ class DeadlinesConfig(AppConfig):
     def ready(self) -> None:
         # Registers the rulebook system check and the rulebook editor's permission.
         from deadlines import checks, rules  # noqa: F401
+        from deadlines.counts import connect_signals
+
+        # Every delete of a clock (cascades too) keeps the summary rows (deadlines.counts).
+        connect_signals()

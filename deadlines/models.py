@@ -12,10 +12,11 @@ workflow's own history records what happened; the rows are reproducible from it)
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
 from simple_history.models import HistoricalRecords
 
@@ -27,6 +28,9 @@ USER = settings.AUTH_USER_MODEL
 DUE_SOON = timedelta(hours=24)
 
 _OPEN = Q(stopped_at__isnull=True)
+
+# Set while a write is being counted as a whole (deadlines.counts), so the steps inside it are not.
+_COUNTING: ContextVar[bool] = ContextVar("deadline_counting", default=False)
 
 
 class ClosureDay(models.Model):
@@ -58,6 +62,53 @@ class Status(models.TextChoices):
 
 
 class DeadlineQuerySet(models.QuerySet):
+    """Every write of clocks keeps the summary rows (deadlines.counts) in the same transaction."""
+
+    def update(self, **kwargs):
+        from deadlines.counts import COUNTED_FIELDS, Tally
+
+        if not COUNTED_FIELDS & set(kwargs) or _COUNTING.get():
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            tally = Tally.before(self)
+            # By primary key: exactly the rows read (and locked) above.
+            changed = models.QuerySet.update(Deadline.objects.filter(pk__in=tally.ids), **kwargs)
+            tally.after()
+        return changed
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from deadlines.counts import Tally
+
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise ValueError("clocks are created one by one or all of them: conflicts would go uncounted")
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            Tally.created(created)
+        return created
+
+    bulk_create.alters_data = True
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        from deadlines.counts import COUNTED_FIELDS, Tally
+
+        objs = list(objs)
+        if not COUNTED_FIELDS & set(fields):
+            return super().bulk_update(objs, fields, *args, **kwargs)
+        with transaction.atomic(using=self.db):
+            tally = Tally.before_ids([o.pk for o in objs])
+            # Django's bulk_update runs `update()` per batch: counted once, here.
+            token = _COUNTING.set(True)
+            try:
+                changed = super().bulk_update(objs, fields, *args, **kwargs)
+            finally:
+                _COUNTING.reset(token)
+            tally.after()
+        return changed
+
+    bulk_update.alters_data = True
+
     def open(self) -> DeadlineQuerySet:
         return self.filter(_OPEN)
 
@@ -246,6 +297,15 @@ class Deadline(models.Model):
     def __str__(self) -> str:
         return f"{self.rule_id} {self.title}"
 
+    def save(self, *args, **kwargs) -> None:
+        """Saved with its summary rows (deadlines.counts) in one transaction."""
+        from deadlines.counts import Tally
+
+        with transaction.atomic():
+            tally = Tally.before_ids([self.pk])
+            super().save(*args, **kwargs)
+            tally.after([self.pk])
+
     @property
     def subject(self):
         return self.contact or self.episode or self.worker
@@ -377,3 +437,81 @@ class RulebookVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug} version {self.number} ({self.get_state_display()})"
+
+
+# --- Summary rows of the clocks (deadlines.counts, ADR 0041) -------------------------------------
+#
+# Derived from Deadline like Deadline is derived from the workflow: no history (a full recount,
+# `counts_reconcile`, rebuilds them from the clocks at any time). Team and assignee are plain
+# integers, 0 for none, so every key is NOT NULL and one upsert (ON CONFLICT) adds a delta.
+
+
+class OpenClockCount(models.Model):
+    """How many open clocks share one team, assignee, rule, status and day, as of `ClockCountsState.as_of`.
+
+    `day` is the local date of its first limit for a clock not yet overdue (the board's "due today"
+    and "due later this week"), null for an overdue or breached clock or one without limits. A
+    breached clock also counts in one row of status "breach_day" (assignee 0) for the local date of
+    its maximum: the dashboard's "breached in the period", per team and rule.
+    """
+
+    team_id = models.IntegerField()
+    assignee_id = models.IntegerField()
+    rule_id = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    day = models.DateField(null=True)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "assignee_id", "rule_id", "status", "day"],
+                name="open_clock_count_key",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["status", "day"], name="open_clock_count_status_day")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.status} team {self.team_id}: {self.n}"
+
+
+class ClockTimeliness(models.Model):
+    """Timeliness of the clocks of one team and rule started in one local month (withdrawn ones excluded).
+
+    Met and missed against the expected time and the maximum: a clock is missed once stopped late
+    or still open past the limit (as of `ClockCountsState.as_of`); open = run - stopped.
+    """
+
+    team_id = models.IntegerField()
+    rule_id = models.CharField(max_length=20)
+    month = models.DateField()
+    run = models.IntegerField(default=0)
+    with_expected = models.IntegerField(default=0)
+    with_maximum = models.IntegerField(default=0)
+    stopped = models.IntegerField(default=0)
+    met_expected = models.IntegerField(default=0)
+    missed_expected = models.IntegerField(default=0)
+    met_maximum = models.IntegerField(default=0)
+    missed_maximum = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team_id", "rule_id", "month"], name="clock_timeliness_key"),
+        ]
+        indexes = [models.Index(fields=["month"], name="clock_timeliness_month")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.month:%Y-%m} team {self.team_id}: {self.run}"
+
+
+class ClockCountsState(models.Model):
+    """One row: the instant the summary rows' statuses are as of (moved on by the alert job)."""
+
+    as_of = models.DateTimeField()
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    # What the last reconcile found wrong and repaired (0: the summaries equalled the recount).
+    last_drift = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"clock counts as of {self.as_of:%Y-%m-%d %H:%M}"

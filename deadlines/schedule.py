@@ -24,9 +24,11 @@ from celery.schedules import schedule
 RAISE_ALERTS = "deadlines.tasks.raise_alerts"
 DELIVER_ALERTS = "deadlines.tasks.deliver_alerts"
 SEND_DIGESTS = "deadlines.tasks.send_digests"
+RECONCILE_COUNTS = "deadlines.tasks.reconcile_counts"
 
 DELIVERY_INTERVAL = timedelta(minutes=1)
 DIGEST_INTERVAL = timedelta(minutes=15)
+RECONCILE_INTERVAL = timedelta(minutes=30)
 
 
 def _entry(task: str, every: timedelta) -> dict:
@@ -49,6 +51,7 @@ def beat_schedule(*, alert_scan_interval: timedelta | None = None) -> dict[str, 
         "deadlines: raise alerts": _entry(RAISE_ALERTS, alert_scan_interval),
         "deadlines: deliver alerts": _entry(DELIVER_ALERTS, DELIVERY_INTERVAL),
         "deadlines: send digests": _entry(SEND_DIGESTS, DIGEST_INTERVAL),
+        "deadlines: reconcile clock counts": _entry(RECONCILE_COUNTS, RECONCILE_INTERVAL),
     }
 
 

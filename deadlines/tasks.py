@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from deadlines.alerts import alerts_deliver, alerts_raise, digest_send
 from deadlines.calendar_source import current_calendar
+from deadlines.counts import counts_reconcile
 from deadlines.services import deadlines_recompute_open, rulebook_recompute
 from kit.jobs import job_fail
 
@@ -62,3 +63,9 @@ def recompute_rulebook(slug: str, job_id: int | None = None) -> int:
         )
         raise
     return report["moved"]
+
+
+@shared_task(name="deadlines.tasks.reconcile_counts", **TASK_OPTIONS)
+def reconcile_counts() -> int:
+    """Recount every clock, prove the summary rows equal the recount, repair and log any drift."""
+    return len(counts_reconcile(now=timezone.now()).drift)

@@ -334,6 +334,255 @@ def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
     return {"by_practitioner": by_practitioner, "totals": totals}
 
 
+# --- Counts read from the summary rows (deadlines.counts, ADR 0041) ---------------------------------
+#
+# The board's and the dashboard's figures: a few hundred summary rows whatever the number of clocks,
+# no cache. Counts of clocks, no family data: scoped to the team (board) or the service's teams
+# (dashboard), like the timeliness figures always were. The lists stay on the clocks, scoped.
+
+
+def rule_titles() -> dict[str, str]:
+    """Each rule's title in the deployment's rulebooks (the summary rows carry only the rule id)."""
+    from deadlines.services import active_rulebooks
+
+    titles: dict[str, str] = {}
+    for book in active_rulebooks():
+        for rule in book.rules.values():
+            titles.setdefault(rule.id, rule.title)
+    return titles
+
+
+def _names(user_ids) -> dict[int, str]:
+    ids = [i for i in user_ids if i]
+    if not ids:
+        return {}
+    rows = User.objects.filter(pk__in=ids).values_list("pk", "first_name", "last_name", "username")
+    return {pk: " ".join(filter(None, [first, last])) or username for pk, first, last, username in rows}
+
+
+def _board_bucket(status: str, day: date | None, *, today: date, sunday: date) -> str | None:
+    if status not in (Status.BREACHED, Status.OVERDUE, Status.DUE_SOON, Status.ON_TIME):
+        return None
+    if status == Status.BREACHED:
+        return "breached"
+    if status == Status.OVERDUE:
+        return "overdue"
+    if day is None or day > sunday:
+        return None
+    return "today" if day <= today else "week"
+
+
+def board_counts(
+    *, team: Team, now: datetime, practitioner_id: int | None = None, rule_id: str = "", status: str = ""
+) -> dict:
+    """The board's counts of the team's open clocks by practitioner and by rule, from the summary rows.
+
+    The same figures as `board_deadline_summary` and `board_rule_summary` over `board_deadlines`:
+    breached, overdue, due today and due later this week (to Sunday), filtered by practitioner,
+    rule and status.
+    """
+    from deadlines.counts import open_counts
+
+    today = timezone.localdate(now)
+    sunday = today + timedelta(days=6 - today.weekday())
+
+    def bucket(key) -> str | None:
+        return _board_bucket(key[3], key[4], today=today, sunday=sunday)
+
+    where = Q(team_id=team.pk) & (Q(status__in=[Status.BREACHED, Status.OVERDUE]) | Q(day__lte=sunday))
+    counts = open_counts(now=now, where=where, clock_where=Q(team_id=team.pk), keep=lambda k: bucket(k) is not None)
+    people: dict[int, dict] = {}
+    rules: dict[str, dict] = {}
+    zero = dict.fromkeys([*BUCKET_LABELS, "total"], 0)
+    for key, n in counts.items():
+        _team, assignee_id, rule, _status, _day = key
+        b = bucket(key)
+        if (practitioner_id and assignee_id != practitioner_id) or (rule_id and rule != rule_id):
+            continue
+        if status in BUCKET_LABELS and b != status:
+            continue
+        for row in (people.setdefault(assignee_id, dict(zero)), rules.setdefault(rule, dict(zero))):
+            row[b] += n
+            row["total"] += n
+    names = _names(people)
+    by_practitioner = [
+        {"assignee_id": pk or None, "name": names.get(pk) or "Not allocated (team)", **row}
+        for pk, row in people.items()
+    ]
+    by_practitioner.sort(key=lambda r: (r["assignee_id"] is None, r["name"], r["assignee_id"] or 0))
+    totals = dict(zero)
+    for row in people.values():
+        for key in totals:
+            totals[key] += row[key]
+    titles = rule_titles()
+    by_rule = sorted(
+        (
+            {"rule_id": r, "title": titles.get(r, r), **row, "due": row["today"] + row["week"]}
+            for r, row in rules.items()
+        ),
+        key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]),
+    )
+    return {"by_practitioner": by_practitioner, "totals": totals, "by_rule": by_rule}
+
+
+def _service_teams(user) -> list[Team]:
+    service_id = service_id_of(user)
+    return list(Team.objects.filter(service_id=service_id)) if service_id else []
+
+
+def breach_summaries(
+    user,
+    *,
+    now: datetime,
+    period: Period | None,
+    teams: list[Team] | None = None,
+    team_id: int | None = None,
+    rule_id: str = "",
+) -> dict[str, dict]:
+    """Open breaches of the service by team and by rule with how many are not yet acknowledged, for
+    those breached in `period` ("period") and whenever breached ("whenever"): the figures of
+    `_breach_counts`, from the summary rows (one read) plus one count of acknowledgements (a
+    manager's act, so few). `teams`: the service's teams, if the caller has them."""
+    from deadlines.counts import BREACH_DAY, open_counts
+
+    empty = {"by_team": [], "by_rule": [], "breached": 0, "unacknowledged": 0}
+    if not service_id_of(user):
+        return {"period": empty, "whenever": empty}
+    teams = _service_teams(user) if teams is None else teams
+    names = {t.pk: t.name for t in teams if not team_id or t.pk == team_id}
+    if not names:
+        return {"period": empty, "whenever": empty}
+    # Whenever: the status rows of breached clocks; in the period: their rows by the day they breached.
+    by_day = Q(status=BREACH_DAY)
+    if period is not None:
+        by_day &= Q(day__gte=period.start, day__lte=period.end)
+    where = Q(team_id__in=list(names)) & (Q(status=Status.BREACHED) | by_day)
+    if rule_id:
+        where &= Q(rule_id=rule_id)
+
+    def in_period(day) -> bool:
+        return period is None or period.start <= day <= period.end
+
+    def keep(key) -> bool:
+        if rule_id and key[2] != rule_id:
+            return False
+        return key[3] == Status.BREACHED or (key[3] == BREACH_DAY and in_period(key[4]))
+
+    counts = open_counts(now=now, where=where, clock_where=Q(team_id__in=list(names)), keep=keep)
+    acked = Deadline.objects.breached(now).filter(team_id__in=list(names), acknowledgements__isnull=False)
+    if rule_id:
+        acked = acked.filter(rule_id=rule_id)
+    within = Q(due_at__gte=period.start_at, due_at__lt=period.end_at) if period is not None else Q(pk__isnull=False)
+    acked_rows = list(
+        acked.order_by()
+        .annotate(in_period=Case(When(within, then=Value(True)), default=Value(False)))
+        .values_list("team_id", "rule_id", "in_period")
+        .annotate(n=Count("pk", distinct=True))
+    )
+    titles = rule_titles()
+    out = {}
+    for name, only_period in (("period", True), ("whenever", False)):
+        by_team: dict[int, dict] = {}
+        by_rule: dict[str, dict] = {}
+        for (team, _a, rule, status, _day), n in counts.items():
+            if status != (BREACH_DAY if only_period else Status.BREACHED):
+                continue
+            by_team.setdefault(team, {"breached": 0, "unacknowledged": 0})["breached"] += n
+            by_rule.setdefault(rule, {"breached": 0, "unacknowledged": 0})["breached"] += n
+        for row in (*by_team.values(), *by_rule.values()):
+            row["unacknowledged"] = row["breached"]
+        for team, rule, is_within, n in acked_rows:
+            if only_period and not is_within:
+                continue
+            for row in (by_team.get(team), by_rule.get(rule)):
+                if row is not None:
+                    row["unacknowledged"] = max(0, row["unacknowledged"] - n)
+        team_rows = sorted(
+            ({"team_id": t, "team__name": names.get(t, ""), **row} for t, row in by_team.items()),
+            key=lambda r: (r["team__name"], r["team_id"]),
+        )
+        rule_rows = sorted(
+            ({"rule_id": r, "title": titles.get(r, r), **row} for r, row in by_rule.items()),
+            key=lambda r: (-r["breached"], r["rule_id"]),
+        )
+        out[name] = {
+            "by_team": team_rows,
+            "by_rule": rule_rows,
+            "breached": sum(r["breached"] for r in team_rows),
+            "unacknowledged": sum(r["unacknowledged"] for r in team_rows),
+        }
+    return out
+
+
+def breach_counts_summary(
+    user, *, now: datetime, period: Period | None = None, team_id: int | None = None, rule_id: str = ""
+) -> dict:
+    """`breach_summaries` for one period (None: whenever breached)."""
+    return breach_summaries(user, now=now, period=period, team_id=team_id, rule_id=rule_id)["period"]
+
+
+def timeliness_months(period: Period) -> tuple[date, date]:
+    """The whole local months a period touches: the summary rows hold timeliness by month."""
+    return period.start.replace(day=1), period.end.replace(day=1)
+
+
+def timeliness_summary(
+    user,
+    *,
+    period: Period,
+    now: datetime,
+    team_id: int | None = None,
+    rule_id: str = "",
+    teams: list[Team] | None = None,
+) -> dict:
+    """Timeliness by rule, team and month of the clocks started in the months of `period`, from the
+    summary rows: the figures of `timeliness_by_rule`, `_by_team` and `_by_month` for whole months
+    (no median: the timeliness report has it). Scoped like `timeliness_clocks`."""
+    from deadlines.counts import timeliness_counts
+
+    out = {"by_rule": [], "by_team": [], "by_month": [], "computed_at": now}
+    found = _service_teams(user) if teams is None else teams
+    if user.has_role(roles.TEAM_LEADER) and not user.has_role(roles.MANAGER):
+        found = [t for t in found if t.pk == user.team_id]
+    names = {t.pk: t.name for t in found if not team_id or t.pk == team_id}
+    teams = list(names)
+    first, last = timeliness_months(period)
+    where = Q(team_id__in=teams, month__gte=first, month__lte=last)
+    if rule_id:
+        where &= Q(rule_id=rule_id)
+    end = local_midnight(add_months(last, 1))
+    clock_where = Q(team_id__in=teams, started_at__gte=local_midnight(first), started_at__lt=end)
+    counts = timeliness_counts(now=now, where=where, clock_where=clock_where)
+    by_rule: dict[str, dict] = {}
+    by_team: dict[int, dict] = {}
+    by_month: dict[date, dict] = {}
+    for (team, rule, month), measures in counts.items():
+        if team not in teams or not (first <= month <= last) or (rule_id and rule != rule_id):
+            continue
+        for group, key in ((by_rule, rule), (by_team, team), (by_month, month)):
+            row = group.setdefault(key, dict.fromkeys(measures, 0))
+            for m, v in measures.items():
+                row[m] += v
+
+    def shaped(row: dict, **extra) -> dict:
+        return _with_percentages({**row, **extra, "median": None})
+
+    titles = rule_titles()
+    order = {r: i for i, (r, _) in enumerate(rule_choices())}
+    out["by_rule"] = sorted(
+        (shaped(row, rule_id=r, title=titles.get(r, r)) for r, row in by_rule.items()),
+        key=lambda r: (order.get(r["rule_id"], 999), r["rule_id"]),
+    )
+    out["by_team"] = sorted(
+        (shaped(row, team_id=t, team__name=names.get(t, "")) for t, row in by_team.items()),
+        key=lambda r: (r["team__name"], r["team_id"]),
+    )
+    zero = dict.fromkeys(("run", "with_expected", "with_maximum", "stopped", "met_expected", "missed_expected",
+                          "met_maximum", "missed_maximum"), 0)  # fmt: skip
+    out["by_month"] = [shaped(dict(by_month.get(m, zero)), month=m) for m in Period(first, period.end).months()]
+    return out
+
+
 def _last_duty_note() -> QuerySet[CaseNote]:
     return CaseNote.objects.filter(episode=OuterRef("pk"), kind=CaseNote.Kind.DUTY_CONTACT).order_by(
         "-happened_at", "-pk"
@@ -611,37 +860,6 @@ def service_breaches(
     )
 
 
-def breach_counts(
-    user,
-    *,
-    now: datetime,
-    by: str,
-    period: Period | None = None,
-    team_id: int | None = None,
-    rule_id: str = "",
-) -> list[dict]:
-    """Breaches per team (`by="team"`) or per rule (`by="rule"`) in the service, breached in `period`,
-    with how many are not yet acknowledged. Counts of clocks, no family data: cached for a minute
-    (the list of breaches itself is live)."""
-    service_id = service_id_of(user)
-    if not service_id:
-        return []
-    seconds = min(settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS, 90)
-
-    def compute() -> list[dict]:
-        return _breach_counts(service_id, now=now, by=by, period=period, team_id=team_id, rule_id=rule_id)
-
-    if not seconds:
-        return compute()
-    span = f"{period.start:%Y%m%d}-{period.end:%Y%m%d}" if period else "all"
-    key = f"oversight:breach-counts:{service_id}:{by}:{span}:{team_id}:{rule_id}:{now:%Y%m%d%H%M}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = compute()
-        cache.set(key, counts, seconds)
-    return counts
-
-
 def _breach_counts(
     service_id: int, *, now: datetime, by: str, period: Period | None, team_id: int | None, rule_id: str
 ) -> list[dict]:
@@ -761,39 +979,6 @@ def timeliness_by_month(clocks: QuerySet[Deadline], *, now: datetime, period: Pe
     return out
 
 
-def dashboard_timeliness(user, *, period: Period, now: datetime, team_id: int | None = None, rule_id: str = "") -> dict:
-    """Timeliness by rule, team and month for the dashboard, cached for a few minutes.
-
-    These are counts of clocks (no family data) for the whole service: at council scale each
-    grouping reads every clock started in the period, so the figures are kept for
-    OVERSIGHT_AGGREGATE_CACHE_SECONDS (0 turns the cache off) and the page says when they were
-    computed. Breaches and everything a manager acts on are never cached.
-    """
-    seconds = settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS
-
-    def compute() -> dict:
-        clocks = timeliness_clocks(user, period=period, team_id=team_id, rule_id=rule_id)
-        return {
-            "by_rule": timeliness_by_rule(clocks, now=now),
-            "by_team": timeliness_by_team(clocks, now=now),
-            "by_month": timeliness_by_month(clocks, now=now, period=period),
-            "computed_at": now,
-        }
-
-    if not seconds:
-        return compute()
-    scope = f"team{user.team_id}" if not user.has_role(roles.MANAGER) else "service"
-    key = ":".join(
-        str(part)
-        for part in ("oversight", "timeliness", service_id_of(user), scope, team_id, rule_id, period.start, period.end)
-    )
-    figures = cache.get(key)
-    if figures is None:
-        figures = compute()
-        cache.set(key, figures, seconds)
-    return figures
-
-
 def trend(months: list[dict]) -> dict | None:
     """The change in percent met within the maximum from the first to the last judged month."""
     judged = [m for m in months if m["pct_maximum"] is not None]
@@ -870,17 +1055,40 @@ DECISIONS = tuple(Contact.Decision.choices)
 def contacts_by_week(user, *, period: Period) -> list[dict]:
     """Contacts received each local week (Monday start) and what was decided about them.
 
-    History, not work to act on: cached like the timeliness figures.
+    An index range over the contacts received in the period (history, not work to act on): kept
+    for OVERSIGHT_AGGREGATE_CACHE_SECONDS with stampede protection (`single_flight`), so when it
+    expires under load one request recounts and the others wait for it, not all of them at once.
     """
     seconds = settings.OVERSIGHT_AGGREGATE_CACHE_SECONDS
+    if not seconds:
+        return _contacts_by_week(user, period=period)
     key = f"oversight:contacts-by-week:{user.pk}:{period.start_at:%Y%m%d}:{period.end_at:%Y%m%d}"
-    cached = cache.get(key) if seconds else None
-    if cached is not None:
-        return cached
-    out = _contacts_by_week(user, period=period)
-    if seconds:
-        cache.set(key, out, seconds)
-    return out
+    return single_flight(key, seconds, lambda: _contacts_by_week(user, period=period))
+
+
+def single_flight(key: str, seconds: int, compute, *, wait: float = 10.0, poll: float = 0.05):
+    """`cache.get(key)`, else compute it once: the first caller takes a lock (`cache.add`) and
+    computes; the others wait for its value (up to `wait` seconds, then compute it themselves)."""
+    import time
+
+    found = cache.get(key)
+    if found is not None:
+        return found
+    lock = f"{key}:lock"
+    if cache.add(lock, 1, timeout=int(wait) + 1):
+        try:
+            value = compute()
+            cache.set(key, value, seconds)
+            return value
+        finally:
+            cache.delete(lock)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(poll)
+        found = cache.get(key)
+        if found is not None:
+            return found
+    return compute()
 
 
 def _contacts_by_week(user, *, period: Period) -> list[dict]:

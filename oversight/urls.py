@@ -16,6 +16,9 @@ urlpatterns = [
     path("team-board/list/", views.team_board_list, name="team_board_list"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/breaches/", views.dashboard_breaches, name="dashboard_breaches"),
+    path("dashboard/rules/", views.dashboard_rules, name="dashboard_rules"),
+    path("dashboard/teams/", views.dashboard_teams, name="dashboard_teams"),
+    path("dashboard/months/", views.dashboard_months, name="dashboard_months"),
     path("breaches/<int:pk>/acknowledge/", views.breach_acknowledge, name="breach_acknowledge"),
     # Reports and returns.
     path("reports/timeliness/", views.timeliness_report, name="timeliness_report"),

@@ -97,8 +97,9 @@ def team_board(request):
     _filter_errors(request, f.form)
     user, team = request.user, f.team
     filters = {"practitioner_id": f.practitioner_id, "rule_id": f.rule_id}
-    deadlines = selectors.board_deadlines(user, team=team, now=now, status=f.status, **filters)
-    summary = selectors.board_deadline_summary(deadlines)
+    # Counts from the summary rows (deadlines.counts): the same few hundred rows at any size.
+    counts_ = selectors.board_counts(team=team, now=now, status=f.status, **filters)
+    summary = {"by_practitioner": counts_["by_practitioner"], "totals": counts_["totals"]}
     practitioners = list(selectors.caseloads(team_ids=[team.pk], practitioner_id=f.practitioner_id))
     for p in practitioners:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
@@ -120,7 +121,7 @@ def team_board(request):
         "bucket_labels": selectors.BUCKET_LABELS,
         "bucket_counts": [(k, label, summary["totals"][k]) for k, label in selectors.BUCKETS],
         "people": _people_rows(f, summary, practitioners),
-        "by_rule": selectors.board_rule_summary(deadlines),
+        "by_rule": counts_["by_rule"],
         "rule_rows": RULE_ROWS,
         "rule_rows_negative": -RULE_ROWS,
         "practitioners": practitioners,
@@ -203,63 +204,155 @@ def _month_label(day: date) -> str:
     return f"{day:%b}\n{day:%Y}"
 
 
-@login_required
-def dashboard(request):
-    """The service on one screen: breaches in the period by team and by rule (each linking to the
-    filtered list), the newest breaches, then timeliness, caseloads and contacts as charts with their
-    figures a click away."""
+def _dashboard_figures(request, f) -> dict:
+    """What the dashboard and its drill-down pages share: breaches and timeliness from the summary
+    rows (deadlines.counts), the same few hundred rows at any size, never cached."""
     now = timezone.now()
-    f = period_filters(request)
-    _filter_errors(request, f.form)
     user = request.user
-    team_ids = [t.pk for t in f.teams]
-    scope = {"period": f.period, "team_id": f.team_id, "rule_id": f.rule_id}
-    breaches = selectors.service_breaches(user, now=now, acknowledged=f.acknowledged, **scope)
-    by_team_breaches = selectors.breach_counts(user, now=now, by="team", **scope)
-    by_rule_breaches = selectors.breach_counts(user, now=now, by="rule", **scope)
-    timeliness = selectors.dashboard_timeliness(user, period=f.period, now=now, team_id=f.team_id, rule_id=f.rule_id)
-    by_rule, by_team, by_month = timeliness["by_rule"], timeliness["by_team"], timeliness["by_month"]
-    practitioners = list(selectors.caseloads(team_ids=[f.team_id] if f.team_id else team_ids))
-    distribution = selectors.caseload_distribution(practitioners)
-    weeks = selectors.contacts_by_week(user, period=f.period)
-    context = {
+    scope = {"team_id": f.team_id, "rule_id": f.rule_id, "teams": f.teams}
+    breaches = selectors.breach_summaries(user, now=now, period=f.period, **scope)
+    in_period = breaches["period"]
+    timeliness = selectors.timeliness_summary(user, period=f.period, now=now, **scope)
+    return {
         "now": now,
         "filters": f,
         "period": f.period,
         "querystring": querystring(request.GET),
         "list_query": querystring(request.GET, drop=("page", "team", "rule")),
-        "breaches": list(breaches[:URGENT_ROWS]),
-        "breach_total": sum(r["breached"] for r in by_team_breaches),
-        "unacknowledged_total": sum(r["unacknowledged"] for r in by_team_breaches),
-        # Every open breach of the service, whenever it breached: older ones are outside the period.
-        "open_breaches": sum(
-            r["breached"]
-            for r in selectors.breach_counts(user, now=now, by="team", team_id=f.team_id, rule_id=f.rule_id)
-        ),
-        "breaches_by_team": by_team_breaches,
-        "breaches_by_rule": by_rule_breaches,
-        "rule_rows": DASHBOARD_RULE_ROWS,
-        "rule_rows_negative": -DASHBOARD_RULE_ROWS,
-        "by_rule": by_rule,
-        "by_team": by_team,
-        "by_month": by_month,
+        "breach_total": in_period["breached"],
+        "unacknowledged_total": in_period["unacknowledged"],
+        "breaches_by_team": in_period["by_team"],
+        "breaches_by_rule": in_period["by_rule"],
+        "by_rule": timeliness["by_rule"],
+        "by_team": timeliness["by_team"],
+        "by_month": timeliness["by_month"],
         "timeliness_computed_at": timeliness["computed_at"],
-        "trend": selectors.trend(by_month),
-        "month_chart": bar_chart(
-            [(_month_label(m["month"]), m["pct_maximum"]) for m in by_month], maximum=100, unit="%"
-        ),
-        "team_chart": hbar_chart(
-            [(t["team__name"] or "No team", t["pct_maximum"]) for t in by_team], maximum=100, unit="%"
-        ),
-        "distribution": distribution,
-        "distribution_chart": hbar_chart([(b["label"], b["count"]) for b in distribution["bands"]]),
-        "weeks": weeks,
-        "weeks_chart": bar_chart([(f"{w['week']:%-d %b}", w["received"]) for w in weeks]),
-        "decision_labels": [label for _, label in selectors.DECISIONS],
-        "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[:URGENT_ROWS]),
-        "escalation_count": selectors.open_escalations(user, team_ids=team_ids).count(),
+        "timeliness_months": selectors.timeliness_months(f.period),
+        "dashboard_pages": DASHBOARD_PAGES,
+        # Every open breach of the service, whenever it breached: older ones are outside the period.
+        "open_breaches": breaches["whenever"]["breached"],
     }
+
+
+# The dashboard's drill-down pages: (url name, link text).
+DASHBOARD_PAGES = (
+    ("oversight:dashboard_rules", "By rule"),
+    ("oversight:dashboard_teams", "By team"),
+    ("oversight:dashboard_months", "Month by month"),
+)
+
+
+@login_required
+def dashboard(request):
+    """The service on one screen: breaches in the period (counts, the newest, the teams and rules with
+    most), the timeliness trend, caseloads and contacts as charts; every table of figures is on a
+    drill-down page (by rule, by team, month by month), each linked from here."""
+    f = period_filters(request)
+    _filter_errors(request, f.form)
+    user = request.user
+    context = _dashboard_figures(request, f)
+    now = context["now"]
+    team_ids = [t.pk for t in f.teams]
+    breaches = selectors.service_breaches(
+        user, now=now, acknowledged=f.acknowledged, period=f.period, team_id=f.team_id, rule_id=f.rule_id
+    )
+    by_month = context["by_month"]
+    practitioners = list(selectors.caseloads(team_ids=[f.team_id] if f.team_id else team_ids))
+    distribution = selectors.caseload_distribution(practitioners)
+    context.update(
+        {
+            "breaches": list(breaches[:URGENT_ROWS]),
+            "rule_rows": DASHBOARD_RULE_ROWS,
+            "rule_rows_negative": -DASHBOARD_RULE_ROWS,
+            "trend": selectors.trend(by_month),
+            "month_chart": bar_chart(
+                [(_month_label(m["month"]), m["pct_maximum"]) for m in by_month], maximum=100, unit="%"
+            ),
+            "distribution": distribution,
+            "distribution_chart": hbar_chart([(b["label"], b["count"]) for b in distribution["bands"]]),
+            "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[:URGENT_ROWS]),
+            "escalation_count": selectors.open_escalations(user, team_ids=team_ids).count(),
+        }
+    )
     return render_logged(request, "oversight/dashboard.html", context, what="manager dashboard")
+
+
+@login_required
+def dashboard_rules(request):
+    """Every rule: breaches in the period and timeliness of the clocks started in its months, 20 to a page."""
+    f = period_filters(request)
+    _filter_errors(request, f.form)
+    context = _dashboard_figures(request, f)
+    breaches = {r["rule_id"]: r for r in context["breaches_by_rule"]}
+    timeliness = {r["rule_id"]: r for r in context["by_rule"]}
+    order = [rule_id for rule_id, _ in selectors.rule_choices()]
+    titles = selectors.rule_titles()
+    rows = [
+        {
+            "rule_id": rule_id,
+            "title": titles.get(rule_id, rule_id),
+            "breached": breaches.get(rule_id, {}).get("breached", 0),
+            "unacknowledged": breaches.get(rule_id, {}).get("unacknowledged", 0),
+            "timeliness": timeliness.get(rule_id),
+        }
+        for rule_id in [*order, *sorted((set(breaches) | set(timeliness)) - set(order))]
+        if rule_id in breaches or rule_id in timeliness
+    ]
+    context["page"] = _page(request, rows)
+    context["page_query"] = querystring(request.GET, drop=("page",))
+    return render(request, "oversight/dashboard_rules.html", context)
+
+
+@login_required
+def dashboard_teams(request):
+    """Every team: breaches in the period, timeliness, and caseloads against capacity, 20 to a page."""
+    f = period_filters(request)
+    _filter_errors(request, f.form)
+    context = _dashboard_figures(request, f)
+    team_ids = [f.team_id] if f.team_id else [t.pk for t in f.teams]
+    distribution = selectors.caseload_distribution(list(selectors.caseloads(team_ids=team_ids)))
+    breaches = {r["team_id"]: r for r in context["breaches_by_team"]}
+    timeliness = {r["team_id"]: r for r in context["by_team"]}
+    caseload = {t["team"].pk: t for t in distribution["teams"]}
+    rows = [
+        {
+            "team": team,
+            "breached": breaches.get(team.pk, {}).get("breached", 0),
+            "unacknowledged": breaches.get(team.pk, {}).get("unacknowledged", 0),
+            "timeliness": timeliness.get(team.pk),
+            "caseload": caseload.get(team.pk),
+        }
+        for team in f.teams
+        if team.pk in team_ids
+    ]
+    context["page"] = _page(request, rows)
+    context["page_query"] = querystring(request.GET, drop=("page",))
+    context["distribution"] = distribution
+    return render(request, "oversight/dashboard_teams.html", context)
+
+
+@login_required
+def dashboard_months(request):
+    """Timeliness month by month with its trend, and contacts received each week, 20 weeks to a page."""
+    f = period_filters(request)
+    _filter_errors(request, f.form)
+    context = _dashboard_figures(request, f)
+    by_month = context["by_month"]
+    weeks = selectors.contacts_by_week(request.user, period=f.period)
+    context.update(
+        {
+            "trend": selectors.trend(by_month),
+            "month_chart": bar_chart(
+                [(_month_label(m["month"]), m["pct_maximum"]) for m in by_month], maximum=100, unit="%"
+            ),
+            "weeks": weeks,
+            "weeks_chart": bar_chart([(f"{w['week']:%-d %b}", w["received"]) for w in weeks]),
+            "page": _page(request, weeks),
+            "page_query": querystring(request.GET, drop=("page",)),
+            "decision_labels": [label for _, label in selectors.DECISIONS],
+        }
+    )
+    return render(request, "oversight/dashboard_months.html", context)
 
 
 @login_required

@@ -35,7 +35,12 @@ CLOCK_CHANGES = [datetime(2026, 3, 29, 0, 0, tzinfo=UTC), datetime(2026, 10, 25,
 
 def test_every_beat_entry_is_an_interval_not_a_crontab():
     entries = beat_schedule()
-    assert set(entries) == {"deadlines: raise alerts", "deadlines: deliver alerts", "deadlines: send digests"}
+    assert set(entries) == {
+        "deadlines: raise alerts",
+        "deadlines: deliver alerts",
+        "deadlines: send digests",
+        "deadlines: reconcile clock counts",
+    }
     for entry in entries.values():
         sched = maybe_schedule(entry["schedule"])
         assert isinstance(sched, schedule) and not isinstance(sched, crontab)
@@ -68,7 +73,13 @@ def test_no_task_is_queued_with_an_eta_beyond_the_visibility_timeout():
 
 
 def test_every_task_acks_late_and_is_rejected_when_its_worker_is_lost():
-    for task in (tasks.raise_alerts, tasks.deliver_alerts, tasks.send_digests, tasks.recompute_deadlines):
+    for task in (
+        tasks.raise_alerts,
+        tasks.deliver_alerts,
+        tasks.send_digests,
+        tasks.recompute_deadlines,
+        tasks.reconcile_counts,
+    ):
         assert task.acks_late is True, task.name
         assert task.reject_on_worker_lost is True, task.name
     from workflows.tasks import requeue_messages

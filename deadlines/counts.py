@@ -1,0 +1,542 @@
+"""Summary rows of the clocks, kept as the work happens (ADR 0041).
+
+Two tables, read by the team board and the dashboard instead of aggregating every clock:
+
+- `OpenClockCount`: open clocks per team, assignee, rule, status (on time, due soon, overdue,
+  breached) and day (see the model);
+- `ClockTimeliness`: per team, rule and local month the clocks started: run, met and missed
+  against the expected time and the maximum, stopped.
+
+**One place writes them.** Every write to `deadlines.Deadline` goes through `DeadlineQuerySet`
+(`update`, `bulk_create`, `bulk_update`) or `Deadline.save`, which read the rows they change
+before and after, in the same transaction, and add the difference here (`Tally`). Deletes,
+including cascades from a family, contact, episode or worker, are counted by a `pre_delete`
+receiver (which also stops Django's fast delete, so no cascade goes uncounted). Raw SQL on the
+table is only the alert job's claim of its alert stamps, which no summary reads
+(tests/deadlines/test_counts.py lists every writer).
+
+**Status changes with time.** The rows are exact as of `ClockCountsState.as_of`. Writers count
+a clock's status at that instant (holding the state row FOR SHARE, so `as_of` cannot move under
+them); the alert job moves `as_of` to now with `counts_advance`, which finds the clocks whose
+status changed in between with the same index range scans the alert job uses (a limit, or a
+limit less 24 hours, in the interval), and moves them. A reader adds the same correction from
+`as_of` to its own `now` without writing (`open_counts`, `timeliness_counts`), so figures are
+exact whether or not the job has run.
+
+**Reconcile.** `counts_reconcile` recounts everything in SQL, compares, repairs any row that
+differs and logs what it repaired (a Celery beat entry runs it every 30 minutes).
+
+Team and assignee are stored as integers, 0 for none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import connection, transaction
+from django.db.models import Case, Count, DateField, F, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Least, TruncDate, TruncMonth
+from django.utils import timezone
+
+from deadlines.models import DUE_SOON, ClockCountsState, ClockTimeliness, Deadline, OpenClockCount, Status
+from kit.time import LONDON
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "COUNTED_FIELDS",
+    "TIMELINESS_MEASURES",
+    "Tally",
+    "counts_advance",
+    "counts_as_of",
+    "counts_rebuild",
+    "counts_reconcile",
+    "open_counts",
+    "timeliness_counts",
+]
+
+# What a clock's summary rows depend on: a write that changes none of these needs no counting.
+COUNTED_FIELDS = frozenset(
+    {
+        "team",
+        "team_id",
+        "assignee",
+        "assignee_id",
+        "rule_id",
+        "started_at",
+        "expected_at",
+        "due_at",
+        "stopped_at",
+        "stop_reason",
+        "flag_only",
+    }
+)
+_READ = ("id", "team_id", "assignee_id", "rule_id", "started_at", "expected_at", "due_at", "stopped_at")
+_READ_ALL = (*_READ, "stop_reason", "flag_only")
+
+TIMELINESS_MEASURES = (
+    "run",
+    "with_expected",
+    "with_maximum",
+    "stopped",
+    "met_expected",
+    "missed_expected",
+    "met_maximum",
+    "missed_maximum",
+)
+OPEN_STATUSES = (Status.ON_TIME, Status.DUE_SOON, Status.OVERDUE, Status.BREACHED)
+# The status of the rows that count breached clocks by the day they breached (per team and rule).
+BREACH_DAY = "breach_day"
+
+
+# --- One clock's contribution at an instant ------------------------------------------------------
+
+
+def _local_date(value: datetime) -> date:
+    return value.astimezone(LONDON).date()
+
+
+def open_status(row: dict, at: datetime) -> str:
+    """An open clock's status at `at`: the same rules as `DeadlineQuerySet.with_status`."""
+    expected, due = row["expected_at"], row["due_at"]
+    if not row["flag_only"] and due is not None and due < at:
+        return Status.BREACHED
+    if (expected is not None and expected < at) or (due is not None and due < at):
+        return Status.OVERDUE
+    soon = at + DUE_SOON
+    if (expected is not None and expected <= soon) or (due is not None and due <= soon):
+        return Status.DUE_SOON
+    return Status.ON_TIME
+
+
+def _day(row: dict, status: str) -> date | None:
+    if status in (Status.BREACHED, Status.OVERDUE):
+        return None
+    limits = [v for v in (row["expected_at"], row["due_at"]) if v is not None]
+    return _local_date(min(limits)) if limits else None
+
+
+def _open_keys(row: dict, at: datetime) -> list[tuple]:
+    """The rows an open clock counts in: its status row and, when breached, its team and rule's
+    row for the day it breached (assignee 0), for the dashboard's "breached in the period"."""
+    if row["stopped_at"] is not None:
+        return []
+    status = open_status(row, at)
+    team, rule = row["team_id"] or 0, row["rule_id"]
+    keys = [(team, row["assignee_id"] or 0, rule, status, _day(row, status))]
+    if status == Status.BREACHED:
+        keys.append((team, 0, rule, BREACH_DAY, _local_date(row["due_at"])))
+    return keys
+
+
+def _timeliness(row: dict, at: datetime) -> tuple[tuple, tuple[int, ...]] | None:
+    if row["stop_reason"] == Deadline.StopReason.WITHDRAWN:
+        return None
+    expected, due, stopped = row["expected_at"], row["due_at"], row["stopped_at"]
+
+    def judged(limit):
+        if limit is None:
+            return 0, 0
+        if stopped is not None:
+            return (1, 0) if stopped <= limit else (0, 1)
+        return (0, 1) if limit < at else (0, 0)
+
+    met_e, missed_e = judged(expected)
+    met_m, missed_m = judged(due)
+    limits = (int(expected is not None), int(due is not None), int(stopped is not None))
+    vector = (1, *limits, met_e, missed_e, met_m, missed_m)
+    key = (row["team_id"] or 0, row["rule_id"], _local_date(row["started_at"]).replace(day=1))
+    return key, vector
+
+
+@dataclass
+class Delta:
+    """Changes to add to the summary rows."""
+
+    open: Counter = field(default_factory=Counter)
+    timeliness: dict = field(default_factory=lambda: defaultdict(lambda: [0] * len(TIMELINESS_MEASURES)))
+
+    def add(self, rows: Iterable[dict], at: datetime, sign: int) -> None:
+        for row in rows:
+            for key in _open_keys(row, at):
+                self.open[key] += sign
+            found = _timeliness(row, at)
+            if found is not None:
+                key, vector = found
+                total = self.timeliness[key]
+                for i, v in enumerate(vector):
+                    total[i] += sign * v
+
+    def changes(self) -> tuple[dict, dict]:
+        opened = {k: n for k, n in self.open.items() if n}
+        timely = {k: v for k, v in self.timeliness.items() if any(v)}
+        return opened, timely
+
+    def apply(self) -> None:
+        """Add the delta to the rows: one upsert per table."""
+        opened, timely = self.changes()
+        if opened:
+            _upsert(
+                OpenClockCount,
+                ["team_id", "assignee_id", "rule_id", "status", "day"],
+                ["n"],
+                [(*k, n) for k, n in opened.items()],
+            )
+        if timely:
+            _upsert(
+                ClockTimeliness,
+                ["team_id", "rule_id", "month"],
+                list(TIMELINESS_MEASURES),
+                [(*k, *v) for k, v in timely.items()],
+            )
+
+
+def _upsert(model, keys: list[str], values: list[str], rows: list[tuple]) -> None:
+    # Rows in key order, so two writers moving clocks between the same rows lock them in the same
+    # order (no deadlock); a busy row is held until its writer commits, like any counter.
+    rows = sorted(rows, key=lambda row: tuple((v is None, v) for v in row[: len(keys)]))
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join([*keys, *values])
+    adds = ", ".join(f"{v} = {table}.{v} + EXCLUDED.{v}" for v in values)
+    conflict = ", ".join(keys)
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * (len(keys) + len(values))) + ")"] * len(rows))
+    # Only column and table names are formatted in, from the model.
+    sql = f"INSERT INTO {table} ({columns}) VALUES {placeholders} ON CONFLICT ({conflict}) DO UPDATE SET {adds}"  # noqa: S608
+    if model is OpenClockCount:
+        # NULLS NOT DISTINCT key: name the constraint so a null day conflicts too.
+        sql = sql.replace(f"ON CONFLICT ({conflict})", "ON CONFLICT ON CONSTRAINT open_clock_count_key")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for row in rows for v in row])
+
+
+# --- The instant the rows are as of ---------------------------------------------------------------
+
+
+def _state(*, lock: str) -> ClockCountsState:
+    """The state row, locked FOR SHARE (writers) or FOR UPDATE (the job); created on first use."""
+    if lock == "share":
+        # Django has no FOR SHARE: the one statement is written out (the table name from the model).
+        table = connection.ops.quote_name(ClockCountsState._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT as_of FROM {table} WHERE id = 1 FOR SHARE")  # noqa: S608
+            found = cursor.fetchone()
+        if found is not None:
+            return ClockCountsState(pk=1, as_of=found[0])
+    else:
+        state = ClockCountsState.objects.select_for_update().filter(pk=1).first()
+        if state is not None:
+            return state
+    ClockCountsState.objects.get_or_create(pk=1, defaults={"as_of": timezone.now()})
+    return _state(lock=lock)
+
+
+_AS_OF = Subquery(ClockCountsState.objects.filter(pk=1).values("as_of")[:1])
+
+
+def counts_as_of() -> datetime:
+    """The instant the summary rows' statuses are as of (no lock: for readers)."""
+    found = ClockCountsState.objects.filter(pk=1).values_list("as_of", flat=True).first()
+    return found if found is not None else timezone.now()
+
+
+# --- Writers: before and after ---------------------------------------------------------------------
+
+
+class Tally:
+    """Counts one write: `before` reads (and locks) the rows it will change, `after` reads them again.
+
+    Used only by `DeadlineQuerySet` and `Deadline.save`, inside their transaction.
+    """
+
+    def __init__(self, ids: list[int], rows: list[dict], as_of: datetime) -> None:
+        self.ids, self.rows, self.as_of = ids, rows, as_of
+
+    @classmethod
+    def before(cls, queryset) -> Tally:
+        as_of = _state(lock="share").as_of
+        rows = list(
+            Deadline.objects.filter(pk__in=queryset.values("pk")).order_by("pk").select_for_update().values(*_READ_ALL)
+        )
+        return cls([r["id"] for r in rows], rows, as_of)
+
+    @classmethod
+    def before_ids(cls, ids: list) -> Tally:
+        as_of = _state(lock="share").as_of
+        ids = [i for i in ids if i is not None]
+        rows = []
+        if ids:
+            rows = list(Deadline.objects.filter(pk__in=ids).order_by("pk").select_for_update().values(*_READ_ALL))
+        return cls(ids, rows, as_of)
+
+    def after(self, ids: list | None = None) -> None:
+        ids = self.ids if ids is None else ids
+        now_rows = list(Deadline.objects.filter(pk__in=ids).values(*_READ_ALL)) if ids else []
+        delta = Delta()
+        delta.add(self.rows, self.as_of, -1)
+        delta.add(now_rows, self.as_of, +1)
+        delta.apply()
+
+    @staticmethod
+    def created(objs: Iterable[Deadline]) -> None:
+        as_of = _state(lock="share").as_of
+        delta = Delta()
+        delta.add(({f: getattr(o, f) for f in _READ_ALL} for o in objs), as_of, +1)
+        delta.apply()
+
+    @classmethod
+    def deleting(cls, instance: Deadline) -> None:
+        """Before a delete: the row as stored (the instance may be stale) leaves the counts."""
+        tally = cls.before_ids([instance.pk])
+        delta = Delta()
+        delta.add(tally.rows, tally.as_of, -1)
+        delta.apply()
+
+
+# --- Status moving with time ------------------------------------------------------------------------
+
+
+def _crossing(start: datetime, end: datetime) -> Q:
+    """Open clocks whose status may differ between two instants: a limit, or a limit less 24 hours,
+    between them. The ranges follow the partial indexes of open clocks on each limit."""
+    lo, hi = min(start, end), max(start, end)
+    q = Q()
+    for limit in ("expected_at", "due_at"):
+        q |= Q(**{f"{limit}__gte": lo, f"{limit}__lte": hi})
+        q |= Q(**{f"{limit}__gte": lo + DUE_SOON, f"{limit}__lte": hi + DUE_SOON})
+    return Q(stopped_at__isnull=True) & q
+
+
+def _movement(start: datetime, end: datetime, *, where: Q | None = None) -> Delta:
+    delta = Delta()
+    if start == end:
+        return delta
+    rows = list(Deadline.objects.filter(_crossing(start, end)).filter(where or Q()).values(*_READ_ALL))
+    delta.add(rows, start, -1)
+    delta.add(rows, end, +1)
+    return delta
+
+
+def counts_advance(*, now: datetime) -> int:
+    """Move the summary rows' statuses to `now` (the alert job calls this); returns the clocks moved."""
+    with transaction.atomic():
+        state = _state(lock="update")
+        if state.as_of == now:
+            return 0
+        delta = _movement(state.as_of, now)
+        delta.apply()
+        ClockCountsState.objects.filter(pk=1).update(as_of=now)
+    moved = sum(abs(n) for n in delta.open.values()) // 2
+    return moved
+
+
+# --- Readers ------------------------------------------------------------------------------------------
+
+
+def open_counts(
+    *,
+    now: datetime,
+    where: Q | None = None,
+    clock_where: Q | None = None,
+    keep: Callable[[tuple], bool] | None = None,
+) -> dict[tuple, int]:
+    """Open clocks at `now` by (team, assignee, rule, status, day): the rows matching `where`
+    plus the correction from `as_of` to `now` for the clocks matching `clock_where` (the same
+    filter said of Deadline). `keep` says which keys the caller wants once corrected (the rows'
+    filter on status and day, said in Python: the correction can move a clock into or out of it).
+    A few hundred rows whatever the number of clocks."""
+    out: Counter = Counter()
+    rows = list(
+        OpenClockCount.objects.filter(where or Q())
+        .filter(n__gt=0)
+        .annotate(as_of=_AS_OF)
+        .values_list("team_id", "assignee_id", "rule_id", "status", "day", "n", "as_of")
+    )
+    # The instant comes with the rows (one query); only with no rows is it asked for alone.
+    as_of = (rows[0][6] if rows else None) or counts_as_of()
+    for row in rows:
+        out[row[:5]] += row[5]
+    out.update(_movement(as_of, now, where=clock_where).open)
+    return {k: n for k, n in out.items() if n and (keep is None or keep(k))}
+
+
+def timeliness_counts(*, now: datetime, where: Q | None = None, clock_where: Q | None = None) -> dict[tuple, dict]:
+    """Timeliness by (team, rule, month) at `now`, like `open_counts`."""
+    out: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(TIMELINESS_MEASURES))
+    rows = list(
+        ClockTimeliness.objects.filter(where or Q())
+        .annotate(as_of=_AS_OF)
+        .values_list("team_id", "rule_id", "month", *TIMELINESS_MEASURES, "as_of")
+    )
+    as_of = (rows[0][-1] if rows else None) or counts_as_of()
+    for row in rows:
+        total = out[row[:3]]
+        for i, v in enumerate(row[3:-1]):
+            total[i] += v
+    for key, vector in _movement(as_of, now, where=clock_where).timeliness.items():
+        total = out[key]
+        for i, v in enumerate(vector):
+            total[i] += v
+    return {k: dict(zip(TIMELINESS_MEASURES, v, strict=True)) for k, v in out.items() if any(v)}
+
+
+# --- The full recount ------------------------------------------------------------------------------
+
+
+def recount_open(at: datetime) -> dict[tuple, int]:
+    """Every open clock counted in SQL at `at` (one GROUP BY)."""
+    least = Least("expected_at", "due_at")
+    day = Case(
+        When(status__in=[Status.BREACHED, Status.OVERDUE], then=Value(None, output_field=DateField())),
+        default=TruncDate(least, tzinfo=LONDON),
+        output_field=DateField(),
+    )
+    rows = (
+        Deadline.objects.open()
+        .with_status(at)
+        .annotate(t=Coalesce("team_id", 0), a=Coalesce("assignee_id", 0), d=day)
+        .order_by()
+        .values("t", "a", "rule_id", "status", "d")
+        .annotate(n=Count("pk"))
+    )
+    out = {(r["t"], r["a"], r["rule_id"], r["status"], r["d"]): r["n"] for r in rows}
+    breached = (
+        Deadline.objects.breached(at)
+        .annotate(t=Coalesce("team_id", 0), d=TruncDate("due_at", tzinfo=LONDON))
+        .order_by()
+        .values("t", "rule_id", "d")
+        .annotate(n=Count("pk"))
+    )
+    out.update({(r["t"], 0, r["rule_id"], BREACH_DAY, r["d"]): r["n"] for r in breached})
+    return out
+
+
+def recount_timeliness(at: datetime) -> dict[tuple, tuple[int, ...]]:
+    """Every clock's timeliness counted in SQL at `at` (one GROUP BY)."""
+
+    def missed(limit: str) -> Q:
+        return Q(**{f"{limit}__isnull": False}) & (
+            Q(stopped_at__gt=F(limit)) | Q(stopped_at__isnull=True, **{f"{limit}__lt": at})
+        )
+
+    met = Q(stopped_at__isnull=False)
+    measures = {
+        "run": Count("pk"),
+        "with_expected": Count("pk", filter=Q(expected_at__isnull=False)),
+        "with_maximum": Count("pk", filter=Q(due_at__isnull=False)),
+        "stopped": Count("pk", filter=Q(stopped_at__isnull=False)),
+        "met_expected": Count("pk", filter=met & Q(expected_at__isnull=False, stopped_at__lte=F("expected_at"))),
+        "missed_expected": Count("pk", filter=missed("expected_at")),
+        "met_maximum": Count("pk", filter=met & Q(due_at__isnull=False, stopped_at__lte=F("due_at"))),
+        "missed_maximum": Count("pk", filter=missed("due_at")),
+    }
+    rows = (
+        Deadline.objects.exclude(stop_reason=Deadline.StopReason.WITHDRAWN)
+        .annotate(t=Coalesce("team_id", 0), m=TruncMonth("started_at", tzinfo=LONDON))
+        .order_by()
+        .values("t", "rule_id", "m")
+        .annotate(**measures)
+    )
+    out = {}
+    for r in rows:
+        month = r["m"].date() if isinstance(r["m"], datetime) else r["m"]
+        out[(r["t"], r["rule_id"], month)] = tuple(r[k] for k in TIMELINESS_MEASURES)
+    return out
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What a reconcile found: rows that differed from the recount (and were repaired)."""
+
+    as_of: datetime
+    open_rows: int
+    timeliness_rows: int
+    drift: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.drift
+
+
+def counts_reconcile(*, now: datetime, repair: bool = True) -> Reconciled:
+    """Recount every clock at `now`, prove the summary rows equal the recount, repair and log any drift.
+
+    Holds the state row FOR UPDATE, so no clock write interleaves with the recount (writers wait
+    for it: a few seconds at council scale, twice an hour); moves `as_of` to `now` on the way.
+    """
+    with transaction.atomic():
+        state = _state(lock="update")
+        if repair:
+            _movement(state.as_of, now).apply()
+            ClockCountsState.objects.filter(pk=1).update(as_of=now)
+        at = now if repair else state.as_of
+        want_open = recount_open(at)
+        want_time = recount_timeliness(at)
+        have_open = {
+            r[:5]: r[5]
+            for r in OpenClockCount.objects.values_list("team_id", "assignee_id", "rule_id", "status", "day", "n")
+        }
+        have_time = {
+            r[:3]: tuple(r[3:])
+            for r in ClockTimeliness.objects.values_list("team_id", "rule_id", "month", *TIMELINESS_MEASURES)
+        }
+        drift: list[str] = []
+        zero_time = (0,) * len(TIMELINESS_MEASURES)
+        for key in sorted(set(want_open) | set(have_open), key=str):
+            want, have = want_open.get(key, 0), have_open.get(key, 0)
+            if want != have:
+                drift.append(f"open clocks {key}: summary {have}, recount {want}")
+        for key in sorted(set(want_time) | set(have_time), key=str):
+            want, have = want_time.get(key, zero_time), have_time.get(key, zero_time)
+            if want != have:
+                drift.append(f"timeliness {key}: summary {have}, recount {want}")
+        if repair:
+            if drift:
+                _replace(want_open, want_time)
+            ClockCountsState.objects.filter(pk=1).update(reconciled_at=now, last_drift=len(drift))
+    for line in drift:
+        logger.warning("clock counts drifted, repaired: %s", line)
+    if drift:
+        logger.warning("clock counts: %d summary rows differed from the recount and were repaired", len(drift))
+    return Reconciled(as_of=at, open_rows=len(want_open), timeliness_rows=len(want_time), drift=drift)
+
+
+def _replace(want_open: dict, want_time: dict) -> None:
+    OpenClockCount.objects.all().delete()
+    ClockTimeliness.objects.all().delete()
+    OpenClockCount.objects.bulk_create(
+        [
+            OpenClockCount(team_id=k[0], assignee_id=k[1], rule_id=k[2], status=k[3], day=k[4], n=n)
+            for k, n in want_open.items()
+        ],
+        batch_size=2000,
+    )
+    ClockTimeliness.objects.bulk_create(
+        [
+            ClockTimeliness(team_id=k[0], rule_id=k[1], month=k[2], **dict(zip(TIMELINESS_MEASURES, v, strict=True)))
+            for k, v in want_time.items()
+        ],
+        batch_size=2000,
+    )
+
+
+def counts_rebuild(*, now: datetime) -> Reconciled:
+    """Build the summary rows from the clocks (after a bulk load that bypassed the ORM: the generator)."""
+    return counts_reconcile(now=now)
+
+
+def _deadline_deleting(sender, instance: Deadline, **kwargs) -> None:
+    """Any delete of a clock, cascades included (a receiver also turns Django's fast delete off).
+
+    Django deletes inside a transaction after sending `pre_delete`, so the row leaves the counts
+    in the same transaction as it leaves the table."""
+    Tally.deleting(instance)
+
+
+def connect_signals() -> None:
+    from django.db.models.signals import pre_delete
+
+    pre_delete.connect(_deadline_deleting, sender=Deadline, dispatch_uid="deadlines.counts.deleting")
