@@ -603,19 +603,22 @@ def sequential_timings(port: int, pages: list[Page], sessions: dict, *, per_page
 def _form_fields(html: str, *, dates: dict[str, str]) -> dict[str, str]:
     """The fields of the page's POST form as the browser would send them: hidden values kept, and each
     GOV.UK date input (day, month, year inputs in that order) filled from `dates` by field name."""
-    form = re.search(r'<form[^>]*method="post"[^>]*>(.*?)</form>', html, re.S | re.I)
-    if not form:
-        raise RuntimeError("the page has no POST form")
+    # The page's own form: the POST form with the date inputs asked for (not the header's sign-out form).
+    forms = re.findall(r'<form[^>]*method="post"[^>]*>(.*?)</form>', html, re.S | re.I)
+    form = next((f for f in forms if any(f'name="{base}_0"' in f or f'name="{base}-day"' in f for base in dates)), None)
+    if form is None:
+        raise RuntimeError("the page has no POST form with " + ", ".join(dates))
     fields: dict[str, str] = {}
     parts: dict[str, list[str]] = {}
-    for tag in re.findall(r"<input\b[^>]*>", form.group(1)):
+    for tag in re.findall(r"<input\b[^>]*>", form):
         name = re.search(r'name="([^"]+)"', tag)
-        if not name:
-            continue
+        if not name or (re.search(r'type="(checkbox|radio)"', tag) and "checked" not in tag):
+            continue  # a browser sends an unchecked box or radio not at all
         value = re.search(r'value="([^"]*)"', tag)
         fields[name.group(1)] = value.group(1) if value else ""
-        if "govuk-date-input__input" in tag:
-            parts.setdefault(re.sub(r"(_\d|-(day|month|year))$", "", name.group(1)), []).append(name.group(1))
+        part = re.fullmatch(r"(.+?)(?:_[012]|-(?:day|month|year))", name.group(1))
+        if part and part.group(1) in dates:  # a GOV.UK date input: day, month, year in that order
+            parts.setdefault(part.group(1), []).append(name.group(1))
     for base, names in parts.items():
         if base in dates and len(names) == 3:
             day = datetime.fromisoformat(dates[base])

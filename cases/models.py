@@ -63,13 +63,14 @@ class FamilyReach(models.Model):
     Derived, never edited: `cases.reach.refresh` rebuilds a family's rows from the records that decide
     scope (its team, its episodes' teams and lead professionals, its contacts' routing and the meetings
     waiting on them) in the transaction that changed them. The scope check is then an indexed equality
-    on this table (cases.selectors._family_scope) instead of a sub-plan over every family and contact.
+    on this table (cases.selectors._reach) instead of a sub-plan over every family and contact.
     Not in history: it is an index of recorded facts, rebuilt from them (ADR 43).
     """
 
     class Kind(models.TextChoices):
         TEAM = "team", "The family's team, or the team of one of its episodes"
         LEAD = "lead", "The lead professional of one of its episodes"
+        CREATOR = "creator", "Who created the family record (at intake)"
         FRONT = "front", "A contact came through the front door"
         ROUTED = "routed", "A contact was allocated to, or received by, a team"
         MEETING = "meeting", "A contact waits on a meeting that invites a team"

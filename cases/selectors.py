@@ -67,13 +67,15 @@ def _reach(user) -> Q | None:
     clauses: list[Q] = []
     if names & FRONT_DOOR:
         clauses.append(Q(kind=FamilyReach.Kind.FRONT))
+        # Created at intake a moment ago: the contact itself is recorded on the next page.
+        clauses.append(Q(user_id=user.pk, kind=FamilyReach.Kind.CREATOR))
     if names & TEAM_ROLES:
         if user.team_id:
             kinds = [FamilyReach.Kind.TEAM]
             if roles.TEAM_LEADER in names:
                 kinds.append(FamilyReach.Kind.MEETING)
             clauses.append(Q(team_id=user.team_id, kind__in=kinds))
-        clauses.append(Q(user_id=user.pk))
+        clauses.append(Q(user_id=user.pk, kind=FamilyReach.Kind.LEAD))
     if names & SERVICE_ROLES:
         service_id = user.service_id_in_scope
         if service_id:
@@ -87,37 +89,19 @@ def _reach(user) -> Q | None:
     return scope
 
 
-def _family_scope(user) -> Q | None:
-    """A Q over Family, or None when the user may see no family at all (see `_reach`).
-
-    The front door also sees the families its staff have just created at intake (the contact
-    itself is recorded on the next page).
-    """
-    reach = _reach(user)
-    if reach is None:
-        return None
-    scope = Q(pk__in=FamilyReach.objects.filter(reach).values("family_id"))
-    if user.role_names & FRONT_DOOR:
-        scope |= Q(created_by_id=user.pk)
-    return scope
-
-
 def visible_family_ids(user) -> QuerySet:
-    """The ids of the families a user may see, as a subquery (`family_id__in=`) that reads no family row
-    unless the user is at the front door (whose just-created families are found by their creator)."""
+    """The ids of the families a user may see, as a subquery (`family_id__in=`) that reads only the
+    reach rows' indexes, never a family, contact or episode row."""
     reach = _reach(user)
     if reach is None:
-        return Family.objects.none().values("pk")
-    if user.role_names & FRONT_DOOR:
-        return families_visible_to(user).values("pk")
+        return FamilyReach.objects.none().values("family_id")
     return FamilyReach.objects.filter(reach).values("family_id")
 
 
 def families_visible_to(user) -> QuerySet[Family]:
-    scope = _family_scope(user)
-    if scope is None:
+    if _reach(user) is None:
         return Family.objects.none()
-    return Family.objects.filter(scope)
+    return Family.objects.filter(pk__in=visible_family_ids(user))
 
 
 def contacts_visible_to(user) -> QuerySet[Contact]:

@@ -13,6 +13,8 @@ SELECT DISTINCT r.family_id, r.kind, r.team_id, r.service_id, r.user_id FROM (
     SELECT f.id AS family_id, 'team' AS kind, f.team_id, t.service_id, NULL::bigint AS user_id
       FROM cases_family f JOIN accounts_team t ON t.id = f.team_id
     UNION ALL
+    SELECT f.id, 'creator', NULL, NULL, f.created_by_id FROM cases_family f WHERE f.created_by_id IS NOT NULL
+    UNION ALL
     SELECT e.family_id, 'team', e.team_id, t.service_id, NULL
       FROM cases_episode e JOIN accounts_team t ON t.id = e.team_id
     UNION ALL
