@@ -642,6 +642,7 @@ def annex_a_start_and_wait(port: int, session: str, *, as_at: str, timeout: floa
     csrf = "; ".join(c.split(";")[0] for c in (headers.get_all("Set-Cookie") or []) if c.startswith("csrftoken="))
     started = time.perf_counter()
     status, body, post_ms, headers = fetch(port, form_url, session, data=data, cookies=csrf)
+    post_status = status
     if status not in (202, 302, 303):
         errors = re.findall(r'<a href="#[^"]+">([^<]+)</a>', body)[:3]
         return {"ok": False, "problem": f"POST answered {status} {errors or ''}", "posted": sorted(data)}
@@ -657,7 +658,7 @@ def annex_a_start_and_wait(port: int, session: str, *, as_at: str, timeout: floa
                 "seconds": round(time.perf_counter() - started, 2),
                 "form_ms": round(form_ms, 1),
                 "post_ms": round(post_ms, 1),
-                "post_status": status,
+                "post_status": post_status,
                 "job_url": job_path,
                 "polls": polls,
             }
@@ -858,7 +859,8 @@ def markdown(result: dict) -> str:
         if annex.get("ok"):
             out.append(
                 f"Annex A export (the form's real fields posted, then waited for): ready in {annex['seconds']:.1f} s "
-                f"(POST {annex['post_ms']:.0f} ms, {annex['polls']} polls of {annex['job_url']})."
+                f"(POST answered {annex['post_status']} in {annex['post_ms']:.0f} ms; "
+                f"{annex['polls']} polls of {annex['job_url']})."
             )
         else:
             out.append(f"Annex A export: **not measured**: {annex.get('problem')}.")
