@@ -2,8 +2,9 @@
 
 Not run on its own: load.py signs in one user per role, writes the pages, their URLs and the
 session cookies to a JSON file and points EARLYHELP_LOCUST_CONFIG at it. Each request names its
-page, so locust reports percentiles per page; anything but a 200 counts as a failure (a redirect
-to the sign-in page would otherwise look like a fast success).
+page, so locust reports percentiles per page; anything but a 200 whose body holds the page's marker
+counts as a failure (a redirect to the sign-in page, or an error page served with 200, would otherwise
+look like a fast success).
 """
 
 from __future__ import annotations
@@ -41,3 +42,5 @@ class Staff(FastHttpUser):
         ) as response:
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
+            elif page.get("marker") and page["marker"] not in (response.text or ""):
+                response.failure("not the page: its marker is missing")

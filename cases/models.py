@@ -57,6 +57,42 @@ class Family(models.Model):
         return f"F{self.pk:07d}"
 
 
+class FamilyReach(models.Model):
+    """Who a family's record reaches: one row per team, service or practitioner that may see it, and why.
+
+    Derived, never edited: `cases.reach.refresh` rebuilds a family's rows from the records that decide
+    scope (its team, its episodes' teams and lead professionals, its contacts' routing and the meetings
+    waiting on them) in the transaction that changed them. The scope check is then an indexed equality
+    on this table (cases.selectors._reach) instead of a sub-plan over every family and contact.
+    Not in history: it is an index of recorded facts, rebuilt from them (ADR 43).
+    """
+
+    class Kind(models.TextChoices):
+        TEAM = "team", "The family's team, or the team of one of its episodes"
+        LEAD = "lead", "The lead professional of one of its episodes"
+        CREATOR = "creator", "Who created the family record (at intake)"
+        FRONT = "front", "A contact came through the front door"
+        ROUTED = "routed", "A contact was allocated to, or received by, a team"
+        MEETING = "meeting", "A contact waits on a meeting that invites a team"
+
+    family = models.ForeignKey(Family, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    team = models.ForeignKey("accounts.Team", null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    service = models.ForeignKey(
+        "accounts.Service", null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    user = models.ForeignKey(USER, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["family"], name="reach_family"),
+            models.Index(fields=["team", "kind", "family"], name="reach_team"),
+            models.Index(fields=["service", "family"], name="reach_service"),
+            models.Index(fields=["user", "family"], name="reach_lead"),
+            models.Index(fields=["family"], name="reach_front", condition=Q(kind="front")),
+        ]
+
+
 class Person(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)

@@ -37,6 +37,7 @@ from cases.models import (
     Episode,
     Escalation,
     Family,
+    FamilyReach,
     Meeting,
     MeetingItem,
     Membership,
@@ -58,64 +59,37 @@ SERVICE_ROLES = frozenset({roles.MANAGER, roles.DUTY_MANAGER})
 NOT_ALLOCATABLE_KINDS = ("front_door", "duty")
 
 
-def _waiting_on_meeting_inviting(teams: Q) -> Exists:
-    """A contact of the family waits on a meeting (its item has no outcome yet) that invites one of `teams`.
+def _reach(user) -> Q | None:
+    """A Q over FamilyReach: the rows that open a family to this user, or None when none can.
 
-    `teams` is a Q over accounts.Team. Invited teams see the agenda while it is an agenda; once the
-    outcome is recorded the family is the allocated team's (or nobody's outside the front door).
-    """
-    from accounts.models import Team
-
-    return Exists(
-        MeetingItem.objects.filter(
-            contact__family=OuterRef("pk"),
-            decided_at__isnull=True,
-            meeting__invited_teams__in=Team.objects.filter(teams).values("pk"),
-        )
-    )
-
-
-def _routed_to_service(service_id: int) -> Q:
-    """A contact of the family was received, allocated or taken to a meeting by a team of the service."""
-    from accounts.models import Team
-
-    teams = Team.objects.filter(service_id=service_id).values("pk")
-    routed = Contact.objects.filter(family=OuterRef("pk")).filter(
-        Q(allocated_team__in=teams) | Q(created_by__team__in=teams)
-    )
-    return Q(Exists(routed)) | Q(_waiting_on_meeting_inviting(Q(service_id=service_id)))
-
-
-def _family_scope(user) -> Q | None:
-    """A Q over Family, or None when the user may see no family at all.
-
-    The front door sees every family that has come through it (and the ones its staff have just
-    created at intake); team roles their team's families and those they lead, team leaders also
-    the families waiting on a meeting their team is invited to; managers and duty managers the
-    families of their service's teams and the contacts routed to their service. Someone whose
-    role needs a team or a service and has none sees nothing from that role.
+    The front door sees every family that has come through it; team roles their team's families
+    (its team now, or the team of one of its episodes) and those they lead, team leaders also the
+    families waiting on a meeting their team is invited to; managers and duty managers every family
+    reached by their service (its team or an episode's team is one of the service's, or a contact
+    was allocated to, received by or waits on a meeting inviting one of its teams). Someone whose
+    role needs a team or a service and has none sees nothing from that role. Each clause is an
+    indexed equality on cases_familyreach (ADR 43; cases/reach.py keeps the rows).
     """
     if not user.is_authenticated or not user.is_active:
         return None
     names = user.role_names
     clauses: list[Q] = []
     if names & FRONT_DOOR:
-        clauses.append(Q(Exists(Contact.objects.filter(family=OuterRef("pk")))))
+        clauses.append(Q(kind=FamilyReach.Kind.FRONT))
         # Created at intake a moment ago: the contact itself is recorded on the next page.
-        clauses.append(Q(created_by_id=user.pk))
+        clauses.append(Q(user_id=user.pk, kind=FamilyReach.Kind.CREATOR))
     if names & TEAM_ROLES:
         if user.team_id:
-            clauses.append(Q(team_id=user.team_id))
-            clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), team_id=user.team_id))))
+            kinds = [FamilyReach.Kind.TEAM]
             if roles.TEAM_LEADER in names:
-                clauses.append(Q(_waiting_on_meeting_inviting(Q(pk=user.team_id))))
-        clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), lead_professional_id=user.pk))))
+                kinds.append(FamilyReach.Kind.MEETING)
+            clauses.append(Q(team_id=user.team_id, kind__in=kinds))
+        clauses.append(Q(user_id=user.pk, kind=FamilyReach.Kind.LEAD))
     if names & SERVICE_ROLES:
         service_id = user.service_id_in_scope
         if service_id:
-            clauses.append(Q(team__service_id=service_id))
-            clauses.append(Q(Exists(Episode.objects.filter(family=OuterRef("pk"), team__service_id=service_id))))
-            clauses.append(_routed_to_service(service_id))
+            # Only team, routed and meeting rows carry a service.
+            clauses.append(Q(service_id=service_id))
     if not clauses:
         return None
     scope = clauses[0]
@@ -124,19 +98,27 @@ def _family_scope(user) -> Q | None:
     return scope
 
 
+def visible_family_ids(user) -> QuerySet:
+    """The ids of the families a user may see, as a subquery (`family_id__in=`) that reads only the
+    reach rows' indexes, never a family, contact or episode row."""
+    reach = _reach(user)
+    if reach is None:
+        return FamilyReach.objects.none().values("family_id")
+    return FamilyReach.objects.filter(reach).values("family_id")
+
+
 def families_visible_to(user) -> QuerySet[Family]:
-    scope = _family_scope(user)
-    if scope is None:
+    if _reach(user) is None:
         return Family.objects.none()
-    return Family.objects.filter(scope)
+    return Family.objects.filter(pk__in=visible_family_ids(user))
 
 
 def contacts_visible_to(user) -> QuerySet[Contact]:
-    return Contact.objects.filter(family__in=families_visible_to(user).values("pk"))
+    return Contact.objects.filter(family__in=visible_family_ids(user))
 
 
 def episodes_visible_to(user) -> QuerySet[Episode]:
-    return Episode.objects.filter(family__in=families_visible_to(user).values("pk"))
+    return Episode.objects.filter(family__in=visible_family_ids(user))
 
 
 def meetings_visible_to(user) -> QuerySet[Meeting]:
@@ -196,7 +178,7 @@ def teams_allocatable_by(user):
 
 def people_visible_to(user) -> QuerySet[Person]:
     return Person.objects.filter(
-        Exists(Membership.objects.filter(person=OuterRef("pk"), family__in=families_visible_to(user).values("pk")))
+        Exists(Membership.objects.filter(person=OuterRef("pk"), family__in=visible_family_ids(user)))
     )
 
 

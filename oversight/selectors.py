@@ -69,8 +69,8 @@ from cases.selectors import (
     chronology_rows,
     contacts_visible_to,
     episodes_visible_to,
-    families_visible_to,
     register_chronology_source,
+    visible_family_ids,
 )
 from deadlines.models import Alert, Deadline, Status
 from kit.time import LONDON
@@ -139,7 +139,7 @@ def teams_for_board(user) -> QuerySet[Team]:
 
 def deadline_rows_in_scope(user) -> Q:
     """Deadline rows the user may see listed: those of visible families, and worker (supervision) clocks."""
-    return Q(family__isnull=True, worker__isnull=False) | Q(family_id__in=families_visible_to(user).values("pk"))
+    return Q(family__isnull=True, worker__isnull=False) | Q(family_id__in=visible_family_ids(user))
 
 
 def service_deadlines(user) -> QuerySet[Deadline]:

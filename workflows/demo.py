@@ -113,6 +113,7 @@ def adopt_generated_work() -> None:
     """Give each demo account the open work of the first generated user with its role (in its team if it has one)."""
     from accounts.demo import DEMO_ACCOUNTS
     from accounts.models import User
+    from cases import reach
     from cases.models import Episode
     from deadlines.models import Alert, Deadline
     from tooling.generator.build import USERNAME_PREFIX
@@ -129,3 +130,5 @@ def adopt_generated_work() -> None:
         Episode.objects.filter(lead_professional=stand_in).update(lead_professional=demo)
         Deadline.objects.filter(assignee=stand_in).update(assignee=demo)
         Alert.objects.filter(recipient=stand_in).update(recipient=demo)
+    # update() sends no signal: who each family reaches follows the adopted work (ADR 43).
+    reach.rebuild()

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from accounts.models import Team
+from cases import reach
 from cases import selectors as scope
 from cases.models import (
     Communication,
@@ -396,6 +397,7 @@ def episode_open(
     )
     Family.objects.filter(pk=family.pk).update(team=team)
     family.team = team
+    reach.refresh([family.pk])  # update() sends no signal: the family's former team no longer reaches it
     emit_event(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
     # B15 and B16 run from when social care's request was received: the contact's receipt when
     # it came through the front door, the episode's opening when it was keyed in directly.

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0005_partner_organisations"),
-        ("cases", "0016_notify_delivery"),
+        ("cases", "0017_owning_team"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

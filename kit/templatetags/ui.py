@@ -15,7 +15,10 @@ One tag per component the pages repeat, so the markup lives in one template each
 from __future__ import annotations
 
 from django import forms, template
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.timezone import template_localtime
 
 from kit.querystring import with_param
 
@@ -39,30 +42,41 @@ def _status_words(status) -> tuple[str, str]:
     return (str(status).replace("_", " ").capitalize(), "grey")
 
 
-@register.inclusion_tag("includes/tag.html")
+def _tag(text, colour="") -> str:
+    """`<strong class="govuk-tag ...">` (the markup of includes/tag.html), built here: these tags sit in
+    table rows, and rendering a template per row is what made long tables slow (ADR 43)."""
+    if not text:
+        return ""
+    if colour:
+        return format_html('<strong class="govuk-tag govuk-tag--{}">{}</strong>', colour, text)
+    return format_html('<strong class="govuk-tag">{}</strong>', text)
+
+
+@register.simple_tag
 def status_tag(status):
     """The tag of a deadline status; an unknown status is shown in grey, in words, never dropped."""
     if not status:
-        return {"text": ""}
-    text, colour = _status_words(status)
-    return {"text": text, "colour": colour}
+        return ""
+    return _tag(*_status_words(status))
 
 
-@register.inclusion_tag("includes/tag.html")
+@register.simple_tag
 def govuk_tag(text, colour=""):
-    return {"text": text, "colour": colour}
+    return _tag(text, colour)
 
 
-@register.inclusion_tag("includes/deadline_due.html")
+@register.simple_tag
 def deadline_due(due, maximum, now, date_format="j F Y, H:i"):
-    """When it is due; "Breached" once past its maximum, "Overdue" once past its due time; – if nothing."""
-    late = ""
-    if due:
-        if maximum and maximum < now:
-            late = "breached"
-        elif due < now:
-            late = "overdue"
-    return {"due": due, "late": late, "date_format": date_format}
+    """When it is due; "Breached" once past its maximum, "Overdue" once past its due time; – if nothing.
+    (The markup of includes/deadline_due.html, built here for the same reason as `_tag`.)"""
+    if not due:
+        return "–"
+    shown = date_filter(template_localtime(due), date_format)
+    if maximum and maximum < now:
+        return format_html('{} <strong class="govuk-tag govuk-tag--red">Breached</strong>', shown)
+    if due < now:
+        return format_html('{} <strong class="govuk-tag govuk-tag--orange">Overdue</strong>', shown)
+    return format_html("{}", shown)
 
 
 def _error_items(form) -> list[tuple[str, str]]:
@@ -123,7 +137,13 @@ def query_suffix(querystring):
     return format_html("?{}", querystring) if querystring else ""
 
 
-@register.inclusion_tag("includes/deadline_link.html")
+@register.simple_tag
 def deadline_link(pk, rule, title):
-    """The deadline cell: "<rule>: <title>", linked to the page that explains why it is due."""
-    return {"pk": pk, "rule": rule, "title": title}
+    """The deadline cell: "<rule>: <title>", linked to the page that explains why it is due
+    (the markup of includes/deadline_link.html, built here for the same reason as `_tag`)."""
+    return format_html(
+        '<a class="govuk-link" href="{}">{}: {}<span class="govuk-visually-hidden">, why is this due?</span></a>',
+        reverse("deadlines:clock_explain", args=[pk]),
+        rule,
+        title,
+    )

@@ -1,0 +1,95 @@
+"""The key pages cost the same number of queries whatever the data size (two sizes, asserted).
+
+Family page, episode page and its notes page, triage queue, search and my cases: each is counted with
+a little data, then again after the data has grown (more contacts, episodes, people, notes and
+families), and the two counts must be equal and within the council-scale budget. Scope is read from
+the reach rows (ADR 43), so it is one subquery however many families the user's team has.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cases.models import CaseNote, Contact
+from tests.factories import ContactFactory, children_of, family_with_children
+from tests.workflows.helpers import NOW, S, make_episode
+from workflows import episode_services as es
+
+pytestmark = pytest.mark.django_db
+BUDGET = 25
+H = timedelta(hours=1)
+
+
+def count(client, path: str) -> int:
+    client.get(path)  # the first request of a session also writes the session: not the page's cost
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    return len(ctx.captured_queries)
+
+
+def grow(users, team, episode, *, families: int, notes: int, at) -> None:
+    """More of everything the pages list: families with contacts waiting, episodes, and notes."""
+    for i in range(families):
+        family, children = family_with_children(2, team=team)
+        ContactFactory(
+            family=family,
+            received_at=at - timedelta(days=1, hours=i),
+            presenting_needs="Needs",
+            subjects=children,
+            created_by=users["mash"],
+        )
+    ContactFactory(
+        family=episode.family,
+        received_at=at - timedelta(days=2),
+        presenting_needs="Again",
+        subjects=children_of(episode.family),
+        created_by=users["mash"],
+    )
+    for i in range(notes):
+        es.episode_record_visit(
+            episode=episode,
+            kind="phone_call",
+            happened_at=at + i * H,
+            details=f"Called mum ({i}).",
+            by=users["coach"],
+            now=at + i * H,
+        )
+
+
+def test_key_pages_cost_the_same_queries_at_two_data_sizes(client, users, team):
+    episode, _ = make_episode(users, team, state=S.PLAN_ACTIVE)
+    make_episode(users, team, state=S.ALLOCATED)
+    pages = {
+        "mash": [
+            reverse("cases:triage_queue"),
+            reverse("cases:search") + "?q=Testwood",
+        ],
+        "coach": [
+            reverse("cases:family_detail", args=[episode.family_id]),
+            reverse("episodes:episode_detail", args=[episode.pk]),
+            reverse("episodes:episode_notes", args=[episode.pk]),
+            reverse("episodes:my_cases"),
+        ],
+    }
+
+    def counts() -> dict[str, int]:
+        out = {}
+        for role, paths in pages.items():
+            client.force_login(users[role])
+            out.update({path: count(client, path) for path in paths})
+        return out
+
+    grow(users, team, episode, families=1, notes=1, at=NOW + 100 * H)  # every list has a row
+    few = counts()
+    grow(users, team, episode, families=4, notes=3, at=NOW + 200 * H)
+    make_episode(users, team, state=S.FIRST_VISIT, at=NOW + 300 * H)
+    many = counts()
+    assert Contact.objects.count() >= 7 and CaseNote.objects.filter(episode=episode).count() >= 5
+    assert many == few
+    assert max(many.values()) <= BUDGET, many
