@@ -68,6 +68,7 @@ KWARG_OBJECTS = {
     "practitioner_pk": "practitioner",
     "record_pk": "note",
     "job_id": "job",
+    "person_pk": "child",
 }
 KWARG_VALUES = {
     "form_key": "assessment",
