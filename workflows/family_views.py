@@ -154,9 +154,7 @@ class PersonAddressEdit(FamilyAction):
 
     def get_object(self):
         family = visible_family_or_404(self.request.user, self.kwargs["pk"])
-        membership = get_object_or_404(
-            Membership.objects.select_related("person"), family=family, person_id=self.kwargs["person_pk"]
-        )
+        membership = get_object_or_404(family.memberships.select_related("person"), person_id=self.kwargs["person_pk"])
         self.person = membership.person
         confidential = self.person.address_confidential or family.address_confidential
         if confidential and not selectors.can_see_confidential_address(self.request.user):
