@@ -179,6 +179,34 @@ class PersonForm(SafeTextMixin, PersonFieldsMixin, GdsForm):
         return cleaned
 
 
+class PersonAddressForm(SafeTextMixin, GdsForm):
+    """A family member's own address, changed after they were added (blank: they live with the family)."""
+
+    address_confidential = forms.BooleanField(label="This person's address is confidential", required=False)
+    address_line_1 = forms.CharField(
+        label="Their own address, line 1",
+        help_text="Leave the address empty if they live with the family",
+        max_length=200,
+        required=False,
+    )
+    address_line_2 = forms.CharField(label="Address line 2 (optional)", max_length=200, required=False)
+    town = forms.CharField(label="Town or city", max_length=100, required=False)
+    postcode = forms.CharField(max_length=10, required=False)
+
+    def clean_postcode(self):
+        value = (self.cleaned_data.get("postcode") or "").strip()
+        if value:
+            validate_postcode(value)
+        return normalise_postcode(value) if value else value
+
+    def clean(self):
+        cleaned = super().clean()
+        rest = any(cleaned.get(name) for name in ("address_line_2", "town", "postcode"))
+        if rest and not cleaned.get("address_line_1") and "address_line_1" not in self.errors:
+            self.add_error("address_line_1", "Enter the first line of their address, or empty the address")
+        return cleaned
+
+
 class AgencyForm(SafeTextMixin, GdsModelForm):
     class Meta:
         from cases.models import AgencyInvolvement

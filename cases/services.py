@@ -81,6 +81,26 @@ def person_add_to_family(*, family: Family, person: Person | None = None, relati
     return person
 
 
+PERSON_ADDRESS_FIELDS = ("address_confidential", "address_line_1", "address_line_2", "town", "postcode")
+
+
+@transaction.atomic
+def person_address_change(*, person: Person, **fields) -> bool:
+    """Change a family member's own address (all four lines and the confidential flag; blank lines: they
+    live with the family). The change is kept in the person's history; returns whether anything changed."""
+    unknown = set(fields) - set(PERSON_ADDRESS_FIELDS)
+    if unknown:
+        raise TypeError(f"not address fields: {sorted(unknown)}")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    changed = [name for name, value in fields.items() if getattr(person, name) != value]
+    if not changed:
+        return False
+    for name in changed:
+        setattr(person, name, fields[name])
+    person.save()
+    return True
+
+
 def agency_add(*, family: Family, **fields) -> AgencyInvolvement:
     return AgencyInvolvement.objects.create(family=family, **fields)
 

@@ -17,10 +17,12 @@ from django.contrib.admin.utils import NestedObjects
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection, models, transaction
 from django.db.models import Exists, Max, OuterRef, Q
+from django.utils import timezone
 
 from accounts import roles
 from cases.models import AccessLog, Contact, Episode, Family, Membership, Person
 from cases.selectors import families_visible_to
+from kit.time import LONDON
 from oversight.models import Tombstone
 
 MIN_REASON = 20
@@ -132,7 +134,7 @@ def retention_delete(
     family = Family.objects.select_for_update().get(pk=family.pk)
     if family.legal_hold:
         raise ValueError(f"{family.reference} is on legal hold and cannot be deleted.")
-    if not retention_candidates(today=now.date(), rule=rule).filter(pk=family.pk).exists():
+    if not retention_candidates(today=timezone.localdate(now, LONDON), rule=rule).filter(pk=family.pk).exists():
         raise ValueError(f"{family.reference} is not past the retention rule (or has open work).")
     data = _collect(family)
     counts: Counter[str] = Counter()

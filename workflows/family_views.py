@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from cases.forms import (
     ContactForm,
     MatchSearchForm,
     NewFamilyForm,
+    PersonAddressForm,
     PersonForm,
     SearchForm,
     StepDownSearchForm,
@@ -72,6 +73,7 @@ def family_detail(request, pk: int):
         partner_updates=list(selectors.partner_updates_of(family)[:50]),
         can_withdraw_consent=request.user.has_perm("cases.withdraw_consent", family),
         can_export_case_file=request.user.has_perm("cases.export_case_file", family),
+        can_see_confidential=selectors.can_see_confidential_address(request.user),
     )
     return render(request, "cases/family_detail.html", context)
 
@@ -144,7 +146,46 @@ class AgencyAdd(FamilyAction):
         services.agency_add(family=self.object, **data)
 
 
+class PersonAddressEdit(FamilyAction):
+    """Change a family member's own address. Whoever may see the family may change it, except where the
+    member's or the family's address is confidential: only those who may see a confidential address
+    (cases.selectors.can_see_confidential_address) are shown it or may change it, the others get a 403,
+    as the family page withholds it from them."""
+
+    form_class = PersonAddressForm
+    template_name = "cases/person_address_form.html"
+    success_message = "The address of {person} was changed."
+
+    def get_object(self):
+        family = visible_family_or_404(self.request.user, self.kwargs["pk"])
+        membership = get_object_or_404(family.memberships.select_related("person"), person_id=self.kwargs["person_pk"])
+        self.person = membership.person
+        confidential = self.person.address_confidential or family.address_confidential
+        if confidential and not selectors.can_see_confidential_address(self.request.user):
+            raise PermissionDenied("This address is confidential.")
+        if self.request.method == "GET":
+            log_access(self.request, action=AccessLog.Action.VIEW, what=self.logged_as(family), family=family)
+        return family
+
+    def logged_as(self, family) -> str:
+        return f"the address of person {self.person.pk} in {family.reference}"
+
+    def initial(self) -> dict:
+        return {name: getattr(self.person, name) for name in services.PERSON_ADDRESS_FIELDS}
+
+    def page(self, form, *, status: int = 200):
+        context = {"form": form, "family": self.object, "person": self.person}
+        return render(self.request, self.template_name, context, status=status)
+
+    def message_names(self) -> dict:
+        return {**super().message_names(), "person": self.person}
+
+    def perform(self, data):
+        return services.person_address_change(person=self.person, **self.from_form(*services.PERSON_ADDRESS_FIELDS))
+
+
 person_add = PersonAdd.as_view()
+person_address_edit = PersonAddressEdit.as_view()
 agency_add = AgencyAdd.as_view()
 
 

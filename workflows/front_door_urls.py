@@ -23,6 +23,7 @@ urlpatterns = [
     path("contacts/<int:pk>/letters/new/", letters.contact_letter, name="contact_letter"),
     path("families/<int:pk>/", views.family_detail, name="family_detail"),
     path("families/<int:pk>/people/new/", views.person_add, name="person_add"),
+    path("families/<int:pk>/people/<int:person_pk>/address/", views.person_address_edit, name="person_address"),
     path("families/<int:pk>/agencies/new/", views.agency_add, name="agency_add"),
     path("meetings/", actions.meeting_list, name="meeting_list"),
     path("meetings/<int:pk>/", actions.meeting_detail, name="meeting_detail"),

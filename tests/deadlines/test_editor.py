@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deadlines import versions
-from deadlines.calendar import LONDON, build_calendar
+from deadlines.calendar import LONDON, build_calendar, end_of_local_day
 from deadlines.models import Deadline, RulebookVersion
 from deadlines.rulebook import DEFAULT_DIRECTORY, load_rulebook, parse_rulebook
 from deadlines.services import active_rulebooks, deadline_record_event, file_rulebooks
@@ -130,15 +130,20 @@ def test_a_version_published_for_later_applies_from_then(users):
     assert next(b for b in active_rulebooks(later) if b.slug == "family-solutions").version == 2
 
 
-def test_recompute_moves_open_clocks_and_is_idempotent(users, eager_celery, django_capture_on_commit_callbacks):
-    now = timezone.now()
-    contact = ContactFactory()
-    old_due = _b2_due(contact, now - timedelta(hours=1))
-    with django_capture_on_commit_callbacks(execute=True):
-        _publish_b2_maximum(users["admin"], now, open_clocks="recompute")
-    moved = Deadline.objects.get(contact=contact, rule_id="B2").due_at
-    assert moved == old_due - timedelta(days=1)
-    assert recompute_rulebook("family-solutions") == 0  # a second run changes nothing
+# Three days after each Thursday the clocks change: "a day earlier" is 23 or 25 hours earlier, not 24.
+@pytest.mark.parametrize(
+    "moment", [datetime(2027, 3, 25, 12, 0, tzinfo=LONDON), datetime(2027, 10, 28, 12, 0, tzinfo=LONDON)]
+)
+def test_recompute_moves_open_clocks_and_is_idempotent(users, eager_celery, django_capture_on_commit_callbacks, moment):
+    with time_machine.travel(moment, tick=False):
+        now = timezone.now()
+        contact = ContactFactory()
+        old_due = _b2_due(contact, now - timedelta(hours=1))
+        with django_capture_on_commit_callbacks(execute=True):
+            _publish_b2_maximum(users["admin"], now, open_clocks="recompute")
+        moved = Deadline.objects.get(contact=contact, rule_id="B2").due_at
+        assert moved == end_of_local_day(old_due.astimezone(LONDON).date() - timedelta(days=1))
+        assert recompute_rulebook("family-solutions") == 0  # a second run changes nothing
 
 
 # --- Validation: nothing saved half-done --------------------------------------------------------

@@ -85,6 +85,7 @@ KWARG_OBJECTS = {
     "update_pk": "partner_update",
     "consent_pk": "consent",
     "contact_pk": "contact",
+    "person_pk": "child",
 }
 KWARG_VALUES = {
     "form_key": "assessment",

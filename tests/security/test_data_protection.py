@@ -1,6 +1,6 @@
 """Retention with legal hold and tombstones, and subject access export."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -120,3 +120,11 @@ def test_bad_retention_rule_is_named():
 
     with pytest.raises(ImproperlyConfigured, match="RETENTION_RULE"):
         RetentionRule.parse("forever")
+
+
+def test_a_family_due_today_can_be_deleted_just_after_midnight_in_summer(users, team):
+    """00:30 on 15 June in London is still 14 June in UTC: the day that counts is London's, as on the list."""
+    family, _ = old_family(team=team, youngest=date(2001, 6, 15))  # 25 years old on 15 June 2026
+    at = datetime(2026, 6, 15, 0, 30, tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
+    data_protection.retention_delete(family=family, authorised_by=users["manager"], now=at, reason=REASON)
+    assert not Family.objects.filter(pk=family.pk).exists()
