@@ -57,6 +57,7 @@ class Migration(migrations.Migration):
                         choices=[
                             ("team", "The family's team, or the team of one of its episodes"),
                             ("lead", "The lead professional of one of its episodes"),
+                            ("creator", "Who created the family record (at intake)"),
                             ("front", "A contact came through the front door"),
                             ("routed", "A contact was allocated to, or received by, a team"),
                             ("meeting", "A contact waits on a meeting that invites a team"),
