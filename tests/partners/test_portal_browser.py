@@ -139,8 +139,24 @@ def test_a_health_visitors_update_is_acknowledged_and_consent_withdrawal_closes_
     sign_in_partner(browser_session, partners["visitor"])
     browser_session.go(f"/partners/families/{family.pk}/")
     assert page.get_by_text("Acknowledged", exact=True).is_visible()
+    # The lead professional records, on the family page, that the family withdrew its consent to share.
     consent = Consent.objects.get(family=family, purpose="share")
-    workflow.consent_withdraw(consent=consent, on=timezone.localdate(), by=users["coach"])
+    sign_in_staff(browser_session, "coach")
+    browser_session.go(f"/families/{family.pk}/")
+    page.get_by_role("link", name=f"Withdraw consent to share with {consent.agency}").click()
+    page.wait_for_load_state()
+    page.get_by_label(str(_children[0])).check()
+    told = timezone.localtime(timezone.now() - timedelta(minutes=5))
+    page.locator("#id_when_date_0").fill(str(told.day))
+    page.locator("#id_when_date_1").fill(str(told.month))
+    page.locator("#id_when_date_2").fill(str(told.year))
+    page.get_by_label("Time").fill(told.strftime("%H:%M"))
+    page.get_by_label("Phone").check()
+    browser_session.submit("Withdraw consent")
+    consent.refresh_from_db()
+    assert consent.withdrawn_on is not None
+    # At once, the health visitor's view of the family is gone.
+    sign_in_partner(browser_session, partners["visitor"])
     response = page.goto(f"{browser_session.base}/partners/families/{family.pk}/")
     assert response.status == 404
 
