@@ -251,6 +251,9 @@ def test_routing_runs_a_constant_number_of_queries(book_b, make_episode, users):
             alerts_raise(now=at + timedelta(days=10), rulebooks=book_b)
         return len(queries)
 
+    # The clock counts start from the alert job's first run: from then on each run moves the counts of the
+    # clocks that crossed since the last, in the same few statements however many crossed.
+    alerts_raise(now=T0, rulebooks=book_b)
     few = run(2, T0)
     many = run(20, T0 + timedelta(days=30))
     assert many == few <= 40

@@ -29,7 +29,7 @@ from kit.forms import GdsForm, SafeDateInputField
 from tests.conftest import make_user
 from tests.factories import PersonFactory
 from tests.security.matrix import all_url_names, url_for
-from tests.security.world import add_oversight_records, build_world
+from tests.security.world import add_oversight_records, add_partner_records, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +80,20 @@ NOT_RENDERED = {
     "api:family_detail",
     "api:family_list",
     "api:timeliness",
+    # Partner pages answer partner users only: walked as partner users of two agencies in
+    # tests/security/test_partner_matrix.py, hostile input in tests/partners/test_portal.py.
+    "partners:family_detail",
+    "partners:family_list",
+    "partners:home",
+    "partners:invitation",
+    "partners:request_detail",
+    "partners:request_discard",
+    "partners:request_edit",
+    "partners:request_list",
+    "partners:request_new",
+    "partners:two_factor",
+    "partners:update_new",
+    "imports:detail",  # an import job's page: the world's job is an export (tests/imports/test_imports.py)
     # Single sign-on: 404 unless configured (tests/accounts/test_single_sign_on.py).
     "sso_callback",
     "sso_start",
@@ -217,7 +231,7 @@ def make_everything_hostile(values: list[str]) -> int:
 def hostile_world(users, team, other_team):
     Group.objects.get_or_create(name=roles.PRACTITIONER)
     users["othercoach"] = make_user("othercoach", roles.PRACTITIONER, other_team)
-    world = add_oversight_records(build_world(users, team), users)
+    world = add_partner_records(add_oversight_records(build_world(users, team), users), users)
     family, outcome, now = world["family"], world["outcome"], timezone.now()
     # One child and one outcome per hostile value, so that every label built from them is drawn.
     for value in HOSTILE:

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from accounts import roles
 from tests.conftest import make_user
 from tests.security.matrix import all_url_names, url_for
-from tests.security.world import add_oversight_records, build_world
+from tests.security.world import add_oversight_records, add_partner_records, build_world
 from tests.workflows.test_episode_page import primary_buttons
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ ROLES = ["mash", "mashlead", "duty", "coach", "teamlead", "manager", "dutymanage
 def world(users, team, other_team):
     Group.objects.get_or_create(name=roles.PRACTITIONER)
     users["othercoach"] = make_user("othercoach", roles.PRACTITIONER, other_team)
-    return add_oversight_records(build_world(users, team), users)
+    return add_partner_records(add_oversight_records(build_world(users, team), users), users)
 
 
 def test_primary_buttons_counts_only_buttons_without_a_modifier():
