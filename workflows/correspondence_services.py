@@ -409,7 +409,6 @@ def acknowledgement_send_automatically(*, contact: Contact, now: datetime) -> Me
     composed = compose(kind=Kind.ACKNOWLEDGEMENT, by=None, now=now, contact=contact)
     if not composed["recipient_email"]:
         return None
-    composed.pop("person", None)  # the acknowledgement goes to the referrer, never to a family member
     return message_create(kind=Kind.ACKNOWLEDGEMENT, by=None, now=now, contact=contact, **composed)
 
 
