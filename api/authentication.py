@@ -13,7 +13,8 @@ from api.models import ApiClient
 
 
 class ClientTokenAuthentication(BaseAuthentication):
-    """`Authorization: Bearer <token>`: the request acts as the client's service-account user."""
+    """`Authorization: Bearer <token>`: the request acts as the client's service-account user. The token is
+    the client's own, or an access token issued for its client credentials (ADR 54): both read the same."""
 
     keyword = b"bearer"
 
@@ -29,10 +30,16 @@ class ClientTokenAuthentication(BaseAuthentication):
             raise AuthenticationFailed("The token is not valid.") from None
         client = services.client_for_token(token, now=timezone.now())
         if client is None:
-            raise AuthenticationFailed("The token is not valid, or the client has been revoked.")
+            request._bearer_token_refused = True
+            raise AuthenticationFailed(
+                "The token is not valid, has expired, or the client has been revoked "
+                "(an access token that has expired: ask the token endpoint for a new one)."
+            )
         return client.user, client
 
     def authenticate_header(self, request):
+        if getattr(request, "_bearer_token_refused", False):
+            return 'Bearer realm="earlyhelp", error="invalid_token"'  # RFC 6750 section 3.1
         return 'Bearer realm="earlyhelp"'
 
 
@@ -49,3 +56,16 @@ class PerClientRateThrottle(SimpleRateThrottle):
         if not isinstance(client, ApiClient):
             return None  # an administrator reading the documentation in the browser
         return self.cache_format % {"scope": self.scope, "ident": client.pk}
+
+
+class TokenEndpointThrottle(SimpleRateThrottle):
+    """API_TOKEN_RATE_LIMIT requests to the token endpoint from one address, wrong secrets included, so
+    guessing is slow; a client's own requests there also count towards its API_RATE_LIMIT."""
+
+    scope = "api_token"
+
+    def get_rate(self):
+        return settings.API_TOKEN_RATE_LIMIT or None
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,7 +1,9 @@
-"""The administrator's pages for API clients: the list, a new client (its token shown once), revoking."""
+"""The administrator's pages for API clients: the list, a new client (its token shown once), a client
+secret for OAuth client credentials (created or rotated, shown once: ADR 54), revoking."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -10,11 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import ADMINISTRATOR
 from api import services
-from api.forms import ClientForm, RevokeForm
+from api.forms import ClientForm, RevokeForm, SecretForm
 from api.models import ApiClient
 from kit.permissions import require_role
 
 TOKEN_SESSION_KEY = "api_client_token_to_show"  # noqa: S105 (a session key, not a secret)
+SECRET_SESSION_KEY = "api_client_secret_to_show"  # noqa: S105 (a session key, not a secret)
 
 
 @login_required
@@ -24,7 +27,14 @@ def client_list(request):
         "user__groups"
     )
     issued = request.session.pop(TOKEN_SESSION_KEY, None)
-    return render(request, "api/client_list.html", {"clients": clients, "issued": issued})
+    secret = request.session.pop(SECRET_SESSION_KEY, None)
+    context = {
+        "clients": clients,
+        "issued": issued,
+        "secret": secret,
+        "access_token_minutes": settings.API_ACCESS_TOKEN_SECONDS // 60,
+    }
+    return render(request, "api/client_list.html", context)
 
 
 @login_required
@@ -61,4 +71,31 @@ def client_revoke(request):
         return redirect("api_clients:client_list")
     client = services.api_client_revoke(client=form.cleaned_data["client"], by=request.user, now=timezone.now())
     messages.success(request, f"{client.name}'s token no longer works.")
+    return redirect("api_clients:client_list")
+
+
+@login_required
+@require_POST
+def client_secret(request):
+    """A client secret for OAuth client credentials: the first, or a new one in place of the old (rotation)."""
+    require_role(request.user, ADMINISTRATOR)
+    form = SecretForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That client no longer exists or has been revoked.")
+        return redirect("api_clients:client_list")
+    had_one = bool(form.cleaned_data["client"].secret_hash)
+    try:
+        issued = services.api_client_secret_rotate(
+            client=form.cleaned_data["client"], by=request.user, now=timezone.now()
+        )
+    except services.ClientRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("api_clients:client_list")
+    # Shown once, on the next page; only its hash is kept.
+    request.session[SECRET_SESSION_KEY] = {
+        "name": issued.client.name,
+        "client_id": issued.client.client_id,
+        "secret": issued.secret,
+        "rotated": had_one,
+    }
     return redirect("api_clients:client_list")

@@ -42,3 +42,9 @@ class RevokeForm(GdsForm):
     client = forms.ModelChoiceField(
         queryset=ApiClient.objects.filter(revoked_at__isnull=True), widget=forms.HiddenInput
     )
+
+
+class SecretForm(GdsForm):
+    client = forms.ModelChoiceField(
+        queryset=ApiClient.objects.filter(revoked_at__isnull=True), widget=forms.HiddenInput
+    )

@@ -163,3 +163,27 @@ class TimelinessSerializer(serializers.Serializer):
     period_start = serializers.DateField()
     period_end = serializers.DateField()
     rows = TimelinessRowSerializer(many=True)
+
+
+# --- OAuth 2.0 client credentials (ADR 54): only to describe the token endpoint in the schema ------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    grant_type = serializers.ChoiceField(choices=["client_credentials"])
+    scope = serializers.CharField(required=False, help_text="Optional: read (the only scope)")
+    client_id = serializers.CharField(required=False, help_text="Only when not sent by HTTP Basic")
+    client_secret = serializers.CharField(required=False, help_text="Only when not sent by HTTP Basic")
+
+
+class AccessTokenSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.ChoiceField(choices=["Bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds until the token stops working")
+    scope = serializers.CharField()
+
+
+class OAuthErrorSerializer(serializers.Serializer):
+    error = serializers.ChoiceField(
+        choices=["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
+    )
+    error_description = serializers.CharField()

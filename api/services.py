@@ -1,23 +1,36 @@
-"""Creating and revoking API clients, and finding the client a token belongs to."""
+"""Creating and revoking API clients, their client secrets and access tokens, and finding the client a
+token belongs to (its own token, or an access token issued for its client credentials: ADR 54)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import transaction
 from django.db.models import Q
 from django.utils.text import slugify
+from simple_history.utils import bulk_update_with_history
 
 from accounts import roles
 from accounts.models import Service, Team, User
-from api.models import ApiClient
+from api.models import AccessToken, ApiClient
 
 TOKEN_PREFIX = "ehapi_"  # noqa: S105 (the prefix every token starts with)
+CLIENT_ID_PREFIX = "ehc_"
+CLIENT_ID_SHAPE = re.compile(r"ehc_[0-9a-f]{1,64}")
+SECRET_PREFIX = "ehcs_"  # noqa: S105 (the prefix of every client secret)
+ACCESS_TOKEN_PREFIX = "ehat_"  # noqa: S105 (the prefix of every access token)
+# The one scope: the API is read-only, and what a client reads is its role's (never more).
+SCOPE = "read"
+# Longer values are never ours: refused without hashing or a query.
+LONGEST_CREDENTIAL = 200
 # Roles a client may act as: every role that reads families' work, never the Administrator.
 CLIENT_ROLES = tuple(name for name in roles.ALL_ROLES if name != roles.ADMINISTRATOR)
 TEAM_ROLES = frozenset({roles.PRACTITIONER, roles.TEAM_LEADER, roles.DUTY_WORKER})
@@ -44,8 +57,25 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", errors="replace")).hexdigest()
 
 
+@dataclass(frozen=True)
+class IssuedSecret:
+    client: ApiClient
+    secret: str  # shown once, never stored
+
+
+@dataclass(frozen=True)
+class IssuedAccessToken:
+    access_token: str  # returned once, never stored
+    expires_in: int  # seconds
+    scope: str
+
+
 def _new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_client_id() -> str:
+    return CLIENT_ID_PREFIX + secrets.token_hex(10)
 
 
 def _username_for(name: str) -> str:
@@ -90,6 +120,7 @@ def api_client_create(
         user=user,
         token_hash=token_hash(token),
         token_prefix=token[: len(TOKEN_PREFIX) + 4],
+        client_id=new_client_id(),
         created_by=by,
         created_at=now,
     )
@@ -107,17 +138,82 @@ def api_client_revoke(*, client: ApiClient, by: User, now: datetime) -> ApiClien
         user = client.user
         user.is_active = False
         user.save(update_fields=["is_active"])
+        _end_access_tokens(client, by=by, now=now)
     return client
 
 
-def client_for_token(token: str, *, now: datetime) -> ApiClient | None:
-    """The active client holding this token, with its user and the user's role names loaded (one query)."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+def _end_access_tokens(client: ApiClient, *, by: User, now: datetime) -> int:
+    """Every access token of the client still running ends now (each change in its history)."""
+    live = list(AccessToken.objects.filter(client=client, revoked_at__isnull=True, expires_at__gt=now))
+    for access_token in live:
+        access_token.revoked_at = now
+    if live:
+        bulk_update_with_history(live, AccessToken, ["revoked_at"], default_user=by, default_date=now)
+    return len(live)
+
+
+@transaction.atomic
+def api_client_secret_rotate(*, client: ApiClient, by: User, now: datetime) -> IssuedSecret:
+    """A new client secret (the first, or in place of the old one, which stops working at once, as do the
+    access tokens issued for it). The secret is returned once; only its hash is kept."""
+    client = ApiClient.objects.select_for_update().get(pk=client.pk)
+    if client.revoked_at is not None:
+        raise ClientRefused(f"{client.name} has been revoked: add a new client instead")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    client.secret_hash = token_hash(secret)
+    client.secret_prefix = secret[: len(SECRET_PREFIX) + 4]
+    client.secret_created_at = now
+    client.save(update_fields=["secret_hash", "secret_prefix", "secret_created_at"])
+    _end_access_tokens(client, by=by, now=now)
+    return IssuedSecret(client=client, secret=secret)
+
+
+def client_for_credentials(client_id: str, secret: str) -> ApiClient | None:
+    """The active client with this id and secret (compared in constant time), or None."""
+    if not CLIENT_ID_SHAPE.fullmatch(client_id) or not secret.startswith(SECRET_PREFIX):
+        return None
+    if len(secret) > LONGEST_CREDENTIAL:
         return None
     client = (
-        ApiClient.objects.select_related("user", "user__team")
+        ApiClient.objects.select_related("user")
+        .filter(client_id=client_id, revoked_at__isnull=True, user__is_active=True)
+        .exclude(secret_hash="")
+        .first()
+    )
+    if client is None or not hmac.compare_digest(client.secret_hash, token_hash(secret)):
+        return None
+    return client
+
+
+def access_token_issue(*, client: ApiClient, now: datetime) -> IssuedAccessToken:
+    """A bearer token for the client, good for API_ACCESS_TOKEN_SECONDS (only its hash is kept)."""
+    token = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    lifetime = settings.API_ACCESS_TOKEN_SECONDS
+    AccessToken.objects.create(
+        client=client, token_hash=token_hash(token), created_at=now, expires_at=now + timedelta(seconds=lifetime)
+    )
+    return IssuedAccessToken(access_token=token, expires_in=lifetime, scope=SCOPE)
+
+
+def client_for_token(token: str, *, now: datetime) -> ApiClient | None:
+    """The active client holding this token (its own, or an access token issued to it that has not expired
+    or been ended), with its user and the user's role names loaded (one query)."""
+    if len(token) > LONGEST_CREDENTIAL:
+        return None
+    if token.startswith(TOKEN_PREFIX):
+        holding = Q(token_hash=token_hash(token))
+    elif token.startswith(ACCESS_TOKEN_PREFIX):
+        holding = Q(
+            access_tokens__token_hash=token_hash(token),
+            access_tokens__expires_at__gt=now,
+            access_tokens__revoked_at__isnull=True,
+        )
+    else:
+        return None
+    client = (
+        ApiClient.objects.filter(holding, revoked_at__isnull=True, user__is_active=True)
+        .select_related("user", "user__team")
         .annotate(role_list=ArrayAgg("user__groups__name", filter=Q(user__groups__isnull=False), default=[]))
-        .filter(token_hash=token_hash(token), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if client is None:

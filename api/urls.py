@@ -15,6 +15,9 @@ urlpatterns = [
     path("annex-a/list-1/", views.AnnexAList.as_view(), name="annex_a_list_1"),
     path("annex-a/list-2/", views.AnnexAList2.as_view(), name="annex_a_list_2"),
     path("timeliness/", views.Timeliness.as_view(), name="timeliness"),
+    # OAuth 2.0 client credentials (ADR 54); also without the final slash, as clients differ.
+    path("oauth/token/", views.OAuthToken.as_view(), name="oauth_token"),
+    path("oauth/token", views.OAuthTokenWithoutSlash.as_view()),
     path("schema/", views.Schema.as_view(), name="schema"),
     path("docs/", views.Docs.as_view(), name="docs"),
 ]
@@ -24,4 +27,5 @@ client_urlpatterns = [
     path("api-clients/", client_views.client_list, name="client_list"),
     path("api-clients/new/", client_views.client_create, name="client_create"),
     path("api-clients/revoke/", client_views.client_revoke, name="client_revoke"),
+    path("api-clients/secret/", client_views.client_secret, name="client_secret"),
 ]

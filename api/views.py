@@ -17,16 +17,18 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ParseError, PermissionDenied, UnsupportedMediaType
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts import roles
+from api import oauth, services
 from api import serializers as s
-from api.authentication import ClientTokenAuthentication
+from api.authentication import ClientTokenAuthentication, PerClientRateThrottle, TokenEndpointThrottle
 from api.models import ApiClient
 from cases import access, selectors
 from cases.models import AccessLog, Episode
@@ -338,6 +340,74 @@ def _timeliness_row(r: dict, key: str, title: str) -> dict:
         "open": r["open"],
         "median_hours": round(median.total_seconds() / 3600, 1) if median is not None else None,
     }
+
+
+# --- OAuth 2.0 client credentials (ADR 54) ------------------------------------------------------
+
+
+def _no_store(response):
+    """RFC 6749 section 5.1: a token response, or an error about one, is never cached."""
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+class OAuthToken(APIView):
+    """OAuth 2.0 client credentials (RFC 6749 section 4.4): a client's id and secret, by HTTP Basic or in
+    the form, for an access token that reads what the client's own token reads, until `expires_in` seconds
+    have passed or the client is revoked or its secret rotated. Errors as RFC 6749 section 5.2."""
+
+    authentication_classes = []  # the client authenticates with its id and secret, checked in `post`
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenEndpointThrottle]
+    parser_classes = [FormParser]
+
+    @extend_schema(
+        auth=[],
+        request=s.TokenRequestSerializer,
+        responses={200: s.AccessTokenSerializer, 400: s.OAuthErrorSerializer, 401: s.OAuthErrorSerializer},
+        summary="An access token for the client's id and secret",
+    )
+    def post(self, request):
+        asked = oauth.read_token_request(
+            authorization=request.META.get("HTTP_AUTHORIZATION", ""), form=request.data, query=request.query_params
+        )
+        client = services.client_for_credentials(asked.client_id, asked.client_secret)
+        if client is None:
+            raise oauth.invalid_client("The client id or secret is wrong, or the client has been revoked.")
+        oauth.check_grant_type(asked.grant_type)
+        scope = oauth.granted_scope(asked.scope)
+        request.user, request.auth = client.user, client
+        throttle = PerClientRateThrottle()  # the token endpoint counts towards the client's rate, like any call
+        if not throttle.allow_request(request, self):
+            self.throttled(request, throttle.wait())
+        issued = services.access_token_issue(client=client, now=timezone.now())
+        _log(request, (), what="access token issued", action=VIEW)
+        return _no_store(
+            Response(
+                {
+                    "access_token": issued.access_token,
+                    "token_type": "Bearer",
+                    "expires_in": issued.expires_in,
+                    "scope": scope,
+                }
+            )
+        )
+
+    def handle_exception(self, exc):
+        if isinstance(exc, (ParseError, UnsupportedMediaType)):
+            exc = oauth.OAuthError("invalid_request", "Send the parameters as application/x-www-form-urlencoded.")
+        if isinstance(exc, oauth.OAuthError):
+            response = Response(exc.body(), status=exc.status)
+            if exc.status == 401:
+                response["WWW-Authenticate"] = 'Basic realm="earlyhelp"'
+            return _no_store(response)
+        return _no_store(super().handle_exception(exc))
+
+
+@extend_schema(exclude=True)
+class OAuthTokenWithoutSlash(OAuthToken):
+    """The same endpoint at the address without the final slash (documented once, with it)."""
 
 
 # --- The schema and its documentation -----------------------------------------------------------

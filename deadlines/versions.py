@@ -28,6 +28,7 @@ from deadlines.calendar import LONDON, Limit, WorkingCalendar, compute_deadline
 from deadlines.models import Deadline, RulebookVersion
 from deadlines.rulebook import Rule, Rulebook, RulebookError, parse_rulebook
 from kit.jobs import job_create
+from kit.time import london_date
 
 logger = logging.getLogger(__name__)
 
@@ -624,17 +625,17 @@ def rule_summary(rule: Rule) -> str:
 def example_starts(now: datetime, calendar: WorkingCalendar) -> list[tuple[str, datetime]]:
     """Ten start times to compare old and new due times: ordinary days, a weekend, the day
     before and of a bank holiday, and both clock changes."""
-    year = now.astimezone(LONDON).year
-    days = sorted(d for d in calendar.non_working if d.year in (year, year + 1) and d >= now.date())
+    today = london_date(now)  # the day in England: at 00:30 in summer time, UTC is still on the day before
+    year = today.year
+    days = sorted(d for d in calendar.non_working if d.year in (year, year + 1) and d >= today)
     holiday = next((d for d in days if d.weekday() < 5), date(year, 12, 25))
 
     def last_sunday(month: int, y: int) -> date:
         d = date(y, month, 31)
         return d - timedelta(days=(d.weekday() + 1) % 7)
 
-    spring_year = year if last_sunday(3, year) >= now.date() else year + 1
-    autumn_year = year if last_sunday(10, year) >= now.date() else year + 1
-    today = now.astimezone(LONDON).date()
+    spring_year = year if last_sunday(3, year) >= today else year + 1
+    autumn_year = year if last_sunday(10, year) >= today else year + 1
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
 
     def at(d: date, h: int, m: int = 0) -> datetime:

@@ -23,6 +23,8 @@ from earlyhelp.middleware import CONTENT_SECURITY_POLICY
 __all__ = ["RefuseNulMiddleware", "has_nul"]
 
 NUL = "\x00"
+# The OAuth token endpoint's errors have the shape RFC 6749 section 5.2 gives them (ADR 54).
+OAUTH_TOKEN_PATH = "/api/v1/oauth/token/"  # noqa: S105 (an address)
 
 
 def _any_nul(values: Iterable[str]) -> bool:
@@ -55,7 +57,11 @@ class RefuseNulMiddleware:
     def __call__(self, request):
         if not has_nul(request):
             return self.get_response(request)
-        if "application/json" in request.headers.get("Accept", ""):
+        if request.path.rstrip("/") == OAUTH_TOKEN_PATH.rstrip("/"):
+            body = {"error": "invalid_request", "error_description": "The request holds a NUL character."}
+            response = JsonResponse(body, status=400)
+            response["Pragma"] = "no-cache"
+        elif "application/json" in request.headers.get("Accept", ""):
             response = JsonResponse({"error": "invalid_characters"}, status=400)
         else:
             # Rendered without the session or the user: the cookie itself may be what was refused.

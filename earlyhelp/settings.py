@@ -333,6 +333,11 @@ if ANNEX_A_LIST_2_UNASSESSED not in {"exclude", "include"}:
 INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar", "api"]
 # Calls per API client (DRF throttling, counted in the Redis cache): "600/minute", "20000/day"; empty: no limit.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")
+# OAuth 2.0 client credentials (ADR 54): how long an access token from /api/v1/oauth/token/ lasts, and the
+# calls to that endpoint allowed from one address (wrong secrets included); a client's own calls to it
+# also count towards its API_RATE_LIMIT.
+API_ACCESS_TOKEN_SECONDS = env_int("API_ACCESS_TOKEN_SECONDS", 3600, minimum=60)
+API_TOKEN_RATE_LIMIT = env_str("API_TOKEN_RATE_LIMIT", "60/minute")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ClientTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -347,7 +352,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Read-only access for the council's business-intelligence and partner systems. Each client acts as "
         "one role (in a team or service) and sees exactly what a person in that role sees; every call is in "
-        "the access log. Send `Authorization: Bearer <token>`. Lists are cursor-paginated (follow `next`)."
+        "the access log. Send `Authorization: Bearer <token>`: the client's own token, or an access token "
+        "from `POST /api/v1/oauth/token/` (OAuth 2.0 client credentials, with the client id and secret). "
+        "Lists are cursor-paginated (follow `next`)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

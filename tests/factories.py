@@ -8,7 +8,9 @@ Two kinds of factory, for two kinds of test:
 - `ContactJourneyFactory` and `EpisodeJourneyFactory` reach a state the way the product does: the real
   services, one hour a step from a pinned time, so the clocks, history and events are the product's own.
 
-Every time defaults to `NOW`, the suite's pinned Monday morning.
+Every time defaults to `NOW`, the suite's pinned Monday morning, and every date is counted from it
+(birth dates too, never from the real today), so ages and periods are the same whatever year the suite
+runs in.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ S = Episode.State
 C = Contact.State
 H = timedelta(hours=1)
 D = timedelta(days=1)
+TODAY = NOW.date()  # the pinned day (23 November: no 29 February to move from year to year)
+
+
+def years_before(day: date, years: int) -> date:
+    return day.replace(year=day.year - years)
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):
@@ -66,7 +73,10 @@ class PersonFactory(factory.django.DjangoModelFactory):
 
     first_name = factory.Sequence(lambda n: f"Child{n}")
     last_name = "Testwood"
-    date_of_birth = factory.Faker("date_of_birth", minimum_age=1, maximum_age=16)
+    # Aged 1 to 16 on the pinned day (as Faker's date_of_birth(1, 16) would be on it), not on the real today.
+    date_of_birth = factory.Faker(
+        "date_between_dates", date_start=years_before(TODAY, 17) + D, date_end=years_before(TODAY, 1)
+    )
     sex = "F"
     ethnicity = "WBRI"
 

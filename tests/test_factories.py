@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+import time_machine
 
 from cases.models import Contact, Episode
 from deadlines.models import Deadline, Status
+from kit.time import LONDON
 from tests.factories import (
     NOW,
+    TODAY,
     ContactFactory,
     ContactJourneyFactory,
     DeadlineFactory,
     EpisodeFactory,
     EpisodeJourneyFactory,
+    PersonFactory,
     children_of,
     family_with_children,
 )
@@ -99,3 +105,20 @@ def test_stored_deadline_of_a_worker_has_no_episode(users):
     assert deadline.episode is None
     assert deadline.assignee == users["coach"]
     assert Deadline.objects.with_status(NOW).get(pk=deadline.pk).status == Status.BREACHED
+
+
+@pytest.mark.parametrize("year", [2026, 2027, 2029, 2035])
+def test_children_are_aged_1_to_16_on_the_pinned_day_whatever_year_the_suite_runs_in(year):
+    """Birth dates are counted from the suite's pinned day, never from the real today: run in 2029, the
+    children are still 1 to 16 on NOW (a date from the real today made them 4 to 19 by then)."""
+    with time_machine.travel(datetime(year, 6, 1, 12, 0, tzinfo=LONDON), tick=False):
+        children = PersonFactory.build_batch(200)
+    ages = {child.age_on(TODAY) for child in children}
+    assert ages <= set(range(1, 17)) and len(ages) >= 10, sorted(ages)
+    assert all(child.date_of_birth < TODAY for child in children)
+
+
+def test_a_familys_children_are_aged_from_the_pinned_day(team):
+    with time_machine.travel(datetime(2029, 6, 1, 12, 0, tzinfo=LONDON), tick=False):
+        episode = EpisodeFactory(team=team)
+    assert all(1 <= child.age_on(NOW.date()) <= 16 for child in children_of(episode.family))

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from cases.models import Contact, Family, RiskIndicator
-from kit.time import LONDON
+from kit.time import LONDON, london_date
 from workflows import services
 
 NEEDS = [
@@ -50,8 +50,9 @@ def record_demo_contacts(families: list[Family], *, by, now: datetime, seed: int
     for family in families:
         agency, role, source = rng.choice(REFERRERS)
         children = [m.person for m in family.memberships.select_related("person") if m.is_child]
-        # About the children under 18 today (a grown-up brother is not a child in need).
-        children = [c for c in children if c.date_of_birth is None or now.date() < adult_on(c.date_of_birth)]
+        # About the children under 18 today in England (a grown-up brother is not a child in need).
+        today = london_date(now)
+        children = [c for c in children if c.date_of_birth is None or today < adult_on(c.date_of_birth)]
         received = this_morning(now, rng)
         contacts.append(
             services.contact_receive(
@@ -70,7 +71,7 @@ def record_demo_contacts(families: list[Family], *, by, now: datetime, seed: int
                     "purpose": "early_help",
                     "status": rng.choice(["given", "not_sought"]),
                     "given_by_name": "Parent",
-                    "recorded_on": received.date(),
+                    "recorded_on": london_date(received),
                 },
                 by=by,
                 now=now,

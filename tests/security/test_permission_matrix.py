@@ -243,9 +243,12 @@ EXPECTED = {
     "api:timeliness": "401 401 401 401 401 401 401 401 401 401 401",
     "api:docs": "401 403 403 403 403 403 403 403 200 403 403",
     "api:schema": "401 403 403 403 403 403 403 403 200 403 403",
+    # OAuth client credentials (ADR 54): the token endpoint takes a POST of the client's id and secret only.
+    "api:oauth_token": "405 405 405 405 405 405 405 405 405 405 405",
     "api_clients:client_create": "302 403 403 403 403 403 403 403 200 403 403",
     "api_clients:client_list": "302 403 403 403 403 403 403 403 200 403 403",
     "api_clients:client_revoke": "302 405 405 405 405 405 405 405 405 405 405",
+    "api_clients:client_secret": "302 405 405 405 405 405 405 405 405 405 405",
     # Single sign-on (ADR 47): off (404) unless configured; the refusal page is for anyone.
     "sso_callback": "404 404 404 404 404 404 404 404 404 404 404",
     "sso_refused": "200 200 200 200 200 200 200 200 200 200 200",
@@ -461,6 +464,9 @@ EXPECTED_POST = {
     "oversight:task_done": "L - - - + + + - - - -",
     "api_clients:client_create": "L - - - - - - - + - -",
     "api_clients:client_revoke": "L - - - - - - - + - -",
+    "api_clients:client_secret": "L - - - - - - - + - -",
+    # A signed-in session is not client authentication: invalid_client (401) for everyone without credentials.
+    "api:oauth_token": "L L L L L L L L L L L",
 }
 
 # What is posted: nothing, unless the view needs a field to know which form it is.
