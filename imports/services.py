@@ -81,6 +81,7 @@ class _Run:
         self.created: dict[str, int] = defaultdict(int)
         self.users: dict[int, User] = {}
         self.w = Writer(by=by, now=now)
+        self.quiet_workers: set[tuple[int, str]] = set()
 
     # --- staff and teams: few rows, one transaction ----------------------------------------------------
     @transaction.atomic
@@ -180,7 +181,7 @@ class _Run:
     def batch(self, families: list[str]) -> None:
         now, by, ids, c = self.now, self.by, self.ids, self.checked
         # The clocks of the batch's open work, replayed in memory and written at the end of the batch.
-        self.clocks = BatchClocks(now=now, by=by)
+        self.clocks = BatchClocks(now=now, by=by, quiet=self.quiet_workers)
         # An open episode's team is the family's team (as episode_open sets it).
         open_team = {
             v["family_id"]: v["team_id"]
@@ -390,7 +391,7 @@ class _Run:
                 if contact is None and episode.contact_id:
                     contact = Contact.objects.select_related("created_by").get(pk=episode.contact_id)
                 self.episode_clocks(episode, v, records.get(episode.pk, {}), contact)
-        self.clocks.write()
+        self.clocks.write(self.w)
         # Who each family's record reaches (cases.reach): the rows COPY wrote sent no signal.
         reach.refresh(ids["families"][family] for family in families)
 
