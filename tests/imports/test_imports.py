@@ -16,6 +16,7 @@ from django.urls import reverse
 from accounts.models import User
 from cases import reach
 from cases.models import ClosureRequest, Episode, Family, Person
+from deadlines.counts import counts_reconcile
 from deadlines.models import Deadline
 from imports import jobs as import_jobs
 from imports import tasks
@@ -85,6 +86,8 @@ def test_the_fixed_set_imports_and_a_second_run_changes_nothing(tmp_path, users)
     assert Family.history.filter(history_type="+").count() == 25
     assert Episode.history.count() == Episode.objects.count()
     assert reach.drift() == {"missing": set(), "extra": set()}
+    # The clocks went in by COPY: the summary counts equal a recount (deadlines.counts).
+    assert counts_reconcile(now=NOW, repair=False).clean
     # The sample has episodes in every state, each with the records its state implies.
     assert set(Episode.objects.values_list("state", flat=True)) >= {
         "closure_requested",
@@ -198,6 +201,8 @@ def test_upload_check_and_import_through_the_pages(
     client.force_login(users["admin"])
     assert client.get(reverse("imports:start")).status_code == 200
     assert client.get(reverse("imports:template", args=["people"])).content.startswith(b"person_id,family_id")
+    episodes_header = client.get(reverse("imports:template", args=["episodes"])).content
+    assert b"closure_requested_at,step_up_requested_at,step_up_concern" in episodes_header
     # A file that is not of the layout is refused with a clear error.
     bad = SimpleUploadedFile("export.exe", b"MZ...")
     response = client.post(reverse("imports:start"), {"files": [bad]})
