@@ -8,8 +8,8 @@
 2. Times the dry run (reading and checking every row), then the import, batch by batch.
    `--no-clocks` skips the deadline engine, to see what the rows alone cost.
 3. Prints rows per second and the time for 200,000 families extrapolated linearly from the rate
-   of the import (each batch costs the same: it writes only its own families' rows, and the clocks of
-   its open work through the deadline engine), and the time of the dry run likewise.
+   of the import (each batch costs the same: it writes only its own families' rows by COPY, and the
+   clocks of its open work replayed by the deadline engine), and the time of the dry run likewise.
 
 Use an empty database: the sample's source ids are the same for every run of the same seed, so a
 second run in the same database finds every row already imported (that is the idempotence).

@@ -2,7 +2,7 @@
 
 `deadlines.services.deadline_record_event` reads and writes the clock rows of one event at a time (about
 six queries an event). An imported case has no clocks yet, so its events can be replayed in memory with
-`deadlines.engine.Replay` (as the data generator does) and its clocks written in one INSERT for the batch:
+`deadlines.engine.Replay` (as the data generator does) and its clocks written in one COPY for the batch:
 the same functions decide the same clocks (tests/imports/test_imports.py compares them with a case
 recorded through the services). Only a worker's own clocks (their supervision cycle, started when they
 joined a team) live outside the case: the allocation's part of the event that concerns the worker goes
@@ -15,16 +15,22 @@ from datetime import datetime
 
 from deadlines import engine
 from deadlines.calendar_source import current_calendar
+from deadlines.counts import Tally
 from deadlines.models import Deadline
 from deadlines.procedures import rulebooks_for
 from deadlines.services import active_rulebooks, deadline_record_event
+from imports.writer import Writer
 
 
 class BatchClocks:
     """Replays the events of a batch's open contacts and episodes; `write()` inserts their clocks."""
 
-    def __init__(self, *, now: datetime, by):
+    def __init__(self, *, now: datetime, by, quiet: set[tuple[int, str]] | None = None):
         self.by = by
+        # (worker, event) pairs that changed none of the worker's clocks and can stop none: the same
+        # event again for that worker changes nothing either, so it is not sent again (kept for the run).
+        self.quiet = set() if quiet is None else quiet
+        self._stops_worker_clocks: dict[str, bool] = {}
         self.calendar = current_calendar()
         books = active_rulebooks(now)
         self.index = engine.RuleIndex(books)
@@ -106,13 +112,47 @@ class BatchClocks:
             )
             replay.record(event, at, present=present, owners=owners, route=route, key=key)
             if worker is not None:
-                # The worker's own clocks (supervision) are rows already: the service moves them.
-                deadline_record_event(
-                    event=event, now=at, worker=worker, actor=self.by, calendar=self.calendar, key=key
-                )
+                self.worker_event(event, at, worker, key)
         self._keep(replay, contact=contact, episode=episode)
 
-    def write(self) -> int:
-        Deadline.objects.bulk_create(self.rows, batch_size=2000)
-        written, self.rows = len(self.rows), []
-        return written
+    def stops_worker_clocks(self, event: str) -> bool:
+        """Does `event` stop or end any rule kept on a member of staff?"""
+        found = self._stops_worker_clocks.get(event)
+        if found is None:
+            found = self._stops_worker_clocks[event] = any(
+                rule.applies_to == "worker" and event in (*rule.stops_on, *rule.stops_on_all, *rule.ends_on)
+                for book in self.books
+                for rule in book.rules.values()
+            )
+        return found
+
+    def worker_event(self, event: str, at: datetime, worker, key: str) -> None:
+        """The worker's own clocks (supervision) are rows already: the service moves them.
+
+        An event that can only start a worker's clock (B20 on allocation), and started none the last
+        time for this worker (one is open), starts none again: it is not sent again in this run. Any
+        change to the worker's clocks forgets what was learnt about them.
+        """
+        if (worker.pk, event) in self.quiet:
+            return
+        result = deadline_record_event(
+            event=event, now=at, worker=worker, actor=self.by, calendar=self.calendar, key=key
+        )
+        if result.opened or result.stopped or result.withdrawn:
+            self.quiet -= {pair for pair in self.quiet if pair[0] == worker.pk}
+        elif not self.stops_worker_clocks(event):
+            self.quiet.add((worker.pk, event))
+
+    def write(self, writer: Writer) -> int:
+        """The batch's clocks by COPY (imports.writer; ids from the sequence), and counted as they go in.
+
+        `DeadlineQuerySet.bulk_create` counts its rows with `Tally.created` after its INSERT; this is the
+        same count after a COPY, in the same transaction (deadlines/counts.py; tests/deadlines/test_counts.py
+        lists every writer of clocks and every caller of `Tally.created`).
+        """
+        rows, self.rows = self.rows, []
+        if rows:
+            writer.add(rows)
+            writer.flush()
+            Tally.created(rows)
+        return len(rows)

@@ -12,25 +12,17 @@ contact's subjects, a member of staff's roles) are separated by `;`. Yes/no colu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from accounts import roles
 from accounts.models import Team, User
 from cases import codes
-from cases.models import CaseNote, ClosureReason, Contact, Episode, Membership
+from cases.models import CaseNote, ClosureReason, Contact, Episode, Membership, StepUp
 
-# The states an imported episode may be in: the course of the work up to an active plan, or closed.
-# A request waiting for a manager (closure, step-up) or wraparound is finished in the old system first.
-IMPORTABLE_EPISODE_STATES = (
-    Episode.State.AWAITING_ALLOCATION,
-    Episode.State.ALLOCATED,
-    Episode.State.INITIAL_CONTACT,
-    Episode.State.FIRST_VISIT,
-    Episode.State.ASSESSMENT,
-    Episode.State.ASSESSMENT_COMPLETED,
-    Episode.State.PLANNING,
-    Episode.State.PLAN_ACTIVE,
-    Episode.State.CLOSED,
-)
+# The states an imported episode may be in: every state of the episode's course. A request waiting for
+# a manager (closure, step-up) and wraparound alongside social care come with the dates of their request
+# (REQUEST_DATES), so the manager's clock is running on the first morning as it would be here.
+IMPORTABLE_EPISODE_STATES = tuple(Episode.State)
 
 # The key dates of an episode, in the order the work reaches them, and the state each one begins.
 MILESTONES = (
@@ -89,6 +81,44 @@ ALLOWED_MILESTONES = {
     Episode.State.CLOSED: tuple(name for name, _ in MILESTONES),
 }
 
+# The dates of a request waiting for a manager, after the key dates (MILESTONES), in the order they happen.
+STEP_UP_DATES = ("step_up_requested_at", "step_up_sent_at", "step_up_decided_at", "wraparound_confirmed_at")
+REQUEST_DATES = (*STEP_UP_DATES, "closure_requested_at")
+# The states that wait on (or follow) a request: the episode was in another state before it (its key
+# dates say which), and each needs some of the request dates and may have others.
+REQUEST_STATES = (Episode.State.STEP_UP_REQUESTED, Episode.State.WRAPAROUND, Episode.State.CLOSURE_REQUESTED)
+REQUIRED_REQUEST_DATES = {
+    Episode.State.STEP_UP_REQUESTED: ("step_up_requested_at",),
+    Episode.State.WRAPAROUND: ("step_up_requested_at", "step_up_sent_at", "step_up_decided_at"),
+    Episode.State.CLOSURE_REQUESTED: ("closure_requested_at",),
+}
+ALLOWED_REQUEST_DATES = {
+    Episode.State.STEP_UP_REQUESTED: ("step_up_requested_at", "step_up_sent_at"),
+    Episode.State.WRAPAROUND: STEP_UP_DATES,
+    # A closure asked for from wraparound gives the step-up's dates too.
+    Episode.State.CLOSURE_REQUESTED: REQUEST_DATES,
+}
+
+
+def state_before_request(values: dict) -> str:
+    """The state an episode was in before its request (or wraparound): that of its latest key date.
+
+    A closure asked for from wraparound (social care's decision given) was in wraparound.
+    """
+    if values.get("step_up_decided_at") and values.get("state") == Episode.State.CLOSURE_REQUESTED:
+        return Episode.State.WRAPAROUND
+    return reached_state(values)
+
+
+def reached_state(values: dict) -> str:
+    """The state the latest key date given begins (awaiting allocation when none is given)."""
+    reached = Episode.State.AWAITING_ALLOCATION
+    for name, state in MILESTONES:
+        if values.get(name):
+            reached = state
+    return reached
+
+
 # A front-door decision and the state it leaves the contact in; no decision: still at the front door.
 CONTACT_STATE_FOR_DECISION = {
     "": Contact.State.RECEIVED,
@@ -132,9 +162,14 @@ class Column:
     max_length: int = 200
     help: str = ""
 
-    @property
+    @cached_property
     def code_values(self) -> frozenset[str]:
         return frozenset(code for code, _ in self.codes)
+
+    @cached_property
+    def code_of_lower(self) -> dict[str, str]:
+        """Each code by its lower case: codes are matched whatever their case."""
+        return {code.lower(): code for code in self.code_values}
 
 
 @dataclass(frozen=True)
@@ -282,7 +317,39 @@ KINDS: tuple[Kind, ...] = (
             Column("last_review_at", DATETIME, help="The latest review meeting of an active plan"),
             Column("next_review_on", DATE, help="The date set for the next review"),
             Column("closed_on", DATE, help="For a closed episode"),
-            Column("closure_reason", CODE, codes=_choices(ClosureReason.choices)),
+            Column(
+                "closure_reason",
+                CODE,
+                codes=_choices(ClosureReason.choices),
+                help="For a closed episode; for closure_requested, the reason proposed",
+            ),
+            Column("closure_requested_at", DATETIME, help="For closure_requested: when the worker asked to close"),
+            Column(
+                "step_up_requested_at",
+                DATETIME,
+                help="For step_up_requested and wraparound: when the step-up to social care was proposed",
+            ),
+            Column(
+                "step_up_concern",
+                CODE,
+                codes=_choices(StepUp.Concern.choices),
+                help="What the step-up's concern is; needed with step_up_requested_at",
+            ),
+            Column(
+                "step_up_sent_at",
+                DATETIME,
+                help="When the Early Help manager sent the step-up to the duty manager (blank: not yet)",
+            ),
+            Column(
+                "step_up_decided_at",
+                DATETIME,
+                help="For wraparound: when social care accepted the step-up with Early Help alongside",
+            ),
+            Column(
+                "wraparound_confirmed_at",
+                DATETIME,
+                help="For wraparound: when Early Help confirmed the wraparound worker (blank: not yet)",
+            ),
             Column("social_care_assessment_date", DATE, help="For a step-down"),
             Column("referral_notes", LONG_TEXT),
         ),

@@ -28,7 +28,11 @@ NEEDS = (
     "Family struggling with debts and rent arrears; the child is anxious.",
 )
 OPEN_STATES = ("awaiting_allocation", "allocated", "initial_contact", "first_visit", "assessment",
-               "assessment_completed", "planning", "plan_active")  # fmt: skip
+               "assessment_completed", "planning", "plan_active", "closure_requested", "step_up_requested",
+               "wraparound")  # fmt: skip
+# The states waiting on a manager's answer (or wraparound): the work's course before the request is one of these.
+REQUESTS = ("closure_requested", "step_up_requested", "wraparound")
+COURSES = ("allocated", "initial_contact", "first_visit", "assessment_completed", "plan_active")
 ETHNICITIES = [code for code, _ in codes.ETHNICITIES]
 
 
@@ -120,13 +124,12 @@ class _Sample:
             self.episode(fid, f"{fid}-E0", cid, team, "closed", opened)
         r = rng.random()
         received = self.office(rng.uniform(3, 120))
-        if r < 0.15:
+        if r < 0.15 and i > len(OPEN_STATES):
             self.contact(fid, f"{fid}-K1", received, children, "", None)
-        elif r < 0.75:
+        elif r < 0.75 or i <= len(OPEN_STATES):  # the first families have an episode in each open state
             cid = self.contact(fid, f"{fid}-K1", received, children, "allocate", team)
-            self.episode(
-                fid, f"{fid}-E1", cid, team, rng.choice(OPEN_STATES), received + timedelta(hours=rng.uniform(2, 30))
-            )
+            state = OPEN_STATES[i - 1] if i <= len(OPEN_STATES) else rng.choice(OPEN_STATES)
+            self.episode(fid, f"{fid}-E1", cid, team, state, received + timedelta(hours=rng.uniform(2, 30)))
         else:
             self.contact(fid, f"{fid}-K1", received, children, rng.choice(("signpost", "no_further_action")), None)
 
@@ -170,6 +173,8 @@ class _Sample:
         if state != "awaiting_allocation":
             row["lead_staff_id"] = lead
         span = (self.now - opened).total_seconds()
+        requested = state in REQUESTS
+        course, state = state, rng.choice(COURSES) if requested else state
         order = ["allocated_at", "initial_contact_at", "first_visit_at", "assessment_completed_at",
                  "planning_meeting_at", "plan_active_at"]  # fmt: skip
         needed = {
@@ -179,6 +184,8 @@ class _Sample:
         marks = sorted(rng.uniform(0.02, 0.95) for _ in range(needed))
         if state == "closed":
             marks = [m * 0.3 for m in marks]
+        if requested:
+            marks = [m * 0.6 for m in marks]
         for name, share in zip(order, marks, strict=False):
             row[name] = _t(opened + timedelta(seconds=span * share))
         if state == "closed":
@@ -186,6 +193,9 @@ class _Sample:
             closed = min(last + timedelta(days=rng.uniform(30, 120)), self.now - timedelta(days=1))
             row |= {"closed_on": _d(closed), "closure_reason": "goals_met", "lead_staff_id": lead}
             row["plan_active_at"] = _t(min(opened + timedelta(seconds=span * marks[-1]), closed))
+        if requested:
+            self.request(row, course, opened, span)
+            state = course
         if state == "plan_active" and rng.random() < 0.5:
             active = datetime.strptime(row["plan_active_at"], "%Y-%m-%d %H:%M").replace(tzinfo=LONDON)
             review = active + (self.now - active) / 2
@@ -199,6 +209,24 @@ class _Sample:
                     "happened_at": _t(happened), "recorded_by": lead,
                     "details": "Visited the family; talked about routines.",
                 })  # fmt: skip
+
+    def request(self, row: dict, state: str, opened: datetime, span: float) -> None:
+        """The dates of a closure or step-up request (and wraparound) after the key dates."""
+        rng = self.rng
+        row["state"] = state
+        if state == "closure_requested":
+            names = ["closure_requested_at"]
+            row["closure_reason"] = "goals_met"
+        else:
+            names = ["step_up_requested_at", "step_up_sent_at"]
+            row["step_up_concern"] = rng.choice(("limited_change", "increasing_risk", "no_engagement"))
+            if state == "wraparound":
+                names += ["step_up_decided_at", "wraparound_confirmed_at"][: rng.choice((1, 2))]
+            elif rng.random() < 0.5:
+                names.pop()  # not sent to the duty manager yet
+        marks = sorted(rng.uniform(0.62, 0.99) for _ in names)
+        for name, share in zip(names, marks, strict=True):
+            row[name] = _t(opened + timedelta(seconds=span * share))
 
     # --- deliberate mistakes ---------------------------------------------------------------------------
     def spoil(self) -> None:
@@ -220,6 +248,8 @@ class _Sample:
         index = next(i for i, e in enumerate(rows["episodes"]) if e["state"] == "allocated")
         rows["episodes"][index]["state"] = "plan_active"  # a state its dates do not reach
         self.errors.append(("episodes.csv", index + 2, "plan_active_at"))
+        index = next(i for i, e in enumerate(rows["episodes"]) if e["state"] == "closure_requested")
+        spoil("episodes", index, "closure_requested_at", "")  # a closure request without its date
         spoil("case_notes", 0, "episode_id", "E-MISSING")  # a reference to a row that does not exist
         spoil("agencies", 0, "started_on", _d(self.now + timedelta(days=30)))  # a date in the future
 

@@ -27,10 +27,12 @@ from simple_history.utils import bulk_create_with_history
 from accounts import roles
 from accounts.models import Service, Team, User
 from accounts.signals import team_joined
+from cases import reach
 from cases.models import (
     AgencyInvolvement,
     Assessment,
     CaseNote,
+    ClosureRequest,
     Contact,
     Episode,
     Family,
@@ -38,14 +40,17 @@ from cases.models import (
     Person,
     Plan,
     Review,
+    StepUp,
     TeamMeeting,
 )
 from cases.validators import normalise_postcode, soundex
 from deadlines import events
+from imports import layout as L
 from imports.checks import CheckedSet
 from imports.clocks import BatchClocks
 from imports.layout import CONTACT_STATE_FOR_DECISION
 from imports.models import SourceKey
+from imports.writer import Writer
 from kit.time import LONDON
 from workflows.services import DECISION_EVENTS, MEETING_DECIDED_EVENTS
 
@@ -75,6 +80,8 @@ class _Run:
         self.ids = _pk_map(checked)
         self.created: dict[str, int] = defaultdict(int)
         self.users: dict[int, User] = {}
+        self.w = Writer(by=by, now=now)
+        self.quiet_workers: set[tuple[int, str]] = set()
 
     # --- staff and teams: few rows, one transaction ----------------------------------------------------
     @transaction.atomic
@@ -174,7 +181,7 @@ class _Run:
     def batch(self, families: list[str]) -> None:
         now, by, ids, c = self.now, self.by, self.ids, self.checked
         # The clocks of the batch's open work, replayed in memory and written at the end of the batch.
-        self.clocks = BatchClocks(now=now, by=by)
+        self.clocks = BatchClocks(now=now, by=by, quiet=self.quiet_workers)
         # An open episode's team is the family's team (as episode_open sets it).
         open_team = {
             v["family_id"]: v["team_id"]
@@ -199,7 +206,7 @@ class _Run:
             )
             for sid, v in new
         ]
-        bulk_create_with_history(objs, Family, default_user=by, default_date=now)
+        self.w.add(objs)
         for (sid, _), obj in zip(new, objs, strict=True):
             ids["families"][sid] = obj.pk
         keys += _keys("families", zip((s for s, _ in new), objs, strict=True), now)
@@ -227,7 +234,7 @@ class _Run:
                             first_name_key=soundex(v["first_name"]),
                         )
                     )
-        bulk_create_with_history(people, Person, default_user=by, default_date=now)
+        self.w.add(people)
         for sid, obj in zip(person_sids, people, strict=True):
             ids["people"][sid] = obj.pk
         keys += _keys("people", zip(person_sids, people, strict=True), now)
@@ -241,7 +248,7 @@ class _Run:
                             family_id=ids["families"][family], person_id=ids["people"][sid], relationship=relationship
                         )
                     )
-        bulk_create_with_history(memberships, Membership, default_user=by, default_date=now)
+        self.w.add(memberships)
 
         # Agencies.
         agencies = [(sid, v) for family in families for sid, v in self.agencies_of.get(family, ())]
@@ -258,7 +265,7 @@ class _Run:
             )
             for _, v in agencies
         ]
-        bulk_create_with_history(objs, AgencyInvolvement, default_user=by, default_date=now)
+        self.w.add(objs)
         keys += _keys("agencies", zip((s for s, _ in agencies), objs, strict=True), now)
         self.created["agencies"] += len(objs)
 
@@ -289,15 +296,14 @@ class _Run:
                     created_by=recorder or by,
                 )
             )
-        bulk_create_with_history(objs, Contact, default_user=by, default_date=now)
-        subjects = Contact.subjects.through
+        self.w.add(objs)
         links = [
-            subjects(contact_id=obj.pk, person_id=ids["people"][pid])
+            (obj.pk, ids["people"][pid])
             for (_, v), obj in zip(contacts, objs, strict=True)
             for pid in dict.fromkeys(v.get("subjects") or [])
             if pid in ids["people"]
         ]
-        subjects.objects.bulk_create(links)
+        self.w.copy_rows(Contact.subjects.through, ["contact_id", "person_id"], links)
         for (sid, _), obj in zip(contacts, objs, strict=True):
             ids["contacts"][sid] = obj.pk
         keys += _keys("contacts", zip((s for s, _ in contacts), objs, strict=True), now)
@@ -320,17 +326,19 @@ class _Run:
                     lead_professional=self.user(v.get("lead_staff_id")),
                     origin=v.get("origin") or Episode.Origin.FRONT_DOOR,
                     state=v["state"],
+                    state_before_request=(L.state_before_request(v) if v["state"] in L.REQUEST_STATES else ""),
                     opened_at=v["opened_at"],
                     referral_notes=v.get("referral_notes") or "",
                     allocated_at=v.get("allocated_at"),
                     allocated_by=by if v.get("allocated_at") else None,
                     closed_at=closed_at,
                     ended_on=v.get("closed_on"),
-                    closure_reason=v.get("closure_reason") or "",
+                    # A closure requested has the reason proposed on its request; the episode's is set at sign-off.
+                    closure_reason=(v.get("closure_reason") or "") if closed else "",
                     social_care_assessment_date=v.get("social_care_assessment_date"),
                 )
             )
-        bulk_create_with_history(objs, Episode, default_user=by, default_date=now)
+        self.w.add(objs)
         for (sid, _), obj in zip(episodes, objs, strict=True):
             ids["episodes"][sid] = obj.pk
         keys += _keys("episodes", zip((s for s, _ in episodes), objs, strict=True), now)
@@ -366,11 +374,12 @@ class _Run:
             )
             for _, v in notes
         ]
-        bulk_create_with_history(note_objs, CaseNote, default_user=by, default_date=now)
+        self.w.add(note_objs)
         keys += _keys("case_notes", zip((s for s, _ in notes), note_objs, strict=True), now)
         self.created["case_notes"] += len(note_objs)
 
-        bulk_create_with_history(keys, SourceKey, default_user=by, default_date=now)
+        self.w.add(keys)
+        self.w.flush()
 
         # Clocks for the open work, from the events its dates imply.
         for (_, v), contact in zip(contacts, contact_obj.values(), strict=True):
@@ -382,11 +391,13 @@ class _Run:
                 if contact is None and episode.contact_id:
                     contact = Contact.objects.select_related("created_by").get(pk=episode.contact_id)
                 self.episode_clocks(episode, v, records.get(episode.pk, {}), contact)
-        self.clocks.write()
+        self.clocks.write(self.w)
+        # Who each family's record reaches (cases.reach): the rows COPY wrote sent no signal.
+        reach.refresh(ids["families"][family] for family in families)
 
     def episode_records(self, episodes, objs) -> dict[int, dict]:
         """The assessment, plan, planning meeting and last review an episode's dates say it had."""
-        by, now = self.by, self.now
+        by = self.by
         found: dict[int, dict] = defaultdict(dict)
         assessments, plans, meetings, reviews = [], [], [], []
         for (_, v), episode in zip(episodes, objs, strict=True):
@@ -446,13 +457,54 @@ class _Run:
                         recorded_by=worker,
                     )
                 )
-        bulk_create_with_history(assessments, Assessment, default_user=by, default_date=now)
-        bulk_create_with_history(plans, Plan, default_user=by, default_date=now)
-        bulk_create_with_history(meetings, TeamMeeting, default_user=by, default_date=now)
+        self.w.add(assessments)
+        self.w.add(plans)
+        self.w.add(meetings)
         for review in reviews:
             review.meeting_id = review.meeting.pk
-        bulk_create_with_history(reviews, Review, default_user=by, default_date=now)
-        for kind, rows in (("assessment", assessments), ("plan", plans), ("review", reviews)):
+        self.w.add(reviews)
+        closures, step_ups = [], []
+        for (_, v), episode in zip(episodes, objs, strict=True):
+            worker = episode.lead_professional or by
+            if episode.state == Episode.State.CLOSURE_REQUESTED:
+                closures.append(
+                    ClosureRequest(
+                        episode=episode,
+                        requested_at=v["closure_requested_at"],
+                        requested_by=worker,
+                        summary=FROM_OLD_SYSTEM,
+                        child_voice=FROM_OLD_SYSTEM,
+                        proposed_reason=v["closure_reason"],
+                        **dict.fromkeys(ClosureRequest.CHECKLIST, True),
+                    )
+                )
+            if v.get("step_up_requested_at"):
+                decided, confirmed = v.get("step_up_decided_at"), v.get("wraparound_confirmed_at")
+                step_ups.append(
+                    StepUp(
+                        episode=episode,
+                        proposed_at=v["step_up_requested_at"],
+                        proposed_by=worker,
+                        concern=v["step_up_concern"],
+                        reason=FROM_OLD_SYSTEM,
+                        multi_agency_views=FROM_OLD_SYSTEM,
+                        family_views=FROM_OLD_SYSTEM,
+                        manager_judgement=FROM_OLD_SYSTEM if v.get("step_up_sent_at") else "",
+                        sent_at=v.get("step_up_sent_at"),
+                        sent_by=by if v.get("step_up_sent_at") else None,
+                        decision=StepUp.Decision.ACCEPTED if decided else "",
+                        wraparound=True if decided else None,
+                        decision_notes=FROM_OLD_SYSTEM if decided else "",
+                        decided_at=decided,
+                        decided_by=by if decided else None,
+                        wraparound_worker=episode.lead_professional if confirmed else None,
+                        wraparound_confirmed_at=confirmed,
+                        wraparound_confirmed_by=by if confirmed else None,
+                    )
+                )
+        self.w.add(closures)
+        self.w.add(step_ups)
+        for kind, rows in (("assessment", assessments), ("plan", plans), ("review", reviews), ("closure", closures)):
             for obj in rows:
                 found[obj.episode.pk][kind] = obj
         return found
@@ -499,6 +551,19 @@ class _Run:
             add(events.PLAN_COMPLETED, v["plan_active_at"], f"plan:{plan.pk}")
         if "review" in records:
             add(events.REVIEW_HELD, v["last_review_at"], f"review:{records['review'].pk}")
+        # The requests waiting for a manager, and wraparound, after the key dates, in the order they happened
+        # (a review may be held in wraparound).
+        tail = len(found)
+        add(events.STEP_UP_REQUESTED, v.get("step_up_requested_at"))
+        add(events.STEP_UP_SENT_TO_DUTY_MANAGER, v.get("step_up_sent_at"))
+        add(events.STEP_UP_DECIDED, v.get("step_up_decided_at"))
+        add(events.WRAPAROUND_REQUESTED, v.get("step_up_decided_at"))
+        add(events.WRAPAROUND_WORKER_CONFIRMED, v.get("wraparound_confirmed_at"), worker=episode.lead_professional)
+        if "closure" in records:
+            add(events.CLOSURE_REQUESTED, v["closure_requested_at"], f"closure:{records['closure'].pk}")
+        review = next((i for i, item in enumerate(found) if item[0] == events.REVIEW_HELD), None)
+        if review is not None and len(found) > tail:
+            found[review:] = sorted(found[review:], key=lambda item: item[1])
         creator = _team_of(contact.created_by) if contact is not None else None
         self.clocks.episode_events(episode, found, contact=contact, creator_team_id=creator)
 

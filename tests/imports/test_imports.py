@@ -14,7 +14,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import User
-from cases.models import Episode, Family, Person
+from cases import reach
+from cases.models import ClosureRequest, Episode, Family, Person
+from deadlines.counts import counts_reconcile
 from deadlines.models import Deadline
 from imports import jobs as import_jobs
 from imports import tasks
@@ -44,7 +46,7 @@ def _problems_at(checked) -> set[tuple[str, int, str]]:
 
 def test_the_dry_run_lists_every_deliberate_error_with_row_and_column_and_writes_nothing(tmp_path, users):
     errors = write_sample(tmp_path, families=40, now=NOW, with_errors=True)
-    assert len(errors) == 8
+    assert len(errors) == 9
     before = _counts()
     checked = check_set(tmp_path, now=NOW)
     assert _counts() == before
@@ -80,6 +82,24 @@ def test_the_fixed_set_imports_and_a_second_run_changes_nothing(tmp_path, users)
     # Every open episode's family is with its team; the lead professionals are the imported practitioners.
     for episode in open_episodes.select_related("family"):
         assert episode.family.team_id == episode.team_id
+    # Every record has its history row; who each family reaches is stored (cases.reach) as for any family.
+    assert Family.history.filter(history_type="+").count() == 25
+    assert Episode.history.count() == Episode.objects.count()
+    assert reach.drift() == {"missing": set(), "extra": set()}
+    # The clocks went in by COPY: the summary counts equal a recount (deadlines.counts).
+    assert counts_reconcile(now=NOW, repair=False).clean
+    # The sample has episodes in every state, each with the records its state implies.
+    assert set(Episode.objects.values_list("state", flat=True)) >= {
+        "closure_requested",
+        "step_up_requested",
+        "wraparound",
+        "plan_active",
+        "closed",
+    }
+    assert (
+        ClosureRequest.objects.filter(status="pending").count()
+        == Episode.objects.filter(state="closure_requested").count()
+    )
     before = _counts()
     again = check_set(tmp_path, now=NOW)
     assert again.ok and all(c["new"] == 0 for c in again.summary().values())
@@ -181,6 +201,8 @@ def test_upload_check_and_import_through_the_pages(
     client.force_login(users["admin"])
     assert client.get(reverse("imports:start")).status_code == 200
     assert client.get(reverse("imports:template", args=["people"])).content.startswith(b"person_id,family_id")
+    episodes_header = client.get(reverse("imports:template", args=["episodes"])).content
+    assert b"closure_requested_at,step_up_requested_at,step_up_concern" in episodes_header
     # A file that is not of the layout is refused with a clear error.
     bad = SimpleUploadedFile("export.exe", b"MZ...")
     response = client.post(reverse("imports:start"), {"files": [bad]})
