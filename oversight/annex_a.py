@@ -1,13 +1,15 @@
 """Ofsted Annex A, lists 1 (contacts) and 2 (early help): the workbook and its data-quality report.
 
-One pass over the rows does both. A Celery task (`oversight.tasks.build_annex_a`) reads the rows
-in chunks (`QuerySet.iterator`), checks every cell with `annex_a_validation` (the report), and
-writes it with openpyxl's write-only workbook, which keeps each sheet in a temporary file: memory
-stays flat however many rows a council has, and nothing heavy runs on a request thread. The file
-goes to private storage (MEDIA_ROOT, never served); only the manager who asked may download it.
+One pass over the rows does both. A Celery task (`oversight.tasks.build_annex_a`) runs one query a
+list part (value tuples through server-side cursors, each counting its rows for the progress bar),
+checks every cell with `annex_a_validation` (the report; each column's verdict worked out once per
+value) and writes each row straight into the sheet's XML (`kit.xlsx`: openpyxl makes the rest of the
+file), compressed as it comes: memory stays flat however many rows a council has, and nothing heavy
+runs on a request thread (ADR 51). The file goes to private storage (MEDIA_ROOT, never served); only
+the manager who asked may download it.
 
-Rows come through the scope selectors (`contacts_visible_to`, `episodes_visible_to`) of the user
-who asked, so the workbook and the report cover that manager's service only.
+Rows come through the scope (`visible_family_ids`, `episodes_visible_to`) of the user who asked, so
+the workbook and the report cover that manager's service only.
 """
 
 from __future__ import annotations
