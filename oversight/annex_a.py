@@ -1,20 +1,23 @@
 """Ofsted Annex A, lists 1 (contacts) and 2 (early help): the workbook and its data-quality report.
 
-One pass over the rows does both. A Celery task (`oversight.tasks.build_annex_a`) reads the rows
-in chunks (`QuerySet.iterator`), checks every cell with `annex_a_validation` (the report), and
-writes it with openpyxl's write-only workbook, which keeps each sheet in a temporary file: memory
-stays flat however many rows a council has, and nothing heavy runs on a request thread. The file
-goes to private storage (MEDIA_ROOT, never served); only the manager who asked may download it.
+One pass over the rows does both. A Celery task (`oversight.tasks.build_annex_a`) runs one query a
+list part (value tuples through server-side cursors, each counting its rows for the progress bar),
+checks every cell with `annex_a_validation` (the report; each column's verdict worked out once per
+value) and writes each row straight into the sheet's XML (`kit.xlsx`: openpyxl makes the rest of the
+file), compressed as it comes: memory stays flat however many rows a council has, and nothing heavy
+runs on a request thread (ADR 51). The file goes to private storage (MEDIA_ROOT, never served); only
+the manager who asked may download it.
 
-Rows come through the scope selectors (`contacts_visible_to`, `episodes_visible_to`) of the user
-who asked, so the workbook and the report cover that manager's service only.
+Rows come through the scope (`visible_family_ids`, `episodes_visible_to`) of the user who asked, so
+the workbook and the report cover that manager's service only.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -22,7 +25,7 @@ from functools import partial
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -30,7 +33,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 
 from cases.models import AssessmentChild, Contact, Episode, Membership
-from cases.selectors import contacts_visible_to, episodes_visible_to
+from cases.selectors import episodes_visible_to, visible_family_ids
+from kit import xlsx
 from kit.dates import long_date
 from kit.jobs import job_advance, job_begin, job_create, job_fail, job_finish
 from kit.models import BackgroundJob
@@ -118,10 +122,12 @@ def _list_1_query(user, *, period: Period) -> QuerySet:
         )
     )
     return (
+        # The period on the joined contact itself (its received_at index), not inside a subquery of
+        # contacts: PostgreSQL then reads the six months' contacts only, not every contact's subjects.
         through.objects.filter(
-            contact__in=contacts_visible_to(user)
-            .filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
-            .values("pk")
+            contact__received_at__gte=period.start_at,
+            contact__received_at__lt=period.end_at,
+            contact__family__in=visible_family_ids(user),
         )
         .filter(is_child)
         .order_by("contact__received_at", "contact_id", "person_id")
@@ -139,12 +145,8 @@ def _list_1_query(user, *, period: Period) -> QuerySet:
     )
 
 
-def list_1_rows(user, *, period: Period, mode: str) -> Iterator[Row]:
-    """List 1: one row per child per contact received in the period (children of the contact's family)."""
-    rows = _list_1_query(user, period=period)
-    for person_id, sex, ethnicity, dob, expected, received_at, source, contact_id, family_id in rows.iterator(
-        chunk_size=CHUNK
-    ):
+def _list_1_cells(rows: Iterable[tuple], *, mode: str) -> Iterator[Row]:
+    for person_id, sex, ethnicity, dob, expected, received_at, source, contact_id, family_id in rows:
         day = _local_date(received_at)
         cells = (
             *_child(person_id, sex, ethnicity, dob, expected, day, mode=mode),
@@ -152,6 +154,11 @@ def list_1_rows(user, *, period: Period, mode: str) -> Iterator[Row]:
             ac.value_for(ac.CONTACT_SOURCE, source, mode=mode),
         )
         yield Row(cells, person_id=person_id, family_id=family_id, contact_id=contact_id)
+
+
+def list_1_rows(user, *, period: Period, mode: str) -> Iterator[Row]:
+    """List 1: one row per child per contact received in the period (children of the contact's family)."""
+    return _list_1_cells(_list_1_query(user, period=period).iterator(chunk_size=CHUNK), mode=mode)
 
 
 def list_2_episodes(user, *, period: Period) -> QuerySet[Episode]:
@@ -182,14 +189,17 @@ def _list_2_queries(user, *, period: Period, unassessed: str) -> tuple[QuerySet,
             "assessment__episode_id",
         )
     )
-    m = "family__memberships__"
-    family_children = (
-        Episode.objects.filter(pk__in=episodes)
-        .exclude(Exists(AssessmentChild.objects.filter(assessment__episode=OuterRef("pk"))))
-        .filter(**{f"{m}relationship": Membership.Relationship.CHILD})
+    # The episodes whose assessment names no child, chosen inside the subquery: PostgreSQL then joins
+    # the families' children of those episodes only, not of every episode before leaving most out.
+    unnamed = list_2_episodes(user, period=period).exclude(
+        Exists(AssessmentChild.objects.filter(assessment__episode=OuterRef("pk")))
     )
     if unassessed != INCLUDE:
-        family_children = family_children.filter(assessment__isnull=False)
+        unnamed = unnamed.filter(assessment__isnull=False)
+    m = "family__memberships__"
+    family_children = Episode.objects.filter(pk__in=unnamed.values("pk")).filter(
+        **{f"{m}relationship": Membership.Relationship.CHILD}
+    )
     family_children = family_children.order_by("pk", f"{m}person_id").values_list(
         f"{m}person_id",
         f"{m}person__sex",
@@ -205,6 +215,18 @@ def _list_2_queries(user, *, period: Period, unassessed: str) -> tuple[QuerySet,
     return assessed, family_children
 
 
+def _list_2_cells(rows: Iterable[tuple], *, period: Period, mode: str) -> Iterator[Row]:
+    for person_id, sex, ethnicity, dob, expected, started, completed, team, family_id, episode_id in rows:
+        start_day = _local_date(started)
+        cells = (
+            *_child(person_id, sex, ethnicity, dob, expected, start_day or period.end, mode=mode),
+            start_day,
+            _local_date(completed),
+            team,
+        )
+        yield Row(cells, person_id=person_id, family_id=family_id, episode_id=episode_id)
+
+
 def list_2_rows(user, *, period: Period, mode: str, unassessed: str = EXCLUDE) -> Iterator[Row]:
     """List 2: one row per child per episode (see `list_2_episodes`).
 
@@ -212,24 +234,19 @@ def list_2_rows(user, *, period: Period, mode: str, unassessed: str = EXCLUDE) -
     An episode with no assessment yet has no start date, which the template requires: its children
     are left out unless the council's reading is ANNEX_A_LIST_2_UNASSESSED=include.
     """
-    for rows in _list_2_queries(user, period=period, unassessed=unassessed):
-        for person_id, sex, ethnicity, dob, expected, started, completed, team, family_id, episode_id in rows.iterator(
-            chunk_size=CHUNK
-        ):
-            start_day = _local_date(started)
-            cells = (
-                *_child(person_id, sex, ethnicity, dob, expected, start_day or period.end, mode=mode),
-                start_day,
-                _local_date(completed),
-                team,
-            )
-            yield Row(cells, person_id=person_id, family_id=family_id, episode_id=episode_id)
+    queries = _list_2_queries(user, period=period, unassessed=unassessed)
+    rows = itertools.chain.from_iterable(q.iterator(chunk_size=CHUNK) for q in queries)
+    return _list_2_cells(rows, period=period, mode=mode)
 
 
-def row_total(user, *, period: Period, unassessed: str = EXCLUDE) -> int:
-    """How many rows lists 1 and 2 will have (three counts): the total of the job's progress bar."""
-    queries = (_list_1_query(user, period=period), *_list_2_queries(user, period=period, unassessed=unassessed))
-    return sum(q.count() for q in queries)
+def _counted(query: QuerySet) -> tuple[int, Iterator[tuple]]:
+    """Run a list's query, counting its rows in the same statement (a window count on each row: the
+    rows are sorted, so PostgreSQL has them all before the first is sent); its rows without the count."""
+    rows = query.annotate(rows_in_all=Window(Count("*"))).iterator(chunk_size=CHUNK)
+    first = next(rows, None)
+    if first is None:
+        return 0, iter(())
+    return first[-1], (row[:-1] for row in itertools.chain((first,), rows))
 
 
 # --- The data-quality report -------------------------------------------------------------------
@@ -321,15 +338,64 @@ def neutralise(value):
     return value
 
 
-def _write_list(
-    workbook: Workbook,
+def _cell_pieces(list_name: str, *, date_style: int | None) -> Callable[[int, object], tuple]:
+    """value -> (the value as written, its cell's XML pieces), per column; kept per value except ids."""
+    columns = validation.LISTS[list_name]
+    kept: list[dict | None] = [None if c.kind == "id" else {} for c in columns]
+
+    def made(index: int, value) -> tuple:
+        value = neutralise(value)
+        # Only a date column's dates carry the date style (as the cells written before: ADR 51).
+        styled = date_style if columns[index].kind == "date" and isinstance(value, date) else None
+        return value, xlsx.piece(index + 1, value, date_style=styled)
+
+    def pieces(index: int, value) -> tuple:
+        cache = kept[index]
+        if cache is None:
+            return made(index, value)
+        key = (value.__class__, value)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = made(index, value)
+        return found
+
+    return pieces
+
+
+def _list_xml(
     list_name: str,
     rows: Iterator[Row],
     *,
     mode: str,
     report: QualityReport,
+    date_style: int | None,
     progress: Callable[[int], None] | None = None,
-):
+) -> Callable[[int], Iterator[str]]:
+    """The list's rows as sheet XML (`kit.xlsx`), each checked as it is written (the report)."""
+    check = validation.RowChecker(list_name, mode=mode)
+    pieces = _cell_pieces(list_name, date_style=date_style)
+    width = range(len(validation.LISTS[list_name]))
+    counts = report.rows
+
+    def xml(first_row: int) -> Iterator[str]:
+        number = first_row
+        for row in rows:
+            made = [pieces(i, v) for i, v in zip(width, row.cells, strict=True)]
+            problems = check(tuple(m[0] for m in made))
+            if problems:
+                report.add(list_name, row, problems)
+            else:
+                counts[list_name] += 1
+            yield xlsx.row_xml(number, (m[1] for m in made))
+            number += 1
+            if progress is not None and report.written % CHUNK == 0:
+                progress(report.written)
+
+    return xml
+
+
+def _list_sheet(workbook: Workbook, list_name: str, *, dates: bool) -> tuple[xlsx.StreamedRows, int | None]:
+    """The list's sheet with its header (bold), the place of its rows, and the date style's index."""
     sheet = workbook.create_sheet(list_name)
     bold = Font(bold=True)
     header = []
@@ -338,24 +404,9 @@ def _write_list(
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-    dates = [i for i, c in enumerate(validation.LISTS[list_name]) if c.kind == "date"]
-    # One styled cell per date column, reused: a write-only sheet writes each row as it is
-    # appended, and making a styled cell per value is most of the cost of a large list.
-    date_cells = {}
-    for i in dates:
-        date_cells[i] = WriteOnlyCell(sheet)
-        date_cells[i].number_format = validation.DATE_FORMAT
-    for row in rows:
-        cells = tuple(neutralise(v) for v in row.cells)
-        report.add(list_name, row, validation.check_row(list_name, cells, mode=mode))
-        out = list(cells)
-        for i in dates:
-            if isinstance(out[i], date):
-                date_cells[i].value = out[i]
-                out[i] = date_cells[i]
-        sheet.append(out)
-        if progress is not None and report.written % CHUNK == 0:
-            progress(report.written)
+    styled = xlsx.date_style(sheet, validation.DATE_FORMAT)
+    date_style = styled.style_id if dates else None
+    return xlsx.StreamedRows(sheet, first_row=2), date_style
 
 
 def readings(*, mode: str, unassessed: str) -> list[str]:
@@ -400,17 +451,54 @@ def write_workbook(
     unassessed: str = EXCLUDE,
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    counted: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, int], dict]:
     """Write lists 1 and 2 and the Notes sheet into `file`; returns the row counts and the report.
 
-    `progress(rows written)` is called every CHUNK rows (the job's progress bar)."""
+    One query a list part (three), each counting its rows as it runs: `counted(rows in all)` is called
+    once they have run, before the first row is written; `progress(rows written)` every CHUNK rows."""
+    period = annex_a_period(as_at)
+    total_1, rows_1 = _counted(_list_1_query(user, period=period))
+    totals_2, parts_2 = zip(
+        *(_counted(q) for q in _list_2_queries(user, period=period, unassessed=unassessed)), strict=True
+    )
+    if counted is not None:
+        counted(total_1 + sum(totals_2))
+    return write_lists(
+        file,
+        _list_1_cells(rows_1, mode=mode),
+        _list_2_cells(itertools.chain.from_iterable(parts_2), period=period, mode=mode),
+        any_rows=bool(total_1 or sum(totals_2)),
+        as_at=as_at,
+        mode=mode,
+        unassessed=unassessed,
+        now=now,
+        progress=progress,
+    )
+
+
+def write_lists(
+    file,
+    list_1: Iterable[Row],
+    list_2: Iterable[Row],
+    *,
+    any_rows: bool,
+    as_at: date,
+    mode: str,
+    unassessed: str,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, int], dict]:
+    """The workbook of these rows (`write_workbook` without the queries; benchmarks feed it made-up rows).
+
+    `any_rows`: whether either list has a row (the date style is added to the workbook only then)."""
     period = annex_a_period(as_at)
     workbook = Workbook(write_only=True)
     report = QualityReport()
-    rows_1 = list_1_rows(user, period=period, mode=mode)
-    _write_list(workbook, LIST_1, rows_1, mode=mode, report=report, progress=progress)
-    rows_2 = list_2_rows(user, period=period, mode=mode, unassessed=unassessed)
-    _write_list(workbook, LIST_2, rows_2, mode=mode, report=report, progress=progress)
+    # The date style is registered only if a row is written, as writing a dated cell did (so the
+    # styles, and each style's number, are those of the workbook before ADR 51).
+    place_1, date_style = _list_sheet(workbook, LIST_1, dates=any_rows)
+    place_2, _ = _list_sheet(workbook, LIST_2, dates=False)
     sheet = workbook.create_sheet("Notes")
     sheet.column_dimensions["A"].width = 120
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -418,7 +506,8 @@ def write_workbook(
         cell = WriteOnlyCell(sheet, value=neutralise(text))
         cell.alignment = wrap
         sheet.append([cell])
-    workbook.save(file)
+    xml = partial(_list_xml, mode=mode, report=report, date_style=date_style, progress=progress)
+    xlsx.save(workbook, file, [(place_1, xml(LIST_1, iter(list_1))), (place_2, xml(LIST_2, iter(list_2)))])
     return dict(report.rows), report.as_json()
 
 
@@ -492,9 +581,15 @@ def annex_a_export_build(*, export_id: int, now: datetime) -> AnnexAExport | Non
     pending = AnnexAExport.objects.filter(pk=export.pk, status=AnnexAExport.Status.PENDING)
     job_id = export.job_id
     progress = None
+    counted = None
     if job_id is not None:
-        total = row_total(export.requested_by, period=annex_a_period(export.as_at), unassessed=export.unassessed)
-        job_begin(job_id, total=total, now=timezone.now(), message=f"Writing {total} rows")
+        total = 0
+
+        # Begun once the lists' queries have run (they count the rows as they read them).
+        def counted(rows: int) -> None:
+            nonlocal total
+            total = rows
+            job_begin(job_id, total=total, now=timezone.now(), message=f"Writing {total} rows")
 
         def progress(written: int) -> None:
             job_advance(
@@ -511,6 +606,7 @@ def annex_a_export_build(*, export_id: int, now: datetime) -> AnnexAExport | Non
                 unassessed=export.unassessed,
                 now=now,
                 progress=progress,
+                counted=counted,
             )
             spool.seek(0)
             name = storage.save(annex_a_path(export, "annex-a.xlsx"), File(spool))

@@ -137,6 +137,43 @@ def check_headers(list_name: str, found: Iterable) -> list[Problem]:
     return [Problem(list_name, "(headers)", "headers", ERROR, f"Headers are {list(found)}, expected {list(expected)}")]
 
 
+def _cell(list_name: str, column: Column, value, allowed, not_known) -> tuple[tuple[Problem, ...], date | None]:
+    """One cell's problems, and its date (for a date column holding one)."""
+    name = column.header
+    if _blank(value):
+        if not column.blank_ok:
+            return (_problem(list_name, name, "blank"),), None
+        if column.header == "Date of Birth":
+            return (_problem(list_name, name, "blank", CHECK),), None
+        return (), None
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return (_problem(list_name, name, "formula"),), None
+    if column.kind == "id":
+        if not isinstance(value, str):
+            return (_problem(list_name, name, "not_text"),), None
+        if not ALPHANUMERIC.fullmatch(value):
+            return (_problem(list_name, name, "not_alphanumeric"),), None
+    elif column.kind == "category":
+        if value in not_known[column.category]:
+            return (_problem(list_name, name, "not_known", CHECK),), None
+        if value not in allowed[column.category]:
+            return (_problem(list_name, name, "invalid"),), None
+    elif column.kind == "date":
+        day = _as_date(value)
+        if day is None:
+            return (_problem(list_name, name, "not_date"),), None
+        return (), day
+    elif column.kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return (_problem(list_name, name, "not_integer"),), None
+        if not -1 <= value <= MAX_CHILD_AGE:
+            # -1 is the Annex A convention for an unborn child.
+            return (_problem(list_name, name, "range", CHECK),), None
+    elif column.kind == "text" and not isinstance(value, str):
+        return (_problem(list_name, name, "not_text"),), None
+    return (), None
+
+
 def check_row(list_name: str, cells: tuple, *, mode: str) -> list[Problem]:
     """Every problem of one row, as written to the workbook (or read back from it)."""
     columns = LISTS[list_name]
@@ -147,44 +184,63 @@ def check_row(list_name: str, cells: tuple, *, mode: str) -> list[Problem]:
     allowed = ac.ALLOWED[ac.check_mode(mode)]
     not_known = ac.NOT_KNOWN[mode]
     for column, value in zip(columns, cells, strict=True):
-        name = column.header
-        if _blank(value):
-            if not column.blank_ok:
-                problems.append(_problem(list_name, name, "blank"))
-            elif column.header == "Date of Birth":
-                problems.append(_problem(list_name, name, "blank", CHECK))
-            continue
-        if isinstance(value, str) and value.startswith(FORMULA_START):
-            problems.append(_problem(list_name, name, "formula"))
-            continue
-        if column.kind == "id":
-            if not isinstance(value, str):
-                problems.append(_problem(list_name, name, "not_text"))
-            elif not ALPHANUMERIC.fullmatch(value):
-                problems.append(_problem(list_name, name, "not_alphanumeric"))
-        elif column.kind == "category":
-            if value in not_known[column.category]:
-                problems.append(_problem(list_name, name, "not_known", CHECK))
-            elif value not in allowed[column.category]:
-                problems.append(_problem(list_name, name, "invalid"))
-        elif column.kind == "date":
-            day = _as_date(value)
-            if day is None:
-                problems.append(_problem(list_name, name, "not_date"))
-            else:
-                dates[name] = day
-        elif column.kind == "integer":
-            if not isinstance(value, int) or isinstance(value, bool):
-                problems.append(_problem(list_name, name, "not_integer"))
-            elif not -1 <= value <= MAX_CHILD_AGE:
-                # -1 is the Annex A convention for an unborn child.
-                problems.append(_problem(list_name, name, "range", CHECK))
-        elif column.kind == "text" and not isinstance(value, str):
-            problems.append(_problem(list_name, name, "not_text"))
+        found, day = _cell(list_name, column, value, allowed, not_known)
+        problems += found
+        if day is not None:
+            dates[column.header] = day
     start, end = dates.get("Assessment start date"), dates.get("Assessment completion date")
     if start and end and end < start:
         problems.append(_problem(list_name, "Assessment completion date", "before_start"))
     return problems
+
+
+class RowChecker:
+    """`check_row` for many rows of one list: each column's verdict on a value is worked out once.
+
+    The same rules (`_cell`) and the same result as `check_row`, row for row; the verdicts are kept
+    per column and value except for the id column (one value per child: kept, it would grow with the
+    council). A column's kept values are bounded by what it can hold (codes, dates, ages, team names).
+    """
+
+    def __init__(self, list_name: str, *, mode: str):
+        self.list_name, self.mode = list_name, mode
+        self.columns = LISTS[list_name]
+        self.allowed = ac.ALLOWED[ac.check_mode(mode)]
+        self.not_known = ac.NOT_KNOWN[mode]
+        self.cached = [{} if column.kind != "id" else None for column in self.columns]
+        names = [c.header for c in self.columns]
+        self.start = names.index("Assessment start date") if "Assessment start date" in names else None
+        self.end = names.index("Assessment completion date") if "Assessment completion date" in names else None
+        self.before_start = _problem(list_name, "Assessment completion date", "before_start")
+
+    def verdict(self, index: int, value) -> tuple[tuple[Problem, ...], date | None]:
+        cache = self.cached[index]
+        if cache is None:
+            return _cell(self.list_name, self.columns[index], value, self.allowed, self.not_known)
+        key = (value.__class__, value)  # True == 1 and 1.0 == 1, but their verdicts differ
+        try:
+            return cache[key]
+        except KeyError:
+            found = cache[key] = _cell(self.list_name, self.columns[index], value, self.allowed, self.not_known)
+            return found
+        except TypeError:  # a value that cannot be a key (none is written; checked all the same)
+            return _cell(self.list_name, self.columns[index], value, self.allowed, self.not_known)
+
+    def __call__(self, cells: tuple) -> list[Problem]:
+        if len(cells) != len(self.columns):
+            return check_row(self.list_name, cells, mode=self.mode)  # the width problem
+        problems: list[Problem] = []
+        days = []
+        for index, value in enumerate(cells):
+            found, day = self.verdict(index, value)
+            if found:
+                problems += found
+            days.append(day)
+        if self.start is not None and self.end is not None:
+            start, end = days[self.start], days[self.end]
+            if start and end and end < start:
+                problems.append(self.before_start)
+        return problems
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:
