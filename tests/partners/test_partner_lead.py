@@ -475,3 +475,47 @@ def test_hostile_input_to_the_partner_lead_forms_gets_clear_messages(client, par
     response = client.post(reverse(name, args=[led_episode.pk]), body)
     assert response.status_code in (400, 409), response.status_code
     assert response.content.count(b'class="govuk-error-summary"') == 1
+
+
+def test_hostile_values_are_text_on_the_partner_lead_and_invitation_pages(
+    client, users, partners, agencies, led_episode
+):
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    family = led_episode.family
+    family.name = hostile
+    family.save()
+    in_team(family, agencies["school"], partners["head"])
+    now = timezone.now()
+    review_invite(
+        episode=led_episode,
+        invitees=[partners["head"]],
+        review_at=now + timedelta(days=2),
+        place=hostile,
+        by=partners["teacher"],
+        now=now,
+    )
+    child = family.memberships.get(relationship="child").person
+    ep.episode_record_visit(
+        episode=led_episode, kind="phone_call", happened_at=now, details=hostile, by=partners["teacher"], now=now
+    )
+    child.first_name = hostile
+    child.save()
+    invitation = ReviewInvitation.objects.get()
+    pages = {
+        "teacher": [
+            reverse("partners:episode_list"),
+            reverse("partners:episode_detail", args=[led_episode.pk]),
+            reverse("partners:episode_visit_new", args=[led_episode.pk]),
+            reverse("partners:episode_assessment", args=[led_episode.pk]),
+            reverse("partners:episode_review_invite", args=[led_episode.pk]),
+        ],
+        "head": [
+            reverse("partners:review_invitation_list"),
+            reverse("partners:review_invitation", args=[invitation.pk]),
+        ],
+    }
+    for who, urls in pages.items():
+        sign_in_partner(client, partners[who])
+        for url in urls:
+            html = client.get(url).content.decode()
+            assert "<script>alert" not in html and "<img src=x" not in html, url

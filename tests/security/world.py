@@ -292,9 +292,7 @@ def add_partner_records(world: dict, users) -> dict:
     from tests.factories import EpisodeFactory, family_with_children
 
     led_family, _children = family_with_children(1, team=world["episode"].team)
-    Consent.objects.create(
-        family=led_family, purpose="share", agency=school.name, status="given", given_by_name="Dad"
-    )
+    Consent.objects.create(family=led_family, purpose="share", agency=school.name, status="given", given_by_name="Dad")
     partner_episode = EpisodeFactory(
         allocated=True,
         family=led_family,
