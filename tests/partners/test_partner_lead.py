@@ -519,3 +519,12 @@ def test_hostile_values_are_text_on_the_partner_lead_and_invitation_pages(
         for url in urls:
             html = client.get(url).content.decode()
             assert "<script>alert" not in html and "<img src=x" not in html, url
+
+
+def test_the_team_leader_can_give_partner_led_support_to_a_coach(client, users, partners, led_episode):
+    episode = ep.episode_allocate(
+        episode=led_episode, practitioner=users["coach"], by=users["teamlead"], now=timezone.now()
+    )
+    assert episode.lead_professional == users["coach"] and episode.partner_organisation is None
+    sign_in_partner(client, partners["teacher"])
+    assert client.get(reverse("partners:episode_detail", args=[episode.pk])).status_code == 404
