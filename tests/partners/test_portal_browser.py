@@ -321,7 +321,7 @@ def test_the_front_door_names_a_schools_lead_professional_who_works_in_the_porta
         page.locator(f"#id_need_{area}").select_option("1")
     page.locator("#id_complete").check()
     browser_session.submit("Save the assessment")
-    assert page.get_by_text("The assessment is complete").is_visible()
+    assert page.get_by_text("The assessment is complete.", exact=True).is_visible()
 
     browser_session.go(f"/partners/episodes/{episode.pk}/plan/outcomes/new/")
     page.locator("#id_description").fill("Ada is at school on time")
@@ -337,7 +337,7 @@ def test_the_front_door_names_a_schools_lead_professional_who_works_in_the_porta
     page.locator("#id_child_voice").fill("Ada wants breakfast")
     browser_session.submit("Save the plan")
     browser_session.submit("Make the plan active")
-    assert page.get_by_text("The plan is active").is_visible()
+    assert page.get_by_text("The plan is active.", exact=True).is_visible()
     episode.refresh_from_db()
     assert episode.state == "plan_active"
     for path in (  # axe on every other new page
