@@ -164,7 +164,6 @@ class EpisodeRecords:
 def episode_records(episode: Episode) -> EpisodeRecords:
     """What the partner lead professional has recorded on the episode (a fixed number of queries)."""
     from cases.models import Assessment, CaseNote, ClosureRequest, Plan
-    from partners.models import ReviewInvitation
 
     notes = list(CaseNote.objects.filter(episode=episode).order_by("-happened_at", "-pk")[:50])
     assessment = Assessment.objects.filter(episode=episode).first()
@@ -172,12 +171,7 @@ def episode_records(episode: Episode) -> EpisodeRecords:
     outcomes = list(PlanOutcome.objects.filter(plan__episode=episode).prefetch_related("actions").order_by("number"))
     reviews = list(Review.objects.filter(episode=episode).select_related("meeting").order_by("-recorded_at"))
     closure = ClosureRequest.objects.filter(episode=episode).order_by("-requested_at").first()
-    invitations = list(
-        ReviewInvitation.objects.filter(episode=episode)
-        .select_related("invitee", "organisation")
-        .order_by("-review_at")
-    )
-    return EpisodeRecords(notes, assessment, plan, outcomes, reviews, closure, invitations)
+    return EpisodeRecords(notes, assessment, plan, outcomes, reviews, closure, invitations_sent(episode))
 
 
 # --- Review invitations (ADR 52) ------------------------------------------------------------------
@@ -213,3 +207,14 @@ def invitable_people(episode: Episode, *, today: date) -> list:
         if case_selectors.share_consents_in_force(name, today).filter(family_id=episode.family_id).exists()
     }
     return [p for p in people if p.partner_organisation.name in consented and p.pk != episode.lead_professional_id]
+
+
+def invitations_sent(episode: Episode) -> list:
+    """The episode's review invitations with each answer, latest review first (one query)."""
+    from partners.models import ReviewInvitation
+
+    return list(
+        ReviewInvitation.objects.filter(episode=episode)
+        .select_related("invitee", "organisation")
+        .order_by("-review_at", "pk")[:100]
+    )

@@ -635,10 +635,11 @@ def _review_invite_page(request, episode, *, base: str):
                 return redirect("partners:episode_detail", pk=episode.pk)
             return redirect("episodes:episode_detail", pk=episode.pk)
     status = 200 if request.method == "GET" else (409 if form.is_bound and form.is_valid() else 400)
+    sent = selectors.invitations_sent(episode)
     return render(
         request,
         "partners/review_invite.html",
-        {"episode": episode, "form": form, "people": people, "base": base},
+        {"episode": episode, "form": form, "people": people, "base": base, "sent": sent},
         status=status,
     )
 

@@ -415,6 +415,8 @@ def test_the_internal_lead_professional_invites_partners_from_the_episode(client
     )
     assert response.status_code == 302
     assert ReviewInvitation.objects.get().invitee == partners["teacher"]
+    page = client.get(url).content.decode()
+    assert "Family hub" in page and "Not answered yet" in page  # the invitations sent, with each answer
     client.force_login(users["outsider"] if "outsider" in users else users["mash"])
     assert client.get(url).status_code in (403, 404)
 
