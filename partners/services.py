@@ -49,6 +49,19 @@ def organisation_register(*, name: str, kind: str, contact_source: str, email: s
     )
 
 
+@transaction.atomic
+def organisation_set_active(*, organisation: PartnerOrganisation, active: bool, by, now: datetime):
+    """An agency the council stops working with keeps its records; its people lose every episode they lead
+    at once (ADR 52). In history, like every change."""
+    require_role(by, roles.ADMINISTRATOR, message="Only an administrator can change a partner agency.")
+    locked = PartnerOrganisation.objects.select_for_update().get(pk=organisation.pk)
+    if locked.active == active:
+        raise PartnerRefused(f"{locked} is already {'active' if active else 'marked as no longer working with us'}.")
+    locked.active = active
+    locked.save(update_fields=["active"])
+    return locked
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256((token or "").encode()).hexdigest()
 

@@ -34,4 +34,5 @@ urlpatterns = [
     path("agencies/", views.organisation_list, name="organisation_list"),
     path("agencies/new/", views.organisation_new, name="organisation_new"),
     path("agencies/<int:pk>/", views.organisation_detail, name="organisation_detail"),
+    path("agencies/<int:pk>/active/", views.organisation_active, name="organisation_active"),
 ]

@@ -330,6 +330,26 @@ def organisation_new(request):
 
 
 @login_required
+@require_POST
+def organisation_active(request, pk: int):
+    require_role(request.user, roles.ADMINISTRATOR)
+    organisation = get_object_or_404(PartnerOrganisation, pk=pk)
+    active = request.POST.get("active") == "yes"
+    try:
+        services.organisation_set_active(organisation=organisation, active=active, by=request.user, now=timezone.now())
+    except PartnerRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"{organisation} is active again."
+            if active
+            else f"{organisation} is marked as no longer working with the council: its people lead no episode now.",
+        )
+    return redirect("partners:organisation_detail", pk=organisation.pk)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def organisation_detail(request, pk: int):
     """The agency, its partner users, and the form that invites one more."""

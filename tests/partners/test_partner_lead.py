@@ -530,3 +530,19 @@ def test_the_team_leader_can_give_partner_led_support_to_a_coach(client, users, 
     assert episode.lead_professional == users["coach"] and episode.partner_organisation is None
     sign_in_partner(client, partners["teacher"])
     assert client.get(reverse("partners:episode_detail", args=[episode.pk])).status_code == 404
+
+
+def test_the_administrator_marks_an_agency_as_no_longer_working_with_the_council(
+    client, users, partners, agencies, led_episode
+):
+    school = agencies["school"]
+    client.force_login(users["admin"])
+    url = reverse("partners:organisation_active", args=[school.pk])
+    assert client.post(url, {"active": "no"}).status_code == 302
+    school.refresh_from_db()
+    assert not school.active and school.history.first().active is False
+    assert client.post(url, {"active": "no"}).status_code == 302  # said again: a message, no change
+    sign_in_partner(client, partners["teacher"])
+    assert client.get(reverse("partners:episode_detail", args=[led_episode.pk])).status_code == 404
+    client.force_login(users["coach"])
+    assert client.post(url, {"active": "yes"}).status_code == 403

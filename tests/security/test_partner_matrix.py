@@ -53,6 +53,7 @@ PORTAL = {
     "partners:organisation_list": ("403 403", "- -"),
     "partners:organisation_new": ("403 403", "- -"),
     "partners:organisation_detail": ("403 403", "- -"),
+    "partners:organisation_active": ("405 405", "- -"),
 }
 
 
