@@ -7,7 +7,7 @@ from django.db import transaction
 
 from accounts import roles
 from accounts.audit import role_changes
-from accounts.models import RoleChange, Service, Team, User
+from accounts.models import PartnerOrganisation, RoleChange, Service, Team, User
 
 DEMO_PASSWORD = "demo-password-not-for-production"  # noqa: S105 - printed for demo sign-in
 
@@ -22,6 +22,12 @@ DEMO_ACCOUNTS = [
     ("dutymanager", "Drew", "Manning", roles.DUTY_MANAGER, "Duty and Assessment"),
     ("admin", "Alex", "Mint", roles.ADMINISTRATOR, None),
 ]
+
+# A partner agency with one member of staff (ADR 44, ADR 52). Partner users always sign in with two-factor:
+# the demo account's authenticator key is published here (demo only) so anyone can add it to an app.
+DEMO_PARTNER_AGENCY = ("Oakhurst Primary School", PartnerOrganisation.Kind.SCHOOL, "2A")
+DEMO_PARTNER = ("school", "Pat", "Reeve", "Designated safeguarding lead")
+DEMO_PARTNER_TOTP_KEY = b"earlyhelp-demo-totp!".hex()  # base32 MVQXE3DZNBSWY4BNMRSW23ZNORXXI4BB
 
 # The procedure the demo service follows (deadlines/procedures.py): Family Solutions' clocks, and
 # step-up's alongside, never two councils' clocks on one episode.
@@ -70,4 +76,39 @@ def _ensure_demo_accounts() -> list[User]:
             user.save()
             user.groups.add(Group.objects.get_or_create(name=role)[0])
         users.append(user)
+    users.append(_ensure_demo_partner())
     return users
+
+
+def _ensure_demo_partner() -> User:
+    """The demo school and its designated safeguarding lead, with the published demo authenticator."""
+    from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    name, kind, source = DEMO_PARTNER_AGENCY
+    organisation, _ = PartnerOrganisation.objects.get_or_create(
+        name=name,
+        defaults={
+            "kind": kind,
+            "contact_source": source,
+            "email": "office@oakhurst.example.invalid",
+            "registered_at": timezone.now(),
+        },
+    )
+    username, first, last, job_title = DEMO_PARTNER
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={
+            "first_name": first,
+            "last_name": last,
+            "email": f"{username}@example.invalid",
+            "job_title": job_title,
+            "partner_organisation": organisation,
+        },
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.add(Group.objects.get_or_create(name=roles.PARTNER)[0])
+        TOTPDevice.objects.create(user=user, name="Demo authenticator", key=DEMO_PARTNER_TOTP_KEY, confirmed=True)
+    return user

@@ -65,6 +65,9 @@ class PartnerOrganisation(models.Model):
     email = models.EmailField("agency e-mail address", blank=True)
     registered_by = models.ForeignKey("User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     registered_at = models.DateTimeField()
+    # An agency the council no longer works with keeps its records, but its staff lose every episode they
+    # lead and no new one can be given to them (ADR 52).
+    active = models.BooleanField("the council works with this agency", default=True, db_default=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -150,6 +150,11 @@ class Episode(StateMachineModel):
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="lead_episodes"
     )
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.FRONT_DOOR)
+    # Single-agency support led by a registered partner agency (ADR 52): its lead professional is one of
+    # the agency's partner users, working in the partner portal; `team` is the EH team keeping oversight.
+    partner_organisation = models.ForeignKey(
+        "accounts.PartnerOrganisation", null=True, blank=True, on_delete=models.PROTECT, related_name="led_episodes"
+    )
     state = StateField(default=State.AWAITING_ALLOCATION, choices=State.choices)
     opened_at = models.DateTimeField()
     referral_notes = models.TextField("why the family was referred", blank=True)
@@ -185,6 +190,11 @@ class Episode(StateMachineModel):
     @property
     def is_open(self) -> bool:
         return self.state != self.State.CLOSED
+
+    @property
+    def is_partner_led(self) -> bool:
+        """Single-agency support whose lead professional works for a partner agency."""
+        return self.partner_organisation_id is not None
 
     @property
     def key_worker_role(self) -> str:

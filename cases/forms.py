@@ -303,6 +303,17 @@ class DecisionForm(SafeTextMixin, GdsForm):
         label="Meeting (if taking to a meeting)",
     )
     agency = forms.CharField(label="Agency that agreed to support (single-agency)", max_length=200, required=False)
+    # ADR 52: single-agency support led by a registered partner agency's member of staff.
+    lead_partner = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Lead professional at a registered partner agency (optional)",
+        empty_label="None: the agency named above leads outside this system",
+        help_text="They hold the episode in the partner portal; the Early Help team below keeps oversight",
+    )
+    oversight_team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, label="Early Help team keeping oversight"
+    )
     # Rulebook B 4.5: a step-down whose social care assessment is under 3 months old needs no EHA,
     # however the step-down reached Early Help (this page or the step-down page).
     social_care_assessment_date = date_field(
@@ -314,7 +325,7 @@ class DecisionForm(SafeTextMixin, GdsForm):
     REVEALS = {
         Contact.Decision.ALLOCATE: ("team",),
         Contact.Decision.MEETING: ("meeting_kind",),
-        Contact.Decision.SINGLE_AGENCY: ("agency",),
+        Contact.Decision.SINGLE_AGENCY: ("agency", "lead_partner", "oversight_team"),
     }
 
     def __init__(self, *args, **kwargs):
@@ -322,6 +333,12 @@ class DecisionForm(SafeTextMixin, GdsForm):
         self.fields["team"].queryset = Team.objects.exclude(kind__in=["front_door", "duty"]).order_by("name")
         self.fields["team"].empty_label = "Choose a team"
         self.fields["team"].label = "Early Help team"
+        self.fields["oversight_team"].queryset = self.fields["team"].queryset
+        self.fields["oversight_team"].empty_label = "Choose a team"
+        self.fields["lead_partner"].queryset = selectors.partner_leads_available()
+        self.fields["lead_partner"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username}, {u.job_title + ', ' if u.job_title else ''}{u.partner_organisation}"
+        )
         self.fields["meeting_kind"].label = "Meeting"
         self.fields["agency"].label = "Agency that agreed to support"
         self.fields["decision"].error_messages["required"] = "Choose a decision"
@@ -345,8 +362,14 @@ class DecisionForm(SafeTextMixin, GdsForm):
             self.add_error("team", "Choose the Early Help team to allocate to")
         if decision == Contact.Decision.MEETING and not cleaned.get("meeting_kind"):
             self.add_error("meeting_kind", "Choose the meeting: NAM, MAAM or ICDM")
-        if decision == Contact.Decision.SINGLE_AGENCY and not (cleaned.get("agency") or "").strip():
-            self.add_error("agency", "Name the agency that agreed to support the family")
+        if decision == Contact.Decision.SINGLE_AGENCY:
+            if cleaned.get("lead_partner"):
+                if not cleaned.get("oversight_team"):
+                    self.add_error("oversight_team", "Choose the Early Help team that keeps oversight")
+            elif not (cleaned.get("agency") or "").strip():
+                self.add_error(
+                    "agency", "Name the agency that agreed to support the family, or choose its lead professional"
+                )
         assessed = cleaned.get("social_care_assessment_date")
         if assessed and assessed > timezone.localdate():
             self.add_error("social_care_assessment_date", "The date must be today or in the past")

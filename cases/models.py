@@ -272,6 +272,10 @@ class Contact(StateMachineModel):
     decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     single_agency_name = models.CharField("agency that agreed to support", max_length=200, blank=True)
+    # When that agency is a registered partner agency naming one of its people as lead professional (ADR 52).
+    single_agency_organisation = models.ForeignKey(
+        "accounts.PartnerOrganisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     meeting_kind = models.CharField(max_length=4, blank=True)
     allocated_team = models.ForeignKey(
         "accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="contacts_routed"

@@ -796,3 +796,43 @@ def record_as_saved(record):
 def draft_of(user, form_key: str, object_key: str):
     """The user's own saved typing of one form for one record, if any."""
     return Draft.objects.filter(user=user, form_key=form_key, object_key=object_key).first()
+
+
+# --- Episodes a partner agency's lead professional holds (single-agency support, ADR 52) ------------
+
+
+def episodes_led_by_partner(user, on: date) -> QuerySet[Episode]:
+    """The episodes a partner user holds as lead professional that they may see on that day: led for
+    their agency, the agency still active, and the family's consent to share with the agency in force.
+    Asked on every request, so a withdrawal or the agency's deactivation cuts access at once. (Nobody
+    else at the agency sees them: partner agencies have no administrator of their own in the product.)"""
+    organisation = getattr(user, "partner_organisation", None)
+    if organisation is None or not organisation.active:
+        return Episode.objects.none()
+    consented = share_consents_in_force(organisation.name, on)
+    return Episode.objects.filter(
+        lead_professional=user, partner_organisation=organisation, family_id__in=consented.values("family_id")
+    )
+
+
+def partner_may_lead(user, episode: Episode, on: date) -> bool:
+    """Whether the partner user may work on the episode they lead today (the rule of the list above)."""
+    organisation = getattr(user, "partner_organisation", None)
+    return (
+        organisation is not None
+        and organisation.active
+        and episode.lead_professional_id == user.pk
+        and episode.partner_organisation_id == organisation.pk
+        and share_consents_in_force(organisation.name, on).filter(family_id=episode.family_id).exists()
+    )
+
+
+def partner_leads_available():
+    """The partner users who may be named lead professional: active, of an active registered agency."""
+    from accounts.models import User
+
+    return (
+        User.objects.filter(is_active=True, partner_organisation__isnull=False, partner_organisation__active=True)
+        .select_related("partner_organisation")
+        .order_by("partner_organisation__name", "first_name", "last_name")
+    )

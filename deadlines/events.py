@@ -304,7 +304,11 @@ EMITTED_BY: dict[str, tuple[str, ...]] = {
     EPISODE_OPENED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
     STEP_DOWN_RECEIVED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
     WRAPAROUND_REQUESTED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_up_decide"),
-    ALLOCATED: (_E + "episode_allocate", _T + "transfer_accept"),
+    ALLOCATED: (
+        _E + "episode_allocate",
+        _T + "transfer_accept",
+        _F + "contact_decide",
+    ),
     REALLOCATED: (
         _E + "episode_allocate",
         _E + "wraparound_worker_confirm",

@@ -306,6 +306,7 @@ def board_list_counts(user, *, team: Team, now: datetime, practitioner_id: int |
         "unrecorded_visits": board_unrecorded_visits(user, team=team, now=now, practitioner_id=practitioner_id).count(),
         "high_risk": board_high_risk(user, team=team, practitioner_id=practitioner_id).order_by().count(),
         "deactivated": board_deactivated(user, team=team).count(),
+        "partner_led": board_partner_led(user, team=team, practitioner_id=practitioner_id).count(),
         "escalations": open_escalations(user, team_ids=[team.pk], practitioner_id=practitioner_id).count(),
     }
 
@@ -715,6 +716,17 @@ def board_long_open(
 def _last_decision_at():
     return Subquery(
         ManagersDecision.objects.filter(episode=OuterRef("pk")).order_by("-recorded_at").values("recorded_at")[:1]
+    )
+
+
+def board_partner_led(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
+    """Open single-agency support led by a partner agency's lead professional, that the team oversees
+    (ADR 52): oldest first."""
+    return (
+        _open_episodes(user, team=team, practitioner_id=practitioner_id)
+        .filter(partner_organisation__isnull=False)
+        .select_related("family", "lead_professional", "partner_organisation")
+        .order_by("opened_at", "pk")
     )
 
 

@@ -148,6 +148,8 @@ def _board_list_rows(user, key: str, *, team, now, f):
         return selectors.board_unrecorded_visits(user, team=team, now=now, **who)
     if key == "deactivated":
         return selectors.board_deactivated(user, team=team)
+    if key == "partner-led":
+        return selectors.board_partner_led(user, team=team, **who)
     if key == "escalations":
         return selectors.open_escalations(user, team_ids=[team.pk], **who)
     return None
@@ -160,6 +162,7 @@ BOARD_LISTS = {
     "high-risk": "Highest-risk cases",
     "unrecorded-visits": "Planned visits not yet recorded",
     "deactivated": "Cases held by deactivated staff",
+    "partner-led": "Single-agency support led by partner agencies",
     "escalations": "Open escalations",
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
@@ -11,7 +11,8 @@ from accounts.models import PartnerOrganisation, User
 from cases import codes
 from cases.models import Consent, PartnerUpdate, RiskIndicator
 from cases.validators import normalise_nhs_number, normalise_postcode, validate_nhs_number, validate_postcode
-from kit.forms import MAX_TEXT, GdsForm, SafeTextMixin, date_field
+from kit.forms import MAX_TEXT, GdsForm, SafeTextMixin, date_field, parse_time
+from kit.time import LONDON
 
 CHILDREN = 3  # places for children on the request form
 CARERS = 2  # places for parents or carers
@@ -246,3 +247,81 @@ class PartnerUpdateForm(SafeTextMixin, GdsForm):
     details = forms.CharField(
         label="The update", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 5}), help_text="What changed"
     )
+
+
+# --- Review invitations (ADR 52) ------------------------------------------------------------------
+
+
+class ReviewInviteForm(SafeTextMixin, GdsForm):
+    """Invite partners in the team around the family to a review: the date, time and place."""
+
+    review_date = date_field("Date of the review")
+    review_time = forms.CharField(label="Start time", max_length=5, help_text="24-hour clock, for example 14:30")
+    place = forms.CharField(label="Where it will be held", max_length=200)
+    invitees = forms.MultipleChoiceField(
+        label="Who to invite",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one person to invite"},
+    )
+
+    def __init__(self, *args, people: list, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.people = {str(p.pk): p for p in people}
+        self.fields["invitees"].choices = [
+            (pk, f"{p.get_full_name() or p.username}, {p.partner_organisation}") for pk, p in self.people.items()
+        ]
+
+    def clean_review_time(self):
+        return parse_time(self.cleaned_data.get("review_time", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        day, at = cleaned.get("review_date"), cleaned.get("review_time")
+        if day and at:
+            when = datetime.combine(day, at, tzinfo=LONDON)
+            if when <= self.now:
+                self.add_error("review_date", "The review's date and time must be in the future")
+            cleaned["review_at"] = when
+        cleaned["people"] = [self.people[pk] for pk in cleaned.get("invitees") or [] if pk in self.people]
+        return cleaned
+
+
+class InvitationAnswerForm(SafeTextMixin, GdsForm):
+    answer = forms.ChoiceField(
+        label="Will you come to the review?",
+        choices=[("accepted", "Yes, I will come"), ("declined", "No, I cannot come")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether you will come"},
+    )
+    note = forms.CharField(
+        label="Note for the lead professional (optional)",
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example, who will come instead, or what you will send",
+    )
+
+
+class OutcomeWithActionForm(SafeTextMixin, GdsForm):
+    """An outcome of the plan with its first action, on one page of the portal."""
+
+    area = forms.ChoiceField(label="Outcome area", required=False)
+    description = forms.CharField(
+        label="What will be different (specific)", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    how_measured = forms.CharField(
+        label="How progress will be measured", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    by_when = date_field("By when")
+    action_what = forms.CharField(
+        label="First action: what will be done", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    action_who = forms.CharField(label="Who is responsible", max_length=200)
+    action_by_when = date_field("Action by when")
+
+    def __init__(self, *args, **kwargs):
+        from cases.models import OutcomeArea
+
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "Choose an area")] + list(OutcomeArea.choices)

@@ -23,10 +23,10 @@ from accounts import roles
 from accounts.models import PartnerInvitation, PartnerOrganisation, User
 from cases import services as case_services
 from cases.models import Consent, Contact, Membership, PartnerUpdate, RiskIndicator
-from kit.permissions import require_role
+from kit.permissions import require_perm, require_role
 from partners import selectors
 from partners.forms import CARERS, CHILDREN
-from partners.models import SupportRequest
+from partners.models import ReviewInvitation, SupportRequest
 from workflows import correspondence_services
 from workflows import services as workflow
 from workflows.errors import WorkflowError
@@ -47,6 +47,19 @@ def organisation_register(*, name: str, kind: str, contact_source: str, email: s
     return PartnerOrganisation.objects.create(
         name=name, kind=kind, contact_source=contact_source, email=email, registered_by=by, registered_at=now
     )
+
+
+@transaction.atomic
+def organisation_set_active(*, organisation: PartnerOrganisation, active: bool, by, now: datetime):
+    """An agency the council stops working with keeps its records; its people lose every episode they lead
+    at once (ADR 52). In history, like every change."""
+    require_role(by, roles.ADMINISTRATOR, message="Only an administrator can change a partner agency.")
+    locked = PartnerOrganisation.objects.select_for_update().get(pk=organisation.pk)
+    if locked.active == active:
+        raise PartnerRefused(f"{locked} is already {'active' if active else 'marked as no longer working with us'}.")
+    locked.active = active
+    locked.save(update_fields=["active"])
+    return locked
 
 
 def token_hash(token: str) -> str:
@@ -265,3 +278,95 @@ def update_add(*, family, kind: str, details: str, by, now: datetime) -> Partner
     return PartnerUpdate.objects.create(
         family=family, organisation=organisation, kind=kind, details=details, written_at=now, written_by=by
     )
+
+
+# --- Review invitations (ADR 52) ------------------------------------------------------------------
+
+
+@transaction.atomic
+def review_invite(*, episode, invitees, review_at: datetime, place: str, by, now: datetime) -> list[ReviewInvitation]:
+    """The lead professional (internal or a partner agency's) invites people named for partner agencies in
+    the team around the family to a review: when and where. Each gets an e-mail naming only references,
+    sent once the invitations are saved; the details are in the portal."""
+    require_perm(
+        by,
+        "cases.work_on_episode",
+        episode,
+        message="Only the lead professional or their team leader can invite partners to a review.",
+        error=PartnerRefused,
+    )
+    if not episode.is_open:
+        raise PartnerRefused(f"{episode.reference} is closed: there are no more reviews to invite anyone to.")
+    if review_at <= now:
+        raise PartnerRefused("The review's date and time must be in the future.")
+    place = " ".join((place or "").split())
+    if not place:
+        raise PartnerRefused("Say where the review will be held.")
+    chosen = list(invitees)
+    if not chosen:
+        raise PartnerRefused("Choose at least one person to invite.")
+    allowed = {p.pk for p in selectors.invitable_people(episode, today=timezone.localdate(now))}
+    if any(person.pk not in allowed for person in chosen):
+        raise PartnerRefused(
+            "Choose only people named for a partner agency in the team around the family, which the family "
+            "agreed to share with."
+        )
+    taken = set(
+        ReviewInvitation.objects.filter(episode=episode, review_at=review_at, invitee__in=chosen).values_list(
+            "invitee_id", flat=True
+        )
+    )
+    if taken:
+        raise PartnerRefused("Someone chosen is already invited to this review.")
+    invitations = [
+        ReviewInvitation.objects.create(
+            episode=episode,
+            invitee=person,
+            organisation=person.partner_organisation,
+            review_at=review_at,
+            place=place[:200],
+            invited_at=now,
+            invited_by=by,
+        )
+        for person in chosen
+    ]
+    for invitation in invitations:
+        transaction.on_commit(lambda invitation=invitation: _send_invitation(invitation))
+    return invitations
+
+
+def _send_invitation(invitation: ReviewInvitation) -> None:
+    """References only: no family or person is named in an e-mail (the place is in the portal, too)."""
+    link = f"{settings.EARLYHELP_BASE_URL}{reverse('partners:review_invitation', kwargs={'pk': invitation.pk})}"
+    at = timezone.localtime(invitation.review_at)
+    body = (
+        f"Dear {invitation.invitee.first_name},\n\nYou are invited to a review of Early Help plan "
+        f"{invitation.episode.reference} on {at:%-d %B %Y} at {at:%H:%M} (invitation {invitation.reference}).\n\n"
+        f"Sign in to the partner portal to see where it is held and to accept or decline:\n{link}\n"
+    )
+    send_mail(
+        f"{settings.SERVICE_NAME}: invitation {invitation.reference} to a review",
+        body,
+        None,
+        [invitation.invitee.email],
+    )
+
+
+@transaction.atomic
+def review_invitation_answer(*, invitation: ReviewInvitation, answer: str, note: str, by, now: datetime):
+    """The invitee accepts or declines, with a note; they may change their answer until the review."""
+    require_partner(by)
+    locked = ReviewInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.invitee_id != by.pk:
+        raise PartnerRefused("This invitation is someone else's.")
+    if selectors.invitation_of_or_none(by, locked.pk, today=timezone.localdate(now)) is None:
+        raise PartnerRefused("Your agency no longer works with this family.")
+    if answer not in (ReviewInvitation.Answer.ACCEPTED, ReviewInvitation.Answer.DECLINED):
+        raise PartnerRefused("Choose whether you will come.")
+    if locked.review_at <= now:
+        raise PartnerRefused("This review has already taken place: it cannot be answered now.")
+    locked.answer = answer
+    locked.answer_note = (note or "").strip()
+    locked.answered_at = now
+    locked.save(update_fields=["answer", "answer_note", "answered_at"])
+    return locked

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,13 +34,18 @@ from kit.permissions import require_role
 from partners import selectors, services
 from partners.forms import (
     AcceptInvitationForm,
+    InvitationAnswerForm,
     InvitationForm,
     OrganisationForm,
+    OutcomeWithActionForm,
     PartnerUpdateForm,
     RequestForm,
+    ReviewInviteForm,
     request_form_data,
 )
 from partners.services import PartnerRefused
+from workflows import episode_services
+from workflows.errors import WorkflowError
 
 ENROLMENT_SESSION_KEY = "partner_two_factor_enrolment_device"
 
@@ -323,6 +330,26 @@ def organisation_new(request):
 
 
 @login_required
+@require_POST
+def organisation_active(request, pk: int):
+    require_role(request.user, roles.ADMINISTRATOR)
+    organisation = get_object_or_404(PartnerOrganisation, pk=pk)
+    active = request.POST.get("active") == "yes"
+    try:
+        services.organisation_set_active(organisation=organisation, active=active, by=request.user, now=timezone.now())
+    except PartnerRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"{organisation} is active again."
+            if active
+            else f"{organisation} is marked as no longer working with the council: its people lead no episode now.",
+        )
+    return redirect("partners:organisation_detail", pk=organisation.pk)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def organisation_detail(request, pk: int):
     """The agency, its partner users, and the form that invites one more."""
@@ -341,3 +368,429 @@ def organisation_detail(request, pk: int):
         {"organisation": organisation, "people": selectors.people_of(organisation), "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- Episodes a partner agency's lead professional holds (ADR 52) -----------------------------------
+# Each page asks partners.selectors.led_episode_or_none on every request (the agency active, consent to
+# share in force), logs the view, and does the work through the same workflows services as the internal
+# episode pages, so the same clocks start and stop.
+
+
+def _led_episode_or_404(request, pk: int):
+    episode = selectors.led_episode_or_none(request.user, pk, today=timezone.localdate())
+    if episode is None:
+        raise Http404
+    if request.method == "GET":
+        log_access(
+            request, action=AccessLog.Action.VIEW, what=f"partner: episode {episode.reference}", family=episode.family
+        )
+    return episode
+
+
+def _children(episode):
+    from cases.models import Membership
+
+    return [
+        m.person
+        for m in Membership.objects.filter(family_id=episode.family_id, relationship=Membership.Relationship.CHILD)
+        .select_related("person")
+        .order_by("person__date_of_birth", "person__pk")
+    ]
+
+
+def _episode_form_page(request, episode, form, *, title: str, button: str, intro: str = "", status: int = 200):
+    return render(
+        request,
+        "partners/episode_form.html",
+        {"episode": episode, "form": form, "title": title, "button": button, "intro": intro},
+        status=status,
+    )
+
+
+def _refused(request, episode, form, exc, *, title: str, button: str, intro: str = ""):
+    form.add_error(None, str(exc))
+    return _episode_form_page(request, episode, form, title=title, button=button, intro=intro, status=409)
+
+
+@partner_page
+def episode_list(request):
+    episodes = list(selectors.episodes_led_by(request.user, today=timezone.localdate())[:100])
+    log_shown(request, [(e.family_id, None) for e in episodes], what="partner: episodes you lead")
+    return render(request, "partners/episode_list.html", {"episodes": episodes})
+
+
+@partner_page
+def episode_detail(request, pk: int):
+    episode = _led_episode_or_404(request, pk)
+    now = timezone.now()
+    return render(
+        request,
+        "partners/episode_detail.html",
+        {
+            "episode": episode,
+            "clocks": selectors.open_clocks(episode, now=now),
+            "records": selectors.episode_records(episode),
+        },
+    )
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def episode_visit_new(request, pk: int):
+    from cases.models import CaseNote
+    from workflows.episode_forms import CaseNoteForm
+
+    episode = _led_episode_or_404(request, pk)
+    now = timezone.now()
+    kinds = [CaseNote.Kind.HOME_VISIT, CaseNote.Kind.OFFICE_VISIT, CaseNote.Kind.PHONE_CALL, CaseNote.Kind.DIRECT_WORK]
+    form = CaseNoteForm(request.POST or None, kinds=kinds, children=_children(episode), now=now)
+    page = {"title": "Record a visit or contact", "button": "Save the visit"}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            episode_services.episode_record_visit(
+                episode=episode,
+                kind=data["kind"],
+                happened_at=data["when"],
+                details=data["details"],
+                purpose=data.get("purpose", ""),
+                present=data.get("present", ""),
+                actions=data.get("actions", ""),
+                analysis=data.get("analysis", ""),
+                children=form.child_parts(),
+                by=request.user,
+                now=now,
+            )
+        except WorkflowError as exc:
+            return _refused(request, episode, form, exc, **page)
+        messages.success(request, "The visit was recorded.")
+        return redirect("partners:episode_detail", pk=episode.pk)
+    return _episode_form_page(request, episode, form, **page, status=400 if request.method == "POST" else 200)
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def episode_assessment(request, pk: int):
+    from cases.models import Assessment
+    from workflows.episode_forms import AssessmentForm
+
+    episode = _led_episode_or_404(request, pk)
+    now = timezone.now()
+    children = _children(episode)
+    assessment = Assessment.objects.filter(episode=episode).prefetch_related("children", "needs", "risks").first()
+    if request.method == "POST":
+        form = AssessmentForm(request.POST, children=children)
+    else:
+        form = AssessmentForm(initial=AssessmentForm.initial_from(assessment), children=children)
+    page = {
+        "title": "Early Help assessment",
+        "button": "Save the assessment",
+        "intro": "Save as you go; tick the box below when every section is written to complete it.",
+    }
+    form.fields["complete"] = forms.BooleanField(label="The assessment is complete", required=False)
+    if request.method == "POST" and form.is_valid():
+        try:
+            episode_services.assessment_save(
+                episode=episode,
+                by=request.user,
+                now=now,
+                sections=form.sections(),
+                children=form.child_sections(),
+                needs=form.needs(),
+                risks=form.risks(),
+                expected_version=form.cleaned_data.get("version"),
+                complete=form.cleaned_data.get("complete", False),
+            )
+        except WorkflowError as exc:
+            return _refused(request, episode, form, exc, **page)
+        completed = form.cleaned_data.get("complete")
+        messages.success(request, "The assessment is complete." if completed else "The assessment was saved.")
+        return redirect("partners:episode_detail", pk=episode.pk)
+    return _episode_form_page(request, episode, form, **page, status=400 if request.method == "POST" else 200)
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def episode_plan(request, pk: int):
+    from cases.models import Plan
+    from workflows.episode_forms import PlanForm
+
+    episode = _led_episode_or_404(request, pk)
+    now = timezone.now()
+    plan = Plan.objects.filter(episode=episode).first()
+    initial = {"version": plan.version if plan else 0}
+    if plan is not None:
+        initial.update(if_not_working=plan.if_not_working, child_voice=plan.child_voice)
+    form = PlanForm(request.POST or None, initial=initial)
+    page = {
+        "title": "The plan",
+        "button": "Save the plan",
+        "intro": "What happens if the plan is not working and the child's voice. Add outcomes from the episode page.",
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            episode_services.plan_save(
+                episode=episode,
+                if_not_working=form.cleaned_data["if_not_working"],
+                child_voice=form.cleaned_data["child_voice"],
+                expected_version=form.cleaned_data.get("version"),
+                by=request.user,
+                now=now,
+            )
+        except WorkflowError as exc:
+            return _refused(request, episode, form, exc, **page)
+        messages.success(request, "The plan was saved.")
+        return redirect("partners:episode_detail", pk=episode.pk)
+    return _episode_form_page(request, episode, form, **page, status=400 if request.method == "POST" else 200)
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def episode_outcome_new(request, pk: int):
+    episode = _led_episode_or_404(request, pk)
+    now = timezone.now()
+    form = OutcomeWithActionForm(request.POST or None)
+    page = {"title": "Add an outcome to the plan", "button": "Add the outcome"}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                outcome = episode_services.plan_outcome_save(
+                    episode=episode,
+                    area=data["area"],
+                    description=data["description"],
+                    how_measured=data["how_measured"],
+                    by_when=data["by_when"],
+                    by=request.user,
+                    now=now,
+                )
+                episode_services.plan_action_save(
+                    outcome=outcome,
+                    what=data["action_what"],
+                    who=data["action_who"],
+                    by_when=data["action_by_when"],
+                    by=request.user,
+                    now=now,
+                )
+        except WorkflowError as exc:
+            return _refused(request, episode, form, exc, **page)
+        messages.success(request, f"Outcome {outcome.number} was added to the plan.")
+        return redirect("partners:episode_detail", pk=episode.pk)
+    return _episode_form_page(request, episode, form, **page, status=400 if request.method == "POST" else 200)
+
+
+@partner_page
+@require_POST
+def episode_plan_activate(request, pk: int):
+    episode = _led_episode_or_404(request, pk)
+    try:
+        episode_services.plan_activate(episode=episode, by=request.user, now=timezone.now())
+    except WorkflowError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The plan is active.")
+    return redirect("partners:episode_detail", pk=episode.pk)
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def episode_review_new(request, pk: int):
+    from cases.models import PlanOutcome
+    from workflows.episode_forms import ReviewForm
+
+    episode = _led_episode_or_404(request, pk)
+    now = timezone.now()
+    outcomes = list(PlanOutcome.objects.filter(plan__episode=episode).order_by("number"))
+    form = ReviewForm(request.POST or None, outcomes=outcomes, now=now)
+    page = {"title": "Record a review", "button": "Save the review"}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            episode_services.review_record(
+                episode=episode,
+                held_at=data["when"],
+                attendees=data["attendees"],
+                summary=data["summary"],
+                child_voice=data["child_voice"],
+                family_views=data.get("family_views", ""),
+                next_review_on=data["next_review_on"],
+                progress=form.progress(),
+                by=request.user,
+                now=now,
+            )
+        except WorkflowError as exc:
+            return _refused(request, episode, form, exc, **page)
+        messages.success(request, "The review was recorded.")
+        return redirect("partners:episode_detail", pk=episode.pk)
+    return _episode_form_page(request, episode, form, **page, status=400 if request.method == "POST" else 200)
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def episode_review_invite(request, pk: int):
+    episode = _led_episode_or_404(request, pk)
+    return _review_invite_page(request, episode, base="partners/base.html")
+
+
+def _review_invite_page(request, episode, *, base: str):
+    now = timezone.now()
+    people = selectors.invitable_people(episode, today=timezone.localdate(now))
+    form = ReviewInviteForm(request.POST or None, people=people, now=now)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            invitations = services.review_invite(
+                episode=episode,
+                invitees=data["people"],
+                review_at=data["review_at"],
+                place=data["place"],
+                by=request.user,
+                now=now,
+            )
+        except PartnerRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{len(invitations)} invited: each was e-mailed the review's reference.")
+            if base == "partners/base.html":
+                return redirect("partners:episode_detail", pk=episode.pk)
+            return redirect("episodes:episode_detail", pk=episode.pk)
+    status = 200 if request.method == "GET" else (409 if form.is_bound and form.is_valid() else 400)
+    sent = selectors.invitations_sent(episode)
+    return render(
+        request,
+        "partners/review_invite.html",
+        {"episode": episode, "form": form, "people": people, "base": base, "sent": sent},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_review_invite(request, pk: int):
+    """The internal lead professional's page for inviting partners to a review (staff only)."""
+    from workflows.episode_selectors import visible_episode
+
+    if request.user.is_partner:
+        raise Http404
+    episode = visible_episode(request.user, pk)
+    if episode is None:
+        raise Http404
+    if not request.user.has_perm("cases.work_on_episode", episode):
+        raise PermissionDenied
+    if request.method == "GET":
+        log_access(
+            request,
+            action=AccessLog.Action.VIEW,
+            what=f"review invitations for {episode.reference}",
+            family=episode.family,
+        )
+    return _review_invite_page(request, episode, base="base.html")
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def episode_closure(request, pk: int):
+    from workflows.episode_forms import ClosureRequestForm
+
+    episode = _led_episode_or_404(request, pk)
+    now = timezone.now()
+    form = ClosureRequestForm(request.POST or None, initial={"version": episode.version})
+    page = {
+        "title": "Ask for the episode to be closed",
+        "button": "Ask for closure",
+        "intro": f"A manager of {episode.team} signs the closure off, or sends it back saying why.",
+    }
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            episode_services.closure_request(
+                episode=episode,
+                checklist=form.checklist(),
+                summary=data.get("summary", ""),
+                child_voice=data.get("child_voice", ""),
+                family_views=data.get("family_views", ""),
+                proposed_reason=data.get("proposed_reason", ""),
+                expected_version=data.get("version"),
+                by=request.user,
+                now=now,
+            )
+        except WorkflowError as exc:
+            return _refused(request, episode, form, exc, **page)
+        messages.success(request, "Closure was asked for: the Early Help team's manager will sign it off.")
+        return redirect("partners:episode_detail", pk=episode.pk)
+    return _episode_form_page(request, episode, form, **page, status=400 if request.method == "POST" else 200)
+
+
+# --- Review invitations (partner users invited) ------------------------------------------------------
+
+
+@partner_page
+def review_invitation_list(request):
+    invitations = list(selectors.invitations_of(request.user, today=timezone.localdate())[:100])
+    log_shown(request, [(i.episode.family_id, None) for i in invitations], what="partner: review invitations")
+    return render(request, "partners/review_invitation_list.html", {"invitations": invitations})
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def review_invitation(request, pk: int):
+    invitation = selectors.invitation_of_or_none(request.user, pk, today=timezone.localdate())
+    if invitation is None:
+        raise Http404
+    form = InvitationAnswerForm(request.POST or None)
+    if request.method == "GET":
+        log_access(
+            request,
+            action=AccessLog.Action.VIEW,
+            what=f"partner: review invitation {invitation.reference}",
+            family=invitation.episode.family,
+        )
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_invitation_answer(
+                invitation=invitation,
+                answer=form.cleaned_data["answer"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+                now=timezone.now(),
+            )
+        except PartnerRefused as exc:
+            form.add_error(None, str(exc))
+            status = 409
+        else:
+            messages.success(request, "Your answer was sent to the lead professional.")
+            return redirect("partners:review_invitation_list")
+    return render(request, "partners/review_invitation.html", {"invitation": invitation, "form": form}, status=status)
+
+
+@partner_page
+@require_http_methods(["GET", "POST"])
+def episode_planning_meeting(request, pk: int):
+    from workflows.episode_forms import TeamMeetingForm
+
+    episode = _led_episode_or_404(request, pk)
+    now = timezone.now()
+    form = TeamMeetingForm(request.POST or None, now=now, initial={"version": episode.version})
+    page = {
+        "title": "Record the initial planning meeting",
+        "button": "Save the meeting",
+        "intro": "Where the council's procedure has one, the plan becomes active at this meeting.",
+    }
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            episode_services.planning_meeting_record(
+                episode=episode,
+                held_at=data["when"],
+                attendees=data["attendees"],
+                notes=data.get("notes", ""),
+                expected_version=data.get("version"),
+                by=request.user,
+                now=now,
+            )
+        except WorkflowError as exc:
+            return _refused(request, episode, form, exc, **page)
+        messages.success(request, "The initial planning meeting was recorded.")
+        return redirect("partners:episode_detail", pk=episode.pk)
+    return _episode_form_page(request, episode, form, **page, status=400 if request.method == "POST" else 200)

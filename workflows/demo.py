@@ -106,8 +106,128 @@ def ensure_demo_families(count: int) -> int:
         quiet = Family.objects.exclude(contacts__state__in=Contact.OPEN_STATES).exclude(
             episodes__closed_at__isnull=True
         )
-        record_demo_contacts(list(quiet.order_by("pk")[:MORNING_CONTACTS]), by=mash, now=timezone.now())
+        quiet = list(quiet.order_by("pk")[: MORNING_CONTACTS + 2])
+        record_demo_contacts(quiet[:MORNING_CONTACTS], by=mash, now=timezone.now())
+        record_partner_demo(quiet[MORNING_CONTACTS:], by=mash, now=timezone.now())
     return count
+
+
+def record_partner_demo(families: list[Family], *, by, now: datetime) -> None:
+    """The demo school's work (ADR 44, ADR 52): a request for support it made online, a family whose team
+    around the family it is in, and single-agency support its safeguarding lead holds, with a first visit."""
+    from django.apps import apps
+
+    from accounts.demo import DEMO_PARTNER
+    from accounts.models import User
+    from cases.models import AgencyInvolvement, CaseNote, Consent, Episode
+    from workflows import episode_services
+
+    partner = User.objects.filter(username=DEMO_PARTNER[0], partner_organisation__isnull=False).first()
+    # The demo team leader's team keeps oversight, so it is on their board.
+    leader = User.objects.filter(username="teamlead").select_related("team").first()
+    team = leader.team if leader is not None else None
+    if partner is None or team is None or len(families) < 2:
+        return
+    school = partner.partner_organisation
+    asked, led = families
+    referrer = {
+        "referrer_agency": school.name,
+        "referrer_name": partner.get_full_name(),
+        "referrer_role": partner.job_title,
+        "referrer_email": partner.email,
+    }
+    # 1. A request for support the school sent through the portal this morning (in the triage queue).
+    children = [m.person for m in asked.memberships.select_related("person") if m.is_child]
+    received = now - timedelta(hours=3)
+    contact = services.contact_record_received(
+        family=asked,
+        subjects=children,
+        received_at=received,
+        route=Contact.Route.PORTAL,
+        source=school.contact_source,
+        presenting_needs="Attendance has fallen to 81% and the eldest says there is often no breakfast at home.",
+        by=partner,
+        now=now,
+        referrer=referrer,
+        consent={"purpose": "early_help", "status": "given", "given_by_name": "Parent", "recorded_on": received.date()},
+    )
+    # The partners app sits above this one: its request record is reached through the app registry.
+    apps.get_model("partners", "SupportRequest").objects.create(
+        organisation=school,
+        created_by=partner,
+        created_at=received,
+        updated_at=received,
+        submitted_at=received,
+        contact=contact,
+        answers={"family_name": asked.name, "concern": contact.presenting_needs},
+    )
+    # 2. The school in the team around a family the demo coach works with, consent to share given.
+    episode = (
+        Episode.objects.filter(lead_professional__username="coach", state=Episode.State.PLAN_ACTIVE)
+        .select_related("family")
+        .order_by("pk")
+        .first()
+    )
+    if episode is not None:
+        involvement = AgencyInvolvement.objects.create(
+            family=episode.family, organisation=school, agency=school.name, started_on=now.date()
+        )
+        involvement.named_users.set([partner])
+        Consent.objects.create(
+            family=episode.family,
+            purpose=Consent.Purpose.SHARE,
+            agency=school.name,
+            status=Consent.Status.GIVEN,
+            given_by_name="Parent",
+            recorded_on=now.date() - timedelta(days=30),
+        )
+    # 3. Single-agency support the school leads, decided at the front door this morning, with a first visit.
+    children = [m.person for m in led.memberships.select_related("person") if m.is_child]
+    contact = services.contact_receive(
+        family=led,
+        subjects=children,
+        received_at=now - timedelta(hours=5),
+        route=Contact.Route.EMAIL,
+        source=school.contact_source,
+        presenting_needs="Younger child anxious about coming to school; mum asks the school for help.",
+        referrer=referrer,
+        consent={"purpose": "early_help", "status": "given", "given_by_name": "Parent", "recorded_on": now.date()},
+        by=by,
+        now=now,
+    )
+    services.consent_record(
+        family=led,
+        by=by,
+        now=now,
+        contact=contact,
+        purpose=Consent.Purpose.SHARE,
+        agency=school.name,
+        status=Consent.Status.GIVEN,
+        given_by_name="Parent",
+        recorded_on=now.date() - timedelta(days=1),
+    )
+    services.contact_decide(
+        contact=contact,
+        decision=Contact.Decision.SINGLE_AGENCY,
+        rationale="The school knows the family well and agreed to lead a single-agency response.",
+        lead_partner=partner,
+        team=team,
+        by=by,
+        now=now - timedelta(hours=2),
+    )
+    led_episode = Episode.objects.get(contact=contact)
+    if children:
+        episode_services.episode_record_visit(
+            episode=led_episode,
+            kind=CaseNote.Kind.OFFICE_VISIT,
+            happened_at=now - timedelta(hours=1),
+            details="Met mum and the children at school after the bell.",
+            children=[
+                episode_services.ChildPart(child=children[0], seen=True, spoken_to=True, views="Mornings are scary.")
+            ],
+            by=partner,
+            now=now,
+        )
 
 
 def adopt_generated_work() -> None:

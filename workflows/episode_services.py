@@ -171,6 +171,7 @@ def episode_allocate(
     else:
         _transition(episode, "allocate")
     episode.lead_professional = practitioner
+    episode.partner_organisation = None  # a practitioner of the team now leads it (ADR 52)
     episode.allocated_at = episode.allocated_at if reallocating else now
     episode.allocated_by = by
     episode.allocation_reason = _text(reason)

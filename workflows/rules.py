@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import rules
+from django.utils import timezone
 
 from accounts import roles
+from cases import selectors as case_selectors
 
 is_front_door = rules.predicate(
     lambda user: user.is_authenticated and user.has_role(roles.MASH_OFFICER, roles.EH_MASH_LEAD)
@@ -34,7 +36,13 @@ is_duty_manager = rules.predicate(lambda user: user.is_authenticated and user.ha
 
 @rules.predicate
 def is_lead_professional(user, episode) -> bool:
-    return episode is not None and episode.lead_professional_id == user.pk
+    """The episode's lead professional; a partner agency's lead (ADR 52) only while their agency is
+    active and the family's consent to share with it is in force, asked at the moment of acting."""
+    if episode is None or episode.lead_professional_id != user.pk:
+        return False
+    if getattr(user, "partner_organisation_id", None) is None:
+        return True
+    return case_selectors.partner_may_lead(user, episode, timezone.localdate())
 
 
 @rules.predicate

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django import forms
 
+from cases import selectors as case_selectors
 from cases.models import Meeting, ScreeningItem
 from kit.forms import MAX_TEXT, GdsForm, SafeTextMixin, parse_time
 from kit.time import LONDON
@@ -40,16 +41,27 @@ class ScreeningOutcomeForm(SafeTextMixin, GdsForm):
     )
     reason = forms.CharField(label="Reason", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3}))
     screened_time = forms.CharField(label="Time screened", max_length=5, help_text="24-hour clock, for example 09:40")
-    team = forms.ChoiceField(label="Early Help team (when allocating)", required=False)
+    team = forms.ChoiceField(
+        label="Early Help team (when allocating, or keeping oversight of single-agency support a partner leads)",
+        required=False,
+    )
     meeting_kind = forms.ChoiceField(
         label="Meeting (when taking to a multi-agency meeting)",
         choices=[("", "Choose a meeting"), *Meeting.Kind.choices],
         required=False,
     )
     agency = forms.CharField(label="Agency that agreed to support (single-agency)", max_length=200, required=False)
+    lead_partner = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Lead professional at a registered partner agency (single-agency, optional)",
+        empty_label="None: the agency named above leads outside this system",
+    )
 
     def __init__(self, *args, teams, held_on, now: datetime, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["lead_partner"].queryset = case_selectors.partner_leads_available()
+        self.fields["lead_partner"].label_from_instance = lambda u: f"{u.get_full_name()}, {u.partner_organisation}"
         self.teams = {str(t.pk): t for t in teams}
         self.fields["team"].choices = [("", "Choose a team"), *((pk, str(t)) for pk, t in self.teams.items())]
         self.held_on = held_on
@@ -71,7 +83,10 @@ class ScreeningOutcomeForm(SafeTextMixin, GdsForm):
             self.add_error("team", "Choose the Early Help team to allocate to")
         if outcome == ScreeningItem.Outcome.MEETING and not cleaned.get("meeting_kind"):
             self.add_error("meeting_kind", "Choose the meeting: NAM, MAAM or ICDM")
-        if outcome == ScreeningItem.Outcome.SINGLE_AGENCY and not (cleaned.get("agency") or "").strip():
+        if outcome == ScreeningItem.Outcome.SINGLE_AGENCY and cleaned.get("lead_partner"):
+            if not cleaned.get("team"):
+                self.add_error("team", "Choose the Early Help team that keeps oversight")
+        elif outcome == ScreeningItem.Outcome.SINGLE_AGENCY and not (cleaned.get("agency") or "").strip():
             self.add_error("agency", "Name the agency that agreed to support the family")
         cleaned["team_obj"] = self.teams.get(cleaned.get("team") or "")
         return cleaned

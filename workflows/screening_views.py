@@ -141,6 +141,7 @@ class ScreeningOutcome(ActionView):
             team=data.get("team_obj"),
             meeting_kind=data.get("meeting_kind") or "",
             agency=data.get("agency") or "",
+            lead_partner=data.get("lead_partner") if data["outcome"] == "single_agency" else None,
             **self.by_now(),
         )
 

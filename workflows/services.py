@@ -257,8 +257,12 @@ def contact_decide(
     agency: str = "",
     episode_origin: str | None = None,
     social_care_assessment_date: date | None = None,
+    lead_partner=None,
 ) -> Contact:
     """The MASH decision on a contact, with a required rationale and the deciding user.
+
+    Single-agency support may name `lead_partner`, a partner user of a registered agency, as lead
+    professional (ADR 52): an episode is opened held by them, with `team` keeping oversight.
 
     A contact awaiting the family's consent can still be decided: a family that refuses is
     signposted or closed, which ends its front-door clocks (B1) instead of leaving it open.
@@ -299,6 +303,9 @@ def contact_decide(
         raise WorkflowError("The social care assessment's date cannot be in the future.")
     if decision == D.MEETING and meeting_kind not in Meeting.Kind.values:
         raise WorkflowError("Choose the meeting: NAM, MAAM or ICDM.")
+    if decision == D.SINGLE_AGENCY and lead_partner is not None:
+        check_partner_lead(lead_partner, team=team, family=contact.family, now=now)
+        agency = lead_partner.partner_organisation.name
     if decision == D.SINGLE_AGENCY and not agency.strip():
         raise WorkflowError("Name the agency that agreed to support the family.")
     try:
@@ -314,6 +321,8 @@ def contact_decide(
     contact.decided_at = now
     contact.meeting_kind = meeting_kind if decision == D.MEETING else ""
     contact.single_agency_name = agency.strip() if decision == D.SINGLE_AGENCY else ""
+    partner_led = decision == D.SINGLE_AGENCY and lead_partner is not None
+    contact.single_agency_organisation = lead_partner.partner_organisation if partner_led else None
     contact.allocated_team = team if decision == D.ALLOCATE else None
     contact.version += 1
     contact.save()
@@ -332,7 +341,46 @@ def contact_decide(
             origin=origin,
             social_care_assessment_date=social_care_assessment_date if origin == Episode.Origin.STEP_DOWN else None,
         )
+    if partner_led:
+        episode_open_partner_led(contact=contact, lead=lead_partner, team=team, now=now, by=by)
     return contact
+
+
+def check_partner_lead(lead, *, team: Team | None, family: Family, now: datetime) -> None:
+    """Refuse a partner lead professional who cannot hold the episode: an active partner user of an active
+    registered agency the family agreed to share with, with an Early Help team chosen to keep oversight."""
+    organisation = getattr(lead, "partner_organisation", None)
+    if organisation is None or not lead.is_active:
+        raise WorkflowError("Choose a lead professional from a registered partner agency's active staff.")
+    if not organisation.active:
+        raise WorkflowError(f"{organisation} is no longer an active partner agency: choose someone else.")
+    if team is None:
+        raise WorkflowError("Choose the Early Help team that keeps oversight of the single-agency support.")
+    if not scope.sharing_consented(family, organisation.name, timezone.localdate(now)):
+        raise WorkflowError(
+            f"The family has not agreed to share information with {organisation}: record their consent to share "
+            "with the agency before naming its lead professional, or name the agency only."
+        )
+
+
+def episode_open_partner_led(*, contact: Contact, lead, team: Team, now: datetime, by) -> Episode:
+    """Single-agency support held by a partner agency's lead professional: an episode opened and allocated
+    to them at once (the same clocks start as for an internal episode: the ones allocation starts, and
+    the team's monthly oversight), marked as led by the agency, with `team` keeping oversight."""
+    episode = episode_open(
+        contact=contact, team=team, now=now, by=by, origin=episode_origin_for(contact), family=contact.family
+    )
+    episode.allocate()
+    episode.lead_professional = lead
+    episode.partner_organisation = lead.partner_organisation
+    episode.allocated_at = now
+    episode.allocated_by = by
+    episode.version += 1
+    episode.save()
+    reach.refresh([contact.family_id])
+    # No worker: the agency's own supervision is not the council's clock (B20 runs for council staff).
+    emit_event(events.ALLOCATED, now=now, actor=by, episode=episode)
+    return episode
 
 
 @transaction.atomic
@@ -680,6 +728,7 @@ def screening_record_outcome(
     team: Team | None = None,
     meeting_kind: str = "",
     agency: str = "",
+    lead_partner=None,
 ) -> ScreeningItem:
     """One contact screened: the screening clocks (B3) start at `screened_at`, the time it was screened,
     whenever this is typed in. The outcome is the contact's decision, timed at the screening as a
@@ -725,6 +774,7 @@ def screening_record_outcome(
             team=team,
             meeting_kind=meeting_kind,
             agency=agency,
+            lead_partner=lead_partner,
         )
     return item
 

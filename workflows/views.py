@@ -136,12 +136,19 @@ class ContactDecide(ContactAction):
             contact=self.object,
             **self.from_form("decision", "rationale"),
             expected_version=data["version"],
-            team=data.get("team"),
+            team=self._team(data),
             meeting_kind=data.get("meeting_kind") or "",
             agency=data.get("agency") or "",
             social_care_assessment_date=data.get("social_care_assessment_date"),
+            lead_partner=data.get("lead_partner") if data["decision"] == Contact.Decision.SINGLE_AGENCY else None,
             **self.by_now(),
         )
+
+    @staticmethod
+    def _team(data):
+        if data["decision"] == Contact.Decision.SINGLE_AGENCY:
+            return data.get("oversight_team")  # partner-led single-agency support: the team keeping oversight
+        return data.get("team")
 
     def get_success_message(self) -> str:
         self.object.refresh_from_db()

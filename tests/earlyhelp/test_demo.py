@@ -39,3 +39,23 @@ def test_the_demo_team_has_a_pre_allocation_list_and_the_front_door_new_contacts
     morning = Contact.objects.filter(created_by=mash, state=Contact.State.RECEIVED)
     assert morning.count() == MORNING_CONTACTS
     assert all(timezone.now() - c.received_at < timedelta(hours=24) for c in morning)
+
+
+def test_the_demo_school_asks_for_support_works_in_a_team_and_leads_single_agency_support():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.demo import DEMO_PASSWORD
+    from oversight.selectors import board_partner_led
+    from partners.models import SupportRequest
+
+    call_command("seed_demo", families=40)
+    school = User.objects.get(username="school")
+    assert school.is_partner and school.check_password(DEMO_PASSWORD)
+    assert TOTPDevice.objects.filter(user=school, confirmed=True).exists()
+    request = SupportRequest.objects.get(created_by=school)
+    assert request.contact.route == Contact.Route.PORTAL and request.contact.state == Contact.State.RECEIVED
+    assert school.partner_teams.exists()
+    led = Episode.objects.get(lead_professional=school)
+    assert led.partner_organisation == school.partner_organisation and led.state == Episode.State.FIRST_VISIT
+    leader = User.objects.get(username="teamlead")
+    assert list(board_partner_led(leader, team=leader.team)) == [led]

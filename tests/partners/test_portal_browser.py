@@ -230,3 +230,130 @@ def test_axe_finds_nothing_on_any_portal_page(browser_session, users, team, part
     sign_in_staff(browser_session, "coach")
     browser_session.go(f"/families/{family.pk}/partners/new/")
     browser_session.go(f"/families/{family.pk}/")
+
+
+def test_the_front_door_names_a_schools_lead_professional_who_works_in_the_portal_and_the_team_leader_oversees(
+    browser_session, users, team, partners, agencies
+):
+    """ADR 52: single-agency support led by a school's member of staff, from the decision to an active plan,
+    with axe on every new page; the EH team leader sees it on the board."""
+    from partners.models import ReviewInvitation
+
+    school, teacher = agencies["school"], partners["teacher"]
+    family, children = family_with_children(1)
+    child = children[0]
+    for purpose, agency in (("early_help", ""), ("share", school.name)):
+        Consent.objects.create(
+            family=family,
+            purpose=purpose,
+            agency=agency,
+            status="given",
+            given_by_name="Mum",
+            recorded_on=timezone.localdate() - timedelta(days=1),
+        )
+    now = timezone.now()
+    contact = workflow.contact_receive(
+        family=family,
+        subjects=[child],
+        received_at=now - timedelta(hours=1),
+        route="email",
+        source="2A",
+        presenting_needs="Often late and hungry",
+        by=users["mash"],
+        now=now,
+    )
+    # Another family whose review the teacher is invited to (their invitation pages are checked too).
+    other, _ = family_with_children(1, team=team)
+    other_episode = EpisodeFactory(plan_active=True, family=other, team=team, lead_professional=users["coach"])
+    in_team(other, school, teacher)
+    invitation = ReviewInvitation.objects.create(
+        episode=other_episode,
+        invitee=teacher,
+        organisation=school,
+        review_at=now + timedelta(days=5),
+        place="Family hub",
+        invited_at=now,
+        invited_by=users["coach"],
+    )
+    page = browser_session.page
+
+    # The front door decides single-agency support, naming the school's lead professional.
+    sign_in_staff(browser_session, "mash")
+    browser_session.go(f"/contacts/{contact.pk}/")
+    page.get_by_label("Single-agency support", exact=True).check()
+    page.locator("#id_lead_partner").select_option(str(teacher.pk))
+    page.locator("#id_oversight_team").select_option(str(team.pk))
+    page.locator("#id_rationale").fill("The school knows Ada well and agreed to lead.")
+    browser_session.submit("Record decision")
+    episode = family.episodes.get()
+    assert episode.lead_professional == teacher and episode.partner_organisation == school
+
+    # The school's lead professional records a visit, the assessment and the plan in the portal.
+    sign_in_partner(browser_session, teacher)
+    browser_session.go("/partners/episodes/")
+    page.get_by_role("link", name=episode.reference).click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="What is due").is_visible()
+    page.get_by_role("link", name="Record a visit or contact").click()
+    page.wait_for_load_state()
+    when = timezone.localtime() - timedelta(minutes=10)
+    page.get_by_label("Home visit").check()
+    fill_date(page, "id_when_date", when.day, when.month, when.year)
+    page.locator("#id_when_time").fill(when.strftime("%H:%M"))
+    for field, text in (("purpose", "First visit"), ("present", "Mum, Ada"), ("details", "Talked about mornings")):
+        page.locator(f"#id_{field}").fill(text)
+    page.locator(f"#id_child_{child.pk}_seen").check()
+    page.locator(f"#id_child_{child.pk}_spoken").check()
+    page.locator(f"#id_child_{child.pk}_views").fill("I am hungry at school")
+    page.locator("#id_actions").fill("Breakfast club")
+    page.locator("#id_analysis").fill("Mornings are hard for mum")
+    browser_session.submit("Save the visit")
+    assert page.get_by_text("The visit was recorded").is_visible()
+
+    browser_session.go(f"/partners/episodes/{episode.pk}/assessment/")
+    for name in ("family_history", "previous_interventions", "agency_views", "family_views", "child_voice"):
+        page.locator(f"#id_{name}").fill("Written")
+    page.locator("#id_recommendation").fill("A plan for mornings")
+    page.locator(f"#id_child_{child.pk}_needs").fill("A routine")
+    for area in ("education", "early_years", "health", "substance", "relationships", "safe", "crime"):
+        page.locator(f"#id_need_{area}").select_option("2")
+    for area in ("domestic_abuse", "housing", "financial"):
+        page.locator(f"#id_need_{area}").select_option("1")
+    page.locator("#id_complete").check()
+    browser_session.submit("Save the assessment")
+    assert page.get_by_text("The assessment is complete.", exact=True).is_visible()
+
+    browser_session.go(f"/partners/episodes/{episode.pk}/plan/outcomes/new/")
+    page.locator("#id_description").fill("Ada is at school on time")
+    page.locator("#id_how_measured").fill("The register")
+    target = timezone.localdate() + timedelta(days=60)
+    fill_date(page, "id_by_when", target.day, target.month, target.year)
+    page.locator("#id_action_what").fill("Breakfast club every day")
+    page.locator("#id_action_who").fill("School")
+    fill_date(page, "id_action_by_when", target.day, target.month, target.year)
+    browser_session.submit("Add the outcome")
+    browser_session.go(f"/partners/episodes/{episode.pk}/plan/")
+    page.locator("#id_if_not_working").fill("Meet again with the EH team")
+    page.locator("#id_child_voice").fill("Ada wants breakfast")
+    browser_session.submit("Save the plan")
+    browser_session.submit("Make the plan active")
+    assert page.get_by_text("The plan is active.", exact=True).is_visible()
+    episode.refresh_from_db()
+    assert episode.state == "plan_active"
+    for path in (  # axe on every other new page
+        f"/partners/episodes/{episode.pk}/reviews/new/",
+        f"/partners/episodes/{episode.pk}/reviews/invite/",
+        f"/partners/episodes/{episode.pk}/planning-meeting/",
+        f"/partners/episodes/{episode.pk}/closure/",
+        "/partners/reviews/",
+        f"/partners/reviews/{invitation.pk}/",
+    ):
+        browser_session.go(path)
+
+    # The EH team leader sees it on the board.
+    sign_in_staff(browser_session, "teamlead")
+    browser_session.go("/oversight/team-board/")
+    assert page.locator("#n-partner-led").inner_text() == "1"
+    browser_session.go("/oversight/team-board/list/?list=partner-led")
+    assert page.get_by_text(family.name).first.is_visible()
+    browser_session.go(f"/partners/staff/episodes/{other_episode.pk}/review-invitations/")

@@ -35,9 +35,25 @@ PORTAL = {
     "partners:family_list": ("200 200", ""),
     "partners:family_detail": ("200 404", ""),
     "partners:update_new": ("200 404", "+ -"),
+    # ADR 52: the teacher leads the world's partner-led episode and is invited to a review of the world's.
+    "partners:episode_list": ("200 200", ""),
+    "partners:episode_detail": ("200 404", ""),
+    "partners:episode_visit_new": ("200 404", "+ -"),
+    "partners:episode_assessment": ("200 404", "+ -"),
+    "partners:episode_plan": ("200 404", "+ -"),
+    "partners:episode_outcome_new": ("200 404", "+ -"),
+    "partners:episode_planning_meeting": ("200 404", "+ -"),
+    "partners:episode_plan_activate": ("405 405", "+ -"),
+    "partners:episode_review_new": ("200 404", "+ -"),
+    "partners:episode_review_invite": ("200 404", "+ -"),
+    "partners:episode_closure": ("200 404", "+ -"),
+    "partners:review_invitation_list": ("200 200", ""),
+    "partners:review_invitation": ("200 404", "+ -"),
+    "partners:staff_review_invite": ("404 404", "- -"),
     "partners:organisation_list": ("403 403", "- -"),
     "partners:organisation_new": ("403 403", "- -"),
     "partners:organisation_detail": ("403 403", "- -"),
+    "partners:organisation_active": ("405 405", "- -"),
 }
 
 

@@ -285,7 +285,38 @@ def add_partner_records(world: dict, users) -> dict:
         contact=world["contact"],
         answers={"family_name": "Sent"},
     )
+    # ADR 52: single-agency support the teacher leads for another family (consent to share with the school),
+    # overseen by the world's team; and the teacher invited to a review of the world's episode.
+    from cases.models import Episode
+    from partners.models import ReviewInvitation
+    from tests.factories import EpisodeFactory, family_with_children
+
+    led_family, _children = family_with_children(1, team=world["episode"].team)
+    Consent.objects.create(family=led_family, purpose="share", agency=school.name, status="given", given_by_name="Dad")
+    partner_episode = EpisodeFactory(
+        allocated=True,
+        family=led_family,
+        team=world["episode"].team,
+        lead_professional=users["teacher"],
+        opened_at=now - timedelta(days=3),
+    )
+    Episode.objects.filter(pk=partner_episode.pk).update(partner_organisation=school)
+    partner_episode.refresh_from_db()
+    review_invitation = ReviewInvitation.objects.create(
+        episode=world["episode"],
+        invitee=users["teacher"],
+        organisation=school,
+        review_at=now + timedelta(days=7),
+        place="Family hub",
+        invited_at=now,
+        invited_by=users["coach"],
+    )
     world.update(
-        organisation=school, partner_agency=involvement, partner_update=update, support_request=support_request
+        organisation=school,
+        partner_agency=involvement,
+        partner_update=update,
+        support_request=support_request,
+        partner_episode=partner_episode,
+        review_invitation=review_invitation,
     )
     return world
