@@ -7,7 +7,8 @@ In this process (Django test client, settings as `benchmarks/load.py` sets them)
 of the busiest practitioner and the first manager of a generated dataset, it requests each page
 `--runs` times (after one warm-up) and reports per page the median wall time, the time in SQL, the
 number of queries, the rows of the summary tables read, and with `--explain` each query of the last
-run with its EXPLAIN ANALYZE execution time and rows, slowest first. Nothing is written but what the
+run with its EXPLAIN ANALYZE execution time, rows and buffers touched (the work, which a busy
+machine does not inflate), slowest first. Nothing is written but what the
 pages write themselves (the access log and the signed-in session): it chooses its users without
 changing them, so it may run against a dataset that others use read-only.
 """
@@ -91,18 +92,21 @@ def pages() -> list[tuple[str, str, str]]:
     ]
 
 
-def explain(sql: str, params) -> tuple[float, str]:
+def explain(sql: str, params) -> tuple[float, str, int]:
+    """Execution time (ms), the plan's top node and rows, and the buffers it touched (shared hit + read:
+    the work done, which a busy machine does not inflate)."""
     from django.db import connection, transaction
 
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
             plan = cursor.fetchone()[0][0]
             transaction.set_rollback(True)
     except Exception as error:  # noqa: BLE001 - a plan we cannot get is reported, not fatal
-        return 0.0, f"EXPLAIN failed: {error.__class__.__name__}"
+        return 0.0, f"EXPLAIN failed: {error.__class__.__name__}", 0
     root = plan["Plan"]
-    return plan["Execution Time"], f"{root['Node Type']}, {root.get('Actual Rows', 0)} rows"
+    buffers = root.get("Shared Hit Blocks", 0) + root.get("Shared Read Blocks", 0)
+    return plan["Execution Time"], f"{root['Node Type']}, {root.get('Actual Rows', 0)} rows", buffers
 
 
 def measure(*, runs: int, with_plans: bool) -> dict:
@@ -118,7 +122,7 @@ def measure(*, runs: int, with_plans: bool) -> dict:
     for name, role, url in pages():
         client = clients[role]
         client.get(url)  # warm up (the first request of a session also saves it)
-        walls, sqls, counts, statuses = [], [], [], []
+        walls, cpus, sqls, counts, statuses = [], [], [], [], []
         last: list[tuple[float, str, object]] = []
         for _ in range(runs):
             captured: list[tuple[float, str, object]] = []
@@ -130,10 +134,11 @@ def measure(*, runs: int, with_plans: bool) -> dict:
                 finally:
                     captured.append((time.perf_counter() - t, sql, params))
 
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             with connection.execute_wrapper(wrapper):
                 response = client.get(url)
             walls.append((time.perf_counter() - started) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
             sqls.append(sum(c[0] for c in captured) * 1000)
             counts.append(len(captured))
             statuses.append(response.status_code)
@@ -144,15 +149,18 @@ def measure(*, runs: int, with_plans: bool) -> dict:
             "status": sorted(set(statuses)),
             "wall_ms": round(statistics.median(walls), 1),
             "sql_ms": round(statistics.median(sqls), 1),
+            "cpu_ms": round(statistics.median(cpus), 1),
             "queries": sorted(set(counts)),
         }
         if with_plans:
             plans = []
             for _, sql, params in last:
                 if sql.lstrip().upper().startswith(("SELECT", "WITH")):
-                    ms, shape = explain(sql, params)
-                    plans.append({"ms": round(ms, 2), "shape": shape, "sql": sql[:300]})
+                    ms, shape, buffers = explain(sql, params)
+                    plans.append({"ms": round(ms, 2), "shape": shape, "buffers": buffers, "sql": sql[:300]})
             entry["plans"] = sorted(plans, key=lambda p: -p["ms"])
+            entry["explain_ms"] = round(sum(p["ms"] for p in plans), 1)
+            entry["buffers"] = sum(p["buffers"] for p in plans)
         out[name] = entry
     return out
 
@@ -162,6 +170,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query of the last run")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--verbose", action="store_true", help="with --explain: the four slowest queries of each page")
     args = parser.parse_args(argv)
     setup()
     from django.db import connection
@@ -175,13 +184,19 @@ def main(argv=None) -> dict:
     result = {"families": families, "open_clocks": open_clocks, "pages": pages_}
     print(f"{families:,} families, {open_clocks:,} open clocks; median of {args.runs} requests, in-process")
     print()
-    print("| page | wall ms | SQL ms | queries | status |")
-    print("|---|---:|---:|---:|---|")
+    print("| page | wall ms | SQL ms | CPU ms | queries | EXPLAIN ms | buffers | status |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, p in result["pages"].items():
         queries = "/".join(map(str, p["queries"]))
-        print(f"| {name} | {p['wall_ms']:.0f} | {p['sql_ms']:.0f} | {queries} | {p['status']} |")
-        for plan in p.get("plans", [])[:4]:
-            print(f"|   {plan['ms']:.1f} ms, {plan['shape']}: `{plan['sql'][:140]}` | | | | |")
+        print(
+            f"| {name} | {p['wall_ms']:.0f} | {p['sql_ms']:.0f} | {p['cpu_ms']:.0f} | {queries} | "
+            f"{p.get('explain_ms', '')} | {p.get('buffers', '')} | {p['status']} |"
+        )
+    if args.verbose:
+        for name, p in result["pages"].items():
+            for plan in p.get("plans", [])[:4]:
+                text = plan["sql"][:100]
+                print(f"    {name}: {plan['ms']:.1f} ms, {plan['buffers']} buffers, {plan['shape']}: {text}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=str))
     return result

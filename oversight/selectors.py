@@ -38,6 +38,8 @@ from django.db.models import (
     TextField,
     Value,
     When,
+    Window,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, Concat, Greatest, TruncMonth, TruncWeek
 from django.utils import timezone
@@ -423,27 +425,34 @@ def board_rule_summary(deadlines: QuerySet[Deadline]) -> list[dict]:
     return sorted(out, key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]))
 
 
+def _count_of(qs: QuerySet, **filters) -> Coalesce:
+    """`qs.filter(**filters).count()` as a scalar subquery, so several counts are one statement."""
+    counted = qs.filter(**filters).order_by().annotate(_one=Value(1)).values("_one").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
+
+
 def board_list_counts(
     user, *, team: Team, now: datetime, practitioner_id: int | None = None, episode_counts: dict | None = None
 ) -> dict:
-    """How many rows each of the board's lists holds (one small aggregate query each): the board shows
-    the counts and links to the lists. `episode_counts`: `board_episode_counts` for the same team and
-    practitioner, which already counts the highest-risk cases (one query fewer)."""
-    pre_allocation = (
-        board_pre_allocation(user, team=team, now=now)
-        .order_by()
-        .aggregate(n=Count("pk"), weekly_due=Count("pk", filter=Q(weekly_contact_due=True)))
-    )
-    return {
-        "pre_allocation": pre_allocation["n"],
-        "weekly_contact_due": pre_allocation["weekly_due"],
-        "unrecorded_visits": board_unrecorded_visits(user, team=team, now=now, practitioner_id=practitioner_id).count(),
-        "high_risk": episode_counts["high_risk"]
-        if episode_counts is not None
-        else board_high_risk(user, team=team, practitioner_id=practitioner_id).order_by().count(),
-        "deactivated": board_deactivated(user, team=team).count(),
-        "escalations": open_escalations(user, team_ids=[team.pk], practitioner_id=practitioner_id).count(),
+    """How many rows each of the board's lists holds, in one statement (a scalar subquery each): the
+    board shows the counts and links to the lists. `episode_counts`: `board_episode_counts` for the
+    same team and practitioner, which already counts the highest-risk cases."""
+    pre_allocation = board_pre_allocation(user, team=team, now=now)
+    counts = {
+        "pre_allocation": _count_of(pre_allocation),
+        "weekly_contact_due": _count_of(pre_allocation, weekly_contact_due=True),
+        "unrecorded_visits": _count_of(
+            board_unrecorded_visits(user, team=team, now=now, practitioner_id=practitioner_id)
+        ),
+        "deactivated": _count_of(board_deactivated(user, team=team)),
+        "escalations": _count_of(open_escalations(user, team_ids=[team.pk], practitioner_id=practitioner_id)),
     }
+    if episode_counts is None:
+        counts["high_risk"] = _count_of(board_high_risk(user, team=team, practitioner_id=practitioner_id))
+    out = Team.objects.filter(pk=team.pk).annotate(**counts).values(*counts).first() or dict.fromkeys(counts, 0)
+    if episode_counts is not None:
+        out["high_risk"] = episode_counts["high_risk"]
+    return out
 
 
 def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
@@ -960,6 +969,12 @@ def open_escalations(user, *, team_ids, practitioner_id: int | None = None) -> Q
     )
 
 
+def escalations_first(user, *, team_ids, limit: int) -> dict:
+    """The first `limit` open escalations and how many there are, in one query (a window count)."""
+    rows = list(open_escalations(user, team_ids=team_ids).annotate(in_all=Window(Count("pk")))[:limit])
+    return {"escalations": rows, "escalation_count": rows[0].in_all if rows else 0}
+
+
 # --- Manager dashboard ---------------------------------------------------------------------------
 
 
@@ -1052,10 +1067,19 @@ class ServiceBreaches:
                 in_scope=Case(When(deadline_in_scope_probe(self.user), then=Value(True)), default=Value(False)),
             )
             .select_related("family", "team", "assignee", "worker", "episode", "contact")
-            .prefetch_related(Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by")))
             .order_by("-due_at", "-pk")
         )
-        return [row for row in rows if row.in_scope]
+        rows = [row for row in rows if row.in_scope]
+        # Only acknowledged breaches have acknowledgements to show: read theirs (none, no query, for a
+        # page of breaches not yet acknowledged, the dashboard's default).
+        acknowledged = [row for row in rows if row.is_acknowledged]
+        for row in rows:
+            if not row.is_acknowledged:
+                row._prefetched_objects_cache = {"acknowledgements": BreachAcknowledgement.objects.none()}
+        prefetch_related_objects(
+            acknowledged, Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by"))
+        )
+        return rows
 
 
 def breach_count(summary: dict, acknowledged: str) -> int:

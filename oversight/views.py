@@ -283,8 +283,7 @@ def dashboard(request):
             ),
             "distribution": distribution,
             "distribution_chart": hbar_chart([(b["label"], b["count"]) for b in distribution["bands"]]),
-            "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[:URGENT_ROWS]),
-            "escalation_count": selectors.open_escalations(user, team_ids=team_ids).count(),
+            **selectors.escalations_first(user, team_ids=team_ids, limit=URGENT_ROWS),
         }
     )
     return render_logged(request, "oversight/dashboard.html", context, what="manager dashboard")
