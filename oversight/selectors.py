@@ -262,26 +262,6 @@ def board_deadlines(
     return _in_bucket(_with_bucket(qs, now=now), status).select_related(*RELATED)
 
 
-def board_deadlines_top(
-    user,
-    *,
-    team: Team,
-    now: datetime,
-    limit: int,
-    practitioner_id: int | None = None,
-    rule_id: str = "",
-    status: str = "",
-) -> QuerySet[Deadline]:
-    """The first `limit` of `board_deadlines`, chosen on the clocks alone and only then joined for display.
-
-    A team can have thousands of overdue clocks: ranking them before the joins keeps the joins to
-    `limit` rows.
-    """
-    qs = _board_clocks(user, team=team, now=now, practitioner_id=practitioner_id, rule_id=rule_id)
-    top = _in_bucket(_with_bucket(qs, now=now), status).values("pk")[:limit]
-    return _with_bucket(Deadline.objects.filter(pk__in=top), now=now).select_related(*RELATED)
-
-
 def deadline_in_scope_probe(user) -> Q:
     """`deadline_rows_in_scope` said as a correlated EXISTS on the reach rows: for a bounded set of
     clocks (a page), PostgreSQL probes the reach index once per clock instead of reading every reach
