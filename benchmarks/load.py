@@ -78,6 +78,7 @@ class Page:
     marker: str = ""
     urls: list[str] = field(default_factory=list)
     url_name: str = ""
+    query: str = ""  # added to the page's URL (a list of the board)
     skipped: str = ""
 
 
@@ -99,6 +100,17 @@ def _pages() -> list[Page]:
         Page("team board", ("oversight:team_board",), "team_leader", 2, f"{H1}Team board</h1>"),
         Page("pre-allocation list", ("episodes:pre_allocation",), "team_leader", 1, f"{H1}Pre-allocation list</h1>"),
         Page("manager dashboard", ("oversight:dashboard",), "manager", 1, f"{H1}Manager dashboard</h1>"),
+        # The board's and the dashboard's drill-down pages (ADR 0041, 0050).
+        Page("board list: timescales", ("oversight:team_board_list",), "team_leader", 0.5,
+             f"{H1}Timescales needing attention</h1>", query="list=timescales"),
+        Page("dashboard: breaches", ("oversight:dashboard_breaches",), "manager", 0.3,
+             f"{H1}Breaches across the service</h1>"),
+        Page("dashboard: by rule", ("oversight:dashboard_rules",), "manager", 0.2,
+             f"{H1}Breaches and timeliness by rule</h1>"),
+        Page("dashboard: by team", ("oversight:dashboard_teams",), "manager", 0.2,
+             f"{H1}Breaches, timeliness and caseloads by team</h1>"),
+        Page("dashboard: month by month", ("oversight:dashboard_months",), "manager", 0.2,
+             f"{H1}Timeliness month by month, and contacts each week</h1>"),
         # The form page under load; the export itself is timed by `annex_a_start_and_wait`.
         Page("Annex A form", ("oversight:annex_a",), "manager", 0.2, f"{H1}Ofsted Annex A: lists 1 and 2</h1>"),
     ]  # fmt: skip
@@ -267,7 +279,7 @@ def resolve(pages: list[Page], samples: dict) -> None:
                     ids = samples["family" if name == "cases:family_detail" else "episode"]
                     page.urls = [reverse(name, kwargs={"pk": pk}) for pk in ids]
                 else:
-                    page.urls = [reverse(name)]
+                    page.urls = [reverse(name) + (f"?{page.query}" if page.query else "")]
                 page.url_name = name
                 break
             except NoReverseMatch:

@@ -107,6 +107,19 @@ def visible_family_ids(user) -> QuerySet:
     return FamilyReach.objects.filter(reach).values("family_id")
 
 
+def family_visible_exists(user, family: str = "family_id") -> Exists | None:
+    """Whether the family of the outer row (`OuterRef(family)`) is visible to the user, as a correlated
+    EXISTS over the reach rows, or None when the user can see no family.
+
+    For a bounded set of rows (a page) PostgreSQL probes the reach indexes once per row;
+    `family_id__in=visible_family_ids(user)` instead reads every reach row of the user's scope into a
+    hash first, which is right for a whole list and costly for a page of a large one (ADR 0050)."""
+    reach = _reach(user)
+    if reach is None:
+        return None
+    return Exists(FamilyReach.objects.filter(reach, family_id=OuterRef(family)))
+
+
 def families_visible_to(user) -> QuerySet[Family]:
     if _reach(user) is None:
         return Family.objects.none()

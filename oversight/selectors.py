@@ -38,6 +38,8 @@ from django.db.models import (
     TextField,
     Value,
     When,
+    Window,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, Concat, Greatest, TruncMonth, TruncWeek
 from django.utils import timezone
@@ -69,6 +71,7 @@ from cases.selectors import (
     chronology_rows,
     contacts_visible_to,
     episodes_visible_to,
+    family_visible_exists,
     register_chronology_source,
     visible_family_ids,
 )
@@ -259,24 +262,134 @@ def board_deadlines(
     return _in_bucket(_with_bucket(qs, now=now), status).select_related(*RELATED)
 
 
-def board_deadlines_top(
+def deadline_in_scope_probe(user) -> Q:
+    """`deadline_rows_in_scope` said as a correlated EXISTS on the reach rows: for a bounded set of
+    clocks (a page), PostgreSQL probes the reach index once per clock instead of reading every reach
+    row of the user's scope into a hash (which is what `family_id IN (...)` does, and which grows
+    with the council: 200,000 rows for a manager at 200,000 families)."""
+    own = Q(family__isnull=True, worker__isnull=False)
+    visible = family_visible_exists(user)
+    return own if visible is None else own | Q(visible)
+
+
+def _first_limit():
+    return Coalesce("expected_at", "due_at")
+
+
+def _bucket_branch(
+    team: Team, bucket: str, *, now: datetime, practitioner_id: int | None, rule_id: str
+) -> QuerySet[Deadline]:
+    """The team's open clocks of one board bucket in the board's order, read along an index: breaches
+    newest first (the open-clock index on team and maximum, read backwards), the others soonest
+    first (ranges of the same index: a maximum still ahead, or none). Not scoped: the caller checks
+    scope on the page's rows only."""
+    today = timezone.localdate(now)
+    end_of_today = local_midnight(today + timedelta(days=1))
+    end_of_week = week_end(today)
+    qs = Deadline.objects.open().filter(team=team)
+    if practitioner_id:
+        qs = qs.filter(assignee_id=practitioner_id)
+    if rule_id:
+        qs = qs.filter(rule_id=rule_id)
+    qs = qs.annotate(first_limit=_first_limit())
+    if bucket == "breached":
+        return qs.filter(flag_only=False, due_at__lt=now).order_by("-due_at", "first_limit", "pk")
+    passed = Q(expected_at__lt=now) | Q(due_at__lt=now)
+    if bucket == "overdue":
+        # Past a limit but not breached, said as ranges of the team-and-maximum index: a maximum still
+        # ahead with the expected time passed, no maximum, or an aim (flag only) past either limit.
+        overdue = (
+            Q(due_at__gte=now, expected_at__lt=now)
+            | Q(due_at__isnull=True, expected_at__lt=now)
+            | Q(flag_only=True, due_at__lt=now)
+            | Q(flag_only=True, expected_at__lt=now)
+        )
+        return qs.filter(overdue).order_by("first_limit", "pk")
+    # Not breached: an aim (flag only), no maximum, or a maximum still ahead.
+    qs = qs.filter(Q(flag_only=True) | Q(due_at__isnull=True) | Q(due_at__gte=now))
+    qs = qs.exclude(passed)
+    by_today = Q(expected_at__lt=end_of_today) | Q(due_at__lt=end_of_today)
+    if bucket == "today":
+        return qs.filter(by_today).order_by("first_limit", "pk")
+    return (
+        qs.exclude(by_today)
+        .filter(Q(expected_at__lt=end_of_week) | Q(due_at__lt=end_of_week))
+        .order_by("first_limit", "pk")
+    )
+
+
+class BoardTimescales:
+    """The team's clocks needing attention (breached, overdue, due today, due later this week), most
+    urgent first, as a sequence the Paginator slices: its length comes from the summary rows
+    (`board_counts`, the same figures as the board), and a slice reads only the rows it needs from
+    each bucket along an index, in one query. So a page costs the same whatever the number of
+    clocks (deeper pages read more index entries, never the whole team).
+
+    Rows are numbered among all the team's clocks (like the board's counts, ADR 0041); a clock of a
+    family outside the user's reach is left out of its page, never shown (ADR 0050)."""
+
+    def __init__(
+        self,
+        user,
+        *,
+        team: Team,
+        now: datetime,
+        totals: dict,
+        practitioner_id: int | None = None,
+        rule_id: str = "",
+        status: str = "",
+    ) -> None:
+        self.user, self.team, self.now = user, team, now
+        self.practitioner_id, self.rule_id = practitioner_id, rule_id
+        keys = [status] if status in BUCKET_LABELS else [key for key, _ in BUCKETS]
+        self.sizes = [(key, max(0, int(totals.get(key, 0)))) for key in keys]
+
+    def __len__(self) -> int:
+        return sum(n for _, n in self.sizes)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop, _ = index.indices(len(self))
+        branches = []
+        offset = 0
+        for key, n in self.sizes:
+            lo, hi = max(start - offset, 0), min(stop - offset, n)
+            if lo < hi:
+                branch = _bucket_branch(
+                    self.team, key, now=self.now, practitioner_id=self.practitioner_id, rule_id=self.rule_id
+                )
+                branches.append(branch.values("pk")[lo:hi])
+            offset += n
+        if not branches:
+            return []
+        ids = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+        rows = (
+            _with_bucket(Deadline.objects.filter(pk__in=ids), now=self.now)
+            .annotate(in_scope=Case(When(deadline_in_scope_probe(self.user), then=Value(True)), default=Value(False)))
+            .select_related(*RELATED)
+        )
+        return [row for row in rows if row.in_scope]
+
+
+def board_timescales(
     user,
     *,
     team: Team,
     now: datetime,
-    limit: int,
+    totals: dict,
     practitioner_id: int | None = None,
     rule_id: str = "",
     status: str = "",
-) -> QuerySet[Deadline]:
-    """The first `limit` of `board_deadlines`, chosen on the clocks alone and only then joined for display.
-
-    A team can have thousands of overdue clocks: ranking them before the joins keeps the joins to
-    `limit` rows.
-    """
-    qs = _board_clocks(user, team=team, now=now, practitioner_id=practitioner_id, rule_id=rule_id)
-    top = _in_bucket(_with_bucket(qs, now=now), status).values("pk")[:limit]
-    return _with_bucket(Deadline.objects.filter(pk__in=top), now=now).select_related(*RELATED)
+) -> BoardTimescales:
+    """`board_deadlines` at constant cost: see `BoardTimescales`. `totals`: `board_counts(...)["totals"]`
+    for the same team, filters and instant."""
+    return BoardTimescales(
+        user, team=team, now=now, totals=totals, practitioner_id=practitioner_id, rule_id=rule_id, status=status
+    )
 
 
 def board_rule_summary(deadlines: QuerySet[Deadline]) -> list[dict]:
@@ -292,23 +405,35 @@ def board_rule_summary(deadlines: QuerySet[Deadline]) -> list[dict]:
     return sorted(out, key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]))
 
 
-def board_list_counts(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> dict:
-    """How many rows each of the board's lists holds (one small aggregate query each): the board shows
-    the counts and links to the lists."""
-    pre_allocation = (
-        board_pre_allocation(user, team=team, now=now)
-        .order_by()
-        .aggregate(n=Count("pk"), weekly_due=Count("pk", filter=Q(weekly_contact_due=True)))
-    )
-    return {
-        "pre_allocation": pre_allocation["n"],
-        "weekly_contact_due": pre_allocation["weekly_due"],
-        "unrecorded_visits": board_unrecorded_visits(user, team=team, now=now, practitioner_id=practitioner_id).count(),
-        "high_risk": board_high_risk(user, team=team, practitioner_id=practitioner_id).order_by().count(),
-        "deactivated": board_deactivated(user, team=team).count(),
-        "partner_led": board_partner_led(user, team=team, practitioner_id=practitioner_id).count(),
-        "escalations": open_escalations(user, team_ids=[team.pk], practitioner_id=practitioner_id).count(),
+def _count_of(qs: QuerySet, **filters) -> Coalesce:
+    """`qs.filter(**filters).count()` as a scalar subquery, so several counts are one statement."""
+    counted = qs.filter(**filters).order_by().annotate(_one=Value(1)).values("_one").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
+
+
+def board_list_counts(
+    user, *, team: Team, now: datetime, practitioner_id: int | None = None, episode_counts: dict | None = None
+) -> dict:
+    """How many rows each of the board's lists holds, in one statement (a scalar subquery each): the
+    board shows the counts and links to the lists. `episode_counts`: `board_episode_counts` for the
+    same team and practitioner, which already counts the highest-risk cases."""
+    pre_allocation = board_pre_allocation(user, team=team, now=now)
+    counts = {
+        "pre_allocation": _count_of(pre_allocation),
+        "weekly_contact_due": _count_of(pre_allocation, weekly_contact_due=True),
+        "unrecorded_visits": _count_of(
+            board_unrecorded_visits(user, team=team, now=now, practitioner_id=practitioner_id)
+        ),
+        "deactivated": _count_of(board_deactivated(user, team=team)),
+        "partner_led": _count_of(board_partner_led(user, team=team, practitioner_id=practitioner_id)),
+        "escalations": _count_of(open_escalations(user, team_ids=[team.pk], practitioner_id=practitioner_id)),
     }
+    if episode_counts is None:
+        counts["high_risk"] = _count_of(board_high_risk(user, team=team, practitioner_id=practitioner_id))
+    out = Team.objects.filter(pk=team.pk).annotate(**counts).values(*counts).first() or dict.fromkeys(counts, 0)
+    if episode_counts is not None:
+        out["high_risk"] = episode_counts["high_risk"]
+    return out
 
 
 def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
@@ -374,7 +499,13 @@ def _board_bucket(status: str, day: date | None, *, today: date, sunday: date) -
 
 
 def board_counts(
-    *, team: Team, now: datetime, practitioner_id: int | None = None, rule_id: str = "", status: str = ""
+    *,
+    team: Team,
+    now: datetime,
+    practitioner_id: int | None = None,
+    rule_id: str = "",
+    status: str = "",
+    members: list[User] | None = None,
 ) -> dict:
     """The board's counts of the team's open clocks by practitioner and by rule, from the summary rows.
 
@@ -405,7 +536,9 @@ def board_counts(
         for row in (people.setdefault(assignee_id, dict(zero)), rules.setdefault(rule, dict(zero))):
             row[b] += n
             row["total"] += n
-    names = _names(people)
+    # The team's members are already read by the page: only anyone else holding clocks is looked up.
+    names = {u.pk: u.get_full_name() or u.username for u in members or ()}
+    names.update(_names([pk for pk in people if pk not in names]))
     by_practitioner = [
         {"assignee_id": pk or None, "name": names.get(pk) or "Not allocated (team)", **row}
         for pk, row in people.items()
@@ -679,9 +812,10 @@ def _decided_this_month(now: datetime) -> Exists:
 
 
 def board_episode_counts(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> dict:
-    """Open cases, open over 3/6/9/12 months (bands) and without a Managers Decision this month: one query."""
+    """Open cases, open over 3/6/9/12 months (bands), without a Managers Decision this month, and at
+    medium or high risk (the count of `board_high_risk`): one query."""
     cutoffs = month_cutoffs(timezone.localdate(now))
-    qs = _open_episodes(user, team=team, practitioner_id=practitioner_id).annotate(
+    qs = with_risk(_open_episodes(user, team=team, practitioner_id=practitioner_id)).annotate(
         band=_months_band(cutoffs), decided=_decided_this_month(now)
     )
     counts = qs.aggregate(
@@ -691,6 +825,7 @@ def board_episode_counts(user, *, team: Team, now: datetime, practitioner_id: in
         band_9=Count("pk", filter=Q(band=9)),
         band_12=Count("pk", filter=Q(band=12)),
         no_oversight=Count("pk", filter=Q(decided=False)),
+        high_risk=Count("pk", filter=Q(risk_level__gte=RiskIndicator.Level.MEDIUM)),
     )
     return counts
 
@@ -826,6 +961,12 @@ def open_escalations(user, *, team_ids, practitioner_id: int | None = None) -> Q
     )
 
 
+def escalations_first(user, *, team_ids, limit: int) -> dict:
+    """The first `limit` open escalations and how many there are, in one query (a window count)."""
+    rows = list(open_escalations(user, team_ids=team_ids).annotate(in_all=Window(Count("pk")))[:limit])
+    return {"escalations": rows, "escalation_count": rows[0].in_all if rows else 0}
+
+
 # --- Manager dashboard ---------------------------------------------------------------------------
 
 
@@ -870,6 +1011,76 @@ def service_breaches(
         .prefetch_related(Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by")))
         .order_by("-due_at", "-pk")
     )
+
+
+class ServiceBreaches:
+    """`service_breaches` at constant cost, as a sequence the Paginator slices: its length is the
+    dashboard's own count from the summary rows (`breach_summaries`: breached in the period, less
+    those acknowledged, as the filter says), and a slice reads the open-clock index on the maximum
+    backwards from the period's end, keeping the service's teams, so the newest breaches cost the same
+    whatever the number of clocks. Rows are numbered among the service's breaches (like the counts);
+    one of a family outside the user's reach is left out of its page, never shown (ADR 0050)."""
+
+    def __init__(
+        self,
+        user,
+        *,
+        now: datetime,
+        count: int,
+        teams: list[Team],
+        period: Period | None,
+        team_id: int | None = None,
+        rule_id: str = "",
+        acknowledged: str = "no",
+    ) -> None:
+        self.user, self.now, self.count = user, now, max(0, int(count))
+        team_ids = [t.pk for t in teams if not team_id or t.pk == team_id]
+        qs = Deadline.objects.breached(now).filter(team_id__in=team_ids)
+        self.base = _acknowledged(_breached_in(qs, period=period, team_id=None, rule_id=rule_id), acknowledged)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        start, stop, _ = index.indices(len(self))
+        if start >= stop:
+            return []
+        ids = self.base.order_by("-due_at", "-pk").values("pk")[start:stop]
+        ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
+        rows = (
+            Deadline.objects.filter(pk__in=ids)
+            .annotate(
+                is_acknowledged=ack,
+                in_scope=Case(When(deadline_in_scope_probe(self.user), then=Value(True)), default=Value(False)),
+            )
+            .select_related("family", "team", "assignee", "worker", "episode", "contact")
+            .order_by("-due_at", "-pk")
+        )
+        rows = [row for row in rows if row.in_scope]
+        # Only acknowledged breaches have acknowledgements to show: read theirs (none, no query, for a
+        # page of breaches not yet acknowledged, the dashboard's default).
+        acknowledged = [row for row in rows if row.is_acknowledged]
+        for row in rows:
+            if not row.is_acknowledged:
+                row._prefetched_objects_cache = {"acknowledgements": BreachAcknowledgement.objects.none()}
+        prefetch_related_objects(
+            acknowledged, Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by"))
+        )
+        return rows
+
+
+def breach_count(summary: dict, acknowledged: str) -> int:
+    """How many breaches `service_breaches` lists for an acknowledgement filter, from `breach_summaries`."""
+    if acknowledged == "no":
+        return summary["unacknowledged"]
+    if acknowledged == "yes":
+        return summary["breached"] - summary["unacknowledged"]
+    return summary["breached"]
 
 
 def _breach_counts(

@@ -98,7 +98,7 @@ def team_board(request):
     user, team = request.user, f.team
     filters = {"practitioner_id": f.practitioner_id, "rule_id": f.rule_id}
     # Counts from the summary rows (deadlines.counts): the same few hundred rows at any size.
-    counts_ = selectors.board_counts(team=team, now=now, status=f.status, **filters)
+    counts_ = selectors.board_counts(team=team, now=now, status=f.status, members=f.members, **filters)
     summary = {"by_practitioner": counts_["by_practitioner"], "totals": counts_["totals"]}
     practitioners = list(selectors.caseloads(team_ids=[team.pk], practitioner_id=f.practitioner_id))
     for p in practitioners:
@@ -114,9 +114,9 @@ def team_board(request):
         "buckets": selectors.BUCKETS,
         "querystring": querystring(request.GET),
         "list_query": querystring(request.GET, drop=("page", "list", "status")),
-        "deadlines": list(
-            selectors.board_deadlines_top(user, team=team, now=now, limit=URGENT_ROWS, status=f.status, **filters)
-        ),
+        "deadlines": selectors.board_timescales(
+            user, team=team, now=now, totals=counts_["totals"], status=f.status, **filters
+        )[:URGENT_ROWS],
         "summary": summary,
         "bucket_labels": selectors.BUCKET_LABELS,
         "bucket_counts": [(k, label, summary["totals"][k]) for k, label in selectors.BUCKETS],
@@ -126,7 +126,9 @@ def team_board(request):
         "rule_rows_negative": -RULE_ROWS,
         "practitioners": practitioners,
         "counts": counts,
-        "list_counts": selectors.board_list_counts(user, team=team, now=now, practitioner_id=f.practitioner_id),
+        "list_counts": selectors.board_list_counts(
+            user, team=team, now=now, practitioner_id=f.practitioner_id, episode_counts=counts
+        ),
         "month_bands": [(n, label, counts[f"band_{n}"]) for n, label in selectors.MONTH_BANDS],
         "is_manager": user.has_role(roles.MANAGER),
     }
@@ -137,7 +139,10 @@ def _board_list_rows(user, key: str, *, team, now, f):
     """The rows of one of the board's lists, in its order, or None for a list that does not exist."""
     who = {"practitioner_id": f.practitioner_id}
     if key == "timescales":
-        return selectors.board_deadlines(user, team=team, now=now, rule_id=f.rule_id, status=f.status, **who)
+        # Counted from the summary rows, each page read along the indexes (constant cost, ADR 0050).
+        filters = {"rule_id": f.rule_id, "status": f.status, **who}
+        totals = selectors.board_counts(team=team, now=now, members=f.members, **filters)["totals"]
+        return selectors.board_timescales(user, team=team, now=now, totals=totals, **filters)
     if key == "long-open":
         return selectors.board_long_open(user, team=team, now=now, **who)
     if key == "no-oversight":
@@ -256,8 +261,16 @@ def dashboard(request):
     context = _dashboard_figures(request, f)
     now = context["now"]
     team_ids = [t.pk for t in f.teams]
-    breaches = selectors.service_breaches(
-        user, now=now, acknowledged=f.acknowledged, period=f.period, team_id=f.team_id, rule_id=f.rule_id
+    in_period = {"breached": context["breach_total"], "unacknowledged": context["unacknowledged_total"]}
+    breaches = selectors.ServiceBreaches(
+        user,
+        now=now,
+        count=selectors.breach_count(in_period, f.acknowledged),
+        teams=f.teams,
+        acknowledged=f.acknowledged,
+        period=f.period,
+        team_id=f.team_id,
+        rule_id=f.rule_id,
     )
     by_month = context["by_month"]
     practitioners = list(selectors.caseloads(team_ids=[f.team_id] if f.team_id else team_ids))
@@ -273,8 +286,7 @@ def dashboard(request):
             ),
             "distribution": distribution,
             "distribution_chart": hbar_chart([(b["label"], b["count"]) for b in distribution["bands"]]),
-            "escalations": list(selectors.open_escalations(user, team_ids=team_ids)[:URGENT_ROWS]),
-            "escalation_count": selectors.open_escalations(user, team_ids=team_ids).count(),
+            **selectors.escalations_first(user, team_ids=team_ids, limit=URGENT_ROWS),
         }
     )
     return render_logged(request, "oversight/dashboard.html", context, what="manager dashboard")
@@ -364,13 +376,16 @@ def dashboard_breaches(request):
     now = timezone.now()
     f = period_filters(request)
     _filter_errors(request, f.form)
-    breaches = selectors.service_breaches(
+    # Counted from the summary rows, each page read along the index of maxima (constant cost, ADR 0050).
+    scope = {"period": f.period, "team_id": f.team_id, "rule_id": f.rule_id}
+    summary = selectors.breach_summaries(request.user, now=now, teams=f.teams, **scope)["period"]
+    breaches = selectors.ServiceBreaches(
         request.user,
         now=now,
-        period=f.period,
-        team_id=f.team_id,
-        rule_id=f.rule_id,
+        count=selectors.breach_count(summary, f.acknowledged),
+        teams=f.teams,
         acknowledged=f.acknowledged,
+        **scope,
     )
     context = {
         "now": now,

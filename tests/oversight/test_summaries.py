@@ -50,6 +50,35 @@ def _compare_board(user, team, now, **filters):
     return new
 
 
+def _compare_lists(user, team, now, period, **filters):
+    """The board's timescales list and the dashboard's breaches, read page by page along the indexes
+    (ADR 0050), list exactly the rows, in the order, of the lists computed on read."""
+    totals = selectors.board_counts(team=team, now=now, **filters)["totals"]
+    pages = selectors.board_timescales(user, team=team, now=now, totals=totals, **filters)
+    old = list(selectors.board_deadlines(user, team=team, now=now, **filters).values_list("pk", flat=True))
+    assert len(pages) == len(old), filters  # every clock of the team is in the user's reach here
+    assert [d.pk for d in pages[0 : len(pages)]] == old, filters
+    for start in range(0, len(old), 7):  # any page, including one across two buckets
+        assert [d.pk for d in pages[start : start + 7]] == old[start : start + 7], (filters, start)
+    if filters:
+        return
+    teams = list(Team.objects.filter(service_id=team.service_id))
+    for acknowledged in ("no", "yes", ""):
+        for team_id in (None, team.pk):
+            scope = {"period": period, "team_id": team_id, "rule_id": ""}
+            summary = selectors.breach_summaries(user, now=now, teams=teams, **scope)["period"]
+            count = selectors.breach_count(summary, acknowledged)
+            new = selectors.ServiceBreaches(user, now=now, count=count, teams=teams, acknowledged=acknowledged, **scope)
+            old = list(
+                selectors.service_breaches(user, now=now, acknowledged=acknowledged, **scope).values_list(
+                    "pk", flat=True
+                )
+            )
+            assert len(new) == len(old), (acknowledged, team_id)
+            assert [d.pk for d in new[0 : len(new)]] == old, (acknowledged, team_id)
+            assert [d.pk for d in new[3:9]] == old[3:9]
+
+
 def _compare_dashboard(user, now, period, **scope):
     scope = {"team_id": None, "rule_id": "", **scope}
     for period_ in (period, None):
@@ -101,6 +130,11 @@ def test_summary_figures_equal_the_on_read_figures_on_generated_data():
             _compare_board(leader, team, now, practitioner_id=busiest)
             _compare_board(leader, team, now, rule_id=rule, status="breached")
             _compare_board(leader, team, now, status="today")
+            _compare_lists(manager, team, now, period)
+            _compare_lists(leader, team, now, period, practitioner_id=busiest)
+            _compare_lists(leader, team, now, period, rule_id=rule, status="breached")
+            for status in ("overdue", "today", "week"):
+                _compare_lists(leader, team, now, period, status=status)
             _compare_dashboard(manager, now, period)
             _compare_dashboard(manager, now, period, team_id=team.pk, rule_id=rule)
             _compare_dashboard(leader, now, period)
@@ -114,4 +148,5 @@ def test_summary_figures_equal_the_on_read_figures_on_generated_data():
         Deadline.objects.filter(team=second, stopped_at__isnull=True, rule_id=rule).update(team=team)
         _compare_board(leader, team, now)
         _compare_dashboard(manager, now, period)
+        _compare_lists(manager, team, now, period)
         assert counts_reconcile(now=now).clean

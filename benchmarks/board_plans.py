@@ -1,0 +1,206 @@
+"""What the team board, its lists, the dashboard and its drill-downs cost, query by query.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/earlyhelp_bench REDIS_URL=redis://127.0.0.1:6379/0 \\
+        .venv/bin/python benchmarks/board_plans.py [--runs 5] [--explain] [--json out.json]
+
+In this process (Django test client, settings as `benchmarks/load.py` sets them), for the team leader
+of the busiest practitioner and the first manager of a generated dataset, it requests each page
+`--runs` times (after one warm-up) and reports per page the median wall time, the time in SQL, the
+number of queries, the rows of the summary tables read, and with `--explain` each query of the last
+run with its EXPLAIN ANALYZE execution time, rows and buffers touched (the work, which a busy
+machine does not inflate), slowest first. Nothing is written but what the
+pages write themselves (the access log and the signed-in session): it chooses its users without
+changing them, so it may run against a dataset that others use read-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("SECRET_KEY", "board-plans-not-a-secret")
+    for key, value in {
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "DATABASE_POOL": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "TWO_FACTOR_REQUIRED": "none",
+        "AXES_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+    }.items():
+        os.environ[key] = value
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earlyhelp.settings")
+    import django
+
+    django.setup()
+
+
+def users() -> dict:
+    """The team leader of the busiest practitioner and the first manager, chosen as load.py chooses them."""
+    from django.db.models import Count, Q
+
+    from accounts import roles
+    from accounts.models import User
+    from cases.models import Episode
+
+    practitioner = (
+        User.objects.filter(groups__name=roles.PRACTITIONER, is_active=True)
+        .annotate(open_cases=Count("lead_episodes", filter=~Q(lead_episodes__state=Episode.State.CLOSED)))
+        .order_by("-open_cases", "pk")
+        .first()
+    )
+    lead = (
+        User.objects.filter(groups__name=roles.TEAM_LEADER, is_active=True, team_id=practitioner.team_id)
+        .order_by("pk")
+        .first()
+    )
+    manager = User.objects.filter(groups__name=roles.MANAGER, is_active=True).order_by("pk").first()
+    return {"team_leader": lead, "manager": manager}
+
+
+def pages() -> list[tuple[str, str, str]]:
+    from django.urls import reverse
+
+    board, lists = reverse("oversight:team_board"), reverse("oversight:team_board_list")
+    return [
+        ("team board", "team_leader", board),
+        ("team board, manager", "manager", board),
+        ("board list: timescales", "team_leader", f"{lists}?list=timescales"),
+        ("board list: timescales, page 3", "team_leader", f"{lists}?list=timescales&page=3"),
+        ("board list: breached", "team_leader", f"{lists}?list=timescales&status=breached"),
+        ("board list: long-open", "team_leader", f"{lists}?list=long-open"),
+        ("board list: no-oversight", "team_leader", f"{lists}?list=no-oversight"),
+        ("board list: high-risk", "team_leader", f"{lists}?list=high-risk"),
+        ("board list: unrecorded-visits", "team_leader", f"{lists}?list=unrecorded-visits"),
+        ("board list: escalations", "team_leader", f"{lists}?list=escalations"),
+        ("dashboard", "manager", reverse("oversight:dashboard")),
+        ("dashboard: by rule", "manager", reverse("oversight:dashboard_rules")),
+        ("dashboard: by team", "manager", reverse("oversight:dashboard_teams")),
+        ("dashboard: month by month", "manager", reverse("oversight:dashboard_months")),
+        ("dashboard: breaches", "manager", reverse("oversight:dashboard_breaches")),
+    ]
+
+
+def explain(sql: str, params) -> tuple[float, str, int]:
+    """Execution time (ms), the plan's top node and rows, and the buffers it touched (shared hit + read:
+    the work done, which a busy machine does not inflate)."""
+    from django.db import connection, transaction
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0][0]
+            transaction.set_rollback(True)
+    except Exception as error:  # noqa: BLE001 - a plan we cannot get is reported, not fatal
+        return 0.0, f"EXPLAIN failed: {error.__class__.__name__}", 0
+    root = plan["Plan"]
+    buffers = root.get("Shared Hit Blocks", 0) + root.get("Shared Read Blocks", 0)
+    return plan["Execution Time"], f"{root['Node Type']}, {root.get('Actual Rows', 0)} rows", buffers
+
+
+def measure(*, runs: int, with_plans: bool) -> dict:
+    from django.db import connection
+    from django.test import Client
+
+    chosen = users()
+    clients = {}
+    for role, user in chosen.items():
+        clients[role] = Client(HTTP_HOST="127.0.0.1")
+        clients[role].force_login(user)
+    out = {}
+    for name, role, url in pages():
+        client = clients[role]
+        client.get(url)  # warm up (the first request of a session also saves it)
+        walls, cpus, sqls, counts, statuses = [], [], [], [], []
+        last: list[tuple[float, str, object]] = []
+        for _ in range(runs):
+            captured: list[tuple[float, str, object]] = []
+
+            def wrapper(execute, sql, params, many, context, captured=captured):
+                t = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    captured.append((time.perf_counter() - t, sql, params))
+
+            started, cpu = time.perf_counter(), time.process_time()
+            with connection.execute_wrapper(wrapper):
+                response = client.get(url)
+            walls.append((time.perf_counter() - started) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+            sqls.append(sum(c[0] for c in captured) * 1000)
+            counts.append(len(captured))
+            statuses.append(response.status_code)
+            last = captured
+        entry = {
+            "url": url,
+            "role": role,
+            "status": sorted(set(statuses)),
+            "wall_ms": round(statistics.median(walls), 1),
+            "sql_ms": round(statistics.median(sqls), 1),
+            "cpu_ms": round(statistics.median(cpus), 1),
+            "queries": sorted(set(counts)),
+        }
+        if with_plans:
+            plans = []
+            for _, sql, params in last:
+                if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                    ms, shape, buffers = explain(sql, params)
+                    plans.append({"ms": round(ms, 2), "shape": shape, "buffers": buffers, "sql": sql[:300]})
+            entry["plans"] = sorted(plans, key=lambda p: -p["ms"])
+            entry["explain_ms"] = round(sum(p["ms"] for p in plans), 1)
+            entry["buffers"] = sum(p["buffers"] for p in plans)
+        out[name] = entry
+    return out
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query of the last run")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--verbose", action="store_true", help="with --explain: the four slowest queries of each page")
+    args = parser.parse_args(argv)
+    setup()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM cases_family")
+        families = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM deadlines_deadline WHERE stopped_at IS NULL")
+        open_clocks = cursor.fetchone()[0]
+    pages_ = measure(runs=args.runs, with_plans=args.explain)
+    result = {"families": families, "open_clocks": open_clocks, "pages": pages_}
+    print(f"{families:,} families, {open_clocks:,} open clocks; median of {args.runs} requests, in-process")
+    print()
+    print("| page | wall ms | SQL ms | CPU ms | queries | EXPLAIN ms | buffers | status |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for name, p in result["pages"].items():
+        queries = "/".join(map(str, p["queries"]))
+        print(
+            f"| {name} | {p['wall_ms']:.0f} | {p['sql_ms']:.0f} | {p['cpu_ms']:.0f} | {queries} | "
+            f"{p.get('explain_ms', '')} | {p.get('buffers', '')} | {p['status']} |"
+        )
+    if args.verbose:
+        for name, p in result["pages"].items():
+            for plan in p.get("plans", [])[:4]:
+                text = plan["sql"][:100]
+                print(f"    {name}: {plan['ms']:.1f} ms, {plan['buffers']} buffers, {plan['shape']}: {text}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+    return result
+
+
+if __name__ == "__main__":
+    main()
