@@ -375,6 +375,22 @@ def _core_chronology_sources(family: Family) -> list[QuerySet]:
     ]
 
 
+def chronology_sources(family: Family) -> list[QuerySet]:
+    """Every source of the family's chronology (the core records and those registered by later
+    features), each a queryset shaped by `chronology_rows`."""
+    branches = _core_chronology_sources(family)
+    for source in _extra_chronology_sources():
+        produced = source(family)
+        branches.extend([produced] if isinstance(produced, QuerySet) else produced)
+    return branches
+
+
+def chronology_union(family: Family, *, limit: int) -> QuerySet:
+    """The chronology's rows as one UNION ALL of its sources, newest first, at most `limit`."""
+    first, *rest = [branch.order_by("-c_at")[:limit] for branch in chronology_sources(family)]
+    return first.union(*rest, all=True).order_by("-c_at")[:limit] if rest else first
+
+
 def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     """One list, newest first, merging everything recorded about the family.
 
@@ -383,12 +399,7 @@ def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     """
     from accounts.models import User
 
-    branches = _core_chronology_sources(family)
-    for source in _extra_chronology_sources():
-        produced = source(family)
-        branches.extend([produced] if isinstance(produced, QuerySet) else produced)
-    first, *rest = [branch.order_by("-c_at")[:limit] for branch in branches]
-    rows = list(first.union(*rest, all=True).order_by("-c_at")[:limit]) if rest else list(first)
+    rows = list(chronology_union(family, limit=limit))
     authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
     return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
 
