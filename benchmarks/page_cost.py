@@ -38,11 +38,10 @@ PAGES = (
 
 def sessions_for(users: dict) -> dict[str, str]:
     """A session cookie per role, made in this process (the server reads the same session store)."""
+    from django.conf import settings
     from django.contrib.auth import user_logged_in
     from django.contrib.auth.models import update_last_login
     from django.test import Client
-
-    from django.conf import settings
 
     user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
     out = {}
@@ -101,6 +100,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--in-process", type=int, default=5, help="records per page measured in-process (default 5)")
     parser.add_argument("--in-process-only", action="store_true", help="do not start gunicorn")
     parser.add_argument("--profile", action="store_true", help="add a cProfile summary of one request per page")
+    parser.add_argument("--page", action="append", default=[], help="only this page (repeatable), by its name")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (default 1: one at a time)")
     args = parser.parse_args(argv)
     secret_key = secrets.token_urlsafe(50)
@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> str:
     say("Choosing users and sample records...")
     users = load.choose_users()
     samples = load.sample_urls(users, n=max(args.records, args.in_process))
-    pages = [p for p in load._pages() if p.name in PAGES]
+    wanted = set(args.page or PAGES) | {PAGES[0]}
+    pages = [p for p in load._pages() if p.name in wanted]
     load.resolve(pages, samples)
     env = load.server_env(load.database_url(), secret_key)
     say("Collecting static files for DEBUG-off serving...")

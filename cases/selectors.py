@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 
+from django.db import connections, router
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -391,6 +392,54 @@ def chronology_union(family: Family, *, limit: int) -> QuerySet:
     return first.union(*rest, all=True).order_by("-c_at")[:limit] if rest else first
 
 
+# The chronology's SQL is the same for every family but for the family's id. Building the union of
+# its two dozen annotated querysets and compiling it cost the family page most of its Python time
+# (issue 17), so it is compiled once per process (per database, limit and set of sources) with a
+# stand-in id, and run with the family's id in the stand-in's places.
+_STAND_IN_IDS = (-7_105_993_421, -7_105_993_422)  # no family has a negative id
+_compiled_chronologies: dict[tuple, tuple[str, tuple, tuple[int, ...]] | None] = {}
+
+
+def _compile_chronology(family_id: int, *, limit: int, using: str) -> tuple[str, list]:
+    stand_in = Family(pk=family_id)
+    stand_in._state.adding = False  # a related filter refuses an unsaved instance; only its id is read
+    sql, params = chronology_union(stand_in, limit=limit).query.get_compiler(using).as_sql()
+    return sql, list(params)
+
+
+def _compiled_chronology(*, limit: int, using: str) -> tuple[str, tuple, tuple[int, ...]] | None:
+    """The chronology's SQL, its parameters and the places of the family's id in them; None when the
+    SQL depends on more than the id (a source that reads the family), and the ORM is used each time."""
+    key = (using, limit, tuple(_EXTRA_SOURCES))
+    if key not in _compiled_chronologies:
+        if len(_compiled_chronologies) >= 32:  # `?show=` picks the limit: keep the cache small
+            _compiled_chronologies.clear()
+        (sql, params), (sql_b, params_b) = (_compile_chronology(i, limit=limit, using=using) for i in _STAND_IN_IDS)
+        slots = tuple(n for n, value in enumerate(params) if value == _STAND_IN_IDS[0])
+        same_elsewhere = len(params) == len(params_b) and all(
+            (b == _STAND_IN_IDS[1]) if n in slots else (a == b)
+            for n, (a, b) in enumerate(zip(params, params_b, strict=True))
+        )
+        ok = sql == sql_b and slots and same_elsewhere and str(_STAND_IN_IDS[0]) not in sql
+        _compiled_chronologies[key] = (sql, tuple(params), slots) if ok else None
+    return _compiled_chronologies[key]
+
+
+def chronology_rows_of(family: Family, *, limit: int) -> list[tuple]:
+    """The rows of `chronology_union(family, limit=limit)`: (at, kind, text, by id), newest first."""
+    using = router.db_for_read(Family)
+    compiled = _compiled_chronology(limit=limit, using=using)
+    if compiled is None:
+        return list(chronology_union(family, limit=limit))
+    sql, params, slots = compiled
+    params = list(params)
+    for n in slots:
+        params[n] = family.pk
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     """One list, newest first, merging everything recorded about the family.
 
@@ -399,7 +448,7 @@ def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     """
     from accounts.models import User
 
-    rows = list(chronology_union(family, limit=limit))
+    rows = chronology_rows_of(family, limit=limit)
     authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
     return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
 
