@@ -1,5 +1,5 @@
 """What the key pages cost, without the load: where each request's time goes (in-process) and each
-page one request at a time against gunicorn, as a multiple of `/healthz` (issue 17 item 3).
+page one request at a time against gunicorn, as a multiple of `/healthz` (ADR 49).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/eh_pages5k REDIS_URL=redis://127.0.0.1:6379/2 \\
         .venv/bin/python benchmarks/page_cost.py [--records 5] [--rounds 5] [--in-process-only] [--profile]

@@ -394,27 +394,52 @@ def chronology_union(family: Family, *, limit: int) -> QuerySet:
 
 # The chronology's SQL is the same for every family but for the family's id. Building the union of
 # its two dozen annotated querysets and compiling it cost the family page most of its Python time
-# (issue 17), so it is compiled once per process (per database, limit and set of sources) with a
+# (ADR 49), so it is compiled once per process (per database, limit and set of sources) with a
 # stand-in id, and run with the family's id in the stand-in's places.
 _STAND_IN_IDS = (-7_105_993_421, -7_105_993_422)  # no family has a negative id
 _compiled_chronologies: dict[tuple, tuple[str, tuple, tuple[int, ...]] | None] = {}
 
 
-def _compile_chronology(family_id: int, *, limit: int, using: str) -> tuple[str, list]:
-    stand_in = Family(pk=family_id)
-    stand_in._state.adding = False  # a related filter refuses an unsaved instance; only its id is read
+def _stand_in_family(n: int) -> Family:
+    """A family that is no family: a negative id, and every other column different from the other
+    stand-in's, so a source that reads more of the family than its id shows in the parameters."""
+    stand_in = Family(pk=_STAND_IN_IDS[n])
+    for field in Family._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        kind = field.get_internal_type()
+        if field.is_relation or kind in ("IntegerField", "BigIntegerField", "PositiveIntegerField"):
+            value = _STAND_IN_IDS[n] - 10
+        elif kind in ("CharField", "TextField"):
+            value = f"stand-in {n}"
+        elif kind == "BooleanField":
+            value = bool(n)
+        elif kind == "DateTimeField":
+            value = datetime(2000, 1, 1 + n, tzinfo=LONDON)
+        elif kind == "DateField":
+            value = date(2000, 1, 1 + n)
+        else:
+            continue
+        setattr(stand_in, field.attname, value)
+    stand_in._state.adding = False  # a related filter refuses an unsaved instance
+    return stand_in
+
+
+def _compile_chronology(n: int, *, limit: int, using: str) -> tuple[str, list]:
+    stand_in = _stand_in_family(n)
     sql, params = chronology_union(stand_in, limit=limit).query.get_compiler(using).as_sql()
     return sql, list(params)
 
 
 def _compiled_chronology(*, limit: int, using: str) -> tuple[str, tuple, tuple[int, ...]] | None:
     """The chronology's SQL, its parameters and the places of the family's id in them; None when the
-    SQL depends on more than the id (a source that reads the family), and the ORM is used each time."""
+    SQL depends on more than the id (a source that reads another column of the family, or the time),
+    and then the ORM builds it on every call as before."""
     key = (using, limit, tuple(_EXTRA_SOURCES))
     if key not in _compiled_chronologies:
         if len(_compiled_chronologies) >= 32:  # `?show=` picks the limit: keep the cache small
             _compiled_chronologies.clear()
-        (sql, params), (sql_b, params_b) = (_compile_chronology(i, limit=limit, using=using) for i in _STAND_IN_IDS)
+        (sql, params), (sql_b, params_b) = (_compile_chronology(n, limit=limit, using=using) for n in (0, 1))
         slots = tuple(n for n, value in enumerate(params) if value == _STAND_IN_IDS[0])
         same_elsewhere = len(params) == len(params_b) and all(
             (b == _STAND_IN_IDS[1]) if n in slots else (a == b)

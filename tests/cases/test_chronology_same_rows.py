@@ -1,4 +1,4 @@
-"""The family chronology's rows are the same whichever way they are read (issue 17 item 3).
+"""The family chronology's rows are the same whichever way they are read (ADR 49).
 
 The reference is the chronology as the ORM builds it: a UNION ALL of every source's queryset
 (`selectors.chronology_union`), which is what `selectors.chronology` ran before. `selectors.chronology`
@@ -29,7 +29,7 @@ TODAY = date(2026, 11, 30)
 
 
 def reference(family: Family, *, limit: int) -> list[dict]:
-    """The chronology as the ORM union gives it: the implementation before issue 17 item 3."""
+    """The chronology as the ORM union gives it: the implementation before ADR 49."""
     rows = list(selectors.chronology_union(family, limit=limit))
     authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
     return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
@@ -87,3 +87,25 @@ def test_the_chronology_costs_two_queries_whatever_the_family(council):
         with CaptureQueriesContext(connection) as ctx:
             selectors.chronology(family, limit=100)
         assert len(ctx.captured_queries) == 2
+
+
+def test_a_source_that_reads_more_than_the_familys_id_is_built_for_each_family(council, monkeypatch):
+    """A source filtering on another column of the family cannot share one compiled SQL: it is caught
+    when the SQL is first compiled (the two stand-in families give different parameters), and the
+    chronology is then built by the ORM for each family, as before."""
+    from cases.models import Contact
+
+    def by_postcode(family):
+        return selectors.chronology_rows(
+            Contact.objects.filter(family__postcode=family.postcode, family=family),
+            at="received_at",
+            kind="Contact at this postcode",
+            text="presenting_needs",
+        )
+
+    monkeypatch.setattr(selectors, "_EXTRA_SOURCES", [*selectors._extra_chronology_sources(), by_postcode])
+    for family in council[:3]:
+        got = selectors.chronology(family, limit=2000)
+        assert got == reference(family, limit=2000)
+        assert any(r["kind"] == "Contact at this postcode" for r in got) == family.contacts.exists()
+    assert None in selectors._compiled_chronologies.values()  # noted as not shareable

@@ -16,7 +16,7 @@ register = template.Library()
 
 # Simple tags building the markup of includes/tag.html in Python (`govuk_tag`), not inclusion tags: they
 # sit in table rows (the triage queue's "Time left"), and a template rendered per row is what made the
-# queue's template slow (issue 17).
+# queue's template slow (ADR 49).
 
 
 @register.simple_tag
