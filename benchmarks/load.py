@@ -172,6 +172,18 @@ def database_url() -> str:
 def benchmark_users(*, iterations: int) -> dict[str, object]:
     """One user per role (the busiest practitioner and their team leader), with a known password."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    chosen = choose_users()
+    hasher = PBKDF2PasswordHasher()
+    for user in chosen.values():
+        # Hashed with PBKDF2 whatever this process's hashers are: the server checks it.
+        user.password = hasher.encode(PASSWORD, hasher.salt(), iterations=iterations)
+        user.save(update_fields=["password"])
+    return chosen
+
+
+def choose_users() -> dict[str, object]:
+    """One user per role (the busiest practitioner and their team leader); made when the database has none."""
     from django.db.models import Count, Q
 
     from accounts import roles
@@ -201,7 +213,6 @@ def benchmark_users(*, iterations: int) -> dict[str, object]:
         "team_leader": roles.TEAM_LEADER,
         "manager": roles.MANAGER,
     }
-    hasher = PBKDF2PasswordHasher()
     for key, user in list(chosen.items()):
         if user is None:  # not a generated database: make the user
             from django.contrib.auth.models import Group
@@ -213,9 +224,6 @@ def benchmark_users(*, iterations: int) -> dict[str, object]:
             )
             user.groups.add(Group.objects.get_or_create(name=role_names[key])[0])
             chosen[key] = user
-        # Hashed with PBKDF2 whatever this process's hashers are: the server checks it.
-        user.password = hasher.encode(PASSWORD, hasher.salt(), iterations=iterations)
-        user.save(update_fields=["password"])
     return chosen
 
 

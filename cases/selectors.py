@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 
+from django.db import connections, router
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -388,6 +389,95 @@ def _core_chronology_sources(family: Family) -> list[QuerySet]:
     ]
 
 
+def chronology_sources(family: Family) -> list[QuerySet]:
+    """Every source of the family's chronology (the core records and those registered by later
+    features), each a queryset shaped by `chronology_rows`."""
+    branches = _core_chronology_sources(family)
+    for source in _extra_chronology_sources():
+        produced = source(family)
+        branches.extend([produced] if isinstance(produced, QuerySet) else produced)
+    return branches
+
+
+def chronology_union(family: Family, *, limit: int) -> QuerySet:
+    """The chronology's rows as one UNION ALL of its sources, newest first, at most `limit`."""
+    first, *rest = [branch.order_by("-c_at")[:limit] for branch in chronology_sources(family)]
+    return first.union(*rest, all=True).order_by("-c_at")[:limit] if rest else first
+
+
+# The chronology's SQL is the same for every family but for the family's id. Building the union of
+# its two dozen annotated querysets and compiling it cost the family page most of its Python time
+# (ADR 49), so it is compiled once per process (per database, limit and set of sources) with a
+# stand-in id, and run with the family's id in the stand-in's places.
+_STAND_IN_IDS = (-7_105_993_421, -7_105_993_422)  # no family has a negative id
+_compiled_chronologies: dict[tuple, tuple[str, tuple, tuple[int, ...]] | None] = {}
+
+
+def _stand_in_family(n: int) -> Family:
+    """A family that is no family: a negative id, and every other column different from the other
+    stand-in's, so a source that reads more of the family than its id shows in the parameters."""
+    stand_in = Family(pk=_STAND_IN_IDS[n])
+    for field in Family._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        kind = field.get_internal_type()
+        if field.is_relation or kind in ("IntegerField", "BigIntegerField", "PositiveIntegerField"):
+            value = _STAND_IN_IDS[n] - 10
+        elif kind in ("CharField", "TextField"):
+            value = f"stand-in {n}"
+        elif kind == "BooleanField":
+            value = bool(n)
+        elif kind == "DateTimeField":
+            value = datetime(2000, 1, 1 + n, tzinfo=LONDON)
+        elif kind == "DateField":
+            value = date(2000, 1, 1 + n)
+        else:
+            continue
+        setattr(stand_in, field.attname, value)
+    stand_in._state.adding = False  # a related filter refuses an unsaved instance
+    return stand_in
+
+
+def _compile_chronology(n: int, *, limit: int, using: str) -> tuple[str, list]:
+    stand_in = _stand_in_family(n)
+    sql, params = chronology_union(stand_in, limit=limit).query.get_compiler(using).as_sql()
+    return sql, list(params)
+
+
+def _compiled_chronology(*, limit: int, using: str) -> tuple[str, tuple, tuple[int, ...]] | None:
+    """The chronology's SQL, its parameters and the places of the family's id in them; None when the
+    SQL depends on more than the id (a source that reads another column of the family, or the time),
+    and then the ORM builds it on every call as before."""
+    key = (using, limit, tuple(_EXTRA_SOURCES))
+    if key not in _compiled_chronologies:
+        if len(_compiled_chronologies) >= 32:  # `?show=` picks the limit: keep the cache small
+            _compiled_chronologies.clear()
+        (sql, params), (sql_b, params_b) = (_compile_chronology(n, limit=limit, using=using) for n in (0, 1))
+        slots = tuple(n for n, value in enumerate(params) if value == _STAND_IN_IDS[0])
+        same_elsewhere = len(params) == len(params_b) and all(
+            (b == _STAND_IN_IDS[1]) if n in slots else (a == b)
+            for n, (a, b) in enumerate(zip(params, params_b, strict=True))
+        )
+        ok = sql == sql_b and slots and same_elsewhere and str(_STAND_IN_IDS[0]) not in sql
+        _compiled_chronologies[key] = (sql, tuple(params), slots) if ok else None
+    return _compiled_chronologies[key]
+
+
+def chronology_rows_of(family: Family, *, limit: int) -> list[tuple]:
+    """The rows of `chronology_union(family, limit=limit)`: (at, kind, text, by id), newest first."""
+    using = router.db_for_read(Family)
+    compiled = _compiled_chronology(limit=limit, using=using)
+    if compiled is None:
+        return list(chronology_union(family, limit=limit))
+    sql, params, slots = compiled
+    params = list(params)
+    for n in slots:
+        params[n] = family.pk
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     """One list, newest first, merging everything recorded about the family.
 
@@ -396,12 +486,7 @@ def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     """
     from accounts.models import User
 
-    branches = _core_chronology_sources(family)
-    for source in _extra_chronology_sources():
-        produced = source(family)
-        branches.extend([produced] if isinstance(produced, QuerySet) else produced)
-    first, *rest = [branch.order_by("-c_at")[:limit] for branch in branches]
-    rows = list(first.union(*rest, all=True).order_by("-c_at")[:limit]) if rest else list(first)
+    rows = chronology_rows_of(family, limit=limit)
     authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
     return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
 

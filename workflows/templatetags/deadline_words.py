@@ -9,20 +9,27 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
+from kit.templatetags.ui import govuk_tag
 from workflows.presenters import deadline_words, status_at
 
 register = template.Library()
 
+# Simple tags building the markup of includes/tag.html in Python (`govuk_tag`), not inclusion tags: they
+# sit in table rows (the triage queue's "Time left"), and a template rendered per row is what made the
+# queue's template slow (ADR 49).
 
-@register.inclusion_tag("includes/tag.html")
+
+@register.simple_tag
 def clock_words(clock, now=None):
     """A clock's words; `now` defaults to the moment of drawing (the status was derived a moment before)."""
     now = now or timezone.now()
-    return deadline_words(clock.status, expected_at=clock.expected_at, due_at=clock.due_at, now=now)
+    words = deadline_words(clock.status, expected_at=clock.expected_at, due_at=clock.due_at, now=now)
+    return govuk_tag(words["text"], words["colour"])
 
 
-@register.inclusion_tag("includes/tag.html")
+@register.simple_tag
 def next_due_words(due_at, now):
     if not due_at:
-        return {"text": ""}
-    return deadline_words(status_at(due_at=due_at, now=now), due_at=due_at, now=now)
+        return ""
+    words = deadline_words(status_at(due_at=due_at, now=now), due_at=due_at, now=now)
+    return govuk_tag(words["text"], words["colour"])
