@@ -1,4 +1,4 @@
-"""Partner-led episodes after issue 19 (ADR 52, follow-up): alerts go to the overseeing team's team
+"""Partner-led episodes (ADR 52, follow-up): alerts go to the overseeing team's team
 leaders and never to the partner agency; every path that gives the episode to a council practitioner
 clears the partner-led mark; a partner user is never offered for internal work nor counted in caseloads."""
 
