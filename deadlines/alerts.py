@@ -48,6 +48,7 @@ __all__ = [
     "alerts_deliver",
     "alerts_raise",
     "digest_send",
+    "overseers_of",
     "routing_roles",
 ]
 
@@ -200,13 +201,21 @@ class RoleDirectory:
         User = get_user_model()
         self.team_service = dict(Team.objects.filter(id__in=team_ids).values_list("id", "service_id"))
         services = set(self.team_service.values())
-        self.active = set(User.objects.filter(id__in=assignee_ids, is_active=True).values_list("id", flat=True))
+        assignees = User.objects.filter(id__in=assignee_ids, is_active=True).values_list(
+            "id", "partner_organisation_id"
+        )
+        self.active: set[int] = set()
+        # A partner agency's lead professional (ADR 52) is never alerted: their pages are the portal's,
+        # which shows what is due and overdue on the episode. The overseeing team's leaders are told.
+        self.partners: set[int] = set()
+        for user_id, organisation_id in assignees:
+            (self.partners if organisation_id is not None else self.active).add(user_id)
         # (role, team id) and (role, service id) -> user ids; front-door MASH leads by service.
         self.by_team: dict[tuple[str, int], set[int]] = defaultdict(set)
         self.by_service: dict[tuple[str, int], set[int]] = defaultdict(set)
         self.front_door: dict[int, set[int]] = defaultdict(set)
         people = (
-            User.objects.filter(is_active=True, groups__name__in=self._GROUPS)
+            User.objects.filter(is_active=True, groups__name__in=self._GROUPS, partner_organisation__isnull=True)
             .filter(Q(team_id__in=team_ids) | Q(service_id__in=services) | Q(team__service_id__in=services))
             .values_list("id", "groups__name", "team_id", "team__kind", "team__service_id", "service_id")
             .distinct()
@@ -227,6 +236,9 @@ class RoleDirectory:
     def resolve(self, role: str, *, assignee_id: int | None, team_id: int | None) -> set[int]:
         """The people holding `role` for a deadline on `team_id` assigned to `assignee_id`."""
         if role == "lead_professional":
+            if assignee_id in self.partners and team_id is not None:
+                # Partner-led support: the team keeping oversight acts for its lead professional.
+                return set(self.by_team.get(("team_leader", team_id), ()))
             return {assignee_id} if assignee_id in self.active else set()
         if team_id is None:
             return set()
@@ -292,6 +304,16 @@ def alert_new_contact(*, contact, episode, now: datetime) -> Alert | None:
     any other. Once per contact and recipient; none if the episode has no active lead professional.
     """
     lead_id = episode.lead_professional_id
+    if episode.partner_organisation_id is not None:
+        # Partner-led support (ADR 52): the partner's pages are the portal's, so the team keeping
+        # oversight is told instead, its team leaders; never the partner agency's user.
+        alerts = [
+            Alert.objects.get_or_create(
+                contact=contact, level=Alert.Level.NEW_CONTACT, recipient_id=user_id, defaults={"created_at": now}
+            )[0]
+            for user_id in overseers_of(episode)
+        ]
+        return alerts[0] if alerts else None
     if lead_id is None or not get_user_model().objects.filter(pk=lead_id, is_active=True).exists():
         return None
     alert, _ = Alert.objects.get_or_create(
@@ -301,6 +323,19 @@ def alert_new_contact(*, contact, episode, now: datetime) -> Alert | None:
         defaults={"created_at": now},
     )
     return alert
+
+
+def overseers_of(episode) -> list[int]:
+    """The active team leaders of the team keeping oversight of a partner-led episode (ADR 52), by id."""
+    return list(
+        get_user_model()
+        .objects.filter(
+            team_id=episode.team_id, is_active=True, groups__name=roles.TEAM_LEADER, partner_organisation__isnull=True
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
 
 
 def alert_message_failed(*, message, now: datetime) -> Alert | None:
@@ -434,6 +469,10 @@ def _deliver_one(alert_id: int, *, now: datetime) -> int:
         if not Alert.objects.filter(pk=alert_id, emailed_at__isnull=True).update(emailed_at=now):
             return 0  # another run got there first
         alert = Alert.objects.select_related("deadline", "deadline__worker", "recipient", "message").get(pk=alert_id)
+        if alert.recipient.is_partner:
+            # Never e-mail a partner agency's user a link to internal pages (they are 404 to them).
+            logger.warning("alert %s: %s is a partner agency's user; not e-mailed", alert_id, alert.recipient)
+            return 0
         if not alert.recipient.email:
             logger.warning("alert %s: %s has no email address; in-app only", alert_id, alert.recipient)
             return 0

@@ -769,7 +769,9 @@ def caseloads(*, team_ids, practitioner_id: int | None = None) -> QuerySet[User]
         .values("n")
     )
     last_supervision = Supervision.objects.filter(practitioner=OuterRef("pk")).order_by("-held_on")
-    qs = User.objects.filter(team_id__in=team_ids, is_active=True, groups__name=roles.PRACTITIONER)
+    qs = User.objects.filter(
+        team_id__in=team_ids, is_active=True, groups__name=roles.PRACTITIONER, partner_organisation__isnull=True
+    )
     if practitioner_id:
         qs = qs.filter(pk=practitioner_id)
     return (

@@ -83,9 +83,11 @@ def pre_allocation_list(user, *, team_id: int | None) -> list[Episode]:
 
 
 def practitioners_with_caseload(team_id: int) -> list[User]:
-    """The team's practitioners with their open caseload (one query); capacity comes from each user."""
+    """The team's practitioners with their open caseload (one query); capacity comes from each user.
+    Council staff only: a partner agency's user is never offered for internal work."""
     return list(
         User.objects.filter(team_id=team_id, is_active=True, groups__name=roles.PRACTITIONER)
+        .filter(partner_organisation__isnull=True)  # a partner agency's lead holds no council caseload (ADR 52)
         .annotate(caseload=Count("lead_episodes", filter=~Q(lead_episodes__state=S.CLOSED), distinct=True))
         .order_by("first_name", "last_name", "username")
     )

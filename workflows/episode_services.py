@@ -119,10 +119,20 @@ def over_capacity(*, caseload: int, capacity: int) -> bool:
 
 def check_practitioner(practitioner: User, team, *, then: str = "choose a practitioner of the team") -> None:
     """Refuse unless `practitioner` is an active practitioner of `team` (who may hold its cases)."""
-    if not practitioner.is_active or not practitioner.has_role(roles.PRACTITIONER):
+    if not practitioner.is_active or practitioner.is_partner or not practitioner.has_role(roles.PRACTITIONER):
         raise WorkflowError(f"{practitioner} is not an active practitioner: choose someone who can hold cases.")
     if practitioner.team_id != team.pk:
         raise WorkflowError(f"{practitioner} is not in {team}: {then}.")
+
+
+def set_lead_professional(episode: Episode, practitioner: User) -> None:
+    """A council practitioner now leads the episode: it is no longer led by a partner agency (ADR 52).
+
+    Every path that gives an episode to a practitioner of a team (allocation, reallocation, the
+    wraparound worker, a transfer, the bulk reallocation) goes through here, so none keeps the mark.
+    """
+    episode.lead_professional = practitioner
+    episode.partner_organisation = None
 
 
 def check_capacity(practitioner: User, reason: str | None) -> None:
@@ -170,8 +180,7 @@ def episode_allocate(
             raise WorkflowError(f"{practitioner} is already the lead professional for {episode.reference}.")
     else:
         _transition(episode, "allocate")
-    episode.lead_professional = practitioner
-    episode.partner_organisation = None  # a practitioner of the team now leads it (ADR 52)
+    set_lead_professional(episode, practitioner)
     episode.allocated_at = episode.allocated_at if reallocating else now
     episode.allocated_by = by
     episode.allocation_reason = _text(reason)
@@ -1321,7 +1330,7 @@ def wraparound_worker_confirm(
     changing = practitioner.pk != episode.lead_professional_id
     if changing:
         check_capacity(practitioner, reason)
-        episode.lead_professional = practitioner
+        set_lead_professional(episode, practitioner)
         episode.allocated_by = by
         episode.allocation_reason = _text(reason)
     step_up.wraparound_worker = practitioner

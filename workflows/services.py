@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from accounts.models import Team
+from accounts.models import Team, User
 from cases import reach
 from cases import selectors as scope
 from cases.models import (
@@ -35,7 +35,7 @@ from cases.models import (
 )
 from cases.selectors import recent_step_up
 from deadlines import events
-from deadlines.alerts import alert_new_contact
+from deadlines.alerts import alert_new_contact, overseers_of
 from deadlines.services import deadline_record_event
 from kit.dates import long_date, long_datetime
 from kit.permissions import require_perm
@@ -152,7 +152,7 @@ def _notify_lead_professional(*, contact: Contact, by, now: datetime) -> None:
     episode = (
         Episode.objects.filter(family=contact.family, lead_professional__isnull=False)
         .exclude(state=Episode.State.CLOSED)
-        .select_related("lead_professional")
+        .select_related("lead_professional", "team", "partner_organisation")
         .first()
     )
     if episode is None:
@@ -161,6 +161,20 @@ def _notify_lead_professional(*, contact: Contact, by, now: datetime) -> None:
     # A real alert (header count, My work, e-mail through the alert delivery job), not only a row:
     # the contact page says the lead professional "was told". A lead who has left is not told.
     if alert_new_contact(contact=contact, episode=episode, now=now) is None:
+        return
+    if episode.is_partner_led:
+        # ADR 52: the overseeing team's leaders were alerted; the partner sees the family in the portal.
+        Communication.objects.create(
+            family=contact.family,
+            contact=contact,
+            episode=episode,
+            kind=Communication.Kind.LEAD_PROFESSIONAL_NOTICE,
+            recipient=f"Team leaders of {episode.team} (oversight of support led by {episode.partner_organisation})",
+            method=Communication.Method.PORTAL,
+            sent_at=now,
+            summary=f"New contact {contact.reference} about a family whose single-agency support a partner leads.",
+            recorded_by=by,
+        )
         return
     Contact.objects.filter(pk=contact.pk).update(lead_professional_notified=lead)
     contact.lead_professional_notified = lead
@@ -573,7 +587,7 @@ def _notify_withdrawal(*, consent: Consent, by, now: datetime) -> list[Episode]:
     episodes = list(
         Episode.objects.filter(family=consent.family, lead_professional__isnull=False)
         .exclude(state=Episode.State.CLOSED)
-        .select_related("lead_professional")
+        .select_related("lead_professional", "team", "partner_organisation")
     )
     told_by = consent.withdrawn_told_by_label or "the family"
     when = consent.withdrawn_at or now
@@ -590,7 +604,11 @@ def _notify_withdrawal(*, consent: Consent, by, now: datetime) -> list[Episode]:
             "Stop sharing what it covered.",
             recorded_by=by,
         )
-        if lead.is_active and lead.email:
+        if lead.is_partner:
+            # ADR 52: the partner loses the episode in the portal if the consent was to share with
+            # their agency; no e-mail to them pointing at internal pages. The overseeing team is told.
+            _notify_overseers_of_withdrawal(episode=episode, consent=consent, when=when)
+        elif lead.is_active and lead.email:
             subject = f"Consent withdrawn on your case {episode.reference}"
             body = (
                 f"A consent on {episode.family.reference} ({episode.reference}), whose Early Help episode you lead, "
@@ -600,6 +618,23 @@ def _notify_withdrawal(*, consent: Consent, by, now: datetime) -> list[Episode]:
                 lambda s=subject, b=body, to=lead.email: send_mail(s, b, None, [to], fail_silently=True)
             )
     return episodes
+
+
+def _notify_overseers_of_withdrawal(*, episode: Episode, consent: Consent, when: datetime) -> None:
+    """A consent withdrawn on a partner-led episode: its overseeing team leaders get the e-mail instead."""
+    addresses = list(
+        User.objects.filter(pk__in=overseers_of(episode)).exclude(email="").values_list("email", flat=True)
+    )
+    if not addresses:
+        return
+    subject = f"Consent withdrawn on support your team oversees ({episode.reference})"
+    body = (
+        f"A consent on {episode.family.reference} ({episode.reference}), whose single-agency support "
+        f"{episode.partner_organisation} leads with your team's oversight, was withdrawn on {long_date(when)}.\n"
+        "Stop sharing what it covered. The family page says which; the partner's access ends if it was "
+        "their agency's consent to share.\n"
+    )
+    transaction.on_commit(lambda: send_mail(subject, body, None, addresses, fail_silently=True))
 
 
 # --- Escalations on a contact (seed 004; ADR 0038) -----------------------------------------------

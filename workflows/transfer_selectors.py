@@ -95,7 +95,10 @@ def team_caseloads(user) -> list[User]:
     if user.has_role(roles.MANAGER) and user.service_id_in_scope:
         people += list(
             User.objects.filter(
-                team__service_id=user.service_id_in_scope, is_active=True, groups__name=roles.PRACTITIONER
+                team__service_id=user.service_id_in_scope,
+                is_active=True,
+                groups__name=roles.PRACTITIONER,
+                partner_organisation__isnull=True,
             )
             .exclude(team_id__in=team_ids)
             .select_related("team")

@@ -24,7 +24,13 @@ from deadlines import events
 from deadlines.services import deadline_record_event
 from kit.dates import long_datetime
 from kit.permissions import require_perm
-from workflows.episode_services import caseload_of, check_capacity, check_practitioner, lock_episode
+from workflows.episode_services import (
+    caseload_of,
+    check_capacity,
+    check_practitioner,
+    lock_episode,
+    set_lead_professional,
+)
 from workflows.errors import CaseChanged, WorkflowError
 
 S = Episode.State
@@ -182,7 +188,7 @@ def transfer_accept(
         episode.allocate()
         episode.allocated_at = now
     episode.team = transfer.to_team
-    episode.lead_professional = practitioner
+    set_lead_professional(episode, practitioner)
     episode.allocated_by = by
     episode.allocation_reason = _text(allocation_reason)
     _save(episode)
@@ -269,7 +275,7 @@ def caseload_reallocate(
     rows = []
     for episode in locked:
         move = wanted[episode.pk]
-        episode.lead_professional = move.to
+        set_lead_professional(episode, move.to)
         episode.allocated_by = by
         episode.allocation_reason = _text(capacity_reason) if move.to.pk in over else ""
         _save(episode)
