@@ -86,7 +86,8 @@ def test_the_chronology_costs_two_queries_whatever_the_family(council):
     for family in (council[0], council[-1]):
         with CaptureQueriesContext(connection) as ctx:
             selectors.chronology(family, limit=100)
-        assert len(ctx.captured_queries) == 2
+        # The rows, then their authors (no second query when no row has an author).
+        assert len(ctx.captured_queries) <= 2
 
 
 def test_a_source_that_reads_more_than_the_familys_id_is_built_for_each_family(council, monkeypatch):
