@@ -28,6 +28,7 @@ from accounts import roles
 from accounts import services as account_services
 from accounts.forms import EnrolmentCodeForm, TokenForm
 from accounts.models import PartnerOrganisation
+from cases import selectors as case_selectors
 from cases.access import log_access, log_shown
 from cases.models import AccessLog
 from kit.permissions import require_role
@@ -388,14 +389,9 @@ def _led_episode_or_404(request, pk: int):
 
 
 def _children(episode):
-    from cases.models import Membership
+    from workflows.episode_selectors import children_of
 
-    return [
-        m.person
-        for m in Membership.objects.filter(family_id=episode.family_id, relationship=Membership.Relationship.CHILD)
-        .select_related("person")
-        .order_by("person__date_of_birth", "person__pk")
-    ]
+    return children_of(episode.family)
 
 
 def _episode_form_page(request, episode, form, *, title: str, button: str, intro: str = "", status: int = 200):
@@ -477,7 +473,9 @@ def episode_assessment(request, pk: int):
     episode = _led_episode_or_404(request, pk)
     now = timezone.now()
     children = _children(episode)
-    assessment = Assessment.objects.filter(episode=episode).prefetch_related("children", "needs", "risks").first()
+    assessment = (
+        case_selectors.episode_records(Assessment, episode).prefetch_related("children", "needs", "risks").first()
+    )
     if request.method == "POST":
         form = AssessmentForm(request.POST, children=children)
     else:
@@ -517,7 +515,7 @@ def episode_plan(request, pk: int):
 
     episode = _led_episode_or_404(request, pk)
     now = timezone.now()
-    plan = Plan.objects.filter(episode=episode).first()
+    plan = case_selectors.episode_records(Plan, episode).first()
     initial = {"version": plan.version if plan else 0}
     if plan is not None:
         initial.update(if_not_working=plan.if_not_working, child_voice=plan.child_voice)
@@ -595,12 +593,11 @@ def episode_plan_activate(request, pk: int):
 @partner_page
 @require_http_methods(["GET", "POST"])
 def episode_review_new(request, pk: int):
-    from cases.models import PlanOutcome
     from workflows.episode_forms import ReviewForm
 
     episode = _led_episode_or_404(request, pk)
     now = timezone.now()
-    outcomes = list(PlanOutcome.objects.filter(plan__episode=episode).order_by("number"))
+    outcomes = list(case_selectors.plan_outcomes_of(episode).order_by("number"))
     form = ReviewForm(request.POST or None, outcomes=outcomes, now=now)
     page = {"title": "Record a review", "button": "Save the review"}
     if request.method == "POST" and form.is_valid():
