@@ -108,6 +108,7 @@ class _Sample:
             "address_confidential": "no", "language": "English", "team_id": team,
         })  # fmt: skip
         children = []
+        self.names_here: set[tuple[str, str]] = set()
         for a in range(rng.choice((1, 1, 2))):
             born = self.now.date() - timedelta(days=rng.randint(25 * 365, 45 * 365))
             self.person(fid, f"{fid}-A{a}", "parent", surname, born)
@@ -142,8 +143,12 @@ class _Sample:
                 return number
 
     def person(self, fid, pid, relationship, surname, born) -> str:
+        first_name = self.rng.choice(FIRST)
+        while (first_name, _d(born)) in self.names_here:  # twins get different names (the dry run would refuse them)
+            first_name = self.rng.choice(FIRST)
+        self.names_here.add((first_name, _d(born)))
         self.rows["people"].append({
-            "person_id": pid, "family_id": fid, "relationship": relationship, "first_name": self.rng.choice(FIRST),
+            "person_id": pid, "family_id": fid, "relationship": relationship, "first_name": first_name,
             "last_name": surname, "date_of_birth": _d(born), "sex": self.rng.choice("MF"),
             "ethnicity": self.rng.choice(ETHNICITIES), "nhs_number": self.unique_nhs_number(),
         })  # fmt: skip
