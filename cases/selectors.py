@@ -726,9 +726,13 @@ def operational_leads(service_id: int | None) -> list:
 
 def escalations_visible_to(user) -> QuerySet[Escalation]:
     """Escalations on the contacts and episodes the user may see."""
-    return Escalation.objects.filter(
-        Q(contact__in=contacts_visible_to(user).values("pk")) | Q(episode__in=episodes_visible_to(user).values("pk"))
-    )
+    # Correlated EXISTS, not `IN (visible contacts) OR IN (visible episodes)`: under an OR an IN cannot
+    # become a join, and a large scope is then scanned again for every escalation (test_scope_plans).
+    on_contact = family_visible_exists(user, "contact__family_id")
+    on_episode = family_visible_exists(user, "episode__family_id")
+    if on_contact is None or on_episode is None:
+        return Escalation.objects.none()
+    return Escalation.objects.filter(Q(on_contact) | Q(on_episode))
 
 
 def escalation_queue(user) -> QuerySet[Escalation]:

@@ -73,7 +73,6 @@ from cases.selectors import (
     episodes_visible_to,
     family_visible_exists,
     register_chronology_source,
-    visible_family_ids,
 )
 from deadlines.models import Alert, Deadline, Status
 from kit.time import LONDON
@@ -141,8 +140,13 @@ def teams_for_board(user) -> QuerySet[Team]:
 
 
 def deadline_rows_in_scope(user) -> Q:
-    """Deadline rows the user may see listed: those of visible families, and worker (supervision) clocks."""
-    return Q(family__isnull=True, worker__isnull=False) | Q(family_id__in=visible_family_ids(user))
+    """Deadline rows the user may see listed: those of visible families, and worker (supervision) clocks.
+
+    Said as a correlated EXISTS on the reach rows (`deadline_in_scope_probe`), never as
+    `family_id IN (reach rows)`: under the OR with the worker clocks that IN cannot become a join, and once
+    the scope's reach rows outgrow `work_mem` (a manager at 200,000 families has 400,000) PostgreSQL scans
+    them all again for every clock (`tests/oversight/test_scope_plans.py`)."""
+    return deadline_in_scope_probe(user)
 
 
 def service_deadlines(user) -> QuerySet[Deadline]:
@@ -1488,8 +1492,9 @@ def my_open_cases(user) -> QuerySet[Episode]:
 
 
 def my_tasks(user, *, include_done: bool = False) -> QuerySet[SupervisionAction]:
+    visible = family_visible_exists(user, "episode__family_id")
     qs = SupervisionAction.objects.filter(assignee=user).filter(
-        Q(episode__isnull=True) | Q(episode__in=episodes_visible_to(user).values("pk"))
+        Q(episode__isnull=True) | (Q(visible) if visible is not None else Q(pk__in=[]))
     )
     if not include_done:
         qs = qs.filter(done_at__isnull=True)
