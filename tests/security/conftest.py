@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-import pytest
-from django.contrib.auth.models import Group
+import contextlib
 
-from accounts import roles
-from tests.conftest import make_user
-from tests.security.world import add_oversight_records, add_partner_records, build_world
+import pytest
+import time_machine
+
+from tests.security.crawl import crawl_every_get_page
+from tests.security.world import make_world
 
 
 @pytest.fixture
 def world(users, team, other_team):
-    Group.objects.get_or_create(name=roles.PRACTITIONER)
-    users["othercoach"] = make_user("othercoach", roles.PRACTITIONER, other_team)
-    return add_partner_records(add_oversight_records(build_world(users, team), users), users)
+    return make_world(users, team, other_team)
+
+
+@pytest.fixture(scope="session")
+def get_crawl(request, django_db_setup, django_db_blocker):
+    """Every URL's GET as every role of the permission matrix, once per worker (tests/security/crawl.py)."""
+    pinned = request.config.getoption("--pin-time", None)  # the opt-in plugin tests/timeaudit/pin.py
+    with django_db_blocker.unblock(), contextlib.ExitStack() as stack:
+        if pinned:
+            from tests.timeaudit.pin import parse_moment
+
+            stack.enter_context(time_machine.travel(parse_moment(pinned), tick=False))
+        return crawl_every_get_page()
