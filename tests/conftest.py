@@ -7,12 +7,14 @@ for it with the `eager_celery` fixture.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 
 from accounts import roles
@@ -102,7 +104,10 @@ def pytest_sessionfinish(session):
 # the other has finished.
 RUN_FIRST: list[str] = []
 # The crawl of every GET page as every role (tests/security/crawl.py) is made once per worker.
-RUN_TOGETHER = {"tests/security/test_page_conventions.py": "tests/security/test_permission_matrix.py"}
+RUN_TOGETHER = {
+    "tests/security/test_page_conventions.py": "tests/security/test_permission_matrix.py",
+    "tests/workflows/test_episode_page_buttons.py": "tests/security/test_permission_matrix.py",
+}
 
 
 def _unit_of(nodeid: str) -> str:
@@ -195,6 +200,21 @@ def make_users(team, front_door_team, service) -> dict:
         "admin": make_user("admin", roles.ADMINISTRATOR, None),
         "outsider": make_user("outsider", None, None),
     }
+
+
+@pytest.fixture(scope="session")
+def get_crawl(request, django_db_setup, django_db_blocker):
+    """Every URL's GET as every role of the permission matrix, made once per worker and rolled back
+    (tests/security/crawl.py): for the tests that only read pages (matrix, conventions, buttons)."""
+    from tests.security.crawl import crawl_every_get_page
+
+    pinned = request.config.getoption("--pin-time", None)  # the opt-in plugin tests/timeaudit/pin.py
+    with django_db_blocker.unblock(), contextlib.ExitStack() as stack:
+        if pinned:
+            from tests.timeaudit.pin import parse_moment
+
+            stack.enter_context(time_machine.travel(parse_moment(pinned), tick=False))
+        return crawl_every_get_page()
 
 
 @pytest.fixture
