@@ -106,6 +106,7 @@ RUN_FIRST: list[str] = []
 # The crawl of every GET page as every role (tests/security/crawl.py) is made once per worker.
 RUN_TOGETHER = {
     "tests/security/test_page_conventions.py": "tests/security/test_permission_matrix.py",
+    "tests/security/test_links.py": "tests/security/test_permission_matrix.py",
     "tests/workflows/test_episode_page_buttons.py": "tests/security/test_permission_matrix.py",
 }
 
@@ -205,7 +206,7 @@ def make_users(team, front_door_team, service) -> dict:
 @pytest.fixture(scope="session")
 def get_crawl(request, django_db_setup, django_db_blocker):
     """Every URL's GET as every role of the permission matrix, made once per worker and rolled back
-    (tests/security/crawl.py): for the tests that only read pages (matrix, conventions, buttons)."""
+    (tests/security/crawl.py): for the tests that only read pages (matrix, conventions, links, buttons)."""
     from tests.security.crawl import crawl_every_get_page
 
     pinned = request.config.getoption("--pin-time", None)  # the opt-in plugin tests/timeaudit/pin.py

@@ -123,7 +123,7 @@ def text_problems(url: str, html: str, page: Page) -> list[str]:
 def get_pages(get_crawl, role: str):
     """(url, html) of every page the role may GET (200, HTML), from the shared crawl (tests/security/crawl.py)."""
     for name, _kwargs in all_url_names():
-        got = get_crawl[name][role]
+        got = get_crawl.pages[name][role]
         if got.status == 200 and "html" in got.content_type:
             yield got.url, got.html
 

@@ -274,13 +274,13 @@ def test_every_url_is_placed_in_the_get_table():
 def test_every_url_as_every_role_gets_the_expected_status(get_crawl, role):
     """One column of the table per test: every URL (in the table) as this role."""
     wrong = []
-    for name, row in get_crawl.items():
+    for name, row in get_crawl.pages.items():
         if name not in EXPECTED:
             continue  # test_every_url_is_placed_in_the_get_table says so
         expected = dict(zip(COLUMNS, (int(code) for code in EXPECTED[name].split()), strict=True))
         if row[role].status != expected[role]:
             wrong.append(f"{name} as {role}: got {row[role].status}, expected {expected[role]}")
-    assert len(get_crawl) == len(all_url_names())
+    assert len(get_crawl.pages) == len(all_url_names())
     assert not wrong, "\n".join(wrong)
 
 

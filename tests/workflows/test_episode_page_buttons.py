@@ -26,7 +26,7 @@ def test_every_page_has_at_most_one_green_button(get_crawl):
     seen, crowded = 0, []
     for role in ROLES:
         for name, _kwargs in all_url_names():
-            got = get_crawl[name][role]
+            got = get_crawl.pages[name][role]
             if got.status != 200 or "text/html" not in got.content_type:
                 continue
             seen += 1
