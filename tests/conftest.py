@@ -99,10 +99,36 @@ def pytest_sessionfinish(session):
 # --- Parallel runs: whole files to a worker, the slowest first (ADR 0055) ---------------------------
 # `make test` runs `pytest -n N --dist loadfile`: a file's tests run on one worker, so its module fixtures
 # are made once. Files that share an expensive per-worker fixture go to the same worker (RUN_TOGETHER).
-# Files are handed out in the order below, the slowest first (measured: ADR 0055), then the rest by their
+# Files are handed out in the order below, the slowest first (ADR 0055), then the rest by their
 # number of tests (xdist's own heuristic), so that no long file starts last and keeps one worker busy after
 # the other has finished.
-RUN_FIRST: list[str] = []
+RUN_FIRST = [
+    "tests/security/test_permission_matrix.py",  # with RUN_TOGETHER's files: the crawl, then the POST matrix
+    "tests/browser/test_episode_journeys.py",
+    "tests/performance/test_benchmark_smoke.py",
+    "tests/earlyhelp/test_foundation.py",
+    "tests/performance/test_generator_equals_engine.py",
+    "tests/security/test_hostile_input.py",
+    "tests/security/test_markup_injection.py",
+    "tests/partners/test_portal_browser.py",
+    "tests/security/test_scope_access_log.py",
+    "tests/browser/test_transfer_journey.py",
+    "tests/browser/test_sign_in_journey.py",
+    "tests/browser/test_single_sign_on_browser.py",
+    "tests/workflows/test_correspondence_browser.py",
+    "tests/deadlines/test_browser.py",
+    "tests/deadlines/test_alerts_benchmark_smoke.py",
+    "tests/browser/test_front_door_journey.py",
+    "tests/browser/test_oversight_journey.py",
+    "tests/browser/test_clock_journey.py",
+    "tests/browser/test_consent_withdrawal_browser.py",
+    "tests/browser/test_rulebook_editor.py",
+    "tests/browser/test_episode_page.py",
+    "tests/browser/test_board_browser.py",
+    "tests/browser/test_home_browser.py",
+    "tests/browser/test_api_clients_browser.py",
+    "tests/browser/test_error_summary.py",
+]
 # The crawl of every GET page as every role (tests/security/crawl.py) is made once per worker.
 RUN_TOGETHER = {
     "tests/security/test_page_conventions.py": "tests/security/test_permission_matrix.py",
