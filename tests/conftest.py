@@ -7,14 +7,18 @@ for it with the `eager_celery` fixture.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 
 from accounts import roles
+from tests import template_db
 from tests.factories import ServiceFactory, TeamFactory, UserFactory
 
 # Playwright's sync API runs an event loop in this thread; the live-server tests
@@ -25,6 +29,154 @@ ROOT = Path(__file__).resolve().parent.parent
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "correct-horse-battery-staple"
+
+
+# --- Test databases: each xdist worker's copied from one migrated template (tests/template_db.py) ---
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's own fixture, except that xdist workers copy one migrated template (ADR 0055)."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    keepdb = django_db_keepdb and not django_db_createdb  # for making them; kept afterwards if django_db_keepdb
+    verbosity = request.config.option.verbose
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput and django_db_use_migrations and template_db.ALIAS in aliases:
+        with django_db_blocker.unblock():
+            state = template_db.setup_worker_database(
+                worker=workerinput["workerid"],
+                run=workerinput["testrunuid"],
+                keepdb=keepdb,
+                verbosity=verbosity,
+                aliases=aliases,
+                serialized_aliases=serialized_aliases,
+            )
+        yield
+        with django_db_blocker.unblock():
+            template_db.teardown_worker_database(state, keepdb=django_db_keepdb, verbosity=verbosity)
+        return
+    if not django_db_use_migrations:
+        from pytest_django.fixtures import _disable_migrations
+
+        _disable_migrations()
+    with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=verbosity,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+            keepdb=keepdb,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=verbosity)
+
+
+def pytest_sessionfinish(session):
+    """The controller of an xdist run drops the workers' template, unless the databases are kept."""
+    config = session.config
+    if hasattr(config, "workerinput") or not config.pluginmanager.has_plugin("dsession"):
+        return
+    if config.getvalue("reuse_db"):
+        return
+    from django.conf import settings
+
+    template_db.drop_template(settings.DATABASES[template_db.ALIAS])
+
+
+# --- Parallel runs: whole files to a worker, the slowest first (ADR 0055) ---------------------------
+# `make test` runs `pytest -n N --dist loadfile`: a file's tests run on one worker, so its module fixtures
+# are made once. Files that share an expensive per-worker fixture go to the same worker (RUN_TOGETHER).
+# Files are handed out in the order below, the slowest first (ADR 0055), then the rest by their
+# number of tests (xdist's own heuristic), so that no long file starts last and keeps one worker busy after
+# the other has finished.
+RUN_FIRST = [
+    "tests/security/test_permission_matrix.py",  # with RUN_TOGETHER's files: the crawl, then the POST matrix
+    "tests/browser/test_episode_journeys.py",
+    "tests/performance/test_benchmark_smoke.py",
+    "tests/earlyhelp/test_foundation.py",
+    "tests/performance/test_generator_equals_engine.py",
+    "tests/security/test_hostile_input.py",
+    "tests/security/test_markup_injection.py",
+    "tests/partners/test_portal_browser.py",
+    "tests/security/test_scope_access_log.py",
+    "tests/browser/test_transfer_journey.py",
+    "tests/browser/test_sign_in_journey.py",
+    "tests/browser/test_single_sign_on_browser.py",
+    "tests/workflows/test_correspondence_browser.py",
+    "tests/deadlines/test_browser.py",
+    "tests/deadlines/test_alerts_benchmark_smoke.py",
+    "tests/browser/test_front_door_journey.py",
+    "tests/browser/test_oversight_journey.py",
+    "tests/browser/test_clock_journey.py",
+    "tests/browser/test_consent_withdrawal_browser.py",
+    "tests/browser/test_rulebook_editor.py",
+    "tests/browser/test_episode_page.py",
+    "tests/browser/test_board_browser.py",
+    "tests/browser/test_home_browser.py",
+    "tests/browser/test_api_clients_browser.py",
+    "tests/browser/test_error_summary.py",
+]
+# The crawl of every GET page as every role (tests/security/crawl.py) is made once per worker.
+RUN_TOGETHER = {
+    "tests/security/test_page_conventions.py": "tests/security/test_permission_matrix.py",
+    "tests/security/test_links.py": "tests/security/test_permission_matrix.py",
+    "tests/workflows/test_episode_page_buttons.py": "tests/security/test_permission_matrix.py",
+}
+
+
+def _unit_of(nodeid: str) -> str:
+    """The file whose worker runs this test (the file itself, or the one it runs together with)."""
+    path = nodeid.split("::", 1)[0]
+    return RUN_TOGETHER.get(path, path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config, items):
+    """In a parallel run, the files in the order the workers are to get them (the scheduler keeps it)."""
+    result = yield  # pytest-django's order first (Django's: tests in a transaction, transactional, no database)
+    if hasattr(config, "workerinput"):
+        units = [_unit_of(item.nodeid) for item in items]
+        sizes = Counter(units)
+        first_seen = {unit: i for i, unit in reversed(list(enumerate(units)))}
+        rank = {unit: i for i, unit in enumerate(RUN_FIRST)}
+        order = {unit: (rank.get(unit, len(rank)), -sizes[unit], first_seen[unit]) for unit in sizes}
+        items.sort(key=lambda item: order[_unit_of(item.nodeid)])
+    return result
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, with RUN_TOGETHER's files as one unit and the units in the collection's order."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SlowestFirstFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit_of(nodeid)
+
+        def schedule(self) -> None:
+            option, reorder = self.config.option, self.config.option.loadscopereorder
+            option.loadscopereorder = False  # keep the order pytest_collection_modifyitems gave
+            try:
+                super().schedule()
+            finally:
+                option.loadscopereorder = reorder
+
+    return SlowestFirstFileScheduling(config, log)
 
 
 @pytest.fixture
@@ -59,6 +211,11 @@ def make_user(username: str, role: str | None, team=None, service=None, **extra)
 @pytest.fixture
 def users(team, front_door_team, service):
     """One user per role, and an outsider with no role at all."""
+    return make_users(team, front_door_team, service)
+
+
+def make_users(team, front_door_team, service) -> dict:
+    """The `users` fixture's users (also made by fixtures of a wider scope, tests/security/crawl.py)."""
     return {
         "mash": make_user("mash", roles.MASH_OFFICER, front_door_team),
         "mashlead": make_user("mashlead", roles.EH_MASH_LEAD, front_door_team),
@@ -70,6 +227,21 @@ def users(team, front_door_team, service):
         "admin": make_user("admin", roles.ADMINISTRATOR, None),
         "outsider": make_user("outsider", None, None),
     }
+
+
+@pytest.fixture(scope="session")
+def get_crawl(request, django_db_setup, django_db_blocker):
+    """Every URL's GET as every role of the permission matrix, made once per worker and rolled back
+    (tests/security/crawl.py): for the tests that only read pages (matrix, conventions, links, buttons)."""
+    from tests.security.crawl import crawl_every_get_page
+
+    pinned = request.config.getoption("--pin-time", None)  # the opt-in plugin tests/timeaudit/pin.py
+    with django_db_blocker.unblock(), contextlib.ExitStack() as stack:
+        if pinned:
+            from tests.timeaudit.pin import parse_moment
+
+            stack.enter_context(time_machine.travel(parse_moment(pinned), tick=False))
+        return crawl_every_get_page()
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@ may open without a record in its address is linked from the pages that role reac
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-from urllib.parse import urlsplit
-
 import pytest
-from django.urls import resolve, reverse
-from django.urls.exceptions import Resolver404
+from django.urls import reverse
 
 from cases.selectors import families_visible_to
 from tests.factories import family_with_children
+from tests.security.crawl import links_of, url_name_of
 from tests.security.matrix import all_url_names
 from tests.security.test_permission_matrix import ROLES
 
@@ -23,38 +20,6 @@ NOT_LINKED = {
     "cases:break_glass": "offered on the page a user sees when a family is outside their scope",
     "sso_refused": "a single sign-on that matches no account ends there",
 }
-
-
-class Links(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.hrefs.append(href)
-
-
-def links_of(html: str) -> set[str]:
-    """The site's own pages a page links to (paths with their query, no fragment)."""
-    parser = Links()
-    parser.feed(html)
-    found = set()
-    for href in parser.hrefs:
-        parts = urlsplit(href)
-        if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("/static/"):
-            continue
-        found.add(parts.path + (f"?{parts.query}" if parts.query else ""))
-    return found
-
-
-def url_name_of(path: str) -> str | None:
-    try:
-        match = resolve(urlsplit(path).path)
-    except Resolver404:
-        return None
-    return match.view_name
 
 
 def test_a_mash_officer_adds_a_second_child_to_a_matched_family_before_recording_the_contact(client, users, other_team):
@@ -85,34 +50,34 @@ def test_a_mash_officer_adds_a_second_child_to_a_matched_family_before_recording
     assert "Wren" in client.get(response.url).content.decode()
 
 
-def test_every_link_on_the_main_pages_opens_for_its_role_and_every_list_page_is_linked(client, users, world):
+def test_every_link_on_the_main_pages_opens_for_its_role_and_every_list_page_is_linked(get_crawl):
+    """On the pages of the shared crawl (tests/security/crawl.py), which followed these links as each role."""
     # Pages without a record in the address: lists, reports, forms that start something.
     plain_pages = {name for name, kwargs in all_url_names() if not kwargs}
     broken, unlinked = [], []
     for role in ROLES:
-        client.force_login(users[role])
-        home = client.get(reverse("home"))
-        main = {reverse("home")} | {link for link in links_of(home.content.decode()) if url_name_of(link)}
+        home = get_crawl.visit(role, reverse("home"))
+        main = {reverse("home")} | {link for link in links_of(home.html) if url_name_of(link)}
         linked: set[str] = set(main)
         for page in sorted(main):
-            response = client.get(page)
-            if response.status_code in (403, 404):
-                broken.append(f"{role}: home links to {page}, which answers {response.status_code}")
+            response = get_crawl.visit(role, page)
+            if response.status in (403, 404):
+                broken.append(f"{role}: home links to {page}, which answers {response.status}")
                 continue
-            if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+            if response.status != 200 or "html" not in response.content_type:
                 continue
-            for link in links_of(response.content.decode()) - linked:
+            for link in links_of(response.html) - linked:
                 linked.add(link)
                 if url_name_of(link) is None:
                     continue
-                status = client.get(link).status_code
+                status = get_crawl.visit(role, link).status
                 if status in (403, 404):
                     broken.append(f"{role}: {page} links to {link}, which answers {status}")
         linked_names = {url_name_of(link) for link in linked}
         for name in sorted(plain_pages - linked_names):
             if name in ("login", "logout", "healthz") or name in NOT_LINKED:
                 continue
-            if client.get(reverse(name)).status_code == 200:
+            if get_crawl.visit(role, reverse(name)).status == 200:
                 unlinked.append(f"{role} may open {name} but no page they reach links to it")
     assert not broken, "\n".join(broken)
     assert not unlinked, "\n".join(unlinked)

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from tests.security.matrix import all_url_names, url_for
+from tests.security.matrix import all_url_names
 from tests.security.test_permission_matrix import ROLES
 
 pytestmark = pytest.mark.django_db
@@ -120,22 +120,23 @@ def text_problems(url: str, html: str, page: Page) -> list[str]:
     return problems
 
 
-def get_pages(client, users, world):
-    """(role, url, html) of every page each role may GET (200)."""
-    urls = [url_for(name, kwargs, world) for name, kwargs in all_url_names()]
-    for role in ROLES:
-        client.force_login(users[role])
-        for url in urls:
-            response = client.get(url)
-            if response.status_code == 200 and "html" in response.get("Content-Type", ""):
-                yield role, url, response.content.decode()
+def get_pages(get_crawl, role: str):
+    """(url, html) of every page the role may GET (200, HTML), from the shared crawl (tests/security/crawl.py)."""
+    for name, _kwargs in all_url_names():
+        got = get_crawl.pages[name][role]
+        if got.status == 200 and "html" in got.content_type:
+            yield got.url, got.html
 
 
-def test_every_page_keeps_the_form_date_and_status_conventions(client, users, world):
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_keeps_the_form_date_and_status_conventions(get_crawl, role):
     problems = []
-    for role, url, html in get_pages(client, users, world):
+    pages = 0
+    for url, html in get_pages(get_crawl, role):
+        pages += 1
         page = parse(html)
         problems += [f"{role} {p}" for p in form_problems(url, page) + text_problems(url, html, page)]
+    assert pages, f"{role} may open no page at all: the crawl found nothing to check"
     assert not problems, "\n".join(sorted(set(problems)))
 
 

@@ -1,7 +1,9 @@
 """Every URL requested as every role, an outsider, a practitioner of another team and anonymous.
 
 GET: the table says what each must get: 200 (or 405 for POST-only actions), 302 to sign-in for
-anonymous, 403 for pages a role may not use, 404 for records outside the user's scope.
+anonymous, 403 for pages a role may not use, 404 for records outside the user's scope. The pages are
+requested once per test worker (tests/security/crawl.py, shared with the page conventions) and checked
+one column (role) per test.
 
 POST: every URL that changes something is also posted to, as each of them, with a minimal body
 (usually empty: an invalid form still proves the permission check ran first). Allowed roles get
@@ -17,13 +19,13 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from tests.security.crawl import COLUMNS, ROLES
 from tests.security.matrix import all_url_names, url_for
 from tests.security.world import build_world
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["mash", "mashlead", "duty", "coach", "teamlead", "manager", "dutymanager", "admin", "outsider", "othercoach"]
-COLUMNS = ["anonymous", *ROLES]
+__all__ = ["COLUMNS", "ROLES"]  # imported from here by the other URL-by-role tests
 
 
 def _sign_in_as(client, users, role: str) -> None:
@@ -31,16 +33,6 @@ def _sign_in_as(client, users, role: str) -> None:
         client.logout()
     else:
         client.force_login(users[role])
-
-
-def observed_matrix(client, users, world) -> dict[str, dict[str, int]]:
-    matrix: dict[str, dict[str, int]] = {}
-    urls = [(name, url_for(name, kwarg_names, world)) for name, kwarg_names in all_url_names()]
-    for role in COLUMNS:  # one sign-in per role, not per URL: the matrix is the slowest test
-        _sign_in_as(client, users, role)
-        for name, url in urls:
-            matrix.setdefault(name, {})[role] = client.get(url).status_code
-    return matrix
 
 
 EXPECTED = {
@@ -273,16 +265,22 @@ EXPECTED = {
 }
 
 
-def test_every_url_as_every_role_gets_the_expected_status(client, users, world):
-    observed = observed_matrix(client, users, world)
-    missing = sorted(set(observed) - set(EXPECTED))
+def test_every_url_is_placed_in_the_get_table():
+    missing = sorted({name for name, _kwargs in all_url_names()} - set(EXPECTED))
     assert not missing, f"URLs not in the permission table: {missing}"
+
+
+@pytest.mark.parametrize("role", COLUMNS)
+def test_every_url_as_every_role_gets_the_expected_status(get_crawl, role):
+    """One column of the table per test: every URL (in the table) as this role."""
     wrong = []
-    for name, row in observed.items():
+    for name, row in get_crawl.pages.items():
+        if name not in EXPECTED:
+            continue  # test_every_url_is_placed_in_the_get_table says so
         expected = dict(zip(COLUMNS, (int(code) for code in EXPECTED[name].split()), strict=True))
-        for role in COLUMNS:
-            if row[role] != expected[role]:
-                wrong.append(f"{name} as {role}: got {row[role]}, expected {expected[role]}")
+        if row[role].status != expected[role]:
+            wrong.append(f"{name} as {role}: got {row[role].status}, expected {expected[role]}")
+    assert len(get_crawl.pages) == len(all_url_names())
     assert not wrong, "\n".join(wrong)
 
 

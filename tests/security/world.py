@@ -28,6 +28,19 @@ from kit.models import BackgroundJob
 from tests.factories import ContactFactory, DeadlineFactory, EpisodeFactory, family_with_children
 
 
+def make_world(users, team, other_team) -> dict:
+    """The URL-by-role tests' world (the `world` fixture of tests/security): `build_world` with the oversight
+    and partner records, and `othercoach` (a practitioner of `other_team`) added to `users`."""
+    from django.contrib.auth.models import Group
+
+    from accounts import roles
+    from tests.conftest import make_user
+
+    Group.objects.get_or_create(name=roles.PRACTITIONER)
+    users["othercoach"] = make_user("othercoach", roles.PRACTITIONER, other_team)
+    return add_partner_records(add_oversight_records(build_world(users, team), users), users)
+
+
 def build_world(users, team, *, lead=None) -> dict:
     lead = lead or users["coach"]
     now = timezone.now()

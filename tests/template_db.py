@@ -1,0 +1,120 @@
+"""Each pytest-xdist worker's test database, copied from one migrated template (ADR 0055).
+
+Migrating an empty database costs about 30 CPU-seconds (Django renders the model states of every
+migration). Without this, every worker migrated its own database. Now the first worker to take a
+file lock migrates `test_<name>` (pytest-django's and Django's usual test database, made the usual
+way, so `--reuse-db` and `--create-db` mean what they always meant), and every worker then makes its
+own `test_<name>_gwN` from it with `CREATE DATABASE ... TEMPLATE`, which PostgreSQL does by copying
+files: the same schema, the same rows the migrations wrote, in about a second. This is what Django's
+own parallel test runner does (`clone_test_db`).
+
+The workers' databases are made afresh from the template at every run, even with `--reuse-db`, so a
+new migration reaches them all. Without `--reuse-db`, each worker drops its copy at the end and the
+controller process drops the template once every worker has finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import tempfile
+from pathlib import Path
+
+ALIAS = "default"
+
+
+def _state_paths(settings_dict: dict, template: str) -> tuple[Path, Path]:
+    """The lock file and the "built in run X" marker of a template, shared by the run's workers."""
+    where = f"{settings_dict.get('HOST')}:{settings_dict.get('PORT')}/{template}"
+    key = hashlib.sha256(where.encode()).hexdigest()[:16]
+    base = Path(tempfile.gettempdir()) / f"earlyhelp-test-template-{key}"
+    return base.with_suffix(".lock"), base.with_suffix(".built")
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def template_name(settings_dict: dict) -> str:
+    """`test_<name>` (or TEST NAME), before pytest-django adds the worker's suffix."""
+    return (settings_dict.get("TEST") or {}).get("NAME") or f"test_{settings_dict['NAME']}"
+
+
+def setup_worker_database(*, worker: str, run: str, keepdb: bool, verbosity: int, aliases, serialized_aliases):
+    """Make this worker's database from the template, migrating the template first if no worker has
+    in this run. Returns what `teardown_worker_database` needs."""
+    from django.conf import settings
+    from django.db import connections
+    from django.test.utils import setup_databases
+
+    connection = connections[ALIAS]
+    test_settings = connection.settings_dict.setdefault("TEST", {})
+    worker_name = test_settings["NAME"]  # test_<name>_gwN, set by pytest-django's xdist suffix fixture
+    template = worker_name.removesuffix(f"_{worker}")
+    old_name = connection.settings_dict["NAME"]
+    lock, built = _state_paths(connection.settings_dict, template)
+    with _locked(lock):
+        test_settings["NAME"] = template
+        try:
+            if built.exists() and built.read_text() == run:
+                # Another worker migrated the template in this run: point at it, as create_test_db would.
+                settings.DATABASES[ALIAS]["NAME"] = template
+                connection.settings_dict["NAME"] = template
+            else:
+                setup_databases(
+                    verbosity=verbosity,
+                    interactive=False,
+                    aliases=aliases,
+                    serialized_aliases=set(),  # serialized below, from the worker's own copy
+                    keepdb=keepdb,
+                )
+                built.write_text(run)
+            # CREATE DATABASE ... TEMPLATE needs the template to itself: clone_test_db closes our connection.
+            # The copy is always made afresh (keepdb=False): a kept copy could miss a new migration.
+            connection.creation.clone_test_db(suffix=worker, verbosity=verbosity, keepdb=False)
+        finally:
+            test_settings["NAME"] = worker_name
+    connection.creation.setup_worker_connection(worker)  # NAME = test_<name>_gwN, connection closed
+    settings.DATABASES[ALIAS]["NAME"] = connection.settings_dict["NAME"]
+    if ALIAS in serialized_aliases:
+        connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+    return connection, old_name
+
+
+def teardown_worker_database(state, *, keepdb: bool, verbosity: int) -> None:
+    connection, old_name = state
+    # Drops this worker's copy (unless keepdb) and puts the configured name back.
+    connection.creation.destroy_test_db(old_name, verbosity=verbosity, keepdb=keepdb)
+
+
+def drop_template(settings_dict: dict) -> None:
+    """In the controller, after every worker finished a run that did not keep its databases."""
+    import psycopg
+    from psycopg import sql
+
+    template = template_name(settings_dict)
+    lock, built = _state_paths(settings_dict, template)
+    if not built.exists():
+        return  # no worker made it (no test used the database)
+    options = {k: v for k, v in (settings_dict.get("OPTIONS") or {}).items() if k in {"sslmode", "connect_timeout"}}
+    with (
+        _locked(lock),
+        psycopg.connect(
+            host=settings_dict.get("HOST") or None,
+            port=settings_dict.get("PORT") or None,
+            user=settings_dict.get("USER") or None,
+            password=settings_dict.get("PASSWORD") or None,
+            dbname="postgres",
+            autocommit=True,
+            **options,
+        ) as conn,
+    ):
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(template)))
+        built.unlink(missing_ok=True)
