@@ -52,7 +52,6 @@ from imports.layout import CONTACT_STATE_FOR_DECISION
 from imports.models import SourceKey
 from imports.writer import Writer
 from kit.time import LONDON
-from workflows.services import DECISION_EVENTS, MEETING_DECIDED_EVENTS
 
 FROM_OLD_SYSTEM = "Recorded in the council's previous system."
 BATCH_SIZE = 500
@@ -516,11 +515,9 @@ class _Run:
         decision = v.get("decision") or ""
         if decision:
             at = v["decided_at"]
-            found += [(events.SCREENING_HELD, at), (events.DECISION_MADE, at)]
-            if decision in DECISION_EVENTS:
-                found.append((DECISION_EVENTS[decision], at))
-            if decision == Contact.Decision.MEETING:
-                found.append((MEETING_DECIDED_EVENTS[v["meeting_kind"]], at))
+            found.append((events.SCREENING_HELD, at))
+            # The same events as the front door's decision (deadlines.events.decision_events).
+            found += [(event, at) for event in events.decision_events(decision, meeting_kind=v.get("meeting_kind", ""))]
         self.clocks.contact_events(contact, found, creator_team_id=_team_of(contact.created_by))
 
     def episode_clocks(self, episode: Episode, v: dict, records: dict, contact: Contact | None) -> None:

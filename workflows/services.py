@@ -217,24 +217,10 @@ DECISION_TRANSITIONS = {
     D.AWAIT_CONSENT: "await_consent",
 }
 
-DECISION_EVENTS = {
-    D.STEP_UP: events.CONTACT_DECIDED_STEP_UP,
-    D.MEETING: events.CONTACT_DECIDED_MEETING,
-    D.ALLOCATE: events.CONTACT_DECIDED_ALLOCATE,
-    D.SINGLE_AGENCY: events.CONTACT_DECIDED_CLOSE,
-    D.SIGNPOST: events.CONTACT_DECIDED_CLOSE,
-    D.NO_FURTHER_ACTION: events.CONTACT_DECIDED_CLOSE,
-}
-
 NEEDS_CONSENT = frozenset({D.ALLOCATE, D.SINGLE_AGENCY})
 
 # Each council's procedure has its own meeting: rules say which one they count (A2: NAM; B1, B5,
 # B6: MAAM), so the kind-specific event is fired with the generic one.
-MEETING_DECIDED_EVENTS = {
-    Meeting.Kind.NAM: events.CONTACT_DECIDED_NAM,
-    Meeting.Kind.MAAM: events.CONTACT_DECIDED_MAAM,
-    Meeting.Kind.ICDM: events.CONTACT_DECIDED_ICDM,
-}
 MEETING_HELD_EVENTS = {
     Meeting.Kind.NAM: events.NAM_HELD,
     Meeting.Kind.MAAM: events.MAAM_HELD,
@@ -340,11 +326,9 @@ def contact_decide(
     contact.allocated_team = team if decision == D.ALLOCATE else None
     contact.version += 1
     contact.save()
-    emit_event(events.DECISION_MADE, now=now, actor=by, contact=contact)
-    if decision in DECISION_EVENTS:
-        emit_event(DECISION_EVENTS[decision], now=now, actor=by, contact=contact)
-    if decision == D.MEETING:
-        emit_event(MEETING_DECIDED_EVENTS[meeting_kind], now=now, actor=by, contact=contact)
+    # The same events as every other path to this outcome (deadlines.events.decision_events).
+    for event in events.decision_events(decision, meeting_kind=meeting_kind):
+        emit_event(event, now=now, actor=by, contact=contact)
     if decision == D.ALLOCATE:
         origin = episode_origin or episode_origin_for(contact)
         episode_open(
@@ -950,15 +934,13 @@ def meeting_record_outcome(
     item.decided_by = by
     item.decided_at = now
     item.save()
-    # The decision was the meeting's, taken when it was held.
-    emit_event(events.DECISION_MADE, now=held_at, actor=by, contact=contact)
+    # The decision was the meeting's, taken when it was held: the same events as the front door's own
+    # decision to the same outcome (a decision to allocate ends B1 as a direct one does), and the
+    # meeting's own (B6 on a MAAM's decision to allocate).
+    for event in events.decision_events(decision, at_meeting=meeting.kind):
+        emit_event(event, now=held_at, actor=by, contact=contact)
     if decision == D.ALLOCATE:
-        emit_event(events.MEETING_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
-        if meeting.kind == Meeting.Kind.MAAM:
-            emit_event(events.MAAM_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
         episode_open(
             contact=contact, team=team, now=now, by=by, origin=episode_origin_for(contact, Episode.Origin.MEETING)
         )
-    else:
-        emit_event(DECISION_EVENTS[decision], now=held_at, actor=by, contact=contact)
     return item
