@@ -48,30 +48,36 @@ def test_every_foreign_key_of_a_counted_clock_is_protected_cascaded_and_counted_
 
 
 @pytest.fixture
-def owned(users, team):
-    coach = users["coach"]
-    clock = DeadlineFactory(assignee=coach, team=team, breached=True)
+def owner(db):
+    """A member of staff and a team that nothing but a clock points at (no role history, no cases)."""
+    return make_user("owner", None, None), TeamFactory(name="Owners' team")
+
+
+@pytest.fixture
+def owned(owner):
+    user, team = owner
+    clock = DeadlineFactory(assignee=user, team=team, breached=True)
     assert counts_reconcile(now=NOW).clean
     return clock
 
 
-def test_a_member_of_staff_with_clocks_cannot_be_deleted(owned, users):
+def test_a_member_of_staff_with_clocks_cannot_be_deleted(owned, owner):
     before = open_counts(now=NOW)
     with pytest.raises(ProtectedError):
-        users["coach"].delete()
+        owner[0].delete()
     owned.refresh_from_db()
-    assert owned.assignee == users["coach"]
+    assert owned.assignee == owner[0]
     assert open_counts(now=NOW) == before and counts_reconcile(now=NOW).clean
 
 
-def test_a_team_with_clocks_cannot_be_deleted(owned, team):
+def test_a_team_with_clocks_cannot_be_deleted(owned, owner):
     with pytest.raises(ProtectedError):
-        Team.objects.filter(pk=team.pk).delete()
+        Team.objects.filter(pk=owner[1].pk).delete()
     owned.refresh_from_db()
-    assert owned.team == team and counts_reconcile(now=NOW).clean
+    assert owned.team == owner[1] and counts_reconcile(now=NOW).clean
 
 
-def test_deleting_a_worker_takes_their_own_clocks_and_the_counts_follow(team):
+def test_deleting_a_worker_takes_their_own_clocks_and_the_counts_follow():
     worker = make_user("leaver", None, TeamFactory(name="Gone"))
     DeadlineFactory(worker=worker, rule_id="B20", team=None, assignee=None)
     DeadlineFactory(worker=worker, rule_id="B20", team=None, assignee=None, breached=True)
@@ -90,9 +96,9 @@ def _admin_request(user):
 
 
 @pytest.mark.parametrize(("model_admin", "words"), [(UserAdmin, "deactivates staff"), (TeamAdmin, "move its members")])
-def test_the_admin_says_why_and_what_to_do_instead(owned, users, team, model_admin, words):
+def test_the_admin_says_why_and_what_to_do_instead(owned, owner, model_admin, words):
     root = User.objects.create_superuser("root", "root@example.invalid", "not-the-password-0")
-    target = users["coach"] if model_admin is UserAdmin else team
+    target = owner[0] if model_admin is UserAdmin else owner[1]
     model = User if model_admin is UserAdmin else Team
     request = _admin_request(root)
     _deleted, _counts, _perms, protected = model_admin(model, admin.site).get_deleted_objects([target], request)
