@@ -78,7 +78,7 @@ def test_a_team_with_clocks_cannot_be_deleted(owned, owner):
 
 
 def test_deleting_a_worker_takes_their_own_clocks_and_the_counts_follow():
-    worker = make_user("leaver", None, TeamFactory(name="Gone"))
+    worker = make_user("leaver", None, None)
     DeadlineFactory(worker=worker, rule_id="B20", team=None, assignee=None)
     DeadlineFactory(worker=worker, rule_id="B20", team=None, assignee=None, breached=True)
     assert counts_reconcile(now=NOW).clean
