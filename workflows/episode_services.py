@@ -57,6 +57,7 @@ from deadlines import events
 from deadlines.services import deadline_record_event, procedure_has_step
 from kit.dates import long_date
 from kit.forms import has_hidden_characters
+from kit.history import update_with_history
 from kit.permissions import require_perm
 from workflows.errors import CaseChanged, WorkflowError
 from workflows.services import communication_record, emit_event, episode_open
@@ -1378,8 +1379,8 @@ def step_down_receive(
         origin=Episode.Origin.STEP_DOWN,
         social_care_assessment_date=social_care_assessment_date,
     )
-    Episode.objects.filter(pk=episode.pk).update(referral_notes=_text(summary))
     episode.referral_notes = _text(summary)
+    update_with_history([episode], ["referral_notes"], by=by, now=now)
     return episode
 
 

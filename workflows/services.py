@@ -38,6 +38,7 @@ from deadlines import events
 from deadlines.alerts import alert_new_contact, overseers_of
 from deadlines.services import deadline_record_event
 from kit.dates import long_date, long_datetime
+from kit.history import update_with_history
 from kit.permissions import require_perm
 from kit.time import LONDON
 from workflows.errors import CaseChanged, WorkflowError
@@ -176,8 +177,8 @@ def _notify_lead_professional(*, contact: Contact, by, now: datetime) -> None:
             recorded_by=by,
         )
         return
-    Contact.objects.filter(pk=contact.pk).update(lead_professional_notified=lead)
     contact.lead_professional_notified = lead
+    update_with_history([contact], ["lead_professional_notified"], by=by, now=now)
     Communication.objects.create(
         family=contact.family,
         contact=contact,
@@ -441,9 +442,9 @@ def episode_open(
         opened_at=now,
         social_care_assessment_date=social_care_assessment_date,
     )
-    Family.objects.filter(pk=family.pk).update(team=team)
     family.team = team
-    reach.refresh([family.pk])  # update() sends no signal: the family's former team no longer reaches it
+    update_with_history([family], ["team"], by=by, now=now, reason=f"Opened {episode.reference} with {team}")
+    reach.refresh([family.pk])  # no save() signal: the family's former team no longer reaches it
     emit_event(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
     # B15 and B16 run from when social care's request was received: the contact's receipt when
     # it came through the front door, the episode's opening when it was keyed in directly.
@@ -912,8 +913,8 @@ def meeting_record_outcome(
         held_at = held_at or meeting.scheduled_for
         if held_at > now:
             held_at = now
-        Meeting.objects.filter(pk=meeting.pk).update(held_at=held_at)
         meeting.held_at = held_at
+        update_with_history([meeting], ["held_at"], by=by, now=now)
     held_at = min(meeting.held_at, now)
     emit_event(events.MEETING_HELD, now=held_at, actor=by, contact=contact)
     if meeting.kind in MEETING_HELD_EVENTS:

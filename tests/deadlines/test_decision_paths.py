@@ -148,19 +148,11 @@ def test_a_decision_to_allocate_ends_b1_on_every_path(users, team, fired, path):
 @pytest.mark.parametrize("decision", [*FINAL, "meeting", "await_consent"])
 def test_the_import_replays_a_decided_contact_with_the_front_door_s_events(users, decision):
     """imports.services replays a decided contact's clocks: the events triage would have sent, in order."""
-    from imports.services import _Run
+    from imports.services import contact_events
 
     contact = receive(users, at=MONDAY)
-    replayed = []
-
-    class Clocks:
-        def contact_events(self, contact, found, *, creator_team_id):
-            replayed.extend(found)
-
-    run = _Run.__new__(_Run)
-    run.clocks = Clocks()
     kind = "NAM" if decision == "meeting" else ""
-    run.contact_clocks(contact, {"decision": decision, "decided_at": HELD, "meeting_kind": kind})
+    replayed = contact_events(contact, {"decision": decision, "decided_at": HELD, "meeting_kind": kind})
     assert replayed == [
         (events.CONTACT_RECEIVED, MONDAY),
         (events.SCREENING_HELD, HELD),
