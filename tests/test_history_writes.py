@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 from django.apps import apps
 
 ROOT = Path(__file__).resolve().parents[1]
