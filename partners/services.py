@@ -299,6 +299,7 @@ def review_invite(*, episode, invitees, review_at: datetime, place: str, by, now
         episode,
         message="Only the lead professional or their team leader can invite partners to a review.",
         error=PartnerRefused,
+        now=now,
     )
     if not episode.is_open:
         raise PartnerRefused(f"{episode.reference} is closed: there are no more reviews to invite anyone to.")

@@ -38,7 +38,7 @@ from cases.correspondence import DEFAULT_TEMPLATES
 from cases.models import AgencyInvolvement, Communication, Contact, CorrespondenceTemplate, Episode, Message, Person
 from deadlines.alerts import alert_message_failed
 from kit.permissions import require_perm, require_role
-from kit.time import LONDON
+from kit.time import LONDON, acting_at
 from workflows import correspondence_notify as notify
 from workflows import services
 from workflows.errors import WorkflowError
@@ -352,11 +352,15 @@ def compose(
     }
 
 
-def may_send(user, *, contact: Contact | None = None, episode: Episode | None = None) -> bool:
-    """The front door sends from a contact; whoever works on the episode sends from it."""
+def may_send(
+    user, *, contact: Contact | None = None, episode: Episode | None = None, now: datetime | None = None
+) -> bool:
+    """The front door sends from a contact; whoever works on the episode sends from it (at `now`: a partner
+    lead professional only while the family's consent to share is in force)."""
     if contact is not None:
         return user.has_perm("cases.record_contact")
-    return user.has_perm("cases.work_on_episode", episode)
+    with acting_at(now):
+        return user.has_perm("cases.work_on_episode", episode)
 
 
 # --- Send -----------------------------------------------------------------------------------------
@@ -384,7 +388,7 @@ def message_send(
     A letter to a family member whose own address differs from the family's goes to the address chosen
     (`address_choice`: "member" or "family"); a confidential address is never one of the choices. A
     notice to a partner agency goes only while the family's consent to share with it is in force."""
-    if not may_send(by, contact=contact, episode=episode):
+    if not may_send(by, contact=contact, episode=episode, now=now):
         raise WorkflowError("You cannot send letters from this record.")
     return message_create(
         kind=kind,
@@ -506,7 +510,7 @@ def _letter_address(family, person: Person | None, choice: str) -> list[str]:
 def message_retry(*, message: Message, by, now: datetime) -> Message:
     """Send a failed message again (the same message, the same key: it goes once)."""
     locked = Message.objects.select_for_update().get(pk=message.pk)
-    if not may_send(by, contact=locked.contact, episode=locked.episode):
+    if not may_send(by, contact=locked.contact, episode=locked.episode, now=now):
         raise WorkflowError("You cannot send letters from this record.")
     if locked.status != Message.Status.FAILED:
         raise WorkflowError("Only a message that failed can be sent again.")
@@ -587,7 +591,7 @@ def _email(message: Message, connection) -> EmailMultiAlternatives:
     return email
 
 
-def deliver(message_id: int, *, now: datetime | None = None, last_try: bool = False) -> Message | None:
+def deliver(message_id: int, *, now: datetime, last_try: bool = False) -> Message | None:
     """Send one queued message, exactly once (the Celery task's body).
 
     The row stays locked while the mail server or GOV.UK Notify is spoken to, so a second delivery of
@@ -595,7 +599,6 @@ def deliver(message_id: int, *, now: datetime | None = None, last_try: bool = Fa
     A message still "sending" with a reason after this call is waiting to be tried again (Notify was
     unavailable): the task retries it, and on its `last_try` such a message fails instead.
     """
-    now = now or timezone.now()
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != Message.Status.SENDING or message.via == Message.Via.PRINT:
@@ -731,11 +734,13 @@ def messages_of(*, contact: Contact | None = None, episode: Episode | None = Non
     return Message.objects.filter(episode=episode).order_by("-created_at")
 
 
-def require_sender(user, *, contact: Contact | None = None, episode: Episode | None = None) -> None:
+def require_sender(
+    user, *, contact: Contact | None = None, episode: Episode | None = None, now: datetime | None = None
+) -> None:
     if contact is not None:
         require_perm(user, "cases.record_contact")
     else:
-        require_perm(user, "cases.work_on_episode", episode)
+        require_perm(user, "cases.work_on_episode", episode, now=now)
 
 
 def templates_all():

@@ -529,7 +529,7 @@ def consent_withdraw(
     told_by: Person | None = None,
     told_by_name: str = "",
     how: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> Consent:
     """The family withdrew a consent: from the moment they told us it is no longer in force, so every
     gate that asks (`cases.selectors.sharing_consented`) says no at once. Who told us (a person in the
@@ -537,7 +537,6 @@ def consent_withdraw(
     professional of each open episode of the family is told (a notice on the episode and an email).
 
     `on` alone (a date) is the older call: the withdrawal is recorded without the telling."""
-    now = now or timezone.now()
     if told_at is None and on is None:
         raise WorkflowError("Say when the family told us they withdrew their consent.")
     if told_at is not None and told_at > now:
