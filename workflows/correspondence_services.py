@@ -37,6 +37,7 @@ from cases import selectors
 from cases.correspondence import DEFAULT_TEMPLATES
 from cases.models import AgencyInvolvement, Communication, Contact, CorrespondenceTemplate, Episode, Message, Person
 from deadlines.alerts import alert_message_failed
+from deadlines.services import deadline_retract_event
 from kit.permissions import require_perm, require_role
 from kit.time import LONDON, acting_at
 from workflows import correspondence_notify as notify
@@ -539,12 +540,22 @@ def _enqueue(message: Message) -> None:
 
 
 def _mark_sent(message: Message, *, now: datetime) -> None:
-    """Sent: record the communication, whose event stops the clock that waited for it. Sent again after a
-    failure, the message keeps the communication it had (the clock it stopped stays stopped)."""
+    """Sent: record the communication, whose event stops the clock that waited for it. Sent again after
+    Notify reported it undelivered (which opened that clock again: `_undelivered`), the message keeps its
+    communication, now sent at this time, and its event stops the clock again, now."""
     message.status = Message.Status.SENT
     message.sent_at = now
     message.failure_reason = ""
     if message.communication_id is not None:
+        communication = message.communication
+        event = services.COMMUNICATION_EVENTS.get(communication.kind)
+        if message.failed_at is not None and communication.sent_at < now:
+            communication.sent_at = now
+            communication.save(update_fields=["sent_at"])
+            if event:
+                services.emit_event(
+                    event, now=now, actor=message.created_by, contact=message.contact, episode=message.episode
+                )
         return
     message.communication = services.communication_record(
         family=message.family,
@@ -682,8 +693,36 @@ def apply_status(*, provider_id: str = "", reference: str = "", status: str, at:
             message.delivered_at = at or now
             message.save()
         else:
+            _undelivered(message)
             _mark_failed(message, reason, now=at or now)
         return message
+
+
+def _undelivered(message: Message) -> None:
+    """Notify reports that a message recorded as sent never arrived: the clock its sending stopped (B2's
+    acknowledgement, B5's meeting outcome, ...) is open again from its start, as if it had not been sent
+    (deadlines.services.deadline_retract_event), and the sender is alerted (`_mark_failed`). Another
+    communication of the same kind on the record that did go (a phone call recorded since) stops it again
+    at its own time. Sent again successfully, the message stops it again then (`_mark_sent`)."""
+    communication = message.communication
+    event = services.COMMUNICATION_EVENTS.get(communication.kind) if communication is not None else None
+    if event is None:
+        return
+    deadline_retract_event(
+        event=event, at=communication.sent_at, contact=communication.contact, episode=communication.episode
+    )
+    kinds = [kind for kind, fired in services.COMMUNICATION_EVENTS.items() if fired == event]
+    other = (
+        Communication.objects.filter(contact=communication.contact, episode=communication.episode, kind__in=kinds)
+        .exclude(pk=communication.pk)
+        .exclude(message__status=Message.Status.FAILED)
+        .order_by("sent_at", "pk")
+        .first()
+    )
+    if other is not None:
+        services.emit_event(
+            event, now=other.sent_at, actor=other.recorded_by, contact=other.contact, episode=other.episode
+        )
 
 
 def messages_poll(*, now: datetime, limit: int = 200) -> int:
