@@ -13,6 +13,8 @@ from datetime import datetime
 
 from simple_history.utils import bulk_update_with_history, get_history_manager_for_model
 
+REASON_MAX = 100  # simple-history keeps the change reason in a 100-character column
+
 
 def update_with_history(objs: Sequence, fields: Sequence[str], *, by, now: datetime, reason: str = "") -> None:
     """Write `fields` of `objs` (instances of one tracked model, already changed in memory) and one history
@@ -21,7 +23,12 @@ def update_with_history(objs: Sequence, fields: Sequence[str], *, by, now: datet
     if not objs:
         return
     bulk_update_with_history(
-        objs, type(objs[0]), list(fields), default_user=by, default_date=now, default_change_reason=reason or None
+        objs,
+        type(objs[0]),
+        list(fields),
+        default_user=by,
+        default_date=now,
+        default_change_reason=reason[:REASON_MAX] or None,
     )
 
 
@@ -32,5 +39,5 @@ def history_of_update(objs: Iterable, *, by, now: datetime, reason: str = "") ->
     if not objs:
         return
     get_history_manager_for_model(type(objs[0])).bulk_history_create(
-        objs, update=True, default_user=by, default_date=now, default_change_reason=reason
+        objs, update=True, default_user=by, default_date=now, default_change_reason=reason[:REASON_MAX]
     )
