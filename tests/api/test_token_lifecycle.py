@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +32,7 @@ def fresh_rate_counts():
 
 def test_expired_access_tokens_are_deleted_a_day_after_they_expire(users, team):
     api_client, _secret = new_client(users, team=team)
-    lifetime = timedelta(hours=1)
+    lifetime = timedelta(seconds=settings.API_ACCESS_TOKEN_SECONDS)
 
     def issue(at):
         return services.access_token_issue(client=api_client, now=at)
@@ -41,7 +42,7 @@ def test_expired_access_tokens_are_deleted_a_day_after_they_expire(users, team):
     issue(NOW - lifetime - timedelta(hours=23))  # expired 23 hours ago: kept
     ended = issue(NOW - timedelta(days=2))
     AccessToken.objects.filter(token_hash=services.token_hash(ended.access_token)).update(revoked_at=NOW)
-    live = issue(NOW - timedelta(minutes=5))  # still working: kept
+    live = issue(NOW - timedelta(seconds=30))  # still working: kept
     with time_machine.travel(NOW, tick=False):
         assert purge_access_tokens() == 3  # the task reads the clock once and purges
     kept = set(AccessToken.objects.values_list("token_hash", flat=True))
