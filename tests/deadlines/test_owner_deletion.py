@@ -80,7 +80,7 @@ def test_a_team_with_clocks_cannot_be_deleted(owned, owner):
 def test_deleting_a_worker_takes_their_own_clocks_and_the_counts_follow():
     worker = make_user("leaver", None, None)
     DeadlineFactory(worker=worker, rule_id="B20", team=None, assignee=None)
-    DeadlineFactory(worker=worker, rule_id="B20", team=None, assignee=None, breached=True)
+    DeadlineFactory(worker=worker, rule_id="B20", team=None, assignee=None, breached=True, met=True, cycle=2)
     assert counts_reconcile(now=NOW).clean
     worker.delete()
     assert not Deadline.objects.filter(worker_id=worker.pk).exists()
