@@ -350,12 +350,12 @@ class _Run:
         moving = {
             ids["families"][family]: ids["teams"][team] for family, team in open_team.items() if family not in made_now
         }
-        families = list(Family.objects.filter(pk__in=moving).order_by("pk"))
-        for family in families:
-            family.team_id = moving[family.pk]
+        moved = list(Family.objects.filter(pk__in=moving).order_by("pk"))
+        for record in moved:
+            record.team_id = moving[record.pk]
         # Each move in the family's history (the COPY writer writes history only for the rows it inserts).
         update_with_history(
-            families, ["team"], by=self.by, now=self.now, reason="Imported: moved with its open episode"
+            moved, ["team"], by=self.by, now=self.now, reason="Imported: moved with its open episode"
         )
 
         # Case notes.
