@@ -354,9 +354,7 @@ class _Run:
         for record in moved:
             record.team_id = moving[record.pk]
         # Each move in the family's history (the COPY writer writes history only for the rows it inserts).
-        update_with_history(
-            moved, ["team"], by=self.by, now=self.now, reason="Imported: moved with its open episode"
-        )
+        update_with_history(moved, ["team"], by=self.by, now=self.now, reason="Imported: moved with its open episode")
 
         # Case notes.
         notes = [(sid, v) for episode_sid, _ in episodes for sid, v in self.notes_of.get(episode_sid, ())]
