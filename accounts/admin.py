@@ -7,7 +7,7 @@ team changes made here are recorded like any other (accounts/audit.py), and nobo
 own roles, team or admin flags.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,8 +29,25 @@ SELF_CHANGE_MESSAGE = (
 )
 
 
+class DeactivateNotDelete:
+    """A member of staff or a team that records point at (their clocks, their history) cannot be deleted:
+    Django lists what protects them, and this says why and what to do instead."""
+
+    deactivate_instead = ""
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected:
+            messages.warning(request, self.deactivate_instead)
+        return deleted, counts, perms_needed, protected
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(DeactivateNotDelete, BaseUserAdmin):
+    deactivate_instead = (
+        "A council deactivates staff rather than deleting them: untick Active. Their clocks, records and "
+        "history keep their name, and the board's counts stay true."
+    )
     fieldsets = BaseUserAdmin.fieldsets + (
         ("Early Help", {"fields": ("team", "service", "job_title", "working_pattern", "caseload_capacity_override")}),
     )
@@ -84,4 +101,9 @@ class TwoFactorResetAdmin(ReadOnlyAdmin):
     list_display = ("reset_at", "user", "reset_by", "reason", "devices_removed", "owner_notified_at_address")
 
 
-admin.site.register(Team)
+@admin.register(Team)
+class TeamAdmin(DeactivateNotDelete, admin.ModelAdmin):
+    deactivate_instead = (
+        "A team with clocks cannot be deleted: move its members and cases to another team (transfers and "
+        "bulk reallocation) and leave it empty. Its clocks, and the board's counts, stay true."
+    )

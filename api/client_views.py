@@ -1,5 +1,6 @@
 """The administrator's pages for API clients: the list, a new client (its token shown once), a client
-secret for OAuth client credentials (created or rotated, shown once: ADR 54), revoking."""
+secret for OAuth client credentials (created or rotated, shown once: ADR 54), the client's token rotated
+(the new one shown once, the old one ended at once), revoking."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import ADMINISTRATOR
 from api import services
-from api.forms import ClientForm, RevokeForm, SecretForm
+from api.forms import ClientForm, RevokeForm, SecretForm, TokenRotateForm
 from api.models import ApiClient
 from kit.permissions import require_role
 
@@ -98,4 +99,25 @@ def client_secret(request):
         "secret": issued.secret,
         "rotated": had_one,
     }
+    return redirect("api_clients:client_list")
+
+
+@login_required
+@require_POST
+def client_token(request):
+    """A new long-lived token for the client in place of the old one, which stops working at once."""
+    require_role(request.user, ADMINISTRATOR)
+    form = TokenRotateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That client no longer exists or has been revoked.")
+        return redirect("api_clients:client_list")
+    try:
+        issued = services.api_client_token_rotate(
+            client=form.cleaned_data["client"], by=request.user, now=timezone.now()
+        )
+    except services.ClientRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("api_clients:client_list")
+    # Shown once, on the next page; only its hash is kept.
+    request.session[TOKEN_SESSION_KEY] = {"name": issued.client.name, "token": issued.token, "rotated": True}
     return redirect("api_clients:client_list")

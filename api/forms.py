@@ -48,3 +48,9 @@ class SecretForm(GdsForm):
     client = forms.ModelChoiceField(
         queryset=ApiClient.objects.filter(revoked_at__isnull=True), widget=forms.HiddenInput
     )
+
+
+class TokenRotateForm(GdsForm):
+    client = forms.ModelChoiceField(
+        queryset=ApiClient.objects.filter(revoked_at__isnull=True), widget=forms.HiddenInput
+    )

@@ -168,6 +168,36 @@ def api_client_secret_rotate(*, client: ApiClient, by: User, now: datetime) -> I
     return IssuedSecret(client=client, secret=secret)
 
 
+@transaction.atomic
+def api_client_token_rotate(*, client: ApiClient, by: User, now: datetime) -> IssuedClient:
+    """A new long-lived token in place of the client's: the old one stops working at once (only the new
+    one's hash is kept; the history keeps which prefix was replaced, when and by whom). Access tokens
+    issued for the client's secret are not the token's and go on until they expire."""
+    client = ApiClient.objects.select_for_update().get(pk=client.pk)
+    if client.revoked_at is not None:
+        raise ClientRefused(f"{client.name} has been revoked: add a new client instead")
+    token = _new_token()
+    client.token_hash = token_hash(token)
+    client.token_prefix = token[: len(TOKEN_PREFIX) + 4]
+    client._history_user = by
+    client._change_reason = f"Token rotated by {by}"
+    client.save(update_fields=["token_hash", "token_prefix"])
+    return IssuedClient(client=client, token=token)
+
+
+# Expired access tokens are kept this long after they end (a support question about a failed call
+# can still find the row), then deleted by the beat task `api.tasks.purge_access_tokens`.
+EXPIRED_ACCESS_TOKENS_KEPT = timedelta(days=1)
+
+
+def access_tokens_purge(*, now: datetime) -> int:
+    """Delete the access tokens that expired more than EXPIRED_ACCESS_TOKENS_KEPT before `now` (ended ones
+    too: they expire as the others do). Each token's history keeps its issue and any ending; its deletion
+    is recorded in that history by the same delete. Returns how many were deleted."""
+    deleted, _ = AccessToken.objects.filter(expires_at__lt=now - EXPIRED_ACCESS_TOKENS_KEPT).delete()
+    return deleted
+
+
 def client_for_credentials(client_id: str, secret: str) -> ApiClient | None:
     """The active client with this id and secret (compared in constant time), or None."""
     if not CLIENT_ID_SHAPE.fullmatch(client_id) or not secret.startswith(SECRET_PREFIX):

@@ -28,4 +28,5 @@ client_urlpatterns = [
     path("api-clients/new/", client_views.client_create, name="client_create"),
     path("api-clients/revoke/", client_views.client_revoke, name="client_revoke"),
     path("api-clients/secret/", client_views.client_secret, name="client_secret"),
+    path("api-clients/token/", client_views.client_token, name="client_token"),
 ]

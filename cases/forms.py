@@ -21,7 +21,7 @@ from cases.validators import (
     validate_upn,
 )
 from kit.forms import MAX_TEXT, GdsForm, GdsModelForm, SafeTextMixin, date_field, parse_time
-from kit.time import LONDON
+from kit.time import LONDON, london_date
 
 
 class MatchSearchForm(SafeTextMixin, GdsForm):
@@ -71,8 +71,12 @@ class PersonFieldsMixin(forms.Form):
             validate_upn(value)
         return value
 
+    def __init__(self, *args, now: datetime, **kwargs):
+        self.today = london_date(now)  # "today or in the past" is the day the view read the clock
+        super().__init__(*args, **kwargs)
+
     def clean_person(self, cleaned):
-        today = timezone.localdate()
+        today = self.today
         dob = cleaned.get("date_of_birth")
         edd = cleaned.get("expected_date_of_birth")
         if dob and dob > today:
@@ -328,7 +332,8 @@ class DecisionForm(SafeTextMixin, GdsForm):
         Contact.Decision.SINGLE_AGENCY: ("agency", "lead_partner", "oversight_team"),
     }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, now: datetime, **kwargs):
+        self.today = london_date(now)
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.exclude(kind__in=["front_door", "duty"]).order_by("name")
         self.fields["team"].empty_label = "Choose a team"
@@ -371,7 +376,7 @@ class DecisionForm(SafeTextMixin, GdsForm):
                     "agency", "Name the agency that agreed to support the family, or choose its lead professional"
                 )
         assessed = cleaned.get("social_care_assessment_date")
-        if assessed and assessed > timezone.localdate():
+        if assessed and assessed > self.today:
             self.add_error("social_care_assessment_date", "The date must be today or in the past")
         return cleaned
 
@@ -435,11 +440,15 @@ class ConsentForm(SafeTextMixin, GdsForm):
     given_by_name = forms.CharField(label="From whom", max_length=200)
     recorded_on = date_field("Date")
 
+    def __init__(self, *args, now: datetime, **kwargs):
+        self.today = london_date(now)
+        super().__init__(*args, **kwargs)
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("purpose") == Consent.Purpose.SHARE and not (cleaned.get("agency") or "").strip():
             self.add_error("agency", "Name the agency the family agreed to share with")
-        if cleaned.get("recorded_on") and cleaned["recorded_on"] > timezone.localdate():
+        if cleaned.get("recorded_on") and cleaned["recorded_on"] > self.today:
             self.add_error("recorded_on", "The date must be today or in the past")
         return cleaned
 

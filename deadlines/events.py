@@ -36,6 +36,9 @@ ICDM_HELD = "icdm_held"  # ... at an Integrated Case Discussion Meeting
 MEETING_OUTCOME_SENT = "meeting_outcome_sent"  # referrer told the meeting's outcome
 MEETING_DECIDED_ALLOCATE = "meeting_decided_allocate"  # the meeting decided to allocate (timed when it was held)
 MAAM_DECIDED_ALLOCATE = "maam_decided_allocate"  # a MAAM decided to allocate to a Family Solutions Practitioner
+# The path's own event for the same outcome: the front door itself (triage or daily screening) decided to
+# allocate, without a meeting (B4: "stepped down to Early Help ... within 24 hours of being screened").
+SCREENING_DECIDED_ALLOCATE = "screening_decided_allocate"
 # A step of its own, recorded on the contact page after the decision to allocate (A3).
 REFERRAL_SENT_TO_TEAM = "referral_sent_to_team"  # referral passed to the (neighbourhood) EH team
 
@@ -108,6 +111,7 @@ EVENTS: frozenset[str] = frozenset(
         MEETING_OUTCOME_SENT,
         MEETING_DECIDED_ALLOCATE,
         MAAM_DECIDED_ALLOCATE,
+        SCREENING_DECIDED_ALLOCATE,
         REFERRAL_SENT_TO_TEAM,
         EPISODE_OPENED,
         STEP_DOWN_RECEIVED,
@@ -202,6 +206,7 @@ EVENT_LABELS: dict[str, str] = {
     MAAM_HELD: "the family was discussed at the Multi Agency Action Meeting",
     ICDM_HELD: "the family was discussed at the Integrated Case Discussion Meeting",
     MAAM_DECIDED_ALLOCATE: "the MAAM decided to allocate to a Family Solutions practitioner",
+    SCREENING_DECIDED_ALLOCATE: "the front door's screening decided to allocate to an Early Help team (no meeting)",
     CONTACT_ESCALATION_RAISED: "a disagreement over the contact's routing was escalated to the operational leads",
     CONTACT_ESCALATION_RESOLVED: "the operational leads' outcome on the contact's escalation was recorded",
     EPISODE_ESCALATION_RAISED: "a step-up or step-down disagreement was escalated to the operational leads",
@@ -209,6 +214,44 @@ EVENT_LABELS: dict[str, str] = {
     RE_REFERRAL_AFTER_STEP_UP: "a contact arrived within 3 months of a step-up decision (routed to the duty manager)",
     RE_REFERRAL_REVIEWED: "the duty manager decided whether a Child and Family Assessment is triggered",
 }
+
+
+# The outcomes of a front-door decision (cases.Contact.Decision values) and the event each sends.
+_OUTCOME_EVENTS = {
+    "step_up": CONTACT_DECIDED_STEP_UP,
+    "meeting": CONTACT_DECIDED_MEETING,
+    "allocate": CONTACT_DECIDED_ALLOCATE,
+    "single_agency": CONTACT_DECIDED_CLOSE,
+    "signpost": CONTACT_DECIDED_CLOSE,
+    "no_further_action": CONTACT_DECIDED_CLOSE,
+}
+_MEETING_DECIDED = {"NAM": CONTACT_DECIDED_NAM, "MAAM": CONTACT_DECIDED_MAAM, "ICDM": CONTACT_DECIDED_ICDM}
+
+
+def decision_events(decision: str, *, meeting_kind: str = "", at_meeting: str = "") -> tuple[str, ...]:
+    """The events of one front-door decision, whichever path made it: the one list every path sends.
+
+    The outcome's events are the same on every path (triage on the contact page, the daily screening,
+    a NAM, MAAM or ICDM's outcome, the import of a decided contact): `DECISION_MADE` and the outcome's
+    `CONTACT_DECIDED_*` ("awaiting consent" is not final and sends `DECISION_MADE` alone). Only the
+    path's own events differ: a decision to go to a meeting names its kind (`meeting_kind`); a
+    decision to allocate taken at a meeting (`at_meeting`, its kind) is the meeting's (B6), one taken
+    by the front door itself is screening's (B4). A rule that ends on an outcome (B1) therefore ends
+    whichever path decided it.
+    """
+    found = [DECISION_MADE]
+    if decision in _OUTCOME_EVENTS:
+        found.append(_OUTCOME_EVENTS[decision])
+    if decision == "meeting":
+        found.append(_MEETING_DECIDED[meeting_kind])
+    if decision == "allocate":
+        if at_meeting:
+            found.append(MEETING_DECIDED_ALLOCATE)
+            if at_meeting == "MAAM":
+                found.append(MAAM_DECIDED_ALLOCATE)
+        else:
+            found.append(SCREENING_DECIDED_ALLOCATE)
+    return tuple(found)
 
 
 def event_label(name: str) -> str:
@@ -300,6 +343,7 @@ EMITTED_BY: dict[str, tuple[str, ...]] = {
     MEETING_OUTCOME_SENT: (_F + "communication_record",),
     MEETING_DECIDED_ALLOCATE: (_F + "meeting_record_outcome",),
     MAAM_DECIDED_ALLOCATE: (_F + "meeting_record_outcome",),
+    SCREENING_DECIDED_ALLOCATE: (_F + "contact_decide",),
     REFERRAL_SENT_TO_TEAM: (_F + "contact_referral_sent",),
     EPISODE_OPENED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),
     STEP_DOWN_RECEIVED: (_F + "contact_decide", _F + "meeting_record_outcome", _E + "step_down_receive"),

@@ -197,13 +197,15 @@ class Deadline(models.Model):
     stop_reason = models.CharField(max_length=10, choices=StopReason.choices, blank=True)
     # An aim rather than a standard (A11): it can become overdue, never breached.
     flag_only = models.BooleanField(default=False)
+    # The clock summaries (deadlines.counts, ADR 41) count clocks by assignee and team: deleting either
+    # would change their clocks behind the counts' back (Django's SET_NULL is an UPDATE no signal tells
+    # of), so a member of staff or a team with clocks is deactivated, never deleted (PROTECT; the admin
+    # says so). `worker` cascades: those deletes are counted (the pre_delete receiver).
     assignee = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_deadlines"
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_deadlines"
     )
     # Whose board it is on, and whose team leaders are the escalation.
-    team = models.ForeignKey(
-        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="deadlines"
-    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="deadlines")
     # Claimed by the alert job (conditional UPDATE): set once, so each level alerts once ever.
     overdue_alerted_at = models.DateTimeField(null=True, blank=True)
     breach_alerted_at = models.DateTimeField(null=True, blank=True)

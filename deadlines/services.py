@@ -223,6 +223,68 @@ def deadline_record_event(
     )
 
 
+@dataclass(frozen=True)
+class Retraction:
+    """What `deadline_retract_event` did: the clocks opened again, and those it could not (a later cycle of
+    a recurring rule has itself been met since: the caller is told, and the alert says what happened)."""
+
+    reopened: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
+
+
+@transaction.atomic
+def deadline_retract_event(
+    *, event: str, at: datetime, contact=None, episode=None, key: str = "", rulebooks: Sequence[Rulebook] | None = None
+) -> Retraction:
+    """`event`, recorded as happening at `at`, did not happen after all (a letter whose sending stopped a
+    clock was later reported undelivered): the clocks it met are open again, as if it had never come.
+
+    A clock is taken as met by this event when its rule stops on it (`stops_on`), it was met, and it stopped
+    at the moment the event would stop it (`engine.met_at`), on the same subject (an event on an episode
+    also counts for its contact, as in `deadline_record_event`) and, for a per-record rule, the same `key`.
+    Its limits are unchanged, so a clock now past its maximum is breached at once and alerts as any other.
+    The next cycle a recurring rule started when it was met is deleted while still open (it should never
+    have started); if it has been met itself since, nothing is changed and the clock is reported as left.
+    `stops_on_all` rules are not reopened (no shipped rule stops on a communication that way).
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r}; events are listed in deadlines/events.py")
+    if contact is None and episode is not None and episode.contact_id is not None:
+        contact = episode.contact
+    subjects = {"contact": contact, "episode": episode}
+    books = tuple(active_rulebooks(at) if rulebooks is None else rulebooks)
+    condition = Q()
+    for book in books:
+        for rule in book.rules.values():
+            subject = subjects.get(rule.applies_to)
+            if event in rule.stops_on and subject is not None:
+                one = Q(rulebook=book.slug, rule_id=rule.id, **{_SUBJECT_FIELD[rule.applies_to]: subject})
+                condition |= one & Q(key=key) if rule.per_record and key else one
+    if not condition:
+        return Retraction()
+    met = Deadline.objects.filter(condition, stop_reason=Deadline.StopReason.MET).select_for_update().order_by("id")
+    reopened, left = [], []
+    for row in met:
+        if row.stopped_at != engine.met_at(row.started_at, at):
+            continue  # met by something else, at another moment
+        later = Deadline.objects.filter(
+            rulebook=row.rulebook,
+            rule_id=row.rule_id,
+            contact_id=row.contact_id,
+            episode_id=row.episode_id,
+            worker_id=row.worker_id,
+            key=row.key,
+            cycle__gt=row.cycle,
+        )
+        if later.filter(stopped_at__isnull=False).exists():
+            left.append(row.rule_id)
+            continue
+        later.delete()  # counted (deadlines.counts' pre_delete receiver)
+        Deadline.objects.filter(pk=row.pk).update(stopped_at=None, stop_reason="")
+        reopened.append(row.rule_id)
+    return Retraction(reopened=tuple(reopened), left=tuple(left))
+
+
 def _open_for(subjects: dict, keys: set[tuple[str, str]], rule_of: dict):
     """Open deadlines of the given (rulebook, rule) keys, each on the subject its rule names."""
     condition = Q()

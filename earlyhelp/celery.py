@@ -1,9 +1,10 @@
-"""The Celery app. Each app declares its own beat entries (deadlines, oversight and workflows `schedule`)."""
+"""The Celery app. Each app declares its own beat entries (deadlines, oversight, workflows and api `schedule`)."""
 
 import os
 
 from celery import Celery
 
+from api import schedule as api_schedule
 from deadlines import schedule as deadlines_schedule
 from oversight import schedule as oversight_schedule
 from workflows import schedule as workflows_schedule
@@ -21,6 +22,7 @@ def celery_defaults() -> dict:
             **deadlines_schedule.beat_schedule(),
             **oversight_schedule.beat_schedule(),
             **workflows_schedule.beat_schedule(),
+            **api_schedule.beat_schedule(),
         }
     }
 

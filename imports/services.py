@@ -51,8 +51,8 @@ from imports.clocks import BatchClocks
 from imports.layout import CONTACT_STATE_FOR_DECISION
 from imports.models import SourceKey
 from imports.writer import Writer
+from kit.history import update_with_history
 from kit.time import LONDON
-from workflows.services import DECISION_EVENTS, MEETING_DECIDED_EVENTS
 
 FROM_OLD_SYSTEM = "Recorded in the council's previous system."
 BATCH_SIZE = 500
@@ -347,10 +347,14 @@ class _Run:
 
         # A family imported before whose new episode is open moves to the episode's team.
         made_now = {sid for sid, _ in new}
-        for family, team in open_team.items():
-            if family in made_now:
-                continue
-            Family.objects.filter(pk=ids["families"][family]).update(team_id=ids["teams"][team])
+        moving = {
+            ids["families"][family]: ids["teams"][team] for family, team in open_team.items() if family not in made_now
+        }
+        moved = list(Family.objects.filter(pk__in=moving).order_by("pk"))
+        for record in moved:
+            record.team_id = moving[record.pk]
+        # Each move in the family's history (the COPY writer writes history only for the rows it inserts).
+        update_with_history(moved, ["team"], by=self.by, now=self.now, reason="Imported: moved with its open episode")
 
         # Case notes.
         notes = [(sid, v) for episode_sid, _ in episodes for sid, v in self.notes_of.get(episode_sid, ())]
@@ -512,15 +516,7 @@ class _Run:
     # --- clocks ------------------------------------------------------------------------------------------
     def contact_clocks(self, contact: Contact, v: dict) -> None:
         """A contact still at the front door: its receipt, and a decision that leaves it open."""
-        found = [(events.CONTACT_RECEIVED, contact.received_at)]
-        decision = v.get("decision") or ""
-        if decision:
-            at = v["decided_at"]
-            found += [(events.SCREENING_HELD, at), (events.DECISION_MADE, at)]
-            if decision in DECISION_EVENTS:
-                found.append((DECISION_EVENTS[decision], at))
-            if decision == Contact.Decision.MEETING:
-                found.append((MEETING_DECIDED_EVENTS[v["meeting_kind"]], at))
+        found = contact_events(contact, v)
         self.clocks.contact_events(contact, found, creator_team_id=_team_of(contact.created_by))
 
     def episode_clocks(self, episode: Episode, v: dict, records: dict, contact: Contact | None) -> None:
@@ -566,6 +562,18 @@ class _Run:
             found[review:] = sorted(found[review:], key=lambda item: item[1])
         creator = _team_of(contact.created_by) if contact is not None else None
         self.clocks.episode_events(episode, found, contact=contact, creator_team_id=creator)
+
+
+def contact_events(contact: Contact, v: dict) -> list[tuple[str, datetime]]:
+    """The events of an imported contact still at the front door, in order: its receipt, and its decision
+    with the same events the front door's decision sends (deadlines.events.decision_events)."""
+    found = [(events.CONTACT_RECEIVED, contact.received_at)]
+    decision = v.get("decision") or ""
+    if decision:
+        at = v["decided_at"]
+        found.append((events.SCREENING_HELD, at))
+        found += [(event, at) for event in events.decision_events(decision, meeting_kind=v.get("meeting_kind", ""))]
+    return found
 
 
 def _team_of(user: User | None) -> int | None:

@@ -7,12 +7,27 @@ message="Only the lead professional can ...")`).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.core.exceptions import PermissionDenied
 
+from kit.time import acting_at
 
-def require_perm(user, perm: str, obj=None, *, message: str = "", error: type[Exception] = PermissionDenied) -> None:
-    """Refuse unless `user` holds `perm` (a `rules` permission), on `obj` where the rule looks at one."""
-    if not user.has_perm(perm, obj):
+
+def require_perm(
+    user,
+    perm: str,
+    obj=None,
+    *,
+    now: datetime | None = None,
+    message: str = "",
+    error: type[Exception] = PermissionDenied,
+) -> None:
+    """Refuse unless `user` holds `perm` (a `rules` permission), on `obj` where the rule looks at one, for an
+    action happening at `now` (a rule that depends on the date judges then: kit.time.acting_at)."""
+    with acting_at(now):
+        allowed = user.has_perm(perm, obj)
+    if not allowed:
         raise error(message)
 
 

@@ -23,6 +23,7 @@ from accounts import roles
 from accounts.models import PartnerInvitation, PartnerOrganisation, User
 from cases import services as case_services
 from cases.models import Consent, Contact, Membership, PartnerUpdate, RiskIndicator
+from kit.history import history_of_update, update_with_history
 from kit.permissions import require_perm, require_role
 from partners import selectors
 from partners.forms import CARERS, CHILDREN
@@ -127,6 +128,8 @@ def invitation_accept(*, invitation: PartnerInvitation, password: str, now: date
     )
     if not used:
         raise PartnerRefused("This invitation has been used or has expired: ask your administrator for a new one.")
+    invitation.refresh_from_db()
+    history_of_update([invitation], by=invitation.user, now=now, reason="Invitation used")
     user = invitation.user
     user.set_password(password)
     user.save(update_fields=["password"])
@@ -250,7 +253,9 @@ def request_submit(*, support_request: SupportRequest, answers: dict, by, now: d
             given_by_name=a.get("consent_given_by", ""),
             recorded_on=given_on,
         )
-    SupportRequest.objects.filter(pk=saved.pk).update(submitted_at=now, contact=contact)
+    saved.submitted_at = now
+    saved.contact = contact
+    update_with_history([saved], ["submitted_at", "contact"], by=by, now=now)
     correspondence_services.acknowledgement_send_automatically(contact=contact, now=now)
     return contact
 
@@ -294,6 +299,7 @@ def review_invite(*, episode, invitees, review_at: datetime, place: str, by, now
         episode,
         message="Only the lead professional or their team leader can invite partners to a review.",
         error=PartnerRefused,
+        now=now,
     )
     if not episode.is_open:
         raise PartnerRefused(f"{episode.reference} is closed: there are no more reviews to invite anyone to.")

@@ -45,6 +45,7 @@ from django.views import View
 
 from cases.models import Draft
 from kit.permissions import require_perm
+from kit.time import acting_at
 from workflows import episode_services
 from workflows.episode_forms import draft_querydict, restore_draft
 from workflows.errors import CaseChanged, WorkflowError
@@ -108,9 +109,10 @@ class ActionView(View):
     def check_permission(self, target) -> None:
         names = (self.permission,) if isinstance(self.permission, str) else self.permission
         names = tuple(name for name in names if name)
-        if not names or any(self.request.user.has_perm(name, target) for name in names[:-1]):
-            return
-        require_perm(self.request.user, names[-1], target)
+        with acting_at(self.now):  # the one time this request reads: rules that depend on the date use it
+            if not names or any(self.request.user.has_perm(name, target) for name in names[:-1]):
+                return
+        require_perm(self.request.user, names[-1], target, now=self.now)
 
     def before(self) -> HttpResponse | None:
         """A response instead of the form (a closed record, a decided request), or None to go on."""

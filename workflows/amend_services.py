@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import transaction
 
 from cases.models import Assessment, CaseNote, Episode, Plan
+from kit.history import history_of_update
 from workflows.episode_services import ASSESSMENT_TEXT_FIELDS
 from workflows.errors import WorkflowError
 
@@ -107,6 +108,8 @@ def amend_record(*, kind: str, record, changes: dict, reason: str, by, now: date
         current._history_user = by
         current._history_date = now
         current.save()
-        # Not a change of the episode (no version, no history): the episode page's cue to look for amendments.
-        Episode.objects.filter(pk=current.episode_id, records_amended=False).update(records_amended=True)
+        # Not a change of the episode's content (no version): the episode page's cue to look for amendments,
+        # set once (a conditional UPDATE), with a history row when it is set.
+        if Episode.objects.filter(pk=current.episode_id, records_amended=False).update(records_amended=True):
+            history_of_update(Episode.objects.filter(pk=current.episode_id), by=by, now=now, reason=reason)
     return current

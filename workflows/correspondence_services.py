@@ -37,8 +37,9 @@ from cases import selectors
 from cases.correspondence import DEFAULT_TEMPLATES
 from cases.models import AgencyInvolvement, Communication, Contact, CorrespondenceTemplate, Episode, Message, Person
 from deadlines.alerts import alert_message_failed
+from deadlines.services import deadline_retract_event
 from kit.permissions import require_perm, require_role
-from kit.time import LONDON
+from kit.time import LONDON, acting_at
 from workflows import correspondence_notify as notify
 from workflows import services
 from workflows.errors import WorkflowError
@@ -352,11 +353,15 @@ def compose(
     }
 
 
-def may_send(user, *, contact: Contact | None = None, episode: Episode | None = None) -> bool:
-    """The front door sends from a contact; whoever works on the episode sends from it."""
+def may_send(
+    user, *, contact: Contact | None = None, episode: Episode | None = None, now: datetime | None = None
+) -> bool:
+    """The front door sends from a contact; whoever works on the episode sends from it (at `now`: a partner
+    lead professional only while the family's consent to share is in force)."""
     if contact is not None:
         return user.has_perm("cases.record_contact")
-    return user.has_perm("cases.work_on_episode", episode)
+    with acting_at(now):
+        return user.has_perm("cases.work_on_episode", episode)
 
 
 # --- Send -----------------------------------------------------------------------------------------
@@ -384,7 +389,7 @@ def message_send(
     A letter to a family member whose own address differs from the family's goes to the address chosen
     (`address_choice`: "member" or "family"); a confidential address is never one of the choices. A
     notice to a partner agency goes only while the family's consent to share with it is in force."""
-    if not may_send(by, contact=contact, episode=episode):
+    if not may_send(by, contact=contact, episode=episode, now=now):
         raise WorkflowError("You cannot send letters from this record.")
     return message_create(
         kind=kind,
@@ -506,7 +511,7 @@ def _letter_address(family, person: Person | None, choice: str) -> list[str]:
 def message_retry(*, message: Message, by, now: datetime) -> Message:
     """Send a failed message again (the same message, the same key: it goes once)."""
     locked = Message.objects.select_for_update().get(pk=message.pk)
-    if not may_send(by, contact=locked.contact, episode=locked.episode):
+    if not may_send(by, contact=locked.contact, episode=locked.episode, now=now):
         raise WorkflowError("You cannot send letters from this record.")
     if locked.status != Message.Status.FAILED:
         raise WorkflowError("Only a message that failed can be sent again.")
@@ -535,12 +540,22 @@ def _enqueue(message: Message) -> None:
 
 
 def _mark_sent(message: Message, *, now: datetime) -> None:
-    """Sent: record the communication, whose event stops the clock that waited for it. Sent again after a
-    failure, the message keeps the communication it had (the clock it stopped stays stopped)."""
+    """Sent: record the communication, whose event stops the clock that waited for it. Sent again after
+    Notify reported it undelivered (which opened that clock again: `_undelivered`), the message keeps its
+    communication, now sent at this time, and its event stops the clock again, now."""
     message.status = Message.Status.SENT
     message.sent_at = now
     message.failure_reason = ""
     if message.communication_id is not None:
+        communication = message.communication
+        event = services.COMMUNICATION_EVENTS.get(communication.kind)
+        if message.failed_at is not None and communication.sent_at < now:
+            communication.sent_at = now
+            communication.save(update_fields=["sent_at"])
+            if event:
+                services.emit_event(
+                    event, now=now, actor=message.created_by, contact=message.contact, episode=message.episode
+                )
         return
     message.communication = services.communication_record(
         family=message.family,
@@ -587,7 +602,7 @@ def _email(message: Message, connection) -> EmailMultiAlternatives:
     return email
 
 
-def deliver(message_id: int, *, now: datetime | None = None, last_try: bool = False) -> Message | None:
+def deliver(message_id: int, *, now: datetime, last_try: bool = False) -> Message | None:
     """Send one queued message, exactly once (the Celery task's body).
 
     The row stays locked while the mail server or GOV.UK Notify is spoken to, so a second delivery of
@@ -595,7 +610,6 @@ def deliver(message_id: int, *, now: datetime | None = None, last_try: bool = Fa
     A message still "sending" with a reason after this call is waiting to be tried again (Notify was
     unavailable): the task retries it, and on its `last_try` such a message fails instead.
     """
-    now = now or timezone.now()
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != Message.Status.SENDING or message.via == Message.Via.PRINT:
@@ -679,8 +693,36 @@ def apply_status(*, provider_id: str = "", reference: str = "", status: str, at:
             message.delivered_at = at or now
             message.save()
         else:
+            _undelivered(message)
             _mark_failed(message, reason, now=at or now)
         return message
+
+
+def _undelivered(message: Message) -> None:
+    """Notify reports that a message recorded as sent never arrived: the clock its sending stopped (B2's
+    acknowledgement, B5's meeting outcome, ...) is open again from its start, as if it had not been sent
+    (deadlines.services.deadline_retract_event), and the sender is alerted (`_mark_failed`). Another
+    communication of the same kind on the record that did go (a phone call recorded since) stops it again
+    at its own time. Sent again successfully, the message stops it again then (`_mark_sent`)."""
+    communication = message.communication
+    event = services.COMMUNICATION_EVENTS.get(communication.kind) if communication is not None else None
+    if event is None:
+        return
+    deadline_retract_event(
+        event=event, at=communication.sent_at, contact=communication.contact, episode=communication.episode
+    )
+    kinds = [kind for kind, fired in services.COMMUNICATION_EVENTS.items() if fired == event]
+    other = (
+        Communication.objects.filter(contact=communication.contact, episode=communication.episode, kind__in=kinds)
+        .exclude(pk=communication.pk)
+        .exclude(message__status=Message.Status.FAILED)
+        .order_by("sent_at", "pk")
+        .first()
+    )
+    if other is not None:
+        services.emit_event(
+            event, now=other.sent_at, actor=other.recorded_by, contact=other.contact, episode=other.episode
+        )
 
 
 def messages_poll(*, now: datetime, limit: int = 200) -> int:
@@ -731,11 +773,13 @@ def messages_of(*, contact: Contact | None = None, episode: Episode | None = Non
     return Message.objects.filter(episode=episode).order_by("-created_at")
 
 
-def require_sender(user, *, contact: Contact | None = None, episode: Episode | None = None) -> None:
+def require_sender(
+    user, *, contact: Contact | None = None, episode: Episode | None = None, now: datetime | None = None
+) -> None:
     if contact is not None:
         require_perm(user, "cases.record_contact")
     else:
-        require_perm(user, "cases.work_on_episode", episode)
+        require_perm(user, "cases.work_on_episode", episode, now=now)
 
 
 def templates_all():

@@ -27,7 +27,7 @@ from cases.models import (
 )
 from kit.dates import long_datetime
 from kit.forms import MAX_TEXT, GdsForm, SafeTextMixin, date_field, parse_time
-from kit.time import LONDON
+from kit.time import LONDON, london_date
 from workflows.episode_services import ASSESSMENT_TEXT_FIELDS, document_problem
 
 
@@ -519,13 +519,14 @@ class StepDownForm(SafeTextMixin, GdsForm):
     )
     summary = _text("Social care's involvement and why the family is stepped down", rows=5)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, now: datetime, **kwargs):
+        self.today = london_date(now)
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.exclude(kind__in=["front_door", "duty"]).order_by("name")
 
     def clean_social_care_assessment_date(self):
         value = self.cleaned_data.get("social_care_assessment_date")
-        if value and value > timezone.localdate():
+        if value and value > self.today:
             raise forms.ValidationError("The date must be today or in the past")
         return value
 

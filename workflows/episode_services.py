@@ -57,7 +57,9 @@ from deadlines import events
 from deadlines.services import deadline_record_event, procedure_has_step
 from kit.dates import long_date
 from kit.forms import has_hidden_characters
+from kit.history import update_with_history
 from kit.permissions import require_perm
+from kit.time import acting_at
 from workflows.errors import CaseChanged, WorkflowError
 from workflows.services import communication_record, emit_event, episode_open
 
@@ -257,6 +259,7 @@ def episode_record_visit(
             episode,
             message="Only the lead professional or their team leader can record this.",
             error=WorkflowError,
+            now=now,
         )
         if episode.state == S.AWAITING_ALLOCATION:
             raise WorkflowError(
@@ -349,6 +352,7 @@ def planned_visit_schedule(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, None)
     if not episode.is_open or episode.state == S.AWAITING_ALLOCATION:
@@ -386,6 +390,7 @@ def planned_visit_cancel(*, visit: PlannedVisit, reason: str, by, now: datetime)
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     visit = PlannedVisit.objects.select_for_update().get(pk=visit.pk)
     if not visit.is_pending:
@@ -468,6 +473,7 @@ def assessment_save(
         episode,
         message="Only the lead professional or their team leader can assess.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, None)
     assessment = Assessment.objects.select_for_update().filter(episode=episode).first()
@@ -537,6 +543,7 @@ def assessment_not_needed(*, episode: Episode, by, now: datetime, expected_versi
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, expected_version)
     if episode.social_care_assessment_date and assessment_needed(
@@ -590,6 +597,7 @@ def planning_meeting_record(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, expected_version)
     _transition(episode, "hold_planning_meeting")
@@ -618,6 +626,7 @@ def ending_meeting_record(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, None)
     _transition(episode, "hold_ending_meeting")
@@ -721,6 +730,7 @@ def plan_save(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, None)
     plan, created = _plan_for_edit(episode, by, now)
@@ -756,6 +766,7 @@ def plan_outcome_save(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, None)
     plan, _created = _plan_for_edit(episode, by, now)
@@ -810,6 +821,7 @@ def plan_action_save(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, None)
     _plan_for_edit(episode, by, now)
@@ -850,6 +862,7 @@ def plan_activate(*, episode: Episode, by, now: datetime, expected_version: int 
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, expected_version)
     plan = Plan.objects.select_for_update().filter(episode=episode).first()
@@ -890,6 +903,7 @@ def plan_copy_sent(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     if not _text(recipient):
         raise WorkflowError("Say who the copy went to.")
@@ -930,6 +944,7 @@ def review_record(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, None)
     _transition(episode, "hold_review")
@@ -991,6 +1006,7 @@ def closure_request(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     episode = lock_episode(episode, expected_version)
     if not can_proceed(episode.request_closure):  # say why before listing the checklist
@@ -1128,6 +1144,7 @@ def family_declines(
         episode,
         message="Only the lead professional or their team leader can do that.",
         error=WorkflowError,
+        now=now,
     )
     if not _text(reason):
         raise WorkflowError("Record what the family said and how they were told what support is still open to them.")
@@ -1156,7 +1173,9 @@ def step_up_propose(
     expected_version: int | None = None,
 ) -> StepUp:
     """Propose a step-up to children's social care; the Early Help manager's clock (C1) starts."""
-    if not (by.has_perm("cases.work_on_episode", episode) or by.has_perm("cases.send_step_up", episode)):
+    with acting_at(now):
+        allowed = by.has_perm("cases.work_on_episode", episode) or by.has_perm("cases.send_step_up", episode)
+    if not allowed:
         raise WorkflowError("Only the lead professional, their team leader or a manager can propose a step-up.")
     if concern not in StepUp.Concern.values:
         raise WorkflowError("Choose what the concern is.")
@@ -1378,8 +1397,8 @@ def step_down_receive(
         origin=Episode.Origin.STEP_DOWN,
         social_care_assessment_date=social_care_assessment_date,
     )
-    Episode.objects.filter(pk=episode.pk).update(referral_notes=_text(summary))
     episode.referral_notes = _text(summary)
+    update_with_history([episode], ["referral_notes"], by=by, now=now)
     return episode
 
 
@@ -1486,6 +1505,7 @@ def document_upload(*, episode: Episode, file: UploadedFile, kind: str, title: s
         episode,
         message="Only the lead professional or their team leader can upload.",
         error=WorkflowError,
+        now=now,
     )
     if kind not in Document.Kind.values:
         raise WorkflowError("Choose what kind of document it is.")

@@ -1070,6 +1070,9 @@ class StepDown(ActionView):
     def initial(self) -> dict:
         return {"team": self.request.user.team_id}
 
+    def form_kwargs(self) -> dict:
+        return {"now": self.now}
+
     def perform(self, data):
         return services.step_down_receive(
             family=self.object, **self.from_form("team", "social_care_assessment_date", "summary"), **self.by_now()

@@ -109,6 +109,9 @@ class PersonAdd(FamilyAction):
     template_name = "cases/person_form.html"
     success_message = "{data[first_name]} {data[last_name]} was added."
 
+    def form_kwargs(self) -> dict:
+        return {"now": self.now}
+
     def get_object(self):
         if not self.request.user.has_perm("cases.record_contact"):
             return super().get_object()
@@ -258,7 +261,7 @@ def contact_create(request):
         search_form, _ = _posted_or_recalled(request, MatchSearchForm, kind="intake", prefix="find")
         if isinstance(search_form, HttpResponseRedirect):
             return HttpResponseRedirect(f"{search_form.url}#matches")
-        new_form = NewFamilyForm(prefix="new")
+        new_form = NewFamilyForm(now=timezone.now(), prefix="new")
         context = {"search_form": search_form, "matches": None, "new_form": new_form}
         return render(request, "cases/contact_find.html", context)
     typed = _recalled_search(request, "intake")
@@ -277,7 +280,7 @@ def contact_create(request):
             "nhs_number": data["nhs_number"],
             "family_name": f"The {data['last_name']} household" if data["last_name"] else "",
         }
-    new_form = NewFamilyForm(request.POST or None, initial=initial, prefix="new")
+    new_form = NewFamilyForm(request.POST or None, now=timezone.now(), initial=initial, prefix="new")
     if request.method == "POST" and new_form.is_valid():
         data = new_form.cleaned_data
         with transaction.atomic():

@@ -25,18 +25,18 @@ def open_episode_of(family: Family) -> Episode | None:
     )
 
 
-def _require_lead(by, family: Family) -> Episode:
+def _require_lead(by, family: Family, *, now: datetime) -> Episode:
     episode = open_episode_of(family)
     message = "Only the lead professional of the family's open episode (or their managers) can do this."
     if episode is None:
         raise WorkflowError(message)
-    require_perm(by, "cases.work_on_episode", episode, message=message, error=WorkflowError)
+    require_perm(by, "cases.work_on_episode", episode, now=now, message=message, error=WorkflowError)
     return episode
 
 
 @transaction.atomic
 def partner_agency_add(*, family: Family, organisation, named_users, by, now: datetime) -> AgencyInvolvement:
-    _require_lead(by, family)
+    _require_lead(by, family, now=now)
     named = list(named_users)
     if any(user.partner_organisation_id != organisation.pk for user in named):
         raise WorkflowError(f"Choose only people who work for {organisation}.")
@@ -56,7 +56,7 @@ def partner_agency_add(*, family: Family, organisation, named_users, by, now: da
 @transaction.atomic
 def partner_agency_remove(*, involvement: AgencyInvolvement, by, now: datetime) -> AgencyInvolvement:
     """Out of the team from today: its people lose the family at once."""
-    _require_lead(by, involvement.family)
+    _require_lead(by, involvement.family, now=now)
     locked = AgencyInvolvement.objects.select_for_update().get(pk=involvement.pk)
     if locked.ended_on is not None:
         raise WorkflowError(f"{locked.agency} has already left the team around the family.")
@@ -67,7 +67,7 @@ def partner_agency_remove(*, involvement: AgencyInvolvement, by, now: datetime) 
 
 @transaction.atomic
 def partner_update_acknowledge(*, update: PartnerUpdate, by, now: datetime) -> PartnerUpdate:
-    _require_lead(by, update.family)
+    _require_lead(by, update.family, now=now)
     locked = PartnerUpdate.objects.select_for_update().get(pk=update.pk)
     if locked.acknowledged_at is not None:
         raise WorkflowError("This update has already been acknowledged.")

@@ -28,6 +28,7 @@ from cases.models import (
 from deadlines.models import DUE_SOON, Status
 from deadlines.services import procedure_has_step
 from kit.dates import long_date, long_datetime
+from kit.time import acting_at
 from workflows.episode_forms import ASSESSMENT_LABELS
 from workflows.errors import CaseChanged
 
@@ -40,7 +41,8 @@ S = Episode.State
 def next_steps(episode: Episode, user, *, now) -> list[dict]:
     """The actions this user may take now: only transitions the episode allows, as buttons."""
     available = {t.name for t in episode.get_available_state_transitions()}
-    can_work = user.has_perm("cases.work_on_episode", episode)
+    with acting_at(now):  # the page's one reading of the clock judges a partner lead's consent
+        can_work = user.has_perm("cases.work_on_episode", episode)
     steps: list[dict] = []
 
     def link(label: str, name: str, *args, query: str = "", secondary: bool = False):
@@ -109,7 +111,8 @@ def episode_page(episode: Episode, user, page: dict, *, now) -> dict:
     """
     pending_closure = next((c for c in page["closure_requests"] if c.status == ClosureRequest.Status.PENDING), None)
     open_step_up = next((s for s in page["step_ups"] if not s.decided_at), None)
-    can_work = user.has_perm("cases.work_on_episode", episode)
+    with acting_at(now):  # the page's one reading of the clock judges a partner lead's consent
+        can_work = user.has_perm("cases.work_on_episode", episode)
     waiting: list[dict] = []
 
     def ask(label: str, name: str, record) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import rules
-from django.utils import timezone
 
 from accounts import roles
 from cases import selectors as case_selectors
+from kit.time import acting_now, london_date
 
 is_front_door = rules.predicate(
     lambda user: user.is_authenticated and user.has_role(roles.MASH_OFFICER, roles.EH_MASH_LEAD)
@@ -37,12 +37,13 @@ is_duty_manager = rules.predicate(lambda user: user.is_authenticated and user.ha
 @rules.predicate
 def is_lead_professional(user, episode) -> bool:
     """The episode's lead professional; a partner agency's lead (ADR 52) only while their agency is
-    active and the family's consent to share with it is in force, asked at the moment of acting."""
+    active and the family's consent to share with it is in force on the day of the action: the `now` the
+    service or view acting gave (`require_perm(..., now=now)`, kit.time.acting_at)."""
     if episode is None or episode.lead_professional_id != user.pk:
         return False
     if getattr(user, "partner_organisation_id", None) is None:
         return True
-    return case_selectors.partner_may_lead(user, episode, timezone.localdate())
+    return case_selectors.partner_may_lead(user, episode, london_date(acting_now()))
 
 
 @rules.predicate

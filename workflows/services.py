@@ -38,6 +38,7 @@ from deadlines import events
 from deadlines.alerts import alert_new_contact, overseers_of
 from deadlines.services import deadline_record_event
 from kit.dates import long_date, long_datetime
+from kit.history import update_with_history
 from kit.permissions import require_perm
 from kit.time import LONDON
 from workflows.errors import CaseChanged, WorkflowError
@@ -176,8 +177,8 @@ def _notify_lead_professional(*, contact: Contact, by, now: datetime) -> None:
             recorded_by=by,
         )
         return
-    Contact.objects.filter(pk=contact.pk).update(lead_professional_notified=lead)
     contact.lead_professional_notified = lead
+    update_with_history([contact], ["lead_professional_notified"], by=by, now=now)
     Communication.objects.create(
         family=contact.family,
         contact=contact,
@@ -217,24 +218,10 @@ DECISION_TRANSITIONS = {
     D.AWAIT_CONSENT: "await_consent",
 }
 
-DECISION_EVENTS = {
-    D.STEP_UP: events.CONTACT_DECIDED_STEP_UP,
-    D.MEETING: events.CONTACT_DECIDED_MEETING,
-    D.ALLOCATE: events.CONTACT_DECIDED_ALLOCATE,
-    D.SINGLE_AGENCY: events.CONTACT_DECIDED_CLOSE,
-    D.SIGNPOST: events.CONTACT_DECIDED_CLOSE,
-    D.NO_FURTHER_ACTION: events.CONTACT_DECIDED_CLOSE,
-}
-
 NEEDS_CONSENT = frozenset({D.ALLOCATE, D.SINGLE_AGENCY})
 
 # Each council's procedure has its own meeting: rules say which one they count (A2: NAM; B1, B5,
 # B6: MAAM), so the kind-specific event is fired with the generic one.
-MEETING_DECIDED_EVENTS = {
-    Meeting.Kind.NAM: events.CONTACT_DECIDED_NAM,
-    Meeting.Kind.MAAM: events.CONTACT_DECIDED_MAAM,
-    Meeting.Kind.ICDM: events.CONTACT_DECIDED_ICDM,
-}
 MEETING_HELD_EVENTS = {
     Meeting.Kind.NAM: events.NAM_HELD,
     Meeting.Kind.MAAM: events.MAAM_HELD,
@@ -340,11 +327,9 @@ def contact_decide(
     contact.allocated_team = team if decision == D.ALLOCATE else None
     contact.version += 1
     contact.save()
-    emit_event(events.DECISION_MADE, now=now, actor=by, contact=contact)
-    if decision in DECISION_EVENTS:
-        emit_event(DECISION_EVENTS[decision], now=now, actor=by, contact=contact)
-    if decision == D.MEETING:
-        emit_event(MEETING_DECIDED_EVENTS[meeting_kind], now=now, actor=by, contact=contact)
+    # The same events as every other path to this outcome (deadlines.events.decision_events).
+    for event in events.decision_events(decision, meeting_kind=meeting_kind):
+        emit_event(event, now=now, actor=by, contact=contact)
     if decision == D.ALLOCATE:
         origin = episode_origin or episode_origin_for(contact)
         episode_open(
@@ -457,9 +442,9 @@ def episode_open(
         opened_at=now,
         social_care_assessment_date=social_care_assessment_date,
     )
-    Family.objects.filter(pk=family.pk).update(team=team)
     family.team = team
-    reach.refresh([family.pk])  # update() sends no signal: the family's former team no longer reaches it
+    update_with_history([family], ["team"], by=by, now=now, reason=f"Opened {episode.reference} with {team}")
+    reach.refresh([family.pk])  # no save() signal: the family's former team no longer reaches it
     emit_event(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
     # B15 and B16 run from when social care's request was received: the contact's receipt when
     # it came through the front door, the episode's opening when it was keyed in directly.
@@ -544,7 +529,7 @@ def consent_withdraw(
     told_by: Person | None = None,
     told_by_name: str = "",
     how: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> Consent:
     """The family withdrew a consent: from the moment they told us it is no longer in force, so every
     gate that asks (`cases.selectors.sharing_consented`) says no at once. Who told us (a person in the
@@ -552,7 +537,6 @@ def consent_withdraw(
     professional of each open episode of the family is told (a notice on the episode and an email).
 
     `on` alone (a date) is the older call: the withdrawal is recorded without the telling."""
-    now = now or timezone.now()
     if told_at is None and on is None:
         raise WorkflowError("Say when the family told us they withdrew their consent.")
     if told_at is not None and told_at > now:
@@ -928,8 +912,8 @@ def meeting_record_outcome(
         held_at = held_at or meeting.scheduled_for
         if held_at > now:
             held_at = now
-        Meeting.objects.filter(pk=meeting.pk).update(held_at=held_at)
         meeting.held_at = held_at
+        update_with_history([meeting], ["held_at"], by=by, now=now)
     held_at = min(meeting.held_at, now)
     emit_event(events.MEETING_HELD, now=held_at, actor=by, contact=contact)
     if meeting.kind in MEETING_HELD_EVENTS:
@@ -950,15 +934,13 @@ def meeting_record_outcome(
     item.decided_by = by
     item.decided_at = now
     item.save()
-    # The decision was the meeting's, taken when it was held.
-    emit_event(events.DECISION_MADE, now=held_at, actor=by, contact=contact)
+    # The decision was the meeting's, taken when it was held: the same events as the front door's own
+    # decision to the same outcome (a decision to allocate ends B1 as a direct one does), and the
+    # meeting's own (B6 on a MAAM's decision to allocate).
+    for event in events.decision_events(decision, at_meeting=meeting.kind):
+        emit_event(event, now=held_at, actor=by, contact=contact)
     if decision == D.ALLOCATE:
-        emit_event(events.MEETING_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
-        if meeting.kind == Meeting.Kind.MAAM:
-            emit_event(events.MAAM_DECIDED_ALLOCATE, now=held_at, actor=by, contact=contact)
         episode_open(
             contact=contact, team=team, now=now, by=by, origin=episode_origin_for(contact, Episode.Origin.MEETING)
         )
-    else:
-        emit_event(DECISION_EVENTS[decision], now=held_at, actor=by, contact=contact)
     return item

@@ -23,6 +23,7 @@ from cases.models import ClosureReason, Episode, PlannedVisit, Reallocation, Tra
 from deadlines import events
 from deadlines.services import deadline_record_event
 from kit.dates import long_datetime
+from kit.history import update_with_history
 from kit.permissions import require_perm
 from workflows.episode_services import (
     caseload_of,
@@ -64,13 +65,19 @@ def _save(episode: Episode) -> None:
     episode.save()
 
 
-def _visits_follow(episode: Episode, *, old_lead_id: int | None, new_lead: User, now: datetime) -> int:
-    """The previous lead's planned visits still to come go with the case to the new lead."""
+def _visits_follow(episode: Episode, *, old_lead_id: int | None, new_lead: User, by, now: datetime) -> int:
+    """The previous lead's planned visits still to come go with the case to the new lead (each in its history)."""
     if old_lead_id is None:
         return 0
-    return PlannedVisit.objects.filter(
-        episode=episode, visitor_id=old_lead_id, planned_at__gte=now, note__isnull=True, cancelled_at__isnull=True
-    ).update(visitor=new_lead)
+    visits = list(
+        PlannedVisit.objects.select_for_update().filter(
+            episode=episode, visitor_id=old_lead_id, planned_at__gte=now, note__isnull=True, cancelled_at__isnull=True
+        )
+    )
+    for visit in visits:
+        visit.visitor = new_lead
+    update_with_history(visits, ["visitor"], by=by, now=now, reason=f"{episode.reference} reallocated")
+    return len(visits)
 
 
 # --- Transfer between teams ----------------------------------------------------------------------
@@ -192,7 +199,7 @@ def transfer_accept(
     episode.allocated_by = by
     episode.allocation_reason = _text(allocation_reason)
     _save(episode)
-    _visits_follow(episode, old_lead_id=old_lead_id, new_lead=practitioner, now=now)
+    _visits_follow(episode, old_lead_id=old_lead_id, new_lead=practitioner, by=by, now=now)
     transfer.status = Transfer.Status.ACCEPTED
     transfer.decided_at = now
     transfer.decided_by = by
@@ -279,7 +286,7 @@ def caseload_reallocate(
         episode.allocated_by = by
         episode.allocation_reason = _text(capacity_reason) if move.to.pk in over else ""
         _save(episode)
-        _visits_follow(episode, old_lead_id=from_practitioner.pk, new_lead=move.to, now=now)
+        _visits_follow(episode, old_lead_id=from_practitioner.pk, new_lead=move.to, by=by, now=now)
         rows.append(
             Reallocation(
                 batch=batch,

@@ -78,7 +78,7 @@ def _contact_page(
     context = contact_context(
         request,
         contact,
-        decision_form or DecisionForm(initial={"version": contact.version}),
+        decision_form or DecisionForm(now=now, initial={"version": contact.version}),
         communication_form
         or CommunicationForm(
             now=now,
@@ -90,7 +90,7 @@ def _contact_page(
             },
         ),
         consent_form
-        or ConsentForm(prefix="consent", initial={"recorded_on": local_now.date(), "purpose": "early_help"}),
+        or ConsentForm(now=now, prefix="consent", initial={"recorded_on": local_now.date(), "purpose": "early_help"}),
         referral_form,
     )
     return render(request, "cases/contact_detail.html", context, status=status)
@@ -130,6 +130,9 @@ class ContactDecide(ContactAction):
     form_class = DecisionForm
     form_slot = "decision_form"
     permission = "cases.decide_contact"
+
+    def form_kwargs(self) -> dict:
+        return {"now": self.now}
 
     def perform(self, data):
         services.contact_decide(
@@ -204,7 +207,7 @@ class ContactConsent(ContactAction):
     success_message = "Consent was recorded."
 
     def form_kwargs(self) -> dict:
-        return {"prefix": "consent"}
+        return {"prefix": "consent", "now": self.now}
 
     def perform(self, data):
         services.consent_record(

@@ -2,7 +2,7 @@
 
 The map says which user action emits which event. It is checked against the services' own
 source: every action it lists must reach the event (directly, through a module-level table of
-events such as DECISION_EVENTS, or through another service it calls), and every event the
+events such as MEETING_HELD_EVENTS, `events.decision_events`, or through another service it calls), and every event the
 services fire must be in the map. A new `emit_event(events.X, ...)` without a map entry fails here.
 """
 
@@ -32,12 +32,26 @@ EMITTING_MODULES = {
 NAME_OF = {value: name for name, value in vars(events).items() if name.isupper() and isinstance(value, str)}
 
 
+def _decision_events_refs() -> set[str]:
+    """The event constants `events.decision_events` (the events of a front-door decision) can return."""
+    tree = ast.parse((ROOT / "deadlines" / "events.py").read_text())
+    tables = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            tables[node.targets[0].id] = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+    function = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "decision_events")
+    names = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+    for name in list(names):
+        names |= tables.get(name, set())
+    return {name for name in names if name in NAME_OF.values()}
+
+
 def _event_refs(node: ast.AST) -> set[str]:
-    return {
-        n.attr
-        for n in ast.walk(node)
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "events"
-    }
+    found = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "events":
+            found |= _decision_events_refs() if n.attr == "decision_events" else {n.attr}
+    return found
 
 
 def reachable_events() -> dict[str, set[str]]:

@@ -48,12 +48,14 @@ def test_every_beat_entry_is_an_interval_not_a_crontab():
     assert raise_every == timedelta(seconds=django_settings.ALERT_SCAN_INTERVAL_SECONDS)
 
 
-def test_the_celery_app_carries_the_schedule_from_deadlines_oversight_and_workflows():
+def test_the_celery_app_carries_the_schedule_from_deadlines_oversight_workflows_and_api():
+    from api.schedule import beat_schedule as api_beat_schedule
     from oversight.schedule import beat_schedule as oversight_beat_schedule
     from workflows.schedule import beat_schedule as workflows_beat_schedule
 
     every_app = set(beat_schedule()) | set(oversight_beat_schedule()) | set(workflows_beat_schedule())
-    assert set(app.conf.beat_schedule) == every_app
+    assert set(app.conf.beat_schedule) == every_app | set(api_beat_schedule())
+    assert "api.tasks.purge_access_tokens" in {e["task"] for e in app.conf.beat_schedule.values()}
     assert "workflows.tasks.requeue_messages" in {e["task"] for e in app.conf.beat_schedule.values()}
     for app_config in django_apps.get_app_configs():  # what a worker's autodiscovery imports
         if (Path(app_config.path) / "tasks.py").exists():
@@ -63,9 +65,10 @@ def test_the_celery_app_carries_the_schedule_from_deadlines_oversight_and_workfl
 
 def test_no_task_is_queued_with_an_eta_beyond_the_visibility_timeout():
     visibility = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    from api.schedule import beat_schedule as api_beat_schedule
     from workflows.schedule import beat_schedule as workflows_beat_schedule
 
-    for name, entry in {**beat_schedule(), **workflows_beat_schedule()}.items():
+    for name, entry in {**beat_schedule(), **workflows_beat_schedule(), **api_beat_schedule()}.items():
         options = entry.get("options", {})
         assert "eta" not in options and "countdown" not in options, name
         assert options["expire_seconds"] <= visibility, name
@@ -85,6 +88,9 @@ def test_every_task_acks_late_and_is_rejected_when_its_worker_is_lost():
     from workflows.tasks import requeue_messages
 
     assert requeue_messages.acks_late is True and requeue_messages.reject_on_worker_lost is True
+    from api.tasks import purge_access_tokens
+
+    assert purge_access_tokens.acks_late is True and purge_access_tokens.reject_on_worker_lost is True
     assert django_settings.CELERY_TASK_ACKS_LATE and django_settings.CELERY_TASK_REJECT_ON_WORKER_LOST
 
 

@@ -298,7 +298,9 @@ def test_rulebook_b_walk(book_b, cal, make_contact, make_episode, users, team):
     w.after(hours=2)
     w.fire(ev.DECISION_MADE, contact=stepped)
     result = w.fire(ev.CONTACT_DECIDED_ALLOCATE, contact=stepped)
-    assert result.withdrawn_rules == ("B1",) and result.opened_rules == ("B4",)
+    assert result.withdrawn_rules == ("B1",) and result.opened_rules == ()
+    result = w.fire(ev.SCREENING_DECIDED_ALLOCATE, contact=stepped)  # the front door's own decision
+    assert result.opened_rules == ("B4",)
     assert latest("B4", contact=stepped).due_at == w.now + timedelta(hours=24)
     ep2 = make_episode(opened_at=w.now, contact=stepped, lead=users["coach"])
     w.after(hours=5)

@@ -243,3 +243,50 @@ def test_the_sample_never_gives_two_people_of_a_family_the_same_name_and_date_of
     keys = [(p["family_id"], p["first_name"], p["last_name"], p["date_of_birth"]) for p in sample.rows["people"]]
     assert len(keys) > 100_000
     assert len(set(keys)) == len(keys)
+
+
+def test_a_family_imported_before_moves_to_its_new_episode_s_team_with_a_history_row(tmp_path, users, team, other_team):
+    """The import moved such a family with QuerySet.update(): its history never said so (tests/test_history_writes)."""
+    from imports.layout import KIND_OF
+
+    def write(rows):
+        for name, data in rows.items():
+            with (tmp_path / name).open("w", newline="") as out:
+                writer = csv.DictWriter(out, fieldnames=[c.name for c in KIND_OF[name[:-4]].columns])
+                writer.writeheader()
+                writer.writerows(data)
+
+    def run():
+        with time_machine.travel(NOW, tick=False):
+            checked = check_set(tmp_path, now=NOW)
+            assert checked.ok, checked.problems
+            import_set(checked, by=users["admin"], now=NOW)
+
+    rows = {
+        "teams.csv": [
+            {"team_id": "T1", "name": team.name, "service": team.service.name},
+            {"team_id": "T2", "name": other_team.name, "service": other_team.service.name},
+        ],
+        "families.csv": [{"family_id": "F1", "name": "The Okafor household", "team_id": "T1"}],
+    }
+    write(rows)
+    run()
+    family = Family.objects.get(pk=SourceKey.objects.get(kind="families", source_id="F1").object_id)
+    assert family.team == team
+    rows["episodes.csv"] = [
+        {
+            "episode_id": "E1",
+            "family_id": "F1",
+            "team_id": "T2",
+            "state": "awaiting_allocation",
+            "opened_at": "2026-11-03 10:15",
+        }  # fmt: skip
+    ]
+    write(rows)
+    run()
+    family.refresh_from_db()
+    assert family.team == other_team
+    last = family.history.order_by("-history_date", "-history_id").first()
+    assert last.team_id == other_team.pk and last.history_type == "~"
+    assert last.history_user == users["admin"] and last.history_date == NOW
+    assert last.history_change_reason == "Imported: moved with its open episode"

@@ -349,7 +349,7 @@ def test_withdrawal_of_consent_or_removal_from_the_team_cuts_access_at_once(
     url = reverse("partners:family_detail", args=[family.pk])
     assert client.get(url).status_code == 200
     consent = Consent.objects.get(family=family, purpose="share")
-    workflow.consent_withdraw(consent=consent, on=timezone.localdate(), by=users["coach"])
+    workflow.consent_withdraw(consent=consent, on=timezone.localdate(), by=users["coach"], now=timezone.now())
     assert client.get(url).status_code == 404
     assert (
         client.post(reverse("partners:update_new", args=[family.pk]), {"kind": "other", "details": "x"}).status_code

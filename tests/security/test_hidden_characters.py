@@ -18,7 +18,7 @@ from django.utils import timezone
 from cases.forms import AgencyForm, ContactForm, NewFamilyForm, PersonForm
 from cases.models import Person
 from kit.forms import BIDI_CONTROLS_MESSAGE, SafeTextMixin
-from tests.factories import family_with_children
+from tests.factories import NOW, family_with_children
 
 pytestmark = pytest.mark.django_db
 
@@ -108,10 +108,10 @@ def test_names_with_a_bidi_control_are_refused_in_every_name_field(char, users, 
     family, children = family_with_children(1, team=team)
     name = f"Smith{char}exe.pdf"
     cases = [
-        (PersonForm(person_data(first_name=name, relationship="parent")), "first_name"),
-        (PersonForm(person_data(last_name=name, relationship="parent")), "last_name"),
-        (NewFamilyForm(person_data(family_name=name)), "family_name"),
-        (NewFamilyForm(person_data(first_name=name, family_name="The Quillon household")), "first_name"),
+        (PersonForm(person_data(first_name=name, relationship="parent"), now=NOW), "first_name"),
+        (PersonForm(person_data(last_name=name, relationship="parent"), now=NOW), "last_name"),
+        (NewFamilyForm(person_data(family_name=name), now=NOW), "family_name"),
+        (NewFamilyForm(person_data(first_name=name, family_name="The Quillon household"), now=NOW), "first_name"),
         (AgencyForm({"agency": name, "contact_name": "Ms Reed"}), "agency"),
         (AgencyForm({"agency": "Exampleton Primary", "contact_name": name}), "contact_name"),
         (

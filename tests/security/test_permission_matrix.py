@@ -258,6 +258,7 @@ EXPECTED = {
     "api_clients:client_list": "302 403 403 403 403 403 403 403 200 403 403",
     "api_clients:client_revoke": "302 405 405 405 405 405 405 405 405 405 405",
     "api_clients:client_secret": "302 405 405 405 405 405 405 405 405 405 405",
+    "api_clients:client_token": "302 405 405 405 405 405 405 405 405 405 405",
     # Single sign-on (ADR 47): off (404) unless configured; the refusal page is for anyone.
     "sso_callback": "404 404 404 404 404 404 404 404 404 404 404",
     "sso_refused": "200 200 200 200 200 200 200 200 200 200 200",
@@ -495,6 +496,7 @@ EXPECTED_POST = {
     "api_clients:client_create": "L - - - - - - - + - -",
     "api_clients:client_revoke": "L - - - - - - - + - -",
     "api_clients:client_secret": "L - - - - - - - + - -",
+    "api_clients:client_token": "L - - - - - - - + - -",
     # A signed-in session is not client authentication: invalid_client (401) for everyone without credentials.
     "api:oauth_token": "L L L L L L L L L L L",
 }

@@ -12,12 +12,13 @@ from django import forms
 from cases.forms import DecisionForm
 from cases.models import Contact
 from kit.forms import EMPTY_CHOICE, GdsForm
+from tests.factories import NOW
 
 pytestmark = pytest.mark.django_db
 
 
 def test_each_decision_reveals_only_its_own_question():
-    html = render_crispy_form(DecisionForm(initial={"version": 1}))
+    html = render_crispy_form(DecisionForm(now=NOW, initial={"version": 1}))
     assert 'data-module="govuk-radios"' in html and "---------" not in html
     for value, field in ((Contact.Decision.ALLOCATE, "team"), (Contact.Decision.MEETING, "meeting_kind")):
         radio = re.search(rf'<input[^>]*value="{value}"[^>]*>', html).group(0)
@@ -32,7 +33,9 @@ def test_each_decision_reveals_only_its_own_question():
 
 
 def test_an_allocation_without_a_team_is_refused_with_the_question_revealed():
-    form = DecisionForm(data={"decision": Contact.Decision.ALLOCATE, "rationale": "Needs support", "version": "1"})
+    form = DecisionForm(
+        data={"decision": Contact.Decision.ALLOCATE, "rationale": "Needs support", "version": "1"}, now=NOW
+    )
     assert not form.is_valid() and "team" in form.errors
     html = render_crispy_form(form)
     assert 'class="govuk-radios__conditional" id=' in html  # the chosen decision's question stays open

@@ -82,7 +82,7 @@ def test_a_partner_notice_needs_consent_to_share_and_a_withdrawal_blocks_a_later
     with pytest.raises(WorkflowError, match="team around the family"):
         send(users, episode, "partner_notice", channel="email", now=now, recipient_email="someone@else.example")
 
-    services.consent_withdraw(consent=consent, on=(now + D).date(), by=users["coach"])
+    services.consent_withdraw(consent=consent, on=(now + D).date(), by=users["coach"], now=now + D)
     with pytest.raises(WorkflowError, match="withdrawn it"):
         send(
             users,

@@ -681,6 +681,8 @@ class Builder:
                 D.STEP_UP: ev.CONTACT_DECIDED_STEP_UP,
             }.get(decision, ev.CONTACT_DECIDED_CLOSE)
             add(final_at, decided_event)
+            if decision == D.ALLOCATE:
+                add(final_at, ev.SCREENING_DECIDED_ALLOCATE)  # the front door's own (deadlines.events.decision_events)
             state = {
                 D.ALLOCATE: Contact.State.ALLOCATED_TO_TEAM,
                 D.MEETING: Contact.State.AT_MEETING,
@@ -758,6 +760,7 @@ class Builder:
                 }[outcome]
                 if outcome == MeetingItem.Outcome.ALLOCATE:
                     # The meeting's decision is timed when it was held (B6 runs from the meeting).
+                    add(held, ev.CONTACT_DECIDED_ALLOCATE)  # the outcome's event, as on every path
                     add(held, ev.MEETING_DECIDED_ALLOCATE)
                     if meeting_kind == "MAAM":
                         add(held, ev.MAAM_DECIDED_ALLOCATE)
