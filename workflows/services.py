@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from accounts.models import Team, User
-from cases import reach
+from cases import board, reach
 from cases import selectors as scope
 from cases.models import (
     Communication,
@@ -137,6 +137,8 @@ def contact_record_received(
     contact.subjects.set(list(subjects))
     for indicator, (level, note) in (risks or {}).items():
         RiskIndicator.objects.create(contact=contact, indicator=indicator, level=level, note=note)
+    # A contact about the family counts towards the risk of its open episodes (ADR 56).
+    board.refresh(family_ids=[contact.family_id])
     if consent:
         Consent.objects.create(family=family, contact=contact, recorded_by=by, **consent)
     emit_event(events.CONTACT_RECEIVED, now=received_at, actor=by, contact=contact)
@@ -460,6 +462,7 @@ def episode_open(
     Family.objects.filter(pk=family.pk).update(team=team)
     family.team = team
     reach.refresh([family.pk])  # update() sends no signal: the family's former team no longer reaches it
+    board.refresh(episode_ids=[episode.pk])  # its opening contact's and later contacts' risk (ADR 56)
     emit_event(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
     # B15 and B16 run from when social care's request was received: the contact's receipt when
     # it came through the front door, the episode's opening when it was keyed in directly.

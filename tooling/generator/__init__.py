@@ -23,7 +23,7 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cases import reach
+from cases import board, reach
 from cases.models import AccessLog, Family
 from deadlines.calendar import build_calendar
 from deadlines.counts import counts_rebuild
@@ -137,6 +137,10 @@ def generate(
         t = time.perf_counter()
         reach.rebuild()
         loader.timings["reach"] = time.perf_counter() - t
+        # And what the board reads of each episode: risk and the latest decision (ADR 56).
+        t = time.perf_counter()
+        board.rebuild()
+        loader.timings["board"] = time.perf_counter() - t
     if analyze:
         t = time.perf_counter()
         with connection.cursor() as cursor:
