@@ -139,13 +139,24 @@ class Reconciled:
 
 
 def reconcile(*, repair: bool = True) -> Reconciled:
-    """Compare every episode's stored values with a recount; repair (through `refresh`, under the
-    family locks, so a write committed meanwhile is not overwritten) and describe each difference."""
-    found, kept = truth(), stored()
-    result = Reconciled(checked=len(found))
-    drifted = sorted(pk for pk, values in found.items() if kept.get(pk) != values)
-    for pk in drifted:
-        result.drift.append(f"episode {pk}: stored {kept.get(pk)}, recounted {found[pk]}")
-    if repair and drifted:
-        result.repaired = refresh(episode_ids=drifted)
+    """Compare every episode's stored values with a recount (in SQL: only the differences come back);
+    repair them (through `refresh`, under the family locks, so a write committed meanwhile is not
+    overwritten with an older recount) and describe each difference."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM cases_episode")
+        checked = cursor.fetchone()[0]
+        cursor.execute(
+            f"""WITH t AS ({_truth_sql("TRUE")})
+            SELECT e.id, e.risk_level, e.high_risks, e.last_decision_at, t.risk_level, t.high_risks, t.last_decision_at
+              FROM cases_episode e JOIN t ON t.id = e.id
+             WHERE (e.risk_level, e.high_risks, e.last_decision_at)
+                   IS DISTINCT FROM (t.risk_level, t.high_risks, t.last_decision_at)
+             ORDER BY e.id"""  # noqa: S608
+        )
+        rows = cursor.fetchall()
+    result = Reconciled(checked=checked)
+    for pk, *values in rows:
+        result.drift.append(f"episode {pk}: stored {tuple(values[:3])}, recounted {tuple(values[3:])}")
+    if repair and rows:
+        result.repaired = refresh(episode_ids=[row[0] for row in rows])
     return result
