@@ -16,6 +16,7 @@ PAGES = [
     reverse("oversight:dashboard_rules"),
     reverse("oversight:dashboard_teams"),
     reverse("oversight:dashboard_months"),
+    reverse("oversight:dashboard_caseloads"),
     reverse("oversight:team_board"),
 ]
 MAX_QUERIES = 20
