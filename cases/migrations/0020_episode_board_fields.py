@@ -56,6 +56,8 @@ class Migration(migrations.Migration):
             name="risk_level",
             field=models.PositiveSmallIntegerField(db_default=0, default=0),
         ),
+        # Backfill before the indexes exist: one pass, no index maintenance.
+        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
         migrations.AddIndex(
             model_name="episode",
             index=models.Index(
@@ -84,5 +86,4 @@ class Migration(migrations.Migration):
                 name="episode_open_team_risk",
             ),
         ),
-        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]
