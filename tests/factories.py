@@ -173,6 +173,7 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Episode
+        skip_postgeneration_save = True  # `board_fields` writes what it changes itself
 
     class Params:
         children = 2  # of a family made for it
