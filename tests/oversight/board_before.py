@@ -4,7 +4,8 @@ the stored risk level and latest decision are compared with (`test_board_same_fi
 A frozen copy of `oversight.selectors`' `with_risk`, `board_episode_counts`, `board_long_open`,
 `board_no_oversight`, `board_high_risk` and `risk_names` at 1e0f4e8 (three risk subqueries per case,
 the latest decision a subquery, every case of the user's scope). Do not "improve" this file: it is
-the definition of the expected output.
+the definition of the expected output. (Only its annotations `risk_level` and `last_decision_at` are
+renamed `old_risk_level` and `old_last_decision_at`: the episode now has fields of those names.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -20,9 +34,17 @@ from accounts.models import Team
 from cases.models import AssessmentRisk, Episode, RiskIndicator
 from cases.selectors import episodes_visible_to
 from oversight.models import ManagersDecision
-from oversight.selectors import _months_band, month_cutoffs, month_start
+from oversight.selectors import month_cutoffs, month_start
 
 S = Episode.State
+
+
+def _months_band(cutoffs: dict[int, datetime]):
+    return Case(
+        *[When(opened_at__lt=cutoffs[n], then=Value(n)) for n in (12, 9, 6, 3)],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
 
 
 def _open_episodes(user, *, team: Team, practitioner_id: int | None) -> QuerySet[Episode]:
