@@ -74,7 +74,7 @@ def truth(episode_ids: Iterable[int] | None = None) -> dict[int, tuple]:
         if episode_ids is None:
             cursor.execute(_truth_sql("TRUE"))
         else:
-            cursor.execute(_truth_sql("e.id = ANY(%s)"), [sorted(set(episode_ids))])
+            cursor.execute(_truth_sql("e.id = ANY(%s::bigint[])"), [sorted(set(episode_ids))])
         return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
 
 
@@ -85,7 +85,7 @@ def stored(episode_ids: Iterable[int] | None = None) -> dict[int, tuple]:
         if episode_ids is None:
             cursor.execute(sql)
         else:
-            cursor.execute(sql + " WHERE id = ANY(%s)", [sorted(set(episode_ids))])
+            cursor.execute(sql + " WHERE id = ANY(%s::bigint[])", [sorted(set(episode_ids))])
         return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
 
 
@@ -101,6 +101,16 @@ def _update_sql(where: str) -> str:
     """  # noqa: S608
 
 
+# The episodes a refresh rewrites: those named, and every episode of the families named.
+WHICH = "(e.id = ANY(%s::bigint[]) OR e.family_id = ANY(%s::bigint[]))"
+
+LOCK_SQL = (
+    "SELECT pg_advisory_xact_lock(%s, (f %% 2147483647)::int) FROM ("  # noqa: S608 (constants only)
+    f" SELECT DISTINCT family_id AS f FROM cases_episode e WHERE {WHICH}"
+    ") x ORDER BY f"
+)
+
+
 def refresh(*, episode_ids: Iterable[int] = (), family_ids: Iterable[int] = ()) -> int:
     """Rewrite the stored values of these episodes and of every episode of these families from the
     records, in the caller's transaction; the number of episodes changed.
@@ -114,13 +124,8 @@ def refresh(*, episode_ids: Iterable[int] = (), family_ids: Iterable[int] = ()) 
     if not episodes and not families:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, (f %% 2147483647)::int) FROM ("
-            " SELECT DISTINCT family_id AS f FROM cases_episode WHERE id = ANY(%s) OR family_id = ANY(%s)"
-            ") x ORDER BY f",
-            [LOCK_NAMESPACE, episodes, families],
-        )
-        cursor.execute(_update_sql("(e.id = ANY(%s) OR e.family_id = ANY(%s))"), [episodes, families])
+        cursor.execute(LOCK_SQL, [LOCK_NAMESPACE, episodes, families])
+        cursor.execute(_update_sql(WHICH), [episodes, families])
         return cursor.rowcount
 
 
