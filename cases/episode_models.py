@@ -190,7 +190,7 @@ class Episode(StateMachineModel):
             # The board's counts (an index-only scan of the team's open cases) and its long-open list.
             models.Index(
                 fields=["team", "opened_at", "id"],
-                include=["lead_professional", "last_decision_at", "risk_level"],
+                include=["lead_professional", "last_decision_at", "risk_level", "partner_organisation"],
                 name="episode_open_team_opened",
                 condition=~Q(state="closed"),
             ),

@@ -788,13 +788,6 @@ def month_cutoffs(today: date) -> dict[int, datetime]:
     return {n: local_midnight(add_months(today, -n) + timedelta(days=1)) for n in (3, 6, 9, 12)}
 
 
-def _open_episodes(user, *, team: Team, practitioner_id: int | None) -> QuerySet[Episode]:
-    qs = episodes_visible_to(user).filter(team=team).exclude(state=S.CLOSED)
-    if practitioner_id:
-        qs = qs.filter(lead_professional_id=practitioner_id)
-    return qs
-
-
 def _months_band(cutoffs: dict[int, datetime]):
     return Case(
         *[When(opened_at__lt=cutoffs[n], then=Value(n)) for n in (12, 9, 6, 3)],
@@ -896,9 +889,9 @@ def board_long_open(
 def board_partner_led(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
     """Open single-agency support led by a partner agency's lead professional, that the team oversees
     (ADR 52): oldest first."""
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(partner_organisation__isnull=False)
     return (
-        _open_episodes(user, team=team, practitioner_id=practitioner_id)
-        .filter(partner_organisation__isnull=False)
+        _in_reach(user, qs)
         .select_related("family", "lead_professional", "partner_organisation")
         .order_by("opened_at", "pk")
     )

@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("state", "closed"), _negated=True),
                 fields=["team", "opened_at", "id"],
-                include=("lead_professional", "last_decision_at", "risk_level"),
+                include=("lead_professional", "last_decision_at", "risk_level", "partner_organisation"),
                 name="episode_open_team_opened",
             ),
         ),

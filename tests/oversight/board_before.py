@@ -145,3 +145,11 @@ def risk_names(episode: Episode) -> str:
     for key in ("opening", "later", "assessed"):
         codes |= set(filter(None, (getattr(episode, f"high_{key}", "") or "").split(",")))
     return ", ".join(str(labels.get(c, c)) for c in sorted(codes))
+
+
+def board_partner_led(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
+    return (
+        _open_episodes(user, team=team, practitioner_id=practitioner_id)
+        .filter(partner_organisation__isnull=False)
+        .order_by("opened_at", "pk")
+    )

@@ -78,6 +78,9 @@ def _compare(user, team, now, seen: dict, practitioner_id=None) -> None:
             page = list(paginator.page(number).object_list)
             assert [e.pk for e in page] == [row[0] for row in expected[(number - 1) * 5 : number * 5]]
         seen[key] = seen.get(key, 0) + len(expected)
+    partner_led = [e.pk for e in before.board_partner_led(user, team=team, **who)]
+    assert [e.pk for e in selectors.board_partner_led(user, team=team, **who)] == partner_led
+    seen["partner-led"] = seen.get("partner-led", 0) + len(partner_led)
     seen["high names"] = seen.get("high names", 0) + sum(1 for row in lists["high-risk"][0] if row[2])
 
 
@@ -168,4 +171,4 @@ def test_board_figures_equal_the_on_read_figures_on_generated_data():
         if led and team == teams[0]:
             _compare(leader, team, timezone.now(), seen, practitioner_id=partner.pk)
     assert sources == {"opening", "later", "assessed"}
-    assert all(seen.get(key) for key in ("long-open", "no-oversight", "high-risk", "high names")), seen
+    assert all(seen.get(key) for key in ("long-open", "no-oversight", "high-risk", "high names", "partner-led")), seen
