@@ -123,6 +123,12 @@ def contact_record_received(
     staff) and the partner portal's request for support (partners.services, a partner agency's user)."""
     if received_at > now:
         raise WorkflowError("The time the contact was received cannot be in the future.")
+    # A contact at some risk about a family counts towards its episodes' risk (ADR 56): lock them now,
+    # before saving the contact takes the family's reach lock, as every other writer of an episode
+    # does (the episode first), so that the refresh below never waits for an episode in that order.
+    at_risk = family is not None and any(level for level, _ in (risks or {}).values())
+    if at_risk:
+        list(Episode.objects.select_for_update().filter(family=family).order_by("pk").values_list("pk", flat=True))
     contact = Contact(
         family=family,
         received_at=received_at,
@@ -137,8 +143,8 @@ def contact_record_received(
     contact.subjects.set(list(subjects))
     for indicator, (level, note) in (risks or {}).items():
         RiskIndicator.objects.create(contact=contact, indicator=indicator, level=level, note=note)
-    # A contact about the family counts towards the risk of its open episodes (ADR 56).
-    board.refresh(family_ids=[contact.family_id])
+    if at_risk:
+        board.refresh(family_ids=[contact.family_id])
     if consent:
         Consent.objects.create(family=family, contact=contact, recorded_by=by, **consent)
     emit_event(events.CONTACT_RECEIVED, now=received_at, actor=by, contact=contact)
