@@ -21,11 +21,12 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import PartnerOrganisation, Team
 from cases import board, reach
-from cases.models import Episode, Family
+from cases.models import Assessment, Episode, Family
 from oversight import selectors
 from oversight.services import managers_decision_record
 from tests.conftest import make_user
 from tests.oversight import board_before as before
+from tests.oversight import helpers as oh
 from tooling.generator import generate, generation_now
 from workflows.services import contact_receive
 
@@ -111,8 +112,17 @@ def test_board_figures_equal_the_on_read_figures_on_generated_data():
     manager = make_user("cmpmanager", roles.MANAGER, None, service=service)
     front = make_user("cmpmash", roles.MASH_OFFICER, Team.objects.filter(kind=Team.Kind.FRONT_DOOR).first())
 
+    # Cases whose opening contact and later contacts are below high, one with no assessment yet.
+    below = [
+        e
+        for e in before.with_risk(Episode.objects.filter(team=teams[0]).exclude(state=Episode.State.CLOSED))
+        if (e.risk_opening or 0) < 3 and (e.risk_later or 0) < 3 and (e.risk_assessed or 0) < 3
+    ]
+    unassessed = next(e for e in below if not Assessment.objects.filter(episode=e).exists())
+    # The assessment alone at high risk.
+    oh.make_assessment(unassessed, by=manager, started_at=start - timedelta(days=1), risks={"development": 3})
     # A later contact at high risk about a family with an open case, through intake.
-    open_case = Episode.objects.filter(team=teams[0]).exclude(state=Episode.State.CLOSED).order_by("opened_at").first()
+    open_case = next(e for e in below if e.pk != unassessed.pk)
     family = Family.objects.get(pk=open_case.family_id)
     contact_receive(
         family=family,
