@@ -21,12 +21,11 @@ from django.utils import timezone
 from accounts import roles
 from accounts.models import PartnerOrganisation, Team
 from cases import board, reach
-from cases.models import Assessment, Episode, Family
+from cases.models import Assessment, AssessmentRisk, Episode, Family
 from oversight import selectors
 from oversight.services import managers_decision_record
 from tests.conftest import make_user
 from tests.oversight import board_before as before
-from tests.oversight import helpers as oh
 from tooling.generator import generate, generation_now
 from workflows.services import contact_receive
 
@@ -118,11 +117,13 @@ def test_board_figures_equal_the_on_read_figures_on_generated_data():
     front = make_user("cmpmash", roles.MASH_OFFICER, Team.objects.filter(kind=Team.Kind.FRONT_DOOR).first())
 
     open_cases = list(Episode.objects.filter(team=teams[0]).exclude(state=Episode.State.CLOSED).order_by("pk"))
-    unassessed = next(e for e in open_cases if not Assessment.objects.filter(episode=e).exists())
-    # An assessment at high risk (through the helper the board's tests use: rows and refresh).
-    oh.make_assessment(unassessed, by=manager, started_at=start - timedelta(days=1), risks={"development": 3})
+    assessed = Assessment.objects.filter(episode__in=open_cases).order_by("pk").first()
+    # An assessment's risk raised to high, as recording the assessment does (the row, then a refresh).
+    AssessmentRisk.objects.update_or_create(assessment=assessed, indicator="development", defaults={"level": 3})
+    board.refresh(episode_ids=[assessed.episode_id])
+    assert "development" in Episode.objects.get(pk=assessed.episode_id).high_risks.split(",")
     # A later contact at high risk about a family with an open case, through intake.
-    open_case = next(e for e in open_cases if e.pk != unassessed.pk)
+    open_case = next(e for e in open_cases if e.pk != assessed.episode_id)
     family = Family.objects.get(pk=open_case.family_id)
     contact_receive(
         family=family,
