@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import roles
@@ -140,7 +141,8 @@ def test_board_figures_equal_the_on_read_figures_on_generated_data():
     assert stored.risk_level == 3 and "offending" in stored.high_risks.split(",")
     # A Managers Decision this month, through the service: the case leaves "no oversight".
     decided = (
-        Episode.objects.filter(team=teams[0], last_decision_at__isnull=True)
+        Episode.objects.filter(team=teams[0])
+        .filter(Q(last_decision_at__isnull=True) | Q(last_decision_at__lt=start - timedelta(days=40)))
         .exclude(state=Episode.State.CLOSED)
         .exclude(pk=open_case.pk)
         .first()
