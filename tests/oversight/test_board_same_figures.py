@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts import roles
@@ -142,7 +142,8 @@ def test_board_figures_equal_the_on_read_figures_on_generated_data():
     # A Managers Decision this month, through the service: the case leaves "no oversight".
     decided = (
         Episode.objects.filter(team=teams[0])
-        .filter(Q(last_decision_at__isnull=True) | Q(last_decision_at__lt=start - timedelta(days=40)))
+        .filter(Q(last_decision_at__isnull=True) | Q(last_decision_at__lt=start))
+        .order_by(F("last_decision_at").asc(nulls_first=True), "pk")
         .exclude(state=Episode.State.CLOSED)
         .exclude(pk=open_case.pk)
         .first()
