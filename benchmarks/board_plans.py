@@ -88,6 +88,8 @@ def pages() -> list[tuple[str, str, str]]:
         ("dashboard: by rule", "manager", reverse("oversight:dashboard_rules")),
         ("dashboard: by team", "manager", reverse("oversight:dashboard_teams")),
         ("dashboard: month by month", "manager", reverse("oversight:dashboard_months")),
+        ("dashboard: caseloads", "manager", reverse("oversight:dashboard_caseloads")),
+        ("dashboard: caseloads, page 2", "manager", reverse("oversight:dashboard_caseloads") + "?page=2"),
         ("dashboard: breaches", "manager", reverse("oversight:dashboard_breaches")),
     ]
 

@@ -111,6 +111,8 @@ def _pages() -> list[Page]:
              f"{H1}Breaches, timeliness and caseloads by team</h1>"),
         Page("dashboard: month by month", ("oversight:dashboard_months",), "manager", 0.2,
              f"{H1}Timeliness month by month, and contacts each week</h1>"),
+        Page("dashboard: caseloads", ("oversight:dashboard_caseloads",), "manager", 0.2,
+             f"{H1}Caseloads against capacity</h1>"),
         # The form page under load; the export itself is timed by `annex_a_start_and_wait`.
         Page("Annex A form", ("oversight:annex_a",), "manager", 0.2, f"{H1}Ofsted Annex A: lists 1 and 2</h1>"),
     ]  # fmt: skip

@@ -18,7 +18,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django_fsm import GET_STATE, transition
 from simple_history.models import HistoricalRecords
 
@@ -172,13 +172,57 @@ class Episode(StateMachineModel):
     version = models.PositiveIntegerField(default=1)
     # ADR 37: set when any of its records is amended, so the episode page looks for amendments only then.
     records_amended = models.BooleanField(default=False, db_default=False)
-    history = HistoricalRecords()
+    # What the team board reads (ADR 56), kept from the records by `cases.board.refresh` in the
+    # transaction that changes them, never edited, not in history (derived, like the reach rows):
+    # the highest risk level from the opening contact, later contacts and the assessment; the
+    # indicators at high level (codes, comma-separated); the latest Managers Decision.
+    risk_level = models.PositiveSmallIntegerField(default=0, db_default=0)
+    high_risks = models.CharField(max_length=200, blank=True, default="", db_default="")
+    last_decision_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["risk_level", "high_risks", "last_decision_at"])
+
+    BOARD_FIELDS = ("risk_level", "high_risks", "last_decision_at")
 
     class Meta:
         indexes = [
             models.Index(fields=["team", "state"]),
             models.Index(fields=["lead_professional"], name="episode_open_lead", condition=~Q(state="closed")),
+            # The board's counts (an index-only scan of the team's open cases) and its long-open list.
+            models.Index(
+                fields=["team", "opened_at", "id"],
+                include=["lead_professional", "last_decision_at", "risk_level", "partner_organisation"],
+                name="episode_open_team_opened",
+                condition=~Q(state="closed"),
+            ),
+            # The board's no-oversight list (never decided first, then the oldest decision) and its
+            # high-risk list (highest first), each read in its order.
+            models.Index(
+                F("team"),
+                F("last_decision_at").asc(nulls_first=True),
+                F("opened_at"),
+                F("id"),
+                name="episode_open_team_decided",
+                condition=~Q(state="closed"),
+            ),
+            models.Index(
+                fields=["team", "-risk_level", "opened_at", "id"],
+                name="episode_open_team_risk",
+                condition=~Q(state="closed"),
+            ),
         ]
+
+    def save(self, *args, **kwargs):
+        # The board's fields are written in SQL by `cases.board.refresh`: a save of an instance read
+        # before they changed (another request's contact, this request's assessment) must not put
+        # the old values back, so an update names every loaded field but those.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.BOARD_FIELDS and f.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"Episode {self.reference}"

@@ -27,7 +27,7 @@ from simple_history.utils import bulk_create_with_history
 from accounts import roles
 from accounts.models import Service, Team, User
 from accounts.signals import team_joined
-from cases import reach
+from cases import board, reach
 from cases.models import (
     AgencyInvolvement,
     Assessment,
@@ -397,7 +397,10 @@ class _Run:
                 self.episode_clocks(episode, v, records.get(episode.pk, {}), contact)
         self.clocks.write(self.w)
         # Who each family's record reaches (cases.reach): the rows COPY wrote sent no signal.
-        reach.refresh(ids["families"][family] for family in families)
+        family_ids = [ids["families"][family] for family in families]
+        reach.refresh(family_ids)
+        # What the board reads of each episode (ADR 56): the COPYed contacts, assessments and episodes.
+        board.refresh(family_ids=family_ids)
 
     def episode_records(self, episodes, objs) -> dict[int, dict]:
         """The assessment, plan, planning meeting and last review an episode's dates say it had."""

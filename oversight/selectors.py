@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.postgres.aggregates import StringAgg
 from django.core.cache import cache
 from django.db.models import (
     Aggregate,
@@ -41,7 +40,7 @@ from django.db.models import (
     Window,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce, Concat, Greatest, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, Concat, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts import roles
@@ -49,7 +48,6 @@ from accounts.models import Team, User
 from cases.models import (
     Assessment,
     AssessmentNeed,
-    AssessmentRisk,
     CaseNote,
     ClosureReason,
     ClosureRequest,
@@ -794,13 +792,6 @@ def month_cutoffs(today: date) -> dict[int, datetime]:
     return {n: local_midnight(add_months(today, -n) + timedelta(days=1)) for n in (3, 6, 9, 12)}
 
 
-def _open_episodes(user, *, team: Team, practitioner_id: int | None) -> QuerySet[Episode]:
-    qs = episodes_visible_to(user).filter(team=team).exclude(state=S.CLOSED)
-    if practitioner_id:
-        qs = qs.filter(lead_professional_id=practitioner_id)
-    return qs
-
-
 def _months_band(cutoffs: dict[int, datetime]):
     return Case(
         *[When(opened_at__lt=cutoffs[n], then=Value(n)) for n in (12, 9, 6, 3)],
@@ -813,30 +804,75 @@ def month_start(now: datetime) -> datetime:
     return local_midnight(timezone.localdate(now).replace(day=1))
 
 
-def _decided_this_month(now: datetime) -> Exists:
-    return Exists(ManagersDecision.objects.filter(episode=OuterRef("pk"), recorded_at__gte=month_start(now)))
+def team_open_cases(*, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
+    """The team's open cases (of one lead professional), read from the partial indexes on open
+    episodes (ADR 56). Not scoped: a team's cases are its work, and every one reaches the board's
+    users (an episode gives its family a reach row for its team and its team's service: the team
+    leader of the team and the service's managers, the only people `teams_for_board` shows it to).
+    Lists that name families check scope on their page's rows (`_in_reach`)."""
+    qs = Episode.objects.filter(team=team).exclude(state=S.CLOSED)
+    if practitioner_id:
+        qs = qs.filter(lead_professional_id=practitioner_id)
+    return qs
+
+
+def _in_reach(user, qs: QuerySet[Episode]) -> QuerySet[Episode]:
+    """The rows of `qs` whose family the user may see, checked row by row (a correlated EXISTS on the
+    reach rows, ADR 50): for a page read along an index, one probe per row shown."""
+    visible = family_visible_exists(user)
+    return qs.none() if visible is None else qs.filter(visible)
+
+
+def _no_decision_since(at: datetime) -> Q:
+    return Q(last_decision_at__isnull=True) | Q(last_decision_at__lt=at)
 
 
 def board_episode_counts(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> dict:
     """Open cases, open over 3/6/9/12 months (bands), without a Managers Decision this month, and at
-    medium or high risk (the count of `board_high_risk`): one query."""
+    medium or high risk (the count of `board_high_risk`): one query, an index-only scan of the
+    team's open cases (`episode_open_team_opened`), the risk and the latest decision being kept on
+    each episode as the work happens (`cases.board`, ADR 56)."""
     cutoffs = month_cutoffs(timezone.localdate(now))
-    qs = with_risk(_open_episodes(user, team=team, practitioner_id=practitioner_id)).annotate(
-        band=_months_band(cutoffs), decided=_decided_this_month(now)
-    )
-    counts = qs.aggregate(
+    bands = {
+        3: Q(opened_at__lt=cutoffs[3], opened_at__gte=cutoffs[6]),
+        6: Q(opened_at__lt=cutoffs[6], opened_at__gte=cutoffs[9]),
+        9: Q(opened_at__lt=cutoffs[9], opened_at__gte=cutoffs[12]),
+        12: Q(opened_at__lt=cutoffs[12]),
+    }
+    return team_open_cases(team=team, practitioner_id=practitioner_id).aggregate(
         open=Count("pk"),
-        band_3=Count("pk", filter=Q(band=3)),
-        band_6=Count("pk", filter=Q(band=6)),
-        band_9=Count("pk", filter=Q(band=9)),
-        band_12=Count("pk", filter=Q(band=12)),
-        no_oversight=Count("pk", filter=Q(decided=False)),
+        **{f"band_{n}": Count("pk", filter=q) for n, q in bands.items()},
+        no_oversight=Count("pk", filter=_no_decision_since(month_start(now))),
         high_risk=Count("pk", filter=Q(risk_level__gte=RiskIndicator.Level.MEDIUM)),
     )
-    return counts
 
 
 MONTH_BANDS = ((3, "3 to 6 months"), (6, "6 to 9 months"), (9, "9 to 12 months"), (12, "Over 12 months"))
+
+
+class CountedRows:
+    """A list the Paginator slices whose length is already known (a figure of `board_episode_counts`),
+    so no `COUNT(*)`; a slice reads only its rows, along the index that holds the list's order."""
+
+    def __init__(self, rows: QuerySet, count: int) -> None:
+        self.rows, self.count_ = rows, max(0, int(count))
+
+    def __len__(self) -> int:
+        return self.count_
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self.rows[index])
+        return self.rows[index]
+
+
+def board_case_list_count(key: str, counts: dict, *, band: int | None = None) -> int:
+    """How many rows one of the board's case lists holds, from `board_episode_counts`."""
+    if key == "long-open":
+        if band in (3, 6, 9, 12):
+            return counts[f"band_{band}"]
+        return sum(counts[f"band_{n}"] for n in (3, 6, 9, 12))
+    return counts["no_oversight" if key == "no-oversight" else "high_risk"]
 
 
 def board_long_open(
@@ -845,101 +881,47 @@ def board_long_open(
     """Open cases open for 3 months or more, longest first, with their band."""
     cutoffs = month_cutoffs(timezone.localdate(now))
     qs = (
-        _open_episodes(user, team=team, practitioner_id=practitioner_id)
+        team_open_cases(team=team, practitioner_id=practitioner_id)
         .filter(opened_at__lt=cutoffs[3])
         .annotate(band=_months_band(cutoffs))
     )
     if band in cutoffs:
         qs = qs.filter(band=band)
-    return qs.select_related("family", "lead_professional").order_by("opened_at", "pk")
-
-
-def _last_decision_at():
-    return Subquery(
-        ManagersDecision.objects.filter(episode=OuterRef("pk")).order_by("-recorded_at").values("recorded_at")[:1]
-    )
+    return _in_reach(user, qs).select_related("family", "lead_professional").order_by("opened_at", "pk")
 
 
 def board_partner_led(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
     """Open single-agency support led by a partner agency's lead professional, that the team oversees
     (ADR 52): oldest first."""
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(partner_organisation__isnull=False)
     return (
-        _open_episodes(user, team=team, practitioner_id=practitioner_id)
-        .filter(partner_organisation__isnull=False)
+        _in_reach(user, qs)
         .select_related("family", "lead_professional", "partner_organisation")
         .order_by("opened_at", "pk")
     )
 
 
 def board_no_oversight(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> QuerySet[Episode]:
-    """Open cases with no Managers Decision since the start of this calendar month (B14)."""
+    """Open cases with no Managers Decision since the start of this calendar month (B14): never
+    decided first, then the oldest latest decision (`episode_open_team_decided` holds that order)."""
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(_no_decision_since(month_start(now)))
     return (
-        _open_episodes(user, team=team, practitioner_id=practitioner_id)
-        .filter(~_decided_this_month(now))
+        _in_reach(user, qs)
         .select_related("family", "lead_professional")
-        .annotate(last_decision_at=_last_decision_at())
         .order_by(F("last_decision_at").asc(nulls_first=True), "opened_at", "pk")
     )
 
 
-def with_risk(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
-    """The highest level on any of the nine risk indicators, from the contacts and the assessment.
-
-    Contacts counted: the one the episode was opened from, and any about the family received
-    since the episode opened. `high_risks` names the indicators at the highest (high) level.
-    Each source is its own subquery so that each is one index probe per episode (an OR across
-    them would scan every indicator).
-    """
-    sources = {
-        "opening": RiskIndicator.objects.filter(contact_id=OuterRef("contact_id")),
-        "later": RiskIndicator.objects.filter(
-            contact__family_id=OuterRef("family_id"), contact__received_at__gte=OuterRef("opened_at")
-        ),
-        "assessed": AssessmentRisk.objects.filter(assessment__episode=OuterRef("pk")),
-    }
-
-    def names(qs):
-        return Subquery(
-            qs.filter(level=RiskIndicator.Level.HIGH)
-            .order_by()
-            .annotate(g=Value(1))
-            .values("g")
-            .annotate(names=StringAgg("indicator", delimiter=",", distinct=True, order_by="indicator"))
-            .values("names"),
-            output_field=CharField(),
-        )
-
-    annotations = {}
-    for key, qs in sources.items():
-        annotations[f"risk_{key}"] = Subquery(qs.order_by("-level").values("level")[:1])
-        annotations[f"high_{key}"] = names(qs)
-    return episodes.annotate(**annotations).annotate(
-        risk_level=Greatest(*[Coalesce(f"risk_{key}", 0) for key in sources])
-    )
-
-
 def board_high_risk(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
-    """The team's open cases at medium or high risk, highest first."""
-    return (
-        with_risk(
-            episodes_visible_to(user)
-            .filter(team=team)
-            .exclude(state=S.CLOSED)
-            .select_related("family", "lead_professional")
-        )
-        .filter(
-            Q(lead_professional_id=practitioner_id) if practitioner_id else Q(),
-            risk_level__gte=RiskIndicator.Level.MEDIUM,
-        )
-        .order_by("-risk_level", "opened_at", "pk")
-    )
+    """The team's open cases at medium or high risk, highest first (`episode_open_team_risk`)."""
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(risk_level__gte=RiskIndicator.Level.MEDIUM)
+    return _in_reach(user, qs).select_related("family", "lead_professional").order_by("-risk_level", "opened_at", "pk")
 
 
 def risk_names(episode: Episode) -> str:
+    """The names of the indicators at high level (kept on the episode: `cases.board`)."""
     labels = dict(RiskIndicator.Indicator.choices)
-    codes = set()
-    for key in ("opening", "later", "assessed"):
-        codes |= set(filter(None, (getattr(episode, f"high_{key}", "") or "").split(",")))
+    codes = set(filter(None, (episode.high_risks or "").split(",")))
     return ", ".join(str(labels.get(c, c)) for c in sorted(codes))
 
 

@@ -6,12 +6,16 @@ delivered again, and the build is safe to run twice (see `annex_a_export_build`)
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 
+from cases import board
 from oversight.annex_a import annex_a_export_build, annex_a_exports_expire
 from oversight.exports import csv_export_build
 
+logger = logging.getLogger(__name__)
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
@@ -24,6 +28,16 @@ def build_annex_a(export_id: int) -> None:
 def expire_annex_a() -> int:
     """Delete Annex A workbooks (and their reports) older than a day; for an hourly beat entry."""
     return annex_a_exports_expire(now=timezone.now())
+
+
+@shared_task(name="oversight.tasks.reconcile_board_fields", **TASK_OPTIONS)
+def reconcile_board_fields() -> int:
+    """Recount every episode's risk level, high-risk names and latest decision; repair and log any
+    drift (cases.board, ADR 56); for an hourly beat entry. The number of episodes repaired."""
+    result = board.reconcile()
+    for line in result.drift:
+        logger.warning("board fields drift repaired: %s", line)
+    return len(result.drift)
 
 
 @shared_task(name="oversight.tasks.build_csv_export", **TASK_OPTIONS)

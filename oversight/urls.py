@@ -19,6 +19,7 @@ urlpatterns = [
     path("dashboard/rules/", views.dashboard_rules, name="dashboard_rules"),
     path("dashboard/teams/", views.dashboard_teams, name="dashboard_teams"),
     path("dashboard/months/", views.dashboard_months, name="dashboard_months"),
+    path("dashboard/caseloads/", views.dashboard_caseloads, name="dashboard_caseloads"),
     path("breaches/<int:pk>/acknowledge/", views.breach_acknowledge, name="breach_acknowledge"),
     # Reports and returns.
     path("reports/timeliness/", views.timeliness_report, name="timeliness_report"),

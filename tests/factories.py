@@ -21,6 +21,7 @@ import factory
 from factory import LazyAttribute, SelfAttribute, SubFactory, Trait
 
 from accounts.models import Service, Team, User
+from cases import board
 from cases.models import ClosureReason, Contact, Episode, OutcomeArea, RiskIndicator
 from deadlines.models import Deadline
 from kit.time import LONDON
@@ -158,6 +159,8 @@ class ContactFactory(factory.django.DjangoModelFactory):
     def risks(contact, create, extracted, **kwargs):
         for indicator, level in (extracted or {}).items():
             RiskIndicator.objects.create(contact=contact, indicator=indicator, level=level)
+        if create and extracted:
+            board.refresh(family_ids=[contact.family_id])  # as contact intake does (ADR 56)
 
 
 class EpisodeFactory(factory.django.DjangoModelFactory):
@@ -170,6 +173,7 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Episode
+        skip_postgeneration_save = True  # `board_fields` writes what it changes itself
 
     class Params:
         children = 2  # of a family made for it
@@ -198,6 +202,11 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
     closed_at = None
     ended_on = LazyAttribute(lambda e: e.closed_at.date() if e.closed_at else None)
     closure_reason = ""
+
+    @factory.post_generation
+    def board_fields(episode, create, extracted, **kwargs):
+        if create:
+            board.refresh(episode_ids=[episode.pk])  # as opening an episode does (ADR 56)
 
 
 class DeadlineFactory(factory.django.DjangoModelFactory):

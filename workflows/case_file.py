@@ -45,6 +45,8 @@ def record_lines(record) -> list[tuple[str, str]]:
     for field in record._meta.concrete_fields:
         if field.primary_key or field.is_relation or any(part in field.name for part in SKIPPED):
             continue
+        if field.name in getattr(record, "BOARD_FIELDS", ()):  # derived for the team board (ADR 56), not recorded
+            continue
         text = _value(record, field)
         if text:
             lines.append((str(field.verbose_name).capitalize(), text))

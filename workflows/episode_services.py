@@ -21,6 +21,7 @@ from django_fsm import TransitionNotAllowed, can_proceed
 
 from accounts import roles
 from accounts.models import Team, User
+from cases import board
 from cases import selectors as case_selectors
 from cases.models import (
     Assessment,
@@ -520,6 +521,7 @@ def assessment_save(
         AssessmentRisk.objects.update_or_create(
             assessment=assessment, indicator=indicator, defaults={"level": level, "note": _text(note)}
         )
+    board.refresh(episode_ids=[episode.pk])  # the assessment's risks count towards the episode's (ADR 56)
     if complete:
         _save(episode)
         _emit_on(events.ASSESSMENT_COMPLETED, now=now, actor=by, episode=episode, key=f"assessment:{assessment.pk}")

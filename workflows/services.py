@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from accounts.models import Team, User
-from cases import reach
+from cases import board, reach
 from cases import selectors as scope
 from cases.models import (
     Communication,
@@ -124,6 +124,12 @@ def contact_record_received(
     staff) and the partner portal's request for support (partners.services, a partner agency's user)."""
     if received_at > now:
         raise WorkflowError("The time the contact was received cannot be in the future.")
+    # A contact at some risk about a family counts towards its episodes' risk (ADR 56): lock them now,
+    # before saving the contact takes the family's reach lock, as every other writer of an episode
+    # does (the episode first), so that the refresh below never waits for an episode in that order.
+    at_risk = family is not None and any(level for level, _ in (risks or {}).values())
+    if at_risk:
+        list(Episode.objects.select_for_update().filter(family=family).order_by("pk").values_list("pk", flat=True))
     contact = Contact(
         family=family,
         received_at=received_at,
@@ -138,6 +144,8 @@ def contact_record_received(
     contact.subjects.set(list(subjects))
     for indicator, (level, note) in (risks or {}).items():
         RiskIndicator.objects.create(contact=contact, indicator=indicator, level=level, note=note)
+    if at_risk:
+        board.refresh(family_ids=[contact.family_id])
     if consent:
         Consent.objects.create(family=family, contact=contact, recorded_by=by, **consent)
     emit_event(events.CONTACT_RECEIVED, now=received_at, actor=by, contact=contact)
@@ -445,6 +453,7 @@ def episode_open(
     family.team = team
     update_with_history([family], ["team"], by=by, now=now, reason=f"Opened {episode.reference} with {team}")
     reach.refresh([family.pk])  # no save() signal: the family's former team no longer reaches it
+    board.refresh(episode_ids=[episode.pk])  # its opening contact's and later contacts' risk (ADR 56)
     emit_event(events.EPISODE_OPENED, now=now, actor=by, episode=episode)
     # B15 and B16 run from when social care's request was received: the contact's receipt when
     # it came through the front door, the episode's opening when it was keyed in directly.

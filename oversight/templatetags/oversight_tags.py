@@ -6,7 +6,9 @@ from datetime import date, datetime, timedelta
 
 from django import template
 from django.urls import reverse
+from django.utils.formats import localize
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -80,3 +82,38 @@ def prepared_in_background(table: str) -> bool:
     from oversight.exports import BACKGROUND
 
     return table in BACKGROUND
+
+
+def _field(row, key):
+    return row.get(key) if isinstance(row, dict) else getattr(row, key, None)
+
+
+NUMERIC = '<td class="govuk-table__cell govuk-table__cell--numeric">{}</td>'
+
+
+@register.simple_tag
+def timeliness_cells(row) -> str:
+    """A row's four timeliness cells (run; met the expected time; met the maximum; still open): the
+    markup of includes/timeliness_cells.html, built here rather than a template per row (ADR 49, 56)."""
+    if not row:
+        return mark_safe(  # noqa: S308 (constant markup)
+            NUMERIC.format("0") + NUMERIC.format("–") + NUMERIC.format("–") + NUMERIC.format("0")
+        )
+
+    def judged(limit: str) -> str:
+        if not _field(row, f"judged_{limit}"):
+            return format_html(NUMERIC, "–")
+        return format_html(
+            '<td class="govuk-table__cell govuk-table__cell--numeric">{} of {}<br><strong>{}%</strong></td>',
+            localize(_field(row, f"met_{limit}")),
+            localize(_field(row, f"judged_{limit}")),
+            localize(_field(row, f"pct_{limit}")),
+        )
+
+    return format_html(
+        "{}\n{}\n{}\n{}",
+        format_html(NUMERIC, localize(_field(row, "run"))),
+        judged("expected"),
+        judged("maximum"),
+        format_html(NUMERIC, localize(_field(row, "open"))),
+    )

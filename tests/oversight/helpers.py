@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from cases import board
 from cases.models import (
     Assessment,
     AssessmentChild,
@@ -127,6 +128,7 @@ def make_assessment(
         AssessmentNeed.objects.create(assessment=assessment, area=area, level=level)
     for indicator, level in (risks or {}).items():
         AssessmentRisk.objects.create(assessment=assessment, indicator=indicator, level=level)
+    board.refresh(episode_ids=[episode.pk])  # as recording the assessment does (ADR 56)
     for child in children or ():
         AssessmentChild.objects.create(assessment=assessment, child=child)
     return assessment

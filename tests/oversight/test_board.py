@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import roles
+from cases import board as board_fields
 from cases.models import AccessLog, Episode, PlannedVisit
 from oversight.models import ManagersDecision
 from tests.conftest import make_user
@@ -173,6 +174,7 @@ class TestCases:
         # Risk: the episode's own contact at high; an assessment at medium; an old contact does not count.
         contact = make_contact(months["m13"].family, received_at=london(2025, 10, 19, 9), risks={"attendance": 3})
         Episode.objects.filter(pk=months["m13"].pk).update(contact=contact)
+        board_fields.refresh(episode_ids=[months["m13"].pk])  # update() past the services (ADR 56)
         make_assessment(months["m10"], by=coach, started_at=london(2026, 2, 1, 9), risks={"substance": 2})
         make_contact(months["m7"].family, received_at=london(2026, 3, 1, 9), risks={"domestic_abuse": 3})
         make_contact(months["m7"].family, received_at=london(2026, 6, 1, 9), risks={"health": 1})

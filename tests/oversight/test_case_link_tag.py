@@ -19,3 +19,28 @@ def test_the_tag_is_the_include(users, team):
     tagged = engines["django"].from_string("{% load oversight_tags %}{% case_link e %}").render({"e": episode})
     assert tagged == included.rstrip("\n")  # the file ends with a newline; the markup is the same
     assert "<b>" not in tagged and "&lt;b&gt;" in tagged
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        None,
+        {},
+        {"run": 0, "judged_expected": 0, "judged_maximum": 0, "open": 0},
+        {
+            "run": 1234,
+            "judged_expected": 12,
+            "met_expected": 8,
+            "pct_expected": 66.7,
+            "judged_maximum": 1200,
+            "met_maximum": 1199,
+            "pct_maximum": 99.9,
+            "open": 34,
+        },
+    ],
+)
+def test_the_timeliness_cells_tag_is_the_include(row):
+    """`{% timeliness_cells %}` (ADR 56): the dashboard's drill-downs no longer render a template per row."""
+    included = render_to_string("oversight/includes/timeliness_cells.html", {"t": row})
+    tagged = engines["django"].from_string("{% load oversight_tags %}{% timeliness_cells t %}").render({"t": row})
+    assert tagged == included.rstrip("\n")

@@ -93,3 +93,51 @@ def test_key_pages_cost_the_same_queries_at_two_data_sizes(client, users, team):
     assert Contact.objects.count() >= 7 and CaseNote.objects.filter(episode=episode).count() >= 5
     assert many == few
     assert max(many.values()) <= BUDGET, many
+
+
+def test_the_board_and_the_dashboard_cost_the_same_queries_at_two_data_sizes(client, users, team, other_team):
+    """The team board, its case lists (two pages each), the dashboard and its caseloads page (ADR 56):
+    the same queries with 3 or 30 cases a lead professional, the board at most 15."""
+    from oversight.models import ManagersDecision
+    from tests.oversight import helpers as oh
+
+    board = reverse("oversight:team_board")
+    lists = reverse("oversight:team_board_list")
+    pages = {
+        "teamlead": [
+            board,
+            f"{board}?practitioner={users['coach'].pk}",
+            *[f"{lists}?list={key}" for key in ("long-open", "no-oversight", "high-risk")],
+            *[f"{lists}?list={key}&page=2" for key in ("long-open", "no-oversight", "high-risk")],
+        ],
+        "manager": [
+            reverse("oversight:dashboard"),
+            reverse("oversight:dashboard_caseloads"),
+            f"{board}?team={team.pk}",
+        ],
+    }
+
+    def cases(n: int, *, offset: int) -> None:
+        for i in range(offset, offset + n):
+            for t in (team, other_team):
+                e = oh.make_episode(t, lead=users["coach"], opened_at=oh.NOW - timedelta(days=100 + 20 * i))
+                oh.make_contact(e.family, received_at=e.opened_at + timedelta(days=1), risks={"health": 2 + i % 2})
+                if i % 3 == 0:
+                    ManagersDecision.objects.create(
+                        episode=e, family=e.family, oversees="monthly", decision="d", rationale="r",
+                        recorded_by=users["manager"], recorded_at=oh.NOW - timedelta(days=40 + i),
+                    )  # fmt: skip
+
+    def counts() -> dict[str, int]:
+        out = {}
+        for role, paths in pages.items():
+            client.force_login(users[role])
+            out.update({path: count(client, path) for path in paths})
+        return out
+
+    cases(21, offset=0)  # every list has a second page
+    few = counts()
+    cases(40, offset=21)
+    many = counts()
+    assert many == few, {path: (few[path], many[path]) for path in many if few[path] != many[path]}
+    assert many[board] <= 15 and many[f"{board}?team={team.pk}"] <= 15, many
