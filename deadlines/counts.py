@@ -432,22 +432,27 @@ def open_totals(
     where: Q | None = None,
     clock_where: Q | None = None,
     keep: Callable[[tuple], bool] | None = None,
+    annotate: dict | None = None,
+    annotated: Callable[[tuple], dict] | None = None,
 ) -> list[dict[tuple, int]]:
     """`open_counts` summed by each of the groupings `by` (columns of (team_id, assignee_id, rule_id,
     status, day)): the summary rows summed in SQL, so a few rows per grouping whatever the number of
     teams, staff and days, plus the correction from `as_of` to `now` (the few clocks that crossed a
     limit) summed the same way in Python. The same figures as summing `open_counts(...)` by hand, for
     the same `where`, `clock_where` and `keep` (which must keep every row `where` reads); a group
-    that sums to nothing is left out."""
-    queryset = OpenClockCount.objects.filter(where or Q()).filter(n__gt=0)
+    that sums to nothing is left out. A grouping may name a column of `annotate` (an expression on
+    the rows, e.g. the board's bucket), which `annotated(key)` says of a clock's key in Python."""
+    queryset = OpenClockCount.objects.filter(n__gt=0).annotate(**(annotate or {})).filter(where or Q())
     found, as_of = _grouped(queryset, by, ("n",))
     out: list[Counter] = [Counter({row[:-1]: row[-1] for row in rows}) for rows in found]
-    positions = [[_OPEN_KEY.index(c) for c in group] for group in by]
     for key, n in _movement(as_of, now, where=clock_where).open.items():
         if not n or (keep is not None and not keep(key)):
             continue
-        for total, picks in zip(out, positions, strict=True):
-            total[tuple(key[i] for i in picks)] += n
+        values = dict(zip(_OPEN_KEY, key, strict=True))
+        if annotated is not None:
+            values.update(annotated(key))
+        for total, group in zip(out, by, strict=True):
+            total[tuple(values[c] for c in group)] += n
     return [{k: n for k, n in total.items() if n} for total in out]
 
 

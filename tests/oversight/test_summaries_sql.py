@@ -15,9 +15,10 @@ from datetime import date, datetime, timedelta
 import pytest
 import time_machine
 from django.db.models import Case, Count, Q, Value, When
+from django.utils import timezone
 
 from accounts import roles
-from accounts.models import Team
+from accounts.models import Team, User
 from cases.models import add_months
 from deadlines.alerts import alerts_raise
 from deadlines.counts import counts_as_of, open_totals, timeliness_totals
@@ -25,7 +26,10 @@ from deadlines.models import ClockCountsState, Deadline, OpenClockCount, Status
 from oversight import selectors
 from oversight.models import BreachAcknowledgement
 from oversight.selectors import (
+    BUCKET_LABELS,
     Period,
+    _board_bucket,
+    _names,
     _service_teams,
     _with_percentages,
     local_midnight,
@@ -181,6 +185,67 @@ def _reference_timeliness_summary(
     return out
 
 
+def _reference_board_counts(
+    *,
+    team: Team,
+    now: datetime,
+    practitioner_id: int | None = None,
+    rule_id: str = "",
+    status: str = "",
+    members: list[User] | None = None,
+) -> dict:
+    """The board's counts of the team's open clocks by practitioner and by rule, from the summary rows.
+
+    The same figures as `board_deadline_summary` and `board_rule_summary` over `board_deadlines`:
+    breached, overdue, due today and due later this week (to Sunday), filtered by practitioner,
+    rule and status.
+    """
+    from deadlines.counts import open_counts
+
+    today = timezone.localdate(now)
+    sunday = today + timedelta(days=6 - today.weekday())
+
+    def bucket(key) -> str | None:
+        return _board_bucket(key[3], key[4], today=today, sunday=sunday)
+
+    where = Q(team_id=team.pk) & (Q(status__in=[Status.BREACHED, Status.OVERDUE]) | Q(day__lte=sunday))
+    counts = open_counts(now=now, where=where, clock_where=Q(team_id=team.pk), keep=lambda k: bucket(k) is not None)
+    people: dict[int, dict] = {}
+    rules: dict[str, dict] = {}
+    zero = dict.fromkeys([*BUCKET_LABELS, "total"], 0)
+    for key, n in counts.items():
+        _team, assignee_id, rule, _status, _day = key
+        b = bucket(key)
+        if (practitioner_id and assignee_id != practitioner_id) or (rule_id and rule != rule_id):
+            continue
+        if status in BUCKET_LABELS and b != status:
+            continue
+        for row in (people.setdefault(assignee_id, dict(zero)), rules.setdefault(rule, dict(zero))):
+            row[b] += n
+            row["total"] += n
+    # The team's members are already read by the page: only anyone else holding clocks is looked up.
+    names = {u.pk: u.get_full_name() or u.username for u in members or ()}
+    names.update(_names([pk for pk in people if pk not in names]))
+    by_practitioner = [
+        {"assignee_id": pk or None, "name": names.get(pk) or "Not allocated (team)", **row}
+        for pk, row in people.items()
+    ]
+    by_practitioner.sort(key=lambda r: (r["assignee_id"] is None, r["name"], r["assignee_id"] or 0))
+    totals = dict(zero)
+    for row in people.values():
+        for key in totals:
+            totals[key] += row[key]
+    titles = rule_titles()
+    by_rule = sorted(
+        (
+            {"rule_id": r, "title": titles.get(r, r), **row, "due": row["today"] + row["week"]}
+            for r, row in rules.items()
+        ),
+        key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]),
+    )
+    return {"by_practitioner": by_practitioner, "totals": totals, "by_rule": by_rule}
+
+
 def _moving(now) -> int:
     """How many open clocks the readers correct between the rows' `as_of` and `now`."""
     from deadlines.counts import _movement
@@ -216,6 +281,22 @@ def test_the_figures_summed_in_sql_equal_those_summed_in_python():
             now = start + timedelta(hours=hours)
             traveller.move_to(now)
             moved = max(moved, _moving(now))
+            busiest = (
+                Deadline.objects.filter(team=team, stopped_at__isnull=True, assignee__isnull=False)
+                .values_list("assignee_id", flat=True)
+                .first()
+            )
+            board_filters = (
+                {},
+                {"practitioner_id": busiest},
+                {"rule_id": rule},
+                {"rule_id": rule, "status": "breached"},
+                *({"status": status} for status in BUCKET_LABELS),
+                {"practitioner_id": busiest, "status": "week"},
+            )
+            for filters in board_filters:
+                new = selectors.board_counts(team=team, now=now, **filters)
+                assert new == _reference_board_counts(team=team, now=now, **filters), (hours, filters)
             for user in (manager, leader):
                 for p in (period, short, None):
                     for scope in ({}, {"team_id": team.pk}, {"rule_id": rule}, {"team_id": team.pk, "rule_id": rule}):
