@@ -191,8 +191,10 @@ def test_the_header_counts_unread_alerts_up_to_a_hundred_and_shows_99_plus(clien
     levels = [level for level, _ in Alert.Level.choices]
     wanted = UNSEEN_ALERTS_SHOWN + 5
     clocks = [
-        DeadlineFactory(rule_id="B8", episode=episode, assignee=coach, started_at=T0, expected_at=None, due_at=T0)
-        for _ in range(-(-wanted // len(levels)))
+        DeadlineFactory(
+            rule_id="B8", key=str(i), episode=episode, assignee=coach, started_at=T0, expected_at=None, due_at=T0
+        )
+        for i in range(-(-wanted // len(levels)))
     ]
     alerts = [Alert(deadline=d, level=level, recipient=coach, created_at=T0) for d in clocks for level in levels]
     Alert.objects.bulk_create(alerts[:99])
