@@ -270,7 +270,7 @@ def unseen_alert_count(user, *, cap: int | None = UNSEEN_ALERTS_SHOWN) -> int:
     unread = Alert.objects.filter(recipient=user, read_at__isnull=True)
     if cap is None:
         return unread.count()
-    return unread.values("pk")[:cap].count()
+    return unread.order_by().values("pk")[:cap].count()
 
 
 def _alert_urgency(row: dict) -> int:

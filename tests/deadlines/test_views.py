@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from deadlines import tasks
@@ -204,8 +206,11 @@ def test_the_header_counts_unread_alerts_up_to_a_hundred_and_shows_99_plus(clien
     html = signed_in(client, coach).get(reverse("deadlines:alerts")).content.decode()
     assert 'govuk-tag--red">99<span class="govuk-visually-hidden"> unread' in html
     Alert.objects.bulk_create(alerts[99:wanted])
-    # Counted up to the cap, whatever the number unread; the home page's card asks for them all.
-    assert alerts_context(request) == {"unread_alerts": UNSEEN_ALERTS_SHOWN}
+    # Counted up to the cap, whatever the number unread (in no order: an ORDER BY under the LIMIT
+    # would sort every unread alert); the home page's card asks for them all.
+    with CaptureQueriesContext(connection) as queries:
+        assert alerts_context(request) == {"unread_alerts": UNSEEN_ALERTS_SHOWN}
+    assert len(queries) == 1 and "ORDER BY" not in queries[0]["sql"] and "LIMIT 100" in queries[0]["sql"]
     assert unseen_alert_count(coach, cap=None) == wanted
     html = client.get(reverse("deadlines:alerts")).content.decode()
     assert 'govuk-tag--red">99+<span class="govuk-visually-hidden"> unread' in html
