@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Case, Count, DateField, F, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Least, TruncDate, TruncMonth
@@ -56,7 +57,9 @@ __all__ = [
     "counts_rebuild",
     "counts_reconcile",
     "open_counts",
+    "open_totals",
     "timeliness_counts",
+    "timeliness_totals",
 ]
 
 # What a clock's summary rows depend on: a write that changes none of these needs no counting.
@@ -381,6 +384,103 @@ def timeliness_counts(*, now: datetime, where: Q | None = None, clock_where: Q |
         for i, v in enumerate(vector):
             total[i] += v
     return {k: dict(zip(TIMELINESS_MEASURES, v, strict=True)) for k, v in out.items() if any(v)}
+
+
+def _grouped(queryset, sets: tuple[tuple[str, ...], ...], measures: tuple[str, ...]) -> tuple[list, datetime]:
+    """The rows of `queryset` summed in SQL by each grouping set (one GROUP BY GROUPING SETS query):
+    a list per set of (*the set's columns, *sums), and the instant the rows are as of."""
+    columns = list(dict.fromkeys(c for group in sets for c in group))
+    try:
+        inner, params = queryset.order_by().values(*columns, *measures).query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing (an empty list of teams): no query
+        return [[] for _ in sets], counts_as_of()
+    state = connection.ops.quote_name(ClockCountsState._meta.db_table)
+    grouping = ", ".join(columns)
+    sums = ", ".join(f"SUM(s.{m})" for m in measures)
+    group_sets = ", ".join("(" + ", ".join(group) + ")" for group in sets)
+    # Only column and table names are formatted in, from the model and the callers' field names;
+    # the values are the ORM's own parameters.
+    sql = (
+        f"SELECT {grouping}, {sums}, GROUPING({grouping}), (SELECT as_of FROM {state} WHERE id = 1) "  # noqa: S608
+        f"FROM ({inner}) s GROUP BY GROUPING SETS ({group_sets})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    # GROUPING(...) has a bit set for each column not grouped: the set a row belongs to.
+    width = len(columns)
+    masks = {
+        sum(1 << (width - 1 - i) for i, c in enumerate(columns) if c not in group): n for n, group in enumerate(sets)
+    }
+    out: list[list] = [[] for _ in sets]
+    for row in found:
+        n = masks[row[width + len(measures)]]
+        picked = tuple(row[columns.index(c)] for c in sets[n])
+        out[n].append((*picked, *(int(v or 0) for v in row[width : width + len(measures)])))
+    as_of = (found[0][-1] if found else None) or counts_as_of()
+    return out, as_of
+
+
+_OPEN_KEY = ("team_id", "assignee_id", "rule_id", "status", "day")
+_TIMELINESS_KEY = ("team_id", "rule_id", "month")
+
+
+def open_totals(
+    *,
+    now: datetime,
+    by: tuple[tuple[str, ...], ...],
+    where: Q | None = None,
+    clock_where: Q | None = None,
+    keep: Callable[[tuple], bool] | None = None,
+    annotate: dict | None = None,
+    annotated: Callable[[tuple], dict] | None = None,
+) -> list[dict[tuple, int]]:
+    """`open_counts` summed by each of the groupings `by` (columns of (team_id, assignee_id, rule_id,
+    status, day)): the summary rows summed in SQL, so a few rows per grouping whatever the number of
+    teams, staff and days, plus the correction from `as_of` to `now` (the few clocks that crossed a
+    limit) summed the same way in Python. The same figures as summing `open_counts(...)` by hand, for
+    the same `where`, `clock_where` and `keep` (which must keep every row `where` reads); a group
+    that sums to nothing is left out. A grouping may name a column of `annotate` (an expression on
+    the rows, e.g. the board's bucket), which `annotated(key)` says of a clock's key in Python."""
+    queryset = OpenClockCount.objects.filter(n__gt=0).annotate(**(annotate or {})).filter(where or Q())
+    found, as_of = _grouped(queryset, by, ("n",))
+    out: list[Counter] = [Counter({row[:-1]: row[-1] for row in rows}) for rows in found]
+    for key, n in _movement(as_of, now, where=clock_where).open.items():
+        if not n or (keep is not None and not keep(key)):
+            continue
+        values = dict(zip(_OPEN_KEY, key, strict=True))
+        if annotated is not None:
+            values.update(annotated(key))
+        for total, group in zip(out, by, strict=True):
+            total[tuple(values[c] for c in group)] += n
+    return [{k: n for k, n in total.items() if n} for total in out]
+
+
+def timeliness_totals(
+    *,
+    now: datetime,
+    by: tuple[tuple[str, ...], ...],
+    where: Q | None = None,
+    clock_where: Q | None = None,
+    keep: Callable[[tuple], bool] | None = None,
+) -> list[dict[tuple, dict]]:
+    """`timeliness_counts` summed by each of the groupings `by` (columns of (team_id, rule_id,
+    month)), in SQL, with the correction to `now` summed the same way (`keep`: which (team, rule,
+    month) keys of the correction count). A group that sums to nothing is left out."""
+    nothing = Q(**dict.fromkeys(TIMELINESS_MEASURES, 0))
+    queryset = ClockTimeliness.objects.filter(where or Q()).exclude(nothing)
+    found, as_of = _grouped(queryset, by, TIMELINESS_MEASURES)
+    size = len(TIMELINESS_MEASURES)
+    out: list[dict] = [{row[:-size]: list(row[-size:]) for row in rows} for rows in found]
+    positions = [[_TIMELINESS_KEY.index(c) for c in group] for group in by]
+    for key, vector in _movement(as_of, now, where=clock_where).timeliness.items():
+        if not any(vector) or (keep is not None and not keep(key)):
+            continue
+        for total, picks in zip(out, positions, strict=True):
+            row = total.setdefault(tuple(key[i] for i in picks), [0] * size)
+            for i, v in enumerate(vector):
+                row[i] += v
+    return [{k: dict(zip(TIMELINESS_MEASURES, v, strict=True)) for k, v in total.items() if any(v)} for total in out]
 
 
 # --- The full recount ------------------------------------------------------------------------------

@@ -255,13 +255,22 @@ ROLE_WORDS = {
 # --- Alerts: the header count and the alerts page's groups (ADR 0028) -----------------------------
 
 
-def unseen_alert_count(user) -> int:
-    """Alerts the user has not seen: those not yet marked read (one indexed COUNT).
+# The header counts unread alerts up to here and shows "99+" from 100: a manager with thousands
+# unread costs the same per page as one with a hundred.
+UNSEEN_ALERTS_SHOWN = 100
+
+
+def unseen_alert_count(user, *, cap: int | None = UNSEEN_ALERTS_SHOWN) -> int:
+    """Alerts the user has not seen: those not yet marked read (one indexed COUNT), counted up to
+    `cap` (None: all of them), so the header's count reads at most `cap` index entries per page.
 
     "Seen" is "read": an alert stays counted until its recipient marks it read (or marks all read),
     not merely because the alerts page was opened, so the count is what is still to be dealt with.
     """
-    return Alert.objects.filter(recipient=user, read_at__isnull=True).count()
+    unread = Alert.objects.filter(recipient=user, read_at__isnull=True)
+    if cap is None:
+        return unread.count()
+    return unread.order_by().values("pk")[:cap].count()
 
 
 def _alert_urgency(row: dict) -> int:

@@ -166,7 +166,7 @@ def practitioner_section(user, *, now: datetime) -> Section:
         cards=[
             *_clock_cards(hs.clock_counts(clocks, now=now), my_work),
             Card("Planned visits not recorded", hs.unrecorded_visit_count(user, now=now), my_work, urgent=True),
-            Card("Alerts not seen", unseen_alert_count(user), _url("deadlines:alerts")),
+            Card("Alerts not seen", unseen_alert_count(user, cap=None), _url("deadlines:alerts")),
         ],
         items=_clock_items(hs.most_urgent_clocks(clocks, now=now)),
     )

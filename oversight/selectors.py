@@ -155,15 +155,43 @@ def service_deadlines(user) -> QuerySet[Deadline]:
     return Deadline.objects.filter(team__service_id=service_id).filter(deadline_rows_in_scope(user))
 
 
-def rule_choices() -> list[tuple[str, str]]:
-    """Every rule of the deployment's rulebooks, for the "rule" filters."""
+@dataclass(frozen=True)
+class _RuleLabels:
+    books: tuple  # the rulebooks they were read from (held, so the identity check stays sound)
+    titles: dict[str, str]
+    choices: tuple[tuple[str, str], ...]
+
+
+_rule_labels: list[_RuleLabels] = []
+
+
+def _labels() -> _RuleLabels:
+    """Rule titles and choices of the rulebooks in force, computed once per set of rulebooks.
+
+    `active_rulebooks` returns the same tuple for the same choice of versions (a publication in the
+    rulebook editor makes a new one), so the labels are kept per process and recomputed when it
+    changes: a published edit shows on the next request."""
     from deadlines.services import active_rulebooks
 
+    books = active_rulebooks()
+    cached = _rule_labels[0] if _rule_labels else None
+    if cached is not None and cached.books is books:
+        return cached
+    titles: dict[str, str] = {}
     seen: dict[str, str] = {}
-    for book in active_rulebooks():
+    for book in books:
         for rule in book.rules.values():
+            titles.setdefault(rule.id, rule.title)
             seen.setdefault(rule.id, f"{rule.id}: {rule.title}")
-    return sorted(seen.items(), key=lambda kv: (kv[0][0], int("".join(c for c in kv[0] if c.isdigit()) or 0), kv[0]))
+    choices = sorted(seen.items(), key=lambda kv: (kv[0][0], int("".join(c for c in kv[0] if c.isdigit()) or 0), kv[0]))
+    found = _RuleLabels(books=books, titles=titles, choices=tuple(choices))
+    _rule_labels[:] = [found]
+    return found
+
+
+def rule_choices() -> list[tuple[str, str]]:
+    """Every rule of the deployment's rulebooks, for the "rule" filters."""
+    return list(_labels().choices)
 
 
 # --- Aggregates PostgreSQL has and Django does not -----------------------------------------------
@@ -470,14 +498,9 @@ def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
 
 
 def rule_titles() -> dict[str, str]:
-    """Each rule's title in the deployment's rulebooks (the summary rows carry only the rule id)."""
-    from deadlines.services import active_rulebooks
-
-    titles: dict[str, str] = {}
-    for book in active_rulebooks():
-        for rule in book.rules.values():
-            titles.setdefault(rule.id, rule.title)
-    return titles
+    """Each rule's title in the deployment's rulebooks (the summary rows carry only the rule id).
+    Kept per process for the rulebooks in force (see `_labels`): read it, do not change it."""
+    return _labels().titles
 
 
 def _names(user_ids) -> dict[int, str]:
@@ -515,7 +538,7 @@ def board_counts(
     breached, overdue, due today and due later this week (to Sunday), filtered by practitioner,
     rule and status.
     """
-    from deadlines.counts import open_counts
+    from deadlines.counts import open_totals
 
     today = timezone.localdate(now)
     sunday = today + timedelta(days=6 - today.weekday())
@@ -523,21 +546,52 @@ def board_counts(
     def bucket(key) -> str | None:
         return _board_bucket(key[3], key[4], today=today, sunday=sunday)
 
-    where = Q(team_id=team.pk) & (Q(status__in=[Status.BREACHED, Status.OVERDUE]) | Q(day__lte=sunday))
-    counts = open_counts(now=now, where=where, clock_where=Q(team_id=team.pk), keep=lambda k: bucket(k) is not None)
+    def keep(key) -> bool:
+        b = bucket(key)
+        if b is None or (practitioner_id and key[1] != practitioner_id) or (rule_id and key[2] != rule_id):
+            return False
+        return status not in BUCKET_LABELS or b == status
+
+    # The bucket said in SQL as `_board_bucket` says it (the rows of an open status only; a clock due
+    # after Sunday, or with no limit, is in none).
+    in_bucket = Case(
+        When(status=Status.BREACHED, then=Value("breached")),
+        When(status=Status.OVERDUE, then=Value("overdue")),
+        When(day__lte=today, then=Value("today")),
+        default=Value("week"),
+        output_field=CharField(),
+    )
+    where = Q(team_id=team.pk) & (
+        Q(status__in=[Status.BREACHED, Status.OVERDUE])
+        | Q(status__in=[Status.DUE_SOON, Status.ON_TIME], day__lte=sunday)
+    )
+    if practitioner_id:
+        where &= Q(assignee_id=practitioner_id)
+    if rule_id:
+        where &= Q(rule_id=rule_id)
+    if status in BUCKET_LABELS:
+        where &= Q(bucket=status)
+    # Summed in SQL by practitioner and by rule, each by bucket (tens of rows), corrected to `now`.
+    person_counts, rule_counts = open_totals(
+        now=now,
+        by=(("assignee_id", "bucket"), ("rule_id", "bucket")),
+        where=where,
+        clock_where=Q(team_id=team.pk),
+        keep=keep,
+        annotate={"bucket": in_bucket},
+        annotated=lambda key: {"bucket": bucket(key)},
+    )
     people: dict[int, dict] = {}
     rules: dict[str, dict] = {}
     zero = dict.fromkeys([*BUCKET_LABELS, "total"], 0)
-    for key, n in counts.items():
-        _team, assignee_id, rule, _status, _day = key
-        b = bucket(key)
-        if (practitioner_id and assignee_id != practitioner_id) or (rule_id and rule != rule_id):
-            continue
-        if status in BUCKET_LABELS and b != status:
-            continue
-        for row in (people.setdefault(assignee_id, dict(zero)), rules.setdefault(rule, dict(zero))):
-            row[b] += n
-            row["total"] += n
+    for (assignee_id, b), n in person_counts.items():
+        row = people.setdefault(assignee_id, dict(zero))
+        row[b] += n
+        row["total"] += n
+    for (rule, b), n in rule_counts.items():
+        row = rules.setdefault(rule, dict(zero))
+        row[b] += n
+        row["total"] += n
     # The team's members are already read by the page: only anyone else holding clocks is looked up.
     names = {u.pk: u.get_full_name() or u.username for u in members or ()}
     names.update(_names([pk for pk in people if pk not in names]))
@@ -579,7 +633,7 @@ def breach_summaries(
     those breached in `period` ("period") and whenever breached ("whenever"): the figures of
     `_breach_counts`, from the summary rows (one read) plus one count of acknowledgements (a
     manager's act, so few). `teams`: the service's teams, if the caller has them."""
-    from deadlines.counts import BREACH_DAY, open_counts
+    from deadlines.counts import BREACH_DAY, open_totals
 
     empty = {"by_team": [], "by_rule": [], "breached": 0, "unacknowledged": 0}
     if not service_id_of(user):
@@ -604,7 +658,14 @@ def breach_summaries(
             return False
         return key[3] == Status.BREACHED or (key[3] == BREACH_DAY and in_period(key[4]))
 
-    counts = open_counts(now=now, where=where, clock_where=Q(team_id__in=list(names)), keep=keep)
+    # Summed in SQL by team and by rule (a few rows each), with the correction to `now` on top.
+    team_counts, rule_counts = open_totals(
+        now=now,
+        by=(("team_id", "status"), ("rule_id", "status")),
+        where=where,
+        clock_where=Q(team_id__in=list(names)),
+        keep=keep,
+    )
     acked = Deadline.objects.breached(now).filter(team_id__in=list(names), acknowledgements__isnull=False)
     if rule_id:
         acked = acked.filter(rule_id=rule_id)
@@ -618,15 +679,9 @@ def breach_summaries(
     titles = rule_titles()
     out = {}
     for name, only_period in (("period", True), ("whenever", False)):
-        by_team: dict[int, dict] = {}
-        by_rule: dict[str, dict] = {}
-        for (team, _a, rule, status, _day), n in counts.items():
-            if status != (BREACH_DAY if only_period else Status.BREACHED):
-                continue
-            by_team.setdefault(team, {"breached": 0, "unacknowledged": 0})["breached"] += n
-            by_rule.setdefault(rule, {"breached": 0, "unacknowledged": 0})["breached"] += n
-        for row in (*by_team.values(), *by_rule.values()):
-            row["unacknowledged"] = row["breached"]
+        wanted = BREACH_DAY if only_period else Status.BREACHED
+        by_team = {t: {"breached": n, "unacknowledged": n} for (t, s), n in team_counts.items() if s == wanted}
+        by_rule = {r: {"breached": n, "unacknowledged": n} for (r, s), n in rule_counts.items() if s == wanted}
         for team, rule, is_within, n in acked_rows:
             if only_period and not is_within:
                 continue
@@ -674,7 +729,7 @@ def timeliness_summary(
     """Timeliness by rule, team and month of the clocks started in the months of `period`, from the
     summary rows: the figures of `timeliness_by_rule`, `_by_team` and `_by_month` for whole months
     (no median: the timeliness report has it). Scoped like `timeliness_clocks`."""
-    from deadlines.counts import timeliness_counts
+    from deadlines.counts import timeliness_totals
 
     out = {"by_rule": [], "by_team": [], "by_month": [], "computed_at": now}
     found = _service_teams(user) if teams is None else teams
@@ -688,17 +743,22 @@ def timeliness_summary(
         where &= Q(rule_id=rule_id)
     end = local_midnight(add_months(last, 1))
     clock_where = Q(team_id__in=teams, started_at__gte=local_midnight(first), started_at__lt=end)
-    counts = timeliness_counts(now=now, where=where, clock_where=clock_where)
-    by_rule: dict[str, dict] = {}
-    by_team: dict[int, dict] = {}
-    by_month: dict[date, dict] = {}
-    for (team, rule, month), measures in counts.items():
-        if team not in teams or not (first <= month <= last) or (rule_id and rule != rule_id):
-            continue
-        for group, key in ((by_rule, rule), (by_team, team), (by_month, month)):
-            row = group.setdefault(key, dict.fromkeys(measures, 0))
-            for m, v in measures.items():
-                row[m] += v
+
+    def keep(key) -> bool:
+        team, rule, month = key
+        return team in names and first <= month <= last and not (rule_id and rule != rule_id)
+
+    # Summed in SQL by rule, by team and by month (tens of rows), with the correction to `now` on top.
+    rule_rows, team_rows, month_rows = timeliness_totals(
+        now=now,
+        by=(("rule_id",), ("team_id",), ("month",)),
+        where=where,
+        clock_where=clock_where,
+        keep=keep,
+    )
+    by_rule = {k[0]: row for k, row in rule_rows.items()}
+    by_team = {k[0]: row for k, row in team_rows.items()}
+    by_month = {k[0]: row for k, row in month_rows.items()}
 
     def shaped(row: dict, **extra) -> dict:
         return _with_percentages({**row, **extra, "median": None})

@@ -492,3 +492,27 @@ def test_a_scheduled_version_can_be_withdrawn_before_it_takes_effect(client, use
     # Version 1 is in force: it cannot be withdrawn.
     client.post(reverse("deadlines:editor_version_retire", args=["family-solutions", 1]))
     assert RulebookVersion.objects.get(slug="family-solutions", number=1).state == RulebookVersion.State.PUBLISHED
+
+
+def test_the_rule_titles_kept_per_process_follow_a_published_edit(users):
+    from oversight.selectors import rule_choices, rule_titles
+
+    titles = rule_titles()
+    assert rule_titles() is titles  # kept per process: not recomputed from the rulebooks per request
+    assert titles["B2"] == "Acknowledgement sent to the original referrer"
+    now = timezone.now()
+    draft = versions.draft_start(_book(), by=users["admin"], now=now)
+    draft = versions.rule_save(
+        draft,
+        rule_id="B2",
+        table=_b2_table(draft, title="Acknowledged to whoever referred"),
+        edit_version=draft.edit_version,
+        by=users["admin"],
+        calendar=CAL,
+    )
+    versions.draft_publish(
+        draft, edit_version=draft.edit_version, effective_at=now, open_clocks="keep", reason="r", by=None, now=now
+    )
+    # The next request sees the published title, in the titles and in the filters' choices.
+    assert rule_titles()["B2"] == "Acknowledged to whoever referred"
+    assert ("B2", "B2: Acknowledged to whoever referred") in rule_choices()

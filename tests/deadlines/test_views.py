@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from deadlines import tasks
@@ -180,3 +182,37 @@ def test_closure_day_form_says_what_is_wrong(client, users, form, message):
     assert message in response.content.decode()
     assert "There is a problem" in response.content.decode()
     assert ClosureDay.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_header_counts_unread_alerts_up_to_a_hundred_and_shows_99_plus(client, users, make_episode):
+    from deadlines.selectors import UNSEEN_ALERTS_SHOWN, unseen_alert_count
+
+    coach = users["coach"]
+    episode = make_episode(opened_at=T0, lead=coach)
+    levels = [level for level, _ in Alert.Level.choices]
+    wanted = UNSEEN_ALERTS_SHOWN + 5
+    clocks = [
+        DeadlineFactory(
+            rule_id="B8", key=str(i), episode=episode, assignee=coach, started_at=T0, expected_at=None, due_at=T0
+        )
+        for i in range(-(-wanted // len(levels)))
+    ]
+    alerts = [Alert(deadline=d, level=level, recipient=coach, created_at=T0) for d in clocks for level in levels]
+    Alert.objects.bulk_create(alerts[:99])
+    request = RequestFactory().get("/")
+    request.user = coach
+    assert alerts_context(request) == {"unread_alerts": 99}
+    html = signed_in(client, coach).get(reverse("deadlines:alerts")).content.decode()
+    assert 'govuk-tag--red">99<span class="govuk-visually-hidden"> unread' in html
+    Alert.objects.bulk_create(alerts[99:wanted])
+    # Counted up to the cap, whatever the number unread (in no order: an ORDER BY under the LIMIT
+    # would sort every unread alert); the home page's card asks for them all.
+    with CaptureQueriesContext(connection) as queries:
+        assert alerts_context(request) == {"unread_alerts": UNSEEN_ALERTS_SHOWN}
+    assert len(queries) == 1 and "ORDER BY" not in queries[0]["sql"] and "LIMIT 100" in queries[0]["sql"]
+    assert unseen_alert_count(coach, cap=None) == wanted
+    html = client.get(reverse("deadlines:alerts")).content.decode()
+    assert 'govuk-tag--red">99+<span class="govuk-visually-hidden"> unread' in html
+    Alert.objects.filter(pk__in=[a.pk for a in alerts[:10]]).update(read_at=T0)
+    assert alerts_context(request) == {"unread_alerts": 95}
