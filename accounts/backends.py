@@ -2,8 +2,12 @@
 
 Roles are groups and what a role may do is decided by `rules` (workflows/rules.py). Letting
 ModelBackend answer permission checks as well costs two queries on every page for nothing, and
-loading the signed-in user with their team and role names in one query saves two more.
+loading the signed-in user with their team and role names in one query saves two more. Apps above
+this layer may load a per-request value in the same query (`register_user_annotation`): the header's
+count of unread alerts is one (deadlines.apps).
 """
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -11,6 +15,15 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Q
 
 from accounts.models import User
+
+# name -> a function returning an expression over the user row, evaluated in the user's own query.
+_USER_ANNOTATIONS: dict[str, Callable] = {}
+
+
+def register_user_annotation(name: str, expression: Callable) -> None:
+    """Load `expression()` (an expression correlated to the user row) as `user.<name>` with the
+    signed-in user on every request, in the same query (the layers above register theirs at start-up)."""
+    _USER_ANNOTATIONS[name] = expression
 
 
 class AuthenticationOnlyBackend(ModelBackend):
@@ -24,6 +37,7 @@ class AuthenticationOnlyBackend(ModelBackend):
         user = (
             User._default_manager.select_related("team")
             .annotate(role_list=ArrayAgg("groups__name", filter=Q(groups__isnull=False), default=[]))
+            .annotate(**{name: expression() for name, expression in _USER_ANNOTATIONS.items()})
             .filter(pk=user_id)
             .first()
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Func, OuterRef, QuerySet, Subquery
 
 from accounts import roles
 from deadlines.calendar import (
@@ -262,6 +262,21 @@ def unseen_alert_count(user) -> int:
     not merely because the alerts page was opened, so the count is what is still to be dealt with.
     """
     return Alert.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# The attribute the signed-in user's request-time count is loaded into (deadlines.apps registers it
+# with accounts.backends, so it comes in the query that loads the user: no query of its own per page).
+UNSEEN_ALERTS_LOADED = "unseen_alerts_loaded"
+
+
+def unseen_alert_count_expression() -> Subquery:
+    """`unseen_alert_count` as a correlated subquery over the outer user row (the same indexed COUNT)."""
+    return Subquery(
+        Alert.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .annotate(n=Func("pk", function="COUNT"))
+        .values("n")
+    )
 
 
 def _alert_urgency(row: dict) -> int:
