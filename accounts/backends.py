@@ -26,7 +26,28 @@ def register_user_annotation(name: str, expression: Callable) -> None:
     _USER_ANNOTATIONS[name] = expression
 
 
-class AuthenticationOnlyBackend(ModelBackend):
+class NoModelPermissions:
+    """A backend that answers no permission check: what a role may do is `rules`' answer alone. A
+    ModelBackend left to answer reads the user's and their groups' model permissions (two queries)
+    on every page that checks a permission without an object, for nothing (roles carry none)."""
+
+    def get_user_permissions(self, user_obj, obj=None):
+        return set()
+
+    def get_group_permissions(self, user_obj, obj=None):
+        return set()
+
+    def get_all_permissions(self, user_obj, obj=None):
+        return set()
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return False
+
+    def has_module_perms(self, user_obj, app_label):
+        return False
+
+
+class AuthenticationOnlyBackend(NoModelPermissions, ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         # PASSWORD_SIGN_IN off: only single sign-on signs anyone in (ADR 47), on every path.
         if not settings.PASSWORD_SIGN_IN:
@@ -45,12 +66,3 @@ class AuthenticationOnlyBackend(ModelBackend):
             return None
         user._role_names = frozenset(user.role_list)
         return user
-
-    def get_user_permissions(self, user_obj, obj=None):
-        return set()
-
-    def get_group_permissions(self, user_obj, obj=None):
-        return set()
-
-    def get_all_permissions(self, user_obj, obj=None):
-        return set()

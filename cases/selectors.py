@@ -532,10 +532,13 @@ def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     with connections[using].cursor() as cursor:
         cursor.execute(_with_authors_sql(sql, using), _with_family_id(params, slots, family.pk))
         rows = cursor.fetchall()
+    # Model.from_db takes the loaded values in the model's field order.
+    loaded = [f.attname for f in User._meta.concrete_fields if f.attname in _AUTHOR_FIELDS]
     authors: dict[int, User] = {}
     for row in rows:
         if row[3] and row[4] is not None and row[3] not in authors:
-            authors[row[3]] = User.from_db(using, _AUTHOR_FIELDS, (row[3], *row[4]))
+            values = dict(zip(_AUTHOR_FIELDS, (row[3], *row[4]), strict=True))
+            authors[row[3]] = User.from_db(using, loaded, [values[name] for name in loaded])
     return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by, _ in rows]
 
 

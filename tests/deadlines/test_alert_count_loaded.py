@@ -46,6 +46,7 @@ def test_the_signed_in_user_is_loaded_with_the_count(client, users, alerts):
     client.force_login(users["coach"])
     request = RequestFactory().get("/")
     request.session = client.session
+    assert request.session.get("_auth_user_id")  # the session itself is read here, before counting
     with CaptureQueriesContext(connection) as ctx:
         user = get_user(request)
     assert len(ctx.captured_queries) == 1
@@ -59,8 +60,10 @@ def test_a_page_shows_the_loaded_count_without_a_query_of_its_own(client, users,
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(reverse("deadlines:alerts"))
     assert response.context["unread_alerts"] == 3
-    # The alerts page reads the alerts themselves; no COUNT for the header beside them.
-    assert not [sql for sql in alert_queries(ctx) if "COUNT(" in sql and '"accounts_user"' not in sql]
+    # The alerts page counts all the user's alerts for its pages; the header's COUNT of the unread ones
+    # is only inside the user's query.
+    unread_counts = [sql for sql in alert_queries(ctx) if "COUNT(" in sql and '"read_at" IS NULL' in sql]
+    assert len(unread_counts) == 1 and '"accounts_user"' in unread_counts[0]
     client.post(reverse("deadlines:alert_read", args=[alerts[0].pk]))
     assert client.get(reverse("deadlines:alerts")).context["unread_alerts"] == 2
     client.post(reverse("deadlines:alerts_read_all"))
