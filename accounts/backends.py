@@ -2,8 +2,12 @@
 
 Roles are groups and what a role may do is decided by `rules` (workflows/rules.py). Letting
 ModelBackend answer permission checks as well costs two queries on every page for nothing, and
-loading the signed-in user with their team and role names in one query saves two more.
+loading the signed-in user with their team and role names in one query saves two more. Apps above
+this layer may load a per-request value in the same query (`register_user_annotation`): the header's
+count of unread alerts is one (deadlines.apps).
 """
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -12,8 +16,38 @@ from django.db.models import Q
 
 from accounts.models import User
 
+# name -> a function returning an expression over the user row, evaluated in the user's own query.
+_USER_ANNOTATIONS: dict[str, Callable] = {}
 
-class AuthenticationOnlyBackend(ModelBackend):
+
+def register_user_annotation(name: str, expression: Callable) -> None:
+    """Load `expression()` (an expression correlated to the user row) as `user.<name>` with the
+    signed-in user on every request, in the same query (the layers above register theirs at start-up)."""
+    _USER_ANNOTATIONS[name] = expression
+
+
+class NoModelPermissions:
+    """A backend that answers no permission check: what a role may do is `rules`' answer alone. A
+    ModelBackend left to answer reads the user's and their groups' model permissions (two queries)
+    on every page that checks a permission without an object, for nothing (roles carry none)."""
+
+    def get_user_permissions(self, user_obj, obj=None):
+        return set()
+
+    def get_group_permissions(self, user_obj, obj=None):
+        return set()
+
+    def get_all_permissions(self, user_obj, obj=None):
+        return set()
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return False
+
+    def has_module_perms(self, user_obj, app_label):
+        return False
+
+
+class AuthenticationOnlyBackend(NoModelPermissions, ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         # PASSWORD_SIGN_IN off: only single sign-on signs anyone in (ADR 47), on every path.
         if not settings.PASSWORD_SIGN_IN:
@@ -24,6 +58,7 @@ class AuthenticationOnlyBackend(ModelBackend):
         user = (
             User._default_manager.select_related("team")
             .annotate(role_list=ArrayAgg("groups__name", filter=Q(groups__isnull=False), default=[]))
+            .annotate(**{name: expression() for name, expression in _USER_ANNOTATIONS.items()})
             .filter(pk=user_id)
             .first()
         )
@@ -31,12 +66,3 @@ class AuthenticationOnlyBackend(ModelBackend):
             return None
         user._role_names = frozenset(user.role_list)
         return user
-
-    def get_user_permissions(self, user_obj, obj=None):
-        return set()
-
-    def get_group_permissions(self, user_obj, obj=None):
-        return set()
-
-    def get_all_permissions(self, user_obj, obj=None):
-        return set()

@@ -24,6 +24,7 @@ from django.db.models import (
     TextField,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Cast, Concat, Lower
 from django.utils import timezone
@@ -216,7 +217,8 @@ def triage_queue(user, *, route: str = "", team_id: int | None = None, older_tha
 
 
 def family_page(family: Family) -> dict:
-    """Everything the family page shows, each part in one query."""
+    """Everything the family page shows, each part in one query (the agencies and the registered
+    partner agencies among them in one, with the partner agencies' named users in a second)."""
     memberships = list(
         Membership.objects.filter(family=family).select_related("person").order_by("relationship", "person__last_name")
     )
@@ -226,11 +228,17 @@ def family_page(family: Family) -> dict:
     episodes = list(
         Episode.objects.filter(family=family).select_related("team", "lead_professional").order_by("-opened_at")
     )
+    # Every agency, those still involved last (NULLS LAST), by name; the registered partner agencies
+    # still involved are the tail of the same rows, already in the order `partner_agencies_of` gives.
+    agencies = list(AgencyInvolvement.objects.filter(family=family).order_by("ended_on", "agency", "pk"))
+    partner_agencies = [a for a in agencies if a.organisation_id is not None and a.ended_on is None]
+    prefetch_related_objects(partner_agencies, "named_users")  # no query when there are none
     return {
         "memberships": memberships,
         "children": [m for m in memberships if m.is_child],
         "adults": [m for m in memberships if not m.is_child],
-        "agencies": list(family.agencies.order_by("ended_on", "agency")),
+        "agencies": agencies,
+        "partner_agencies": partner_agencies,
         "consents": list(
             Consent.objects.filter(family=family)
             .select_related("given_by", "withdrawn_told_by")
@@ -470,25 +478,68 @@ def chronology_rows_of(family: Family, *, limit: int) -> list[tuple]:
     if compiled is None:
         return list(chronology_union(family, limit=limit))
     sql, params, slots = compiled
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, _with_family_id(params, slots, family.pk))
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _with_family_id(params: tuple, slots: tuple[int, ...], family_id: int) -> list:
     params = list(params)
     for n in slots:
-        params[n] = family.pk
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        return [tuple(row) for row in cursor.fetchall()]
+        params[n] = family_id
+    return params
+
+
+# The author's name columns a chronology row carries (what str(user) reads), and the user built from them.
+_AUTHOR_FIELDS = ("id", "first_name", "last_name", "username")
+
+
+def _with_authors_sql(union_sql: str, using: str) -> str:
+    """The compiled chronology with each row's author's name beside it, in the same query: a scalar
+    subquery per row on the users' primary key, so the rows keep the union's order (no join, no sort)."""
+    from accounts.models import User
+
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(f"u.{quote(User._meta.get_field(name).column)}" for name in _AUTHOR_FIELDS[1:])
+    pk = quote(User._meta.pk.column)
+    # Only names from the model's metadata, quoted, and the ORM's own compiled SQL: no value is in the text.
+    return (
+        f"SELECT c.c_at, c.c_kind, c.c_text, c.c_by, "  # noqa: S608
+        f"(SELECT ARRAY[{columns}] FROM {quote(User._meta.db_table)} u WHERE u.{pk} = c.c_by) "
+        f"FROM ({union_sql}) AS c(c_at, c_kind, c_text, c_by)"
+    )
 
 
 def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     """One list, newest first, merging everything recorded about the family.
 
     Every source is a branch of one UNION ALL, each branch cut to `limit` rows by its own
-    index, so the page costs two queries (rows, then their authors) whatever the history.
+    index, and each row's author's name comes in the same query, so the page costs one query
+    whatever the history. The author is a User with its id and name loaded (what the pages and the
+    printed chronology show; any other field is read from the database if asked for). Where the
+    chronology cannot be compiled once (see `_compiled_chronology`), the ORM builds it and the
+    authors are a second query, as before ADR 57.
     """
     from accounts.models import User
 
-    rows = chronology_rows_of(family, limit=limit)
-    authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
-    return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
+    using = router.db_for_read(Family)
+    compiled = _compiled_chronology(limit=limit, using=using)
+    if compiled is None:
+        rows = list(chronology_union(family, limit=limit))
+        authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
+        return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
+    sql, params, slots = compiled
+    with connections[using].cursor() as cursor:
+        cursor.execute(_with_authors_sql(sql, using), _with_family_id(params, slots, family.pk))
+        rows = cursor.fetchall()
+    # Model.from_db takes the loaded values in the model's field order.
+    loaded = [f.attname for f in User._meta.concrete_fields if f.attname in _AUTHOR_FIELDS]
+    authors: dict[int, User] = {}
+    for row in rows:
+        if row[3] and row[4] is not None and row[3] not in authors:
+            values = dict(zip(_AUTHOR_FIELDS, (row[3], *row[4]), strict=True))
+            authors[row[3]] = User.from_db(using, loaded, [values[name] for name in loaded])
+    return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by, _ in rows]
 
 
 _EXTRA_SOURCES: list = []
@@ -870,7 +921,7 @@ def partner_agencies_of(family: Family) -> QuerySet[AgencyInvolvement]:
         AgencyInvolvement.objects.filter(family=family, organisation__isnull=False, ended_on__isnull=True)
         .select_related("organisation")
         .prefetch_related("named_users")
-        .order_by("agency")
+        .order_by("agency", "pk")
     )
 
 

@@ -7,10 +7,26 @@ user's scope is never in the queryset (the page answers 404).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value, When
+from django.db import router
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+    Window,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce, Concat, JSONObject, Lower
 
 from accounts import roles
@@ -37,7 +53,8 @@ from cases.models import (
     TeamMeeting,
 )
 from cases.selectors import choice_label, chronology_rows, episodes_visible_to, register_chronology_source
-from deadlines.models import Deadline, Status
+from deadlines.models import DUE_SOON, Deadline, Status
+from kit.compiled_sql import compiled_once
 
 S = Episode.State
 
@@ -93,13 +110,31 @@ def practitioners_with_caseload(team_id: int) -> list[User]:
     )
 
 
-def visible_episode(user, pk: int, *, with_planned_visits: bool = False) -> Episode | None:
+def visible_episode(
+    user, pk: int, *, with_planned_visits: bool = False, with_assessment_and_plan: bool = False
+) -> Episode | None:
     """The episode if the user may see it; `with_planned_visits` brings its planned visits in the
-    same query (`planned_visit_rows`), so the episode page stays within its query budget."""
-    qs = episodes_visible_to(user).select_related("family", "team", "lead_professional", "contact", "allocated_by")
+    same query (`planned_visit_rows`), and `with_assessment_and_plan` its assessment (with who
+    completed it) and plan (`assessment_of`, `plan_of`), so the episode page stays within its budget."""
+    related = ["family", "team", "lead_professional", "contact", "allocated_by"]
+    if with_assessment_and_plan:
+        related += ["assessment__completed_by", "plan"]
+    qs = episodes_visible_to(user).select_related(*related)
     if with_planned_visits:
         qs = qs.annotate(planned_visits_json=_planned_visits_json())
     return qs.filter(pk=pk).first()
+
+
+def _loaded_one_to_one(episode: Episode, name: str):
+    """The episode's assessment or plan as `visible_episode` loaded it (None: it has none), or
+    `_NOT_LOADED` when the episode was read without it."""
+    field = Episode._meta.get_field(name)
+    if not field.is_cached(episode):
+        return _NOT_LOADED
+    return field.get_cached_value(episode)
+
+
+_NOT_LOADED = object()
 
 
 def _planned_visits_json() -> ArraySubquery:
@@ -177,19 +212,17 @@ def children_of(family: Family) -> list:
     ]
 
 
-def plan_with_outcomes(episode: Episode) -> Plan | None:
-    return (
-        Plan.objects.filter(episode=episode)
-        .prefetch_related(
-            Prefetch(
-                "outcomes",
-                queryset=PlanOutcome.objects.order_by("number").prefetch_related(
-                    Prefetch("actions", queryset=PlanAction.objects.order_by("by_when", "pk"))
-                ),
-            )
-        )
-        .first()
+def _outcomes_with_actions() -> Prefetch:
+    return Prefetch(
+        "outcomes",
+        queryset=PlanOutcome.objects.order_by("number").prefetch_related(
+            Prefetch("actions", queryset=PlanAction.objects.order_by("by_when", "pk"))
+        ),
     )
+
+
+def plan_with_outcomes(episode: Episode) -> Plan | None:
+    return Plan.objects.filter(episode=episode).prefetch_related(_outcomes_with_actions()).first()
 
 
 def assessment_with_sections(episode: Episode) -> Assessment | None:
@@ -235,14 +268,14 @@ _URGENCY = {
 }
 
 
-def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LIMIT) -> list[Deadline]:
-    """The episode's clocks, most urgent first: breached (newest breach first), overdue, due soon and on
-    time (soonest limit first), then met and withdrawn (latest first). One query."""
+def clocks_by_urgency_queryset(episode_id: int, now: datetime, *, limit: int) -> QuerySet[Deadline]:
+    """The episode's clocks in urgency order with their status at `now` and, on every row, the
+    episode's number of clocks. Its parameters hold `now` and `now + DUE_SOON` (the due-soon limit)."""
     rank = Case(*(When(status=s, then=Value(n)) for s, n in _URGENCY.items()), default=Value(9))
     breached = Q(status=Status.BREACHED)
-    rows = list(
+    return (
         Deadline.objects.with_status(now)
-        .filter(episode=episode)
+        .filter(episode_id=episode_id)
         .annotate(
             urgency=rank,
             # Newest breach first among breached clocks; soonest limit first among open ones.
@@ -251,6 +284,8 @@ def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LI
                 When(stopped_at__isnull=True, then=Coalesce("expected_at", "due_at")),
                 default=None,
             ),
+            # Counted before the LIMIT: every clock of the episode (the summary's "All 12 timescales").
+            clock_total=Window(Count("pk")),
         )
         .order_by(
             "urgency",
@@ -261,6 +296,35 @@ def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LI
             "pk",
         )[:limit]
     )
+
+
+# Two sets of values no request has (a negative episode id, times in 1990), for compiling once.
+_CLOCK_STAND_INS = tuple(
+    (-7_105_993_431 - n, datetime(1990, 1 + n, 1, tzinfo=UTC), datetime(1990, 1 + n, 1, tzinfo=UTC) + DUE_SOON)
+    for n in (0, 1)
+)
+
+
+def _clocks_by_urgency_rows(episode: Episode, *, now: datetime, limit: int) -> list[Deadline]:
+    """`clocks_by_urgency_queryset`'s rows, from SQL compiled once per process (kit.compiled_sql):
+    building its expressions was most of the episode page's Python time."""
+    using = router.db_for_read(Deadline)
+    values = (episode.pk, now, now + DUE_SOON)
+
+    def build(episode_id, at, _soon):  # `_soon` (at + DUE_SOON) is derived by `with_status` itself
+        return clocks_by_urgency_queryset(episode_id, at, limit=limit)
+
+    compiled = compiled_once(("clocks_by_urgency", limit), build, _CLOCK_STAND_INS, using=using)
+    if compiled is None:
+        return list(build(*values))
+    return list(Deadline.objects.raw(compiled.sql, compiled.params_for(values)).using(using))
+
+
+def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LIMIT) -> list[Deadline]:
+    """The episode's clocks, most urgent first: breached (newest breach first), overdue, due soon and on
+    time (soonest limit first), then met and withdrawn (latest first). One query. Each row also has
+    `clock_total`, the episode's number of clocks (the same on every row)."""
+    rows = _clocks_by_urgency_rows(episode, now=now, limit=limit)
     for row in rows:
         row.rule_title = row.title
     return rows
@@ -269,15 +333,26 @@ def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LI
 def episode_summary(episode: Episode, *, now: datetime) -> dict:
     """What the episode's summary page shows; each part one query, bounded whatever the episode's size."""
     visits = planned_visit_rows(episode)
+    urgent_clocks = clocks_by_urgency(episode, now=now, limit=SUMMARY_CLOCKS)
+    # The assessment (with who completed it) and the plan came with the episode when `visible_episode`
+    # was asked for them (`with_assessment_and_plan`): no query for either, only the plan's outcomes.
+    assessment = _loaded_one_to_one(episode, "assessment")
+    if assessment is _NOT_LOADED:
+        assessment = Assessment.objects.filter(episode=episode).select_related("completed_by").first()
+    plan = _loaded_one_to_one(episode, "plan")
+    if plan is _NOT_LOADED:
+        plan = plan_with_outcomes(episode)
+    elif plan is not None:
+        prefetch_related_objects([plan], _outcomes_with_actions())
     return {
-        "urgent_clocks": clocks_by_urgency(episode, now=now, limit=SUMMARY_CLOCKS),
-        "clock_count": Deadline.objects.filter(episode=episode).count(),
+        "urgent_clocks": urgent_clocks,
+        "clock_count": urgent_clocks[0].clock_total if urgent_clocks else 0,
         "latest_notes": list(
             _notes_with_child_parts().filter(episode=episode).order_by("-happened_at", "-pk")[:SUMMARY_NOTES]
         ),
         # The page shows the assessment's summary only; its sections are on the assessment page.
-        "assessment": Assessment.objects.filter(episode=episode).select_related("completed_by").first(),
-        "plan": plan_with_outcomes(episode),
+        "assessment": assessment,
+        "plan": plan,
         "planned_visits": sorted((v for v in visits if v.is_pending), key=lambda v: v.planned_at)[:SUMMARY_VISITS],
         "closure_requests": list(
             ClosureRequest.objects.filter(episode=episode)

@@ -86,9 +86,13 @@ DRAFT_FORMS = {
 # --- Shared steps ------------------------------------------------------------------------------
 
 
-def _episode(request, pk: int, *, log: bool = True, with_planned_visits: bool = False) -> Episode:
+def _episode(
+    request, pk: int, *, log: bool = True, with_planned_visits: bool = False, with_assessment_and_plan: bool = False
+) -> Episode:
     """The episode if in the user's scope (else 404); a page showing it (a GET) is one access-log row."""
-    episode = selectors.visible_episode(request.user, pk, with_planned_visits=with_planned_visits)
+    episode = selectors.visible_episode(
+        request.user, pk, with_planned_visits=with_planned_visits, with_assessment_and_plan=with_assessment_and_plan
+    )
     if episode is None:
         raise Http404("No such episode")
     if log and request.method == "GET":
@@ -305,7 +309,7 @@ def _episode_subpage(request, episode: Episode, template: str, context: dict, *,
 @login_required
 def episode_detail(request, pk: int):
     """The episode's summary: key facts, next steps, the most urgent clocks, the latest notes."""
-    episode = _episode(request, pk, with_planned_visits=True)
+    episode = _episode(request, pk, with_planned_visits=True, with_assessment_and_plan=True)
     now = timezone.now()
     context = selectors.episode_summary(episode, now=now)
     context.update(presenters.episode_page(episode, request.user, context, now=now))

@@ -69,7 +69,6 @@ def family_detail(request, pk: int):
         break_glass=glass_reason,
         history=list(family.history.select_related("history_user").order_by("-history_date")[:20]),
         can_see_access_log=request.user.has_role(*selectors.SERVICE_ROLES),
-        partner_agencies=list(selectors.partner_agencies_of(family)),
         partner_updates=list(selectors.partner_updates_of(family)[:50]),
         can_withdraw_consent=request.user.has_perm("cases.withdraw_consent", family),
         can_export_case_file=request.user.has_perm("cases.export_case_file", family),

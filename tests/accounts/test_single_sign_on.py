@@ -146,3 +146,23 @@ def test_service_accounts_of_api_clients_cannot_sign_in_by_either_path(client, u
     account = issued.client.user
     assert not account.email and not account.has_usable_password()
     assert AuthenticationOnlyBackend().authenticate(None, username=account.username, password="") is None
+
+
+def test_no_backend_answers_permission_checks_from_model_permissions(users, django_assert_num_queries):
+    """Roles carry no model permissions and `rules` alone decides: a model permission given to a
+    role's group grants nothing, and asking costs no query (ADR 57: it cost two a page)."""
+    from django.contrib.auth.models import Group, Permission
+
+    from accounts.sso import SingleSignOnBackend
+
+    coach = User.objects.get(pk=users["coach"].pk)
+    group = Group.objects.get(name=roles.PRACTITIONER)
+    group.permissions.add(Permission.objects.get(codename="view_family", content_type__app_label="cases"))
+    for backend in (SingleSignOnBackend(), AuthenticationOnlyBackend()):
+        with django_assert_num_queries(0):
+            assert not backend.has_perm(coach, "cases.view_family")
+            assert not backend.has_module_perms(coach, "cases")
+            assert backend.get_all_permissions(coach) == set()
+    with django_assert_num_queries(0):
+        assert not coach.has_perm("cases.view_family")
+    assert coach.has_perm("cases.record_contact") is False  # a rule, answered by rules: not a coach's

@@ -1,12 +1,12 @@
-"""The family chronology's rows are the same whichever way they are read (ADR 49).
+"""The family chronology's rows are the same whichever way they are read (ADR 49, ADR 57).
 
 The reference is the chronology as the ORM builds it: a UNION ALL of every source's queryset
-(`selectors.chronology_union`), which is what `selectors.chronology` ran before. `selectors.chronology`
-(what the family page, the printable chronology and the case file show) must give exactly those rows,
-in that order, with their authors, for every family of a small generated council and of the
-permission tests' world (one of every record, with a letter never sent, a partner's update and the
-decisions made), at several lengths (the cut at `limit` included); between them every source of the
-chronology has rows.
+(`selectors.chronology_union`) and then its authors by id, which is what `selectors.chronology` ran
+before ADR 49. `selectors.chronology` (what the family page, the printable chronology and the case
+file show) must give exactly those rows, in that order, with their authors, for every family of a
+small generated council and of the permission tests' world (one of every record, with a letter never
+sent, a partner's update and the decisions made), at several lengths (the cut at `limit` included);
+between them every source of the chronology has rows.
 """
 
 from __future__ import annotations
@@ -82,12 +82,16 @@ def test_the_rows_are_newest_first_with_their_authors(council):
     assert {r["kind"] for r in rows} >= {"Contact received", "Episode opened"}
 
 
-def test_the_chronology_costs_two_queries_whatever_the_family(council):
+def test_the_chronology_costs_one_query_whatever_the_family(council):
+    """The rows and their authors' names in one query (ADR 57); the authors print as before."""
     for family in (council[0], council[-1]):
         with CaptureQueriesContext(connection) as ctx:
             rows = selectors.chronology(family, limit=100)
-        # The rows, then their authors: the authors' query is skipped only when no row has an author.
-        assert len(ctx.captured_queries) == (2 if any(r["by"] for r in rows) else 1)
+            shown = [str(r["by"]) for r in rows if r["by"]]
+        assert len(ctx.captured_queries) == 1
+        expected = reference(family, limit=100)
+        assert shown == [str(r["by"]) for r in expected if r["by"]]
+        assert any(shown) or not any(r["by"] for r in expected)
 
 
 def test_a_source_that_reads_more_than_the_familys_id_is_built_for_each_family(council, monkeypatch):

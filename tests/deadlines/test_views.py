@@ -216,3 +216,29 @@ def test_the_header_counts_unread_alerts_up_to_a_hundred_and_shows_99_plus(clien
     assert 'govuk-tag--red">99+<span class="govuk-visually-hidden"> unread' in html
     Alert.objects.filter(pk__in=[a.pk for a in alerts[:10]]).update(read_at=T0)
     assert alerts_context(request) == {"unread_alerts": 95}
+
+
+@pytest.mark.django_db
+def test_the_count_loaded_with_the_user_is_capped_like_the_header_s_own(client, users, make_episode):
+    """The header's count may come with the user row (ADR 57) or from its own query (ADR 60): both stop at
+    the cap, so neither reads every unread alert of a manager with hundreds of thousands."""
+    from accounts.models import User
+    from deadlines.selectors import UNSEEN_ALERTS_SHOWN, unseen_alert_count_expression
+
+    coach = users["coach"]
+    episode = make_episode(opened_at=T0, lead=coach)
+    levels = [level for level, _ in Alert.Level.choices]
+    clocks = [
+        DeadlineFactory(
+            rule_id="B8", key=str(i), episode=episode, assignee=coach, started_at=T0, expected_at=None, due_at=T0
+        )
+        for i in range(-(-(UNSEEN_ALERTS_SHOWN + 20) // len(levels)))
+    ]
+    Alert.objects.bulk_create(
+        [Alert(deadline=d, level=level, recipient=coach, created_at=T0) for d in clocks for level in levels]
+    )
+    loaded = User.objects.annotate(n=unseen_alert_count_expression()).get(pk=coach.pk).n
+    assert loaded == UNSEEN_ALERTS_SHOWN
+    assert User.objects.annotate(n=unseen_alert_count_expression()).get(pk=users["manager"].pk).n == 0
+    html = signed_in(client, coach).get(reverse("deadlines:alerts")).content.decode()
+    assert 'govuk-tag--red">99+<span class="govuk-visually-hidden"> unread' in html

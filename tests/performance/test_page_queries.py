@@ -93,6 +93,18 @@ def test_key_pages_cost_the_same_queries_at_two_data_sizes(client, users, team):
     assert Contact.objects.count() >= 7 and CaseNote.objects.filter(episode=episode).count() >= 5
     assert many == few
     assert max(many.values()) <= BUDGET, many
+    # The family page and the episode pages, exactly (ADR 57): the session, the user (with their roles
+    # and the header's unread-alert count), the scope check with the record, the access-log row, then
+    # the page's own reads.
+    exact = {path: many[path] for path in pages["coach"][:3]}
+    assert exact == dict(zip(pages["coach"][:3], EXACT.values(), strict=True)), EXACT
+
+
+# Family page: memberships, contacts, episodes, agencies (partner agencies among them), consents, the
+# chronology with its authors, history, partner updates. Episode page: clocks with their count, latest
+# notes, the plan's outcomes and their actions (the assessment and plan come with the episode),
+# closure requests, step-ups, escalations. Notes page: the notes, and their count for the pages.
+EXACT = {"family page": 12, "episode page": 11, "episode notes": 6}
 
 
 def test_the_board_and_the_dashboard_cost_the_same_queries_at_two_data_sizes(client, users, team, other_team):
