@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.models import Team, User
-from cases.access import log_access, log_shown, render_logged
+from cases.access import families_in, log_access, log_shown, render_logged
 from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
 from deadlines.models import Deadline
@@ -37,6 +37,7 @@ from oversight.forms import (
     SupervisionForm,
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
+from oversight.my_work import waiting_lines, work_lines
 
 ACTION_ROWS = 3
 
@@ -500,7 +501,12 @@ def my_work(request):
     user = request.user
     require_role(user, *TEAM_ROLES)
     now = timezone.now()
-    items = selectors.my_work_items(user)
+    items = work_lines(selectors.my_work_items(user), now=now)
+    pre_allocation = (
+        waiting_lines(selectors.board_pre_allocation(user, team=user.team, now=now), limit=100)
+        if user.has_role(roles.DUTY_WORKER) and user.team_id
+        else []
+    )
     context = {
         "now": now,
         "items": items,
@@ -509,14 +515,14 @@ def my_work(request):
         "alerts": selectors.my_alerts(user),
         "alerts_url": _url_or_blank("deadlines:alerts"),
         "planned_visits": selectors.my_planned_visits(user, now=now),
-        "pre_allocation": (
-            list(selectors.board_pre_allocation(user, team=user.team, now=now)[:100])
-            if user.has_role(roles.DUTY_WORKER) and user.team_id
-            else []
-        ),
+        "pre_allocation": pre_allocation,
         "is_duty_worker": user.has_role(roles.DUTY_WORKER),
     }
-    return render_logged(request, "oversight/my_work.html", context, what="my work")
+    response = render(request, "oversight/my_work.html", context)
+    # The lines are values, not records: their families are added to those of the visits and alerts.
+    shown = families_in(context) | {line.family_id for line in (*items, *pre_allocation) if line.family_id}
+    log_shown(request, [(family_id, None) for family_id in sorted(shown)], what="my work")
+    return response
 
 
 @require_POST

@@ -265,7 +265,7 @@ def test_pre_allocation_rows(client, users, team, pinned):
             f'<span class="govuk-visually-hidden"> {escape(episode.family.name)}</span></a>'
         )
 
-    assert rows_of(html, "Families awaiting allocation") == [
+    assert rows_of(html, "awaiting allocation</caption>") == [
         [
             family_cell(waiting, waiting.get_origin_display()),
             "3 November 2026, 10:00",
