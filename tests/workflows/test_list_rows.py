@@ -284,3 +284,42 @@ def test_a_contact_with_no_subjects_and_no_clock_is_still_listed(client, users, 
     client.force_login(users["mash"])
     html = client.get(reverse("cases:triage_queue")).content.decode()
     assert f"/contacts/{contact.pk}/" in html and "Awaiting consent" in html
+
+
+def test_my_work_export_rows(client, users, caseload):
+    """The CSV of My work reads the same lines as the page."""
+    coach = users["coach"]
+    supervision = Supervision.objects.create(
+        practitioner=coach, supervisor=users["teamlead"], held_on=date(2026, 11, 16), notes="n", recorded_at=NOW
+    )
+    SupervisionAction.objects.create(
+        supervision=supervision,
+        episode=caseload["overdue"],
+        text="Ring school",
+        assignee=coach,
+        due_on=date(2026, 11, 20),
+    )
+    SupervisionAction.objects.create(
+        supervision=supervision, text="Book training", assignee=coach, due_on=date(2026, 12, 1)
+    )
+    client.force_login(coach)
+    response = client.get(reverse("oversight:export", args=["my-work"]))
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    lines = [line for line in body.decode("utf-8-sig").splitlines() if line]
+    e = {name: caseload[name] for name in ("breached", "overdue", "on_time", "maximum_only", "no_clock")}
+
+    def name(key):
+        family = e[key].family.name
+        return f'"{family}"' if "," in family or '"' in family else family
+
+    assert lines[0] == "Kind,Case,Family,What,Due"
+    assert lines[1:] == [
+        f"Case,{e['breached'].reference},{name('breached')},B14: Plan <review> & sign,13/11/2026 10:00",
+        f"Supervision task,{e['overdue'].reference},{name('overdue')},Ring school,20/11/2026",
+        f"Case,{e['overdue'].reference},{name('overdue')},B6: First visit,22/11/2026 10:00",
+        f"Case,{e['on_time'].reference},{name('on_time')},B9: Assessment,26/11/2026 10:00",
+        "Supervision task,,,Book training,01/12/2026",
+        f"Case,{e['maximum_only'].reference},{name('maximum_only')},B11: Plan,02/01/2027 10:00",
+        f"Case,{e['no_clock'].reference},{name('no_clock')},,",
+    ]
