@@ -78,6 +78,7 @@ from cases.selectors import (
 from deadlines.models import Alert, Deadline, Status
 from kit.time import LONDON
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
+from workflows.episode_selectors import with_next_task
 
 S = Episode.State
 LIST_LIMIT = 50
@@ -1479,24 +1480,8 @@ class WorkItem:
 
 def my_open_cases(user) -> QuerySet[Episode]:
     """The user's open cases, each with its most urgent open clock (one query)."""
-    clocks = (
-        Deadline.objects.filter(episode=OuterRef("pk"), stopped_at__isnull=True)
-        .annotate(next_limit=Coalesce("expected_at", "due_at"))
-        .filter(next_limit__isnull=False)
-        .order_by("next_limit", "due_at")
-    )
-    return (
-        episodes_visible_to(user)
-        .filter(lead_professional=user)
-        .exclude(state=S.CLOSED)
-        .annotate(
-            next_task=Subquery(clocks.values("title")[:1]),
-            next_task_rule=Subquery(clocks.values("rule_id")[:1]),
-            next_task_pk=Subquery(clocks.values("pk")[:1]),
-            next_task_due=Subquery(clocks.values("next_limit")[:1]),
-            next_task_maximum=Subquery(clocks.values("due_at")[:1]),
-        )
-        .order_by(F("next_task_due").asc(nulls_last=True), "opened_at", "pk")
+    return with_next_task(episodes_visible_to(user).filter(lead_professional=user).exclude(state=S.CLOSED)).order_by(
+        F("next_task_due").asc(nulls_last=True), "opened_at", "pk"
     )
 
 
