@@ -15,8 +15,10 @@ import time_machine
 from django.urls import reverse
 from django.utils.html import escape
 
+from accounts import roles
 from cases.models import Contact, Episode
 from oversight.models import Supervision, SupervisionAction
+from tests.conftest import make_user
 from tests.factories import NOW, ContactFactory, DeadlineFactory, EpisodeFactory, FamilyFactory, children_of
 
 pytestmark = pytest.mark.django_db
@@ -322,4 +324,33 @@ def test_my_work_export_rows(client, users, caseload):
         "Supervision task,,,Book training,01/12/2026",
         f"Case,{e['maximum_only'].reference},{name('maximum_only')},B11: Plan,02/01/2027 10:00",
         f"Case,{e['no_clock'].reference},{name('no_clock')},,",
+    ]
+
+
+def test_supervision_list_rows(client, users, team, pinned):
+    coach, other = users["coach"], make_user("coach2", roles.PRACTITIONER, team, first_name="Zoë", last_name="O'Hara")
+    Supervision.objects.create(
+        practitioner=coach, supervisor=users["teamlead"], held_on=date(2026, 11, 2), notes="n", recorded_at=NOW
+    )
+    clock = DeadlineFactory(worker=coach, rule_id="B20", title="Supervision", overdue=True)
+    client.force_login(users["teamlead"])
+    html = client.get(reverse("oversight:supervision_list")).content.decode()
+
+    def action(user):
+        return (
+            f'<a class="govuk-link" href="/oversight/supervision/new/{user.pk}/">Record supervision'
+            f'<span class="govuk-visually-hidden"> of {escape(str(user))}</span></a>'
+        )
+
+    assert rows_of(html, "Practitioners you supervise") == [
+        [
+            escape(str(coach)),
+            team.name,
+            "2 November 2026",
+            f'<a class="govuk-link" href="{reverse("deadlines:clock_explain", args=[clock.pk])}">28 November 2026'
+            '<span class="govuk-visually-hidden">, why is this due?</span></a> '
+            '<strong class="govuk-tag govuk-tag--orange">Overdue</strong>',
+            action(coach),
+        ],
+        [escape(str(other)), team.name, "Not recorded", "–", action(other)],
     ]
