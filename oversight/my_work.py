@@ -1,8 +1,9 @@
-"""My work as the page shows it: each line's display values written once, in Python (ADR 58).
+"""My work and the supervision list as the pages show them: each line's display values written once,
+in Python (ADR 58).
 
-The lines come from `selectors.my_work_items` (values, no model instance); here each gets its links
-(URL patterns reversed once per page, `kit.links`), its due time with its tag and its words, so the
-template prints them inline with no tag, include or URL reversal per row.
+The lines are read as values (no model instance); here each gets its links (URL patterns reversed once
+per page, `kit.links`), its dates, its due time with its tag and its words, so the templates print them
+inline with no tag, include or URL reversal per row.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from accounts.models import User
 from cases.models import Episode
+from deadlines.models import Deadline
 from kit.dates import long_date, long_datetime
 from kit.links import href_for
-from kit.templatetags.ui import deadline_link_markup, due_markup
-from oversight.selectors import WorkItem
+from kit.templatetags.ui import deadline_link_markup, due_markup, status_tag
+from oversight.selectors import WorkItem, full_name
 
 OVERDUE = SafeString(' <strong class="govuk-tag govuk-tag--orange">Overdue</strong>')
+WHY = SafeString('<span class="govuk-visually-hidden">, why is this due?</span>')
 WEEKLY_CONTACT_DUE = SafeString(' <strong class="govuk-tag govuk-tag--red">Weekly contact due</strong>')
 
 
@@ -128,3 +132,56 @@ def waiting_lines(episodes: QuerySet[Episode], *, limit: int) -> list[WaitingLin
         )
         for pk, family_id, family_name, opened_at, last_at, last_text, due in values
     ]
+
+
+@dataclass(slots=True)
+class SupervisedLine:
+    """A practitioner on the supervision list: when last supervised, and their supervision clock."""
+
+    pk: int
+    name: str
+    team: str
+    last_supervised: str
+    next_due: str  # markup: the clock's due date linked to why it is due, with its status; – if none
+    record_href: str
+
+
+def supervised_lines(practitioners: QuerySet[User], *, now: datetime) -> list[SupervisedLine]:
+    """`selectors.caseloads` (practitioners with `last_supervised_on`) as lines, with each one's open
+    worker clock: two queries of values. When a practitioner has more than one open clock, the line
+    shows the one due last (as the list always has)."""
+    people = list(
+        practitioners.values_list("pk", "first_name", "last_name", "username", "team__name", "last_supervised_on")
+    )
+    clocks = (
+        Deadline.objects.open()
+        .filter(worker_id__in=[p[0] for p in people])
+        .with_status(now)
+        .order_by("due_at")
+        .values_list("worker_id", "pk", "due_at", "status")
+    )
+    due = {worker_id: (pk, due_at, status) for worker_id, pk, due_at, status in clocks}
+    clock_href, record_href = href_for("deadlines:clock_explain"), href_for("oversight:supervision_new")
+    lines = []
+    for pk, first, last, username, team, last_supervised in people:
+        clock = due.get(pk)
+        next_due = "–"
+        if clock:
+            next_due = format_html(
+                '<a class="govuk-link" href="{}">{}{}</a> {}',
+                clock_href(clock[0]),
+                long_date(clock[1]) if clock[1] else "",
+                WHY,
+                status_tag(clock[2]),
+            )
+        lines.append(
+            SupervisedLine(
+                pk=pk,
+                name=full_name(first, last, username),
+                team=team or "",
+                last_supervised=long_date(last_supervised) if last_supervised else "Not recorded",
+                next_due=next_due,
+                record_href=record_href(pk),
+            )
+        )
+    return lines
