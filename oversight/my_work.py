@@ -19,10 +19,11 @@ from django.utils.text import Truncator
 from accounts.models import User
 from cases.models import Episode
 from deadlines.models import Deadline
-from kit.dates import long_date, long_datetime
+from kit.dates import long_date
 from kit.links import href_for
-from kit.templatetags.ui import deadline_link_markup, due_markup, status_tag
+from kit.templatetags.ui import deadline_link_markup, status_tag
 from oversight.selectors import WorkItem, full_name
+from workflows.list_rows import due_cell
 
 OVERDUE = SafeString(' <strong class="govuk-tag govuk-tag--orange">Overdue</strong>')
 WHY = SafeString('<span class="govuk-visually-hidden">, why is this due?</span>')
@@ -63,7 +64,7 @@ def work_lines(items: list[WorkItem], *, now: datetime) -> list[WorkLine]:
                         if item.rule
                         else "No timescale running"
                     ),
-                    due=due_markup(long_datetime(item.due), item.due, item.maximum, now) if item.due else "–",
+                    due=due_cell(item.due, item.maximum, now),
                 )
             )
         else:
