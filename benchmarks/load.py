@@ -354,6 +354,9 @@ def resolve(pages: list[Page], samples: dict) -> None:
         if not page.url_name:
             page.skipped = f"no URL named {' or '.join(page.url_names)} yet"
             continue
+        if not page.urls:  # a page of one record, and the dataset has none (e.g. no supervision yet)
+            page.skipped = "no sample records for it"
+            continue
         base = page.urls[0]
         if page.name == "search: name":
             page.urls = [f"{base}?{urllib.parse.urlencode({'q': q})}" for q in samples["names"]]
