@@ -91,14 +91,18 @@ def _pages() -> list[Page]:
         Page("healthz (trivial)", ("healthz",), None, 2, "ok"),
         Page("triage queue", ("cases:triage_queue",), "mash", 2, f"{H1}Triage queue</h1>"),
         Page("family page", ("cases:family_detail",), "mash", 3, f"{H2}Episodes of Early Help</h2>"),
-        Page("search: name", ("cases:search",), "mash", 1.5, f"{H1}Find a family or person</h1>"),
-        Page("search: date of birth", ("cases:search",), "mash", 1, f"{H1}Find a family or person</h1>"),
-        Page("search: postcode", ("cases:search",), "mash", 1, f"{H1}Find a family or person</h1>"),
+        # The results (an <h2> only they have), not the empty form: see `searched_urls`.
+        Page("search: name", ("cases:search",), "mash", 1.5, H2),
+        Page("search: date of birth", ("cases:search",), "mash", 1, H2),
+        Page("search: postcode", ("cases:search",), "mash", 1, H2),
         Page("episode page", ("episodes:episode_detail",), "practitioner", 3, f"{H2}Next steps</h2>"),
         Page("my cases", ("episodes:my_cases",), "practitioner", 2, f"{H1}My cases</h1>"),
         Page("my work", ("oversight:my_work",), "practitioner", 1, f"{H1}My work</h1>"),
         Page("team board", ("oversight:team_board",), "team_leader", 2, f"{H1}Team board</h1>"),
         Page("pre-allocation list", ("episodes:pre_allocation",), "team_leader", 1, f"{H1}Pre-allocation list</h1>"),
+        Page("triage queue: page 2", ("cases:triage_queue",), "mash", 0.3, f"{H1}Triage queue</h1>", query="page=2"),
+        Page("supervision list", ("oversight:supervision_list",), "team_leader", 0.3, f"{H1}Supervision</h1>"),
+        Page("supervision record", ("oversight:supervision_detail",), "team_leader", 0.2, "Actions</caption>"),
         Page("manager dashboard", ("oversight:dashboard",), "manager", 1, f"{H1}Manager dashboard</h1>"),
         # The board's and the dashboard's drill-down pages (ADR 0041, 0050).
         Page("board list: timescales", ("oversight:team_board_list",), "team_leader", 0.5,
@@ -276,6 +280,57 @@ def sample_urls(users: dict, *, n: int, seed: int = 8) -> dict[str, list[str]]:
     )
     team = list(visible.filter(Q(team_id=practitioner.team_id)).order_by("-opened_at").values_list("pk", flat=True)[:n])
     out["episode"] = (own + [e for e in team if e not in own])[:n]
+    from oversight.models import Supervision  # an app above cases: imported where it is used
+
+    out["supervision"] = list(
+        Supervision.objects.filter(practitioner__team_id=practitioner.team_id)
+        .order_by("-held_on", "-pk")
+        .values_list("pk", flat=True)[:n]
+    )
+    return out
+
+
+SEARCH_PAGES = ("search: name", "search: date of birth", "search: postcode")
+# A session keeps its 20 newest searches (workflows.searches.KEPT): 6 for each of the 3 search pages.
+SEARCHES_PER_PAGE = 6
+
+
+def _typed(url: str) -> tuple[str, str]:
+    path, _, query = url.partition("?")
+    return path, urllib.parse.parse_qs(query).get("q", [""])[0]
+
+
+def searched_urls(client, urls: list[str]) -> list[str]:
+    """The results page of each search URL (`...?q=<what was typed>`), as a user reaches it: a search is
+    POSTed, kept in the session and shown at `?search=<id>` (ADR 36), an id that only the session that
+    posted it can open. `client` is a signed-in Django test client of that session."""
+    out = []
+    for url in urls[:SEARCHES_PER_PAGE]:
+        path, typed = _typed(url)
+        response = client.post(path, {"q": typed})
+        if response.status_code != 302:
+            raise RuntimeError(f"searching {typed!r} answered {response.status_code}, not a redirect to the results")
+        out.append(response["Location"])
+    return out
+
+
+def searched_urls_http(port: int, session: str, urls: list[str]) -> list[str]:
+    """`searched_urls` through the server, for a session signed in there: the form's CSRF token and
+    cookie are read from the search page, as a browser does."""
+    out = []
+    for url in urls[:SEARCHES_PER_PAGE]:
+        path, typed = _typed(url)
+        status, html, _, headers = fetch(port, path, session)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        if status != 200 or not token:
+            raise RuntimeError(f"the search page answered {status} without its form")
+        csrf = "; ".join(c.split(";")[0] for c in (headers.get_all("Set-Cookie") or []) if c.startswith("csrftoken="))
+        data = {"q": typed, "csrfmiddlewaretoken": token.group(1)}
+        status, _, _, headers = fetch(port, path, session, data=data, cookies=csrf)
+        if status != 302:
+            raise RuntimeError(f"searching {typed!r} answered {status}, not a redirect to the results")
+        location = urllib.parse.urlsplit(headers["Location"])
+        out.append(f"{location.path}?{location.query}")
     return out
 
 
@@ -285,9 +340,13 @@ def resolve(pages: list[Page], samples: dict) -> None:
     for page in pages:
         for name in page.url_names:
             try:
-                if name in ("cases:family_detail", "episodes:episode_detail"):
-                    ids = samples["family" if name == "cases:family_detail" else "episode"]
-                    page.urls = [reverse(name, kwargs={"pk": pk}) for pk in ids]
+                by_record = {
+                    "cases:family_detail": "family",
+                    "episodes:episode_detail": "episode",
+                    "oversight:supervision_detail": "supervision",
+                }
+                if name in by_record:
+                    page.urls = [reverse(name, kwargs={"pk": pk}) for pk in samples[by_record[name]]]
                 else:
                     page.urls = [reverse(name) + (f"?{page.query}" if page.query else "")]
                 page.url_name = name
@@ -296,6 +355,9 @@ def resolve(pages: list[Page], samples: dict) -> None:
                 continue
         if not page.url_name:
             page.skipped = f"no URL named {' or '.join(page.url_names)} yet"
+            continue
+        if not page.urls:  # a page of one record, and the dataset has none (e.g. no supervision yet)
+            page.skipped = "no sample records for it"
             continue
         base = page.urls[0]
         if page.name == "search: name":
@@ -390,9 +452,10 @@ def count_queries(pages: list[Page], users: dict, *, per_page: int, profile: boo
             client.force_login(users[page.role])
         counts, statuses, selects, problems = [], [], [], []
         split = {"total_ms": [], "cpu_ms": [], "sql_ms": [], "template_ms": [], "python_ms": []}
-        client.get(page.urls[0])  # warm up: the first request of a session also saves it
+        urls = searched_urls(client, page.urls[:per_page]) if page.name in SEARCH_PAGES else page.urls
+        client.get(urls[0])  # warm up: the first request of a session also saves it
         with timer.templates(), connection.execute_wrapper(timer.execute):
-            for n, url in enumerate(page.urls[:per_page]):
+            for n, url in enumerate(urls[:per_page]):
                 timer.reset()
                 wall, cpu = time.perf_counter(), time.process_time()
                 with CaptureQueriesContext(connection) as ctx:
@@ -426,7 +489,7 @@ def count_queries(pages: list[Page], users: dict, *, per_page: int, profile: boo
 
             profiler = cProfile.Profile()
             profiler.enable()
-            client.get(page.urls[-1 if len(page.urls) > 1 else 0])
+            client.get(urls[-1 if len(urls) > 1 else 0])
             profiler.disable()
             profiled = _profile_summary(profiler)
         # The heaviest query is the one PostgreSQL takes longest over, not the one the clock
@@ -442,7 +505,7 @@ def count_queries(pages: list[Page], users: dict, *, per_page: int, profile: boo
                 lines = [f"(EXPLAIN failed: {error.__class__.__name__}: {error})", "Execution Time: 0 ms"]
             ms = next((float(line.split(":")[1].split()[0]) for line in lines if line.startswith("Execution Time")), 0)
             if ms > worst:
-                worst, slowest, plan = ms, {"sql": sql_text, "time": ms / 1000, "url": page.urls[0]}, "\n".join(lines)
+                worst, slowest, plan = ms, {"sql": sql_text, "time": ms / 1000, "url": urls[0]}, "\n".join(lines)
         results[page.name] = {
             "queries": counts,
             "statuses": statuses,
@@ -989,6 +1052,9 @@ def main(argv: list[str] | None = None) -> dict:
     annex: dict = {}
     with gunicorn(env, port=port, workers=args.workers, threads=args.threads):
         sessions = {role: sign_in(port, user.username) for role, user in users.items()}
+        for page in pages:
+            if page.name in SEARCH_PAGES and not page.skipped:
+                page.urls = searched_urls_http(port, sessions[page.role], page.urls)
         say("Timing each page one request at a time (cold, then warm), with /healthz between...")
         sequential = sequential_timings(
             port, pages, sessions, per_page=args.sequential_records, rounds=args.sequential_rounds

@@ -30,14 +30,19 @@ PAGES = (
     "my cases",
     "my work",
     "pre-allocation list",
+    "triage queue: page 2",
+    "supervision list",
+    "supervision record",
     "search: name",
     "search: date of birth",
     "search: postcode",
 )
 
 
-def sessions_for(users: dict) -> dict[str, str]:
-    """A session cookie per role, made in this process (the server reads the same session store)."""
+def sessions_for(users: dict, pages: list) -> dict[str, str]:
+    """A session cookie per role, made in this process (the server reads the same session store). The
+    search pages' queries are posted in their role's session here, and the pages pointed at the results
+    (`load.searched_urls`): a search id opens only in the session that made it."""
     from django.conf import settings
     from django.contrib.auth import user_logged_in
     from django.contrib.auth.models import update_last_login
@@ -48,6 +53,9 @@ def sessions_for(users: dict) -> dict[str, str]:
     for role, user in users.items():
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
+        for page in pages:
+            if page.role == role and page.name in load.SEARCH_PAGES and not page.skipped:
+                page.urls = load.searched_urls(client, page.urls)
         out[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
     return out
 
@@ -119,7 +127,7 @@ def main(argv: list[str] | None = None) -> str:
     sql = load.count_queries(pages, users, per_page=args.in_process, profile=args.profile)
     sequential = None
     if not args.in_process_only:
-        sessions = sessions_for(users)
+        sessions = sessions_for(users, pages)
         port = load.free_port()
         with load.gunicorn(env, port=port, workers=args.workers, threads=1):
             say("One request at a time (cold, then warm), with /healthz between...")

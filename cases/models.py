@@ -315,7 +315,12 @@ class Contact(StateMachineModel):
 
     @property
     def reference(self) -> str:
-        return f"C{self.pk:07d}"
+        return self.reference_of(self.pk)
+
+    @staticmethod
+    def reference_of(pk: int) -> str:
+        """The reference of the record with this id, without the record (a list read as values, ADR 58)."""
+        return f"C{pk:07d}"
 
     @property
     def is_open(self) -> bool:

@@ -198,13 +198,11 @@ def people_visible_to(user) -> QuerySet[Person]:
 
 
 def triage_queue(user, *, route: str = "", team_id: int | None = None, older_than_hours: int | None = None, now=None):
-    """Contacts awaiting a decision, with what each row shows, in a fixed number of queries."""
+    """Contacts awaiting a decision, filtered; the queue's rows are read from it by `workflows.list_rows`."""
     qs = (
         contacts_visible_to(user)
         # Exactly the predicate of the partial index `contact_in_triage`.
         .filter(state__in=["received", "screening", "awaiting_consent"])
-        .select_related("family")
-        .prefetch_related(Prefetch("subjects", queryset=Person.objects.order_by("date_of_birth")))
         .order_by("received_at", "pk")
     )
     if route:

@@ -467,24 +467,20 @@ def my_work(request, now) -> Table:
     require_role(request.user, *TEAM_ROLES)
 
     items = selectors.my_work_items(request.user, limit=10_000)
-    families = {item.episode.family_id for item in items if item.kind == "case"} | {
-        item.task.episode.family_id for item in items if item.kind != "case" and item.task.episode_id
-    }
+    families = {item.family_id for item in items if item.family_id}
 
     def rows():
         for item in items:
             if item.kind == "case":
-                e = item.episode
-                yield ("Case", e.reference, e.family.name, f"{item.rule}: {item.title}" if item.rule else "", item.due)
-            else:
-                t = item.task
                 yield (
-                    "Supervision task",
-                    t.episode.reference if t.episode_id else "",
-                    t.episode.family.name if t.episode_id else "",
-                    t.text,
-                    t.due_on,
+                    "Case",
+                    item.reference,
+                    item.family_name,
+                    f"{item.rule}: {item.title}" if item.rule else "",
+                    item.due,
                 )
+            else:
+                yield ("Supervision task", item.reference, item.family_name, item.text, item.due_on)
 
     return Table(("Kind", "Case", "Family", "What", "Due"), rows(), "my work", families)
 

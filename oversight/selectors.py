@@ -13,7 +13,7 @@ the user's service.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -75,6 +75,7 @@ from cases.selectors import (
 from deadlines.models import Alert, Deadline, Status
 from kit.time import LONDON
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
+from workflows.episode_selectors import with_next_task
 
 S = Episode.State
 LIST_LIMIT = 50
@@ -1497,39 +1498,36 @@ def outcomes_at_closure(user, *, period: Period, team_id: int | None = None) -> 
 # --- My work -------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class WorkItem:
+    """A line of My work, read as values (ADR 58): a case with its most urgent open clock, or a supervision
+    task (with its case, when it is about one)."""
+
     due: datetime | None
     kind: str  # "case" or "task"
-    episode: Episode | None = None
-    task: SupervisionAction | None = None
+    episode_pk: int | None = None
+    family_id: int | None = None
+    family_name: str = ""
+    state: str = ""
     rule: str = ""
     title: str = ""
     maximum: datetime | None = None
-    extra: dict = field(default_factory=dict)
+    deadline_pk: int | None = None
+    task_pk: int | None = None
+    text: str = ""
+    set_by: str = ""
+    held_on: date | None = None
+    due_on: date | None = None
+
+    @property
+    def reference(self) -> str:
+        return Episode.reference_of(self.episode_pk) if self.episode_pk else ""
 
 
 def my_open_cases(user) -> QuerySet[Episode]:
     """The user's open cases, each with its most urgent open clock (one query)."""
-    clocks = (
-        Deadline.objects.filter(episode=OuterRef("pk"), stopped_at__isnull=True)
-        .annotate(next_limit=Coalesce("expected_at", "due_at"))
-        .filter(next_limit__isnull=False)
-        .order_by("next_limit", "due_at")
-    )
-    return (
-        episodes_visible_to(user)
-        .filter(lead_professional=user)
-        .exclude(state=S.CLOSED)
-        .select_related("family")
-        .annotate(
-            next_task=Subquery(clocks.values("title")[:1]),
-            next_task_rule=Subquery(clocks.values("rule_id")[:1]),
-            next_task_pk=Subquery(clocks.values("pk")[:1]),
-            next_task_due=Subquery(clocks.values("next_limit")[:1]),
-            next_task_maximum=Subquery(clocks.values("due_at")[:1]),
-        )
-        .order_by(F("next_task_due").asc(nulls_last=True), "opened_at", "pk")
+    return with_next_task(episodes_visible_to(user).filter(lead_professional=user).exclude(state=S.CLOSED)).order_by(
+        F("next_task_due").asc(nulls_last=True), "opened_at", "pk"
     )
 
 
@@ -1540,26 +1538,69 @@ def my_tasks(user, *, include_done: bool = False) -> QuerySet[SupervisionAction]
     )
     if not include_done:
         qs = qs.filter(done_at__isnull=True)
-    return qs.select_related("episode__family", "supervision__supervisor").order_by("due_on", "pk")
+    return qs.order_by("due_on", "pk")
+
+
+def full_name(first: str, last: str, username: str) -> str:
+    """`str(user)` from its columns: the full name, else the username."""
+    return f"{first} {last}".strip() or username
 
 
 def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
-    """My cases (by their next timescale) and my supervision tasks (by due date), in one due-order list."""
+    """My cases (by their next timescale) and my supervision tasks (by due date), in one due-order list:
+    two queries of values, no model instance."""
+    cases = my_open_cases(user).values_list(
+        "pk",
+        "family_id",
+        "family__name",
+        "state",
+        "next_task",
+        "next_task_rule",
+        "next_task_pk",
+        "next_task_due",
+        "next_task_maximum",
+    )
     items = [
         WorkItem(
-            due=e.next_task_due,
+            due=due,
             kind="case",
-            episode=e,
-            rule=e.next_task_rule or "",
-            title=e.next_task or "",
-            maximum=e.next_task_maximum,
-            extra={"deadline_pk": e.next_task_pk},
+            episode_pk=pk,
+            family_id=family_id,
+            family_name=family_name,
+            state=state,
+            rule=rule or "",
+            title=title or "",
+            maximum=maximum,
+            deadline_pk=deadline_pk,
         )
-        for e in my_open_cases(user)[:limit]
+        for pk, family_id, family_name, state, title, rule, deadline_pk, due, maximum in cases[:limit]
     ]
-    for t in my_tasks(user)[:limit]:
+    tasks = my_tasks(user).values_list(
+        "pk",
+        "text",
+        "due_on",
+        "episode_id",
+        "episode__family_id",
+        "episode__family__name",
+        "supervision__held_on",
+        "supervision__supervisor__first_name",
+        "supervision__supervisor__last_name",
+        "supervision__supervisor__username",
+    )
+    for pk, text, due_on, episode_pk, family_id, family_name, held_on, first, last, username in tasks[:limit]:
         items.append(
-            WorkItem(due=local_midnight(t.due_on + timedelta(days=1)) - timedelta(seconds=1), kind="task", task=t)
+            WorkItem(
+                due=local_midnight(due_on + timedelta(days=1)) - timedelta(seconds=1),
+                kind="task",
+                episode_pk=episode_pk,
+                family_id=family_id,
+                family_name=family_name or "",
+                task_pk=pk,
+                text=text,
+                set_by=full_name(first, last, username),
+                held_on=held_on,
+                due_on=due_on,
+            )
         )
     far = datetime.max.replace(tzinfo=LONDON)
     items.sort(key=lambda i: (i.due or far, i.kind))

@@ -21,10 +21,9 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.models import Team, User
-from cases.access import log_access, log_shown, render_logged
+from cases.access import families_in, log_access, log_shown, render_logged
 from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
-from deadlines.models import Deadline
 from kit.permissions import require_role
 from kit.querystring import querystring
 from oversight import selectors, services
@@ -37,6 +36,7 @@ from oversight.forms import (
     SupervisionForm,
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
+from oversight.my_work import supervised_lines, waiting_lines, work_lines
 
 ACTION_ROWS = 3
 
@@ -531,7 +531,12 @@ def my_work(request):
     user = request.user
     require_role(user, *TEAM_ROLES)
     now = timezone.now()
-    items = selectors.my_work_items(user)
+    items = work_lines(selectors.my_work_items(user), now=now)
+    pre_allocation = (
+        waiting_lines(selectors.board_pre_allocation(user, team=user.team, now=now), limit=100)
+        if user.has_role(roles.DUTY_WORKER) and user.team_id
+        else []
+    )
     context = {
         "now": now,
         "items": items,
@@ -540,14 +545,14 @@ def my_work(request):
         "alerts": selectors.my_alerts(user),
         "alerts_url": _url_or_blank("deadlines:alerts"),
         "planned_visits": selectors.my_planned_visits(user, now=now),
-        "pre_allocation": (
-            list(selectors.board_pre_allocation(user, team=user.team, now=now)[:100])
-            if user.has_role(roles.DUTY_WORKER) and user.team_id
-            else []
-        ),
+        "pre_allocation": pre_allocation,
         "is_duty_worker": user.has_role(roles.DUTY_WORKER),
     }
-    return render_logged(request, "oversight/my_work.html", context, what="my work")
+    response = render(request, "oversight/my_work.html", context)
+    # The lines are values, not records: their families are added to those of the visits and alerts.
+    shown = families_in(context) | {line.family_id for line in (*items, *pre_allocation) if line.family_id}
+    log_shown(request, [(family_id, None) for family_id in sorted(shown)], what="my work")
+    return response
 
 
 @require_POST
@@ -658,36 +663,28 @@ def decision_new(request, pk: int):
 # --- Supervision ---------------------------------------------------------------------------------
 
 
-def _supervisees(user) -> list[User]:
+def _supervisees(user):
+    """The practitioners this user supervises (their team's, or their service's for a manager), with
+    their caseloads and last supervision: a queryset of `selectors.caseloads`."""
     if user.has_role(roles.MANAGER) and selectors.service_id_of(user):
         team_ids = list(Team.objects.filter(service_id=selectors.service_id_of(user)).values_list("pk", flat=True))
     elif user.has_role(roles.TEAM_LEADER) and user.team_id:
         team_ids = [user.team_id]
     else:
-        return []
-    return [p for p in selectors.caseloads(team_ids=team_ids) if p.pk != user.pk]
+        return User.objects.none()
+    return selectors.caseloads(team_ids=team_ids).exclude(pk=user.pk)
 
 
 @login_required
 def supervision_list(request):
     require_role(request.user, roles.TEAM_LEADER, roles.MANAGER)
-    now = timezone.now()
-    people = _supervisees(request.user)
-    due = {
-        d.worker_id: d
-        for d in Deadline.objects.open()
-        .filter(worker_id__in=[p.pk for p in people])
-        .with_status(now)
-        .order_by("due_at")
-    }
-    for p in people:
-        p.supervision_deadline = due.get(p.pk)
+    people = supervised_lines(_supervisees(request.user), now=timezone.now())
     recent = list(
         Supervision.objects.filter(practitioner_id__in=[p.pk for p in people])
         .select_related("practitioner", "supervisor")
         .order_by("-held_on", "-pk")[:20]
     )
-    return render(request, "oversight/supervision_list.html", {"people": people, "recent": recent, "now": now})
+    return render(request, "oversight/supervision_list.html", {"people": people, "recent": recent})
 
 
 def _case_choices(practitioner: User, user) -> list[tuple[str, str]]:

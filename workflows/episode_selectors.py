@@ -15,7 +15,6 @@ from django.db.models import (
     Case,
     Count,
     F,
-    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -74,29 +73,6 @@ def with_next_task(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
         next_task_due=Subquery(clocks.values("next_limit")[:1]),
         next_task_maximum=Subquery(clocks.values("due_at")[:1]),
     )
-
-
-def my_cases(user) -> list[Episode]:
-    """The practitioner's open episodes, the most urgent next task first (one query)."""
-    qs = (
-        episodes_visible_to(user)
-        .filter(lead_professional=user)
-        .exclude(state=S.CLOSED)
-        .select_related("family", "team")
-    )
-    rows = list(with_next_task(qs).order_by(Coalesce("next_task_due", "opened_at").asc(nulls_last=True), "pk"))
-    return rows
-
-
-def pre_allocation_list(user, *, team_id: int | None) -> list[Episode]:
-    """The team's families awaiting allocation, longest waiting first, with their last duty contact."""
-    qs = episodes_visible_to(user).filter(state=S.AWAITING_ALLOCATION)
-    if team_id is not None:
-        qs = qs.filter(team_id=team_id)
-    qs = qs.select_related("family", "team").annotate(
-        last_duty_contact=Max("notes__happened_at", filter=Q(notes__kind=CaseNote.Kind.DUTY_CONTACT))
-    )
-    return list(with_next_task(qs).order_by("opened_at", "pk")[:500])
 
 
 def practitioners_with_caseload(team_id: int) -> list[User]:

@@ -40,7 +40,7 @@ from kit.permissions import require_perm, require_role
 from kit.querystring import querystring
 from workflows import episode_selectors as selectors
 from workflows import episode_services as services
-from workflows import presenters
+from workflows import list_rows, presenters
 from workflows.actions import ActionView
 from workflows.episode_forms import (
     ActionForm,
@@ -240,12 +240,10 @@ class EpisodeAction(ActionView):
 @login_required
 def my_cases(request):
     require_role(request.user, roles.PRACTITIONER)
-    return render_logged(
-        request,
-        "episodes/my_cases.html",
-        {"episodes": selectors.my_cases(request.user), "now": timezone.now()},
-        what="my cases",
-    )
+    rows = list_rows.my_cases(request.user, now=timezone.now())
+    response = render(request, "episodes/my_cases.html", {"episodes": rows})
+    list_rows.log_rows(request, rows, what="my cases")
+    return response
 
 
 @login_required
@@ -253,18 +251,20 @@ def pre_allocation(request):
     user = request.user
     require_role(user, roles.TEAM_LEADER, roles.DUTY_WORKER, roles.MANAGER)
     team_id = user.team_id if user.has_role(roles.TEAM_LEADER, roles.DUTY_WORKER) else None
-    return render_logged(
+    page = list_rows.pre_allocation(user, team_id=team_id, page_number=request.GET.get("page"), now=timezone.now())
+    response = render(
         request,
         "episodes/pre_allocation.html",
         {
-            "episodes": selectors.pre_allocation_list(user, team_id=team_id),
-            "now": timezone.now(),
+            "page": page,
+            "querystring": "",
             "can_allocate": user.has_perm("cases.allocate_episode"),
             "can_duty": user.has_perm("cases.record_duty_contact"),
             "can_step_down": user.has_perm("cases.receive_step_down"),
         },
-        what="pre-allocation list",
     )
+    list_rows.log_rows(request, page.object_list, what="pre-allocation list")
+    return response
 
 
 @login_required

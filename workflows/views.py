@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Team
 from cases import selectors
-from cases.access import log_access, log_shown, render_logged, visible_contact_or_404
+from cases.access import log_access, log_shown, visible_contact_or_404
 from cases.forms import (
     CommunicationForm,
     ConsentForm,
@@ -22,11 +22,11 @@ from cases.forms import (
     ReferralSentForm,
 )
 from cases.models import AccessLog, Contact, Meeting
-from deadlines.selectors import deadlines_for_subject, with_time_left
+from deadlines.selectors import deadlines_for_subject
 from kit.params import choice_param, int_param
 from kit.permissions import require_perm, require_role
 from kit.querystring import querystring_from
-from workflows import presenters, services
+from workflows import list_rows, presenters, services
 from workflows.actions import ActionView
 from workflows.errors import WorkflowError
 
@@ -232,17 +232,14 @@ def triage_queue(request):
     route = choice_param(request.GET, "route", Contact.Route.values)
     team_id = int_param(request.GET, "team", minimum=0) or None
     older = int_param(request.GET, "older_than", minimum=0, maximum=24 * 366 * 10) or None
-    queue = with_time_left(
-        selectors.triage_queue(user, route=route, team_id=team_id, older_than_hours=older, now=now), now=now
-    )
-    page = Paginator(queue, 50).get_page(request.GET.get("page"))
+    contacts = selectors.triage_queue(user, route=route, team_id=team_id, older_than_hours=older, now=now)
+    page = list_rows.triage_queue(contacts, page_number=request.GET.get("page"), now=now)
     querystring = querystring_from(("route", route), ("team", team_id), ("older_than", older))
-    return render_logged(
+    response = render(
         request,
         "workflows/triage_queue.html",
         {
             "page": page,
-            "now": now,
             "routes": Contact.Route.choices,
             "teams": Team.objects.order_by("name"),
             "route": route,
@@ -250,8 +247,9 @@ def triage_queue(request):
             "older_than": older,
             "querystring": querystring,
         },
-        what="front door queue",
     )
+    list_rows.log_rows(request, page.object_list, what="front door queue")
+    return response
 
 
 # --- Meetings -------------------------------------------------------------------------

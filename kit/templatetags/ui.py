@@ -71,7 +71,11 @@ def deadline_due(due, maximum, now, date_format="j F Y, H:i"):
     (The markup of includes/deadline_due.html, built here for the same reason as `_tag`.)"""
     if not due:
         return "–"
-    shown = date_filter(template_localtime(due), date_format)
+    return due_markup(date_filter(template_localtime(due), date_format), due, maximum, now)
+
+
+def due_markup(shown: str, due, maximum, now) -> str:
+    """`deadline_due`'s markup for a due time already written as `shown` (a list row writes it itself)."""
     if maximum and maximum < now:
         return format_html('{} <strong class="govuk-tag govuk-tag--red">Breached</strong>', shown)
     if due < now:
@@ -141,9 +145,14 @@ def query_suffix(querystring):
 def deadline_link(pk, rule, title):
     """The deadline cell: "<rule>: <title>", linked to the page that explains why it is due
     (the markup of includes/deadline_link.html, built here for the same reason as `_tag`)."""
+    return deadline_link_markup(reverse("deadlines:clock_explain", args=[pk]), rule, title)
+
+
+def deadline_link_markup(href: str, rule, title) -> str:
+    """`deadline_link`'s markup for a link already reversed (a list row reverses the pattern once, ADR 58)."""
     return format_html(
         '<a class="govuk-link" href="{}">{}: {}<span class="govuk-visually-hidden">, why is this due?</span></a>',
-        reverse("deadlines:clock_explain", args=[pk]),
+        href,
         rule,
         title,
     )

@@ -1,0 +1,188 @@
+"""My work and the supervision list as the pages show them: each line's display values written once,
+in Python (ADR 58).
+
+The lines are read as values (no model instance); here each gets its links (URL patterns reversed once
+per page, `kit.links`), its dates, its due time with its tag and its words, so the templates print them
+inline with no tag, include or URL reversal per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from accounts.models import User
+from cases.models import Episode
+from deadlines.models import Deadline
+from kit.dates import long_date
+from kit.links import href_for
+from kit.templatetags.ui import deadline_link_markup, status_tag
+from oversight.selectors import WorkItem, full_name
+from workflows.list_rows import due_cell
+
+OVERDUE = SafeString(' <strong class="govuk-tag govuk-tag--orange">Overdue</strong>')
+WHY = SafeString('<span class="govuk-visually-hidden">, why is this due?</span>')
+WEEKLY_CONTACT_DUE = SafeString(' <strong class="govuk-tag govuk-tag--red">Weekly contact due</strong>')
+
+
+@dataclass(slots=True)
+class WorkLine:
+    kind: str  # "case" or "task"
+    family_id: int | None
+    family_name: str
+    reference: str
+    case_href: str  # "" for a task about no one case
+    what: str  # a case: its next clock (markup) or the words for none; a task: its text
+    due: str  # markup
+    set_by: str = ""
+    held_on: str = ""
+    short_text: str = ""  # a task's first words, for the button's hidden label
+    done_href: str = ""
+
+
+def work_lines(items: list[WorkItem], *, now: datetime) -> list[WorkLine]:
+    episode_href, clock_href = href_for("episodes:episode_detail"), href_for("deadlines:clock_explain")
+    done_href = href_for("oversight:task_done")
+    lines = []
+    for item in items:
+        case_href = episode_href(item.episode_pk) if item.episode_pk else ""
+        if item.kind == "case":
+            lines.append(
+                WorkLine(
+                    kind="case",
+                    family_id=item.family_id,
+                    family_name=item.family_name,
+                    reference=item.reference,
+                    case_href=case_href,
+                    what=(
+                        deadline_link_markup(clock_href(item.deadline_pk), item.rule, item.title)
+                        if item.rule
+                        else "No timescale running"
+                    ),
+                    due=due_cell(item.due, item.maximum, now),
+                )
+            )
+        else:
+            lines.append(
+                WorkLine(
+                    kind="task",
+                    family_id=item.family_id,
+                    family_name=item.family_name,
+                    reference=item.reference,
+                    case_href=case_href,
+                    what=item.text,
+                    due=format_html("{}{}", long_date(item.due_on), OVERDUE if item.due < now else ""),
+                    set_by=item.set_by,
+                    held_on=long_date(item.held_on),
+                    short_text=Truncator(item.text).words(8, truncate=" …"),
+                    done_href=done_href(item.task_pk),
+                )
+            )
+    return lines
+
+
+@dataclass(slots=True)
+class WaitingLine:
+    """A family on the pre-allocation list, as a duty worker's My work shows it."""
+
+    pk: int
+    family_id: int
+    family_name: str
+    case_href: str
+    opened_on: str
+    last_duty_contact_at: datetime | None
+    last_duty_contact_text: str | None
+    weekly_contact_due: bool
+    last_contact: str  # markup: its date (or "None yet") and the tag when the weekly contact is due
+
+    @property
+    def reference(self) -> str:
+        return Episode.reference_of(self.pk)
+
+
+def waiting_lines(episodes: QuerySet[Episode], *, limit: int) -> list[WaitingLine]:
+    """The first `limit` of `selectors.board_pre_allocation`'s episodes as lines, from one query of values."""
+    episode_href = href_for("episodes:episode_detail")
+    values = episodes.values_list(
+        "pk",
+        "family_id",
+        "family__name",
+        "opened_at",
+        "last_duty_contact_at",
+        "last_duty_contact_text",
+        "weekly_contact_due",
+    )[:limit]
+    return [
+        WaitingLine(
+            pk=pk,
+            family_id=family_id,
+            family_name=family_name,
+            case_href=episode_href(pk),
+            opened_on=long_date(opened_at),
+            last_duty_contact_at=last_at,
+            last_duty_contact_text=last_text,
+            weekly_contact_due=due,
+            last_contact=format_html(
+                "{}{}", long_date(last_at) if last_at else "None yet", WEEKLY_CONTACT_DUE if due else ""
+            ),
+        )
+        for pk, family_id, family_name, opened_at, last_at, last_text, due in values
+    ]
+
+
+@dataclass(slots=True)
+class SupervisedLine:
+    """A practitioner on the supervision list: when last supervised, and their supervision clock."""
+
+    pk: int
+    name: str
+    team: str
+    last_supervised: str
+    next_due: str  # markup: the clock's due date linked to why it is due, with its status; – if none
+    record_href: str
+
+
+def supervised_lines(practitioners: QuerySet[User], *, now: datetime) -> list[SupervisedLine]:
+    """`selectors.caseloads` (practitioners with `last_supervised_on`) as lines, with each one's open
+    worker clock: two queries of values. When a practitioner has more than one open clock, the line
+    shows the one due last (as the list always has)."""
+    people = list(
+        practitioners.values_list("pk", "first_name", "last_name", "username", "team__name", "last_supervised_on")
+    )
+    clocks = (
+        Deadline.objects.open()
+        .filter(worker_id__in=[p[0] for p in people])
+        .with_status(now)
+        .order_by("due_at")
+        .values_list("worker_id", "pk", "due_at", "status")
+    )
+    due = {worker_id: (pk, due_at, status) for worker_id, pk, due_at, status in clocks}
+    clock_href, record_href = href_for("deadlines:clock_explain"), href_for("oversight:supervision_new")
+    lines = []
+    for pk, first, last, username, team, last_supervised in people:
+        clock = due.get(pk)
+        next_due = "–"
+        if clock:
+            next_due = format_html(
+                '<a class="govuk-link" href="{}">{}{}</a> {}',
+                clock_href(clock[0]),
+                long_date(clock[1]) if clock[1] else "",
+                WHY,
+                status_tag(clock[2]),
+            )
+        lines.append(
+            SupervisedLine(
+                pk=pk,
+                name=full_name(first, last, username),
+                team=team or "",
+                last_supervised=long_date(last_supervised) if last_supervised else "Not recorded",
+                next_due=next_due,
+                record_href=record_href(pk),
+            )
+        )
+    return lines

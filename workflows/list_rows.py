@@ -1,0 +1,297 @@
+"""The rows of the practitioner's and the front door's lists, read as values and written once in Python.
+
+My cases, the pre-allocation list and the triage queue (and My work, in `oversight/my_work.py`) read
+their rows with `values_list()`: no model instance and no `select_related` object per row. Each row's
+display values (the state's name, the due time with its tag, the next task's link, the time left) are
+computed once here by plain functions, and the templates print them inline: no include, inclusion tag
+or URL reversal per row (ADR 58). Every row carries its `family_id`, so the page logs one view of each
+family it listed (`log_rows`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.core.paginator import Page, Paginator
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from cases.access import log_shown
+from cases.models import CaseNote, Contact, Episode, Person
+from cases.selectors import episodes_visible_to
+from deadlines.selectors import with_time_left
+from kit.dates import long_date, long_datetime
+from kit.links import href_for
+from kit.templatetags.ui import deadline_link_markup, due_markup, govuk_tag
+from workflows.episode_selectors import with_next_task
+from workflows.presenters import deadline_words, status_at
+
+S = Episode.State
+STATE_NAMES = dict(S.choices)
+ORIGIN_NAMES = dict(Episode.Origin.choices)
+CONTACT_STATE_NAMES = dict(Contact.State.choices)
+ROUTE_NAMES = dict(Contact.Route.choices)
+NO_TIMESCALE = "No timescale running"
+PER_PAGE = 50
+
+
+def choice_name(names: dict, value: str) -> str:
+    """A choice's label as `get_FOO_display()` gives it: the stored value itself when it has none."""
+    return str(names.get(value, value))
+
+
+def log_rows(request, rows, *, what: str) -> None:
+    """One access-log row per family the list showed (what `render_logged` finds in model instances)."""
+    log_shown(request, [(family_id, None) for family_id in dict.fromkeys(r.family_id for r in rows)], what=what)
+
+
+def due_cell(due: datetime | None, maximum: datetime | None, now: datetime) -> str:
+    """`{% deadline_due due maximum now %}`: the due time, "Breached" or "Overdue" once late; – if none."""
+    if not due:
+        return "–"
+    return due_markup(long_datetime(due), due, maximum, now)
+
+
+# --- My cases ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CaseRow:
+    pk: int
+    family_id: int
+    family_name: str
+    href: str
+    state: str
+    next_task: str  # markup: the next clock linked to why it is due, or the words for none
+    due: str  # markup
+
+    @property
+    def reference(self) -> str:
+        return Episode.reference_of(self.pk)
+
+
+CASE_COLUMNS = (
+    "pk",
+    "family_id",
+    "family__name",
+    "state",
+    "next_task",
+    "next_task_rule",
+    "next_task_pk",
+    "next_task_due",
+    "next_task_maximum",
+)
+
+
+def case_rows(values, *, now: datetime) -> list[CaseRow]:
+    """Rows of `CASE_COLUMNS` (an episode and its most urgent open clock) as my cases and my work show them."""
+    episode_href, clock_href = href_for("episodes:episode_detail"), href_for("deadlines:clock_explain")
+    return [
+        CaseRow(
+            pk=pk,
+            family_id=family_id,
+            family_name=family_name,
+            href=episode_href(pk),
+            state=choice_name(STATE_NAMES, state),
+            next_task=deadline_link_markup(clock_href(clock_pk), rule, title) if title else NO_TIMESCALE,
+            due=due_cell(due, maximum, now),
+        )
+        for pk, family_id, family_name, state, title, rule, clock_pk, due, maximum in values
+    ]
+
+
+def my_cases(user, *, now: datetime) -> list[CaseRow]:
+    """The practitioner's open episodes, the most urgent next task first (one query)."""
+    qs = with_next_task(episodes_visible_to(user).filter(lead_professional=user).exclude(state=S.CLOSED))
+    ordered = qs.order_by(Coalesce("next_task_due", "opened_at").asc(nulls_last=True), "pk")
+    return case_rows(ordered.values_list(*CASE_COLUMNS), now=now)
+
+
+# --- The pre-allocation list ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class WaitingRow:
+    pk: int
+    family_id: int
+    family_name: str
+    href: str
+    origin: str
+    team: str
+    opened_at: str
+    last_duty_contact: str
+    next_task: str  # markup
+    allocate_href: str
+    duty_contact_href: str
+
+    @property
+    def reference(self) -> str:
+        return Episode.reference_of(self.pk)
+
+
+def _last_duty_contact():
+    notes = CaseNote.objects.filter(episode=OuterRef("pk"), kind=CaseNote.Kind.DUTY_CONTACT)
+    return Subquery(notes.order_by("-happened_at").values("happened_at")[:1])
+
+
+def _waiting_next_task(clock_pk, rule, title, due, *, now, clock_href) -> str:
+    if not title:
+        return "–"
+    late = SafeString(' <strong class="govuk-tag govuk-tag--red">Late</strong>') if due < now else ""
+    return format_html(
+        '<a class="govuk-link" href="{}">{}: {}</a>, due {}{}',
+        clock_href(clock_pk),
+        rule,
+        title,
+        long_datetime(due),
+        late,
+    )
+
+
+def pre_allocation(user, *, team_id: int | None, page_number, now: datetime) -> Page:
+    """The families awaiting allocation, longest waiting first, with their last duty contact; a page of
+    `PER_PAGE` rows (a count and a page: two queries whatever the length of the list)."""
+    qs = episodes_visible_to(user).filter(state=S.AWAITING_ALLOCATION)
+    if team_id is not None:
+        qs = qs.filter(team_id=team_id)
+    qs = with_next_task(qs.annotate(last_duty_contact=_last_duty_contact())).order_by("opened_at", "pk")
+    page = Paginator(
+        qs.values_list(
+            "pk",
+            "family_id",
+            "family__name",
+            "origin",
+            "team__name",
+            "opened_at",
+            "last_duty_contact",
+            "next_task",
+            "next_task_rule",
+            "next_task_pk",
+            "next_task_due",
+        ),
+        PER_PAGE,
+    ).get_page(page_number)
+    episode_href, clock_href = href_for("episodes:episode_detail"), href_for("deadlines:clock_explain")
+    allocate_href, note_href = href_for("episodes:allocate"), href_for("episodes:note_new")
+    page.object_list = [
+        WaitingRow(
+            pk=pk,
+            family_id=family_id,
+            family_name=family_name,
+            href=episode_href(pk),
+            origin=choice_name(ORIGIN_NAMES, origin),
+            team=team or "",
+            opened_at=long_datetime(opened_at),
+            last_duty_contact=long_date(last_contact) if last_contact else "None yet",
+            next_task=_waiting_next_task(clock_pk, rule, title, due, now=now, clock_href=clock_href),
+            allocate_href=allocate_href(pk),
+            duty_contact_href=f"{note_href(pk)}?kind=duty_contact",
+        )
+        for pk, family_id, family_name, origin, team, opened_at, last_contact, title, rule, clock_pk, due in (
+            page.object_list
+        )
+    ]
+    return page
+
+
+# --- The triage queue ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ContactRow:
+    pk: int
+    family_id: int
+    family_name: str
+    href: str
+    route: str
+    state: str
+    with_duty_manager: bool  # a re-referral after a step-up, not yet reviewed
+    children: str
+    referrer_name: str
+    referrer_agency: str
+    received_at: str
+    time_left: str  # markup
+    next_due_rule: str
+
+    @property
+    def reference(self) -> str:
+        return Contact.reference_of(self.pk)
+
+
+def _subject_names() -> ArraySubquery:
+    """The names of the children the contact is about, eldest first (by date of birth), in the row's query."""
+    return ArraySubquery(
+        Person.objects.filter(contacts=OuterRef("pk"))
+        .order_by("date_of_birth", "pk")
+        .values(name=Concat("first_name", Value(" "), "last_name"))
+    )
+
+
+def time_left(due_at: datetime | None, now: datetime) -> str:
+    """`{% next_due_words due_at now %}`: how soon the contact's most urgent clock is due, as a tag."""
+    if not due_at:
+        return ""
+    words = deadline_words(status_at(due_at=due_at, now=now), due_at=due_at, now=now)
+    return govuk_tag(words["text"], words["colour"])
+
+
+def triage_queue(contacts: QuerySet[Contact], *, page_number, now: datetime) -> Page:
+    """A page of the triage queue (`cases.selectors.triage_queue`, filtered), the most urgent first: a
+    count and a page of rows with their children's names, two queries whatever the queue's length."""
+    qs = with_time_left(contacts.annotate(children=_subject_names()), now=now)
+    page = Paginator(
+        qs.values_list(
+            "pk",
+            "family_id",
+            "family__name",
+            "route",
+            "state",
+            "recent_step_up_flag",
+            "duty_manager_reviewed_at",
+            "children",
+            "referrer_name",
+            "referrer_agency",
+            "received_at",
+            "next_due_at",
+            "next_due_rule",
+        ),
+        PER_PAGE,
+    ).get_page(page_number)
+    contact_href = href_for("cases:contact_detail")
+    page.object_list = [
+        ContactRow(
+            pk=pk,
+            family_id=family_id,
+            family_name=family_name,
+            href=contact_href(pk),
+            route=choice_name(ROUTE_NAMES, route),
+            state=choice_name(CONTACT_STATE_NAMES, state),
+            with_duty_manager=bool(flag and not reviewed_at),
+            children=", ".join(children or ()),
+            referrer_name=referrer_name,
+            referrer_agency=referrer_agency,
+            received_at=long_datetime(received_at),
+            time_left=time_left(due_at, now),
+            next_due_rule=rule or "",
+        )
+        for (
+            pk,
+            family_id,
+            family_name,
+            route,
+            state,
+            flag,
+            reviewed_at,
+            children,
+            referrer_name,
+            referrer_agency,
+            received_at,
+            due_at,
+            rule,
+        ) in page.object_list
+    ]
+    return page
