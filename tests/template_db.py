@@ -90,8 +90,32 @@ def setup_worker_database(*, worker: str, run: str, keepdb: bool, verbosity: int
 
 def teardown_worker_database(state, *, keepdb: bool, verbosity: int) -> None:
     connection, old_name = state
+    if not keepdb:
+        # A live server's or a pool's connection may still be open on the copy ("is being accessed by
+        # other users"): end them first, as DROP DATABASE ... WITH (FORCE) would.
+        connection.close()
+        _end_other_sessions(connection.settings_dict, connection.settings_dict["NAME"])
     # Drops this worker's copy (unless keepdb) and puts the configured name back.
     connection.creation.destroy_test_db(old_name, verbosity=verbosity, keepdb=keepdb)
+
+
+def _end_other_sessions(settings_dict: dict, name: str) -> None:
+    import psycopg
+
+    options = {k: v for k, v in (settings_dict.get("OPTIONS") or {}).items() if k in {"sslmode", "connect_timeout"}}
+    with psycopg.connect(
+        host=settings_dict.get("HOST") or None,
+        port=settings_dict.get("PORT") or None,
+        user=settings_dict.get("USER") or None,
+        password=settings_dict.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+        **options,
+    ) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
 
 
 def drop_template(settings_dict: dict) -> None:

@@ -156,7 +156,7 @@ def test_no_backend_answers_permission_checks_from_model_permissions(users, djan
     from accounts.sso import SingleSignOnBackend
 
     coach = User.objects.get(pk=users["coach"].pk)
-    group = Group.objects.get(name=roles.PRACTITIONER)
+    group = Group.objects.get_or_create(name=roles.PRACTITIONER)[0]
     group.permissions.add(Permission.objects.get(codename="view_family", content_type__app_label="cases"))
     for backend in (SingleSignOnBackend(), AuthenticationOnlyBackend()):
         with django_assert_num_queries(0):

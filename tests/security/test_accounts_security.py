@@ -131,7 +131,8 @@ class TestAdministratorsNeedTwoFactor:
         django_admin(True)
         signed_in_as(client, superuser, verified=True)
         url = f"/django-admin/accounts/user/{superuser.pk}/change/"
-        response = client.post(url, admin_change_data(client, url, groups=[Group.objects.get(name=roles.MANAGER).pk]))
+        manager_group = Group.objects.get_or_create(name=roles.MANAGER)[0]
+        response = client.post(url, admin_change_data(client, url, groups=[manager_group.pk]))
         assert response.status_code == 200
         assert b"You cannot change your own roles" in response.content
         assert not superuser.groups.exists()
@@ -404,7 +405,7 @@ class TestRoleChanges:
 
     def test_direct_changes_in_a_shell_are_recorded(self, users, team):
         coach = users["coach"]
-        manager_group = Group.objects.get(name=roles.MANAGER)
+        manager_group = Group.objects.get_or_create(name=roles.MANAGER)[0]
         coach.groups.add(manager_group)
         manager_group.user_set.remove(coach)
         coach.groups.clear()
@@ -428,7 +429,7 @@ class TestRoleChanges:
         signed_in_as(client, superuser, verified=True)
         coach = users["coach"]
         url = f"/django-admin/accounts/user/{coach.pk}/change/"
-        data = admin_change_data(client, url, groups=[Group.objects.get(name=roles.MANAGER).pk])
+        data = admin_change_data(client, url, groups=[Group.objects.get_or_create(name=roles.MANAGER)[0].pk])
         response = client.post(url, data)
         assert response.status_code == 302, response.context["adminform"].form.errors
         change = RoleChange.objects.exclude(source=RoleChange.Source.OTHER).get(user=coach)
@@ -459,7 +460,7 @@ class TestRoleChanges:
 
     def test_shell_grants_alert_managers_too(self, users, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
-            users["outsider"].groups.add(Group.objects.get(name=roles.MANAGER))
+            users["outsider"].groups.add(Group.objects.get_or_create(name=roles.MANAGER)[0])
         assert [m.to for m in mail.outbox] == [[users["manager"].email]]
 
     def test_role_history_is_append_only(self, users):

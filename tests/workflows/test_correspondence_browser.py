@@ -145,7 +145,7 @@ def test_a_letter_to_a_member_living_elsewhere_asks_which_address_and_a_failed_e
         now=message.created_at,
         episode=episode,
     )
-    letters.deliver(failed.pk)
+    letters.deliver(failed.pk, now=message.created_at)
     assert Alert.objects.filter(recipient=users["coach"], message=failed).exists()
     browser_session.go("/deadlines/alerts/")
     page.get_by_role("link", name="A letter or e-mail you sent could not be delivered").first.click()
