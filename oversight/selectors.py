@@ -76,6 +76,7 @@ from deadlines.models import Alert, Deadline, Status
 from kit.time import LONDON
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
 from workflows.episode_selectors import with_next_task
+from workflows.list_rows import CASE_COLUMNS
 
 S = Episode.State
 LIST_LIMIT = 50
@@ -1549,17 +1550,7 @@ def full_name(first: str, last: str, username: str) -> str:
 def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
     """My cases (by their next timescale) and my supervision tasks (by due date), in one due-order list:
     two queries of values, no model instance."""
-    cases = my_open_cases(user).values_list(
-        "pk",
-        "family_id",
-        "family__name",
-        "state",
-        "next_task",
-        "next_task_rule",
-        "next_task_pk",
-        "next_task_due",
-        "next_task_maximum",
-    )
+    cases = my_open_cases(user).values_list(*CASE_COLUMNS)  # the columns my cases reads (workflows.list_rows)
     items = [
         WorkItem(
             due=due,
