@@ -35,6 +35,7 @@ def test_the_user_is_loaded_as_the_orm_loads_them_without_compiling_sql_again(us
         assert user.team == orm.team and (user.team_id is None or user._meta.get_field("team").is_cached(user))
         assert getattr(user, UNSEEN_ALERTS_LOADED) == getattr(orm, UNSEEN_ALERTS_LOADED) == 0
 
+
 def test_an_unknown_inactive_or_malformed_id_is_nobody(users):
     backend = AuthenticationOnlyBackend()
     users["coach"].is_active = False
