@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     names = args.page or [MINIMUM, "family page", "episode page"]
     for name, (role, urls) in _urls(names, users, args.records).items():
         client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(users[role])
+        if role:
+            client.force_login(users[role])
         for url in urls:  # warm: templates, compiled SQL, the session's first save
             client.get(url)
         cpu = []
