@@ -52,6 +52,7 @@ from cases.models import (
     ScreeningItem,
     StepUp,
 )
+from kit.compiled_sql import compiled_instances
 from kit.time import LONDON
 
 FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
@@ -214,21 +215,62 @@ def triage_queue(user, *, route: str = "", team_id: int | None = None, older_tha
     return qs
 
 
+# Two ids no family has, for compiling the family page's reads once (kit.compiled_sql, ADR 63).
+_FAMILY_STAND_INS = ((-7_105_993_461,), (-7_105_993_462,))
+
+
+def _family_memberships(family_id) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(family_id=family_id)
+        .select_related("person")
+        .order_by("relationship", "person__last_name")
+    )
+
+
+def _family_contacts(family_id) -> QuerySet[Contact]:
+    return (
+        Contact.objects.filter(family_id=family_id)
+        .select_related("decided_by", "allocated_team")
+        .order_by("-received_at")
+    )
+
+
+def _family_episodes(family_id) -> QuerySet[Episode]:
+    return (
+        Episode.objects.filter(family_id=family_id).select_related("team", "lead_professional").order_by("-opened_at")
+    )
+
+
+def _family_agencies(family_id) -> QuerySet[AgencyInvolvement]:
+    # Every agency, those still involved last (NULLS LAST), by name.
+    return AgencyInvolvement.objects.filter(family_id=family_id).order_by("ended_on", "agency", "pk")
+
+
+def _family_consents(family_id) -> QuerySet[Consent]:
+    return (
+        Consent.objects.filter(family_id=family_id)
+        .select_related("given_by", "withdrawn_told_by")
+        .order_by("-recorded_on")
+    )
+
+
+def _family_rows(build, family: Family) -> list:
+    """`list(build(family.pk))`, its SQL compiled once per process: the family page's reads are the
+    same for every family but for its id, and building them cost more Python than running them."""
+    return compiled_instances(
+        ("family page", build.__name__), build, _FAMILY_STAND_INS, (family.pk,), using=router.db_for_read(Family)
+    )
+
+
 def family_page(family: Family) -> dict:
     """Everything the family page shows, each part in one query (the agencies and the registered
     partner agencies among them in one, with the partner agencies' named users in a second)."""
-    memberships = list(
-        Membership.objects.filter(family=family).select_related("person").order_by("relationship", "person__last_name")
-    )
-    contacts = list(
-        Contact.objects.filter(family=family).select_related("decided_by", "allocated_team").order_by("-received_at")
-    )
-    episodes = list(
-        Episode.objects.filter(family=family).select_related("team", "lead_professional").order_by("-opened_at")
-    )
-    # Every agency, those still involved last (NULLS LAST), by name; the registered partner agencies
-    # still involved are the tail of the same rows, already in the order `partner_agencies_of` gives.
-    agencies = list(AgencyInvolvement.objects.filter(family=family).order_by("ended_on", "agency", "pk"))
+    memberships = _family_rows(_family_memberships, family)
+    contacts = _family_rows(_family_contacts, family)
+    episodes = _family_rows(_family_episodes, family)
+    agencies = _family_rows(_family_agencies, family)
+    # The registered partner agencies still involved are the tail of the agencies' rows, already in
+    # the order `partner_agencies_of` gives.
     partner_agencies = [a for a in agencies if a.organisation_id is not None and a.ended_on is None]
     prefetch_related_objects(partner_agencies, "named_users")  # no query when there are none
     return {
@@ -237,11 +279,7 @@ def family_page(family: Family) -> dict:
         "adults": [m for m in memberships if not m.is_child],
         "agencies": agencies,
         "partner_agencies": partner_agencies,
-        "consents": list(
-            Consent.objects.filter(family=family)
-            .select_related("given_by", "withdrawn_told_by")
-            .order_by("-recorded_on")
-        ),
+        "consents": _family_rows(_family_consents, family),
         "open_contacts": [c for c in contacts if c.is_open],
         "past_contacts": [c for c in contacts if not c.is_open],
         "episodes": episodes,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 from accounts import roles as r
 
@@ -72,8 +72,31 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 
 def items_for(user, current_path: str, *, header: bool = True) -> list[dict]:
     """The pages the user's roles may reach: for the header (`header`), or all of them (the home page)."""
-    names = user.role_names
     items = []
+    for label, url in _reachable(user.role_names, header, get_urlconf(), get_script_prefix()):
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        items.append({"label": label, "url": url, "active": active})
+    return items
+
+
+# (role names, header, urlconf, script prefix) -> ((label, url), ...). Every signed-in page draws the
+# header: its links are worked out once per set of roles (ADR 63), not reversed on every request. The
+# URL configuration and script prefix are in the key, so a deployment under a path prefix (or a test
+# with its own URLs) gets its own links. A handful of role sets exist; the cap only guards the memory.
+_REACHABLE: dict[tuple, tuple[tuple[str, str], ...]] = {}
+
+
+def _reachable(names: frozenset[str], header: bool, urlconf, prefix: str) -> tuple[tuple[str, str], ...]:
+    key = (names, header, urlconf, prefix)
+    found = _REACHABLE.get(key)
+    if found is None:
+        if len(_REACHABLE) >= 256:
+            _REACHABLE.clear()
+        found = _REACHABLE[key] = tuple(_links(names, header=header))
+    return found
+
+
+def _links(names: frozenset[str], *, header: bool):
     for item in NAV_ITEMS:
         if not names.intersection(item.roles):
             continue
@@ -83,6 +106,4 @@ def items_for(user, current_path: str, *, header: bool = True) -> list[dict]:
             url = reverse(item.url_name)
         except NoReverseMatch:
             continue  # the feature is not installed in this build
-        active = current_path == url if url == "/" else current_path.startswith(url)
-        items.append({"label": item.label, "url": url, "active": active})
-    return items
+        yield item.label, url

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, get_related_populators
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class CompiledSQL:
 
 
 _compiled: dict[Hashable, CompiledSQL | None] = {}
+# The first stand-in build's compiler, kept with its SQL: after compiling it knows how a row becomes
+# model instances (its columns, select_related's models, the annotations' places, the converters).
+_compilers: dict[Hashable, object] = {}
 _MAX = 64
 
 
@@ -49,30 +54,80 @@ def compiled_once(
     if full_key not in _compiled:
         if len(_compiled) >= _MAX:
             _compiled.clear()
-        _compiled[full_key] = _compile(build, stand_ins, using=using)
+            _compilers.clear()
+        compiled, compiler = _compile(build, stand_ins, using=using)
+        _compilers[full_key] = compiler
+        _compiled[full_key] = compiled
     return _compiled[full_key]
 
 
-def _compile(build, stand_ins: tuple[Sequence, Sequence], *, using: str) -> CompiledSQL | None:
+def compiled_instances(
+    key: Hashable, build: Callable[..., QuerySet], stand_ins: tuple[Sequence, Sequence], values: Sequence, *, using: str
+) -> list[Model]:
+    """`list(build(*values))`: the model instances the ORM would give (the model's fields, the
+    `select_related` objects, the annotations), read with SQL compiled once (`compiled_once`), and
+    built with the ORM as before when the SQL cannot be shared. For hot reads whose queryset costs
+    more Python to build and compile than to run (the signed-in user on every request, ADR 63)."""
+    compiled = compiled_once(key, build, stand_ins, using=using)
+    compiler = _compilers.get((key, using))
+    if compiled is None or compiler is None:
+        return list(build(*values).using(using))
+    with connections[using].cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params_for(values))
+        rows = cursor.fetchall()
+    return _instances(compiler, rows, using)
+
+
+def _instances(compiler, rows: list, using: str) -> list[Model]:
+    """Rows into model instances as `django.db.models.query.ModelIterable` makes them (Django 5.2),
+    from a compiler that compiled the same SQL; `known_related_objects` (a related manager's own
+    queryset) is not supported, and `compiled_instances` is not used for one."""
+    select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
+    model_cls = klass_info["model"]
+    select_fields = klass_info["select_fields"]
+    start, end = select_fields[0], select_fields[-1] + 1
+    init_list = [f[0].target.attname for f in select[start:end]]
+    related_populators = get_related_populators(klass_info, select, using)
+    out = []
+    for row in compiler.results_iter([rows]):
+        obj = model_cls.from_db(using, init_list, row[start:end])
+        for populator in related_populators:
+            populator.populate(row, obj)
+        for attr_name, col_pos in (annotation_col_map or {}).items():
+            setattr(obj, attr_name, row[col_pos])
+        out.append(obj)
+    return out
+
+
+def _compile(build, stand_ins: tuple[Sequence, Sequence], *, using: str) -> tuple[CompiledSQL | None, object]:
     first, second = stand_ins
     if len(first) != len(second) or len({*map(repr, first), *map(repr, second)}) != 2 * len(first):
         raise ValueError("every stand-in must be different from every other")
-    sql, params = build(*first).query.get_compiler(using).as_sql()
+    queryset = build(*first)
+    compiler = queryset.query.get_compiler(using)
+    sql, params = compiler.as_sql()
+    # Only rows that become plain model instances are read by `compiled_instances` (no prefetch, no
+    # related manager's known objects, no values()); the SQL alone still serves `compiled_once`'s callers.
+    plain = (
+        queryset._iterable_class is ModelIterable
+        and not queryset._known_related_objects
+        and not queryset._prefetch_related_lookups
+    )
     sql_b, params_b = build(*second).query.get_compiler(using).as_sql()
     if sql != sql_b or len(params) != len(params_b):
-        return None
+        return None, None
     slots = []
     for position, (a, b) in enumerate(zip(params, params_b, strict=True)):
         index = next((i for i, value in enumerate(first) if _same(a, value)), None)
         if index is not None and _same(b, second[index]):
             slots.append((position, index))
         elif not _same(a, b) or index is not None:
-            return None  # a parameter the stand-ins change in some other way
+            return None, None  # a parameter the stand-ins change in some other way
     if {index for _, index in slots} != set(range(len(first))):
-        return None  # a value that is not a parameter: it shaped the SQL
+        return None, None  # a value that is not a parameter: it shaped the SQL
     if any(str(value) in sql for value in (*first, *second)):
-        return None
-    return CompiledSQL(sql, tuple(params), tuple(slots))
+        return None, None
+    return CompiledSQL(sql, tuple(params), tuple(slots)), (compiler if plain else None)
 
 
 def _same(a, b) -> bool:

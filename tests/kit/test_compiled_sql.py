@@ -70,3 +70,47 @@ def test_a_query_that_depends_on_more_than_its_parameters_is_refused(build):
 def test_stand_ins_must_differ():
     with pytest.raises(ValueError, match="different"):
         compiled_once(("same",), lambda pk: Group.objects.filter(pk=pk), ((1,), (1,)), using="default")
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_compiled_instances_are_the_instances_the_orm_gives(team):
+    """Model fields, `select_related` rows and annotations, as `list(queryset)` makes them (ADR 63)."""
+    from django.contrib.postgres.aggregates import ArrayAgg
+
+    from kit.compiled_sql import compiled_instances
+
+    user_model = get_user_model()
+    with_team = user_model.objects.create(username="with-team", first_name="Ann", team=team)
+    with_team.groups.add(Group.objects.create(name="Role A"), Group.objects.create(name="Role B"))
+    without = user_model.objects.create(username="no-team")
+
+    def build(pk):
+        return (
+            user_model.objects.select_related("team")
+            .annotate(
+                roles=ArrayAgg("groups__name", filter=Q(groups__isnull=False), default=[], order_by="groups__name")
+            )
+            .filter(pk=pk)
+            .order_by("pk")
+        )
+
+    for user in (with_team, without):
+        (got,) = compiled_instances(("users with team",), build, IDS, (user.pk,), using="default")
+        (orm,) = list(build(user.pk))
+        assert _fields(got) == _fields(orm)
+        assert got.roles == orm.roles
+        assert user_model._meta.get_field("team").is_cached(got)
+        assert (got.team and _fields(got.team)) == (orm.team and _fields(orm.team))
+        assert not got._state.adding and got._state.db == "default"
+    assert compiled_instances(("users with team",), build, IDS, (-5,), using="default") == []
+
+
+def test_a_read_that_cannot_be_compiled_once_is_read_by_the_orm():
+    from kit.compiled_sql import compiled_instances
+
+    Group.objects.create(name="Kept")
+    build = lambda pk: Group.objects.filter(name="Kept")  # noqa: E731 - the value is not a parameter
+    assert [g.name for g in compiled_instances(("not a parameter",), build, IDS, (1,), using="default")] == ["Kept"]
