@@ -129,6 +129,13 @@ def generate(
         progress.note("Recreating indexes and foreign keys...")
         loader.finish(progress)
         loader.timings["load"] = generated - started
+        # The derived rows below are read from tables COPYed in this transaction, which have no
+        # statistics yet: without them PostgreSQL planned `board.rebuild`'s per-episode risk probes as
+        # scans of every risk indicator (at 200,000 families it had not finished after 15 minutes;
+        # with statistics it takes under a minute). ANALYZE sees this transaction's own rows.
+        t = time.perf_counter()
+        _analyze(loader.tables.values())
+        loader.timings["statistics"] = time.perf_counter() - t
         # The clocks were COPYed, past the ORM: their summary rows (deadlines.counts) are one recount.
         t = time.perf_counter()
         counts_rebuild(now=now)
@@ -143,11 +150,8 @@ def generate(
         loader.timings["board"] = time.perf_counter() - t
     if analyze:
         t = time.perf_counter()
+        _analyze(loader.tables.values())
         with connection.cursor() as cursor:
-            for table in loader.tables.values():
-                if table.written:
-                    cursor.execute(f"ANALYZE {connection.ops.quote_name(table.name)}")
-            cursor.execute("ANALYZE cases_familyreach")
             if not connection.in_atomic_block:
                 # `board.rebuild` rewrote the episodes the COPY froze: a vacuum marks them all-visible
                 # again, so the board's counts are index-only scans from the start (ADR 56).
@@ -166,6 +170,15 @@ def generate(
     )
     _report(result, progress)
     return result
+
+
+def _analyze(tables) -> None:
+    """Statistics for every table the generator wrote, and for the reach rows derived from them."""
+    with connection.cursor() as cursor:
+        for table in tables:
+            if table.written:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table.name)}")
+        cursor.execute("ANALYZE cases_familyreach")
 
 
 def _procedure(rulebooks: tuple[str, ...]) -> str:
