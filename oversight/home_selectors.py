@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Team, User
 from cases.models import ClosureRequest, Contact, Episode, PlannedVisit, StepUp
-from cases.selectors import contacts_visible_to, episodes_visible_to, family_visible_exists
+from cases.selectors import episodes_led_by, family_visible_exists, visible_per_row
 from deadlines.models import Deadline, Status
 from oversight.selectors import board_pre_allocation, deadline_rows_in_scope, local_midnight, service_deadlines
 
@@ -151,7 +151,7 @@ def summary_clock_counts(*, now: datetime, team_id: int | None = None, service_i
 
 def front_door_contacts(user) -> QuerySet[Contact]:
     """Contacts awaiting a front-door decision that the user may see."""
-    return contacts_visible_to(user).filter(state__in=AWAITING_DECISION)
+    return visible_per_row(Contact.objects.filter(state__in=AWAITING_DECISION), user)
 
 
 def front_door_clocks(user) -> QuerySet[Deadline]:
@@ -161,7 +161,7 @@ def front_door_clocks(user) -> QuerySet[Deadline]:
 
 def my_case_episodes(user) -> QuerySet[Episode]:
     """The open episodes the user leads (within their scope)."""
-    return episodes_visible_to(user).filter(lead_professional=user).exclude(state=S.CLOSED)
+    return episodes_led_by(user).exclude(state=S.CLOSED)
 
 
 def my_case_clocks(user) -> QuerySet[Deadline]:
@@ -172,7 +172,7 @@ def awaiting_allocation(user) -> QuerySet[Episode]:
     """The user's team's families waiting for allocation; none without a team."""
     if not user.team_id:
         return Episode.objects.none()
-    return episodes_visible_to(user).filter(team_id=user.team_id, state=S.AWAITING_ALLOCATION)
+    return visible_per_row(Episode.objects.filter(team_id=user.team_id, state=S.AWAITING_ALLOCATION), user)
 
 
 def pre_allocation_clocks(user) -> QuerySet[Deadline]:
@@ -193,8 +193,8 @@ def service_clocks(user) -> QuerySet[Deadline]:
 
 def step_ups_awaiting_decision(user) -> QuerySet[StepUp]:
     """Step-ups sent to the duty manager and not yet decided, within the user's scope."""
-    return StepUp.objects.filter(
-        sent_at__isnull=False, decided_at__isnull=True, episode__in=episodes_visible_to(user).values("pk")
+    return visible_per_row(
+        StepUp.objects.filter(sent_at__isnull=False, decided_at__isnull=True), user, "episode__family_id"
     )
 
 
