@@ -137,6 +137,22 @@ def episodes_visible_to(user) -> QuerySet[Episode]:
     return Episode.objects.filter(family__in=visible_family_ids(user))
 
 
+def visible_per_row(queryset: QuerySet, user, family: str = "family_id") -> QuerySet:
+    """`queryset` kept to the rows whose family (the field path `family`) the user may see, checked per
+    row with a correlated EXISTS on the reach rows (`family_visible_exists`). For a list already bounded
+    by an index (a queue, someone's own cases, what waits for sign-off) this reads a reach entry per row,
+    where `family__in=visible_family_ids(user)` reads every reach row of the user's scope (ADR 0064)."""
+    visible = family_visible_exists(user, family)
+    return queryset.none() if visible is None else queryset.filter(visible)
+
+
+def episodes_led_by(user) -> QuerySet[Episode]:
+    """`episodes_visible_to(user).filter(lead_professional=user)`, with scope checked per row (a correlated
+    EXISTS on the reach rows): the cases someone leads are a few dozen, their team's reach thousands of
+    families, which `family__in=` would read into a hash on every request (ADR 0064)."""
+    return visible_per_row(Episode.objects.filter(lead_professional=user), user)
+
+
 def meetings_visible_to(user) -> QuerySet[Meeting]:
     """The multi-agency meetings a user may see: the front door all of them; a team leader those
     their team is invited to; a manager those a team of their service is invited to; anyone the
@@ -200,12 +216,9 @@ def people_visible_to(user) -> QuerySet[Person]:
 
 def triage_queue(user, *, route: str = "", team_id: int | None = None, older_than_hours: int | None = None, now=None):
     """Contacts awaiting a decision, filtered; the queue's rows are read from it by `workflows.list_rows`."""
-    qs = (
-        contacts_visible_to(user)
-        # Exactly the predicate of the partial index `contact_in_triage`.
-        .filter(state__in=["received", "screening", "awaiting_consent"])
-        .order_by("received_at", "pk")
-    )
+    # Exactly the predicate of the partial index `contact_in_triage`; scope checked per contact.
+    in_triage = Contact.objects.filter(state__in=["received", "screening", "awaiting_consent"])
+    qs = visible_per_row(in_triage, user).order_by("received_at", "pk")
     if route:
         qs = qs.filter(route=route)
     if team_id:

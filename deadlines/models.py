@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from kit.dates import long_date
@@ -288,6 +289,15 @@ class Deadline(models.Model):
                     due_at__isnull=False,
                     flag_only=False,
                 ),
+            ),
+            # An episode's next task (`with_next_task`: my cases, my work, the pre-allocation list): its
+            # open clocks in the order of the next limit, so each case reads one entry (ADR 0064).
+            models.Index(
+                F("episode"),
+                Coalesce("expected_at", "due_at"),
+                F("due_at"),
+                name="deadline_open_episode_next",
+                condition=Q(stopped_at__isnull=True, episode__isnull=False),
             ),
             # Pages of one record (all clocks, open or not).
             models.Index(fields=["episode", "started_at"], name="deadline_episode"),

@@ -16,9 +16,10 @@ from django.urls import NoReverseMatch, reverse
 
 from accounts import roles as r
 from deadlines.models import Deadline, Status
-from deadlines.selectors import unseen_alert_count
+from deadlines.selectors import UNSEEN_ALERTS_LOADED, UNSEEN_ALERTS_SHOWN, unseen_alert_count
 from earlyhelp.navigation import items_for
 from oversight import home_selectors as hs
+from oversight.selectors import service_id_of
 
 
 @dataclass
@@ -27,6 +28,13 @@ class Card:
     count: int
     url: str
     urgent: bool = False  # shown in red when the count is not zero
+    capped: bool = False  # counted up to UNSEEN_ALERTS_SHOWN: shown as "99+" from there, as the header does
+
+    @property
+    def shown(self) -> str:
+        if self.capped and self.count >= UNSEEN_ALERTS_SHOWN:
+            return f"{UNSEEN_ALERTS_SHOWN - 1}+"
+        return str(self.count)
 
 
 @dataclass
@@ -115,14 +123,15 @@ def _clock_cards(counts: dict[str, int], url: str) -> list[Card]:
 def front_door_section(user, *, now: datetime) -> Section:
     queue = _url("cases:triage_queue")
     clocks = hs.front_door_clocks(user)
+    counts = hs.clock_counts(clocks, now=now)
     return Section(
         key="front_door",
         title="Front door: contacts awaiting a decision",
         cards=[
             Card("Contacts awaiting a decision", hs.front_door_contacts(user).count(), queue),
-            *_clock_cards(hs.clock_counts(clocks, now=now), queue),
+            *_clock_cards(counts, queue),
         ],
-        items=_clock_items(hs.most_urgent_clocks(clocks, now=now)),
+        items=_clock_items(hs.most_urgent_clocks(clocks, now=now, counts=counts)),
         empty="No contact's clock is running.",
     )
 
@@ -160,15 +169,24 @@ def duty_section(user, *, now: datetime) -> Section:
 def practitioner_section(user, *, now: datetime) -> Section:
     my_work = _url("oversight:my_work")
     clocks = hs.my_case_clocks(user)
+    counts = hs.clock_counts(clocks, now=now)
+    # Counted up to UNSEEN_ALERTS_SHOWN like the header ("99+"), and read with the signed-in user
+    # (ADR 0057): no query of its own, and never every unread alert of someone with thousands.
+    alerts = getattr(user, UNSEEN_ALERTS_LOADED, None)
     return Section(
         key="practitioner",
         title="My cases",
         cards=[
-            *_clock_cards(hs.clock_counts(clocks, now=now), my_work),
+            *_clock_cards(counts, my_work),
             Card("Planned visits not recorded", hs.unrecorded_visit_count(user, now=now), my_work, urgent=True),
-            Card("Alerts not seen", unseen_alert_count(user, cap=None), _url("deadlines:alerts")),
+            Card(
+                "Alerts not seen",
+                unseen_alert_count(user) if alerts is None else alerts,
+                _url("deadlines:alerts"),
+                capped=True,
+            ),
         ],
-        items=_clock_items(hs.most_urgent_clocks(clocks, now=now)),
+        items=_clock_items(hs.most_urgent_clocks(clocks, now=now, counts=counts)),
     )
 
 
@@ -176,15 +194,17 @@ def team_leader_section(user, *, now: datetime) -> Section:
     board = _url("oversight:team_board", query=f"team={user.team_id}" if user.team_id else "")
     clocks = hs.team_clocks(user)
     sign_off = hs.team_sign_off_counts(user)
+    # From the summary rows (a few rows whatever the team's caseload), as the team board counts them.
+    counts = hs.summary_clock_counts(now=now, team_id=user.team_id) if user.team_id else hs.NO_CLOCKS
     return Section(
         key="team_leader",
         title="My team",
         cards=[
             Card("Waiting for allocation", hs.awaiting_allocation(user).count(), _url("episodes:pre_allocation")),
-            *_clock_cards(hs.clock_counts(clocks, now=now), board),
+            *_clock_cards(counts, board),
             Card("Awaiting a manager's sign-off", sign_off["closures"] + sign_off["step_ups"], board),
         ],
-        items=_clock_items(hs.most_urgent_clocks(clocks, now=now)),
+        items=_clock_items(hs.most_urgent_clocks(clocks, now=now, counts=counts)) if user.team_id else [],
     )
 
 
@@ -194,9 +214,12 @@ def service_section(user, *, now: datetime) -> Section:
     sign_off_url = _url("episodes:sign_off")
     sign_off = hs.service_sign_off_counts(user)
     cards = []
+    counts = None
     if is_manager:
         clocks = hs.service_clocks(user)
-        counts = hs.clock_counts(clocks, now=now)
+        # From the summary rows of the service's teams, as the dashboard counts them.
+        service_id = service_id_of(user)
+        counts = hs.summary_clock_counts(now=now, service_id=service_id) if service_id else hs.NO_CLOCKS
         cards += [
             Card("Breached", counts["breached"], _url("oversight:dashboard", query="acknowledged=all"), urgent=True),
             Card("Overdue", counts["overdue"], _url("oversight:team_board")),
@@ -212,7 +235,7 @@ def service_section(user, *, now: datetime) -> Section:
         key="service",
         title="My service" if is_manager else "Step-ups awaiting a decision",
         cards=cards,
-        items=_clock_items(hs.most_urgent_clocks(clocks, now=now)),
+        items=_clock_items(hs.most_urgent_clocks(clocks, now=now, counts=counts)),
     )
 
 

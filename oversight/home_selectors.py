@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, Func, IntegerField, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import Team, User
 from cases.models import ClosureRequest, Contact, Episode, PlannedVisit, StepUp
-from cases.selectors import contacts_visible_to, episodes_visible_to
+from cases.selectors import episodes_led_by, family_visible_exists, visible_per_row
 from deadlines.models import Deadline, Status
 from oversight.selectors import board_pre_allocation, deadline_rows_in_scope, local_midnight, service_deadlines
 
 S = Episode.State
 NEXT_ITEMS = 5
+NO_CLOCKS = {"breached": 0, "overdue": 0, "due_today": 0}
 # Contacts the front door has still to decide (the predicate of the triage queue).
 AWAITING_DECISION = ("received", "screening", "awaiting_consent")
 
@@ -53,24 +55,95 @@ def clock_counts(clocks: QuerySet[Deadline], *, now: datetime) -> dict[str, int]
     )
 
 
-def most_urgent_clocks(clocks: QuerySet[Deadline], *, now: datetime, limit: int = NEXT_ITEMS) -> list[Deadline]:
-    """The first `limit` open clocks: breached (newest breach first), then overdue, then due soonest."""
-    ranked = (
-        clocks.open()
-        .with_status(now)
-        .annotate(
-            urgency=Case(
-                When(status=Status.BREACHED, then=Value(0)),
-                When(status=Status.OVERDUE, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
-            ),
-            breached_at=Case(When(status=Status.BREACHED, then=F("due_at")), default=None),
-            first_limit=Coalesce("expected_at", "due_at"),
-        )
-        .order_by("urgency", F("breached_at").desc(nulls_last=True), F("first_limit").asc(nulls_last=True), "pk")
+def most_urgent_clocks(
+    clocks: QuerySet[Deadline], *, now: datetime, counts: dict[str, int] | None, limit: int = NEXT_ITEMS
+) -> list[Deadline]:
+    """The first `limit` open clocks: breached (newest breach first), then overdue, then due soonest.
+
+    One query whose rows are read along indexes whatever the number of clocks: a branch per urgency,
+    each in its own order with its own LIMIT, and only the branches `counts` (the breached and overdue
+    counts of the same clocks) say can reach the first `limit` (a service with five breaches never sorts
+    its overdue or on-time clocks). The few rows found are ordered here."""
+    first_limit = F("first_limit").asc(nulls_last=True)
+    passed = Q(expected_at__lt=now) | Q(due_at__lt=now)
+    breach = Q(flag_only=False, due_at__lt=now)
+    base = clocks.open().annotate(first_limit=Coalesce("expected_at", "due_at"))
+    branches = (
+        base.filter(breach).order_by(F("due_at").desc(), first_limit, "pk"),
+        base.filter(passed).exclude(breach).order_by(first_limit, "pk"),
+        base.exclude(passed).order_by(first_limit, "pk"),
     )
-    return list(ranked.select_related("episode__family", "contact__family", "worker")[:limit])
+    sizes = (None, None, None) if counts is None else (counts["breached"], counts["overdue"], limit)
+    wanted, before = [], 0
+    for size, branch in zip(sizes, branches, strict=True):
+        if size == 0:
+            continue  # none of this urgency
+        if before >= limit:
+            break  # the branches before fill the list
+        wanted.append(branch.values("pk")[:limit])
+        before += size or 0
+    ids = wanted[0].union(*wanted[1:], all=True) if len(wanted) > 1 else wanted[0]
+    found = list(
+        Deadline.objects.filter(pk__in=ids)
+        .with_status(now)
+        .annotate(first_limit=Coalesce("expected_at", "due_at"))
+        .select_related("episode__family", "contact__family", "worker")
+    )
+    found.sort(key=lambda d: _urgency(d))
+    return found[:limit]
+
+
+def _urgency(d: Deadline) -> tuple:
+    """The order of `most_urgent_clocks`, in Python, for the few rows it read."""
+    rank = {Status.BREACHED: 0, Status.OVERDUE: 1}.get(d.status, 2)
+    newest_breach = -d.due_at.timestamp() if rank == 0 else 0.0
+    limit = d.first_limit
+    return (rank, newest_breach, limit is None, limit.timestamp() if limit else 0.0, d.pk)
+
+
+def summary_clock_counts(*, now: datetime, team_id: int | None = None, service_id: int | None = None) -> dict[str, int]:
+    """`clock_counts` of the open clocks of one team, or of every team of a service, from the summary
+    rows (deadlines.counts, ADR 0041/0060): a few rows whatever the number of clocks. Not filtered by
+    reach, as the board and the dashboard are not: every open clock of a team is of a family in the
+    reach of its team leader and of its service's managers (ADR 0056; tests/earlyhelp/test_home.py
+    compares both)."""
+    from deadlines.counts import open_totals
+
+    zero = {"breached": 0, "overdue": 0, "due_today": 0}
+    if team_id is not None:
+        where, clock_where = Q(team_id=team_id), Q(team_id=team_id)
+    elif service_id is not None:
+        where = Q(team_id__in=Team.objects.filter(service_id=service_id).values("pk"))
+        clock_where = Q(team__service_id=service_id)
+    else:
+        return zero
+    today = timezone.localdate(now)
+    on_time = (Status.DUE_SOON, Status.ON_TIME)
+
+    def bucket(key) -> str | None:
+        status, day = key[3], key[4]
+        if status in (Status.BREACHED, Status.OVERDUE):
+            return status
+        # Due today: on time, and the first limit's local day is today (it cannot be earlier).
+        return "due_today" if status in on_time and day is not None and day <= today else None
+
+    in_bucket = Case(
+        When(status=Status.BREACHED, then=Value("breached")),
+        When(status=Status.OVERDUE, then=Value("overdue")),
+        default=Value("due_today"),
+        output_field=CharField(),
+    )
+    where &= Q(status__in=[Status.BREACHED, Status.OVERDUE]) | Q(status__in=on_time, day__lte=today)
+    (totals,) = open_totals(
+        now=now,
+        by=(("bucket",),),
+        where=where,
+        clock_where=clock_where,
+        keep=lambda key: bucket(key) is not None,
+        annotate={"bucket": in_bucket},
+        annotated=lambda key: {"bucket": bucket(key)},
+    )
+    return {name: totals.get((name,), 0) for name in zero}
 
 
 # --- The clocks each role calls "mine" -------------------------------------------------------------
@@ -78,7 +151,7 @@ def most_urgent_clocks(clocks: QuerySet[Deadline], *, now: datetime, limit: int 
 
 def front_door_contacts(user) -> QuerySet[Contact]:
     """Contacts awaiting a front-door decision that the user may see."""
-    return contacts_visible_to(user).filter(state__in=AWAITING_DECISION)
+    return visible_per_row(Contact.objects.filter(state__in=AWAITING_DECISION), user)
 
 
 def front_door_clocks(user) -> QuerySet[Deadline]:
@@ -88,7 +161,7 @@ def front_door_clocks(user) -> QuerySet[Deadline]:
 
 def my_case_episodes(user) -> QuerySet[Episode]:
     """The open episodes the user leads (within their scope)."""
-    return episodes_visible_to(user).filter(lead_professional=user).exclude(state=S.CLOSED)
+    return episodes_led_by(user).exclude(state=S.CLOSED)
 
 
 def my_case_clocks(user) -> QuerySet[Deadline]:
@@ -99,7 +172,7 @@ def awaiting_allocation(user) -> QuerySet[Episode]:
     """The user's team's families waiting for allocation; none without a team."""
     if not user.team_id:
         return Episode.objects.none()
-    return episodes_visible_to(user).filter(team_id=user.team_id, state=S.AWAITING_ALLOCATION)
+    return visible_per_row(Episode.objects.filter(team_id=user.team_id, state=S.AWAITING_ALLOCATION), user)
 
 
 def pre_allocation_clocks(user) -> QuerySet[Deadline]:
@@ -120,8 +193,8 @@ def service_clocks(user) -> QuerySet[Deadline]:
 
 def step_ups_awaiting_decision(user) -> QuerySet[StepUp]:
     """Step-ups sent to the duty manager and not yet decided, within the user's scope."""
-    return StepUp.objects.filter(
-        sent_at__isnull=False, decided_at__isnull=True, episode__in=episodes_visible_to(user).values("pk")
+    return visible_per_row(
+        StepUp.objects.filter(sent_at__isnull=False, decided_at__isnull=True), user, "episode__family_id"
     )
 
 
@@ -162,30 +235,49 @@ def pre_allocation_next(user, *, now: datetime, limit: int = NEXT_ITEMS) -> list
     )
 
 
+def _count(qs: QuerySet) -> Subquery:
+    """`qs.count()` as a scalar subquery, so several counts come back in one query."""
+    return Subquery(qs.order_by().annotate(n=Func("pk", function="COUNT")).values("n"), output_field=IntegerField())
+
+
+def _sign_off_counts(user, team_id: int | None, **wanted: QuerySet) -> dict[str, int]:
+    """Counts of pending closures and undecided step-ups whose episode the user may see (of one team
+    if `team_id`), in one query. Each count starts from its partial index (`closure_pending`,
+    `step_up_undecided`: the few waiting for someone) and checks scope per row with a correlated
+    EXISTS, instead of joining every episode of the user's scope (ADR 0064)."""
+    visible = family_visible_exists(user, "episode__family_id")
+    if visible is None:
+        return dict.fromkeys(wanted, 0)
+    scoped = {}
+    for name, qs in wanted.items():
+        qs = qs.filter(visible)
+        if team_id is not None:
+            qs = qs.filter(episode__team_id=team_id)
+        scoped[name] = _count(qs)
+    # Anchored on the user's own row: one row, whatever the counts.
+    row = User.objects.filter(pk=user.pk).annotate(**scoped).values(*scoped).first()
+    return {name: int((row or {}).get(name) or 0) for name in wanted}
+
+
 def team_sign_off_counts(user) -> dict[str, int]:
     """The team's closures and step-ups waiting for a manager (one query)."""
     if not user.team_id:
         return {"closures": 0, "step_ups": 0}
-    episodes = episodes_visible_to(user).filter(team_id=user.team_id).values("pk")
-    return Episode.objects.filter(pk__in=episodes).aggregate(
-        closures=Count(
-            "closure_requests", filter=Q(closure_requests__status=ClosureRequest.Status.PENDING), distinct=True
-        ),
-        step_ups=Count("step_ups", filter=Q(step_ups__decided_at__isnull=True), distinct=True),
+    return _sign_off_counts(
+        user,
+        user.team_id,
+        closures=ClosureRequest.objects.filter(status=ClosureRequest.Status.PENDING),
+        step_ups=StepUp.objects.filter(decided_at__isnull=True),
     )
 
 
 def service_sign_off_counts(user) -> dict[str, int]:
     """Closures awaiting sign-off, step-ups to send (manager) and to decide (duty manager), in one query."""
-    episodes = episodes_visible_to(user).values("pk")
-    return Episode.objects.filter(pk__in=episodes).aggregate(
-        closures=Count(
-            "closure_requests", filter=Q(closure_requests__status=ClosureRequest.Status.PENDING), distinct=True
-        ),
-        step_ups_to_send=Count(
-            "step_ups", filter=Q(step_ups__decided_at__isnull=True, step_ups__sent_at__isnull=True), distinct=True
-        ),
-        step_ups_to_decide=Count(
-            "step_ups", filter=Q(step_ups__decided_at__isnull=True, step_ups__sent_at__isnull=False), distinct=True
-        ),
+    undecided = StepUp.objects.filter(decided_at__isnull=True)
+    return _sign_off_counts(
+        user,
+        None,
+        closures=ClosureRequest.objects.filter(status=ClosureRequest.Status.PENDING),
+        step_ups_to_send=undecided.filter(sent_at__isnull=True),
+        step_ups_to_decide=undecided.filter(sent_at__isnull=False),
     )

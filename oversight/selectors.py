@@ -68,9 +68,11 @@ from cases.models import (
 from cases.selectors import (
     chronology_rows,
     contacts_visible_to,
+    episodes_led_by,
     episodes_visible_to,
     family_visible_exists,
     register_chronology_source,
+    visible_per_row,
 )
 from deadlines.models import Alert, Deadline, Status
 from kit.time import LONDON
@@ -792,8 +794,7 @@ def board_pre_allocation(user, *, team: Team, now: datetime) -> QuerySet[Episode
     week_ago = now - timedelta(days=7)
     last = _last_duty_note()
     return (
-        episodes_visible_to(user)
-        .filter(team=team, state=S.AWAITING_ALLOCATION)
+        visible_per_row(Episode.objects.filter(team=team, state=S.AWAITING_ALLOCATION), user)
         .select_related("family")
         .annotate(
             last_duty_contact_at=Subquery(last.values("happened_at")[:1]),
@@ -1527,7 +1528,7 @@ class WorkItem:
 
 def my_open_cases(user) -> QuerySet[Episode]:
     """The user's open cases, each with its most urgent open clock (one query)."""
-    return with_next_task(episodes_visible_to(user).filter(lead_professional=user).exclude(state=S.CLOSED)).order_by(
+    return with_next_task(episodes_led_by(user).exclude(state=S.CLOSED)).order_by(
         F("next_task_due").asc(nulls_last=True), "opened_at", "pk"
     )
 
@@ -1613,8 +1614,17 @@ def _pending_visits(user) -> QuerySet[PlannedVisit]:
 
 
 def my_planned_visits(user, *, now: datetime, limit: int = 50) -> list[PlannedVisit]:
-    """The user's planned visits still to be recorded: those whose time has passed, and the coming week's."""
-    return list(_pending_visits(user).filter(visitor=user, planned_at__lte=now + PLANNED_VISITS_AHEAD)[:limit])
+    """The user's planned visits still to be recorded: those whose time has passed, and the coming week's.
+    Their own visits, so scope is checked per visit (`visible_per_row`), not by reading the team's reach."""
+    mine = PlannedVisit.objects.filter(
+        visitor=user, note__isnull=True, cancelled_at__isnull=True, planned_at__lte=now + PLANNED_VISITS_AHEAD
+    )
+    return list(
+        visible_per_row(mine, user, "episode__family_id")
+        .exclude(episode__state=S.CLOSED)
+        .select_related("episode__family", "visitor")
+        .order_by("planned_at", "pk")[:limit]
+    )
 
 
 def board_unrecorded_visits(

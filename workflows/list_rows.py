@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 
 from cases.access import log_shown
 from cases.models import CaseNote, Contact, Episode, Person
-from cases.selectors import episodes_visible_to
+from cases.selectors import episodes_led_by, visible_per_row
 from deadlines.selectors import with_time_left
 from kit.dates import long_date, long_datetime
 from kit.links import href_for
@@ -106,7 +106,7 @@ def case_rows(values, *, now: datetime) -> list[CaseRow]:
 
 def my_cases(user, *, now: datetime) -> list[CaseRow]:
     """The practitioner's open episodes, the most urgent next task first (one query)."""
-    qs = with_next_task(episodes_visible_to(user).filter(lead_professional=user).exclude(state=S.CLOSED))
+    qs = with_next_task(episodes_led_by(user).exclude(state=S.CLOSED))
     ordered = qs.order_by(Coalesce("next_task_due", "opened_at").asc(nulls_last=True), "pk")
     return case_rows(ordered.values_list(*CASE_COLUMNS), now=now)
 
@@ -155,7 +155,7 @@ def _waiting_next_task(clock_pk, rule, title, due, *, now, clock_href) -> str:
 def pre_allocation(user, *, team_id: int | None, page_number, now: datetime) -> Page:
     """The families awaiting allocation, longest waiting first, with their last duty contact; a page of
     `PER_PAGE` rows (a count and a page: two queries whatever the length of the list)."""
-    qs = episodes_visible_to(user).filter(state=S.AWAITING_ALLOCATION)
+    qs = visible_per_row(Episode.objects.filter(state=S.AWAITING_ALLOCATION), user)
     if team_id is not None:
         qs = qs.filter(team_id=team_id)
     qs = with_next_task(qs.annotate(last_duty_contact=_last_duty_contact())).order_by("opened_at", "pk")

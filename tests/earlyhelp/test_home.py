@@ -446,3 +446,147 @@ def test_today_ends_at_local_midnight_in_summer_time_too():
     late_utc = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # 00:30 on 2 July in London (BST)
     assert end_of_today(late_utc) == london(2026, 7, 3, 0, 0)
     assert end_of_today(SATURDAY) == london(2026, 11, 29, 0, 0)
+
+
+# --- Read at constant cost (ADR 0064) ----------------------------------------------------------------
+
+
+def _ordered_before(clocks, now):
+    """`most_urgent_clocks` as it was: every open clock of the scope ranked in one ORDER BY (the reference)."""
+    from django.db.models import Case, F, IntegerField, Value, When
+    from django.db.models.functions import Coalesce
+
+    from deadlines.models import Status
+
+    ranked = (
+        clocks.open()
+        .with_status(now)
+        .annotate(
+            urgency=Case(
+                When(status=Status.BREACHED, then=Value(0)),
+                When(status=Status.OVERDUE, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+            breached_at=Case(When(status=Status.BREACHED, then=F("due_at")), default=None),
+            first_limit=Coalesce("expected_at", "due_at"),
+        )
+        .order_by("urgency", F("breached_at").desc(nulls_last=True), F("first_limit").asc(nulls_last=True), "pk")
+    )
+    return [d.pk for d in ranked]
+
+
+@pytest.mark.django_db
+def test_team_and_service_clocks_counted_from_the_summary_rows_and_most_urgent_by_branch(
+    pinned, users, team, other_team, far_manager
+):
+    """The team leader's and the manager's cards come from the summary rows, and their five most urgent
+    from one branch per urgency: the same figures and items as counting and ranking the scoped clocks,
+    at instants the summary rows are not advanced to (the correction to `now` included)."""
+    from oversight import home_selectors as hs
+
+    lead, manager = users["teamlead"], users["manager"]
+    for n in range(3):
+        clocks_on(make_episode(team, lead=users["coach"]), team, prefix=f"T{n}")
+    clocks_on(make_episode(other_team, lead=make_user("south", roles.PRACTITIONER, other_team)), other_team, prefix="O")
+    # Supervision (worker) clocks of the team count too; an aim past its maximum is overdue, not breached.
+    make_deadline("S1", team=team, worker=users["coach"], started_at=SATURDAY, due_at=SATURDAY + timedelta(hours=3))
+    episode = make_episode(team, lead=users["coach"])
+    aim = make_deadline("F1", team=team, episode=episode, started_at=london(2026, 11, 1), due_at=london(2026, 11, 20))
+    aim.__class__.objects.filter(pk=aim.pk).update(flag_only=True)
+    service_id = manager.service_id_in_scope
+    for at in (
+        SATURDAY,
+        SATURDAY + timedelta(hours=2),
+        SATURDAY + timedelta(hours=14),
+        MONDAY_9AM + timedelta(minutes=1),
+        SATURDAY + timedelta(days=40),
+    ):
+        team_clocks, service_clocks = hs.team_clocks(lead), hs.service_clocks(manager)
+        team_counts = hs.summary_clock_counts(now=at, team_id=team.pk)
+        service_counts = hs.summary_clock_counts(now=at, service_id=service_id)
+        assert team_counts == hs.clock_counts(team_clocks, now=at), at
+        assert service_counts == hs.clock_counts(service_clocks, now=at), at
+        for clocks, counts in ((team_clocks, team_counts), (service_clocks, service_counts)):
+            for limit in (1, 3, 5, 12, 40):
+                got = [d.pk for d in hs.most_urgent_clocks(clocks, now=at, counts=counts, limit=limit)]
+                assert got == _ordered_before(clocks, at)[:limit], (at, limit)
+                assert got == [d.pk for d in hs.most_urgent_clocks(clocks, now=at, counts=None, limit=limit)]
+    assert hs.summary_clock_counts(now=SATURDAY, service_id=far_manager.service_id_in_scope) == hs.NO_CLOCKS
+
+
+@pytest.mark.django_db
+def test_sign_off_counts_start_from_the_waiting_rows_and_keep_to_scope(pinned, users, team, other_team, far_manager):
+    from oversight import home_selectors as hs
+
+    a, b = make_episode(team, lead=users["coach"]), make_episode(other_team)
+    for episode, status in ((a, ClosureRequest.Status.PENDING), (a, ClosureRequest.Status.PENDING), (b, "signed_off")):
+        ClosureRequest.objects.create(
+            episode=episode,
+            requested_at=SATURDAY,
+            requested_by=users["coach"],
+            summary="Goals met",
+            child_voice="Happier",
+            proposed_reason="goals_met",
+            status=status,
+        )
+    ClosureRequest.objects.create(
+        episode=b,
+        requested_at=SATURDAY,
+        requested_by=users["coach"],
+        summary="Goals met",
+        child_voice="Happier",
+        proposed_reason="goals_met",
+    )
+    for episode, sent, decided in ((a, None, None), (b, SATURDAY, None), (b, SATURDAY, SATURDAY), (a, SATURDAY, None)):
+        StepUp.objects.create(
+            episode=episode,
+            proposed_at=SATURDAY,
+            proposed_by=users["coach"],
+            concern=StepUp.Concern.choices[0][0],
+            reason="Risk up",
+            multi_agency_views="School worried",
+            family_views="Mum agrees",
+            sent_at=sent,
+            decided_at=decided,
+        )
+    assert hs.team_sign_off_counts(users["teamlead"]) == {"closures": 2, "step_ups": 2}
+    assert hs.service_sign_off_counts(users["manager"]) == {
+        "closures": 3,
+        "step_ups_to_send": 1,
+        "step_ups_to_decide": 2,
+    }
+    assert hs.service_sign_off_counts(far_manager) == {"closures": 0, "step_ups_to_send": 0, "step_ups_to_decide": 0}
+    assert hs.service_sign_off_counts(users["outsider"]) == {
+        "closures": 0,
+        "step_ups_to_send": 0,
+        "step_ups_to_decide": 0,
+    }
+
+
+@pytest.mark.django_db
+def test_alerts_not_seen_is_counted_up_to_a_hundred_with_the_user(client, pinned, users, team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    episode = make_episode(team, lead=users["coach"])
+    clocks = [
+        make_deadline(f"Z{n}", team=team, episode=episode, started_at=london(2026, 1, 1), due_at=london(2026, 2, 1))
+        for n in range(40)
+    ]
+    levels = ("overdue", "breached", "escalated")
+    Alert.objects.bulk_create(
+        [
+            Alert(deadline=c, level=level, recipient=users["coach"], created_at=SATURDAY)
+            for c in clocks
+            for level in levels
+        ]
+    )
+    client.force_login(users["coach"])
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(reverse("home")).content.decode()
+    assert '<span class="eh-count__number" data-count="Alerts not seen">99+</span>' in html
+    assert not [q for q in ctx.captured_queries if "deadlines_alert" in q["sql"] and "accounts_user" not in q["sql"]]
+    Alert.objects.filter(pk__in=Alert.objects.values("pk")[:30]).update(read_at=SATURDAY)
+    html = client.get(reverse("home")).content.decode()
+    assert '<span class="eh-count__number" data-count="Alerts not seen">90</span>' in html
