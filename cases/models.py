@@ -8,8 +8,10 @@ of workflows.services.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django_fsm import transition
 from simple_history.models import HistoricalRecords
 
@@ -126,6 +128,12 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["last_name_key", "date_of_birth"]),
             models.Index(fields=["date_of_birth"]),
+            # Search and the intake's matching (ADR 61): a name's start (`istartswith`, UPPER(...) LIKE 'X%')
+            # and its exact spelling (`iexact`) are ranges of these; the first name's phonetic key; a UPN.
+            models.Index(OpClass(Upper("last_name"), name="text_pattern_ops"), name="person_last_name_upper"),
+            models.Index(OpClass(Upper("first_name"), name="text_pattern_ops"), name="person_first_name_upper"),
+            models.Index(fields=["first_name_key"], name="person_first_name_key"),
+            models.Index(fields=["upn"], name="person_upn", condition=~Q(upn="")),
         ]
 
     def __str__(self) -> str:

@@ -192,9 +192,14 @@ def teams_allocatable_by(user):
 
 
 def people_visible_to(user) -> QuerySet[Person]:
-    return Person.objects.filter(
-        Exists(Membership.objects.filter(person=OuterRef("pk"), family__in=visible_family_ids(user)))
-    )
+    """People of a family the user may see, checked from each person outwards: their memberships (by
+    person) and each membership's family's reach rows (by family), a few index probes a person. A search
+    finds its people by name first and checks only those, never the whole scope (ADR 0061)."""
+    reach = _reach(user)
+    if reach is None:
+        return Person.objects.none()
+    in_scope = FamilyReach.objects.filter(reach, family_id=OuterRef("family_id"))
+    return Person.objects.filter(Exists(Membership.objects.filter(Exists(in_scope), person_id=OuterRef("pk"))))
 
 
 def triage_queue(user, *, route: str = "", team_id: int | None = None, older_than_hours: int | None = None, now=None):
@@ -605,15 +610,20 @@ def find_matches(
             clauses |= name_q & (Q(first_name_key=soundex(first_name)) if first_name else Q())
     elif date_of_birth:
         clauses |= Q(date_of_birth=date_of_birth)
+    # Each clause is an index range of cases_person (a BitmapOr). The household's postcode is another
+    # table's: joined under the OR it made PostgreSQL read every person (ADR 0061), so its people are a
+    # second branch of a UNION, from the family's postcode index through the memberships.
     if postcode:
-        clauses |= Q(memberships__family__postcode=normalise_postcode(postcode))
-    if not clauses:
+        at = Membership.objects.filter(family__postcode=normalise_postcode(postcode)).values("person_id")
+        matched = Person.objects.filter(pk__in=Person.objects.filter(clauses).values("pk").union(at) if clauses else at)
+    elif clauses:
+        matched = Person.objects.filter(clauses)
+    else:
         return []
     people = list(
-        Person.objects.filter(clauses)
-        .distinct()
-        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("family")))
-        .order_by("last_name", "first_name")[:MATCH_LIMIT]
+        matched.prefetch_related(
+            Prefetch("memberships", queryset=Membership.objects.select_related("family"))
+        ).order_by("last_name", "first_name")[:MATCH_LIMIT]
     )
 
     def score(p: Person) -> int:
@@ -659,7 +669,8 @@ def search_people(user, query: str, *, limit: int = 50) -> list[Person]:
             return []
         qs = base.filter(date_of_birth=day)
     elif re.fullmatch(r"[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}", text):
-        qs = base.filter(memberships__family__postcode=normalise_postcode(text))
+        at = Membership.objects.filter(person_id=OuterRef("pk"), family__postcode=normalise_postcode(text))
+        qs = base.filter(Exists(at))
     else:
         words = [w for w in re.split(r"\s+", text) if w]
         last = words[-1]
@@ -669,10 +680,12 @@ def search_people(user, query: str, *, limit: int = 50) -> list[Person]:
         if len(words) > 1:
             first = words[0]
             qs = qs.filter(Q(first_name__istartswith=first) | Q(first_name_key=soundex(first)))
+    # Every condition is on the person (or an EXISTS from it), so no row repeats: no DISTINCT, whose sort
+    # over every match would come before the LIMIT (ADR 0061).
     return list(
-        qs.distinct()
-        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("family")))
-        .order_by("last_name", "first_name", "pk")[:limit]
+        qs.prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("family"))).order_by(
+            "last_name", "first_name", "pk"
+        )[:limit]
     )
 
 
