@@ -61,6 +61,7 @@ def searches(seed: int = 8) -> list[tuple[str, str, dict]]:
         ("name: first and surname", "search", {"query": f"{p.first_name} {p.last_name}"}),
         ("name: misspelt surname", "search", {"query": typo}),
         ("name: prefix 'Sm'", "search", {"query": "Sm"}),
+        ("name: common prefix 'Co'", "search", {"query": "Co"}),
         ("name: prefix 'Jo' 'Sm'", "search", {"query": "Jo Sm"}),
         ("date of birth", "search", {"query": p.date_of_birth.strftime("%d/%m/%Y")}),
         ("postcode", "search", {"query": postcode}),

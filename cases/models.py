@@ -95,6 +95,10 @@ class FamilyReach(models.Model):
         ]
 
 
+# What a search by name reads of each match (cases.selectors.search_people), carried by its indexes.
+NAMES = ("last_name", "first_name", "first_name_key", "id")
+
+
 class Person(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
@@ -128,11 +132,16 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["last_name_key", "date_of_birth"]),
             models.Index(fields=["date_of_birth"]),
-            # Search and the intake's matching (ADR 61): a name's start (`istartswith`, UPPER(...) LIKE 'X%')
-            # and its exact spelling (`iexact`) are ranges of these; the first name's phonetic key; a UPN.
-            models.Index(OpClass(Upper("last_name"), name="text_pattern_ops"), name="person_last_name_upper"),
-            models.Index(OpClass(Upper("first_name"), name="text_pattern_ops"), name="person_first_name_upper"),
-            models.Index(fields=["first_name_key"], name="person_first_name_key"),
+            # Search and the intake's matching (ADR 61): a name's start (`istartswith`, UPPER(...) LIKE 'X%'),
+            # its exact spelling (`iexact`) and its phonetic key are ranges of these, and each carries what a
+            # search sorts and filters by, so that the matches are read without their rows; and a UPN.
+            models.Index(
+                OpClass(Upper("last_name"), name="text_pattern_ops"), name="person_last_name_upper", include=NAMES
+            ),
+            models.Index(
+                OpClass(Upper("first_name"), name="text_pattern_ops"), name="person_first_name_upper", include=NAMES
+            ),
+            models.Index(fields=["last_name_key"], name="person_last_name_key", include=NAMES),
             models.Index(fields=["upn"], name="person_upn", condition=~Q(upn="")),
         ]
 
