@@ -142,6 +142,7 @@ class Person(models.Model):
                 OpClass(Upper("first_name"), name="text_pattern_ops"), name="person_first_name_upper", include=NAMES
             ),
             models.Index(fields=["last_name_key"], name="person_last_name_key", include=NAMES),
+            models.Index(fields=["first_name_key"], name="person_first_name_key"),
             models.Index(fields=["upn"], name="person_upn", condition=~Q(upn="")),
         ]
 

@@ -599,32 +599,27 @@ def find_matches(
     """
     from cases.validators import normalise_postcode, soundex
 
-    clauses = Q()
+    # Each branch is an index range of cases_person, or (the household's postcode) of the families and
+    # their memberships; their people are united and the first MATCH_LIMIT in name order read (ADR 0061).
+    branches: list[Q] = []
     if nhs_number:
-        clauses |= Q(nhs_number=nhs_number)
+        branches.append(Q(nhs_number=nhs_number))
     if last_name:
-        key = soundex(last_name)
-        name_q = Q(last_name_key=key) | Q(last_name__iexact=last_name.strip())
-        if date_of_birth:
-            clauses |= name_q & Q(date_of_birth=date_of_birth)
-        else:
-            clauses |= name_q & (Q(first_name_key=soundex(first_name)) if first_name else Q())
+        also = Q(date_of_birth=date_of_birth) if date_of_birth else Q()
+        if first_name and not date_of_birth:
+            also = Q(first_name_key=soundex(first_name))
+        branches += [Q(Q(last_name_key=soundex(last_name)), also), Q(Q(last_name__iexact=last_name.strip()), also)]
     elif date_of_birth:
-        clauses |= Q(date_of_birth=date_of_birth)
-    # Each clause is an index range of cases_person (a BitmapOr). The household's postcode is another
-    # table's: joined under the OR it made PostgreSQL read every person (ADR 0061), so its people are a
-    # second branch of a UNION, from the family's postcode index through the memberships.
+        branches.append(Q(date_of_birth=date_of_birth))
     if postcode:
-        at = Membership.objects.filter(family__postcode=normalise_postcode(postcode)).values("person_id")
-        matched = Person.objects.filter(pk__in=Person.objects.filter(clauses).values("pk").union(at) if clauses else at)
-    elif clauses:
-        matched = Person.objects.filter(clauses)
-    else:
+        at = Membership.objects.filter(person_id=OuterRef("pk"), family__postcode=normalise_postcode(postcode))
+        branches.append(Q(Exists(at)))
+    if not branches:
         return []
     people = list(
-        matched.prefetch_related(
-            Prefetch("memberships", queryset=Membership.objects.select_related("family"))
-        ).order_by("last_name", "first_name")[:MATCH_LIMIT]
+        Person.objects.filter(pk__in=_first_in_scope(None, branches, limit=MATCH_LIMIT))
+        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("family")))
+        .order_by(*SEARCH_ORDER)[:MATCH_LIMIT]
     )
 
     def score(p: Person) -> int:
@@ -652,7 +647,7 @@ SEARCH_ORDER = ("last_name", "first_name", "pk")
 
 def _first_in_scope(user, branches: list[Q], *, limit: int) -> RawSQL:
     """The ids of the first `limit` people, in SEARCH_ORDER, who match one of `branches` and whom the user may
-    see, as a subquery for `pk__in`.
+    see (anyone's when `user` is None: the intake's matching), as a subquery for `pk__in`.
 
     A common surname matches about 1 % of a council's people (6,600 of 666,000 at 200,000 families), nearly
     all of them in the front door's scope. Checking the scope of every match before sorting (what one
@@ -661,17 +656,19 @@ def _first_in_scope(user, branches: list[Q], *, limit: int) -> RawSQL:
     carries the name and the id), united and sorted, and then checked in that order until `limit` are in
     scope: about `limit` probes for the front door and the service (ADR 0061).
     """
-    reach = _reach(user)
     columns = ("pk", "last_name", "first_name")
     parts = [Person.objects.filter(branch).values(*columns) for branch in branches]
-    matched = parts[0].union(*parts[1:]).order_by(*SEARCH_ORDER)
-    in_scope = FamilyReach.objects.filter(reach, family_id=OuterRef("family_id"))
-    scope = Membership.objects.filter(Exists(in_scope), person_id=RawSQL("matched.id", ())).values("pk")
+    matched = parts[0].union(*parts[1:]).order_by(*SEARCH_ORDER) if len(parts) > 1 else parts[0].order_by()
     matched_sql, matched_params = matched.query.sql_with_params()
-    scope_sql, scope_params = scope.query.sql_with_params()
+    where, scope_params = "", ()
+    if user is not None:
+        in_scope = FamilyReach.objects.filter(_reach(user), family_id=OuterRef("family_id"))
+        scope = Membership.objects.filter(Exists(in_scope), person_id=RawSQL("matched.id", ())).values("pk")
+        scope_sql, scope_params = scope.query.sql_with_params()
+        where = f"WHERE EXISTS ({scope_sql}) "
     sql = (
-        f"SELECT matched.id FROM ({matched_sql}) AS matched (id, last_name, first_name) "  # noqa: S608 - compiled
-        f"WHERE EXISTS ({scope_sql}) ORDER BY matched.last_name, matched.first_name, matched.id LIMIT %s"
+        f"SELECT matched.id FROM ({matched_sql}) AS matched (id, last_name, first_name) {where}"  # noqa: S608
+        "ORDER BY matched.last_name, matched.first_name, matched.id LIMIT %s"
     )
     return RawSQL(sql, (*matched_params, *scope_params, limit))  # noqa: S611 - compiled by the ORM, values as parameters
 
