@@ -650,11 +650,12 @@ def _first_in_scope(user, branches: list[Q], *, limit: int) -> RawSQL:
     see (anyone's when `user` is None: the intake's matching), as a subquery for `pk__in`.
 
     A common surname matches 1-2 % of a council's people (the generator's commonest, 259 of 15,254 at 5,000
-    families: about 11,000 at 200,000), nearly all of them in the front door's scope. Checking the scope of every match before sorting (what one
-    `WHERE name AND EXISTS scope ORDER BY name LIMIT 50` is planned as) cost two index probes a match. So the
-    matches are first read from the name indexes alone (each branch an index-only scan of an index that
-    carries the name and the id), united and sorted, and then checked in that order until `limit` are in
-    scope: about `limit` probes for the front door and the service (ADR 0061).
+    families: about 11,000 at 200,000), nearly all of them in the front door's scope. Checking the scope of
+    every match before sorting (what one `WHERE name AND EXISTS scope ORDER BY name LIMIT 50` is planned as)
+    cost two index probes a match. So the matches are first read from the name indexes alone (each branch an
+    index-only scan of an index that carries the name and the id), united and sorted, and then checked in
+    that order until `limit` are in scope: about `limit` probes for the front door and the service
+    (ADR 0061).
     """
     columns = ("pk", "last_name", "first_name")
     parts = [Person.objects.filter(branch).values(*columns) for branch in branches]
