@@ -8,8 +8,10 @@ of workflows.services.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django_fsm import transition
 from simple_history.models import HistoricalRecords
 
@@ -93,6 +95,10 @@ class FamilyReach(models.Model):
         ]
 
 
+# What a search by name reads of each match (cases.selectors.search_people), carried by its indexes.
+NAMES = ("last_name", "first_name", "first_name_key", "id")
+
+
 class Person(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
@@ -126,6 +132,18 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["last_name_key", "date_of_birth"]),
             models.Index(fields=["date_of_birth"]),
+            # Search and the intake's matching (ADR 61): a name's start (`istartswith`, UPPER(...) LIKE 'X%'),
+            # its exact spelling (`iexact`) and its phonetic key are ranges of these, and each carries what a
+            # search sorts and filters by, so that the matches are read without their rows; and a UPN.
+            models.Index(
+                OpClass(Upper("last_name"), name="text_pattern_ops"), name="person_last_name_upper", include=NAMES
+            ),
+            models.Index(
+                OpClass(Upper("first_name"), name="text_pattern_ops"), name="person_first_name_upper", include=NAMES
+            ),
+            models.Index(fields=["last_name_key"], name="person_last_name_key", include=NAMES),
+            models.Index(fields=["first_name_key"], name="person_first_name_key"),
+            models.Index(fields=["upn"], name="person_upn", condition=~Q(upn="")),
         ]
 
     def __str__(self) -> str:

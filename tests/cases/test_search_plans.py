@@ -1,0 +1,207 @@
+"""Every search of people and families can be served by an index (ADR 0061).
+
+At 200,000 families (666,000 people) a search by name took 96–151 ms of SQL: `UPPER(last_name) LIKE 'X%'`
+had no index, so PostgreSQL read every person, and the scope check hashed every membership of the user's
+scope. The class is "a search path that no index can serve". The tests call the real selectors (the search
+page's `search_people` for every kind of query and every role that searches, the intake's `find_matches`,
+the data protection page's `people_visible_to`), capture each query, and EXPLAIN it with
+`enable_seqscan = off`: PostgreSQL then reads a table sequentially only when no index can give it the rows
+(and a full scan of an index with no condition is the same thing). No plan may do either on the people,
+the families, the memberships or the reach rows.
+
+The plans of the real data are in BENCHMARKS.md ("Search at 200,000 families", `benchmarks/search_plans.py`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cases import selectors
+from cases.models import Membership, Person
+from tests.factories import FamilyFactory, PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+TABLES = {"cases_person", "cases_family", "cases_membership", "cases_familyreach"}
+ROLES = ("mash", "mashlead", "duty", "coach", "teamlead", "manager", "dutymanager")
+
+
+@pytest.fixture
+def people(team, other_team):
+    """People in families of both teams (so every role's scope holds some and misses some), one with a
+    UPN and an NHS number; analysed so that the planner knows the tables."""
+    mine = FamilyFactory(team=team, postcode="ZZ3 4CD", children=2)
+    theirs = FamilyFactory(team=other_team, postcode="ZZ3 4CD", children=1)
+    child = PersonFactory(first_name="Juniper", last_name="Hollowell", nhs_number="9434765919", upn="A123456789012")
+    Membership.objects.create(family=mine, person=child, relationship="child")
+    other = PersonFactory(first_name="Juniper", last_name="Hollowell")
+    Membership.objects.create(family=theirs, person=other, relationship="child")
+    council(theirs, team, other_team)
+    return child
+
+
+FAMILIES = 4_000
+
+
+def council(family, team, other_team) -> None:
+    """4,000 more families of three people, half in each team, every one through the front door, with
+    700 surnames and 300 first names none of the searches finds; analysed, so that PostgreSQL plans for
+    tables of a council's shape (with a few rows, reading a whole table or index is the cheapest plan
+    whatever the indexes, and the test would prove nothing)."""
+    from cases.models import Family
+
+    def copy(model, row_id: int, n: int, **values) -> str:
+        columns = [f.column for f in model._meta.concrete_fields if f.column != "id"]
+        chosen = ", ".join(values.get(c, f'x."{c}"') for c in columns)
+        names = ", ".join(f'"{c}"' for c in columns)
+        table = model._meta.db_table
+        return (
+            f"INSERT INTO {table} ({names}) SELECT {chosen} "  # noqa: S608 - names of the model's own columns
+            f"FROM {table} x, generate_series(1, {n}) g WHERE x.id = {row_id}"
+        )
+
+    person = Person.objects.filter(memberships__family=family).first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            copy(Family, family.pk, FAMILIES, name="'The Filler household'", postcode="'ZZ' || (g % 90 + 10) || ' 1AB'")
+        )
+        cursor.execute(
+            copy(
+                Person,
+                person.pk,
+                3 * FAMILIES,
+                last_name="'Filler' || (g % 700)",
+                first_name="'Kid' || (g % 300)",
+                last_name_key="'F' || lpad((g % 700)::text, 3, '0')",
+                first_name_key="'K' || lpad((g % 300)::text, 3, '0')",
+                date_of_birth="DATE '2010-01-01' + (g % 5000)",
+                upn="''",
+                nhs_number="''",
+            )
+        )
+        cursor.execute(
+            "INSERT INTO cases_membership (family_id, person_id, relationship) SELECT f.id, p.id, 'child' "
+            "FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM cases_person "
+            "      WHERE last_name LIKE 'Filler%%') p "
+            "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM cases_family "
+            "      WHERE name = 'The Filler household') f ON f.n = p.n / 3"
+        )
+        cursor.execute(
+            "INSERT INTO cases_familyreach (family_id, kind, team_id, service_id, user_id) "
+            "SELECT id, 'front', NULL::bigint, NULL::bigint, NULL::bigint FROM cases_family "
+            "WHERE name = 'The Filler household' "
+            "UNION ALL SELECT id, 'team', CASE WHEN id %% 2 = 0 THEN %s ELSE %s END, %s, NULL::bigint "
+            "FROM cases_family WHERE name = 'The Filler household'",
+            [team.pk, other_team.pk, team.service_id],
+        )
+        for table in sorted(TABLES):
+            cursor.execute(f"ANALYZE {table}")  # noqa: S608 - a fixed name
+        cursor.execute("SELECT count(*) FROM cases_membership")
+        assert cursor.fetchone()[0] > 3 * FAMILIES
+
+
+def unserved(plan: dict, path: str = "") -> list[str]:
+    """Nodes that read one of TABLES without an index condition: a sequential scan, or a whole index."""
+    found = []
+    here = f"{path} > {plan['Node Type']}"
+    relation = plan.get("Relation Name")
+    if relation in TABLES:
+        if plan["Node Type"] == "Seq Scan":
+            found.append(f"Seq Scan on {relation}: {here}")
+        elif plan["Node Type"] in {"Index Scan", "Index Only Scan"} and "Index Cond" not in plan:
+            found.append(f"a whole index ({plan['Index Name']}) of {relation}: {here}")
+    for child in plan.get("Plans", []):
+        found += unserved(child, here)
+    return found
+
+
+def plan_without_seqscan(sql: str, params) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+            value = cursor.fetchone()[0]
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    document = json.loads(value) if isinstance(value, str) else value
+    return document[0]["Plan"]
+
+
+def assert_indexed(call, what: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        result = call()
+    checked = 0
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue
+        if "cases_" not in sql:  # the user's groups, read once
+            continue
+        bad = unserved(plan_without_seqscan(sql, None))
+        assert not bad, f"{what}: no index serves\n{bad}\n{sql[:3000]}"
+        checked += 1
+    assert checked, f"{what}: no query of the people or families"
+    return result
+
+
+SEARCHES = {
+    "surname": "Hollowell",
+    "misspelt surname": "Holowell",
+    "first name and surname": "Juniper Hollowel",
+    "a common prefix": "Te",
+    "two prefixes": "Ch Te",
+    "a first name alone": "Juniper",
+    "date of birth": "DOB",
+    "postcode": "zz34cd",
+    "NHS number": "943 476 5919",
+    "UPN": "a123456789012",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_search_of_the_search_page_is_served_by_indexes(users, people, role):
+    user = users[role]
+    namesake = Person.objects.get(last_name="Hollowell", memberships__family__team__name="Southbank Family Hub")
+    for kind, typed in SEARCHES.items():
+        query = people.date_of_birth.strftime("%d/%m/%Y") if typed == "DOB" else typed
+        found = assert_indexed(lambda q=query: selectors.search_people(user, q), f"search by {kind} as {role}")
+        if role in ("coach", "teamlead", "duty") and kind not in ("a common prefix", "two prefixes"):
+            # the child of the team's family, never the other team's namesake
+            assert people.pk in [p.pk for p in found] and namesake.pk not in [p.pk for p in found], kind
+
+
+MATCHES = {
+    "first name and surname": {"first_name": "Juniper", "last_name": "Hollowell"},
+    "misspelt surname and date of birth": {"last_name": "Holowell", "date_of_birth": "DOB"},
+    "date of birth only": {"date_of_birth": "DOB"},
+    "surname and postcode": {"last_name": "Hollowell", "postcode": "zz3 4cd"},
+    "postcode only": {"postcode": "ZZ3 4CD"},
+    "NHS number and surname": {"last_name": "Nobody", "nhs_number": "9434765919"},
+}
+
+
+def test_every_intake_match_is_served_by_indexes(people):
+    for kind, fields in MATCHES.items():
+        fields = {k: people.date_of_birth if v == "DOB" else v for k, v in fields.items()}
+        found = assert_indexed(lambda f=fields: selectors.find_matches(**f), f"intake match by {kind}")
+        assert people.pk in [m["person"].pk for m in found], kind
+
+
+def test_the_postcode_finds_a_household_as_well_as_the_name(people):
+    """The postcode is a second branch of the match (a UNION): its people are found with the name's."""
+    found = {m["person"].pk: m["score"] for m in selectors.find_matches(last_name="Nobody", postcode="ZZ3 4CD")}
+    household = set(Membership.objects.filter(family__postcode="ZZ3 4CD").values_list("person_id", flat=True))
+    assert set(found) == household and len(household) == 7
+    assert all(score == 15 for score in found.values())
+
+
+def test_a_person_of_the_data_protection_page_is_served_by_indexes(users, people):
+    person = assert_indexed(
+        lambda: selectors.people_visible_to(users["coach"]).filter(pk=people.pk).first(), "people_visible_to"
+    )
+    assert person == people
+    assert selectors.people_visible_to(users["outsider"]).filter(pk=people.pk).first() is None
