@@ -112,7 +112,11 @@ if not DATABASE_URL:
     )
 _db = database_from_url(DATABASE_URL)
 if env_bool("DATABASE_POOL", not (TESTING or OFFLINE_COMMAND)):
-    _db["OPTIONS"]["pool"] = {"min_size": 1, "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1), "timeout": 10}
+    _db["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),  # seconds a request waits for a connection
+    }
 else:
     _db["CONN_MAX_AGE"] = 0
 _db["OPTIONS"]["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)

@@ -19,6 +19,8 @@ def run_manage(*args: str, **env_overrides: str) -> subprocess.CompletedProcess:
         for k, v in os.environ.items()
         if k not in {"SECRET_KEY", "DEBUG", "EARLYHELP_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
+    # A command that cannot reach its database fails after 1 s of waiting for the pool, not 10 (ADR 0065).
+    env["DATABASE_POOL_TIMEOUT"] = "1"
     env.update({k: v for k, v in env_overrides.items() if v is not None})
     for name in [k for k, v in env_overrides.items() if v is None]:
         env.pop(name, None)
@@ -36,12 +38,16 @@ class TestConfiguration:
         assert len(result.stderr.strip().splitlines()) == 1
 
     def test_unreachable_database_stops_with_one_sentence(self):
-        result = run_manage("check_stack", DEBUG="true", DATABASE_URL="postgresql://postgres@127.0.0.1:1/nowhere")
+        # Through the connection pool, as in production (waiting 1 s for each connection, run_manage).
+        result = run_manage(
+            "check_stack", DEBUG="true", DATABASE_URL="postgresql://postgres@127.0.0.1:1/nowhere", DATABASE_POOL="true"
+        )
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         assert "the database at postgresql://postgres@127.0.0.1:1/nowhere (DATABASE_URL) does not answer" in (
             result.stderr
         )
+        assert "after 1.00 sec" in result.stderr  # the pool waited DATABASE_POOL_TIMEOUT (psycopg_pool's words)
 
     def test_makemigrations_check_needs_no_secrets_on_a_bare_checkout(self):
         result = run_manage("makemigrations", "--check", "--dry-run", DATABASE_URL=None, REDIS_URL=None)

@@ -3,12 +3,17 @@
 A live gunicorn on a free port serves the test database; locust drives it for 5 seconds. Every
 response counted is the real page (status 200 and the page's marker), in-process, one request at a
 time and under load; the Annex A export is started with the form's real fields and waited for.
+
+Static files are collected with the manifest but without whitenoise's compressed copies
+(tests/performance/manifest_static_settings.py, ADR 0065): the server reads the same manifest.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -16,11 +21,27 @@ from django.db import connections
 
 from benchmarks import load
 from deadlines.models import Deadline
+from tests.conftest import ROOT
 from tooling.generator import generate
+
+STATIC_SETTINGS = "tests.performance.manifest_static_settings"
+
+
+def collectstatic_without_compressing(env: dict) -> None:
+    """`load.collectstatic`, with the settings of the test's static files (the environment is the server's)."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0", "--settings", STATIC_SETTINGS],
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_load_benchmark_short_mode(tmp_path, capsys):
+def test_load_benchmark_short_mode(tmp_path, capsys, monkeypatch):
+    from django.conf import settings
+
+    monkeypatch.setattr(load, "collectstatic", collectstatic_without_compressing)
     generate(families=30, seed=3, today=date.today(), stream=io.StringIO())  # noqa: DTZ011 - "now" for the pages
 
     result = load.main(["--short", "--out", str(tmp_path), "--generate-report", str(tmp_path / "none.json")])
@@ -55,4 +76,7 @@ def test_load_benchmark_short_mode(tmp_path, capsys):
     assert written["markdown"] == result["markdown"]
     out = capsys.readouterr().out
     assert "| page | requests |" in out and "healthz (trivial)" in out
+    # The server's pages named their static files through the manifest it was given.
+    manifest = json.loads((settings.STATIC_ROOT / "staticfiles.json").read_text())["paths"]
+    assert any(name.endswith("govuk-frontend.min.css") for name in manifest)
     connections.close_all()
