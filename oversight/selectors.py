@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Case,
     CharField,
     Count,
@@ -27,6 +28,7 @@ from django.db.models import (
     DurationField,
     Exists,
     F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -40,6 +42,7 @@ from django.db.models import (
     Window,
     prefetch_related_objects,
 )
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models.functions import Coalesce, Concat, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -48,6 +51,7 @@ from accounts.models import Team, User
 from cases.models import (
     Assessment,
     AssessmentNeed,
+    Caseload,
     CaseNote,
     ClosureReason,
     ClosureRequest,
@@ -823,15 +827,11 @@ def capacity_expression():
 
 
 def caseloads(*, team_ids, practitioner_id: int | None = None) -> QuerySet[User]:
-    """Active practitioners of the teams with their open caseload, capacity and last supervision (one query)."""
-    open_cases = (
-        Episode.objects.filter(lead_professional=OuterRef("pk"))
-        .exclude(state=S.CLOSED)
-        .order_by()
-        .values("lead_professional")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    """Active practitioners of the teams with their open caseload, capacity and last supervision (one query).
+
+    The caseload is read from its maintained row (`cases.Caseload`, kept by a trigger on the episodes,
+    ADR 62): one primary-key probe per practitioner, however many cases they hold."""
+    open_cases = Caseload.objects.filter(lead_professional_id=OuterRef("pk")).values("open_cases")[:1]
     last_supervision = Supervision.objects.filter(practitioner=OuterRef("pk")).order_by("-held_on")
     qs = User.objects.filter(
         team_id__in=team_ids, is_active=True, groups__name=roles.PRACTITIONER, partner_organisation__isnull=True
@@ -937,10 +937,7 @@ def board_case_list_count(key: str, counts: dict, *, band: int | None = None) ->
     return counts["no_oversight" if key == "no-oversight" else "high_risk"]
 
 
-def board_long_open(
-    user, *, team: Team, now: datetime, practitioner_id: int | None = None, band: int | None = None
-) -> QuerySet[Episode]:
-    """Open cases open for 3 months or more, longest first, with their band."""
+def _long_open_rows(*, team: Team, now: datetime, practitioner_id: int | None = None, band: int | None = None):
     cutoffs = month_cutoffs(timezone.localdate(now))
     qs = (
         team_open_cases(team=team, practitioner_id=practitioner_id)
@@ -949,7 +946,25 @@ def board_long_open(
     )
     if band in cutoffs:
         qs = qs.filter(band=band)
-    return _in_reach(user, qs).select_related("family", "lead_professional").order_by("opened_at", "pk")
+    return qs.order_by("opened_at", "pk")
+
+
+def _no_oversight_rows(*, team: Team, now: datetime, practitioner_id: int | None = None):
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(_no_decision_since(month_start(now)))
+    return qs.order_by(F("last_decision_at").asc(nulls_first=True), "opened_at", "pk")
+
+
+def _high_risk_rows(*, team: Team, practitioner_id: int | None = None):
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(risk_level__gte=RiskIndicator.Level.MEDIUM)
+    return qs.order_by("-risk_level", "opened_at", "pk")
+
+
+def board_long_open(
+    user, *, team: Team, now: datetime, practitioner_id: int | None = None, band: int | None = None
+) -> QuerySet[Episode]:
+    """Open cases open for 3 months or more, longest first, with their band."""
+    qs = _long_open_rows(team=team, now=now, practitioner_id=practitioner_id, band=band)
+    return _in_reach(user, qs).select_related("family", "lead_professional")
 
 
 def board_partner_led(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
@@ -966,18 +981,58 @@ def board_partner_led(user, *, team: Team, practitioner_id: int | None = None) -
 def board_no_oversight(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> QuerySet[Episode]:
     """Open cases with no Managers Decision since the start of this calendar month (B14): never
     decided first, then the oldest latest decision (`episode_open_team_decided` holds that order)."""
-    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(_no_decision_since(month_start(now)))
-    return (
-        _in_reach(user, qs)
-        .select_related("family", "lead_professional")
-        .order_by(F("last_decision_at").asc(nulls_first=True), "opened_at", "pk")
-    )
+    qs = _no_oversight_rows(team=team, now=now, practitioner_id=practitioner_id)
+    return _in_reach(user, qs).select_related("family", "lead_professional")
 
 
 def board_high_risk(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
     """The team's open cases at medium or high risk, highest first (`episode_open_team_risk`)."""
-    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(risk_level__gte=RiskIndicator.Level.MEDIUM)
-    return _in_reach(user, qs).select_related("family", "lead_professional").order_by("-risk_level", "opened_at", "pk")
+    qs = _high_risk_rows(team=team, practitioner_id=practitioner_id)
+    return _in_reach(user, qs).select_related("family", "lead_professional")
+
+
+class BoardCaseRows(CountedRows):
+    """One of the board's case lists (long-open, no-oversight, high-risk) as a sequence the Paginator
+    slices at a cost that does not grow with the team (ADR 62). A slice is one query in two steps:
+    the page's ids read along the partial index that holds the list's order (`LIMIT`/`OFFSET` in a
+    subquery, with nothing else in it, so PostgreSQL walks the index and stops), then those rows with
+    their family and lead professional, scope checked per row (the correlated EXISTS of ADR 50) and
+    put in the list's order again (a sort of one page). Said as one query with the scope check inside,
+    PostgreSQL read and sorted every open case of the team for a page of 20.
+
+    Rows are numbered among the team's cases, like the count (`board_episode_counts`); a case of a
+    family outside the user's reach would be left out of its page, never shown (ADR 50, 56: every
+    open case of a team reaches the only people `teams_for_board` shows the board to)."""
+
+    def __init__(self, user, rows: QuerySet, count: int) -> None:
+        super().__init__(rows, count)
+        self.user = user
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        ids = self.rows.values("pk")[index]
+        page = self.rows.filter(pk__in=ids)
+        return list(_in_reach(self.user, page).select_related("family", "lead_professional"))
+
+
+def board_case_rows(
+    user, key: str, *, team: Team, now: datetime, counts: dict, practitioner_id: int | None = None
+) -> BoardCaseRows:
+    """The rows of the board's long-open, no-oversight or high-risk list for the Paginator (see
+    `BoardCaseRows`). `counts`: `board_episode_counts` for the same team, practitioner and instant."""
+    if key == "long-open":
+        rows = _long_open_rows(team=team, now=now, practitioner_id=practitioner_id)
+    elif key == "no-oversight":
+        rows = _no_oversight_rows(team=team, now=now, practitioner_id=practitioner_id)
+    elif key == "high-risk":
+        rows = _high_risk_rows(team=team, practitioner_id=practitioner_id)
+    else:
+        raise ValueError(key)
+    return BoardCaseRows(user, rows, board_case_list_count(key, counts))
 
 
 def risk_names(episode: Episode) -> str:
@@ -988,15 +1043,27 @@ def risk_names(episode: Episode) -> str:
 
 
 def board_deactivated(user, *, team: Team) -> QuerySet[Episode]:
-    """Open cases still held by staff whose accounts are deactivated: the team leader must reallocate them."""
-    return (
-        episodes_visible_to(user)
-        .exclude(state=S.CLOSED)
-        .filter(lead_professional__is_active=False)
-        .filter(Q(team=team) | Q(lead_professional__team=team))
-        .select_related("family", "lead_professional")
-        .order_by("opened_at", "pk")
+    """Open cases still held by staff whose accounts are deactivated: the team leader must reallocate them.
+
+    Read from the deactivated staff (a few accounts) along the open cases' lead professional index
+    (`episode_open_lead`), scope checked per case (ADR 62): the cost is the cases to reallocate, not
+    every open case in the user's scope."""
+    # `= ANY(ARRAY(...))`, not `IN (...)`: an IN would be flattened into a join whose side PostgreSQL
+    # guesses, and it then hashed every reach row of the scope; the array is computed first and each
+    # of its accounts is one range of the index.
+    held_by_deactivated = Func(
+        F("lead_professional_id"),
+        ArraySubquery(User.objects.filter(is_active=False).values("pk")),
+        template="(%(expressions)s))",
+        arg_joiner=" = ANY(",
+        output_field=BooleanField(),
     )
+    qs = (
+        Episode.objects.exclude(state=S.CLOSED)
+        .filter(held_by_deactivated)
+        .filter(Q(team=team) | Q(lead_professional__team=team))
+    )
+    return _in_reach(user, qs).select_related("family", "lead_professional").order_by("opened_at", "pk")
 
 
 def open_escalations(user, *, team_ids, practitioner_id: int | None = None) -> QuerySet[Escalation]:
