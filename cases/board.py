@@ -148,7 +148,8 @@ class Reconciled:
 
 def reconcile(*, repair: bool = True) -> Reconciled:
     """Compare every episode's stored values, and every lead professional's caseload (`cases.caseload`),
-    with a recount (in SQL: only the differences come back); repair them (through `refresh`, under the family locks, so a write committed meanwhile is not
+    with a recount (in SQL: only the differences come back); repair them (through `refresh`, under
+    the family locks, or `cases.caseload`'s table lock, so a write committed meanwhile is not
     overwritten with an older recount) and describe each difference."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM cases_episode")

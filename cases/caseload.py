@@ -1,7 +1,7 @@
 """Each lead professional's open caseload, kept as the work happens (ADR 62).
 
 `cases.Caseload` holds one row per lead professional: how many of their episodes are not closed.
-A trigger on `cases_episode` (`TRIGGER_SQL`, installed by migration `cases.0022_caseload`) moves
+A trigger on `cases_episode` (`cases_episode_caseload`, installed by migration `cases.0022_caseload`) moves
 the counts in the writer's own transaction on every insert and delete, and on every update of
 `state` or `lead_professional_id`, so no writer can forget it (the ORM, queryset `update()`, raw
 SQL, the import's and the generator's COPY). A reallocation from one practitioner to another moves
@@ -22,42 +22,6 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 CLOSED = "closed"
-
-FUNCTION_SQL = f"""
-CREATE OR REPLACE FUNCTION cases_episode_caseload() RETURNS trigger AS $$
-DECLARE
-    was bigint;
-    now_held bigint;
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state <> '{CLOSED}' THEN
-        was := OLD.lead_professional_id;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.state <> '{CLOSED}' THEN
-        now_held := NEW.lead_professional_id;
-    END IF;
-    IF was IS NOT DISTINCT FROM now_held THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO cases_caseload AS c (lead_professional_id, open_cases)
-    SELECT d.lead, d.n FROM (VALUES (was, -1), (now_held, 1)) AS d (lead, n)
-     WHERE d.lead IS NOT NULL
-     ORDER BY d.lead
-    ON CONFLICT (lead_professional_id) DO UPDATE SET open_cases = c.open_cases + EXCLUDED.open_cases;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql;
-"""
-
-TRIGGER_SQL = """
-CREATE TRIGGER cases_episode_caseload
-AFTER INSERT OR DELETE OR UPDATE OF state, lead_professional_id ON cases_episode
-FOR EACH ROW EXECUTE FUNCTION cases_episode_caseload();
-"""
-
-DROP_SQL = """
-DROP TRIGGER IF EXISTS cases_episode_caseload ON cases_episode;
-DROP FUNCTION IF EXISTS cases_episode_caseload();
-"""
 
 RECOUNT_SQL = f"""
 SELECT lead_professional_id, count(*) AS n

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.db.models import (
     Aggregate,
@@ -42,7 +43,6 @@ from django.db.models import (
     Window,
     prefetch_related_objects,
 )
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models.functions import Coalesce, Concat, TruncMonth, TruncWeek
 from django.utils import timezone
 
