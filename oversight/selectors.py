@@ -441,9 +441,10 @@ def board_rule_summary(deadlines: QuerySet[Deadline]) -> list[dict]:
     return sorted(out, key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]))
 
 
-def _count_of(qs: QuerySet, **filters) -> Coalesce:
-    """`qs.filter(**filters).count()` as a scalar subquery, so several counts are one statement."""
-    counted = qs.filter(**filters).order_by().annotate(_one=Value(1)).values("_one").annotate(n=Count("pk"))
+def _counted(qs: QuerySet) -> Coalesce:
+    """`qs.count()` as a scalar subquery, built from a bare queryset (no ordering, joins or annotations
+    it does not filter on): the board's list counts were a third of its CPU compiling full list querysets."""
+    counted = qs.order_by().annotate(_one=Value(1)).values("_one").annotate(n=Count("pk"))
     return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
 
 
@@ -452,20 +453,45 @@ def board_list_counts(
 ) -> dict:
     """How many rows each of the board's lists holds, in one statement (a scalar subquery each): the
     board shows the counts and links to the lists. `episode_counts`: `board_episode_counts` for the
-    same team and practitioner, which already counts the highest-risk cases."""
-    pre_allocation = board_pre_allocation(user, team=team, now=now)
+    same team and practitioner, which already counts the highest-risk cases.
+
+    The rows of `board_pre_allocation`, `board_unrecorded_visits`, `board_deactivated`,
+    `board_partner_led` and `open_escalations`, each said as a bare count along its index with the
+    scope checked per row (a correlated EXISTS, ADR 50, 62): the pre-allocation queue, the visits due,
+    the deactivated staff's cases and the open escalations, never every case of the team or the scope."""
+    keys = ("pre_allocation", "weekly_contact_due", "unrecorded_visits", "deactivated", "partner_led", "escalations")
+    visible = family_visible_exists(user)
+    if visible is None:
+        out = dict.fromkeys(keys, 0)
+        out["high_risk"] = 0 if episode_counts is None else episode_counts["high_risk"]
+        return out
+    week_ago = now - timedelta(days=7)
+    queue = Episode.objects.filter(team=team, state=S.AWAITING_ALLOCATION).filter(visible)
+    last_duty = Subquery(_last_duty_note().values("happened_at")[:1])
+    due = queue.annotate(last_duty_contact_at=last_duty).filter(
+        Q(last_duty_contact_at__lt=week_ago) | Q(last_duty_contact_at__isnull=True, opened_at__lt=week_ago)
+    )
+    visits = PlannedVisit.objects.filter(
+        note__isnull=True, cancelled_at__isnull=True, episode__team=team, planned_at__lte=now
+    ).exclude(episode__state=S.CLOSED)
+    visits = visits.filter(family_visible_exists(user, family="episode__family_id"))
+    if practitioner_id:
+        visits = visits.filter(visitor_id=practitioner_id)
+    escalations = Escalation.objects.filter(resolved_at__isnull=True, episode__team=team)
+    if practitioner_id:
+        escalations = escalations.filter(episode__lead_professional_id=practitioner_id)
+    escalations = escalations.filter(family_visible_exists(user, family="episode__family_id"))
+    partner_led = team_open_cases(team=team, practitioner_id=practitioner_id).filter(partner_organisation__isnull=False)
     counts = {
-        "pre_allocation": _count_of(pre_allocation),
-        "weekly_contact_due": _count_of(pre_allocation, weekly_contact_due=True),
-        "unrecorded_visits": _count_of(
-            board_unrecorded_visits(user, team=team, now=now, practitioner_id=practitioner_id)
-        ),
-        "deactivated": _count_of(board_deactivated(user, team=team)),
-        "partner_led": _count_of(board_partner_led(user, team=team, practitioner_id=practitioner_id)),
-        "escalations": _count_of(open_escalations(user, team_ids=[team.pk], practitioner_id=practitioner_id)),
+        "pre_allocation": _counted(queue),
+        "weekly_contact_due": _counted(due),
+        "unrecorded_visits": _counted(visits),
+        "deactivated": _counted(_deactivated(team).filter(visible)),
+        "partner_led": _counted(partner_led.filter(visible)),
+        "escalations": _counted(escalations),
     }
     if episode_counts is None:
-        counts["high_risk"] = _count_of(board_high_risk(user, team=team, practitioner_id=practitioner_id))
+        counts["high_risk"] = _counted(_high_risk_rows(team=team, practitioner_id=practitioner_id).filter(visible))
     out = Team.objects.filter(pk=team.pk).annotate(**counts).values(*counts).first() or dict.fromkeys(counts, 0)
     if episode_counts is not None:
         out["high_risk"] = episode_counts["high_risk"]
@@ -1014,9 +1040,27 @@ class BoardCaseRows(CountedRows):
             if not found:
                 raise IndexError(index)
             return found[0]
-        ids = self.rows.values("pk")[index]
-        page = self.rows.filter(pk__in=ids)
+        page = self.rows.filter(_pk_in_array(self.rows.values("pk")[index]))
         return list(_in_reach(self.user, page).select_related("family", "lead_professional"))
+
+
+def _pk_in_array(ids: QuerySet) -> Func:
+    """`id = ANY(ARRAY(<ids>))`: the ids are computed first (an InitPlan: the subquery's index scan and
+    LIMIT, on its own), then each is one primary-key probe. Said as `id IN (<ids>)` the planner may
+    join the subquery to a scan of the same rows it would have had to sort (ADR 62)."""
+    return _equals_any("pk", ids)
+
+
+def _equals_any(field: str, ids: QuerySet) -> Func:
+    """`field = ANY(ARRAY(<ids>))` as a filter: the subquery runs once, first, and is never flattened
+    into a join whose order the planner guesses."""
+    return Func(
+        F(field),
+        ArraySubquery(ids),
+        template="(%(expressions)s))",
+        arg_joiner=" = ANY(",
+        output_field=BooleanField(),
+    )
 
 
 def board_case_rows(
@@ -1042,28 +1086,25 @@ def risk_names(episode: Episode) -> str:
     return ", ".join(str(labels.get(c, c)) for c in sorted(codes))
 
 
+def _deactivated(team: Team) -> QuerySet[Episode]:
+    # `= ANY(ARRAY(...))`, not `IN (...)`: an IN would be flattened into a join whose side PostgreSQL
+    # guesses, and it then hashed every reach row of the scope; the array is computed first and each
+    # of its accounts is one range of the index.
+    held_by_deactivated = _equals_any("lead_professional_id", User.objects.filter(is_active=False).values("pk"))
+    return (
+        Episode.objects.exclude(state=S.CLOSED)
+        .filter(held_by_deactivated)
+        .filter(Q(team=team) | Q(lead_professional__team=team))
+    )
+
+
 def board_deactivated(user, *, team: Team) -> QuerySet[Episode]:
     """Open cases still held by staff whose accounts are deactivated: the team leader must reallocate them.
 
     Read from the deactivated staff (a few accounts) along the open cases' lead professional index
     (`episode_open_lead`), scope checked per case (ADR 62): the cost is the cases to reallocate, not
     every open case in the user's scope."""
-    # `= ANY(ARRAY(...))`, not `IN (...)`: an IN would be flattened into a join whose side PostgreSQL
-    # guesses, and it then hashed every reach row of the scope; the array is computed first and each
-    # of its accounts is one range of the index.
-    held_by_deactivated = Func(
-        F("lead_professional_id"),
-        ArraySubquery(User.objects.filter(is_active=False).values("pk")),
-        template="(%(expressions)s))",
-        arg_joiner=" = ANY(",
-        output_field=BooleanField(),
-    )
-    qs = (
-        Episode.objects.exclude(state=S.CLOSED)
-        .filter(held_by_deactivated)
-        .filter(Q(team=team) | Q(lead_professional__team=team))
-    )
-    return _in_reach(user, qs).select_related("family", "lead_professional").order_by("opened_at", "pk")
+    return _in_reach(user, _deactivated(team)).select_related("family", "lead_professional").order_by("opened_at", "pk")
 
 
 def open_escalations(user, *, team_ids, practitioner_id: int | None = None) -> QuerySet[Escalation]:
