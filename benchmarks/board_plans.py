@@ -94,9 +94,15 @@ def pages() -> list[tuple[str, str, str]]:
     ]
 
 
-def explain(sql: str, params) -> tuple[float, str, int]:
-    """Execution time (ms), the plan's top node and rows, and the buffers it touched (shared hit + read:
-    the work done, which a busy machine does not inflate)."""
+def rows_scanned(node: dict) -> int:
+    """Rows the plan's scans returned (actual rows x loops, every scan node), summed."""
+    here = node.get("Actual Rows", 0) * node.get("Actual Loops", 1) if "Scan" in node["Node Type"] else 0
+    return here + sum(rows_scanned(child) for child in node.get("Plans", []))
+
+
+def explain(sql: str, params) -> tuple[float, str, int, int]:
+    """Execution time (ms), the plan's top node and rows, the buffers it touched (shared and local, hit +
+    read: the work done, which a busy machine does not inflate) and the rows its scans returned."""
     from django.db import connection, transaction
 
     try:
@@ -105,10 +111,11 @@ def explain(sql: str, params) -> tuple[float, str, int]:
             plan = cursor.fetchone()[0][0]
             transaction.set_rollback(True)
     except Exception as error:  # noqa: BLE001 - a plan we cannot get is reported, not fatal
-        return 0.0, f"EXPLAIN failed: {error.__class__.__name__}", 0
+        return 0.0, f"EXPLAIN failed: {error.__class__.__name__}", 0, 0
     root = plan["Plan"]
     buffers = sum(root.get(f"{kind} {how} Blocks", 0) for kind in ("Shared", "Local") for how in ("Hit", "Read"))
-    return plan["Execution Time"], f"{root['Node Type']}, {root.get('Actual Rows', 0)} rows", buffers
+    shape = f"{root['Node Type']}, {root.get('Actual Rows', 0)} rows"
+    return plan["Execution Time"], shape, buffers, rows_scanned(root)
 
 
 def measure(*, runs: int, with_plans: bool) -> dict:
@@ -158,11 +165,14 @@ def measure(*, runs: int, with_plans: bool) -> dict:
             plans = []
             for _, sql, params in last:
                 if sql.lstrip().upper().startswith(("SELECT", "WITH")):
-                    ms, shape, buffers = explain(sql, params)
-                    plans.append({"ms": round(ms, 2), "shape": shape, "buffers": buffers, "sql": sql[:300]})
+                    ms, shape, buffers, scanned = explain(sql, params)
+                    plans.append(
+                        {"ms": round(ms, 2), "shape": shape, "buffers": buffers, "rows": scanned, "sql": sql[:300]}
+                    )
             entry["plans"] = sorted(plans, key=lambda p: -p["ms"])
             entry["explain_ms"] = round(sum(p["ms"] for p in plans), 1)
             entry["buffers"] = sum(p["buffers"] for p in plans)
+            entry["rows_scanned"] = sum(p["rows"] for p in plans)
         out[name] = entry
     return out
 
@@ -203,13 +213,13 @@ def main(argv=None) -> dict:
     result = {"families": families, "open_clocks": open_clocks, "pages": pages_}
     print(f"{families:,} families, {open_clocks:,} open clocks; median of {args.runs} requests, in-process")
     print()
-    print("| page | wall ms | SQL ms | CPU ms | queries | EXPLAIN ms | buffers | status |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| page | wall ms | SQL ms | CPU ms | queries | EXPLAIN ms | buffers | rows scanned | status |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, p in result["pages"].items():
         queries = "/".join(map(str, p["queries"]))
         print(
             f"| {name} | {p['wall_ms']:.0f} | {p['sql_ms']:.0f} | {p['cpu_ms']:.0f} | {queries} | "
-            f"{p.get('explain_ms', '')} | {p.get('buffers', '')} | {p['status']} |"
+            f"{p.get('explain_ms', '')} | {p.get('buffers', '')} | {p.get('rows_scanned', '')} | {p['status']} |"
         )
     if args.verbose:
         for name, p in result["pages"].items():
