@@ -7,7 +7,7 @@ In this process (Django test client, settings as `benchmarks/load.py` sets them)
 of the busiest practitioner and the first manager of a generated dataset, it requests each page
 `--runs` times (after one warm-up) and reports per page the median wall time, the time in SQL, the
 number of queries, the rows of the summary tables read, and with `--explain` each query of the last
-run with its EXPLAIN ANALYZE execution time, rows and buffers touched (the work, which a busy
+run with its EXPLAIN ANALYZE execution time, rows and buffers touched (shared and local: the work, which a busy
 machine does not inflate), slowest first. Nothing is written but what the
 pages write themselves (the access log and the signed-in session): it chooses its users without
 changing them, so it may run against a dataset that others use read-only.
@@ -94,9 +94,15 @@ def pages() -> list[tuple[str, str, str]]:
     ]
 
 
-def explain(sql: str, params) -> tuple[float, str, int]:
-    """Execution time (ms), the plan's top node and rows, and the buffers it touched (shared hit + read:
-    the work done, which a busy machine does not inflate)."""
+def rows_scanned(node: dict) -> int:
+    """Rows the plan's scans returned (actual rows x loops, every scan node), summed."""
+    here = node.get("Actual Rows", 0) * node.get("Actual Loops", 1) if "Scan" in node["Node Type"] else 0
+    return here + sum(rows_scanned(child) for child in node.get("Plans", []))
+
+
+def explain(sql: str, params) -> tuple[float, str, int, int]:
+    """Execution time (ms), the plan's top node and rows, the buffers it touched (shared and local, hit +
+    read: the work done, which a busy machine does not inflate) and the rows its scans returned."""
     from django.db import connection, transaction
 
     try:
@@ -105,10 +111,11 @@ def explain(sql: str, params) -> tuple[float, str, int]:
             plan = cursor.fetchone()[0][0]
             transaction.set_rollback(True)
     except Exception as error:  # noqa: BLE001 - a plan we cannot get is reported, not fatal
-        return 0.0, f"EXPLAIN failed: {error.__class__.__name__}", 0
+        return 0.0, f"EXPLAIN failed: {error.__class__.__name__}", 0, 0
     root = plan["Plan"]
-    buffers = root.get("Shared Hit Blocks", 0) + root.get("Shared Read Blocks", 0)
-    return plan["Execution Time"], f"{root['Node Type']}, {root.get('Actual Rows', 0)} rows", buffers
+    buffers = sum(root.get(f"{kind} {how} Blocks", 0) for kind in ("Shared", "Local") for how in ("Hit", "Read"))
+    shape = f"{root['Node Type']}, {root.get('Actual Rows', 0)} rows"
+    return plan["Execution Time"], shape, buffers, rows_scanned(root)
 
 
 def measure(*, runs: int, with_plans: bool) -> dict:
@@ -158,11 +165,14 @@ def measure(*, runs: int, with_plans: bool) -> dict:
             plans = []
             for _, sql, params in last:
                 if sql.lstrip().upper().startswith(("SELECT", "WITH")):
-                    ms, shape, buffers = explain(sql, params)
-                    plans.append({"ms": round(ms, 2), "shape": shape, "buffers": buffers, "sql": sql[:300]})
+                    ms, shape, buffers, scanned = explain(sql, params)
+                    plans.append(
+                        {"ms": round(ms, 2), "shape": shape, "buffers": buffers, "rows": scanned, "sql": sql[:300]}
+                    )
             entry["plans"] = sorted(plans, key=lambda p: -p["ms"])
             entry["explain_ms"] = round(sum(p["ms"] for p in plans), 1)
             entry["buffers"] = sum(p["buffers"] for p in plans)
+            entry["rows_scanned"] = sum(p["rows"] for p in plans)
         out[name] = entry
     return out
 
@@ -173,9 +183,26 @@ def main(argv=None) -> dict:
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query of the last run")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--verbose", action="store_true", help="with --explain: the four slowest queries of each page")
+    parser.add_argument(
+        "--overlay-caseloads",
+        action="store_true",
+        help="for a shared dataset migrated before cases.0022: the caseload rows (ADR 62) as a TEMP table of "
+        "this session, filled from a recount (nothing is written to the dataset; one connection is kept open)",
+    )
     args = parser.parse_args(argv)
     setup()
     from django.db import connection
+
+    if args.overlay_caseloads:
+        from cases.caseload import RECOUNT_SQL
+
+        connection.settings_dict["CONN_MAX_AGE"] = None  # one connection: the TEMP table lives in it
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE cases_caseload (lead_professional_id bigint PRIMARY KEY, open_cases int NOT NULL)"
+            )
+            cursor.execute(f"INSERT INTO cases_caseload {RECOUNT_SQL}")  # noqa: S608 (a constant)
+            cursor.execute("ANALYZE cases_caseload")
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM cases_family")
@@ -186,13 +213,13 @@ def main(argv=None) -> dict:
     result = {"families": families, "open_clocks": open_clocks, "pages": pages_}
     print(f"{families:,} families, {open_clocks:,} open clocks; median of {args.runs} requests, in-process")
     print()
-    print("| page | wall ms | SQL ms | CPU ms | queries | EXPLAIN ms | buffers | status |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| page | wall ms | SQL ms | CPU ms | queries | EXPLAIN ms | buffers | rows scanned | status |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, p in result["pages"].items():
         queries = "/".join(map(str, p["queries"]))
         print(
             f"| {name} | {p['wall_ms']:.0f} | {p['sql_ms']:.0f} | {p['cpu_ms']:.0f} | {queries} | "
-            f"{p.get('explain_ms', '')} | {p.get('buffers', '')} | {p['status']} |"
+            f"{p.get('explain_ms', '')} | {p.get('buffers', '')} | {p.get('rows_scanned', '')} | {p['status']} |"
         )
     if args.verbose:
         for name, p in result["pages"].items():

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import connection
 
+from cases import caseload
+
 # One namespace for the advisory locks that serialise two refreshes of the same family's episodes.
 LOCK_NAMESPACE = 0x5C0F
 
@@ -141,11 +143,13 @@ class Reconciled:
     checked: int = 0
     drift: list[str] = field(default_factory=list)
     repaired: int = 0
+    caseloads_repaired: int = 0
 
 
 def reconcile(*, repair: bool = True) -> Reconciled:
-    """Compare every episode's stored values with a recount (in SQL: only the differences come back);
-    repair them (through `refresh`, under the family locks, so a write committed meanwhile is not
+    """Compare every episode's stored values, and every lead professional's caseload (`cases.caseload`),
+    with a recount (in SQL: only the differences come back); repair them (through `refresh`, under
+    the family locks, or `cases.caseload`'s table lock, so a write committed meanwhile is not
     overwritten with an older recount) and describe each difference."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM cases_episode")
@@ -164,4 +168,8 @@ def reconcile(*, repair: bool = True) -> Reconciled:
         result.drift.append(f"episode {pk}: stored {tuple(values[:3])}, recounted {tuple(values[3:])}")
     if repair and rows:
         result.repaired = refresh(episode_ids=[row[0] for row in rows])
+    # And each lead professional's open caseload, kept by the episodes' trigger (ADR 62).
+    caseloads = caseload.reconcile(repair=repair)
+    result.drift.extend(caseloads.drift)
+    result.caseloads_repaired = caseloads.repaired
     return result

@@ -95,6 +95,26 @@ class FamilyReach(models.Model):
         ]
 
 
+class Caseload(models.Model):
+    """How many open cases (episodes not closed) a lead professional holds: the caseloads of the
+    board, the dashboard's caseload pages and supervision, read as one row per practitioner instead
+    of counting their episodes (ADR 62).
+
+    Derived, never edited: a trigger on `cases_episode` (`cases.caseload`, migration 0022) moves the
+    counts in the transaction of every insert, delete and change of state or lead professional,
+    whoever writes (the ORM, `update()`, raw SQL, COPY); `cases.caseload.reconcile` proves them
+    equal to a recount and repairs drift (`manage.py reconcile_board_fields`, hourly). A plain
+    integer, not a foreign key: the row of a deleted account goes with the trigger's next write
+    or the reconcile, never blocks the delete.
+    """
+
+    lead_professional_id = models.BigIntegerField(primary_key=True)
+    open_cases = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"user {self.lead_professional_id}: {self.open_cases} open cases"
+
+
 # What a search by name reads of each match (cases.selectors.search_people), carried by its indexes.
 NAMES = ("last_name", "first_name", "first_name_key", "id")
 

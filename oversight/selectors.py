@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Case,
     CharField,
     Count,
@@ -27,6 +29,7 @@ from django.db.models import (
     DurationField,
     Exists,
     F,
+    Func,
     IntegerField,
     Max,
     OuterRef,
@@ -48,6 +51,7 @@ from accounts.models import Team, User
 from cases.models import (
     Assessment,
     AssessmentNeed,
+    Caseload,
     CaseNote,
     ClosureReason,
     ClosureRequest,
@@ -439,9 +443,10 @@ def board_rule_summary(deadlines: QuerySet[Deadline]) -> list[dict]:
     return sorted(out, key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]))
 
 
-def _count_of(qs: QuerySet, **filters) -> Coalesce:
-    """`qs.filter(**filters).count()` as a scalar subquery, so several counts are one statement."""
-    counted = qs.filter(**filters).order_by().annotate(_one=Value(1)).values("_one").annotate(n=Count("pk"))
+def _counted(qs: QuerySet) -> Coalesce:
+    """`qs.count()` as a scalar subquery, built from a bare queryset (no ordering, joins or annotations
+    it does not filter on): the board's list counts were a third of its CPU compiling full list querysets."""
+    counted = qs.order_by().annotate(_one=Value(1)).values("_one").annotate(n=Count("pk"))
     return Coalesce(Subquery(counted.values("n")[:1], output_field=IntegerField()), 0)
 
 
@@ -450,20 +455,45 @@ def board_list_counts(
 ) -> dict:
     """How many rows each of the board's lists holds, in one statement (a scalar subquery each): the
     board shows the counts and links to the lists. `episode_counts`: `board_episode_counts` for the
-    same team and practitioner, which already counts the highest-risk cases."""
-    pre_allocation = board_pre_allocation(user, team=team, now=now)
+    same team and practitioner, which already counts the highest-risk cases.
+
+    The rows of `board_pre_allocation`, `board_unrecorded_visits`, `board_deactivated`,
+    `board_partner_led` and `open_escalations`, each said as a bare count along its index with the
+    scope checked per row (a correlated EXISTS, ADR 50, 62): the pre-allocation queue, the visits due,
+    the deactivated staff's cases and the open escalations, never every case of the team or the scope."""
+    keys = ("pre_allocation", "weekly_contact_due", "unrecorded_visits", "deactivated", "partner_led", "escalations")
+    visible = family_visible_exists(user)
+    if visible is None:
+        out = dict.fromkeys(keys, 0)
+        out["high_risk"] = 0 if episode_counts is None else episode_counts["high_risk"]
+        return out
+    week_ago = now - timedelta(days=7)
+    queue = Episode.objects.filter(team=team, state=S.AWAITING_ALLOCATION).filter(visible)
+    last_duty = Subquery(_last_duty_note().values("happened_at")[:1])
+    due = queue.annotate(last_duty_contact_at=last_duty).filter(
+        Q(last_duty_contact_at__lt=week_ago) | Q(last_duty_contact_at__isnull=True, opened_at__lt=week_ago)
+    )
+    visits = PlannedVisit.objects.filter(
+        note__isnull=True, cancelled_at__isnull=True, episode__team=team, planned_at__lte=now
+    ).exclude(episode__state=S.CLOSED)
+    visits = visits.filter(family_visible_exists(user, family="episode__family_id"))
+    if practitioner_id:
+        visits = visits.filter(visitor_id=practitioner_id)
+    escalations = Escalation.objects.filter(resolved_at__isnull=True, episode__team=team)
+    if practitioner_id:
+        escalations = escalations.filter(episode__lead_professional_id=practitioner_id)
+    escalations = escalations.filter(family_visible_exists(user, family="episode__family_id"))
+    partner_led = team_open_cases(team=team, practitioner_id=practitioner_id).filter(partner_organisation__isnull=False)
     counts = {
-        "pre_allocation": _count_of(pre_allocation),
-        "weekly_contact_due": _count_of(pre_allocation, weekly_contact_due=True),
-        "unrecorded_visits": _count_of(
-            board_unrecorded_visits(user, team=team, now=now, practitioner_id=practitioner_id)
-        ),
-        "deactivated": _count_of(board_deactivated(user, team=team)),
-        "partner_led": _count_of(board_partner_led(user, team=team, practitioner_id=practitioner_id)),
-        "escalations": _count_of(open_escalations(user, team_ids=[team.pk], practitioner_id=practitioner_id)),
+        "pre_allocation": _counted(queue),
+        "weekly_contact_due": _counted(due),
+        "unrecorded_visits": _counted(visits),
+        "deactivated": _counted(_deactivated(team).filter(visible)),
+        "partner_led": _counted(partner_led.filter(visible)),
+        "escalations": _counted(escalations),
     }
     if episode_counts is None:
-        counts["high_risk"] = _count_of(board_high_risk(user, team=team, practitioner_id=practitioner_id))
+        counts["high_risk"] = _counted(_high_risk_rows(team=team, practitioner_id=practitioner_id).filter(visible))
     out = Team.objects.filter(pk=team.pk).annotate(**counts).values(*counts).first() or dict.fromkeys(counts, 0)
     if episode_counts is not None:
         out["high_risk"] = episode_counts["high_risk"]
@@ -824,15 +854,11 @@ def capacity_expression():
 
 
 def caseloads(*, team_ids, practitioner_id: int | None = None) -> QuerySet[User]:
-    """Active practitioners of the teams with their open caseload, capacity and last supervision (one query)."""
-    open_cases = (
-        Episode.objects.filter(lead_professional=OuterRef("pk"))
-        .exclude(state=S.CLOSED)
-        .order_by()
-        .values("lead_professional")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    """Active practitioners of the teams with their open caseload, capacity and last supervision (one query).
+
+    The caseload is read from its maintained row (`cases.Caseload`, kept by a trigger on the episodes,
+    ADR 62): one primary-key probe per practitioner, however many cases they hold."""
+    open_cases = Caseload.objects.filter(lead_professional_id=OuterRef("pk")).values("open_cases")[:1]
     last_supervision = Supervision.objects.filter(practitioner=OuterRef("pk")).order_by("-held_on")
     qs = User.objects.filter(
         team_id__in=team_ids, is_active=True, groups__name=roles.PRACTITIONER, partner_organisation__isnull=True
@@ -938,10 +964,7 @@ def board_case_list_count(key: str, counts: dict, *, band: int | None = None) ->
     return counts["no_oversight" if key == "no-oversight" else "high_risk"]
 
 
-def board_long_open(
-    user, *, team: Team, now: datetime, practitioner_id: int | None = None, band: int | None = None
-) -> QuerySet[Episode]:
-    """Open cases open for 3 months or more, longest first, with their band."""
+def _long_open_rows(*, team: Team, now: datetime, practitioner_id: int | None = None, band: int | None = None):
     cutoffs = month_cutoffs(timezone.localdate(now))
     qs = (
         team_open_cases(team=team, practitioner_id=practitioner_id)
@@ -950,7 +973,25 @@ def board_long_open(
     )
     if band in cutoffs:
         qs = qs.filter(band=band)
-    return _in_reach(user, qs).select_related("family", "lead_professional").order_by("opened_at", "pk")
+    return qs.order_by("opened_at", "pk")
+
+
+def _no_oversight_rows(*, team: Team, now: datetime, practitioner_id: int | None = None):
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(_no_decision_since(month_start(now)))
+    return qs.order_by(F("last_decision_at").asc(nulls_first=True), "opened_at", "pk")
+
+
+def _high_risk_rows(*, team: Team, practitioner_id: int | None = None):
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(risk_level__gte=RiskIndicator.Level.MEDIUM)
+    return qs.order_by("-risk_level", "opened_at", "pk")
+
+
+def board_long_open(
+    user, *, team: Team, now: datetime, practitioner_id: int | None = None, band: int | None = None
+) -> QuerySet[Episode]:
+    """Open cases open for 3 months or more, longest first, with their band."""
+    qs = _long_open_rows(team=team, now=now, practitioner_id=practitioner_id, band=band)
+    return _in_reach(user, qs).select_related("family", "lead_professional")
 
 
 def board_partner_led(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
@@ -967,18 +1008,76 @@ def board_partner_led(user, *, team: Team, practitioner_id: int | None = None) -
 def board_no_oversight(user, *, team: Team, now: datetime, practitioner_id: int | None = None) -> QuerySet[Episode]:
     """Open cases with no Managers Decision since the start of this calendar month (B14): never
     decided first, then the oldest latest decision (`episode_open_team_decided` holds that order)."""
-    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(_no_decision_since(month_start(now)))
-    return (
-        _in_reach(user, qs)
-        .select_related("family", "lead_professional")
-        .order_by(F("last_decision_at").asc(nulls_first=True), "opened_at", "pk")
-    )
+    qs = _no_oversight_rows(team=team, now=now, practitioner_id=practitioner_id)
+    return _in_reach(user, qs).select_related("family", "lead_professional")
 
 
 def board_high_risk(user, *, team: Team, practitioner_id: int | None = None) -> QuerySet[Episode]:
     """The team's open cases at medium or high risk, highest first (`episode_open_team_risk`)."""
-    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(risk_level__gte=RiskIndicator.Level.MEDIUM)
-    return _in_reach(user, qs).select_related("family", "lead_professional").order_by("-risk_level", "opened_at", "pk")
+    qs = _high_risk_rows(team=team, practitioner_id=practitioner_id)
+    return _in_reach(user, qs).select_related("family", "lead_professional")
+
+
+class BoardCaseRows(CountedRows):
+    """One of the board's case lists (long-open, no-oversight, high-risk) as a sequence the Paginator
+    slices at a cost that does not grow with the team (ADR 62). A slice is one query in two steps:
+    the page's ids read along the partial index that holds the list's order (`LIMIT`/`OFFSET` in a
+    subquery, with nothing else in it, so PostgreSQL walks the index and stops), then those rows with
+    their family and lead professional, scope checked per row (the correlated EXISTS of ADR 50) and
+    put in the list's order again (a sort of one page). Said as one query with the scope check inside,
+    PostgreSQL read and sorted every open case of the team for a page of 20.
+
+    Rows are numbered among the team's cases, like the count (`board_episode_counts`); a case of a
+    family outside the user's reach would be left out of its page, never shown (ADR 50, 56: every
+    open case of a team reaches the only people `teams_for_board` shows the board to)."""
+
+    def __init__(self, user, rows: QuerySet, count: int) -> None:
+        super().__init__(rows, count)
+        self.user = user
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            found = self[index : index + 1]
+            if not found:
+                raise IndexError(index)
+            return found[0]
+        page = self.rows.filter(_pk_in_array(self.rows.values("pk")[index]))
+        return list(_in_reach(self.user, page).select_related("family", "lead_professional"))
+
+
+def _pk_in_array(ids: QuerySet) -> Func:
+    """`id = ANY(ARRAY(<ids>))`: the ids are computed first (an InitPlan: the subquery's index scan and
+    LIMIT, on its own), then each is one primary-key probe. Said as `id IN (<ids>)` the planner may
+    join the subquery to a scan of the same rows it would have had to sort (ADR 62)."""
+    return _equals_any("pk", ids)
+
+
+def _equals_any(field: str, ids: QuerySet) -> Func:
+    """`field = ANY(ARRAY(<ids>))` as a filter: the subquery runs once, first, and is never flattened
+    into a join whose order the planner guesses."""
+    return Func(
+        F(field),
+        ArraySubquery(ids),
+        template="(%(expressions)s))",
+        arg_joiner=" = ANY(",
+        output_field=BooleanField(),
+    )
+
+
+def board_case_rows(
+    user, key: str, *, team: Team, now: datetime, counts: dict, practitioner_id: int | None = None
+) -> BoardCaseRows:
+    """The rows of the board's long-open, no-oversight or high-risk list for the Paginator (see
+    `BoardCaseRows`). `counts`: `board_episode_counts` for the same team, practitioner and instant."""
+    if key == "long-open":
+        rows = _long_open_rows(team=team, now=now, practitioner_id=practitioner_id)
+    elif key == "no-oversight":
+        rows = _no_oversight_rows(team=team, now=now, practitioner_id=practitioner_id)
+    elif key == "high-risk":
+        rows = _high_risk_rows(team=team, practitioner_id=practitioner_id)
+    else:
+        raise ValueError(key)
+    return BoardCaseRows(user, rows, board_case_list_count(key, counts))
 
 
 def risk_names(episode: Episode) -> str:
@@ -988,16 +1087,25 @@ def risk_names(episode: Episode) -> str:
     return ", ".join(str(labels.get(c, c)) for c in sorted(codes))
 
 
-def board_deactivated(user, *, team: Team) -> QuerySet[Episode]:
-    """Open cases still held by staff whose accounts are deactivated: the team leader must reallocate them."""
+def _deactivated(team: Team) -> QuerySet[Episode]:
+    # `= ANY(ARRAY(...))`, not `IN (...)`: an IN would be flattened into a join whose side PostgreSQL
+    # guesses, and it then hashed every reach row of the scope; the array is computed first and each
+    # of its accounts is one range of the index.
+    held_by_deactivated = _equals_any("lead_professional_id", User.objects.filter(is_active=False).values("pk"))
     return (
-        episodes_visible_to(user)
-        .exclude(state=S.CLOSED)
-        .filter(lead_professional__is_active=False)
+        Episode.objects.exclude(state=S.CLOSED)
+        .filter(held_by_deactivated)
         .filter(Q(team=team) | Q(lead_professional__team=team))
-        .select_related("family", "lead_professional")
-        .order_by("opened_at", "pk")
     )
+
+
+def board_deactivated(user, *, team: Team) -> QuerySet[Episode]:
+    """Open cases still held by staff whose accounts are deactivated: the team leader must reallocate them.
+
+    Read from the deactivated staff (a few accounts) along the open cases' lead professional index
+    (`episode_open_lead`), scope checked per case (ADR 62): the cost is the cases to reallocate, not
+    every open case in the user's scope."""
+    return _in_reach(user, _deactivated(team)).select_related("family", "lead_professional").order_by("opened_at", "pk")
 
 
 def open_escalations(user, *, team_ids, practitioner_id: int | None = None) -> QuerySet[Escalation]:

@@ -32,8 +32,9 @@ def expire_annex_a() -> int:
 
 @shared_task(name="oversight.tasks.reconcile_board_fields", **TASK_OPTIONS)
 def reconcile_board_fields() -> int:
-    """Recount every episode's risk level, high-risk names and latest decision; repair and log any
-    drift (cases.board, ADR 56); for an hourly beat entry. The number of episodes repaired."""
+    """Recount every episode's risk level, high-risk names and latest decision, and every lead
+    professional's open caseload; repair and log any drift (cases.board, ADR 56; cases.caseload,
+    ADR 62); for an hourly beat entry. The number of differences repaired."""
     result = board.reconcile()
     for line in result.drift:
         logger.warning("board fields drift repaired: %s", line)

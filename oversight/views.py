@@ -144,16 +144,10 @@ def _board_list_rows(user, key: str, *, team, now, f):
         totals = selectors.board_counts(team=team, now=now, members=f.members, **filters)["totals"]
         return selectors.board_timescales(user, team=team, now=now, totals=totals, **filters)
     if key in ("long-open", "no-oversight", "high-risk"):
-        # Counted by the board's own figures (an index-only scan), each page read along the index
-        # holding the list's order: no COUNT over the team's cases (ADR 56).
+        # Counted by the board's own figures (an index-only scan), each page's ids read along the index
+        # holding the list's order, then scope checked on those rows only (ADR 56, 62).
         counts = selectors.board_episode_counts(user, team=team, now=now, **who)
-        if key == "long-open":
-            rows = selectors.board_long_open(user, team=team, now=now, **who)
-        elif key == "no-oversight":
-            rows = selectors.board_no_oversight(user, team=team, now=now, **who)
-        else:
-            rows = selectors.board_high_risk(user, team=team, **who)
-        return selectors.CountedRows(rows, selectors.board_case_list_count(key, counts))
+        return selectors.board_case_rows(user, key, team=team, now=now, counts=counts, **who)
     if key == "unrecorded-visits":
         return selectors.board_unrecorded_visits(user, team=team, now=now, **who)
     if key == "deactivated":

@@ -78,6 +78,14 @@ def _compare(user, team, now, seen: dict, practitioner_id=None) -> None:
         for number in paginator.page_range:
             page = list(paginator.page(number).object_list)
             assert [e.pk for e in page] == [row[0] for row in expected[(number - 1) * 5 : number * 5]]
+        # And as the list page reads it since ADR 62: the page's ids along the index, then scope.
+        rows = selectors.board_case_rows(user, key, team=team, now=now, counts=new, **who)
+        paginator = Paginator(rows, 5)
+        for number in paginator.page_range:
+            page = list(paginator.page(number).object_list)
+            want = expected[(number - 1) * 5 : number * 5]
+            got_page = _rows(page, *fields) if fields else [(e.pk, e.risk_level, selectors.risk_names(e)) for e in page]
+            assert got_page == want, (key, user.username, now, practitioner_id, number)
         seen[key] = seen.get(key, 0) + len(expected)
     partner_led = [e.pk for e in before.board_partner_led(user, team=team, **who)]
     assert [e.pk for e in selectors.board_partner_led(user, team=team, **who)] == partner_led

@@ -1,5 +1,6 @@
 """`manage.py reconcile_board_fields`: recount what the team board reads of every episode and repair
-the stored values (cases.board, ADR 56)."""
+the stored values (cases.board, ADR 56), and each lead professional's open caseload (cases.caseload,
+ADR 62)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from cases import board
 
 class Command(BaseCommand):
     help = (
-        "Recount every episode's risk level, high-risk indicators and latest Managers Decision, compare "
-        "with the values the team board reads, and repair any drift."
+        "Recount every episode's risk level, high-risk indicators and latest Managers Decision, and every "
+        "lead professional's open caseload, compare with the values the team board reads, and repair any drift."
     )
 
     def add_arguments(self, parser) -> None:
