@@ -60,11 +60,12 @@ SERVER_ENV = {
     "AXES_ENABLED": "false",
     "LOG_LEVEL": "WARNING",
 }
-# Targets from the issue (milliseconds unless said).
+# Targets from issue 17 (milliseconds unless said): "every key page, one request at a time: p50 <= 3x
+# /healthz, and <= 15 queries"; "20 concurrent users: every page p95 < 250 ms" (search included).
 TARGET_P95 = 250
-TARGET_SEARCH_P95 = 300
-TARGET_QUERIES = 20
-TARGET_P50_RATIO = 4
+TARGET_SEARCH_P95 = 250
+TARGET_QUERIES = 15
+TARGET_P50_RATIO = 3
 TARGET_ANNEX_S = 20
 
 
@@ -104,6 +105,10 @@ def _pages() -> list[Page]:
         Page("supervision list", ("oversight:supervision_list",), "team_leader", 0.3, f"{H1}Supervision</h1>"),
         Page("supervision record", ("oversight:supervision_detail",), "team_leader", 0.2, "Actions</caption>"),
         Page("manager dashboard", ("oversight:dashboard",), "manager", 1, f"{H1}Manager dashboard</h1>"),
+        # The page everyone lands on: its counts and most urgent clocks are the role's (ADR 64).
+        Page("home: practitioner", ("home",), "practitioner", 1, f"{H2}Your roles</h2>"),
+        Page("home: team leader", ("home",), "team_leader", 0.5, f"{H2}Your roles</h2>"),
+        Page("home: manager", ("home",), "manager", 0.5, f"{H2}Your roles</h2>"),
         # The board's and the dashboard's drill-down pages (ADR 0041, 0050).
         Page("board list: timescales", ("oversight:team_board_list",), "team_leader", 0.5,
              f"{H1}Timescales needing attention</h1>", query="list=timescales"),

@@ -36,6 +36,9 @@ PAGES = (
     "search: name",
     "search: date of birth",
     "search: postcode",
+    "home: practitioner",
+    "home: team leader",
+    "home: manager",
 )
 
 
