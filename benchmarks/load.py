@@ -60,8 +60,8 @@ SERVER_ENV = {
     "AXES_ENABLED": "false",
     "LOG_LEVEL": "WARNING",
 }
-# Targets from issue 17 (milliseconds unless said): "every key page, one request at a time: p50 <= 3x
-# /healthz, and <= 15 queries"; "20 concurrent users: every page p95 < 250 ms" (search included).
+# Targets (milliseconds unless said): every key page one request at a time p50 <= 3x /healthz and
+# <= 15 queries; 20 concurrent users: every page p95 < 250 ms (search included).
 TARGET_P95 = 250
 TARGET_SEARCH_P95 = 250
 TARGET_QUERIES = 15
