@@ -387,10 +387,7 @@ class BoardTimescales:
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
-            found = self[index : index + 1]
-            if not found:
-                raise IndexError(index)
-            return found[0]
+            return _item_by_slice(self, index)
         start, stop, _ = index.indices(len(self))
         branches = []
         offset = 0
@@ -1037,12 +1034,17 @@ class BoardCaseRows(CountedRows):
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
-            found = self[index : index + 1]
-            if not found:
-                raise IndexError(index)
-            return found[0]
+            return _item_by_slice(self, index)
         page = self.rows.filter(_pk_in_array(self.rows.values("pk")[index]))
         return list(_in_reach(self.user, page).select_related("family", "lead_professional"))
+
+
+def _item_by_slice(rows, index: int):
+    """`rows[index]` for a sequence that reads its rows a slice at a time (one query for one row)."""
+    found = rows[index : index + 1]
+    if not found:
+        raise IndexError(index)
+    return found[0]
 
 
 def _pk_in_array(ids: QuerySet) -> Func:
@@ -1202,10 +1204,7 @@ class ServiceBreaches:
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
-            found = self[index : index + 1]
-            if not found:
-                raise IndexError(index)
-            return found[0]
+            return _item_by_slice(self, index)
         start, stop, _ = index.indices(len(self))
         if start >= stop:
             return []
