@@ -40,6 +40,7 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
 LOGS = DATA / "logs"
+PYCACHE = DATA / "pycache"  # compiled bytecode of the test run's Python processes (ADR 0066)
 VENV = ROOT / ".venv"
 PY = sys.executable
 DB_NAME = "earlyhelp"
@@ -467,6 +468,7 @@ def cmd_run() -> int:
 def cmd_test(args: list[str]) -> int:
     with stack(redis_name="redis-test", persist_redis=False) as (env, _databases):
         env["EARLYHELP_TESTING"] = "true"
+        env = with_bytecode_cache(env)
         ruff = shutil.which("ruff", path=str(Path(PY).parent)) or "ruff"
         say("lint: ruff check")
         code = _run([ruff, "check", "."], env)
@@ -492,6 +494,20 @@ def cmd_test(args: list[str]) -> int:
         say(f"tests: pytest on {workers} worker(s)" if workers > 1 else "tests: pytest")
         parallel = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
         return _run([PY, "-m", "pytest", *parallel, *args], env)
+
+
+def with_bytecode_cache(env: dict) -> dict:
+    """The environment with Python's compiled bytecode kept, under .data/pycache (ADR 0066).
+
+    An environment that sets PYTHONDONTWRITEBYTECODE (container images often do; CI's does) makes every Python
+    process compile each module it imports from source: about 8 CPU-seconds for Django and the project
+    at each start, and a test run starts dozens (pytest, its workers, `manage.py` in subprocess tests,
+    the benchmark's server). Kept outside the source tree and the virtualenv, so neither is written to;
+    Python recompiles a module whose source changed. A PYTHONPYCACHEPREFIX already set is kept.
+    """
+    env = {name: value for name, value in env.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    env.setdefault("PYTHONPYCACHEPREFIX", str(PYCACHE))
+    return env
 
 
 def _test_workers(args: list[str]) -> int:

@@ -104,15 +104,24 @@ def pytest_sessionfinish(session):
 # number of tests (xdist's own heuristic), so that no long file starts last and keeps one worker busy after
 # the other has finished.
 RUN_FIRST = [
-    "tests/security/test_permission_matrix.py",  # with RUN_TOGETHER's files: the crawl, then the POST matrix
-    "tests/browser/test_episode_journeys.py",
-    "tests/performance/test_benchmark_smoke.py",
-    "tests/earlyhelp/test_foundation.py",
-    "tests/performance/test_generator_equals_engine.py",
-    "tests/security/test_hostile_input.py",
-    "tests/security/test_markup_injection.py",
-    "tests/partners/test_portal_browser.py",
-    "tests/security/test_scope_access_log.py",
+    # Summed junit seconds of the last whole-suite --durations run (session 7, load 5 to 14, BENCHMARKS.md),
+    # the largest first; the idle figure is about a sixth. The longest-processing-time-first order leaves
+    # the two workers' last files short, so they finish together (ADR 0066).
+    "tests/security/test_permission_matrix.py",  # with RUN_TOGETHER's files (crawl, links, POST matrix): ~880
+    "tests/browser/test_episode_journeys.py",  # 549
+    "tests/deadlines/test_reachability.py",  # 469
+    "tests/workflows/test_views.py",  # 372
+    "tests/performance/test_generator_equals_engine.py",  # 305
+    "tests/partners/test_portal_browser.py",  # 291
+    "tests/security/test_hostile_input.py",  # 286
+    "tests/security/test_markup_injection.py",  # 279
+    "tests/performance/test_generator_plausible.py",  # 275
+    "tests/performance/test_benchmark_smoke.py",  # 495 before ADR 0065 took ~60 idle CPU-s of collectstatic out
+    "tests/workflows/test_front_door.py",  # 252
+    "tests/earlyhelp/test_foundation.py",  # 264 before ADR 0065's pool waits and this ADR's bytecode cache
+    "tests/security/test_scope_access_log.py",  # 167
+    "tests/workflows/test_services.py",  # 162
+    # Not in that run's 15 largest; one or two slow tests each (browser journeys, subprocesses).
     "tests/browser/test_transfer_journey.py",
     "tests/browser/test_sign_in_journey.py",
     "tests/browser/test_single_sign_on_browser.py",
