@@ -9,6 +9,10 @@ gains a rule the table does not drive.
 
 All shipped rulebooks are loaded; each rule's journey runs in a service that follows the rule's
 procedure (ADR 0019), the shared step-up rules alongside.
+
+The service, its teams and the users of every role are made once for the module and rolled back
+after it (tests/module_data.py, ADR 0070); each journey runs in its own savepoint with its own
+copies of them, its family and everything it does made afresh, as before.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from deadlines import procedures
 from deadlines.models import Deadline
 from deadlines.rulebook import available_rulebooks, load_rulebooks
 from oversight import services as oversight
-from tests.factories import family_with_children
+from tests.conftest import make_users
+from tests.factories import ServiceFactory, TeamFactory, family_with_children
+from tests.module_data import fresh, made_once
 from tests.workflows.helpers import full_assessment, write_plan
 from workflows import episode_services as es
 from workflows import services
@@ -37,6 +43,35 @@ pytestmark = pytest.mark.django_db
 
 START = london(2026, 11, 23, 9, 0, 0)  # a Monday
 BOOKS = {book.slug: book for book in load_rulebooks(available_rulebooks())}
+
+
+@pytest.fixture(scope="module")
+def module_people(django_db_setup, django_db_blocker):
+    """The `users` and `team` fixtures' records (tests/conftest.py), made once for the module."""
+
+    def make():
+        service = ServiceFactory(name="Early Help")
+        team = TeamFactory(name="Northfield Family Hub", service=service)
+        front_door_team = TeamFactory(name="Front Door", service=service, kind="front_door")
+        return team, make_users(team, front_door_team, service)
+
+    with made_once(django_db_blocker, make) as people:
+        yield people
+
+
+@pytest.fixture
+def people(module_people, db):
+    return fresh(module_people)
+
+
+@pytest.fixture
+def team(people):
+    return people[0]
+
+
+@pytest.fixture
+def users(people):
+    return people[1]
 
 
 class Journey:

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from tests.bytecode import cached_bytecode
 from tests.conftest import PASSWORD, ROOT
 
 
@@ -24,8 +25,14 @@ def run_manage(*args: str, **env_overrides: str) -> subprocess.CompletedProcess:
     env.update({k: v for k, v in env_overrides.items() if v is not None})
     for name in [k for k, v in env_overrides.items() if v is None]:
         env.pop(name, None)
+    # Each command reads its bytecode from .data/pycache rather than compiling Django again (ADR 0070).
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=cached_bytecode(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -6,6 +6,8 @@ time and under load; the Annex A export is started with the form's real fields a
 
 Static files are collected with the manifest but without whitenoise's compressed copies
 (tests/performance/manifest_static_settings.py, ADR 0065): the server reads the same manifest.
+The processes it starts (collectstatic, gunicorn and its workers, locust, the Celery worker) keep
+their bytecode in `.data/pycache` (tests/bytecode.py, ADR 0070) rather than compile every module.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.db import connections
 
 from benchmarks import load
 from deadlines.models import Deadline
+from tests.bytecode import PYCACHE, use_cached_bytecode
 from tests.conftest import ROOT
 from tooling.generator import generate
 
@@ -42,6 +45,7 @@ def test_load_benchmark_short_mode(tmp_path, capsys, monkeypatch):
     from django.conf import settings
 
     monkeypatch.setattr(load, "collectstatic", collectstatic_without_compressing)
+    use_cached_bytecode(monkeypatch)
     generate(families=30, seed=3, today=date.today(), stream=io.StringIO())  # noqa: DTZ011 - "now" for the pages
 
     result = load.main(["--short", "--out", str(tmp_path), "--generate-report", str(tmp_path / "none.json")])
@@ -79,4 +83,6 @@ def test_load_benchmark_short_mode(tmp_path, capsys, monkeypatch):
     # The server's pages named their static files through the manifest it was given.
     manifest = json.loads((settings.STATIC_ROOT / "staticfiles.json").read_text())["paths"]
     assert any(name.endswith("govuk-frontend.min.css") for name in manifest)
+    # The server's processes kept their bytecode where they were told (Django's own, at least).
+    assert next(PYCACHE.rglob("django/core/handlers/wsgi.*.pyc"), None)
     connections.close_all()
