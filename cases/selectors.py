@@ -111,17 +111,30 @@ def visible_family_ids(user) -> QuerySet:
     return FamilyReach.objects.filter(reach).values("family_id")
 
 
+class ProbedExists(Exists):
+    """A correlated EXISTS that PostgreSQL evaluates once per outer row, as written: `OFFSET 0` keeps the
+    planner from turning it into a semi-join (or a hashed subplan) over every row of the subquery.
+
+    Without it the plan is the planner's guess: a practitioner with 48 cases has them probed, one with
+    300 gets a hash of every reach row of the team (thousands of families; hundreds of thousands for a
+    service), which is what makes some users' pages slow and not others' (ADR 0069)."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
 def family_visible_exists(user, family: str = "family_id") -> Exists | None:
     """Whether the family of the outer row (`OuterRef(family)`) is visible to the user, as a correlated
     EXISTS over the reach rows, or None when the user can see no family.
 
-    For a bounded set of rows (a page) PostgreSQL probes the reach indexes once per row;
-    `family_id__in=visible_family_ids(user)` instead reads every reach row of the user's scope into a
-    hash first, which is right for a whole list and costly for a page of a large one (ADR 0050)."""
+    For a bounded set of rows (a page) PostgreSQL probes the reach indexes once per row, always: the
+    EXISTS is fenced (`ProbedExists`) so that a large set of rows, or statistics that misjudge it, cannot
+    turn it into a hash of the user's whole scope. `family_id__in=visible_family_ids(user)` reads every
+    reach row of the user's scope into a hash first, which is right for a whole list and costly for a
+    page of a large one (ADR 0050, 0069)."""
     reach = _reach(user)
     if reach is None:
         return None
-    return Exists(FamilyReach.objects.filter(reach, family_id=OuterRef(family)))
+    return ProbedExists(FamilyReach.objects.filter(reach, family_id=OuterRef(family)))
 
 
 def families_visible_to(user) -> QuerySet[Family]:
