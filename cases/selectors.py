@@ -8,6 +8,7 @@ the queryset, so the view answers 404 and never says whose record it was.
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connections, router
@@ -102,6 +103,71 @@ def _reach(user) -> Q | None:
     return scope
 
 
+@dataclass(frozen=True)
+class _ScopeStandIn:
+    """What `_reach` reads of a user, with stand-in values: a query scoped to a user of this role set
+    can be compiled once for every user of the same shape (`scoped_instances`)."""
+
+    pk: int | None
+    team_id: int | None
+    service_id_in_scope: int | None
+    role_names: frozenset[str]
+    is_authenticated: bool = True
+    is_active: bool = True
+
+
+def _scope_values(user) -> tuple[tuple, tuple[str, ...]]:
+    """The shape of the user's reach (their role set, whether they have a team and a service) and the
+    names of the user's values that reach its SQL for that shape."""
+    names = user.role_names
+    used = []
+    if names & (FRONT_DOOR | TEAM_ROLES):
+        used.append("pk")
+    if names & TEAM_ROLES and user.team_id:
+        used.append("team_id")
+    if names & SERVICE_ROLES and user.service_id_in_scope:
+        used.append("service_id_in_scope")
+    return (names, tuple(used)), tuple(used)
+
+
+# Stand-ins for a user's id, team and service, and two for each value a scoped read takes: numbers no
+# row has, that appear nowhere in the SQL text (kit.compiled_sql).
+_USER_STAND_INS = {
+    "pk": (-7_105_993_481, -7_105_993_482),
+    "team_id": (-7_105_993_483, -7_105_993_484),
+    "service_id_in_scope": (-7_105_993_485, -7_105_993_486),
+}
+
+
+def scoped_instances(key, build, user, values: tuple, stand_ins: tuple[tuple, tuple]) -> list:
+    """`list(build(user, *values))`, its SQL compiled once per process for each shape of scope (ADR 0069):
+    the scope's SQL depends on the user's role set and on whether they have a team and a service, and
+    otherwise only on their id, team and service, which are put in as parameters like `values`. A user
+    with no scope, or a build whose SQL depends on anything else, is read with the ORM as before
+    (`compiled_instances` refuses what it cannot share)."""
+    if _reach(user) is None:
+        return list(build(user, *values))
+    shape, used = _scope_values(user)
+    n = len(used)
+
+    def with_stand_in(*args):
+        fields = dict(zip(used, args[:n], strict=True))
+        stand_in = _ScopeStandIn(
+            pk=fields.get("pk"),
+            team_id=fields.get("team_id"),
+            service_id_in_scope=fields.get("service_id_in_scope"),
+            role_names=user.role_names,
+        )
+        return build(stand_in, *args[n:])
+
+    first = tuple(_USER_STAND_INS[name][0] for name in used) + tuple(stand_ins[0])
+    second = tuple(_USER_STAND_INS[name][1] for name in used) + tuple(stand_ins[1])
+    own = tuple(getattr(user, name) for name in used)
+    return compiled_instances(
+        ("scoped", key, shape), with_stand_in, (first, second), own + tuple(values), using=router.db_for_read(Family)
+    )
+
+
 def visible_family_ids(user) -> QuerySet:
     """The ids of the families a user may see, as a subquery (`family_id__in=`) that reads only the
     reach rows' indexes, never a family, contact or episode row."""
@@ -111,17 +177,30 @@ def visible_family_ids(user) -> QuerySet:
     return FamilyReach.objects.filter(reach).values("family_id")
 
 
+class ProbedExists(Exists):
+    """A correlated EXISTS that PostgreSQL evaluates once per outer row, as written: `OFFSET 0` keeps the
+    planner from turning it into a semi-join (or a hashed subplan) over every row of the subquery.
+
+    Without it the plan is the planner's guess: a practitioner with 48 cases has them probed, one with
+    300 gets a hash of every reach row of the team (thousands of families; hundreds of thousands for a
+    service), which is what makes some users' pages slow and not others' (ADR 0069)."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
 def family_visible_exists(user, family: str = "family_id") -> Exists | None:
     """Whether the family of the outer row (`OuterRef(family)`) is visible to the user, as a correlated
     EXISTS over the reach rows, or None when the user can see no family.
 
-    For a bounded set of rows (a page) PostgreSQL probes the reach indexes once per row;
-    `family_id__in=visible_family_ids(user)` instead reads every reach row of the user's scope into a
-    hash first, which is right for a whole list and costly for a page of a large one (ADR 0050)."""
+    For a bounded set of rows (a page) PostgreSQL probes the reach indexes once per row, always: the
+    EXISTS is fenced (`ProbedExists`) so that a large set of rows, or statistics that misjudge it, cannot
+    turn it into a hash of the user's whole scope. `family_id__in=visible_family_ids(user)` reads every
+    reach row of the user's scope into a hash first, which is right for a whole list and costly for a
+    page of a large one (ADR 0050, 0069)."""
     reach = _reach(user)
     if reach is None:
         return None
-    return Exists(FamilyReach.objects.filter(reach, family_id=OuterRef(family)))
+    return ProbedExists(FamilyReach.objects.filter(reach, family_id=OuterRef(family)))
 
 
 def families_visible_to(user) -> QuerySet[Family]:
