@@ -53,13 +53,13 @@ TIMELY_UPSERT = f"""
          ORDER BY 1, 2, 3
         ON CONFLICT ON CONSTRAINT service_timeliness_key DO UPDATE SET {ADDS}"""  # noqa: S608 (constants only)
 
-NEG = ", ".join(f"-{m}" for m in MEASURES)
+NEG = ", ".join(f"-{m} AS {m}" for m in MEASURES)
 FORWARD = "\n".join(
     [
         _function(
             "deadlines_service_open",
             "SELECT team_id, rule_id, status, day, n FROM new_rows",
-            "SELECT team_id, rule_id, status, day, -n FROM old_rows",
+            "SELECT team_id, rule_id, status, day, -n AS n FROM old_rows",
             OPEN_UPSERT,
         ),
         _triggers("deadlines_service_open", "deadlines_openclockcount"),

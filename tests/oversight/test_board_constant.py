@@ -204,7 +204,7 @@ def test_reconcile_finds_and_repairs_caseload_drift(users, team, coach2, capsys)
     Caseload.objects.filter(lead_professional_id=coach2.pk).delete()
     Caseload.objects.create(lead_professional_id=users["teamlead"].pk, open_cases=2)
     found = board_fields.reconcile(repair=False)
-    assert sorted(line for line in found.drift if line.startswith("caseload")) == sorted(
+    assert sorted(line for line in found.drift if line.startswith("caseload of")) == sorted(
         [
             f"caseload of user {coach.pk}: stored 7, recounted 1",
             f"caseload of user {coach2.pk}: stored None, recounted 1",
