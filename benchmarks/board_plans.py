@@ -189,6 +189,18 @@ def main(argv=None) -> dict:
         help="for a shared dataset migrated before cases.0022: the caseload rows (ADR 62) as a TEMP table of "
         "this session, filled from a recount (nothing is written to the dataset; one connection is kept open)",
     )
+    parser.add_argument(
+        "--overlay-service-counts",
+        action="store_true",
+        help="for a shared dataset migrated before deadlines.0013: each service's clock summary rows (ADR 68) "
+        "as TEMP tables of this session, summed from the teams' rows (nothing is written to the dataset)",
+    )
+    parser.add_argument(
+        "--overlay-caseload-bands",
+        action="store_true",
+        help="for a shared dataset migrated before cases.0023: the practitioners per band of caseload (ADR 68) "
+        "as a TEMP table of this session, worked out from the users and caseload rows (nothing is written)",
+    )
     args = parser.parse_args(argv)
     setup()
     from django.db import connection
@@ -203,6 +215,46 @@ def main(argv=None) -> dict:
             )
             cursor.execute(f"INSERT INTO cases_caseload {RECOUNT_SQL}")  # noqa: S608 (a constant)
             cursor.execute("ANALYZE cases_caseload")
+
+    if args.overlay_service_counts:
+        from deadlines.counts import SERVICE_OPEN_SUM, SERVICE_TIMELY_SUM, TIMELINESS_MEASURES
+
+        connection.settings_dict["CONN_MAX_AGE"] = None  # one connection: the TEMP tables live in it
+        measures = ", ".join(f"{m} int NOT NULL" for m in TIMELINESS_MEASURES)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE deadlines_serviceclockcount (id bigserial PRIMARY KEY, service_id int NOT NULL, "
+                "rule_id varchar(20) NOT NULL, status varchar(10) NOT NULL, day date, n int NOT NULL, "
+                "CONSTRAINT service_clock_count_key UNIQUE NULLS NOT DISTINCT (service_id, rule_id, status, day))"
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE deadlines_servicetimeliness (id bigserial PRIMARY KEY, service_id int NOT NULL, "
+                f"rule_id varchar(20) NOT NULL, month date NOT NULL, {measures}, "
+                "CONSTRAINT service_timeliness_key UNIQUE (service_id, rule_id, month))"
+            )
+            cursor.execute(
+                f"INSERT INTO deadlines_serviceclockcount (service_id, rule_id, status, day, n) {SERVICE_OPEN_SUM}"  # noqa: S608
+            )
+            columns = ", ".join(TIMELINESS_MEASURES)
+            cursor.execute(
+                f"INSERT INTO deadlines_servicetimeliness (service_id, rule_id, month, {columns}) {SERVICE_TIMELY_SUM}"  # noqa: S608
+            )
+            cursor.execute("ANALYZE deadlines_serviceclockcount; ANALYZE deadlines_servicetimeliness")
+
+    if args.overlay_caseload_bands:
+        from cases.caseload import BAND_COUNTS_SQL
+
+        connection.settings_dict["CONN_MAX_AGE"] = None  # one connection: the TEMP table lives in it
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMP TABLE cases_caseloadband (id bigserial PRIMARY KEY, service_id int NOT NULL, "
+                "team_id int NOT NULL, band varchar(10) NOT NULL, practitioners int NOT NULL, "
+                "CONSTRAINT caseload_band_key UNIQUE (service_id, team_id, band))"
+            )
+            cursor.execute(
+                f"INSERT INTO cases_caseloadband (service_id, team_id, band, practitioners) {BAND_COUNTS_SQL}"  # noqa: S608
+            )
+            cursor.execute("ANALYZE cases_caseloadband")
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM cases_family")

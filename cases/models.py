@@ -110,9 +110,38 @@ class Caseload(models.Model):
 
     lead_professional_id = models.BigIntegerField(primary_key=True)
     open_cases = models.IntegerField(default=0)
+    # Where this user counts in `CaseloadBand` (ADR 68), kept by the same triggers: the band of
+    # caseload against capacity ("" for a user who is not an active practitioner of a team; null
+    # until first worked out), and the team and service counted in.
+    band = models.CharField(max_length=10, null=True, blank=True)
+    band_team_id = models.IntegerField(null=True, blank=True)
+    band_service_id = models.IntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"user {self.lead_professional_id}: {self.open_cases} open cases"
+
+
+class CaseloadBand(models.Model):
+    """How many active practitioners of a team (team 0: of the whole service) sit in one band of
+    caseload against capacity (`oversight.selectors.CASELOAD_BANDS`), kept by triggers (ADR 68,
+    `cases.caseload`): on `cases_caseload` when an open-case count moves, on `accounts_user` when a
+    team, capacity, working pattern, activity or partner organisation changes, and on
+    `accounts_user_groups` when the practitioner role is given or taken. The caseloads page reads
+    five rows for its distribution instead of every practitioner. Derived, never edited; the
+    reconcile proves and repairs it (`cases.caseload.reconcile`)."""
+
+    service_id = models.IntegerField()
+    team_id = models.IntegerField()
+    band = models.CharField(max_length=10)
+    practitioners = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service_id", "team_id", "band"], name="caseload_band_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"service {self.service_id} team {self.team_id} {self.band}: {self.practitioners}"
 
 
 # What a search by name reads of each match (cases.selectors.search_people), carried by its indexes.

@@ -43,7 +43,16 @@ from django.db.models import Case, Count, DateField, F, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Least, TruncDate, TruncMonth
 from django.utils import timezone
 
-from deadlines.models import DUE_SOON, ClockCountsState, ClockTimeliness, Deadline, OpenClockCount, Status
+from deadlines.models import (
+    DUE_SOON,
+    ClockCountsState,
+    ClockTimeliness,
+    Deadline,
+    OpenClockCount,
+    ServiceClockCount,
+    ServiceTimeliness,
+    Status,
+)
 from kit.time import LONDON
 
 logger = logging.getLogger(__name__)
@@ -434,6 +443,7 @@ def open_totals(
     keep: Callable[[tuple], bool] | None = None,
     annotate: dict | None = None,
     annotated: Callable[[tuple], dict] | None = None,
+    service_id: int | None = None,
 ) -> list[dict[tuple, int]]:
     """`open_counts` summed by each of the groupings `by` (columns of (team_id, assignee_id, rule_id,
     status, day)): the summary rows summed in SQL, so a few rows per grouping whatever the number of
@@ -441,8 +451,13 @@ def open_totals(
     limit) summed the same way in Python. The same figures as summing `open_counts(...)` by hand, for
     the same `where`, `clock_where` and `keep` (which must keep every row `where` reads); a group
     that sums to nothing is left out. A grouping may name a column of `annotate` (an expression on
-    the rows, e.g. the board's bucket), which `annotated(key)` says of a clock's key in Python."""
-    queryset = OpenClockCount.objects.filter(n__gt=0).annotate(**(annotate or {})).filter(where or Q())
+    the rows, e.g. the board's bucket), which `annotated(key)` says of a clock's key in Python.
+
+    With `service_id`, the service's rows (`ServiceClockCount`, every team of the service summed by a
+    trigger, ADR 68) are read instead of the teams' rows: `by` and `where` name only rule_id, status
+    and day, and `clock_where` must be the service's teams (the correction is keyed by team)."""
+    rows = OpenClockCount.objects if service_id is None else ServiceClockCount.objects.filter(service_id=service_id)
+    queryset = rows.filter(n__gt=0).annotate(**(annotate or {})).filter(where or Q())
     found, as_of = _grouped(queryset, by, ("n",))
     out: list[Counter] = [Counter({row[:-1]: row[-1] for row in rows}) for rows in found]
     for key, n in _movement(as_of, now, where=clock_where).open.items():
@@ -463,12 +478,15 @@ def timeliness_totals(
     where: Q | None = None,
     clock_where: Q | None = None,
     keep: Callable[[tuple], bool] | None = None,
+    service_id: int | None = None,
 ) -> list[dict[tuple, dict]]:
     """`timeliness_counts` summed by each of the groupings `by` (columns of (team_id, rule_id,
     month)), in SQL, with the correction to `now` summed the same way (`keep`: which (team, rule,
-    month) keys of the correction count). A group that sums to nothing is left out."""
+    month) keys of the correction count). A group that sums to nothing is left out. With `service_id`,
+    the service's rows (`ServiceTimeliness`, ADR 68): `by` and `where` name only rule_id and month."""
     nothing = Q(**dict.fromkeys(TIMELINESS_MEASURES, 0))
-    queryset = ClockTimeliness.objects.filter(where or Q()).exclude(nothing)
+    rows = ClockTimeliness.objects if service_id is None else ServiceTimeliness.objects.filter(service_id=service_id)
+    queryset = rows.filter(where or Q()).exclude(nothing)
     found, as_of = _grouped(queryset, by, TIMELINESS_MEASURES)
     size = len(TIMELINESS_MEASURES)
     out: list[dict] = [{row[:-size]: list(row[-size:]) for row in rows} for rows in found]
@@ -561,7 +579,9 @@ class Reconciled:
         return not self.drift
 
 
-def counts_reconcile(*, now: datetime, repair: bool = True, rebuilding: bool = False) -> Reconciled:
+def counts_reconcile(
+    *, now: datetime, repair: bool = True, services: bool = True, rebuilding: bool = False
+) -> Reconciled:
     """Recount every clock at `now`, prove the summary rows equal the recount, repair and log any drift.
 
     `rebuilding` is for a summary that is expected to be empty or stale (after a bulk load): the rows
@@ -596,9 +616,14 @@ def counts_reconcile(*, now: datetime, repair: bool = True, rebuilding: bool = F
             want, have = want_time.get(key, zero_time), have_time.get(key, zero_time)
             if want != have:
                 drift.append(f"timeliness {key}: summary {have}, recount {want}")
+        if repair and drift:
+            _replace(want_open, want_time)
+        # The services' rows against the teams' rows as they now are (repaired above if they drifted).
+        service_drift = service_rows_drift() if services else []
+        drift += service_drift
         if repair:
-            if drift:
-                _replace(want_open, want_time)
+            if service_drift:
+                service_rows_rewrite()
             # A rebuild's differences are the load it follows, not drift: its rows now equal the recount.
             last_drift = 0 if rebuilding else len(drift)
             ClockCountsState.objects.filter(pk=1).update(reconciled_at=now, last_drift=last_drift)
@@ -636,11 +661,76 @@ def _replace(want_open: dict, want_time: dict) -> None:
     )
 
 
-def counts_rebuild(*, now: datetime) -> Reconciled:
-    """Build the summary rows from the clocks (after a bulk load that bypassed the ORM: the generator).
+# --- The services' rows (ADR 68): the teams' rows summed by the service of each team -------------
 
-    What it replaces is not drift: it logs one line, however many rows it wrote."""
-    return counts_reconcile(now=now, rebuilding=True)
+SERVICE_OPEN_SUM = """
+SELECT t.service_id, x.rule_id, x.status, x.day, sum(x.n) AS n
+  FROM deadlines_openclockcount x JOIN accounts_team t ON t.id = x.team_id
+ GROUP BY 1, 2, 3, 4 HAVING sum(x.n) <> 0
+"""
+_SUMS = ", ".join(f"sum(x.{m}) AS {m}" for m in TIMELINESS_MEASURES)
+_ANY = " OR ".join(f"sum(x.{m}) <> 0" for m in TIMELINESS_MEASURES)
+SERVICE_TIMELY_SUM = f"""
+SELECT t.service_id, x.rule_id, x.month, {_SUMS}
+  FROM deadlines_clocktimeliness x JOIN accounts_team t ON t.id = x.team_id
+ GROUP BY 1, 2, 3 HAVING {_ANY}
+"""  # noqa: S608 (constants only)
+_NO_DAY = "DATE '0001-01-01'"
+_SERVICE_OPEN_DRIFT = f"""
+SELECT COALESCE(s.service_id, r.service_id), COALESCE(s.rule_id, r.rule_id), COALESCE(s.status, r.status),
+       COALESCE(s.day, r.day), COALESCE(s.n, 0), COALESCE(r.n, 0)
+  FROM deadlines_serviceclockcount s
+  FULL JOIN ({SERVICE_OPEN_SUM}) r
+    ON r.service_id = s.service_id AND r.rule_id = s.rule_id AND r.status = s.status
+   AND COALESCE(r.day, {_NO_DAY}) = COALESCE(s.day, {_NO_DAY})
+ WHERE COALESCE(s.n, 0) <> COALESCE(r.n, 0)
+ ORDER BY 1, 2, 3, 4
+"""  # noqa: S608
+_VECTOR = ", ".join(f"COALESCE(s.{m}, 0)::bigint" for m in TIMELINESS_MEASURES)
+_WANT = ", ".join(f"COALESCE(r.{m}, 0)::bigint" for m in TIMELINESS_MEASURES)
+_SERVICE_TIMELY_DRIFT = f"""
+SELECT COALESCE(s.service_id, r.service_id), COALESCE(s.rule_id, r.rule_id), COALESCE(s.month, r.month),
+       ARRAY[{_VECTOR}], ARRAY[{_WANT}]
+  FROM deadlines_servicetimeliness s
+  FULL JOIN ({SERVICE_TIMELY_SUM}) r ON r.service_id = s.service_id AND r.rule_id = s.rule_id AND r.month = s.month
+ WHERE ARRAY[{_VECTOR}] <> ARRAY[{_WANT}]
+ ORDER BY 1, 2, 3
+"""  # noqa: S608
+
+
+def service_rows_drift() -> list[str]:
+    """Every service row that differs from the sum of its teams' rows (one query per table)."""
+    out = []
+    with connection.cursor() as cursor:
+        cursor.execute(_SERVICE_OPEN_DRIFT)
+        for service, rule, status, day, have, want in cursor.fetchall():
+            out.append(f"service open clocks {(service, rule, status, day)}: summary {have}, teams {want}")
+        cursor.execute(_SERVICE_TIMELY_DRIFT)
+        for service, rule, month, have, want in cursor.fetchall():
+            out.append(f"service timeliness {(service, rule, month)}: summary {tuple(have)}, teams {tuple(want)}")
+    return out
+
+
+def service_rows_rewrite() -> None:
+    """The service rows rewritten from the teams' rows (the caller holds the state row FOR UPDATE, so
+    no writer moves a team row meanwhile)."""
+    columns = ", ".join(TIMELINESS_MEASURES)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM deadlines_serviceclockcount")
+        cursor.execute(
+            f"INSERT INTO deadlines_serviceclockcount (service_id, rule_id, status, day, n) {SERVICE_OPEN_SUM}"
+        )  # noqa: S608
+        cursor.execute("DELETE FROM deadlines_servicetimeliness")
+        cursor.execute(
+            f"INSERT INTO deadlines_servicetimeliness (service_id, rule_id, month, {columns}) {SERVICE_TIMELY_SUM}"  # noqa: S608
+        )
+
+
+def counts_rebuild(*, now: datetime, services: bool = True) -> Reconciled:
+    """Build the summary rows from the clocks (after a bulk load that bypassed the ORM: the generator).
+    `services=False`: not the services' rows (a migration older than the table). What it replaces is
+    not drift: it logs one line, however many rows it wrote."""
+    return counts_reconcile(now=now, services=services, rebuilding=True)
 
 
 def _deadline_deleting(sender, instance: Deadline, **kwargs) -> None:

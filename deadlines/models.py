@@ -517,6 +517,57 @@ class ClockTimeliness(models.Model):
         return f"{self.rule_id} {self.month:%Y-%m} team {self.team_id}: {self.run}"
 
 
+class ServiceClockCount(models.Model):
+    """`OpenClockCount` summed over the teams of one service: open clocks per service, rule, status and
+    day (ADR 68). Kept by statement triggers on `deadlines_openclockcount` (migration
+    `deadlines.0013_service_counts`) in the writer's transaction, so the dashboard's headline reads
+    O(rules x statuses x days) rows whatever the number of teams. Rows of team 0 (no team) count in
+    no service."""
+
+    service_id = models.IntegerField()
+    rule_id = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    day = models.DateField(null=True)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_id", "status", "day", "rule_id"],
+                name="service_clock_count_key",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.status} service {self.service_id}: {self.n}"
+
+
+class ServiceTimeliness(models.Model):
+    """`ClockTimeliness` summed over the teams of one service, per rule and month (ADR 68), kept by
+    statement triggers on `deadlines_clocktimeliness`."""
+
+    service_id = models.IntegerField()
+    rule_id = models.CharField(max_length=20)
+    month = models.DateField()
+    run = models.IntegerField(default=0)
+    with_expected = models.IntegerField(default=0)
+    with_maximum = models.IntegerField(default=0)
+    stopped = models.IntegerField(default=0)
+    met_expected = models.IntegerField(default=0)
+    missed_expected = models.IntegerField(default=0)
+    met_maximum = models.IntegerField(default=0)
+    missed_maximum = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service_id", "month", "rule_id"], name="service_timeliness_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.month:%Y-%m} service {self.service_id}: {self.run}"
+
+
 class ClockCountsState(models.Model):
     """One row: the instant the summary rows' statuses are as of (moved on by the alert job)."""
 

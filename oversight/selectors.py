@@ -52,6 +52,7 @@ from cases.models import (
     Assessment,
     AssessmentNeed,
     Caseload,
+    CaseloadBand,
     CaseNote,
     ClosureReason,
     ClosureRequest,
@@ -659,11 +660,16 @@ def breach_summaries(
     teams: list[Team] | None = None,
     team_id: int | None = None,
     rule_id: str = "",
+    service_rows: bool = False,
 ) -> dict[str, dict]:
     """Open breaches of the service by team and by rule with how many are not yet acknowledged, for
     those breached in `period` ("period") and whenever breached ("whenever"): the figures of
     `_breach_counts`, from the summary rows (one read) plus one count of acknowledgements (a
-    manager's act, so few). `teams`: the service's teams, if the caller has them."""
+    manager's act, so few). `teams`: the service's teams, if the caller has them.
+
+    With `service_rows` (the caller's `teams` are every team of the service) and no team chosen, the
+    totals and "by rule" are read from the service's rows (ADR 68: O(rules x days) rows whatever the
+    number of teams) and "by team" is empty: a page of teams asks for its teams (`teams`)."""
     from deadlines.counts import BREACH_DAY, open_totals
 
     empty = {"by_team": [], "by_rule": [], "breached": 0, "unacknowledged": 0}
@@ -689,14 +695,30 @@ def breach_summaries(
             return False
         return key[3] == Status.BREACHED or (key[3] == BREACH_DAY and in_period(key[4]))
 
-    # Summed in SQL by team and by rule (a few rows each), with the correction to `now` on top.
-    team_counts, rule_counts = open_totals(
-        now=now,
-        by=(("team_id", "status"), ("rule_id", "status")),
-        where=where,
-        clock_where=Q(team_id__in=list(names)),
-        keep=keep,
-    )
+    service_id = service_id_of(user)
+    # A manager's whole service (the pages that pass `service_rows` are managers' only).
+    whole_service = service_rows and not team_id and user.has_role(roles.MANAGER)
+    if whole_service:
+        # The service's rows by rule, none of the teams'.
+        service_where = (Q(status=Status.BREACHED) | by_day) & (Q(rule_id=rule_id) if rule_id else Q())
+        (rule_counts,) = open_totals(
+            now=now,
+            by=(("rule_id", "status"),),
+            where=service_where,
+            clock_where=Q(team_id__in=list(names)),
+            keep=keep,
+            service_id=service_id,
+        )
+        team_counts = {}
+    else:
+        # Summed in SQL by team and by rule (a few rows each), with the correction to `now` on top.
+        team_counts, rule_counts = open_totals(
+            now=now,
+            by=(("team_id", "status"), ("rule_id", "status")),
+            where=where,
+            clock_where=Q(team_id__in=list(names)),
+            keep=keep,
+        )
     acked = Deadline.objects.breached(now).filter(team_id__in=list(names), acknowledgements__isnull=False)
     if rule_id:
         acked = acked.filter(rule_id=rule_id)
@@ -719,7 +741,7 @@ def breach_summaries(
             for row in (by_team.get(team), by_rule.get(rule)):
                 if row is not None:
                     row["unacknowledged"] = max(0, row["unacknowledged"] - n)
-        team_rows = sorted(
+        shown_rows = sorted(
             ({"team_id": t, "team__name": names.get(t, ""), **row} for t, row in by_team.items()),
             key=lambda r: (r["team__name"], r["team_id"]),
         )
@@ -727,11 +749,13 @@ def breach_summaries(
             ({"rule_id": r, "title": titles.get(r, r), **row} for r, row in by_rule.items()),
             key=lambda r: (-r["breached"], r["rule_id"]),
         )
+        # Every clock counts in one rule (and one team): the totals of either grouping are the same.
+        whole = rule_rows if whole_service else shown_rows
         out[name] = {
-            "by_team": team_rows,
+            "by_team": shown_rows,
             "by_rule": rule_rows,
-            "breached": sum(r["breached"] for r in team_rows),
-            "unacknowledged": sum(r["unacknowledged"] for r in team_rows),
+            "breached": sum(r["breached"] for r in whole),
+            "unacknowledged": sum(r["unacknowledged"] for r in whole),
         }
     return out
 
@@ -756,10 +780,14 @@ def timeliness_summary(
     team_id: int | None = None,
     rule_id: str = "",
     teams: list[Team] | None = None,
+    service_rows: bool = False,
 ) -> dict:
     """Timeliness by rule, team and month of the clocks started in the months of `period`, from the
     summary rows: the figures of `timeliness_by_rule`, `_by_team` and `_by_month` for whole months
-    (no median: the timeliness report has it). Scoped like `timeliness_clocks`."""
+    (no median: the timeliness report has it). Scoped like `timeliness_clocks`.
+
+    With `service_rows` (a manager, `teams` every team of the service) and no team chosen, "by rule"
+    and "by month" are read from the service's rows (ADR 68) and "by team" is empty."""
     from deadlines.counts import timeliness_totals
 
     out = {"by_rule": [], "by_team": [], "by_month": [], "computed_at": now}
@@ -779,14 +807,28 @@ def timeliness_summary(
         team, rule, month = key
         return team in names and first <= month <= last and not (rule_id and rule != rule_id)
 
-    # Summed in SQL by rule, by team and by month (tens of rows), with the correction to `now` on top.
-    rule_rows, team_rows, month_rows = timeliness_totals(
-        now=now,
-        by=(("rule_id",), ("team_id",), ("month",)),
-        where=where,
-        clock_where=clock_where,
-        keep=keep,
-    )
+    whole_service = service_rows and not team_id and user.has_role(roles.MANAGER)
+    if whole_service:
+        months = Q(month__gte=first, month__lte=last) & (Q(rule_id=rule_id) if rule_id else Q())
+        rule_rows, month_rows = timeliness_totals(
+            now=now,
+            by=(("rule_id",), ("month",)),
+            where=months,
+            clock_where=clock_where,
+            keep=keep,
+            service_id=service_id_of(user),
+        )
+        found_teams = {}
+    else:
+        # Summed in SQL by rule, by team and by month (tens of rows), with the correction to `now` on top.
+        rule_rows, found_teams, month_rows = timeliness_totals(
+            now=now,
+            by=(("rule_id",), ("team_id",), ("month",)),
+            where=where,
+            clock_where=clock_where,
+            keep=keep,
+        )
+    team_rows = found_teams
     by_rule = {k[0]: row for k, row in rule_rows.items()}
     by_team = {k[0]: row for k, row in team_rows.items()}
     by_month = {k[0]: row for k, row in month_rows.items()}
@@ -1428,6 +1470,51 @@ def caseload_distribution(practitioners: list[User]) -> dict:
         "teams": list(teams.values()),
         "total": total,
     }
+
+
+def caseload_band_counts(*, service_id: int | None, team_id: int | None = None) -> dict:
+    """How many practitioners of the service (or of one team) sit in each band of caseload, from the
+    maintained counts (`cases.CaseloadBand`, ADR 68): five rows at most, whatever the number of staff.
+    The figures of `caseload_distribution` ("bands", "total"), without "teams"."""
+    found = dict(
+        CaseloadBand.objects.filter(service_id=service_id or 0, team_id=team_id or 0).values_list(
+            "band", "practitioners"
+        )
+    )
+    bands = {k: max(0, found.get(k, 0)) for k, _ in CASELOAD_BANDS}
+    total = sum(bands.values())
+    return {
+        "bands": [
+            {"key": k, "label": label, "count": bands[k], "pct": percent(bands[k], total)}
+            for k, label in CASELOAD_BANDS
+        ],
+        "total": total,
+    }
+
+
+class CaseloadRows(CountedRows):
+    """The practitioners of `caseloads` in its order, their number known (`caseload_band_counts`): a
+    page's ids are read first (the practitioners and their teams, sorted, nothing per row), then the
+    page's 20 rows with their caseload row and last supervision."""
+
+    def __init__(self, *, team_ids, count: int) -> None:
+        super().__init__(caseloads(team_ids=team_ids), count)
+        self.team_ids = team_ids
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return _item_by_slice(self, index)
+        ids = (
+            User.objects.filter(
+                team_id__in=self.team_ids,
+                is_active=True,
+                groups__name=roles.PRACTITIONER,
+                partner_organisation__isnull=True,
+            )
+            .order_by("team__name", "first_name", "last_name", "username", "pk")
+            .values("pk")[index]
+        )
+        return list(self.rows.filter(pk__in=ids))
 
 
 DECISIONS = tuple(Contact.Decision.choices)

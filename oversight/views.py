@@ -211,12 +211,17 @@ def _month_label(day: date) -> str:
     return f"{day:%b}\n{day:%Y}"
 
 
-def _dashboard_figures(request, f) -> dict:
+def _dashboard_figures(request, f, *, page_teams: list[Team] | None = None) -> dict:
     """What the dashboard and its drill-down pages share: breaches and timeliness from the summary
-    rows (deadlines.counts), the same few hundred rows at any size, never cached."""
+    rows (deadlines.counts), never cached. The service's figures come from the service's own rows
+    (ADR 68), the same rows whatever the number of teams; with `page_teams` (the by-team page's 20
+    teams), the figures of those teams only, from their own rows."""
     now = timezone.now()
     user = request.user
-    scope = {"team_id": f.team_id, "rule_id": f.rule_id, "teams": f.teams}
+    if page_teams is None:
+        scope = {"team_id": f.team_id, "rule_id": f.rule_id, "teams": f.teams, "service_rows": True}
+    else:
+        scope = {"team_id": None, "rule_id": f.rule_id, "teams": page_teams}
     breaches = selectors.breach_summaries(user, now=now, period=f.period, **scope)
     in_period = breaches["period"]
     timeliness = selectors.timeliness_summary(user, period=f.period, now=now, **scope)
@@ -319,13 +324,15 @@ def dashboard_teams(request):
     """Every team: breaches in the period, timeliness, and caseloads against capacity, 20 to a page."""
     f = period_filters(request)
     _filter_errors(request, f.form)
-    context = _dashboard_figures(request, f)
-    team_ids = [f.team_id] if f.team_id else [t.pk for t in f.teams]
+    # The page's 20 teams first; then only their rows are read (ADR 68): the same cost at 3 or 300 teams.
+    page = _page(request, [t for t in f.teams if not f.team_id or t.pk == f.team_id])
+    team_ids = [t.pk for t in page.object_list]
+    context = _dashboard_figures(request, f, page_teams=list(page.object_list))
     distribution = selectors.caseload_distribution(list(selectors.caseloads(team_ids=team_ids)))
     breaches = {r["team_id"]: r for r in context["breaches_by_team"]}
     timeliness = {r["team_id"]: r for r in context["by_team"]}
     caseload = {t["team"].pk: t for t in distribution["teams"]}
-    rows = [
+    page.object_list = [
         {
             "team": team,
             "breached": breaches.get(team.pk, {}).get("breached", 0),
@@ -333,12 +340,10 @@ def dashboard_teams(request):
             "timeliness": timeliness.get(team.pk),
             "caseload": caseload.get(team.pk),
         }
-        for team in f.teams
-        if team.pk in team_ids
+        for team in page.object_list
     ]
-    context["page"] = _page(request, rows)
+    context["page"] = page
     context["page_query"] = querystring(request.GET, drop=("page",))
-    context["distribution"] = distribution
     return render(request, "oversight/dashboard_teams.html", context)
 
 
@@ -346,17 +351,17 @@ def dashboard_teams(request):
 def dashboard_caseloads(request):
     """Every practitioner of the service (or of the team chosen) with their open cases against
     capacity and last supervision, 20 to a page, and how many sit in each band of caseload. The
-    dashboard links here instead of reading every practitioner's caseload itself (ADR 56): a page's
-    open-case counts are read for its 20 rows only (the open-cases index of each lead professional)."""
+    dashboard links here instead of reading every practitioner's caseload itself (ADR 56). The bands
+    and the number of practitioners are maintained counts (ADR 68); a page reads its 20 rows only."""
     f = period_filters(request)
     _filter_errors(request, f.form)
     team_ids = [f.team_id] if f.team_id else [t.pk for t in f.teams]
-    page = _page(request, selectors.caseloads(team_ids=team_ids))
+    distribution = selectors.caseload_band_counts(service_id=selectors.service_id_of(request.user), team_id=f.team_id)
+    page = _page(request, selectors.CaseloadRows(team_ids=team_ids, count=distribution["total"]))
     labels = dict(selectors.CASELOAD_BANDS)
     for p in page.object_list:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
         p.band_label = labels[p.band]
-    distribution = selectors.caseload_distribution(list(selectors.caseloads(team_ids=team_ids)))
     context = {
         "now": timezone.now(),
         "filters": f,
@@ -403,7 +408,7 @@ def dashboard_breaches(request):
     _filter_errors(request, f.form)
     # Counted from the summary rows, each page read along the index of maxima (constant cost, ADR 0050).
     scope = {"period": f.period, "team_id": f.team_id, "rule_id": f.rule_id}
-    summary = selectors.breach_summaries(request.user, now=now, teams=f.teams, **scope)["period"]
+    summary = selectors.breach_summaries(request.user, now=now, teams=f.teams, service_rows=True, **scope)["period"]
     breaches = selectors.ServiceBreaches(
         request.user,
         now=now,

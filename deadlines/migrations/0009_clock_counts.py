@@ -9,7 +9,7 @@ def build_counts(apps, schema_editor):
 
     from deadlines.counts import counts_rebuild
 
-    counts_rebuild(now=timezone.now())
+    counts_rebuild(now=timezone.now(), services=False)  # the services' rows come with 0013
 
 
 class Migration(migrations.Migration):

@@ -204,7 +204,7 @@ def test_reconcile_finds_and_repairs_caseload_drift(users, team, coach2, capsys)
     Caseload.objects.filter(lead_professional_id=coach2.pk).delete()
     Caseload.objects.create(lead_professional_id=users["teamlead"].pk, open_cases=2)
     found = board_fields.reconcile(repair=False)
-    assert sorted(line for line in found.drift if line.startswith("caseload")) == sorted(
+    assert sorted(line for line in found.drift if line.startswith("caseload of")) == sorted(
         [
             f"caseload of user {coach.pk}: stored 7, recounted 1",
             f"caseload of user {coach2.pk}: stored None, recounted 1",
@@ -214,7 +214,9 @@ def test_reconcile_finds_and_repairs_caseload_drift(users, team, coach2, capsys)
     with pytest.raises(SystemExit):
         call_command("reconcile_board_fields", "--check")
     call_command("reconcile_board_fields")
-    assert "3 repaired" in capsys.readouterr().out
+    # The three rows, and the bands they left wrong (ADR 68: coach2's row deleted by hand took its band).
+    out = capsys.readouterr().out
+    assert "5 repaired" in out and "practitioners in band under_half" in out
     assert board_fields.reconcile(repair=False).drift == []
     assert _stored() == _on_read() == {coach.pk: 1, coach2.pk: 1}
 

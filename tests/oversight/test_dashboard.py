@@ -102,9 +102,12 @@ class TestTimeliness:
 
     def test_by_team_by_month_and_trend(self, client, users, team, other_team, clocks):
         client.force_login(users["manager"])
-        response = client.get(DASHBOARD, PERIOD)
-        teams = {r["team__name"]: r["pct_maximum"] for r in response.context["by_team"]}
+        # By team on the by-team page (its page of teams, their own rows: ADR 68).
+        page = client.get(reverse("oversight:dashboard_teams"), PERIOD).context["page"]
+        teams = {r["team"].name: r["timeliness"]["pct_maximum"] for r in page if r["timeliness"]}
         assert teams == {team.name: 50.0, other_team.name: 100.0}
+        response = client.get(DASHBOARD, PERIOD)
+        assert response.context["by_team"] == []  # the dashboard reads the service's rows only
         months = [(m["month"], m["run"], m["pct_expected"], m["pct_maximum"]) for m in response.context["by_month"]]
         assert months == [
             (date(2026, 9, 1), 2, None, 100.0),
@@ -154,7 +157,13 @@ class TestBreaches:
         client.force_login(users["manager"])
         response = client.get(DASHBOARD, SINCE_AUGUST)
         assert {d.pk for d in response.context["breaches"]} == {clocks["breached"].pk, clocks["old_breach"].pk}
-        by_team = {r["team__name"]: (r["breached"], r["unacknowledged"]) for r in response.context["breaches_by_team"]}
+        assert (response.context["breach_total"], response.context["unacknowledged_total"]) == (2, 2)
+        # By team on the by-team page (20 teams a page, ADR 68); the dashboard reads no team's rows.
+        assert response.context["breaches_by_team"] == []
+        response = client.get(reverse("oversight:dashboard_teams"), SINCE_AUGUST)
+        by_team = {
+            r["team"].name: (r["breached"], r["unacknowledged"]) for r in response.context["page"] if r["breached"]
+        }
         assert by_team == {team.name: (1, 1), other_team.name: (1, 1)}
 
         url = reverse("oversight:breach_acknowledge", args=[clocks["breached"].pk])
@@ -213,8 +222,12 @@ class TestCaseloadsAndContacts:
         response = client.get(reverse("oversight:dashboard_caseloads"))
         bands = {b["key"]: b["count"] for b in response.context["distribution"]["bands"]}
         assert bands == {"under_half": 1, "half": 0, "near": 0, "at": 1, "over": 1}
+        # Per team on the by-team page (its page of teams, ADR 68).
+        response = client.get(reverse("oversight:dashboard_teams"))
         teams = {
-            t["team"].name: (t["caseload"], t["capacity"], t["over"]) for t in response.context["distribution"]["teams"]
+            r["team"].name: (r["caseload"]["caseload"], r["caseload"]["capacity"], r["caseload"]["over"])
+            for r in response.context["page"].object_list
+            if r["caseload"]
         }
         assert teams == {team.name: (4, 24, 0), other_team.name: (3, 2, 1)}
         rows = read_csv(client.get(reverse("oversight:export", args=["caseload-distribution"])))
