@@ -42,6 +42,7 @@ from cases.models import (
     Episode,
     Escalation,
     Family,
+    FamilyReach,
     Membership,
     Plan,
     PlanAction,
@@ -52,7 +53,13 @@ from cases.models import (
     StepUp,
     TeamMeeting,
 )
-from cases.selectors import choice_label, chronology_rows, episodes_visible_to, register_chronology_source
+from cases.selectors import (
+    choice_label,
+    chronology_rows,
+    episodes_visible_to,
+    register_chronology_source,
+    scoped_first,
+)
 from deadlines.models import DUE_SOON, Deadline, Status
 from kit.compiled_sql import compiled_once
 from kit.json_rows import instances_from_json, json_array
@@ -97,10 +104,20 @@ def visible_episode(
     related = ["family", "team", "lead_professional", "contact", "allocated_by"]
     if with_assessment_and_plan:
         related += ["assessment__completed_by", "plan"]
-    qs = episodes_visible_to(user).select_related(*related)
-    if with_planned_visits:
-        qs = qs.annotate(planned_visits_json=_planned_visits_json())
-    return qs.filter(pk=pk).first()
+
+    def build(pk, reach: Q) -> QuerySet[Episode]:
+        # `episodes_visible_to(user)` with the reach given: the SQL is compiled once per reach shape
+        # and these options, and run with the episode's id and the reach's values (ADR 67).
+        qs = Episode.objects.filter(family__in=FamilyReach.objects.filter(reach).values("family_id"))
+        qs = qs.select_related(*related)
+        if with_planned_visits:
+            qs = qs.annotate(planned_visits_json=_planned_visits_json())
+        return qs.filter(pk=pk)
+
+    key = (
+        f"episode{' +visits' if with_planned_visits else ''}{' +assessment, plan' if with_assessment_and_plan else ''}"
+    )
+    return scoped_first(key, user, build, pk, using=router.db_for_read(Episode))
 
 
 SUMMARY_RECORDS = 20
