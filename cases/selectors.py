@@ -190,6 +190,11 @@ def family_visible_exists(user, family: str = "family_id") -> Exists | None:
     reach = _reach(user)
     if reach is None:
         return None
+    return reach_exists(reach, family)
+
+
+def reach_exists(reach: Q, family: str = "family_id") -> Exists:
+    """`family_visible_exists` for a reach given as its Q (`reach_q`)."""
     return Exists(FamilyReach.objects.filter(reach, family_id=OuterRef(family)))
 
 
