@@ -113,7 +113,10 @@ def log_search(request, people, *, what: str) -> None:
 
 
 def visible_family_or_404(user, pk: int) -> Family:
-    return get_object_or_404(selectors.families_visible_to(user).select_related("team"), pk=pk)
+    family = selectors.family_in_scope(user, pk)
+    if family is None:
+        raise Http404
+    return family
 
 
 def visible_contact_or_404(user, pk: int) -> Contact:
@@ -130,7 +133,7 @@ def break_glass_reason(request, family_pk: int) -> str | None:
 
 def family_for_request_or_404(request, pk: int) -> tuple[Family, str]:
     """The family if in scope, or under a live break-glass grant (with its reason); else 404."""
-    family = selectors.families_visible_to(request.user).select_related("team").filter(pk=pk).first()
+    family = selectors.family_in_scope(request.user, pk)  # compiled once per reach shape (ADR 67)
     if family is not None:
         return family, ""
     reason = break_glass_reason(request, pk)

@@ -8,7 +8,6 @@ the queryset, so the view answers 404 and never says whose record it was.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connections, router
@@ -75,97 +74,101 @@ def _reach(user) -> Q | None:
     role needs a team or a service and has none sees nothing from that role. Each clause is an
     indexed equality on cases_familyreach (ADR 43; cases/reach.py keeps the rows).
     """
+    found = reach_shape(user)
+    return None if found is None else reach_q(*found)
+
+
+def reach_shape(user) -> tuple[tuple[str, ...], tuple[int, ...]] | None:
+    """Which clauses of the user's reach apply (its shape) and the value each takes (the user's id,
+    team or service), or None when the user can see no family: `reach_q(*reach_shape(user))` is the
+    user's reach. The shape is all that changes the SQL, so a scope check is compiled once per shape
+    and run with the values (`family_in_scope`, ADR 67)."""
     if not user.is_authenticated or not user.is_active:
         return None
     names = user.role_names
-    clauses: list[Q] = []
+    shape: list[str] = []
+    values: list[int] = []
     if names & FRONT_DOOR:
-        clauses.append(Q(kind=FamilyReach.Kind.FRONT))
-        # Created at intake a moment ago: the contact itself is recorded on the next page.
-        clauses.append(Q(user_id=user.pk, kind=FamilyReach.Kind.CREATOR))
+        shape.append(_FRONT)
+        values.append(user.pk)
     if names & TEAM_ROLES:
         if user.team_id:
-            kinds = [FamilyReach.Kind.TEAM]
-            if roles.TEAM_LEADER in names:
-                kinds.append(FamilyReach.Kind.MEETING)
-            clauses.append(Q(team_id=user.team_id, kind__in=kinds))
-        clauses.append(Q(user_id=user.pk, kind=FamilyReach.Kind.LEAD))
+            shape.append(_TEAM_AND_MEETINGS if roles.TEAM_LEADER in names else _TEAM)
+            values.append(user.team_id)
+        shape.append(_LEAD)
+        values.append(user.pk)
     if names & SERVICE_ROLES:
         service_id = user.service_id_in_scope
         if service_id:
-            # Only team, routed and meeting rows carry a service.
-            clauses.append(Q(service_id=service_id))
-    if not clauses:
+            shape.append(_SERVICE)
+            values.append(service_id)
+    if not shape:
         return None
+    return tuple(shape), tuple(values)
+
+
+_FRONT, _TEAM, _TEAM_AND_MEETINGS, _LEAD, _SERVICE = "front", "team", "team and meetings", "lead", "service"
+
+
+def reach_q(shape: tuple[str, ...], values: tuple[int, ...]) -> Q:
+    """The Q over FamilyReach of a shape and its values (see `reach_shape`)."""
+    clauses: list[Q] = []
+    for part, value in zip(shape, values, strict=True):
+        if part == _FRONT:
+            clauses.append(Q(kind=FamilyReach.Kind.FRONT))
+            # Created at intake a moment ago: the contact itself is recorded on the next page.
+            clauses.append(Q(user_id=value, kind=FamilyReach.Kind.CREATOR))
+        elif part in (_TEAM, _TEAM_AND_MEETINGS):
+            kinds = [FamilyReach.Kind.TEAM]
+            if part == _TEAM_AND_MEETINGS:
+                kinds.append(FamilyReach.Kind.MEETING)
+            clauses.append(Q(team_id=value, kind__in=kinds))
+        elif part == _LEAD:
+            clauses.append(Q(user_id=value, kind=FamilyReach.Kind.LEAD))
+        elif part == _SERVICE:
+            # Only team, routed and meeting rows carry a service.
+            clauses.append(Q(service_id=value))
+        else:
+            raise ValueError(f"no reach clause {part!r}")
     scope = clauses[0]
     for clause in clauses[1:]:
         scope |= clause
     return scope
 
 
-@dataclass(frozen=True)
-class _ScopeStandIn:
-    """What `_reach` reads of a user, with stand-in values: a query scoped to a user of this role set
-    can be compiled once for every user of the same shape (`scoped_instances`)."""
+def scoped_first(key: str, user, build, pk: int, *, using: str):
+    """`build(pk, reach).first()` for the user's reach (`build` makes the queryset of a record `pk` in
+    scope given the reach's Q), or None when the user can see nothing: its SQL compiled once per key
+    and reach shape, and run with the record's id and the reach's values (`kit.compiled_sql`). A
+    scope check is the same SQL on every request but for those values; building and compiling its
+    subquery was a quarter of the episode page's Python (ADR 67)."""
+    found = reach_shape(user)
+    if found is None:
+        return None
+    shape, values = found
 
-    pk: int | None
-    team_id: int | None
-    service_id_in_scope: int | None
-    role_names: frozenset[str]
-    is_authenticated: bool = True
-    is_active: bool = True
+    def first(pk, *values):
+        queryset = build(pk, reach_q(shape, values))
+        return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
 
-
-def _scope_values(user) -> tuple[tuple, tuple[str, ...]]:
-    """The shape of the user's reach (their role set, whether they have a team and a service) and the
-    names of the user's values that reach its SQL for that shape."""
-    names = user.role_names
-    used = []
-    if names & (FRONT_DOOR | TEAM_ROLES):
-        used.append("pk")
-    if names & TEAM_ROLES and user.team_id:
-        used.append("team_id")
-    if names & SERVICE_ROLES and user.service_id_in_scope:
-        used.append("service_id_in_scope")
-    return (names, tuple(used)), tuple(used)
+    n = len(values) + 1
+    stand_ins = (tuple(_SCOPE_STAND_IN - i for i in range(n)), tuple(_SCOPE_STAND_IN - 100 - i for i in range(n)))
+    rows = compiled_instances(("in scope", key, shape), first, stand_ins, (pk, *values), using=using)
+    return rows[0] if rows else None
 
 
-# Stand-ins for a user's id, team and service, and two for each value a scoped read takes: numbers no
-# row has, that appear nowhere in the SQL text (kit.compiled_sql).
-_USER_STAND_INS = {
-    "pk": (-7_105_993_481, -7_105_993_482),
-    "team_id": (-7_105_993_483, -7_105_993_484),
-    "service_id_in_scope": (-7_105_993_485, -7_105_993_486),
-}
+# Ids no row has, for compiling `scoped_first`'s queries once.
+_SCOPE_STAND_IN = -7_105_993_500
 
 
-def scoped_instances(key, build, user, values: tuple, stand_ins: tuple[tuple, tuple]) -> list:
-    """`list(build(user, *values))`, its SQL compiled once per process for each shape of scope (ADR 0069):
-    the scope's SQL depends on the user's role set and on whether they have a team and a service, and
-    otherwise only on their id, team and service, which are put in as parameters like `values`. A user
-    with no scope, or a build whose SQL depends on anything else, is read with the ORM as before
-    (`compiled_instances` refuses what it cannot share)."""
-    if _reach(user) is None:
-        return list(build(user, *values))
-    shape, used = _scope_values(user)
-    n = len(used)
+def family_in_scope(user, pk: int) -> Family | None:
+    """`families_visible_to(user).select_related("team").filter(pk=pk).first()`, compiled once."""
 
-    def with_stand_in(*args):
-        fields = dict(zip(used, args[:n], strict=True))
-        stand_in = _ScopeStandIn(
-            pk=fields.get("pk"),
-            team_id=fields.get("team_id"),
-            service_id_in_scope=fields.get("service_id_in_scope"),
-            role_names=user.role_names,
-        )
-        return build(stand_in, *args[n:])
+    def build(pk, reach: Q) -> QuerySet[Family]:
+        visible = FamilyReach.objects.filter(reach).values("family_id")
+        return Family.objects.filter(pk__in=visible).select_related("team").filter(pk=pk)
 
-    first = tuple(_USER_STAND_INS[name][0] for name in used) + tuple(stand_ins[0])
-    second = tuple(_USER_STAND_INS[name][1] for name in used) + tuple(stand_ins[1])
-    own = tuple(getattr(user, name) for name in used)
-    return compiled_instances(
-        ("scoped", key, shape), with_stand_in, (first, second), own + tuple(values), using=router.db_for_read(Family)
-    )
+    return scoped_first("family", user, build, pk, using=router.db_for_read(Family))
 
 
 def visible_family_ids(user) -> QuerySet:
@@ -200,6 +203,11 @@ def family_visible_exists(user, family: str = "family_id") -> Exists | None:
     reach = _reach(user)
     if reach is None:
         return None
+    return reach_exists(reach, family)
+
+
+def reach_exists(reach: Q, family: str = "family_id") -> Exists:
+    """`family_visible_exists` for a reach given as its Q (`reach_q`)."""
     return ProbedExists(FamilyReach.objects.filter(reach, family_id=OuterRef(family)))
 
 

@@ -169,7 +169,7 @@ def duty_section(user, *, now: datetime) -> Section:
 def practitioner_section(user, *, now: datetime) -> Section:
     my_work = _url("oversight:my_work")
     clocks = hs.my_case_clocks(user)
-    counts = hs.clock_counts(clocks, now=now)
+    counts = hs.my_case_clock_counts(user, now=now)
     # Counted up to UNSEEN_ALERTS_SHOWN like the header ("99+"), and read with the signed-in user
     # (ADR 0057): no query of its own, and never every unread alert of someone with thousands.
     alerts = getattr(user, UNSEEN_ALERTS_LOADED, None)

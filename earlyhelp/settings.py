@@ -213,6 +213,8 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Sessions end after an idle time and SESSION_MAX_HOURS after sign-in whatever the activity
 # (earlyhelp/middleware.py: the cookie's own age is renewed whenever the session is saved).
+# Django's database sessions, read with one fixed SELECT (earlyhelp/sessions.py, ADR 67).
+SESSION_ENGINE = "earlyhelp.sessions"
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
 SESSION_MAX_SECONDS = env_int("SESSION_MAX_HOURS", 12, minimum=1) * 3600
 SESSION_COOKIE_AGE = SESSION_MAX_SECONDS

@@ -36,7 +36,9 @@ _compiled: dict[Hashable, CompiledSQL | None] = {}
 # The first stand-in build's compiler, kept with its SQL: after compiling it knows how a row becomes
 # model instances (its columns, select_related's models, the annotations' places, the converters).
 _compilers: dict[Hashable, object] = {}
-_MAX = 64
+# Reads keyed by reach shape (ADR 67: a handful of shapes times the scope checks' options) are most of
+# the entries; the cap only guards the memory.
+_MAX = 256
 
 
 def compiled_once(

@@ -42,6 +42,7 @@ from cases.models import (
     Episode,
     Escalation,
     Family,
+    FamilyReach,
     Membership,
     Plan,
     PlanAction,
@@ -57,7 +58,7 @@ from cases.selectors import (
     chronology_rows,
     episodes_visible_to,
     register_chronology_source,
-    scoped_instances,
+    scoped_first,
 )
 from deadlines.models import DUE_SOON, Deadline, Status
 from kit.compiled_sql import compiled_once
@@ -100,30 +101,23 @@ def visible_episode(
     """The episode if the user may see it; `with_planned_visits` brings its planned visits in the
     same query (`planned_visit_rows`), and `with_assessment_and_plan` its assessment (with who
     completed it) and plan (`assessment_of`, `plan_of`), so the episode page stays within its budget."""
-    if not isinstance(pk, int):
-        return _visible_episode_query(user, pk, with_planned_visits, with_assessment_and_plan).first()
-    # Compiled once per shape of scope (cases.selectors.scoped_instances): building this query, its
-    # scope and its select_related was about a quarter of the episode page's Python (ADR 0069).
-    found = scoped_instances(
-        ("visible episode", with_planned_visits, with_assessment_and_plan),
-        lambda scoped_user, episode_id: _visible_episode_query(
-            scoped_user, episode_id, with_planned_visits, with_assessment_and_plan
-        )[:1],
-        user,
-        (pk,),
-        _EPISODE_STAND_INS,
-    )
-    return found[0] if found else None
-
-
-def _visible_episode_query(user, pk, with_planned_visits: bool, with_assessment_and_plan: bool) -> QuerySet[Episode]:
     related = ["family", "team", "lead_professional", "contact", "allocated_by"]
     if with_assessment_and_plan:
         related += ["assessment__completed_by", "plan"]
-    qs = episodes_visible_to(user).select_related(*related)
-    if with_planned_visits:
-        qs = qs.annotate(planned_visits_json=_planned_visits_json())
-    return qs.filter(pk=pk).order_by("pk")
+
+    def build(pk, reach: Q) -> QuerySet[Episode]:
+        # `episodes_visible_to(user)` with the reach given: the SQL is compiled once per reach shape
+        # and these options, and run with the episode's id and the reach's values (ADR 67).
+        qs = Episode.objects.filter(family__in=FamilyReach.objects.filter(reach).values("family_id"))
+        qs = qs.select_related(*related)
+        if with_planned_visits:
+            qs = qs.annotate(planned_visits_json=_planned_visits_json())
+        return qs.filter(pk=pk)
+
+    key = (
+        f"episode{' +visits' if with_planned_visits else ''}{' +assessment, plan' if with_assessment_and_plan else ''}"
+    )
+    return scoped_first(key, user, build, pk, using=router.db_for_read(Episode))
 
 
 SUMMARY_RECORDS = 20

@@ -84,3 +84,57 @@ def test_only_a_request_that_changes_nothing_trusts_the_loaded_count(users, aler
     request.user = coach
     with django_assert_num_queries(1):
         assert alerts_context(request) == {"unread_alerts": 2}
+
+
+def _unread(episode, recipient, n: int) -> None:
+    levels = [level for level, _ in Alert.Level.choices]
+    clocks = [
+        DeadlineFactory(
+            rule_id="B8", key=str(i), episode=episode, assignee=recipient, started_at=T0, expected_at=None, due_at=T0
+        )
+        for i in range(-(-n // len(levels)))
+    ]
+    made = [Alert(deadline=d, level=level, recipient=recipient, created_at=T0) for d in clocks for level in levels]
+    Alert.objects.bulk_create(made[:n])
+
+
+@pytest.mark.parametrize(
+    ("unread", "loaded", "shown"),
+    [(0, 0, None), (1, 1, "1"), (99, 99, "99"), (100, 100, "99+"), (150, 100, "99+")],
+)
+def test_the_loaded_count_and_the_header_at_the_cap_and_either_side(client, users, make_episode, unread, loaded, shown):
+    coach = users["coach"]
+    _unread(make_episode(opened_at=T0, lead=coach), coach, unread)
+    Alert.objects.create(  # read, and someone else's: never counted
+        deadline=DeadlineFactory(episode=make_episode(opened_at=T0, lead=coach), assignee=coach, started_at=T0),
+        level="breached", recipient=coach, created_at=T0, read_at=T0,
+    )  # fmt: skip
+    _unread(make_episode(opened_at=T0, lead=users["teamlead"]), users["teamlead"], 3)
+    client.force_login(coach)
+    request = RequestFactory().get("/")
+    request.session = client.session
+    assert request.session.get("_auth_user_id")  # the session is read here, before counting
+    with CaptureQueriesContext(connection) as ctx:
+        user = get_user(request)
+    assert len(ctx.captured_queries) == 1
+    assert getattr(user, UNSEEN_ALERTS_LOADED) == loaded == unseen_alert_count(coach)
+    assert unseen_alert_count(coach, cap=None) == unread
+    html = client.get(reverse("deadlines:alerts")).content.decode()
+    if shown is None:
+        assert "govuk-tag--red" not in html.split("</header>")[0]
+    else:
+        assert f'govuk-tag--red">{shown}<span class="govuk-visually-hidden"> unread' in html
+
+
+def test_the_loaded_count_reads_at_most_the_cap_from_the_unread_index(users):
+    """The loaded count is the rows of the capped subquery counted: not `id IN (capped ids)` counted, which
+    reads every counted alert again by primary key (and is planned as a bitmap over all the user's unread
+    index entries: 249 buffers a page for a user with thousands unread, 17 this way; ADR 67). The
+    subquery asks only for the recipient, so the partial index `alert_unread` answers it alone."""
+    from accounts.backends import signed_in_user
+
+    sql = str(signed_in_user(users["coach"].pk).query)
+    loaded = sql[sql.index("(SELECT COUNT(") : sql.index(f'AS "{UNSEEN_ALERTS_LOADED}"')]
+    assert loaded.startswith("(SELECT COUNT(*) FROM (SELECT "), loaded
+    assert " IN (" not in loaded and '"id"' not in loaded.split("WHERE")[0], loaded
+    assert "LIMIT 100" in loaded and "ORDER BY" not in loaded, loaded
