@@ -111,7 +111,7 @@ def visible_episode(
         qs = Episode.objects.filter(family__in=FamilyReach.objects.filter(reach).values("family_id"))
         qs = qs.select_related(*related)
         if with_planned_visits:
-            qs = qs.annotate(planned_visits_json=_planned_visits_json())
+            qs = qs.annotate(planned_visits_json=planned_visits_subquery())
         return qs.filter(pk=pk)
 
     key = (
@@ -186,7 +186,7 @@ def _loaded_one_to_one(episode: Episode, name: str):
 _NOT_LOADED = object()
 
 
-def _planned_visits_json() -> ArraySubquery:
+def planned_visits_subquery() -> ArraySubquery:
     return ArraySubquery(
         PlannedVisit.objects.filter(episode=OuterRef("pk"))
         .order_by("-planned_at", "-pk")

@@ -91,9 +91,9 @@ def test_the_visible_episode_is_the_orm_s_for_every_shape(world, visits, assessm
         for episode in Episode.objects.order_by("pk"):
             orm_qs = selectors.episodes_visible_to(user).select_related(*related)
             if visits:
-                from workflows.episode_selectors import _planned_visits_json
+                from workflows.episode_selectors import planned_visits_subquery
 
-                orm_qs = orm_qs.annotate(planned_visits_json=_planned_visits_json())
+                orm_qs = orm_qs.annotate(planned_visits_json=planned_visits_subquery())
             orm = orm_qs.filter(pk=episode.pk).first()
             got = visible_episode(user, episode.pk, with_planned_visits=visits, with_assessment_and_plan=assessment)
             assert fields(got) == fields(orm), (name, episode.pk)
