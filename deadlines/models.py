@@ -458,7 +458,37 @@ class RulebookVersion(models.Model):
 # integers, 0 for none, so every key is NOT NULL and one upsert (ON CONFLICT) adds a delta.
 
 
-class OpenClockCount(models.Model):
+class OpenClockMeasures(models.Model):
+    """What one open-clock summary row counts, whoever it belongs to (a team and assignee, or a service)."""
+
+    rule_id = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    day = models.DateField(null=True)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class TimelinessMeasures(models.Model):
+    """What one timeliness summary row counts for a rule and month, whoever it belongs to (a team or a service)."""
+
+    rule_id = models.CharField(max_length=20)
+    month = models.DateField()
+    run = models.IntegerField(default=0)
+    with_expected = models.IntegerField(default=0)
+    with_maximum = models.IntegerField(default=0)
+    stopped = models.IntegerField(default=0)
+    met_expected = models.IntegerField(default=0)
+    missed_expected = models.IntegerField(default=0)
+    met_maximum = models.IntegerField(default=0)
+    missed_maximum = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class OpenClockCount(OpenClockMeasures):
     """How many open clocks share one team, assignee, rule, status and day, as of `ClockCountsState.as_of`.
 
     `day` is the local date of its first limit for a clock not yet overdue (the board's "due today"
@@ -469,10 +499,6 @@ class OpenClockCount(models.Model):
 
     team_id = models.IntegerField()
     assignee_id = models.IntegerField()
-    rule_id = models.CharField(max_length=20)
-    status = models.CharField(max_length=10, choices=Status.choices)
-    day = models.DateField(null=True)
-    n = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -488,7 +514,7 @@ class OpenClockCount(models.Model):
         return f"{self.rule_id} {self.status} team {self.team_id}: {self.n}"
 
 
-class ClockTimeliness(models.Model):
+class ClockTimeliness(TimelinessMeasures):
     """Timeliness of the clocks of one team and rule started in one local month (withdrawn ones excluded).
 
     Met and missed against the expected time and the maximum: a clock is missed once stopped late
@@ -496,16 +522,6 @@ class ClockTimeliness(models.Model):
     """
 
     team_id = models.IntegerField()
-    rule_id = models.CharField(max_length=20)
-    month = models.DateField()
-    run = models.IntegerField(default=0)
-    with_expected = models.IntegerField(default=0)
-    with_maximum = models.IntegerField(default=0)
-    stopped = models.IntegerField(default=0)
-    met_expected = models.IntegerField(default=0)
-    missed_expected = models.IntegerField(default=0)
-    met_maximum = models.IntegerField(default=0)
-    missed_maximum = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -517,7 +533,7 @@ class ClockTimeliness(models.Model):
         return f"{self.rule_id} {self.month:%Y-%m} team {self.team_id}: {self.run}"
 
 
-class ServiceClockCount(models.Model):
+class ServiceClockCount(OpenClockMeasures):
     """`OpenClockCount` summed over the teams of one service: open clocks per service, rule, status and
     day (ADR 68). Kept by statement triggers on `deadlines_openclockcount` (migration
     `deadlines.0013_service_counts`) in the writer's transaction, so the dashboard's headline reads
@@ -525,10 +541,6 @@ class ServiceClockCount(models.Model):
     no service."""
 
     service_id = models.IntegerField()
-    rule_id = models.CharField(max_length=20)
-    status = models.CharField(max_length=10, choices=Status.choices)
-    day = models.DateField(null=True)
-    n = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -543,21 +555,11 @@ class ServiceClockCount(models.Model):
         return f"{self.rule_id} {self.status} service {self.service_id}: {self.n}"
 
 
-class ServiceTimeliness(models.Model):
+class ServiceTimeliness(TimelinessMeasures):
     """`ClockTimeliness` summed over the teams of one service, per rule and month (ADR 68), kept by
     statement triggers on `deadlines_clocktimeliness`."""
 
     service_id = models.IntegerField()
-    rule_id = models.CharField(max_length=20)
-    month = models.DateField()
-    run = models.IntegerField(default=0)
-    with_expected = models.IntegerField(default=0)
-    with_maximum = models.IntegerField(default=0)
-    stopped = models.IntegerField(default=0)
-    met_expected = models.IntegerField(default=0)
-    missed_expected = models.IntegerField(default=0)
-    met_maximum = models.IntegerField(default=0)
-    missed_maximum = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

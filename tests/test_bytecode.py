@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 
 def test_a_child_process_writes_and_reads_its_bytecode_under_the_cache_even_when_told_not_to(tmp_path):
     (tmp_path / "probe_module.py").write_text("VALUE = 41 + 1\n")
-    env = cached_bytecode({**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tmp_path)})
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
+    env = cached_bytecode({**base, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tmp_path)})
     assert "PYTHONDONTWRITEBYTECODE" not in env
     code = "import json, sys, probe_module; print(json.dumps([sys.flags.dont_write_bytecode, sys.pycache_prefix]))"
     for _ in range(2):  # the first run writes it, the second finds it

@@ -6,7 +6,9 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
 from django.http import Http404
 
 from accounts import roles
@@ -128,3 +130,11 @@ def test_a_second_check_compiles_no_sql(world):
             assert visible_episode(user, episode.pk, with_assessment_and_plan=True) == episode
         assert selectors.family_in_scope(world["mash"], family.pk) is None  # the same shape as...
     assert compiled == []  # ...the first check of each shape, which compiled it
+
+
+def test_the_episode_page_reads_its_episode_in_one_query(users, team):
+    episode = EpisodeFactory(team=team, allocated=True, lead_professional=users["coach"])
+    visible_episode(users["coach"], episode.pk, with_planned_visits=True)  # compiles the shape
+    with CaptureQueriesContext(connection) as captured:
+        assert visible_episode(users["coach"], episode.pk, with_planned_visits=True).pk == episode.pk
+    assert len(captured.captured_queries) == 1
