@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 from django.db import connection
 from django.db.models.sql.compiler import SQLCompiler
-from django.test.utils import CaptureQueriesContext
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
 from accounts import roles
 from cases import access, selectors
