@@ -11,6 +11,14 @@ own parallel test runner does (`clone_test_db`).
 The workers' databases are made afresh from the template at every run, even with `--reuse-db`, so a
 new migration reaches them all. Without `--reuse-db`, each worker drops its copy at the end and the
 controller process drops the template once every worker has finished.
+
+Migrating is still ~35 CPU-seconds, paid at the start of every run while the other worker waits for
+the lock. So the migrated template is also kept on the server as `test_<name>_m<key>`, where the key is
+a hash of what the migrated database depends on (every migration file, the project modules migrations
+import, the installed packages' versions, INSTALLED_APPS): a later run whose key is the same copies it
+(`CREATE DATABASE ... TEMPLATE`, about a second) instead of migrating. A run with another key migrates,
+stores its own copy and drops the older ones, so a server keeps one per test database name. With
+`--reuse-db` nothing changes: the kept databases are migrated as before.
 """
 
 from __future__ import annotations
@@ -18,10 +26,84 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.metadata
+import re
 import tempfile
 from pathlib import Path
 
 ALIAS = "default"
+ROOT = Path(__file__).resolve().parent.parent
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w.]*)", re.MULTILINE)
+
+
+def migrations_key() -> str:
+    """A hash of everything the migrated test database depends on (see the module's docstring)."""
+    from django.apps import apps
+    from django.conf import settings
+
+    digest = hashlib.sha256(repr(list(settings.INSTALLED_APPS)).encode())
+    names = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in importlib.metadata.distributions())
+    digest.update("\n".join(names).encode())
+    files: set[Path] = set()
+    for config in apps.get_app_configs():
+        folder = Path(config.path)
+        if ROOT not in folder.parents:
+            continue  # a package's migrations: its version is in the hash
+        for migration in (folder / "migrations").glob("*.py"):
+            files.add(migration)
+            for module in _IMPORT.findall(migration.read_text()):  # project code a migration runs
+                path = ROOT / module.replace(".", "/")
+                for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+                    if module.split(".")[0] != "django" and candidate.is_file():
+                        files.add(candidate)
+    for path in sorted(files):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _server(settings_dict: dict):
+    """An autocommit connection to the server's `postgres` database, for CREATE/DROP DATABASE."""
+    import psycopg
+
+    options = {k: v for k, v in (settings_dict.get("OPTIONS") or {}).items() if k in {"sslmode", "connect_timeout"}}
+    with psycopg.connect(
+        host=settings_dict.get("HOST") or None,
+        port=settings_dict.get("PORT") or None,
+        user=settings_dict.get("USER") or None,
+        password=settings_dict.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+        **options,
+    ) as conn:
+        yield conn
+
+
+def _copy_from_kept(settings_dict: dict, template: str, kept: str) -> bool:
+    """Make `template` a copy of the kept migrated database, if the server has it."""
+    from psycopg import sql
+
+    with _server(settings_dict) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (kept,)).fetchone() is None:
+            return False
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(template)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(template), sql.Identifier(kept)))
+    return True
+
+
+def _keep(settings_dict: dict, template: str, kept: str) -> None:
+    """Keep a copy of the freshly migrated template as `kept`, dropping the copies of other keys."""
+    from psycopg import sql
+
+    with _server(settings_dict) as conn:
+        older = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
+            (template.replace("_", "\\_") + "\\_m%", kept),
+        ).fetchall()
+        for (name,) in older:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(kept)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(kept), sql.Identifier(template)))
 
 
 def _state_paths(settings_dict: dict, template: str) -> tuple[Path, Path]:
@@ -63,8 +145,12 @@ def setup_worker_database(*, worker: str, run: str, keepdb: bool, verbosity: int
     with _locked(lock):
         test_settings["NAME"] = template
         try:
-            if built.exists() and built.read_text() == run:
-                # Another worker migrated the template in this run: point at it, as create_test_db would.
+            kept = f"{template}_m{migrations_key()}"
+            if (built.exists() and built.read_text() == run) or (
+                not keepdb and _copy_from_kept(connection.settings_dict, template, kept)
+            ):
+                # Another worker migrated the template in this run, or it was copied from the kept
+                # migrated database: point at it, as create_test_db would.
                 settings.DATABASES[ALIAS]["NAME"] = template
                 connection.settings_dict["NAME"] = template
             else:
@@ -75,7 +161,10 @@ def setup_worker_database(*, worker: str, run: str, keepdb: bool, verbosity: int
                     serialized_aliases=set(),  # serialized below, from the worker's own copy
                     keepdb=keepdb,
                 )
-                built.write_text(run)
+                if not keepdb:
+                    connection.close()  # CREATE DATABASE ... TEMPLATE needs the template to itself
+                    _keep(connection.settings_dict, template, kept)
+            built.write_text(run)
             # CREATE DATABASE ... TEMPLATE needs the template to itself: clone_test_db closes our connection.
             # The copy is always made afresh (keepdb=False): a kept copy could miss a new migration.
             connection.creation.clone_test_db(suffix=worker, verbosity=verbosity, keepdb=False)
