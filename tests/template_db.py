@@ -36,8 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][\w.]*)", re.MULTILINE)
 
 
-def migrations_key() -> str:
-    """A hash of everything the migrated test database depends on (see the module's docstring)."""
+def migrations_key(folders: list[Path] | None = None, root: Path = ROOT) -> str:
+    """A hash of everything the migrated test database depends on (see the module's docstring):
+    `folders`, the apps' folders (default: every installed app's)."""
     from django.apps import apps
     from django.conf import settings
 
@@ -45,19 +46,18 @@ def migrations_key() -> str:
     names = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in importlib.metadata.distributions())
     digest.update("\n".join(names).encode())
     files: set[Path] = set()
-    for config in apps.get_app_configs():
-        folder = Path(config.path)
-        if ROOT not in folder.parents:
+    for folder in folders if folders is not None else [Path(c.path) for c in apps.get_app_configs()]:
+        if root not in folder.parents:
             continue  # a package's migrations: its version is in the hash
         for migration in (folder / "migrations").glob("*.py"):
             files.add(migration)
             for module in _IMPORT.findall(migration.read_text()):  # project code a migration runs
-                path = ROOT / module.replace(".", "/")
+                path = root / module.replace(".", "/")
                 for candidate in (path.with_suffix(".py"), path / "__init__.py"):
                     if module.split(".")[0] != "django" and candidate.is_file():
                         files.add(candidate)
     for path in sorted(files):
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
