@@ -4,7 +4,8 @@ The first save wins; the second is refused with 409 and a message saying someone
 first, and the page still holds what the second person typed. Nothing of the first is lost.
 Each case loads the real page as each user and posts back the hidden fields it drew (the
 version the form carried), as a browser would. The records come from the URL-by-role test
-world (tests/security/world.py), moved to the state each form needs.
+world (tests/security/world.py), moved to the state each form needs; the world is made once for the
+module, and what each case does to it is rolled back after it (tests/security/world_once.py).
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from accounts import roles
 from cases.models import Assessment, Contact, Episode, StepUp
 from oversight.models import BreachAcknowledgement
 from tests.conftest import make_user
+from tests.security.world_once import world_made_once
 
 pytestmark = pytest.mark.django_db
+
+module_world_records, world_records, service, team, other_team, front_door_team, users, world = world_made_once()
 
 
 class HiddenFields(HTMLParser):

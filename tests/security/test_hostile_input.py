@@ -3,7 +3,8 @@
 Each form page is fetched, its field names read from the HTML, and hypothesis posts random and
 hostile values (very long strings, control characters, HTML and SQL fragments, wrong types).
 Every GET page gets hostile values for every query parameter its view reads (found by watching
-the view read them), and the drafts endpoint gets hostile field names and values.
+the view read them), and the drafts endpoint gets hostile field names and values. The users and the
+world are made once for the module; what each test posts is rolled back after it (tests/security/world_once.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import family_with_children
+from tests.security.world_once import world_made_once
 from workflows import services
 
 pytestmark = pytest.mark.django_db
+
+module_world_records, world_records, service, team, other_team, front_door_team, users, world = world_made_once()
 
 PAYLOAD = "<script>alert(1)</script>"
 HOSTILE = st.one_of(

@@ -4,7 +4,8 @@
 family's consent to share) and sent the world's request; `visitor` works for a health visiting team
 with nothing shared. Both have passed two-factor. Every internal page answers them 404 (the home page
 sends them to the portal); the portal's pages answer as the table says: a record of another agency,
-or a family they are not in the team of, is 404, never a page.
+or a family they are not in the team of, is 404, never a page. The world is made once for the module; what
+each test posts is rolled back after it (tests/security/world_once.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from django.urls import reverse
 
 from tests.partners.conftest import sign_in_partner
 from tests.security.matrix import all_url_names, url_for
+from tests.security.world_once import world_made_once
 
 pytestmark = pytest.mark.django_db
+
+module_world_records, world_records, service, team, other_team, front_door_team, users, world = world_made_once()
 
 PARTNERS = ("teacher", "visitor")
 
