@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
 from accounts import roles
 from accounts.models import Team, User
@@ -34,6 +37,33 @@ class BoardFilters:
     @property
     def practitioner(self) -> User | None:
         return next((u for u in self.members if u.pk == self.practitioner_id), None)
+
+    @property
+    def rule_options(self) -> SafeString:
+        """The rule filter's options, the chosen rule selected (see `rule_options`)."""
+        return rule_options(self.rule_id)
+
+
+# The rule filter's options for the rulebooks in force: (their titles, each option's value and markup).
+_rule_options: list[tuple[dict, list[tuple[str, str, str]]]] = []
+
+
+def rule_options(selected: str) -> SafeString:
+    """`<option>` for every rule (`selectors.rule_choices()`), its label escaped and cut to 32 characters
+    as `|truncatechars:32` did in the template, `selected` on the chosen one. The escaped, truncated
+    labels are made once per set of rulebooks in force (`rule_titles()` is the same object until a
+    publication changes them): cutting 40 labels was a tenth of the board's template."""
+    titles = selectors.rule_titles()
+    if not _rule_options or _rule_options[0][0] is not titles:
+        made = [
+            (value, f'<option value="{escape(value)}"', f">{escape(Truncator(label).chars(32))}</option>")
+            for value, label in selectors.rule_choices()
+        ]
+        _rule_options[:] = [(titles, made)]
+    made = _rule_options[0][1]
+    return mark_safe(
+        "".join(f"{start} selected{end}" if value == selected else start + end for value, start, end in made)
+    )  # noqa: S308 - escaped above
 
 
 def board_filters(request) -> BoardFilters:

@@ -14,11 +14,12 @@ the user's service.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
+from django.db import connections, router
 from django.db.models import (
     Aggregate,
     BooleanField,
@@ -76,10 +77,14 @@ from cases.selectors import (
     episodes_led_by,
     episodes_visible_to,
     family_visible_exists,
+    reach_exists,
+    reach_q,
+    reach_shape,
     register_chronology_source,
     visible_per_row,
 )
-from deadlines.models import Alert, Deadline, Status
+from deadlines.models import DUE_SOON, Alert, Deadline, Status
+from kit.compiled_sql import compiled_instances, compiled_once
 from kit.time import LONDON
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
 from workflows.episode_selectors import with_next_task
@@ -254,8 +259,9 @@ def _board_clocks(user, *, team: Team, now: datetime, practitioner_id: int | Non
     return qs
 
 
-def _with_bucket(qs: QuerySet[Deadline], *, now: datetime) -> QuerySet[Deadline]:
-    end_of_today = local_midnight(timezone.localdate(now) + timedelta(days=1))
+def _with_bucket(qs: QuerySet[Deadline], *, now: datetime, end_of_today: datetime | None = None) -> QuerySet[Deadline]:
+    if end_of_today is None:
+        end_of_today = local_midnight(timezone.localdate(now) + timedelta(days=1))
     today = Q(expected_at__lt=end_of_today) | Q(due_at__lt=end_of_today)
     return (
         qs.with_status(now)
@@ -306,8 +312,12 @@ def deadline_in_scope_probe(user) -> Q:
     clocks (a page), PostgreSQL probes the reach index once per clock instead of reading every reach
     row of the user's scope into a hash (which is what `family_id IN (...)` does, and which grows
     with the council: 200,000 rows for a manager at 200,000 families)."""
+    return _in_scope_or_own(family_visible_exists(user))
+
+
+def _in_scope_or_own(visible: Exists | None) -> Q:
+    """`deadline_in_scope_probe` given the scope's EXISTS (None: the user can see no family)."""
     own = Q(family__isnull=True, worker__isnull=False)
-    visible = family_visible_exists(user)
     return own if visible is None else own | Q(visible)
 
 
@@ -316,15 +326,24 @@ def _first_limit():
 
 
 def _bucket_branch(
-    team: Team, bucket: str, *, now: datetime, practitioner_id: int | None, rule_id: str
+    team: Team,
+    bucket: str,
+    *,
+    now: datetime,
+    practitioner_id: int | None,
+    rule_id: str,
+    end_of_today: datetime | None = None,
+    end_of_week: datetime | None = None,
 ) -> QuerySet[Deadline]:
     """The team's open clocks of one board bucket in the board's order, read along an index: breaches
     newest first (the open-clock index on team and maximum, read backwards), the others soonest
     first (ranges of the same index: a maximum still ahead, or none). Not scoped: the caller checks
     scope on the page's rows only."""
     today = timezone.localdate(now)
-    end_of_today = local_midnight(today + timedelta(days=1))
-    end_of_week = week_end(today)
+    if end_of_today is None:
+        end_of_today = local_midnight(today + timedelta(days=1))
+    if end_of_week is None:
+        end_of_week = week_end(today)
     qs = Deadline.objects.open().filter(team=team)
     if practitioner_id:
         qs = qs.filter(assignee_id=practitioner_id)
@@ -390,25 +409,148 @@ class BoardTimescales:
         if not isinstance(index, slice):
             return _item_by_slice(self, index)
         start, stop, _ = index.indices(len(self))
-        branches = []
+        # Each bucket's rows of this slice: a LIMIT and an OFFSET of its branch (LIMIT 0: none).
+        pages = dict.fromkeys(TIMESCALE_BUCKETS, (0, 0))
         offset = 0
         for key, n in self.sizes:
             lo, hi = max(start - offset, 0), min(stop - offset, n)
             if lo < hi:
-                branch = _bucket_branch(
-                    self.team, key, now=self.now, practitioner_id=self.practitioner_id, rule_id=self.rule_id
-                )
-                branches.append(branch.values("pk")[lo:hi])
+                pages[key] = (hi - lo, lo)
             offset += n
-        if not branches:
+        if not any(limit for limit, _ in pages.values()):
             return []
-        ids = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
-        rows = (
-            _with_bucket(Deadline.objects.filter(pk__in=ids), now=self.now)
-            .annotate(in_scope=Case(When(deadline_in_scope_probe(self.user), then=Value(True)), default=Value(False)))
-            .select_related(*RELATED)
+        rows = timescale_rows(
+            self.user,
+            team_id=self.team.pk,
+            now=self.now,
+            practitioner_id=self.practitioner_id,
+            rule_id=self.rule_id,
+            pages=[pages[key] for key in TIMESCALE_BUCKETS],
         )
         return [row for row in rows if row.in_scope]
+
+
+# The buckets in the board's order, each a branch of `timescale_rows`' query.
+TIMESCALE_BUCKETS = ("breached", "overdue", "today", "week")
+
+
+class _PkInPages(Func):
+    """`id = ANY(ARRAY(<branch> LIMIT %s OFFSET %s) || ...)`: the ids of each branch's page, its limit
+    and offset being parameters (so the SQL is the same for every page and every team), each branch
+    read along its index and stopped at its limit (an InitPlan each: `LIMIT 0` reads nothing), then
+    one primary-key probe per id. A branch is compiled as a statement of its own, so its ordering is
+    kept (Django drops the ordering of an unsliced subquery)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, branches: list[QuerySet], pages: list[tuple[int, int]]) -> None:
+        super().__init__(F("pk"))
+        self.branches, self.pages = branches, pages
+
+    def as_sql(self, compiler, connection, **extra_context):
+        pk_sql, params = compiler.compile(self.source_expressions[0])
+        params = list(params)
+        arrays = []
+        for branch, (limit, offset) in zip(self.branches, self.pages, strict=True):
+            sql, branch_params = branch.query.get_compiler(connection=connection).as_sql()
+            arrays.append(f"ARRAY({sql} LIMIT %s OFFSET %s)")
+            params += [*branch_params, limit, offset]
+        return f"({pk_sql} = ANY({' || '.join(arrays)}))", params
+
+
+def timescale_query(
+    team_id: int,
+    *,
+    now: datetime,
+    soon: datetime,
+    end_of_today: datetime,
+    end_of_week: datetime,
+    practitioner_id: int | None,
+    rule_id: str,
+    visible: Exists | None,
+    pages: list[tuple[int, int]],
+) -> QuerySet[Deadline]:
+    """The rows of one slice of `BoardTimescales`: every branch's page, with the board's bucket, order,
+    related rows and whether the user may see the clock (`in_scope`). `soon` is `now + DUE_SOON`
+    (`with_status` adds it itself from `now`; it is passed so that a compiled read knows its place)."""
+    team = Team(pk=team_id)
+    branches = [
+        _bucket_branch(
+            team,
+            key,
+            now=now,
+            practitioner_id=practitioner_id,
+            rule_id=rule_id,
+            end_of_today=end_of_today,
+            end_of_week=end_of_week,
+        ).values("pk")
+        for key in TIMESCALE_BUCKETS
+    ]
+    in_scope = Case(When(_in_scope_or_own(visible), then=Value(True)), default=Value(False))
+    return (
+        _with_bucket(Deadline.objects.filter(_PkInPages(branches, pages)), now=now, end_of_today=end_of_today)
+        .annotate(in_scope=in_scope)
+        .select_related(*RELATED)
+    )
+
+
+def timescale_rows(
+    user, *, team_id: int, now: datetime, practitioner_id: int | None, rule_id: str, pages: list[tuple[int, int]]
+) -> list[Deadline]:
+    """`list(timescale_query(...))` for the user, its SQL compiled once per reach shape and filter
+    (a practitioner or not, a rule or not) and run with the team, the instants, the filters, the
+    reach's values and the pages' limits and offsets (`kit.compiled_sql`, ADR 73): building and
+    compiling it was a quarter of the board's Python."""
+    today = timezone.localdate(now)
+    times = (now, now + DUE_SOON, local_midnight(today + timedelta(days=1)), week_end(today))
+    found = reach_shape(user)
+    shape, reach_values = found if found is not None else (None, ())
+    filters = (practitioner_id or None, rule_id or "")
+    given = tuple(v for v in filters if v)
+    flat_pages = tuple(n for page in pages for n in page)
+
+    def build(team_id, at, soon, eod, eow, *rest):
+        rest = list(rest)
+        practitioner = rest.pop(0) if filters[0] else None
+        rule = rest.pop(0) if filters[1] else ""
+        reach = tuple(rest[: len(reach_values)])
+        numbers = rest[len(reach_values) :]
+        visible = None if shape is None else reach_exists(reach_q(shape, reach))
+        return timescale_query(
+            team_id,
+            now=at,
+            soon=soon,
+            end_of_today=eod,
+            end_of_week=eow,
+            practitioner_id=practitioner,
+            rule_id=rule,
+            visible=visible,
+            pages=[(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)],
+        )
+
+    def stand_ins(k: int) -> tuple:
+        at = datetime(1990, 1 + k, 1, tzinfo=UTC)
+        ints = iter(range(_TIMESCALE_STAND_IN - 100 * k, _TIMESCALE_STAND_IN - 100 * k - 100, -1))
+        return (
+            next(ints),
+            at,
+            at + DUE_SOON,
+            datetime(1990, 1 + k, 5, tzinfo=UTC),
+            datetime(1990, 1 + k, 9, tzinfo=UTC),
+            *((next(ints),) if filters[0] else ()),
+            *((f"stand-in rule {k}",) if filters[1] else ()),
+            *(next(ints) for _ in reach_values),
+            *(next(ints) for _ in flat_pages),
+        )
+
+    key = ("board timescales", shape, bool(filters[0]), bool(filters[1]), len(flat_pages))
+    values = (team_id, *times, *given, *reach_values, *flat_pages)
+    return compiled_instances(key, build, (stand_ins(0), stand_ins(1)), values, using=router.db_for_read(Deadline))
+
+
+# Ids no row has, for compiling the board's reads once.
+_TIMESCALE_STAND_IN = -7_105_993_700
 
 
 def board_timescales(
@@ -458,15 +600,68 @@ def board_list_counts(
     The rows of `board_pre_allocation`, `board_unrecorded_visits`, `board_deactivated`,
     `board_partner_led` and `open_escalations`, each said as a bare count along its index with the
     scope checked per row (a correlated EXISTS, ADR 50, 62): the pre-allocation queue, the visits due,
-    the deactivated staff's cases and the open escalations, never every case of the team or the scope."""
+    the deactivated staff's cases and the open escalations, never every case of the team or the scope.
+
+    Its SQL is compiled once per reach shape and filter (`kit.compiled_sql`, ADR 73) and run with the
+    team, the instants, the practitioner and the reach's values: building and compiling its six
+    subqueries was a third of the board's Python."""
     keys = ("pre_allocation", "weekly_contact_due", "unrecorded_visits", "deactivated", "partner_led", "escalations")
-    visible = family_visible_exists(user)
-    if visible is None:
+    found = reach_shape(user)
+    if found is None:
         out = dict.fromkeys(keys, 0)
         out["high_risk"] = 0 if episode_counts is None else episode_counts["high_risk"]
         return out
-    week_ago = now - timedelta(days=7)
-    queue = Episode.objects.filter(team=team, state=S.AWAITING_ALLOCATION).filter(visible)
+    shape, reach_values = found
+    with_high_risk = episode_counts is None
+    names = (*keys, "high_risk") if with_high_risk else keys
+
+    def build(team_id, at, week_ago, *rest):
+        practitioner = rest[0] if practitioner_id else None
+        reach = tuple(rest[1:] if practitioner_id else rest)
+        return list_counts_query(
+            team_id,
+            now=at,
+            week_ago=week_ago,
+            practitioner_id=practitioner,
+            visible=lambda family: reach_exists(reach_q(shape, reach), family),
+            with_high_risk=with_high_risk,
+        )
+
+    def stand_ins(k: int) -> tuple:
+        at = datetime(1990, 1 + k, 10, tzinfo=UTC)
+        ints = iter(range(_LIST_COUNTS_STAND_IN - 100 * k, _LIST_COUNTS_STAND_IN - 100 * k - 100, -1))
+        return (
+            next(ints),
+            at,
+            at - timedelta(days=1),
+            *((next(ints),) if practitioner_id else ()),
+            *(next(ints) for _ in reach_values),
+        )
+
+    key = ("board list counts", shape, bool(practitioner_id), with_high_risk)
+    values = (team.pk, now, now - timedelta(days=7), *((practitioner_id,) if practitioner_id else ()), *reach_values)
+    row = compiled_row(key, build, (stand_ins(0), stand_ins(1)), values, using=router.db_for_read(Team))
+    if row is None:  # the SQL could not be shared: the ORM, as before
+        row = build(*values).first() or {}
+    out = {name: row.get(name, 0) for name in names}
+    if episode_counts is not None:
+        out["high_risk"] = episode_counts["high_risk"]
+    return out
+
+
+def list_counts_query(
+    team_id: int,
+    *,
+    now: datetime,
+    week_ago: datetime,
+    practitioner_id: int | None,
+    visible,
+    with_high_risk: bool,
+) -> QuerySet:
+    """`board_list_counts`' statement: one row of the team with a count of each list. `visible(path)`:
+    the scope's EXISTS for the family at that path of the outer row."""
+    team = Team(pk=team_id)
+    queue = Episode.objects.filter(team=team, state=S.AWAITING_ALLOCATION).filter(visible("family_id"))
     last_duty = Subquery(_last_duty_note().values("happened_at")[:1])
     due = queue.annotate(last_duty_contact_at=last_duty).filter(
         Q(last_duty_contact_at__lt=week_ago) | Q(last_duty_contact_at__isnull=True, opened_at__lt=week_ago)
@@ -474,28 +669,44 @@ def board_list_counts(
     visits = PlannedVisit.objects.filter(
         note__isnull=True, cancelled_at__isnull=True, episode__team=team, planned_at__lte=now
     ).exclude(episode__state=S.CLOSED)
-    visits = visits.filter(family_visible_exists(user, family="episode__family_id"))
+    visits = visits.filter(visible("episode__family_id"))
     if practitioner_id:
         visits = visits.filter(visitor_id=practitioner_id)
     escalations = Escalation.objects.filter(resolved_at__isnull=True, episode__team=team)
     if practitioner_id:
         escalations = escalations.filter(episode__lead_professional_id=practitioner_id)
-    escalations = escalations.filter(family_visible_exists(user, family="episode__family_id"))
+    escalations = escalations.filter(visible("episode__family_id"))
     partner_led = team_open_cases(team=team, practitioner_id=practitioner_id).filter(partner_organisation__isnull=False)
     counts = {
         "pre_allocation": _counted(queue),
         "weekly_contact_due": _counted(due),
         "unrecorded_visits": _counted(visits),
-        "deactivated": _counted(_deactivated(team).filter(visible)),
-        "partner_led": _counted(partner_led.filter(visible)),
+        "deactivated": _counted(_deactivated(team).filter(visible("family_id"))),
+        "partner_led": _counted(partner_led.filter(visible("family_id"))),
         "escalations": _counted(escalations),
     }
-    if episode_counts is None:
-        counts["high_risk"] = _counted(_high_risk_rows(team=team, practitioner_id=practitioner_id).filter(visible))
-    out = Team.objects.filter(pk=team.pk).annotate(**counts).values(*counts).first() or dict.fromkeys(counts, 0)
-    if episode_counts is not None:
-        out["high_risk"] = episode_counts["high_risk"]
-    return out
+    if with_high_risk:
+        high_risk = _high_risk_rows(team=team, practitioner_id=practitioner_id).filter(visible("family_id"))
+        counts["high_risk"] = _counted(high_risk)
+    return Team.objects.filter(pk=team_id).annotate(**counts).order_by("pk").values(*counts)[:1]
+
+
+# Ids no row has, for compiling `board_list_counts` once.
+_LIST_COUNTS_STAND_IN = -7_105_993_800
+
+
+def compiled_row(key, build, stand_ins, values, *, using: str) -> dict | None:
+    """The first row of the `values()` queryset `build(*values)`, by column name, read with its SQL
+    compiled once (`kit.compiled_sql.compiled_once`); None when the SQL cannot be shared (the caller
+    reads it with the ORM); `{}` when the query finds no row."""
+    compiled = compiled_once(key, build, stand_ins, using=using)
+    if compiled is None:
+        return None
+    with connections[using].cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params_for(values))
+        row = cursor.fetchone()
+        names = [column.name for column in cursor.description]
+    return {} if row is None else dict(zip(names, row, strict=True))
 
 
 def board_deadline_summary(deadlines: QuerySet[Deadline]) -> dict:
@@ -959,20 +1170,62 @@ def board_episode_counts(user, *, team: Team, now: datetime, practitioner_id: in
     """Open cases, open over 3/6/9/12 months (bands), without a Managers Decision this month, and at
     medium or high risk (the count of `board_high_risk`): one query, an index-only scan of the
     team's open cases (`episode_open_team_opened`), the risk and the latest decision being kept on
-    each episode as the work happens (`cases.board`, ADR 56)."""
+    each episode as the work happens (`cases.board`, ADR 56). Its SQL is compiled once (with or
+    without a practitioner) and run with the team, the practitioner and the instants (ADR 73)."""
     cutoffs = month_cutoffs(timezone.localdate(now))
+    values = (team.pk, *(cutoffs[n] for n in (3, 6, 9, 12)), month_start(now))
+    values += (practitioner_id,) if practitioner_id else ()
+
+    def build(team_id, c3, c6, c9, c12, since, *practitioner):
+        return episode_counts_query(
+            team_id,
+            cutoffs={3: c3, 6: c6, 9: c9, 12: c12},
+            since=since,
+            practitioner_id=practitioner[0] if practitioner else None,
+        )
+
+    def stand_ins(k: int) -> tuple:
+        return (
+            _EPISODE_COUNTS_STAND_IN - 10 * k,
+            *(datetime(1990, 1 + k, day, tzinfo=UTC) for day in (1, 2, 3, 4, 5)),
+            *((_EPISODE_COUNTS_STAND_IN - 10 * k - 1,) if practitioner_id else ()),
+        )
+
+    key = ("board episode counts", bool(practitioner_id))
+    row = compiled_row(key, build, (stand_ins(0), stand_ins(1)), values, using=router.db_for_read(Episode))
+    if row is None:  # the SQL could not be shared: the ORM, as before
+        row = next(iter(build(*values)), None) or {}
+    return {name: row.get(name) or 0 for name in EPISODE_COUNTS}
+
+
+EPISODE_COUNTS = ("open", "band_3", "band_6", "band_9", "band_12", "no_oversight", "high_risk")
+
+
+def episode_counts_query(team_id: int, *, cutoffs: dict, since: datetime, practitioner_id: int | None) -> QuerySet:
+    """`board_episode_counts`' aggregate as a one-row `values()` queryset (grouped on a constant: no
+    GROUP BY, one row even for a team without cases)."""
     bands = {
         3: Q(opened_at__lt=cutoffs[3], opened_at__gte=cutoffs[6]),
         6: Q(opened_at__lt=cutoffs[6], opened_at__gte=cutoffs[9]),
         9: Q(opened_at__lt=cutoffs[9], opened_at__gte=cutoffs[12]),
         12: Q(opened_at__lt=cutoffs[12]),
     }
-    return team_open_cases(team=team, practitioner_id=practitioner_id).aggregate(
-        open=Count("pk"),
-        **{f"band_{n}": Count("pk", filter=q) for n, q in bands.items()},
-        no_oversight=Count("pk", filter=_no_decision_since(month_start(now))),
-        high_risk=Count("pk", filter=Q(risk_level__gte=RiskIndicator.Level.MEDIUM)),
+    return (
+        team_open_cases(team=Team(pk=team_id), practitioner_id=practitioner_id)
+        .order_by()
+        .values(_all=Value(1))
+        .annotate(
+            open=Count("pk"),
+            **{f"band_{n}": Count("pk", filter=q) for n, q in bands.items()},
+            no_oversight=Count("pk", filter=_no_decision_since(since)),
+            high_risk=Count("pk", filter=Q(risk_level__gte=RiskIndicator.Level.MEDIUM)),
+        )
+        .values(*EPISODE_COUNTS)
     )
+
+
+# Ids no row has, for compiling `board_episode_counts` once.
+_EPISODE_COUNTS_STAND_IN = -7_105_993_900
 
 
 MONTH_BANDS = ((3, "3 to 6 months"), (6, "6 to 9 months"), (9, "9 to 12 months"), (12, "Over 12 months"))
