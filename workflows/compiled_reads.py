@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 
+from django.core.exceptions import EmptyResultSet
 from django.db import router
 from django.db.models import Model, QuerySet
 
@@ -72,7 +73,10 @@ def _prepared(key, user, build, extra_stand_ins):
     if used is None:
         ids = _stand_in_ids(0)
         queryset = build(_stand_in_user(user, ids), *extra_stand_ins[0])
-        _, params = queryset.query.get_compiler(router.db_for_read(queryset.model)).as_sql()
+        try:
+            _, params = queryset.query.get_compiler(router.db_for_read(queryset.model)).as_sql()
+        except EmptyResultSet:
+            return None  # a read of nothing (`none()`): the ORM answers it without a query
         found = {p for p in params if type(p) is int}
         used = _used[full_key] = tuple(i for i in range(_PARTS) if ids[i] in found)
         if len(_used) > 512:
