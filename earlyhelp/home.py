@@ -131,7 +131,7 @@ def front_door_section(user, *, now: datetime) -> Section:
             Card("Contacts awaiting a decision", hs.front_door_contacts(user).count(), queue),
             *_clock_cards(counts, queue),
         ],
-        items=_clock_items(hs.most_urgent_clocks(clocks, now=now, counts=counts)),
+        items=_clock_items(hs.most_urgent_clocks_of("front door", user, hs.front_door_clocks, now=now, counts=counts)),
         empty="No contact's clock is running.",
     )
 
@@ -168,7 +168,6 @@ def duty_section(user, *, now: datetime) -> Section:
 
 def practitioner_section(user, *, now: datetime) -> Section:
     my_work = _url("oversight:my_work")
-    clocks = hs.my_case_clocks(user)
     counts = hs.my_case_clock_counts(user, now=now)
     # Counted up to UNSEEN_ALERTS_SHOWN like the header ("99+"), and read with the signed-in user
     # (ADR 0057): no query of its own, and never every unread alert of someone with thousands.
@@ -186,13 +185,12 @@ def practitioner_section(user, *, now: datetime) -> Section:
                 capped=True,
             ),
         ],
-        items=_clock_items(hs.most_urgent_clocks(clocks, now=now, counts=counts)),
+        items=_clock_items(hs.most_urgent_clocks_of("my cases", user, hs.my_case_clocks, now=now, counts=counts)),
     )
 
 
 def team_leader_section(user, *, now: datetime) -> Section:
     board = _url("oversight:team_board", query=f"team={user.team_id}" if user.team_id else "")
-    clocks = hs.team_clocks(user)
     sign_off = hs.team_sign_off_counts(user)
     # From the summary rows (a few rows whatever the team's caseload), as the team board counts them.
     counts = hs.summary_clock_counts(now=now, team_id=user.team_id) if user.team_id else hs.NO_CLOCKS
@@ -200,11 +198,15 @@ def team_leader_section(user, *, now: datetime) -> Section:
         key="team_leader",
         title="My team",
         cards=[
-            Card("Waiting for allocation", hs.awaiting_allocation(user).count(), _url("episodes:pre_allocation")),
+            Card("Waiting for allocation", hs.awaiting_allocation_count(user), _url("episodes:pre_allocation")),
             *_clock_cards(counts, board),
             Card("Awaiting a manager's sign-off", sign_off["closures"] + sign_off["step_ups"], board),
         ],
-        items=_clock_items(hs.most_urgent_clocks(clocks, now=now, counts=counts)) if user.team_id else [],
+        items=(
+            _clock_items(hs.most_urgent_clocks_of("team", user, hs.team_clocks, now=now, counts=counts))
+            if user.team_id
+            else []
+        ),
     )
 
 
@@ -216,7 +218,7 @@ def service_section(user, *, now: datetime) -> Section:
     cards = []
     counts = None
     if is_manager:
-        clocks = hs.service_clocks(user)
+        clocks = hs.service_clocks
         # From the summary rows of the service's teams, as the dashboard counts them.
         service_id = service_id_of(user)
         counts = hs.summary_clock_counts(now=now, service_id=service_id) if service_id else hs.NO_CLOCKS
@@ -230,12 +232,14 @@ def service_section(user, *, now: datetime) -> Section:
     if user.has_role(r.DUTY_MANAGER):
         cards.append(Card("Step-ups awaiting my decision", sign_off["step_ups_to_decide"], sign_off_url, urgent=True))
         if not is_manager:
-            clocks = hs.step_up_clocks(user)
+            clocks = hs.step_up_clocks
     return Section(
         key="service",
         title="My service" if is_manager else "Step-ups awaiting a decision",
         cards=cards,
-        items=_clock_items(hs.most_urgent_clocks(clocks, now=now, counts=counts)),
+        items=_clock_items(
+            hs.most_urgent_clocks_of("service" if is_manager else "step-ups", user, clocks, now=now, counts=counts)
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ def compiled_once(
         if len(_compiled) >= _MAX:
             _compiled.clear()
             _compilers.clear()
+            _row_compilers.clear()
         compiled, compiler = _compile(build, stand_ins, using=using)
         _compilers[full_key] = compiler
         _compiled[full_key] = compiled
@@ -78,6 +79,49 @@ def compiled_instances(
         cursor.execute(compiled.sql, compiled.params_for(values))
         rows = cursor.fetchall()
     return _instances(compiler, rows, using)
+
+
+# The first stand-in build's compiler of a `values_list()` read, for `compiled_rows`.
+_row_compilers: dict[Hashable, object] = {}
+
+
+def compiled_rows(
+    key: Hashable, build: Callable[..., QuerySet], stand_ins: tuple[Sequence, Sequence], values: Sequence, *, using: str
+) -> list[tuple]:
+    """`list(build(*values))` for a `values_list()` queryset (not `flat`, not `named`): the tuples the
+    ORM would give (each column through its converters: dates, UTC-aware datetimes, decimals), read
+    with SQL compiled once (`compiled_once`), and built with the ORM when the SQL cannot be shared.
+    Added in session 9 (ADR 75) for the worklists, whose rows are values."""
+    full_key = ("rows", key, using)
+    compiled = compiled_once(full_key, build, stand_ins, using=using)
+    if compiled is not None and full_key not in _row_compilers:
+        queryset = build(*stand_ins[0])
+        compiler = queryset.query.get_compiler(using)
+        if queryset._iterable_class is ValuesListIterable and compiler.as_sql()[0] == compiled.sql:
+            _row_compilers[full_key] = (compiler, _row_order(queryset))
+        else:
+            _row_compilers[full_key] = None
+    found = _row_compilers.get(full_key) if compiled is not None else None
+    if found is None:
+        return list(build(*values).using(using))
+    compiler, order = found
+    with connections[using].cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params_for(values))
+        rows = cursor.fetchall()
+    out = compiler.results_iter([rows], tuple_expected=True)
+    return [tuple(row[i] for i in order) for row in out] if order else list(out)
+
+
+def _row_order(queryset: QuerySet) -> tuple[int, ...] | None:
+    """Where each of the `values_list` fields is in the SELECT, as `ValuesListIterable` reorders them
+    (Django 5.2), or None when they are in order already."""
+    query = queryset.query
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    fields = [*queryset._fields, *(f for f in query.annotation_select if f not in queryset._fields)]
+    if not queryset._fields or fields == names:
+        return None
+    index = {name: i for i, name in enumerate(names)}
+    return tuple(index[f] for f in fields)
 
 
 def _instances(compiler, rows: list, using: str) -> list[Model]:

@@ -87,6 +87,7 @@ from deadlines.models import DUE_SOON, Alert, Deadline, Status
 from kit.compiled_sql import compiled_instances, compiled_once
 from kit.time import LONDON
 from oversight.models import BreachAcknowledgement, ManagersDecision, Supervision, SupervisionAction
+from workflows.compiled_reads import user_instances, user_rows
 from workflows.episode_selectors import with_next_task
 from workflows.list_rows import CASE_COLUMNS
 
@@ -1995,10 +1996,26 @@ def full_name(first: str, last: str, username: str) -> str:
     return f"{first} {last}".strip() or username
 
 
+def _my_task_values(user) -> QuerySet:
+    return my_tasks(user).values_list(
+        "pk",
+        "text",
+        "due_on",
+        "episode_id",
+        "episode__family_id",
+        "episode__family__name",
+        "supervision__held_on",
+        "supervision__supervisor__first_name",
+        "supervision__supervisor__last_name",
+        "supervision__supervisor__username",
+    )
+
+
 def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
     """My cases (by their next timescale) and my supervision tasks (by due date), in one due-order list:
     two queries of values, no model instance."""
-    cases = my_open_cases(user).values_list(*CASE_COLUMNS)  # the columns my cases reads (workflows.list_rows)
+    # The columns my cases reads (workflows.list_rows); both reads compiled once per user shape (ADR 75).
+    cases = user_rows(f"my work: cases {limit}", user, lambda u: my_open_cases(u).values_list(*CASE_COLUMNS)[:limit])
     items = [
         WorkItem(
             due=due,
@@ -2012,21 +2029,10 @@ def my_work_items(user, *, limit: int = 200) -> list[WorkItem]:
             maximum=maximum,
             deadline_pk=deadline_pk,
         )
-        for pk, family_id, family_name, state, title, rule, deadline_pk, due, maximum in cases[:limit]
+        for pk, family_id, family_name, state, title, rule, deadline_pk, due, maximum in cases
     ]
-    tasks = my_tasks(user).values_list(
-        "pk",
-        "text",
-        "due_on",
-        "episode_id",
-        "episode__family_id",
-        "episode__family__name",
-        "supervision__held_on",
-        "supervision__supervisor__first_name",
-        "supervision__supervisor__last_name",
-        "supervision__supervisor__username",
-    )
-    for pk, text, due_on, episode_pk, family_id, family_name, held_on, first, last, username in tasks[:limit]:
+    tasks = user_rows(f"my work: tasks {limit}", user, lambda u: _my_task_values(u)[:limit])
+    for pk, text, due_on, episode_pk, family_id, family_name, held_on, first, last, username in tasks:
         items.append(
             WorkItem(
                 due=local_midnight(due_on + timedelta(days=1)) - timedelta(seconds=1),
@@ -2063,15 +2069,24 @@ def _pending_visits(user) -> QuerySet[PlannedVisit]:
 def my_planned_visits(user, *, now: datetime, limit: int = 50) -> list[PlannedVisit]:
     """The user's planned visits still to be recorded: those whose time has passed, and the coming week's.
     Their own visits, so scope is checked per visit (`visible_per_row`), not by reading the team's reach."""
-    mine = PlannedVisit.objects.filter(
-        visitor=user, note__isnull=True, cancelled_at__isnull=True, planned_at__lte=now + PLANNED_VISITS_AHEAD
-    )
-    return list(
-        visible_per_row(mine, user, "episode__family_id")
-        .exclude(episode__state=S.CLOSED)
-        .select_related("episode__family", "visitor")
-        .order_by("planned_at", "pk")[:limit]
-    )
+
+    def build(user, until) -> QuerySet[PlannedVisit]:
+        mine = PlannedVisit.objects.filter(
+            visitor=user, note__isnull=True, cancelled_at__isnull=True, planned_at__lte=until
+        )
+        return (
+            visible_per_row(mine, user, "episode__family_id")
+            .exclude(episode__state=S.CLOSED)
+            .select_related("episode__family", "visitor")
+            .order_by("planned_at", "pk")[:limit]
+        )
+
+    # Compiled once per user shape (ADR 75).
+    return user_instances(f"my planned visits {limit}", user, build, (now + PLANNED_VISITS_AHEAD,), _TIME_STAND_INS)
+
+
+# Two instants no read is run with, for compiling reads that take a time once (ADR 75).
+_TIME_STAND_INS = ((datetime(1990, 1, 1, tzinfo=UTC),), (datetime(1990, 2, 1, tzinfo=UTC),))
 
 
 def board_unrecorded_visits(
@@ -2085,11 +2100,14 @@ def board_unrecorded_visits(
 
 
 def my_alerts(user, *, limit: int = 5) -> list[Alert]:
-    return list(
-        Alert.objects.filter(recipient=user, read_at__isnull=True)
-        .select_related("deadline", "contact")
-        .order_by("-created_at", "-id")[:limit]
-    )
+    def build(user) -> QuerySet[Alert]:
+        return (
+            Alert.objects.filter(recipient=user, read_at__isnull=True)
+            .select_related("deadline", "contact")
+            .order_by("-created_at", "-id")[:limit]
+        )
+
+    return user_instances(f"my alerts {limit}", user, build)  # compiled once per user shape (ADR 75)
 
 
 # --- Managers Decisions on a case ----------------------------------------------------------------

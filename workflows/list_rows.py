@@ -28,6 +28,7 @@ from deadlines.selectors import with_time_left
 from kit.dates import long_date, long_datetime
 from kit.links import href_for
 from kit.templatetags.ui import deadline_link_markup, due_markup, govuk_tag
+from workflows.compiled_reads import user_rows
 from workflows.episode_selectors import with_next_task
 from workflows.presenters import deadline_words, status_at
 
@@ -124,10 +125,15 @@ def case_rows(values, *, now: datetime) -> list[CaseRow]:
 
 
 def my_cases(user, *, now: datetime) -> list[CaseRow]:
-    """The practitioner's open episodes, the most urgent next task first (one query)."""
+    """The practitioner's open episodes, the most urgent next task first (one query, compiled once per
+    user shape: ADR 75)."""
+    return case_rows(user_rows("my cases", user, my_case_values), now=now)
+
+
+def my_case_values(user) -> QuerySet:
     qs = with_next_task(episodes_led_by(user).exclude(state=S.CLOSED))
     ordered = qs.order_by(Coalesce("next_task_due", "opened_at").asc(nulls_last=True), "pk")
-    return case_rows(ordered.values_list(*CASE_COLUMNS), now=now)
+    return ordered.values_list(*CASE_COLUMNS)
 
 
 # --- The pre-allocation list ---------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""A user's own worklist reads compiled once per shape of user (ADR 75).
+
+My work, my cases and the home pages read the signed-in user's own rows: their cases, tasks, visits,
+alerts, the most urgent clocks of their caseload, team or service. Each read's SQL depends on the user
+only through their roles, whether they have a team (and whether it has a service) and a service of
+their own; the user's id, team id and service ids are values. So each read is built with a *stand-in
+user* of the same shape (an unsaved `User` with ids no row has, the real user's role names, a stand-in
+team), compiled once per process (`kit.compiled_sql`, which refuses any build whose SQL the stand-ins
+do not explain), and run with the real user's ids. The scope is still checked in SQL on every request,
+with the same clauses (`cases.selectors.reach_shape`: the shape is the same, so is the reach).
+
+A user who cannot be given a stand-in (not active, a partner agency's user) is read with the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+from django.core.exceptions import EmptyResultSet
+from django.db import router
+from django.db.models import Model, QuerySet
+
+from accounts.models import Team, User
+from kit.compiled_sql import compiled_instances, compiled_rows
+
+# Ids no row has: user, team, the team's service, the user's own service (k = 0 and 1).
+_STAND_IN = -7_105_994_000
+_PARTS = 4
+
+
+def user_shape(user) -> Hashable | None:
+    """What of the user can change a worklist read's SQL, or None when the user gets no stand-in."""
+    if not user.is_authenticated or not user.is_active or user.partner_organisation_id is not None:
+        return None
+    team_service = user.team.service_id if user.team_id is not None else None
+    return (
+        tuple(sorted(user.role_names)),
+        user.team_id is not None,
+        team_service is not None,
+        user.service_id is not None,
+    )
+
+
+def _user_values(user) -> tuple:
+    return (user.pk, user.team_id, user.team.service_id if user.team_id is not None else None, user.service_id)
+
+
+def _stand_in_user(user, ids: Sequence[int]) -> User:
+    """An unsaved user of `user`'s shape whose user, team and service ids are `ids`."""
+    stand_in = User(pk=ids[0], username=f"stand-in {ids[0]}", is_active=True)
+    stand_in._role_names = user.role_names
+    if user.team_id is not None:
+        stand_in.team = Team(pk=ids[1], name="", service_id=ids[2] if user.team.service_id is not None else None)
+    if user.service_id is not None:
+        stand_in.service_id = ids[3]
+    return stand_in
+
+
+def _stand_in_ids(k: int) -> tuple[int, ...]:
+    return tuple(_STAND_IN - 10 * k - i for i in range(_PARTS))
+
+
+# (key, shape) -> which of the user's ids the read's SQL takes as parameters.
+_used: dict[Hashable, tuple[int, ...]] = {}
+
+
+def _prepared(key, user, build, extra_stand_ins):
+    shape = user_shape(user)
+    if shape is None:
+        return None
+    full_key = (key, shape)
+    used = _used.get(full_key)
+    if used is None:
+        ids = _stand_in_ids(0)
+        queryset = build(_stand_in_user(user, ids), *extra_stand_ins[0])
+        try:
+            _, params = queryset.query.get_compiler(router.db_for_read(queryset.model)).as_sql()
+        except EmptyResultSet:
+            return None  # a read of nothing (`none()`): the ORM answers it without a query
+        found = {p for p in params if type(p) is int}
+        used = _used[full_key] = tuple(i for i in range(_PARTS) if ids[i] in found)
+        if len(_used) > 512:
+            _used.clear()
+    n_used = len(used)
+
+    def build_from_values(*values):
+        ids = list(_stand_in_ids(0))
+        for i, value in zip(used, values[:n_used], strict=True):
+            ids[i] = value
+        return build(_stand_in_user(user, ids), *values[n_used:])
+
+    stand_ins = tuple(
+        (*(_stand_in_ids(k)[i] for i in used), *extra) for k, extra in zip((0, 1), extra_stand_ins, strict=True)
+    )
+    real = _user_values(user)
+    if any(real[i] is None for i in used):
+        return None  # cannot happen for one shape; the ORM reads it if it does
+    return (full_key, used), build_from_values, stand_ins, tuple(real[i] for i in used)
+
+
+def user_rows(
+    key: str,
+    user,
+    build: Callable[..., QuerySet],
+    extra: Sequence = (),
+    extra_stand_ins: tuple[Sequence, Sequence] = ((), ()),
+) -> list[tuple]:
+    """`list(build(user, *extra))` for a `values_list()` read, compiled once per user shape."""
+    prepared = _prepared(key, user, build, extra_stand_ins)
+    if prepared is None:
+        return list(build(user, *extra))
+    full_key, build_from_values, stand_ins, values = prepared
+    model = build_from_values(*stand_ins[0]).model if full_key not in _models else _models[full_key]
+    _models[full_key] = model
+    return compiled_rows(full_key, build_from_values, stand_ins, (*values, *extra), using=router.db_for_read(model))
+
+
+def user_instances(
+    key: str,
+    user,
+    build: Callable[..., QuerySet],
+    extra: Sequence = (),
+    extra_stand_ins: tuple[Sequence, Sequence] = ((), ()),
+) -> list[Model]:
+    """`list(build(user, *extra))` as model instances (with `select_related`'s), compiled once per user shape."""
+    prepared = _prepared(key, user, build, extra_stand_ins)
+    if prepared is None:
+        return list(build(user, *extra))
+    full_key, build_from_values, stand_ins, values = prepared
+    model = build_from_values(*stand_ins[0]).model if full_key not in _models else _models[full_key]
+    _models[full_key] = model
+    return compiled_instances(
+        full_key, build_from_values, stand_ins, (*values, *extra), using=router.db_for_read(model)
+    )
+
+
+_models: dict[Hashable, type[Model]] = {}
