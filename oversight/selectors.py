@@ -14,11 +14,13 @@ the user's service.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
+from django.db import router
 from django.db.models import (
     Aggregate,
     BooleanField,
@@ -1237,9 +1239,8 @@ class ServiceBreaches:
         acknowledged: str = "no",
     ) -> None:
         self.user, self.now, self.count = user, now, max(0, int(count))
-        team_ids = [t.pk for t in teams if not team_id or t.pk == team_id]
-        qs = Deadline.objects.breached(now).filter(team_id__in=team_ids)
-        self.base = _acknowledged(_breached_in(qs, period=period, team_id=None, rule_id=rule_id), acknowledged)
+        self.team_ids = [t.pk for t in teams if not team_id or t.pk == team_id]
+        self.period, self.rule_id, self.acknowledged = period, rule_id, acknowledged
 
     def __len__(self) -> int:
         return self.count
@@ -1250,18 +1251,7 @@ class ServiceBreaches:
         start, stop, _ = index.indices(len(self))
         if start >= stop:
             return []
-        ids = self.base.order_by("-due_at", "-pk").values("pk")[start:stop]
-        ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
-        rows = (
-            Deadline.objects.filter(pk__in=ids)
-            .annotate(
-                is_acknowledged=ack,
-                in_scope=Case(When(deadline_in_scope_probe(self.user), then=Value(True)), default=Value(False)),
-            )
-            .select_related("family", "team", "assignee", "worker", "episode", "contact")
-            .order_by("-due_at", "-pk")
-        )
-        rows = [row for row in rows if row.in_scope]
+        rows = [row for row in self._read(start, stop) if row.in_scope]
         # Only acknowledged breaches have acknowledgements to show: read theirs (none, no query, for a
         # page of breaches not yet acknowledged, the dashboard's default).
         acknowledged = [row for row in rows if row.is_acknowledged]
@@ -1272,6 +1262,117 @@ class ServiceBreaches:
             acknowledged, Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by"))
         )
         return rows
+
+    def _read(self, start: int, stop: int) -> list[Deadline]:
+        """The slice's rows, with `is_acknowledged` and `in_scope`: `breach_page`'s queryset, its SQL
+        compiled once per shape (period or not, rule or not, the acknowledgement filter, the user's
+        reach shape and the slice) and run with the request's values (kit.compiled_sql, ADR 74)."""
+        from cases.selectors import reach_shape
+        from kit.compiled_sql import compiled_instances
+
+        found = reach_shape(self.user)
+        shape, reach_values = found if found is not None else (None, ())
+        period, rule_id = self.period, self.rule_id
+        # The values in the order `build` takes them; the shape says which are there.
+        values = [self.now, self.team_ids]
+        if period is not None:
+            values += [period.start_at, period.end_at]
+        if rule_id:
+            values.append(rule_id)
+        values += reach_values
+
+        def build(*given):
+            given = list(given)
+            now, team_ids = given.pop(0), given.pop(0)
+            within = (given.pop(0), given.pop(0)) if period is not None else None
+            rule = given.pop(0) if rule_id else ""
+            return breach_page(
+                now=now,
+                team_ids=team_ids,
+                within=within,
+                rule_id=rule,
+                acknowledged=self.acknowledged,
+                reach=(shape, tuple(given)) if shape is not None else None,
+                start=start,
+                stop=stop,
+            )
+
+        using = router.db_for_read(Deadline)
+        if stop - start > PAGE_SLICE_MAX or start >= COMPILED_SLICES_FROM_MAX:
+            return list(build(*values).using(using))  # an unusual slice: not worth an entry
+        key = ("service breaches", period is not None, bool(rule_id), self.acknowledged, shape, start, stop)
+        return compiled_instances(key, build, _breach_stand_ins(values), values, using=using)
+
+
+# `ServiceBreaches` compiles the slices pages ask for (a dashboard's 5 rows, a list page's 20, the
+# first pages of the list); a slice beyond these is built with the ORM.
+PAGE_SLICE_MAX = 50
+COMPILED_SLICES_FROM_MAX = 200
+_BREACH_STAND_IN = -7_105_993_700
+
+
+def _breach_stand_ins(values: list) -> tuple[tuple, tuple]:
+    """Two sets of values unlike any real one (and each other), of the same kinds as `values`."""
+    out = []
+    for k in (0, 1):
+        row = []
+        for i, value in enumerate(values):
+            n = _BREACH_STAND_IN - 100 * k - i
+            if isinstance(value, datetime):
+                row.append(datetime(1990, 1 + k, 1 + i, tzinfo=UTC))
+            elif isinstance(value, list):
+                row.append([n, n - 50])
+            elif isinstance(value, str):
+                row.append(f"stand-in rule {k} {i}")
+            else:
+                row.append(n)
+        out.append(tuple(row))
+    return out[0], out[1]
+
+
+def _int_in(field: str, ids) -> Func:
+    """`field = ANY(%s)` with the ids as one array parameter: the same SQL for any number of ids."""
+    return Func(
+        F(field),
+        Value(list(ids), output_field=ArrayField(IntegerField())),
+        template="(%(expressions)s))",
+        arg_joiner=" = ANY(",
+        output_field=BooleanField(),
+    )
+
+
+def breach_page(
+    *,
+    now: datetime,
+    team_ids: list[int],
+    within: tuple[datetime, datetime] | None,
+    rule_id: str,
+    acknowledged: str,
+    reach: tuple[tuple[str, ...], tuple[int, ...]] | None,
+    start: int,
+    stop: int,
+) -> QuerySet[Deadline]:
+    """One slice of the teams' open breaches, newest first (`ServiceBreaches`): the slice's ids read
+    along the index of maxima, then their rows with the related records, whether acknowledged, and
+    whether in the reach `(shape, values)` (`cases.selectors.reach_shape`; None: no family)."""
+    from cases.selectors import reach_exists, reach_q
+
+    qs = Deadline.objects.breached(now).filter(_int_in("team_id", team_ids))
+    if within is not None:
+        qs = qs.filter(due_at__gte=within[0], due_at__lt=within[1])
+    if rule_id:
+        qs = qs.filter(rule_id=rule_id)
+    ids = _acknowledged(qs, acknowledged).order_by("-due_at", "-pk").values("pk")[start:stop]
+    ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
+    in_scope = Q(family__isnull=True, worker__isnull=False)
+    if reach is not None:
+        in_scope |= Q(reach_exists(reach_q(*reach)))
+    return (
+        Deadline.objects.filter(pk__in=ids)
+        .annotate(is_acknowledged=ack, in_scope=Case(When(in_scope, then=Value(True)), default=Value(False)))
+        .select_related("family", "team", "assignee", "worker", "episode", "contact")
+        .order_by("-due_at", "-pk")
+    )
 
 
 def breach_count(summary: dict, acknowledged: str) -> int:
