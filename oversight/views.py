@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import timesince_filter, truncatewords
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -220,8 +220,7 @@ def _month_label(day: date) -> str:
 def _breach_cells(rows, *, now, querystring: str) -> list:
     """Each breach's five cells as oversight/includes/breach_rows.html shows them (`row.cells`), built
     here with the links reversed once per page, not with a URL tag and filters per cell (ADR 74)."""
-    episode_href, contact_href = href_for("episodes:episode_detail"), href_for("cases:contact_detail")
-    clock_href, acknowledge_href = href_for("deadlines:clock_explain"), href_for("oversight:breach_acknowledge")
+    episode_href, contact_href, clock_href, acknowledge_href = _breach_hrefs()
     suffix = f"?{querystring}" if querystring else ""
     for d in rows:
         family_name = d.family.name if d.family_id else ""
@@ -243,7 +242,8 @@ def _breach_cells(rows, *, now, querystring: str) -> list:
                 when_text(a.at, now),
                 truncatewords(a.comment, 25),
             )
-            for a in d.acknowledgements.all()
+            # A breach not acknowledged has none (`ServiceBreaches` reads only the others').
+            for a in (d.acknowledgements.all() if d.is_acknowledged else ())
         ]
         if acknowledgements:
             acknowledgement = mark_safe("".join(acknowledgements))  # noqa: S308 (each escaped by format_html)
@@ -268,6 +268,26 @@ def _breach_cells(rows, *, now, querystring: str) -> list:
             "acknowledgement": acknowledgement,
         }
     return rows
+
+
+_BREACH_LINKS = (
+    "episodes:episode_detail",
+    "cases:contact_detail",
+    "deadlines:clock_explain",
+    "oversight:breach_acknowledge",
+)
+# (URL configuration, script prefix) -> the breach rows' four `href_for`s, kept per process.
+_HREFS: dict[tuple, tuple] = {}
+
+
+def _breach_hrefs() -> tuple:
+    key = (get_urlconf(), get_script_prefix())
+    found = _HREFS.get(key)
+    if found is None:
+        if len(_HREFS) >= 16:
+            _HREFS.clear()
+        found = _HREFS[key] = tuple(href_for(name) for name in _BREACH_LINKS)
+    return found
 
 
 _CASE_CELL = '<a class="govuk-link" href="{}">{}</a><br><span class="govuk-body-s">{}</span>'
