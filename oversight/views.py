@@ -15,11 +15,8 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import timesince_filter, truncatewords
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts import roles
@@ -27,11 +24,10 @@ from accounts.models import Team, User
 from cases.access import families_in, log_access, log_shown, render_logged
 from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
-from kit.links import href_for
 from kit.permissions import require_role
 from kit.querystring import querystring
-from kit.templatetags.ui import deadline_link_markup
 from oversight import selectors, services
+from oversight.breach_rows import breach_cells
 from oversight.charts import bar_chart, hbar_chart
 from oversight.filters import board_filters, period_filters
 from oversight.forms import (
@@ -42,7 +38,6 @@ from oversight.forms import (
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
 from oversight.my_work import supervised_lines, waiting_lines, work_lines
-from oversight.templatetags.oversight_tags import when_text
 
 ACTION_ROWS = 3
 
@@ -217,82 +212,6 @@ def _month_label(day: date) -> str:
     return f"{day:%b}\n{day:%Y}"
 
 
-def _breach_cells(rows, *, now, querystring: str) -> list:
-    """Each breach's five cells as oversight/includes/breach_rows.html shows them (`row.cells`), built
-    here with the links reversed once per page, not with a URL tag and filters per cell (ADR 74)."""
-    episode_href, contact_href, clock_href, acknowledge_href = _breach_hrefs()
-    suffix = f"?{querystring}" if querystring else ""
-    for d in rows:
-        family_name = d.family.name if d.family_id else ""
-        if d.episode_id:
-            case = format_html(_CASE_CELL, episode_href(d.episode_id), family_name, d.episode.reference)
-        elif d.contact_id:
-            case = format_html(_CASE_CELL, contact_href(d.contact_id), family_name, d.contact.reference)
-        else:
-            worker = d.worker
-            name = (worker.get_full_name() or worker.username) if worker else ""
-            case = format_html('{}<br><span class="govuk-body-s">Supervision</span>', name)
-        assignee = d.assignee
-        who = (assignee.get_full_name() or assignee.username) if assignee else "Not allocated"
-        acknowledgements = [
-            format_html(
-                '<strong class="govuk-tag govuk-tag--green">Acknowledged</strong><br>'
-                '<span class="govuk-body-s">{}, {}: {}</span>',
-                a.by,
-                when_text(a.at, now),
-                truncatewords(a.comment, 25),
-            )
-            # A breach not acknowledged has none (`ServiceBreaches` reads only the others').
-            for a in (d.acknowledgements.all() if d.is_acknowledged else ())
-        ]
-        if acknowledgements:
-            acknowledgement = mark_safe("".join(acknowledgements))  # noqa: S308 (each escaped by format_html)
-        else:
-            acknowledgement = format_html(
-                '<a class="govuk-link" href="{}{}">Acknowledge<span class="govuk-visually-hidden"> the breach of '
-                "{}{}</span></a>",
-                acknowledge_href(d.pk),
-                suffix,
-                d.rule_id,
-                format_html(" for {}", family_name) if d.family_id else "",
-            )
-        d.cells = {
-            "case": case,
-            "clock": deadline_link_markup(clock_href(d.pk), d.rule_id, d.title),
-            "team": format_html('{}<br><span class="govuk-body-s">{}</span>', d.team.name if d.team_id else "", who),
-            "due": format_html(
-                '{}<br><span class="govuk-body-s">{} ago</span>',
-                when_text(d.due_at, now),
-                timesince_filter(d.due_at, now),
-            ),
-            "acknowledgement": acknowledgement,
-        }
-    return rows
-
-
-_BREACH_LINKS = (
-    "episodes:episode_detail",
-    "cases:contact_detail",
-    "deadlines:clock_explain",
-    "oversight:breach_acknowledge",
-)
-# (URL configuration, script prefix) -> the breach rows' four `href_for`s, kept per process.
-_HREFS: dict[tuple, tuple] = {}
-
-
-def _breach_hrefs() -> tuple:
-    key = (get_urlconf(), get_script_prefix())
-    found = _HREFS.get(key)
-    if found is None:
-        if len(_HREFS) >= 16:
-            _HREFS.clear()
-        found = _HREFS[key] = tuple(href_for(name) for name in _BREACH_LINKS)
-    return found
-
-
-_CASE_CELL = '<a class="govuk-link" href="{}">{}</a><br><span class="govuk-body-s">{}</span>'
-
-
 def _dashboard_figures(request, f, *, page_teams: list[Team] | None = None) -> dict:
     """What the dashboard and its drill-down pages share: breaches and timeliness from the summary
     rows (deadlines.counts), never cached. The service's figures come from the service's own rows
@@ -362,7 +281,7 @@ def dashboard(request):
     by_month = context["by_month"]
     context.update(
         {
-            "breaches": _breach_cells(breaches[:URGENT_ROWS], now=now, querystring=context["querystring"]),
+            "breaches": breach_cells(breaches[:URGENT_ROWS], now=now, querystring=context["querystring"]),
             "rule_rows": DASHBOARD_RULE_ROWS,
             "rule_rows_negative": -DASHBOARD_RULE_ROWS,
             "trend": selectors.trend(by_month),
@@ -501,7 +420,7 @@ def dashboard_breaches(request):
     )
     page = _page(request, breaches)
     query = querystring(request.GET)
-    page.object_list = _breach_cells(list(page.object_list), now=now, querystring=query)
+    page.object_list = breach_cells(list(page.object_list), now=now, querystring=query)
     context = {"now": now, "filters": f, "period": f.period, "page": page, "querystring": query}
     return render_logged(request, "oversight/dashboard_breaches.html", context, what="breaches across the service")
 
