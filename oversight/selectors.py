@@ -1711,26 +1711,58 @@ def caseload_band_counts(*, service_id: int | None, team_id: int | None = None) 
 class CaseloadRows(CountedRows):
     """The practitioners of `caseloads` in its order, their number known (`caseload_band_counts`): a
     page's ids are read first (the practitioners and their teams, sorted, nothing per row), then the
-    page's 20 rows with their caseload row and last supervision."""
+    page's 20 rows with their caseload row and last supervision; one query, its SQL compiled once per
+    number of teams and slice (kit.compiled_sql, ADR 74)."""
 
     def __init__(self, *, team_ids, count: int) -> None:
-        super().__init__(caseloads(team_ids=team_ids), count)
-        self.team_ids = team_ids
+        self.team_ids, self.count_ = list(team_ids), max(0, int(count))
+
+    @property
+    def rows(self) -> QuerySet[User]:
+        return caseloads(team_ids=self.team_ids)
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return _item_by_slice(self, index)
-        ids = (
-            User.objects.filter(
-                team_id__in=self.team_ids,
-                is_active=True,
-                groups__name=roles.PRACTITIONER,
-                partner_organisation__isnull=True,
+
+        def build(*team_ids):
+            ids = (
+                User.objects.filter(
+                    team_id__in=team_ids,
+                    is_active=True,
+                    groups__name=roles.PRACTITIONER,
+                    partner_organisation__isnull=True,
+                )
+                .order_by("team__name", "first_name", "last_name", "username", "pk")
+                .values("pk")[index]
             )
-            .order_by("team__name", "first_name", "last_name", "username", "pk")
-            .values("pk")[index]
-        )
-        return list(self.rows.filter(pk__in=ids))
+            return caseloads(team_ids=team_ids).filter(pk__in=ids)
+
+        start, stop = index.start or 0, index.stop
+        plain = index.step is None and stop is not None and stop - start <= PAGE_SLICE_MAX
+        if not self.team_ids or not plain or start >= COMPILED_SLICES_FROM_MAX:
+            return list(build(*self.team_ids))  # none (no query), or an unusual slice: the ORM
+        return _teams_compiled(("caseload rows", start, stop), build, self.team_ids, using=router.db_for_read(User))
+
+
+def caseloads_of_teams(team_ids: list[int]) -> list[User]:
+    """`list(caseloads(team_ids=team_ids))`, its SQL compiled once per number of teams (ADR 74)."""
+    if not team_ids:
+        return []
+
+    def build(*team_ids):
+        return caseloads(team_ids=team_ids)
+
+    return _teams_compiled(("caseloads",), build, list(team_ids), using=router.db_for_read(User))
+
+
+def _teams_compiled(key: tuple, build, team_ids: list[int], *, using: str) -> list:
+    """`list(build(*team_ids))` with `compiled_instances`: one parameter per team (`team_id__in`), so
+    the SQL is kept per number of teams (a service's, a page's 20)."""
+    from kit.compiled_sql import compiled_instances
+
+    stand_ins = tuple(tuple(_BREACH_STAND_IN - 3000 - 1000 * k - i for i in range(len(team_ids))) for k in (0, 1))
+    return compiled_instances((*key, len(team_ids)), build, stand_ins, tuple(team_ids), using=using)
 
 
 DECISIONS = tuple(Contact.Decision.choices)

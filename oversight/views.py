@@ -329,7 +329,7 @@ def dashboard_teams(request):
     page = _page(request, [t for t in f.teams if not f.team_id or t.pk == f.team_id])
     team_ids = [t.pk for t in page.object_list]
     context = _dashboard_figures(request, f, page_teams=list(page.object_list))
-    distribution = selectors.caseload_distribution(list(selectors.caseloads(team_ids=team_ids)))
+    distribution = selectors.caseload_distribution(selectors.caseloads_of_teams(team_ids))
     breaches = {r["team_id"]: r for r in context["breaches_by_team"]}
     timeliness = {r["team_id"]: r for r in context["by_team"]}
     caseload = {t["team"].pk: t for t in distribution["teams"]}

@@ -251,3 +251,21 @@ def test_the_breach_cells_are_the_templates_markup(client, users, breaches, serv
     client.force_login(users["manager"])
     page = client.get(reverse("oversight:dashboard"), {"acknowledged": "all", "start": "2026-08-01"})
     assert "Off sick &lt;b&gt;today&lt;/b&gt;; reallocated." in page.content.decode()
+
+
+def test_the_caseload_rows_are_the_orms_for_any_teams_and_slice(users, team, other_team, coach2, other_coach, pinned):
+    """`CaseloadRows` and `caseloads_of_teams` (compiled per number of teams) against `caseloads`; a
+    second set of teams of the same number gets its own practitioners."""
+    make_user("lostcoach", roles.PRACTITIONER, None)
+    for team_ids in ([team.pk, other_team.pk], [team.pk], [other_team.pk], []):
+        expected = list(selectors.caseloads(team_ids=team_ids))
+        shown = [_caseload(p) for p in expected]
+        assert [_caseload(p) for p in selectors.caseloads_of_teams(team_ids)] == shown
+        rows = selectors.CaseloadRows(team_ids=team_ids, count=len(expected))
+        for start, stop in ((0, 20), (1, 2), (0, 1)):
+            assert [_caseload(p) for p in rows[start:stop]] == shown[start:stop]
+    assert len(shown) == 0 and len(selectors.caseloads(team_ids=[team.pk])) >= 2
+
+
+def _caseload(p) -> tuple:
+    return (p.pk, p.team.name, p.caseload, p.capacity, p.last_supervised_on)
