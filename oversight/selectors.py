@@ -872,7 +872,9 @@ def timeliness_summary(
         started=(local_midnight(first), end),
         rule_id=rule_id,
     )
-    if whole_service:
+    if not teams:  # no team (a service without teams): no rows, and no query (as `team_id__in=[]` was)
+        rule_rows, found_teams, month_rows = {}, {}, {}
+    elif whole_service:
         rule_rows, month_rows = timeliness_totals_compiled(
             compiled, now=now, by=(("rule_id",), ("month",)), keep=keep, service_rows=True
         )
@@ -1262,6 +1264,8 @@ def escalations_first(user, *, team_ids, limit: int) -> dict:
     from kit.compiled_sql import compiled_instances
 
     found = reach_shape(user)
+    if not team_ids:  # no team: none, and no query (as `team_id__in=[]` was)
+        return {"escalations": [], "escalation_count": 0}
     if found is None:
         rows = list(open_escalations(user, team_ids=team_ids).annotate(in_all=Window(Count("pk")))[:limit])
         return {"escalations": rows, "escalation_count": rows[0].in_all if rows else 0}
