@@ -269,3 +269,28 @@ def test_the_caseload_rows_are_the_orms_for_any_teams_and_slice(users, team, oth
 
 def _caseload(p) -> tuple:
     return (p.pk, p.team.name, p.caseload, p.capacity, p.last_supervised_on)
+
+
+def test_the_weeks_rows_are_the_templates_markup(client, users, team, pinned):
+    """Month by month's weeks, built in Python, against the template loop they replaced."""
+    from cases.models import Contact
+    from tests.factories import family_with_children
+    from tests.oversight.helpers import make_contact
+
+    family, _ = family_with_children(1, team=team)
+    for day, decision in ((10, Contact.Decision.SIGNPOST), (16, Contact.Decision.ALLOCATE), (20, "")):
+        make_contact(family, received_at=london(2026, 11, day, 9), decision=decision)
+    make_contact(family, received_at=london(2025, 11, 3, 9))  # a week of last year: its date shows the year
+    client.force_login(users["manager"])
+    response = client.get(reverse("oversight:dashboard_months"), {"start": "2025-11-01", "end": "2026-11-23"})
+    old = engines["django"].from_string(
+        '{% load oversight_tags %}{% for w in page.object_list %}<tr class="govuk-table__row"><th scope="row" '
+        'class="govuk-table__header">{{ w.week|day_text:now }}</th><td class="govuk-table__cell '
+        'govuk-table__cell--numeric">{{ w.received }}</td>{% for n in w.decisions %}<td class="govuk-table__cell '
+        'govuk-table__cell--numeric">{{ n }}</td>{% endfor %}<td class="govuk-table__cell '
+        'govuk-table__cell--numeric">{{ w.undecided }}</td></tr>{% endfor %}'
+    )
+    expected = old.render({"page": response.context["page"], "now": response.context["now"]})
+    assert len(response.context["page"].object_list) == 3  # the 16th and the 20th share a week
+    assert expected in response.content.decode()
+    assert "3 November 2025" in expected
