@@ -694,8 +694,8 @@ def breach_summaries(
     service_id = service_id_of(user)
     # A manager's whole service (the pages that pass `service_rows` are managers' only).
     whole_service = service_rows and not team_id and user.has_role(roles.MANAGER)
-    # The reads' SQL compiled once per shape (ADR 74): the same filters as `where` (and, for the
-    # service's rows, the service's rows' own), said of the request's values.
+    # The reads' SQL compiled once per shape (ADR 74): the rows of breached clocks (whenever, or by the
+    # day they breached in the period) of the teams, or the service's own rows, said of the values.
     compiled = _breach_filters(
         service_id=service_id if whole_service else None, team_ids=list(names), period=period, rule_id=rule_id
     )
