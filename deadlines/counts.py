@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
@@ -53,6 +53,7 @@ from deadlines.models import (
     ServiceTimeliness,
     Status,
 )
+from kit.compiled_sql import compiled_once
 from kit.time import LONDON
 
 logger = logging.getLogger(__name__)
@@ -66,9 +67,12 @@ __all__ = [
     "counts_rebuild",
     "counts_reconcile",
     "open_counts",
+    "CompiledFilters",
     "open_totals",
+    "open_totals_compiled",
     "timeliness_counts",
     "timeliness_totals",
+    "timeliness_totals_compiled",
 ]
 
 # What a clock's summary rows depend on: a write that changes none of these needs no counting.
@@ -315,10 +319,14 @@ def _crossing(start: datetime, end: datetime) -> Q:
     """Open clocks whose status may differ between two instants: a limit, or a limit less 24 hours,
     between them. The ranges follow the partial indexes of open clocks on each limit."""
     lo, hi = min(start, end), max(start, end)
+    return _crossing_between(lo, hi, lo + DUE_SOON, hi + DUE_SOON)
+
+
+def _crossing_between(lo: datetime, hi: datetime, lo_soon: datetime, hi_soon: datetime) -> Q:
     q = Q()
     for limit in ("expected_at", "due_at"):
         q |= Q(**{f"{limit}__gte": lo, f"{limit}__lte": hi})
-        q |= Q(**{f"{limit}__gte": lo + DUE_SOON, f"{limit}__lte": hi + DUE_SOON})
+        q |= Q(**{f"{limit}__gte": lo_soon, f"{limit}__lte": hi_soon})
     return Q(stopped_at__isnull=True) & q
 
 
@@ -403,6 +411,12 @@ def _grouped(queryset, sets: tuple[tuple[str, ...], ...], measures: tuple[str, .
         inner, params = queryset.order_by().values(*columns, *measures).query.sql_with_params()
     except EmptyResultSet:  # a filter that matches nothing (an empty list of teams): no query
         return [[] for _ in sets], counts_as_of()
+    return _grouped_run(inner, params, sets, measures)
+
+
+def _grouped_run(inner: str, params, sets: tuple[tuple[str, ...], ...], measures: tuple[str, ...]) -> tuple:
+    """`_grouped` for the SQL of its rows (`inner`, with `params`)."""
+    columns = list(dict.fromkeys(c for group in sets for c in group))
     state = connection.ops.quote_name(ClockCountsState._meta.db_table)
     grouping = ", ".join(columns)
     sums = ", ".join(f"SUM(s.{m})" for m in measures)
@@ -499,6 +513,131 @@ def timeliness_totals(
             for i, v in enumerate(vector):
                 row[i] += v
     return [{k: dict(zip(TIMELINESS_MEASURES, v, strict=True)) for k, v in total.items() if any(v)} for total in out]
+
+
+# --- The same readers with their SQL compiled once (ADR 74) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CompiledFilters:
+    """A reader's filters said as functions of the request's values, so that `open_totals_compiled`
+    and `timeliness_totals_compiled` compile their SQL once per `key` (kit.compiled_sql): `where(*values)`
+    and `clock_where(*clock_values)` are `open_totals`' `where` and `clock_where`. `key` names everything
+    else that shapes them (which filters there are); `stand_ins` and `clock_stand_ins` are two sets of
+    values of the same kinds, unlike any real one and each other (see `compiled_once`). A list of ids
+    must be one array parameter: an `IN` of a list changes the SQL with its length (the read is then
+    built with the ORM each time, as it is whenever the SQL cannot be shared)."""
+
+    key: Hashable
+    where: Callable[..., Q]
+    values: tuple
+    stand_ins: tuple[tuple, tuple]
+    clock_where: Callable[..., Q]
+    clock_values: tuple
+    clock_stand_ins: tuple[tuple, tuple]
+
+
+def open_totals_compiled(
+    filters: CompiledFilters,
+    *,
+    now: datetime,
+    by: tuple[tuple[str, ...], ...],
+    keep: Callable[[tuple], bool] | None = None,
+    service_rows: bool = False,
+) -> list[dict[tuple, int]]:
+    """`open_totals(now=now, by=by, where=filters.where(*filters.values),
+    clock_where=filters.clock_where(*filters.clock_values), keep=keep)`, its two queries compiled once
+    per key; `service_rows`: the service's rows (`ServiceClockCount`), whose `where` names the service."""
+    model = ServiceClockCount if service_rows else OpenClockCount
+
+    def rows(*values):
+        return model.objects.filter(n__gt=0).filter(filters.where(*values))
+
+    found, as_of = _grouped_compiled(("open totals", service_rows, by, filters.key), rows, filters, by, ("n",))
+    out: list[Counter] = [Counter({row[:-1]: row[-1] for row in found_rows}) for found_rows in found]
+    for key, n in _movement_compiled(filters, as_of, now).open.items():
+        if not n or (keep is not None and not keep(key)):
+            continue
+        values = dict(zip(_OPEN_KEY, key, strict=True))
+        for total, group in zip(out, by, strict=True):
+            total[tuple(values[c] for c in group)] += n
+    return [{k: n for k, n in total.items() if n} for total in out]
+
+
+def timeliness_totals_compiled(
+    filters: CompiledFilters,
+    *,
+    now: datetime,
+    by: tuple[tuple[str, ...], ...],
+    keep: Callable[[tuple], bool] | None = None,
+    service_rows: bool = False,
+) -> list[dict[tuple, dict]]:
+    """`timeliness_totals` like `open_totals_compiled` is `open_totals` (`ServiceTimeliness` with
+    `service_rows`)."""
+    nothing = Q(**dict.fromkeys(TIMELINESS_MEASURES, 0))
+    model = ServiceTimeliness if service_rows else ClockTimeliness
+
+    def rows(*values):
+        return model.objects.filter(filters.where(*values)).exclude(nothing)
+
+    key = ("timeliness totals", service_rows, by, filters.key)
+    found, as_of = _grouped_compiled(key, rows, filters, by, TIMELINESS_MEASURES)
+    size = len(TIMELINESS_MEASURES)
+    out: list[dict] = [{row[:-size]: list(row[-size:]) for row in found_rows} for found_rows in found]
+    positions = [[_TIMELINESS_KEY.index(c) for c in group] for group in by]
+    for key, vector in _movement_compiled(filters, as_of, now).timeliness.items():
+        if not any(vector) or (keep is not None and not keep(key)):
+            continue
+        for total, picks in zip(out, positions, strict=True):
+            row = total.setdefault(tuple(key[i] for i in picks), [0] * size)
+            for i, v in enumerate(vector):
+                row[i] += v
+    return [{k: dict(zip(TIMELINESS_MEASURES, v, strict=True)) for k, v in total.items() if any(v)} for total in out]
+
+
+def _grouped_compiled(key, rows, filters: CompiledFilters, sets, measures) -> tuple[list, datetime]:
+    """`_grouped(rows(*filters.values), sets, measures)`, the rows' SQL compiled once per key."""
+    columns = list(dict.fromkeys(c for group in sets for c in group))
+
+    def build(*values):
+        return rows(*values).order_by().values(*columns, *measures)
+
+    try:
+        compiled = compiled_once(key, build, filters.stand_ins, using=connection.alias)
+    except EmptyResultSet:  # a filter the stand-ins make empty: never shared
+        compiled = None
+    if compiled is None:
+        return _grouped(rows(*filters.values), sets, measures)
+    return _grouped_run(compiled.sql, compiled.params_for(filters.values), sets, measures)
+
+
+def _movement_compiled(filters: CompiledFilters, start: datetime, end: datetime) -> Delta:
+    """`_movement(start, end, where=filters.clock_where(*filters.clock_values))`, compiled once per key."""
+    if start == end:
+        return Delta()
+    lo, hi = min(start, end), max(start, end)
+    values = (lo, hi, lo + DUE_SOON, hi + DUE_SOON, *filters.clock_values)
+
+    def build(lo, hi, lo_soon, hi_soon, *rest):
+        crossing = _crossing_between(lo, hi, lo_soon, hi_soon)
+        return Deadline.objects.filter(crossing).filter(filters.clock_where(*rest)).values(*_READ_ALL)
+
+    taken = {repr(v) for stand_ins in filters.clock_stand_ins for v in stand_ins}
+    instants = [t for t in (datetime(1971, 1, 1 + i, tzinfo=UTC) for i in range(20)) if repr(t) not in taken][:8]
+    stand_ins = ((*instants[:4], *filters.clock_stand_ins[0]), (*instants[4:], *filters.clock_stand_ins[1]))
+    try:
+        compiled = compiled_once(("movement", filters.key), build, stand_ins, using=connection.alias)
+    except EmptyResultSet:
+        compiled = None
+    if compiled is None:
+        return _movement(start, end, where=filters.clock_where(*filters.clock_values))
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params_for(values))
+        found = [dict(zip(_READ_ALL, row, strict=True)) for row in cursor.fetchall()]
+    delta = Delta()
+    delta.add(found, start, -1)
+    delta.add(found, end, +1)
+    return delta
 
 
 # --- The full recount ------------------------------------------------------------------------------

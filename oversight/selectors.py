@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
 from django.db import connections, router
 from django.db.models import (
@@ -60,6 +61,7 @@ from cases.models import (
     Contact,
     Episode,
     Escalation,
+    FamilyReach,
     NeedLevel,
     OutcomeArea,
     Plan,
@@ -882,7 +884,7 @@ def breach_summaries(
     With `service_rows` (the caller's `teams` are every team of the service) and no team chosen, the
     totals and "by rule" are read from the service's rows (ADR 68: O(rules x days) rows whatever the
     number of teams) and "by team" is empty: a page of teams asks for its teams (`teams`)."""
-    from deadlines.counts import BREACH_DAY, open_totals
+    from deadlines.counts import BREACH_DAY, open_totals_compiled
 
     empty = {"by_team": [], "by_rule": [], "breached": 0, "unacknowledged": 0}
     if not service_id_of(user):
@@ -891,13 +893,6 @@ def breach_summaries(
     names = {t.pk: t.name for t in teams if not team_id or t.pk == team_id}
     if not names:
         return {"period": empty, "whenever": empty}
-    # Whenever: the status rows of breached clocks; in the period: their rows by the day they breached.
-    by_day = Q(status=BREACH_DAY)
-    if period is not None:
-        by_day &= Q(day__gte=period.start, day__lte=period.end)
-    where = Q(team_id__in=list(names)) & (Q(status=Status.BREACHED) | by_day)
-    if rule_id:
-        where &= Q(rule_id=rule_id)
 
     def in_period(day) -> bool:
         return period is None or period.start <= day <= period.end
@@ -910,37 +905,23 @@ def breach_summaries(
     service_id = service_id_of(user)
     # A manager's whole service (the pages that pass `service_rows` are managers' only).
     whole_service = service_rows and not team_id and user.has_role(roles.MANAGER)
+    # The reads' SQL compiled once per shape (ADR 74): the rows of breached clocks (whenever, or by the
+    # day they breached in the period) of the teams, or the service's own rows, said of the values.
+    compiled = _breach_filters(
+        service_id=service_id if whole_service else None, team_ids=list(names), period=period, rule_id=rule_id
+    )
     if whole_service:
         # The service's rows by rule, none of the teams'.
-        service_where = (Q(status=Status.BREACHED) | by_day) & (Q(rule_id=rule_id) if rule_id else Q())
-        (rule_counts,) = open_totals(
-            now=now,
-            by=(("rule_id", "status"),),
-            where=service_where,
-            clock_where=Q(team_id__in=list(names)),
-            keep=keep,
-            service_id=service_id,
+        (rule_counts,) = open_totals_compiled(
+            compiled, now=now, by=(("rule_id", "status"),), keep=keep, service_rows=True
         )
         team_counts = {}
     else:
         # Summed in SQL by team and by rule (a few rows each), with the correction to `now` on top.
-        team_counts, rule_counts = open_totals(
-            now=now,
-            by=(("team_id", "status"), ("rule_id", "status")),
-            where=where,
-            clock_where=Q(team_id__in=list(names)),
-            keep=keep,
+        team_counts, rule_counts = open_totals_compiled(
+            compiled, now=now, by=(("team_id", "status"), ("rule_id", "status")), keep=keep
         )
-    acked = Deadline.objects.breached(now).filter(team_id__in=list(names), acknowledgements__isnull=False)
-    if rule_id:
-        acked = acked.filter(rule_id=rule_id)
-    within = Q(due_at__gte=period.start_at, due_at__lt=period.end_at) if period is not None else Q(pk__isnull=False)
-    acked_rows = list(
-        acked.order_by()
-        .annotate(in_period=Case(When(within, then=Value(True)), default=Value(False)))
-        .values_list("team_id", "rule_id", "in_period")
-        .annotate(n=Count("pk", distinct=True))
-    )
+    acked_rows = _acknowledged_counts(now=now, team_ids=list(names), rule_id=rule_id, period=period)
     titles = rule_titles()
     out = {}
     for name, only_period in (("period", True), ("whenever", False)):
@@ -972,6 +953,84 @@ def breach_summaries(
     return out
 
 
+def _breach_filters(*, service_id: int | None, team_ids: list[int], period: Period | None, rule_id: str):
+    """`breach_summaries`' filters of the summary rows and of the clocks, for `open_totals_compiled`:
+    whenever breached, the status rows of breached clocks; in the period, their rows by the day they
+    breached; of the service's rows (`service_id`) or of the teams'; of one rule or all."""
+    from deadlines.counts import BREACH_DAY, CompiledFilters
+
+    # The service as a one-id array, like the teams: an integer field's value reaches the SQL wrapped
+    # in the driver's integer type, which a compiled read cannot tell from its stand-in.
+    values = [[service_id] if service_id is not None else team_ids]
+    if period is not None:
+        values += [period.start, period.end]
+    if rule_id:
+        values.append(rule_id)
+
+    def where(*given):
+        given = list(given)
+        scope = Q(_int_in("service_id" if service_id is not None else "team_id", given.pop(0)))
+        by_day = Q(status=BREACH_DAY)
+        if period is not None:
+            by_day &= Q(day__gte=given.pop(0), day__lte=given.pop(0))
+        found = scope & (Q(status=Status.BREACHED) | by_day)
+        return found & Q(rule_id=given.pop(0)) if rule_id else found
+
+    return CompiledFilters(
+        key=("breaches", service_id is not None, period is not None, bool(rule_id)),
+        where=where,
+        values=tuple(values),
+        stand_ins=_breach_stand_ins(values),
+        clock_where=_teams_clock_where,
+        clock_values=(team_ids,),
+        clock_stand_ins=_breach_stand_ins([team_ids], start=50),
+    )
+
+
+def _teams_clock_where(team_ids) -> Q:
+    return Q(_int_in("team_id", team_ids))
+
+
+def _acknowledged_query(now, team_ids, *rest, period: bool, rule: bool) -> QuerySet:
+    """The acknowledged open breaches of the teams by (team, rule, breached in the period or not)."""
+    rest = list(rest)
+    within = Q(due_at__gte=rest.pop(0), due_at__lt=rest.pop(0)) if period else Q(pk__isnull=False)
+    acked = Deadline.objects.breached(now).filter(_int_in("team_id", team_ids), acknowledgements__isnull=False)
+    if rule:
+        acked = acked.filter(rule_id=rest.pop(0))
+    return (
+        acked.order_by()
+        .annotate(in_period=Case(When(within, then=Value(True)), default=Value(False)))
+        .values_list("team_id", "rule_id", "in_period")
+        .annotate(n=Count("pk", distinct=True))
+    )
+
+
+def _acknowledged_counts(*, now: datetime, team_ids: list[int], rule_id: str, period: Period | None) -> list:
+    """`_acknowledged_query`'s rows (team id, rule id, in the period, how many), its SQL compiled once
+    per shape (a period or not, a rule or not) and run with the request's values (ADR 74)."""
+    from kit.compiled_sql import compiled_once
+
+    values = [now, team_ids]
+    if period is not None:
+        values += [period.start_at, period.end_at]
+    if rule_id:
+        values.append(rule_id)
+    shape = {"period": period is not None, "rule": bool(rule_id)}
+
+    def build(*given):
+        return _acknowledged_query(*given, **shape)
+
+    using = router.db_for_read(Deadline)
+    key = ("acknowledged breaches", *shape.values())
+    compiled = compiled_once(key, build, _breach_stand_ins(values), using=using)
+    if compiled is None:
+        return list(build(*values).using(using))
+    with connections[using].cursor() as cursor:
+        cursor.execute(compiled.sql, compiled.params_for(values))
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 def breach_counts_summary(
     user, *, now: datetime, period: Period | None = None, team_id: int | None = None, rule_id: str = ""
 ) -> dict:
@@ -1000,7 +1059,7 @@ def timeliness_summary(
 
     With `service_rows` (a manager, `teams` every team of the service) and no team chosen, "by rule"
     and "by month" are read from the service's rows (ADR 68) and "by team" is empty."""
-    from deadlines.counts import timeliness_totals
+    from deadlines.counts import timeliness_totals_compiled
 
     out = {"by_rule": [], "by_team": [], "by_month": [], "computed_at": now}
     found = _service_teams(user) if teams is None else teams
@@ -1009,36 +1068,32 @@ def timeliness_summary(
     names = {t.pk: t.name for t in found if not team_id or t.pk == team_id}
     teams = list(names)
     first, last = timeliness_months(period)
-    where = Q(team_id__in=teams, month__gte=first, month__lte=last)
-    if rule_id:
-        where &= Q(rule_id=rule_id)
     end = local_midnight(add_months(last, 1))
-    clock_where = Q(team_id__in=teams, started_at__gte=local_midnight(first), started_at__lt=end)
 
     def keep(key) -> bool:
         team, rule, month = key
         return team in names and first <= month <= last and not (rule_id and rule != rule_id)
 
     whole_service = service_rows and not team_id and user.has_role(roles.MANAGER)
-    if whole_service:
-        months = Q(month__gte=first, month__lte=last) & (Q(rule_id=rule_id) if rule_id else Q())
-        rule_rows, month_rows = timeliness_totals(
-            now=now,
-            by=(("rule_id",), ("month",)),
-            where=months,
-            clock_where=clock_where,
-            keep=keep,
-            service_id=service_id_of(user),
+    # The reads' SQL compiled once per shape (ADR 74): `where` and `clock_where` said of the values.
+    compiled = _timeliness_filters(
+        service_id=service_id_of(user) if whole_service else None,
+        team_ids=teams,
+        months=(first, last),
+        started=(local_midnight(first), end),
+        rule_id=rule_id,
+    )
+    if not teams:  # no team (a service without teams): no rows, and no query (as `team_id__in=[]` was)
+        rule_rows, found_teams, month_rows = {}, {}, {}
+    elif whole_service:
+        rule_rows, month_rows = timeliness_totals_compiled(
+            compiled, now=now, by=(("rule_id",), ("month",)), keep=keep, service_rows=True
         )
         found_teams = {}
     else:
         # Summed in SQL by rule, by team and by month (tens of rows), with the correction to `now` on top.
-        rule_rows, found_teams, month_rows = timeliness_totals(
-            now=now,
-            by=(("rule_id",), ("team_id",), ("month",)),
-            where=where,
-            clock_where=clock_where,
-            keep=keep,
+        rule_rows, found_teams, month_rows = timeliness_totals_compiled(
+            compiled, now=now, by=(("rule_id",), ("team_id",), ("month",)), keep=keep
         )
     team_rows = found_teams
     by_rule = {k[0]: row for k, row in rule_rows.items()}
@@ -1062,6 +1117,42 @@ def timeliness_summary(
                           "met_maximum", "missed_maximum"), 0)  # fmt: skip
     out["by_month"] = [shaped(dict(by_month.get(m, zero)), month=m) for m in Period(first, period.end).months()]
     return out
+
+
+def _timeliness_filters(
+    *,
+    service_id: int | None,
+    team_ids: list[int],
+    months: tuple[date, date],
+    started: tuple[datetime, datetime],
+    rule_id: str,
+):
+    """`timeliness_summary`'s filters for `timeliness_totals_compiled`: the rows of the months (of the
+    service's rows, or the teams'), of one rule or all; the clocks of the teams started in the months."""
+    from deadlines.counts import CompiledFilters
+
+    values = [[service_id] if service_id is not None else team_ids, *months]  # one array: see `_breach_filters`
+    if rule_id:
+        values.append(rule_id)
+
+    def where(scope, first, last, *rule):
+        found = Q(_int_in("service_id" if service_id is not None else "team_id", scope))
+        found &= Q(month__gte=first, month__lte=last)
+        return found & Q(rule_id=rule[0]) if rule else found
+
+    def clock_where(team_ids, start, end):
+        return Q(_int_in("team_id", team_ids)) & Q(started_at__gte=start, started_at__lt=end)
+
+    clock_values = [team_ids, *started]
+    return CompiledFilters(
+        key=("timeliness", service_id is not None, bool(rule_id)),
+        where=where,
+        values=tuple(values),
+        stand_ins=_breach_stand_ins(values),
+        clock_where=clock_where,
+        clock_values=tuple(clock_values),
+        clock_stand_ins=_breach_stand_ins(clock_values, start=50),
+    )
 
 
 def _last_duty_note() -> QuerySet[CaseNote]:
@@ -1419,8 +1510,34 @@ def open_escalations(user, *, team_ids, practitioner_id: int | None = None) -> Q
 
 
 def escalations_first(user, *, team_ids, limit: int) -> dict:
-    """The first `limit` open escalations and how many there are, in one query (a window count)."""
-    rows = list(open_escalations(user, team_ids=team_ids).annotate(in_all=Window(Count("pk")))[:limit])
+    """The first `limit` open escalations and how many there are, in one query (a window count): the
+    dashboard's, its SQL compiled once per reach shape and run with the reach's values and the teams
+    (kit.compiled_sql, ADR 74); `open_escalations` built with the ORM for a user with no reach."""
+    from cases.selectors import reach_q, reach_shape
+    from kit.compiled_sql import compiled_instances
+
+    found = reach_shape(user)
+    if not team_ids:  # no team: none, and no query (as `team_id__in=[]` was)
+        return {"escalations": [], "escalation_count": 0}
+    if found is None:
+        rows = list(open_escalations(user, team_ids=team_ids).annotate(in_all=Window(Count("pk")))[:limit])
+        return {"escalations": rows, "escalation_count": rows[0].in_all if rows else 0}
+    shape, reach_values = found
+
+    def build(team_ids, *values):
+        visible = FamilyReach.objects.filter(reach_q(shape, values)).values("family_id")
+        episodes = Episode.objects.filter(family__in=visible).filter(_int_in("team_id", team_ids))
+        return (
+            Escalation.objects.filter(episode__in=episodes.values("pk"), resolved_at__isnull=True)
+            .select_related("episode__family", "episode__team", "raised_by")
+            .order_by("raised_at", "pk")
+            .annotate(in_all=Window(Count("pk")))[:limit]
+        )
+
+    values = (list(team_ids), *reach_values)
+    stand_ins = _breach_stand_ins(list(values))
+    using = router.db_for_read(Escalation)
+    rows = compiled_instances(("first escalations", shape, limit), build, stand_ins, values, using=using)
     return {"escalations": rows, "escalation_count": rows[0].in_all if rows else 0}
 
 
@@ -1491,9 +1608,8 @@ class ServiceBreaches:
         acknowledged: str = "no",
     ) -> None:
         self.user, self.now, self.count = user, now, max(0, int(count))
-        team_ids = [t.pk for t in teams if not team_id or t.pk == team_id]
-        qs = Deadline.objects.breached(now).filter(team_id__in=team_ids)
-        self.base = _acknowledged(_breached_in(qs, period=period, team_id=None, rule_id=rule_id), acknowledged)
+        self.team_ids = [t.pk for t in teams if not team_id or t.pk == team_id]
+        self.period, self.rule_id, self.acknowledged = period, rule_id, acknowledged
 
     def __len__(self) -> int:
         return self.count
@@ -1504,18 +1620,7 @@ class ServiceBreaches:
         start, stop, _ = index.indices(len(self))
         if start >= stop:
             return []
-        ids = self.base.order_by("-due_at", "-pk").values("pk")[start:stop]
-        ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
-        rows = (
-            Deadline.objects.filter(pk__in=ids)
-            .annotate(
-                is_acknowledged=ack,
-                in_scope=Case(When(deadline_in_scope_probe(self.user), then=Value(True)), default=Value(False)),
-            )
-            .select_related("family", "team", "assignee", "worker", "episode", "contact")
-            .order_by("-due_at", "-pk")
-        )
-        rows = [row for row in rows if row.in_scope]
+        rows = [row for row in self._read(start, stop) if row.in_scope]
         # Only acknowledged breaches have acknowledgements to show: read theirs (none, no query, for a
         # page of breaches not yet acknowledged, the dashboard's default).
         acknowledged = [row for row in rows if row.is_acknowledged]
@@ -1526,6 +1631,120 @@ class ServiceBreaches:
             acknowledged, Prefetch("acknowledgements", queryset=BreachAcknowledgement.objects.select_related("by"))
         )
         return rows
+
+    def _read(self, start: int, stop: int) -> list[Deadline]:
+        """The slice's rows, with `is_acknowledged` and `in_scope`: `breach_page`'s queryset, its SQL
+        compiled once per shape (period or not, rule or not, the acknowledgement filter, the user's
+        reach shape and the slice) and run with the request's values (kit.compiled_sql, ADR 74)."""
+        from cases.selectors import reach_shape
+        from kit.compiled_sql import compiled_instances
+
+        found = reach_shape(self.user)
+        shape, reach_values = found if found is not None else (None, ())
+        period, rule_id = self.period, self.rule_id
+        # The values in the order `build` takes them; the shape says which are there.
+        values = [self.now, self.team_ids]
+        if period is not None:
+            values += [period.start_at, period.end_at]
+        if rule_id:
+            values.append(rule_id)
+        values += reach_values
+
+        def build(*given):
+            given = list(given)
+            now, team_ids = given.pop(0), given.pop(0)
+            within = (given.pop(0), given.pop(0)) if period is not None else None
+            rule = given.pop(0) if rule_id else ""
+            return breach_page(
+                now=now,
+                team_ids=team_ids,
+                within=within,
+                rule_id=rule,
+                acknowledged=self.acknowledged,
+                reach=(shape, tuple(given)) if shape is not None else None,
+                start=start,
+                stop=stop,
+            )
+
+        using = router.db_for_read(Deadline)
+        if stop - start > PAGE_SLICE_MAX or start >= COMPILED_SLICES_FROM_MAX:
+            return list(build(*values).using(using))  # an unusual slice: not worth an entry
+        key = ("service breaches", period is not None, bool(rule_id), self.acknowledged, shape, start, stop)
+        return compiled_instances(key, build, _breach_stand_ins(values), values, using=using)
+
+
+# `ServiceBreaches` compiles the slices pages ask for (a dashboard's 5 rows, a list page's 20, the
+# first pages of the list); a slice beyond these is built with the ORM.
+PAGE_SLICE_MAX = 50
+COMPILED_SLICES_FROM_MAX = 200
+_BREACH_STAND_IN = -1_710_599_370  # within a 32-bit integer field: a lookup past it matches nothing
+
+
+def _breach_stand_ins(values: list, *, start: int = 0) -> tuple[tuple, tuple]:
+    """Two sets of values unlike any real one (and each other), of the same kinds as `values`; sets
+    made with different `start`s are unlike each other too."""
+    out = []
+    for k in (0, 1):
+        row = []
+        for i, value in enumerate(values, start=start):
+            n = _BREACH_STAND_IN - 1000 * k - i
+            if isinstance(value, datetime):
+                row.append(datetime(1990 + i, 1 + k, 1, tzinfo=UTC))
+            elif isinstance(value, date):
+                row.append(date(1990 + i, 1 + k, 1))
+            elif isinstance(value, list):
+                row.append([n, n - 50])
+            elif isinstance(value, str):
+                row.append(f"stand-in rule {k} {i}")
+            else:
+                row.append(n)
+        out.append(tuple(row))
+    return out[0], out[1]
+
+
+def _int_in(field: str, ids) -> Func:
+    """`field = ANY(%s)` with the ids as one array parameter: the same SQL for any number of ids."""
+    return Func(
+        F(field),
+        Value(list(ids), output_field=ArrayField(IntegerField())),
+        template="(%(expressions)s))",
+        arg_joiner=" = ANY(",
+        output_field=BooleanField(),
+    )
+
+
+def breach_page(
+    *,
+    now: datetime,
+    team_ids: list[int],
+    within: tuple[datetime, datetime] | None,
+    rule_id: str,
+    acknowledged: str,
+    reach: tuple[tuple[str, ...], tuple[int, ...]] | None,
+    start: int,
+    stop: int,
+) -> QuerySet[Deadline]:
+    """One slice of the teams' open breaches, newest first (`ServiceBreaches`): the slice's ids read
+    along the index of maxima, then their rows with the related records, whether acknowledged, and
+    whether in the reach `(shape, values)` (`cases.selectors.reach_shape`; None: no family)."""
+    from cases.selectors import reach_exists, reach_q
+
+    qs = Deadline.objects.breached(now).filter(_int_in("team_id", team_ids))
+    if within is not None:
+        qs = qs.filter(due_at__gte=within[0], due_at__lt=within[1])
+    if rule_id:
+        qs = qs.filter(rule_id=rule_id)
+    ids = _acknowledged(qs, acknowledged).order_by("-due_at", "-pk").values("pk")[start:stop]
+    ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
+    in_scope = Q(family__isnull=True, worker__isnull=False)
+    if reach is not None:
+        in_scope |= Q(reach_exists(reach_q(*reach)))
+    return (
+        Deadline.objects.filter(pk__in=ids)
+        .annotate(is_acknowledged=ack, in_scope=Case(When(in_scope, then=Value(True)), default=Value(False)))
+        .select_related("family", "team", "assignee", "worker", "episode", "contact")
+        .order_by("-due_at", "-pk")
+    )
 
 
 def breach_count(summary: dict, acknowledged: str) -> int:
@@ -1749,26 +1968,58 @@ def caseload_band_counts(*, service_id: int | None, team_id: int | None = None) 
 class CaseloadRows(CountedRows):
     """The practitioners of `caseloads` in its order, their number known (`caseload_band_counts`): a
     page's ids are read first (the practitioners and their teams, sorted, nothing per row), then the
-    page's 20 rows with their caseload row and last supervision."""
+    page's 20 rows with their caseload row and last supervision; one query, its SQL compiled once per
+    number of teams and slice (kit.compiled_sql, ADR 74)."""
 
     def __init__(self, *, team_ids, count: int) -> None:
-        super().__init__(caseloads(team_ids=team_ids), count)
-        self.team_ids = team_ids
+        self.team_ids, self.count_ = list(team_ids), max(0, int(count))
+
+    @property
+    def rows(self) -> QuerySet[User]:
+        return caseloads(team_ids=self.team_ids)
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return _item_by_slice(self, index)
-        ids = (
-            User.objects.filter(
-                team_id__in=self.team_ids,
-                is_active=True,
-                groups__name=roles.PRACTITIONER,
-                partner_organisation__isnull=True,
+
+        def build(*team_ids):
+            ids = (
+                User.objects.filter(
+                    team_id__in=team_ids,
+                    is_active=True,
+                    groups__name=roles.PRACTITIONER,
+                    partner_organisation__isnull=True,
+                )
+                .order_by("team__name", "first_name", "last_name", "username", "pk")
+                .values("pk")[index]
             )
-            .order_by("team__name", "first_name", "last_name", "username", "pk")
-            .values("pk")[index]
-        )
-        return list(self.rows.filter(pk__in=ids))
+            return caseloads(team_ids=team_ids).filter(pk__in=ids)
+
+        start, stop = index.start or 0, index.stop
+        plain = index.step is None and stop is not None and stop - start <= PAGE_SLICE_MAX
+        if not self.team_ids or not plain or start >= COMPILED_SLICES_FROM_MAX:
+            return list(build(*self.team_ids))  # none (no query), or an unusual slice: the ORM
+        return _teams_compiled(("caseload rows", start, stop), build, self.team_ids, using=router.db_for_read(User))
+
+
+def caseloads_of_teams(team_ids: list[int]) -> list[User]:
+    """`list(caseloads(team_ids=team_ids))`, its SQL compiled once per number of teams (ADR 74)."""
+    if not team_ids:
+        return []
+
+    def build(*team_ids):
+        return caseloads(team_ids=team_ids)
+
+    return _teams_compiled(("caseloads",), build, list(team_ids), using=router.db_for_read(User))
+
+
+def _teams_compiled(key: tuple, build, team_ids: list[int], *, using: str) -> list:
+    """`list(build(*team_ids))` with `compiled_instances`: one parameter per team (`team_id__in`), so
+    the SQL is kept per number of teams (a service's, a page's 20)."""
+    from kit.compiled_sql import compiled_instances
+
+    stand_ins = tuple(tuple(_BREACH_STAND_IN - 3000 - 1000 * k - i for i in range(len(team_ids))) for k in (0, 1))
+    return compiled_instances((*key, len(team_ids)), build, stand_ins, tuple(team_ids), using=using)
 
 
 DECISIONS = tuple(Contact.Decision.choices)

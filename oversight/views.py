@@ -17,6 +17,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts import roles
@@ -27,6 +29,7 @@ from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
 from kit.permissions import require_role
 from kit.querystring import querystring
 from oversight import selectors, services
+from oversight.breach_rows import breach_cells
 from oversight.charts import bar_chart, hbar_chart
 from oversight.filters import board_filters, period_filters
 from oversight.forms import (
@@ -37,6 +40,7 @@ from oversight.forms import (
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
 from oversight.my_work import supervised_lines, waiting_lines, work_lines
+from oversight.templatetags.oversight_tags import day_text
 
 ACTION_ROWS = 3
 
@@ -280,7 +284,7 @@ def dashboard(request):
     by_month = context["by_month"]
     context.update(
         {
-            "breaches": list(breaches[:URGENT_ROWS]),
+            "breaches": breach_cells(breaches[:URGENT_ROWS], now=now, querystring=context["querystring"]),
             "rule_rows": DASHBOARD_RULE_ROWS,
             "rule_rows_negative": -DASHBOARD_RULE_ROWS,
             "trend": selectors.trend(by_month),
@@ -328,7 +332,7 @@ def dashboard_teams(request):
     page = _page(request, [t for t in f.teams if not f.team_id or t.pk == f.team_id])
     team_ids = [t.pk for t in page.object_list]
     context = _dashboard_figures(request, f, page_teams=list(page.object_list))
-    distribution = selectors.caseload_distribution(list(selectors.caseloads(team_ids=team_ids)))
+    distribution = selectors.caseload_distribution(selectors.caseloads_of_teams(team_ids))
     breaches = {r["team_id"]: r for r in context["breaches_by_team"]}
     timeliness = {r["team_id"]: r for r in context["by_team"]}
     caseload = {t["team"].pk: t for t in distribution["teams"]}
@@ -392,12 +396,27 @@ def dashboard_months(request):
             ),
             "weeks": weeks,
             "weeks_chart": bar_chart([(f"{w['week']:%-d %b}", w["received"]) for w in weeks]),
-            "page": _page(request, weeks),
+            "page": _week_rows(_page(request, weeks), now=context["now"]),
             "page_query": querystring(request.GET, drop=("page",)),
             "decision_labels": [label for _, label in selectors.DECISIONS],
         }
     )
     return render(request, "oversight/dashboard_months.html", context)
+
+
+_NUMBER_CELL = '<td class="govuk-table__cell govuk-table__cell--numeric">{}</td>'
+
+
+def _week_rows(page, *, now):
+    """The page's weeks, each with its row's cells (`cells`) built here rather than by a loop of cells
+    in the template (ADR 74): the week, received, each decision, not yet decided."""
+    rows = []
+    for w in page.object_list:
+        numbers = [w["received"], *w["decisions"], w["undecided"]]
+        cells = format_html('<th scope="row" class="govuk-table__header">{}</th>', day_text(w["week"], now))
+        rows.append({**w, "cells": cells + mark_safe("".join(_NUMBER_CELL.format(int(n)) for n in numbers))})  # noqa: S308
+    page.object_list = rows
+    return page
 
 
 @login_required
@@ -417,13 +436,10 @@ def dashboard_breaches(request):
         acknowledged=f.acknowledged,
         **scope,
     )
-    context = {
-        "now": now,
-        "filters": f,
-        "period": f.period,
-        "page": _page(request, breaches),
-        "querystring": querystring(request.GET),
-    }
+    page = _page(request, breaches)
+    query = querystring(request.GET)
+    page.object_list = breach_cells(list(page.object_list), now=now, querystring=query)
+    context = {"now": now, "filters": f, "period": f.period, "page": page, "querystring": query}
     return render_logged(request, "oversight/dashboard_breaches.html", context, what="breaches across the service")
 
 
