@@ -37,8 +37,10 @@ _compiled: dict[Hashable, CompiledSQL | None] = {}
 # model instances (its columns, select_related's models, the annotations' places, the converters).
 _compilers: dict[Hashable, object] = {}
 # Reads keyed by reach shape (ADR 67: a handful of shapes times the scope checks' options) are most of
-# the entries; the cap only guards the memory.
-_MAX = 256
+# the entries. Session 9 compiled the board's, the dashboard's, the home pages' and the worklists' reads
+# too (ADRs 73-75: a few entries per shape and filter each), so the cap leaves room for all of them in a
+# process serving every role; it only guards the memory (an entry is its SQL and a compiler, ~10-30 KB).
+_MAX = 1024
 
 
 def compiled_once(
