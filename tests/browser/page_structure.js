@@ -5,10 +5,11 @@
 // name values (kept as "which element has the same one", so duplicates and broken references
 // show), URLs (kept as present, or as the in-page target they point to), CSRF tokens and nonces.
 // Everything else is kept as it is: tags, nesting, roles, aria-* tokens, types, classes and inline
-// styles (visibility and contrast), lang, tabindex, <style> sheets, the viewport and the focus.
+// styles (visibility and contrast), lang, tabindex, <style> sheets, the viewport, the scroll position,
+// the focus and the hover; and, from the layout, which regions scroll and which targets are under 24 px.
 // A page with a frame, an object, audio, video or a shadow root is always checked (`always`).
 () => {
-  // Attributes that name other elements by id: kept as the referenced element's place, or "?".
+  // Attributes that name other elements by id: kept as the order of the id they find, or "?".
   const REFS = new Set([
     "for", "headers", "form", "list", "aria-activedescendant", "aria-controls", "aria-describedby",
     "aria-details", "aria-errormessage", "aria-flowto", "aria-labelledby", "aria-owns",
@@ -35,12 +36,12 @@
 
   // Scripts are left out (axe reads none, and axe itself is one once it has run).
   const elements = [...document.querySelectorAll("*")].filter((element) => element.tagName !== "SCRIPT");
-  const place = new Map();
-  elements.forEach((element, index) => place.set(element, index));
+  // An id is kept as the order of its value among the page's ids, so an element inserted above
+  // does not renumber everything below; the element that has it is the one serialised with it.
   const byId = new Map();
   const byName = new Map();
   for (const element of elements) {
-    if (element.id !== "" && !byId.has(element.id)) byId.set(element.id, place.get(element));
+    if (element.id !== "" && !byId.has(element.id)) byId.set(element.id, byId.size);
     const name = element.getAttribute("name");
     if (name !== null && !byName.has(name)) byName.set(name, byName.size);
   }
@@ -58,8 +59,11 @@
   const out = [
     `viewport ${window.innerWidth}x${window.innerHeight}@${window.devicePixelRatio}`,
     `mode ${document.compatMode}`,
-    `focus ${place.has(document.activeElement) ? place.get(document.activeElement) : "-"}`,
+    `scroll ${Math.round(window.scrollX)},${Math.round(window.scrollY)}`,
   ];
+  // Focus and the pointer's :hover (it stays where the last click was) change styles, colours too.
+  const focused = document.activeElement;
+  const hovered = new Set(document.querySelectorAll(":hover"));
 
   function attributes(element) {
     const parts = [];
@@ -84,10 +88,21 @@
     return parts;
   }
 
+  const WIDGETS = new Set([
+    "button", "checkbox", "combobox", "gridcell", "link", "listbox", "menuitem", "menuitemcheckbox",
+    "menuitemradio", "option", "radio", "scrollbar", "searchbox", "separator", "slider", "spinbutton",
+    "switch", "tab", "textbox", "treeitem",
+  ]);
+  const widget = (element) =>
+    element.matches("a[href], area[href], button, input, select, textarea, summary, option") ||
+    (element.getAttribute("role") || "").split(/\s+/).some((role) => WIDGETS.has(role));
+
   function extras(element) {
     const parts = [];
-    // label-content-name-mismatch compares an aria-label(ledby) with the element's own text.
-    if (element.hasAttribute("aria-label") || element.hasAttribute("aria-labelledby")) {
+    if (element === focused) parts.push("focused");
+    if (hovered.has(element)) parts.push("hovered");
+    // label-content-name-mismatch compares a widget's aria-label(ledby) with its own text.
+    if (widget(element) && (element.hasAttribute("aria-label") || element.hasAttribute("aria-labelledby"))) {
       const labelledBy = (element.getAttribute("aria-labelledby") || "").split(/\s+/).filter(Boolean);
       const named = labelledBy.map((id) => normal(document.getElementById(id)?.textContent)).join("|");
       parts.push(`name(${element.getAttribute("aria-label") || ""}|${named}|${normal(element.textContent)})`);
