@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 from collections import Counter
@@ -311,21 +312,72 @@ def _govuk_conditional_radio(rule: str, node: dict) -> bool:
     return bool(flagged) and all("aria-expanded" in m and m.count("=") == 1 for m in flagged)
 
 
+PAGE_STRUCTURE_JS = (ROOT / "tests" / "browser" / "page_structure.js").read_text()
+
+
+class AxeChecks:
+    """axe-core on a page, once per page structure in a test run (ADR 0071).
+
+    The structure (tests/browser/page_structure.js) is everything axe's WCAG A/AA rules read, with
+    the words of the text, id values and URLs left out; a page whose structure has already passed
+    axe in this process gets the same result, so axe is not run again. A page that fails is not
+    remembered (every visit to it runs axe and fails), and a page with frames, objects, media or
+    shadow roots is always checked. EARLYHELP_AXE_EVERY_PAGE=1 runs axe on every page, as before.
+    """
+
+    def __init__(self, every_page: bool = False):
+        self.every_page = every_page
+        self.passed: set[str] = set()
+        self.runs = 0
+        self.skipped = 0
+
+    def structure(self, page) -> dict:
+        """The page's structure: `signature` (a sha256), `always` (never skip) and `axe` (already injected)."""
+        found = page.evaluate(PAGE_STRUCTURE_JS)
+        return {**found, "signature": hashlib.sha256(found["signature"].encode()).hexdigest()}
+
+    def run_axe(self, page, injected: bool = False) -> dict:
+        if not injected:
+            page.add_script_tag(path=str(AXE_JS))
+        self.runs += 1
+        return page.evaluate(
+            "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+            AXE_TAGS,
+        )
+
+    def check(self, page) -> None:
+        """Any WCAG 2.2 A/AA violation on the current page fails the test."""
+        structure = self.structure(page)
+        remembered = not structure["always"] and not self.every_page
+        if remembered and structure["signature"] in self.passed:
+            self.skipped += 1
+            return
+        result = self.run_axe(page, injected=structure["axe"])
+        violations = []
+        for v in result["violations"]:
+            nodes = [n for n in v["nodes"] if not _govuk_conditional_radio(v["id"], n)]
+            if nodes:
+                violations.append(
+                    {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in nodes][:5]}
+                )
+        assert not violations, f"axe found WCAG violations on {page.url}:\n{json.dumps(violations, indent=2)}"
+        if remembered:
+            self.passed.add(structure["signature"])
+
+
+AXE_CHECKS = AxeChecks(every_page=os.environ.get("EARLYHELP_AXE_EVERY_PAGE", "") not in ("", "0", "false"))
+
+
 def assert_accessible(page) -> None:
-    """Run axe-core on the current page; any WCAG 2.2 A/AA violation fails the test."""
-    page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    violations = []
-    for v in result["violations"]:
-        nodes = [n for n in v["nodes"] if not _govuk_conditional_radio(v["id"], n)]
-        if nodes:
-            violations.append(
-                {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in nodes][:5]}
-            )
-    assert not violations, f"axe found WCAG violations on {page.url}:\n{json.dumps(violations, indent=2)}"
+    """Run axe-core on the current page, unless a page of the same structure already passed in this run."""
+    AXE_CHECKS.check(page)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if AXE_CHECKS.runs or AXE_CHECKS.skipped:
+        terminalreporter.write_line(
+            f"axe-core: {AXE_CHECKS.runs} runs; {AXE_CHECKS.skipped} pages skipped, their structure already passed"
+        )
 
 
 class Browser:

@@ -19,6 +19,7 @@ from workflows import services
 
 pytestmark = pytest.mark.browser
 S = Episode.State
+AUTOSAVE_INTERVAL_MS = 5000
 
 
 class Journey:
@@ -373,8 +374,12 @@ def test_long_form_autosaves_and_the_draft_survives_signing_out(journey, users, 
     """The visit form saves a draft as the practitioner types; after signing in again it is back."""
     episode, _ = make_episode(users, team, state=S.ALLOCATED, at=timezone.now() - timedelta(days=1))
     journey.sign_in("coach")
+    # The page's own clock, running as usual; moved on by the form's autosave interval (5 s,
+    # static/js/drafts.mjs) once the note is typed, instead of the test waiting for it.
+    journey.page.clock.install()
     journey.b.go(f"/episodes/{episode.pk}/notes/new/")
     journey.page.locator("#id_details").fill("Long note the practitioner has not submitted yet.")
+    journey.page.clock.fast_forward(AUTOSAVE_INTERVAL_MS)
     journey.page.get_by_text("Draft saved at").wait_for(timeout=15_000)
     journey.sign_out()
     journey.sign_in("coach")
