@@ -23,8 +23,10 @@ from django.db.models import Model, QuerySet
 from accounts.models import Team, User
 from kit.compiled_sql import compiled_instances, compiled_rows
 
-# Ids no row has: user, team, the team's service, the user's own service (k = 0 and 1).
-_STAND_IN = -7_105_994_000
+# Ids no row has: user, team, the team's service, the user's own service (k = 0 and 1). Inside the 32-bit
+# range: Django drops a filter on an integer column whose value is outside it (matching nothing), and an
+# `exclude` of it would then be compiled as no filter at all.
+_STAND_IN = -2_105_994_000
 _PARTS = 4
 
 
@@ -64,23 +66,49 @@ def _stand_in_ids(k: int) -> tuple[int, ...]:
 _used: dict[Hashable, tuple[int, ...]] = {}
 
 
+def _ids_used(user, build, extra: Sequence) -> tuple[int, ...] | None:
+    """Which of the user's ids (user, team, team's service, own service) the read's SQL takes as
+    parameters, or None when it cannot be compiled once: a read of nothing, or one whose SQL changes
+    with an id that is not among its parameters as found (an id made into text, or an integer the
+    driver wraps), which would otherwise stay the first stand-in's value for every user of the shape."""
+
+    def sql(ids):
+        queryset = build(_stand_in_user(user, ids), *extra)
+        return queryset.query.get_compiler(router.db_for_read(queryset.model)).as_sql()
+
+    first, second = _stand_in_ids(0), _stand_in_ids(1)
+    try:
+        text, params = sql(first)
+    except EmptyResultSet:
+        return None  # a read of nothing (`none()`): the ORM answers it without a query
+    found = set()
+    for param in params:
+        for value in param if isinstance(param, list | tuple) else (param,):
+            if isinstance(value, int) and not isinstance(value, bool):
+                found.add(int(value))
+    used = tuple(i for i in range(_PARTS) if first[i] in found)
+    # Every id not found must change nothing: the same SQL and parameters with those ids changed.
+    others_changed = [second[i] if i not in used else first[i] for i in range(_PARTS)]
+    try:
+        if sql(others_changed) != (text, params):
+            return None
+    except EmptyResultSet:
+        return None
+    return used
+
+
 def _prepared(key, user, build, extra_stand_ins):
     shape = user_shape(user)
     if shape is None:
         return None
     full_key = (key, shape)
-    used = _used.get(full_key)
-    if used is None:
-        ids = _stand_in_ids(0)
-        queryset = build(_stand_in_user(user, ids), *extra_stand_ins[0])
-        try:
-            _, params = queryset.query.get_compiler(router.db_for_read(queryset.model)).as_sql()
-        except EmptyResultSet:
-            return None  # a read of nothing (`none()`): the ORM answers it without a query
-        found = {p for p in params if type(p) is int}
-        used = _used[full_key] = tuple(i for i in range(_PARTS) if ids[i] in found)
+    if full_key not in _used:
         if len(_used) > 512:
             _used.clear()
+        _used[full_key] = _ids_used(user, build, extra_stand_ins[0])
+    used = _used[full_key]
+    if used is None:
+        return None  # the read's SQL takes the user in a way the stand-ins cannot show: the ORM reads it
     n_used = len(used)
 
     def build_from_values(*values):

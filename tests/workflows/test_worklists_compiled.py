@@ -220,3 +220,33 @@ def test_a_second_read_compiles_no_sql(work):
     assert calls == []
     assert again[0] == first[0]
     assert [d.pk for d in again[1]] == [d.pk for d in first[1]]
+
+
+def test_a_read_taking_the_user_other_than_as_a_parameter_is_read_by_the_orm(users):
+    """A value of the user that is not among the parameters the stand-ins show: compiled, it would stay the
+    first stand-in's value for every user of the shape (here an `exclude` would then exclude nobody)."""
+    from accounts.models import User
+
+    def others(user):  # the user's name: not an id, so not a parameter the stand-ins change
+        return User.objects.exclude(username=user.username).values_list("pk").order_by("pk")
+
+    one, two = users["coach"], make_user("coach-three", roles.PRACTITIONER, users["coach"].team)
+    for user in (one, two):
+        assert compiled_reads.user_rows("text id", user, others) == list(others(user))
+    assert compiled_reads.user_shape(one) == compiled_reads.user_shape(two)
+
+
+def test_ids_the_driver_wraps_or_puts_in_an_array_are_read_by_the_orm(users):
+    from deadlines.models import OpenClockCount
+
+    def mine(user):
+        return OpenClockCount.objects.exclude(assignee_id=user.pk).values_list("pk").order_by("pk")
+
+    def in_array(user):
+        return OpenClockCount.objects.filter(assignee_id__in=[user.pk, 0]).values_list("pk").order_by("pk")
+
+    OpenClockCount.objects.create(team_id=1, assignee_id=users["coach"].pk, rule_id="R", status="on_time", n=1)
+    OpenClockCount.objects.create(team_id=1, assignee_id=users["teamlead"].pk, rule_id="R", status="on_time", n=1)
+    for user in (users["coach"], users["duty"]):
+        assert compiled_reads.user_rows("wrapped id", user, mine) == list(mine(user))
+        assert compiled_reads.user_rows("array id", user, in_array) == list(in_array(user))
