@@ -189,18 +189,7 @@ def teardown_worker_database(state, *, keepdb: bool, verbosity: int) -> None:
 
 
 def _end_other_sessions(settings_dict: dict, name: str) -> None:
-    import psycopg
-
-    options = {k: v for k, v in (settings_dict.get("OPTIONS") or {}).items() if k in {"sslmode", "connect_timeout"}}
-    with psycopg.connect(
-        host=settings_dict.get("HOST") or None,
-        port=settings_dict.get("PORT") or None,
-        user=settings_dict.get("USER") or None,
-        password=settings_dict.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-        **options,
-    ) as conn:
+    with _server(settings_dict) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             (name,),
@@ -209,25 +198,12 @@ def _end_other_sessions(settings_dict: dict, name: str) -> None:
 
 def drop_template(settings_dict: dict) -> None:
     """In the controller, after every worker finished a run that did not keep its databases."""
-    import psycopg
     from psycopg import sql
 
     template = template_name(settings_dict)
     lock, built = _state_paths(settings_dict, template)
     if not built.exists():
         return  # no worker made it (no test used the database)
-    options = {k: v for k, v in (settings_dict.get("OPTIONS") or {}).items() if k in {"sslmode", "connect_timeout"}}
-    with (
-        _locked(lock),
-        psycopg.connect(
-            host=settings_dict.get("HOST") or None,
-            port=settings_dict.get("PORT") or None,
-            user=settings_dict.get("USER") or None,
-            password=settings_dict.get("PASSWORD") or None,
-            dbname="postgres",
-            autocommit=True,
-            **options,
-        ) as conn,
-    ):
+    with _locked(lock), _server(settings_dict) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(template)))
         built.unlink(missing_ok=True)

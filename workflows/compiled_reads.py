@@ -126,6 +126,18 @@ def _prepared(key, user, build, extra_stand_ins):
     return (full_key, used), build_from_values, stand_ins, tuple(real[i] for i in used)
 
 
+def _read(key, user, build, extra, extra_stand_ins, run):
+    """`list(build(user, *extra))`, through `run` (a `kit.compiled_sql` reader) once per user shape."""
+    prepared = _prepared(key, user, build, extra_stand_ins)
+    if prepared is None:
+        return list(build(user, *extra))
+    full_key, build_from_values, stand_ins, values = prepared
+    if full_key not in _models:
+        _models[full_key] = build_from_values(*stand_ins[0]).model
+    using = router.db_for_read(_models[full_key])
+    return run(full_key, build_from_values, stand_ins, (*values, *extra), using=using)
+
+
 def user_rows(
     key: str,
     user,
@@ -134,13 +146,7 @@ def user_rows(
     extra_stand_ins: tuple[Sequence, Sequence] = ((), ()),
 ) -> list[tuple]:
     """`list(build(user, *extra))` for a `values_list()` read, compiled once per user shape."""
-    prepared = _prepared(key, user, build, extra_stand_ins)
-    if prepared is None:
-        return list(build(user, *extra))
-    full_key, build_from_values, stand_ins, values = prepared
-    model = build_from_values(*stand_ins[0]).model if full_key not in _models else _models[full_key]
-    _models[full_key] = model
-    return compiled_rows(full_key, build_from_values, stand_ins, (*values, *extra), using=router.db_for_read(model))
+    return _read(key, user, build, extra, extra_stand_ins, compiled_rows)
 
 
 def user_instances(
@@ -151,15 +157,7 @@ def user_instances(
     extra_stand_ins: tuple[Sequence, Sequence] = ((), ()),
 ) -> list[Model]:
     """`list(build(user, *extra))` as model instances (with `select_related`'s), compiled once per user shape."""
-    prepared = _prepared(key, user, build, extra_stand_ins)
-    if prepared is None:
-        return list(build(user, *extra))
-    full_key, build_from_values, stand_ins, values = prepared
-    model = build_from_values(*stand_ins[0]).model if full_key not in _models else _models[full_key]
-    _models[full_key] = model
-    return compiled_instances(
-        full_key, build_from_values, stand_ins, (*values, *extra), using=router.db_for_read(model)
-    )
+    return _read(key, user, build, extra, extra_stand_ins, compiled_instances)
 
 
 _models: dict[Hashable, type[Model]] = {}
