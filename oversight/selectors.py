@@ -1996,6 +1996,8 @@ class CaseloadRows(CountedRows):
             return caseloads(team_ids=team_ids).filter(pk__in=ids)
 
         start, stop = index.start or 0, index.stop
+        if stop is not None and index.step is None and 0 <= stop <= start:
+            return []  # an empty slice (the first page of a team with no practitioners): nothing to read
         plain = index.step is None and stop is not None and stop - start <= PAGE_SLICE_MAX
         if not self.team_ids or not plain or start >= COMPILED_SLICES_FROM_MAX:
             return list(build(*self.team_ids))  # none (no query), or an unusual slice: the ORM
