@@ -8,6 +8,7 @@ from django.urls import get_script_prefix, get_urlconf
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from cases.models import Contact, Episode
 from kit.links import href_for
 from kit.templatetags.ui import deadline_link_markup
 from oversight.templatetags.oversight_tags import when_text
@@ -21,9 +22,9 @@ def breach_cells(rows, *, now, querystring: str) -> list:
     for d in rows:
         family_name = d.family.name if d.family_id else ""
         if d.episode_id:
-            case = format_html(_CASE_CELL, episode_href(d.episode_id), family_name, d.episode.reference)
+            case = format_html(_CASE_CELL, episode_href(d.episode_id), family_name, Episode.reference_of(d.episode_id))
         elif d.contact_id:
-            case = format_html(_CASE_CELL, contact_href(d.contact_id), family_name, d.contact.reference)
+            case = format_html(_CASE_CELL, contact_href(d.contact_id), family_name, Contact.reference_of(d.contact_id))
         else:
             worker = d.worker
             name = (worker.get_full_name() or worker.username) if worker else ""
