@@ -142,7 +142,9 @@ def chart_markup(chart: dict, *, chart_id: str, title: str, below: bool = False)
         baseline, label_y, sublabel_y = chart["baseline"], chart["label_y"], chart["sublabel_y"]
         out.append(f'\n  <line x1="0" y1="{baseline}" x2="{width}" y2="{baseline}" class="eh-chart-axis"/>\n  ')
         for b in chart["bars"]:
-            out.append(f'\n  <rect x="{b.x}" y="{b.y}" width="{b.width}" height="{b.height}" class="eh-chart-bar"/>\n  ')
+            out.append(
+                f'\n  <rect x="{b.x}" y="{b.y}" width="{b.width}" height="{b.height}" class="eh-chart-bar"/>\n  '
+            )
             if b.value_text:
                 out.append(
                     f'<text x="{b.text_x}" y="{b.text_y}" text-anchor="middle" class="eh-chart-value">'
@@ -162,6 +164,6 @@ def chart_markup(chart: dict, *, chart_id: str, title: str, below: bool = False)
             out.append("\n  ")
     out.append(
         f'\n  \n</svg>\n<figcaption class="govuk-body-s">{title}. The figures are in the table'
-        f'{" below" if below else ""}.</figcaption>\n</figure>\n'
+        f"{' below' if below else ''}.</figcaption>\n</figure>\n"
     )
     return mark_safe("".join(out))  # noqa: S308 - every text escaped above

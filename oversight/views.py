@@ -317,7 +317,8 @@ def dashboard(request):
             "rule_rows": DASHBOARD_RULE_ROWS,
             # The rules with most breaches, each title cut as `truncatechars:40` cut it, once per title.
             "top_rules": [
-                {**r, "short_title": _short_title(r["title"])} for r in context["breaches_by_rule"][:DASHBOARD_RULE_ROWS]
+                {**r, "short_title": _short_title(r["title"])}
+                for r in context["breaches_by_rule"][:DASHBOARD_RULE_ROWS]
             ],
             "rule_rows_negative": -DASHBOARD_RULE_ROWS,
             "trend": selectors.trend(by_month),
@@ -326,7 +327,11 @@ def dashboard(request):
         }
     )
     return _render_shown(
-        request, "oversight/dashboard.html", context, (context["breaches"], context["escalations"]), what="manager dashboard"
+        request,
+        "oversight/dashboard.html",
+        context,
+        (context["breaches"], context["escalations"]),
+        what="manager dashboard",
     )
 
 
