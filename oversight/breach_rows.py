@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django.template.defaultfilters import timesince_filter, truncatewords
 from django.urls import get_script_prefix, get_urlconf
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 
 from cases.models import Contact, Episode
 from kit.links import href_for
@@ -60,7 +62,7 @@ def breach_cells(rows, *, now, querystring: str) -> list:
             "due": format_html(
                 '{}<br><span class="govuk-body-s">{} ago</span>',
                 when_text(d.due_at, now),
-                timesince_filter(d.due_at, now),
+                breach_age(d.due_at, now),
             ),
             "acknowledgement": acknowledgement,
         }
@@ -88,3 +90,31 @@ def _breach_hrefs() -> tuple:
 
 
 _CASE_CELL = '<a class="govuk-link" href="{}">{}</a><br><span class="govuk-body-s">{}</span>'
+
+
+class _Plural:
+    """`"%(num)d hour" / "%(num)d hours" % {"num": n}` without the translation machinery."""
+
+    def __init__(self, unit: str) -> None:
+        self.unit = unit
+
+    def __mod__(self, values: dict) -> str:
+        n = values["num"]
+        return f"{n:d} {self.unit}" if n == 1 else f"{n:d} {self.unit}s"
+
+
+# Django's time strings as the English catalogue gives them (its msgids; en-gb translates none).
+_ENGLISH = {unit: _Plural(unit) for unit in ("year", "month", "week", "day", "hour", "minute")}
+
+
+def breach_age(due_at, now) -> str:
+    """`due_at|timesince:now`: Django's `timesince` itself (its calendar months and years), given
+    plain English unit strings where it would look each up lazily in the catalogue (a tenth of a breach
+    row's cost); in another language, or for a value the filter refuses, the filter as it is."""
+    language = translation.get_language() or ""
+    if due_at and now and (language == "en" or language.startswith("en-")):
+        try:
+            return timesince(due_at, now, time_strings=_ENGLISH)
+        except (ValueError, TypeError):
+            pass
+    return timesince_filter(due_at, now)

@@ -39,6 +39,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     TextField,
     Value,
     When,
@@ -1962,6 +1963,56 @@ def caseload_distribution(practitioners: list[User]) -> dict:
         "teams": list(teams.values()),
         "total": total,
     }
+
+
+def team_caseloads(teams: list[Team]) -> dict[int, dict]:
+    """`caseload_distribution(caseloads_of_teams(...))["teams"]` keyed by team id, summed in SQL: per
+    team of `teams` with an active practitioner, its practitioners, their open cases and capacity, how
+    many are over capacity (`caseload_band`'s "over") and the percentage. One row per team, whatever the
+    number of staff (the by-team page, ADR 80): no instance per practitioner, no last supervision."""
+    from kit.compiled_sql import compiled_rows
+
+    if not teams:
+        return {}
+    capacity = capacity_expression()
+    open_cases = Caseload.objects.filter(lead_professional_id=OuterRef("pk")).values("open_cases")[:1]
+    caseload = Coalesce(Subquery(open_cases, output_field=IntegerField()), 0)
+    over = Q(capacity__lte=0, caseload__gt=0) | Q(capacity__gt=0, caseload__gt=F("capacity"))
+
+    def build(team_ids):
+        return (
+            User.objects.filter(
+                _int_in("team_id", team_ids),
+                is_active=True,
+                groups__name=roles.PRACTITIONER,
+                partner_organisation__isnull=True,
+            )
+            .annotate(caseload=caseload, capacity=capacity)
+            .order_by()
+            .values_list("team_id")
+            .annotate(
+                practitioners=Count("pk"),
+                open_cases=Sum("caseload"),
+                capacity_total=Sum("capacity"),
+                over=Count("pk", filter=over),
+            )
+        )
+
+    names = {t.pk: t for t in teams}
+    values = ([t.pk for t in teams],)
+    using = router.db_for_read(User)
+    rows = compiled_rows(("team caseloads",), build, _breach_stand_ins(list(values)), values, using=using)
+    out = {}
+    for team_id, practitioners, cases, capacity_total, over_n in rows:
+        out[team_id] = {
+            "team": names[team_id],
+            "practitioners": practitioners,
+            "caseload": int(cases or 0),
+            "capacity": int(capacity_total or 0),
+            "over": over_n,
+            "pct": percent(int(cases or 0), int(capacity_total or 0)),
+        }
+    return out
 
 
 def caseload_band_counts(*, service_id: int | None, team_id: int | None = None) -> dict:
