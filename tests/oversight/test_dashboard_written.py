@@ -155,7 +155,7 @@ def test_the_dashboard_logs_the_families_of_the_whole_context(client, users, tea
         response = client.get(reverse(name), query)
         assert response.status_code == 200
         logged = AccessLog.objects.exclude(pk__in=before).filter(action=AccessLog.Action.VIEW)
-        whole = families_in(*[{k: v for d in response.context for k, v in d.items()}])
+        whole = families_in({k: v for c in response.context for k, v in c.flatten().items()})
         assert sorted(logged.values_list("family_id_logged", flat=True)) == sorted(whole)
         if name == "oversight:dashboard" and query:
             assert len(whole) >= 2  # breaches and the escalation's family
