@@ -1722,6 +1722,10 @@ def _int_in(field: str, ids) -> Func:
     )
 
 
+# For the other modules of the app (the filters' teams of a service).
+int_in = _int_in
+
+
 def breach_page(
     *,
     now: datetime,

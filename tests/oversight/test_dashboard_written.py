@@ -46,7 +46,7 @@ QUERIES = (
 )
 
 
-def test_the_period_filter_is_the_includes_markup(users, team, other_team, service, pinned):
+def test_the_period_filter_is_the_includes_markup(users, team, other_team, service, far_manager, far_service, pinned):
     Team.objects.create(name='Tom & "Jerry" <b>', service=service)
     include = engines["django"].get_template("oversight/includes/period_filter.html")
     factory = RequestFactory()
@@ -61,6 +61,11 @@ def test_the_period_filter_is_the_includes_markup(users, team, other_team, servi
                     flags = {"with_rule": with_rule, "with_acknowledged": with_acknowledged}
                     expected = include.render({"filters": f, **flags})
                     assert f.markup(**flags) == expected
+    assert f.teams == list(Team.objects.filter(service=service).order_by("name"))
+    # Another service's manager (the compiled read of the teams run with another id): its own teams.
+    request = factory.get("/")
+    request.user = far_manager
+    assert period_filters(request).teams == list(Team.objects.filter(service=far_service.service).order_by("name"))
     # One team: no team select, as in the include.
     request = factory.get("/", {"rule": "B6"})
     request.user = users["teamlead"]
