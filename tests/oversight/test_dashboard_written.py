@@ -184,3 +184,24 @@ def test_the_top_rules_titles_are_cut_as_truncatechars(client, users, clocks, pi
     for r in rows:
         assert escape(r["short_title"]) == cut.render({"t": r["title"]})
     assert date(2026, 1, 1) == response.context["period"].start
+
+
+# The by-team page's loop of rows before each row was built in Python (ADR 80).
+OLD_TEAM_ROWS = (
+    "{% load layout oversight_tags %}{% fixed_url 'oversight:dashboard_breaches' as breaches_url %}"
+    + '{% for r in page.object_list %}<tr class="govuk-table__row" id="team-{{ r.team.pk }}">\n    <th scope="row" class="govuk-table__header"><a class="govuk-link" href="{% fixed_url \'oversight:team_board\' %}?team={{ r.team.pk }}">{{ r.team.name }}</a><br><a class="govuk-link govuk-body-s" href="{{ breaches_url }}?team={{ r.team.pk }}{% if filters.rule_id %}&amp;rule={{ filters.rule_id|urlencode }}{% endif %}{% if list_query %}&amp;{{ list_query }}{% endif %}">Breaches<span class="govuk-visually-hidden"> of {{ r.team.name }}</span></a></th>\n    <td class="govuk-table__cell govuk-table__cell--numeric">{{ r.breached }}</td>\n    <td class="govuk-table__cell govuk-table__cell--numeric">{{ r.unacknowledged }}</td>\n    {% timeliness_cells r.timeliness %}\n    <td class="govuk-table__cell govuk-table__cell--numeric">{% if r.caseload %}{{ r.caseload.caseload }} of {{ r.caseload.capacity }}{% if r.caseload.pct is not None %} ({{ r.caseload.pct }}%){% endif %}{% if r.caseload.over %}; {{ r.caseload.over }} over{% endif %}{% else %}–{% endif %}</td>\n  </tr>'  # noqa: E501
+    + "{% endfor %}"
+)
+
+
+def test_the_team_rows_are_the_templates_markup(client, users, team, other_team, service, coach2, clocks, pinned):  # noqa: F811
+    Team.objects.create(name='Tom & "Jerry" <b>', service=service)
+    make_user("over", roles.PRACTITIONER, team, caseload_capacity_override=0)
+    client.force_login(users["manager"])
+    old = engines["django"].from_string(OLD_TEAM_ROWS)
+    for query in ({}, {"rule": "B6", "acknowledged": "all"}, {"start": "2026-08-01", "team": str(team.pk)}):
+        response = client.get(reverse("oversight:dashboard_teams"), query)
+        context = {k: v for c in response.context for k, v in c.flatten().items()}
+        expected = old.render(context)
+        assert expected.count("<tr") == len(context["page"].object_list) >= 1
+        assert expected in response.content.decode()
