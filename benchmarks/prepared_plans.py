@@ -6,7 +6,8 @@ prepared with a generic plan forced. For ADR 82: is preparing the compiled reads
     DEBUG=true DATABASE_URL=... .venv/bin/python benchmarks/prepared_plans.py --runs 15 "family page" ...
 
 Prints, per query: the median ms of each way, the EXPLAIN's planning and execution ms (custom), whether
-`auto` settled on the generic plan (pg_prepared_statements' counters), and whether the rows are equal.
+`auto` settled on the generic plan (pg_prepared_statements' counters), and whether the rows are equal
+("order": the same rows in another order, for a query without ORDER BY).
 Read-only but for what viewing the pages writes (the access log, the session).
 """
 
@@ -55,7 +56,7 @@ def main() -> None:
         client.get(urls[0])
         seen: list[tuple[str, tuple]] = []
 
-        def capture(execute, sql, params, many, context):
+        def capture(execute, sql, params, many, context, seen=seen):
             if not many:
                 seen.append((sql, tuple(params or ())))
             return execute(sql, params, many, context)
@@ -107,7 +108,9 @@ def main() -> None:
                     results.append(float("nan"))
                     chosen = f"error: {str(error).splitlines()[0][:40]}"
                     continue
-                same = same and [tuple(r) for r in rows] == [tuple(r) for r in client_rows]
+                got, want = [tuple(r) for r in rows], [tuple(r) for r in client_rows]
+                if got != want:
+                    same = "order" if sorted(map(repr, got)) == sorted(map(repr, want)) and same is True else False
                 for _ in range(6):
                     server_run()
                 results.append(_ms(server_run, args.runs))
@@ -123,7 +126,8 @@ def main() -> None:
             for n, value in enumerate((c_ms, *results)):
                 totals[n] += value if value == value else c_ms
             a_ms, g_ms = results
-            print(f"{c_ms:7.2f} {a_ms:7.2f} {g_ms:7.2f} {planning:6.2f} {execution:6.2f} {chosen:>7} {str(same):>5}  {head}")
+            timings = f"{c_ms:7.2f} {a_ms:7.2f} {g_ms:7.2f} {planning:6.2f} {execution:6.2f}"
+            print(f"{timings} {chosen:>7} {str(same):>5}  {head}")
         print(f"{totals[0]:7.2f} {totals[1]:7.2f} {totals[2]:7.2f}  total of the reads")
 
 

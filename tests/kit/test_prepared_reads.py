@@ -113,7 +113,7 @@ def test_the_query_log_shows_the_statement_with_its_values():
     with CaptureQueriesContext(connection) as ctx:
         compiled_instances(("logged groups",), build, IDS, (group.pk,), using="default")
     (query,) = ctx.captured_queries
-    assert query["sql"].startswith('SELECT "auth_group"."id"') and f'= {group.pk}' in query["sql"]
+    assert query["sql"].startswith('SELECT "auth_group"."id"') and f"= {group.pk}" in query["sql"]
 
 
 def test_an_error_is_django_s_and_the_connection_is_usable_after_a_rollback():
@@ -123,9 +123,8 @@ def test_an_error_is_django_s_and_the_connection_is_usable_after_a_rollback():
         return Group.objects.filter(pk=pk).order_by("pk")
 
     compiled_instances(("after rollback",), build, IDS, (group.pk,), using="default")
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with prepared_cursor("default") as cursor:
-            cursor.execute("SELECT 1 / %s", [0])
+    with pytest.raises(DatabaseError), transaction.atomic(), prepared_cursor("default") as cursor:
+        cursor.execute("SELECT 1 / %s", [0])
     for _ in range(3):
         (got,) = compiled_instances(("after rollback",), build, IDS, (group.pk,), using="default")
         assert got.name == "After"
