@@ -8,12 +8,16 @@ puts the request's values in those places. A build whose SQL depends on anything
 changes the SQL's shape, or a parameter derived from a value in a way the stand-ins do not show) is
 refused (None), and the caller builds its queryset with the ORM as before.
 
-Compiled once in Python, such a query was still parsed and planned by PostgreSQL on every run: Django's
+Compiled once in Python, such a query is still parsed and planned by PostgreSQL on every run: Django's
 psycopg backend binds parameters client-side (the values written into the text), so each run is a new
-statement. `prepared_cursor` runs it as a prepared statement of the connection instead (ADR 82): parsed
-once per connection, and planned once when PostgreSQL finds a generic plan as good as the custom ones
-(`plan_cache_mode = auto`: five custom plans first; a statement whose best plan depends on its values
-keeps custom plans). Only the reads that ask for it are prepared; every other query is as before.
+statement. A read whose best plan is the same for every value (a row and its related rows found by id
+or key: the signed-in user, the session, a record's scope check, a family's chronology) can ask to run
+as a prepared statement of the connection (`prepared=True`, `prepared_cursor`, ADR 82): parsed once per
+connection and, once PostgreSQL finds its generic plan as good as the custom ones (`plan_cache_mode =
+auto`: after five custom plans), planned once. Not for a read with a range of times or a LIMIT over a
+team's or a service's rows: PostgreSQL's generic plan estimates `due_at < $1` without the value and can
+be a hundred times slower than the custom plan (ADR 82's example: the manager's home page's most urgent
+clocks, 0.7 ms custom, 89 ms generic at 5,000 families). Those stay bound client-side, planned per run.
 """
 
 from __future__ import annotations
@@ -75,17 +79,25 @@ def compiled_once(
 
 
 def compiled_instances(
-    key: Hashable, build: Callable[..., QuerySet], stand_ins: tuple[Sequence, Sequence], values: Sequence, *, using: str
+    key: Hashable,
+    build: Callable[..., QuerySet],
+    stand_ins: tuple[Sequence, Sequence],
+    values: Sequence,
+    *,
+    using: str,
+    prepared: bool = False,
 ) -> list[Model]:
     """`list(build(*values))`: the model instances the ORM would give (the model's fields, the
     `select_related` objects, the annotations), read with SQL compiled once (`compiled_once`), and
     built with the ORM as before when the SQL cannot be shared. For hot reads whose queryset costs
-    more Python to build and compile than to run (the signed-in user on every request, ADR 63)."""
+    more Python to build and compile than to run (the signed-in user on every request, ADR 63).
+    `prepared`: run it as a prepared statement of the connection (`prepared_cursor`; only a read whose
+    plan does not depend on its values, see the module docstring)."""
     compiled = compiled_once(key, build, stand_ins, using=using)
     compiler = _compilers.get((key, using))
     if compiled is None or compiler is None:
         return list(build(*values).using(using))
-    with prepared_cursor(using) as cursor:
+    with prepared_cursor(using) if prepared else connections[using].cursor() as cursor:
         cursor.execute(compiled.sql, compiled.params_for(values))
         rows = cursor.fetchall()
     return _instances(compiler, rows, using)
@@ -96,12 +108,19 @@ _row_compilers: dict[Hashable, object] = {}
 
 
 def compiled_rows(
-    key: Hashable, build: Callable[..., QuerySet], stand_ins: tuple[Sequence, Sequence], values: Sequence, *, using: str
+    key: Hashable,
+    build: Callable[..., QuerySet],
+    stand_ins: tuple[Sequence, Sequence],
+    values: Sequence,
+    *,
+    using: str,
+    prepared: bool = False,
 ) -> list[tuple]:
     """`list(build(*values))` for a `values_list()` queryset (not `flat`, not `named`): the tuples the
     ORM would give (each column through its converters: dates, UTC-aware datetimes, decimals), read
     with SQL compiled once (`compiled_once`), and built with the ORM when the SQL cannot be shared.
-    Added in session 9 (ADR 75) for the worklists, whose rows are values."""
+    Added in session 9 (ADR 75) for the worklists, whose rows are values. `prepared` as for
+    `compiled_instances`."""
     full_key = ("rows", key, using)
     compiled = compiled_once(full_key, build, stand_ins, using=using)
     if compiled is not None and full_key not in _row_compilers:
@@ -115,7 +134,7 @@ def compiled_rows(
     if found is None:
         return list(build(*values).using(using))
     compiler, order = found
-    with prepared_cursor(using) as cursor:
+    with prepared_cursor(using) if prepared else connections[using].cursor() as cursor:
         cursor.execute(compiled.sql, compiled.params_for(values))
         rows = cursor.fetchall()
     out = compiler.results_iter([rows], tuple_expected=True)
@@ -196,7 +215,8 @@ def _same(a, b) -> bool:
 def prepared_cursor(using: str):
     """A cursor of the `using` connection whose statements are prepared on that connection (psycopg's
     `prepare=True`, parameters bound server-side) and run as the prepared statement from then on: for
-    SQL compiled once (`CompiledSQL.sql`, the session read), whose text is the same on every request.
+    SQL compiled once (`CompiledSQL.sql`, the session read), whose text is the same on every request
+    and whose plan does not depend on its values (the module docstring).
 
     It is Django's cursor wrapper around it (the execute wrappers, the query log and the database
     errors are Django's as for any cursor). Where prepared statements are off (`PREPARED_READS`

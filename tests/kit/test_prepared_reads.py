@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from kit.compiled_sql import compiled_instances, compiled_rows, prepared_cursor
 
@@ -42,7 +43,7 @@ def test_a_compiled_read_is_prepared_once_and_then_run_as_the_statement():
         return Group.objects.filter(pk=pk).order_by("pk")
 
     for _ in range(8):
-        (got,) = compiled_instances(("prepared groups",), build, IDS, (group.pk,), using="default")
+        (got,) = compiled_instances(("prepared groups",), build, IDS, (group.pk,), using="default", prepared=True)
         assert got.name == "Prepared A"
     (plans,) = _named(_prepared(), '"auth_group"."id" = $1')
     generic, custom = plans
@@ -51,10 +52,24 @@ def test_a_compiled_read_is_prepared_once_and_then_run_as_the_statement():
 
 
 def test_other_queries_are_not_prepared():
-    Group.objects.create(name="Plain")
+    """Nor a compiled read that does not ask: a range of times or a LIMIT over many rows can have a
+    generic plan much slower than its custom plans (ADR 82), so preparing is each read's choice."""
+    group = Group.objects.create(name="Plain")
     for _ in range(8):
         assert list(Group.objects.filter(name="Plain").values_list("name", flat=True)) == ["Plain"]
+        (got,) = compiled_instances(
+            ("not asked",), lambda pk: Group.objects.filter(pk=pk).order_by("pk"), IDS, (group.pk,), using="default"
+        )
+        assert got.name == "Plain"
     assert _named(_prepared(), "Plain") == [] and _named(_prepared(), "auth_group") == []
+
+
+def test_the_signed_in_user_is_read_with_a_prepared_statement(client, django_user_model):
+    user = django_user_model.objects.create(username="signed-in")
+    client.force_login(user)
+    for _ in range(3):
+        assert client.get(reverse("jobs:list")).status_code == 200
+    assert _named(_prepared(), 'FROM "accounts_user" LEFT OUTER JOIN "accounts_user_groups"'), _prepared()
 
 
 def test_the_rows_are_the_orm_s_for_every_kind_of_value(team):
@@ -89,7 +104,7 @@ def test_the_rows_are_the_orm_s_for_every_kind_of_value(team):
         (datetime(2026, 12, 7, 9, 29, tzinfo=UTC), "", True, date(2100, 1, 1), Decimal("0.5"), -1),
         (at, "Ann", False, date(2100, 1, 1), Decimal("0.5"), -1),
     ]:
-        got = compiled_rows(("kinds of value",), build, stand_ins, values, using="default")
+        got = compiled_rows(("kinds of value",), build, stand_ins, values, using="default", prepared=True)
         assert got == list(build(*values)), values
     assert [u.username for u in users]  # made
 
@@ -99,7 +114,9 @@ def test_a_list_value_is_bound_as_an_array():
     from accounts.backends import signed_in_user
 
     user = get_user_model().objects.create(username="no-roles")
-    (got,) = compiled_instances(("roles list",), signed_in_user, ((-913,), (-914,)), (user.pk,), using="default")
+    (got,) = compiled_instances(
+        ("roles list",), signed_in_user, ((-913,), (-914,)), (user.pk,), using="default", prepared=True
+    )
     (orm,) = list(signed_in_user(user.pk))
     assert got.role_list == orm.role_list == []
 
@@ -111,7 +128,7 @@ def test_the_query_log_shows_the_statement_with_its_values():
         return Group.objects.filter(pk=pk).order_by("pk")
 
     with CaptureQueriesContext(connection) as ctx:
-        compiled_instances(("logged groups",), build, IDS, (group.pk,), using="default")
+        compiled_instances(("logged groups",), build, IDS, (group.pk,), using="default", prepared=True)
     (query,) = ctx.captured_queries
     assert query["sql"].startswith('SELECT "auth_group"."id"') and f"= {group.pk}" in query["sql"]
 
@@ -122,11 +139,11 @@ def test_an_error_is_django_s_and_the_connection_is_usable_after_a_rollback():
     def build(pk):
         return Group.objects.filter(pk=pk).order_by("pk")
 
-    compiled_instances(("after rollback",), build, IDS, (group.pk,), using="default")
+    compiled_instances(("after rollback",), build, IDS, (group.pk,), using="default", prepared=True)
     with pytest.raises(DatabaseError), transaction.atomic(), prepared_cursor("default") as cursor:
         cursor.execute("SELECT 1 / %s", [0])
     for _ in range(3):
-        (got,) = compiled_instances(("after rollback",), build, IDS, (group.pk,), using="default")
+        (got,) = compiled_instances(("after rollback",), build, IDS, (group.pk,), using="default", prepared=True)
         assert got.name == "After"
 
 
@@ -138,6 +155,6 @@ def test_off_it_is_the_plain_cursor(settings):
         return Group.objects.filter(pk=pk).order_by("pk")
 
     for _ in range(3):
-        (got,) = compiled_instances(("off groups",), build, IDS, (group.pk,), using="default")
+        (got,) = compiled_instances(("off groups",), build, IDS, (group.pk,), using="default", prepared=True)
         assert got.name == "Off"
     assert _named(_prepared(), '"auth_group"."id" = $1') == []
