@@ -7,8 +7,8 @@ so `page_cost.py`'s one visit per record after one warm-up measures mostly the f
         [--warm 3] [--rounds 5] [--records 5] "family page" "episode page" ...
 
 Prints per page the medians (ms) of wall, CPU, the reads' SQL, the writes' SQL (the access log's INSERT
-and its commit, a session's save: on a busy disk the commit's flush dominates and hides the reads). It changes nothing but
-what viewing a page writes (the access log, sessions), like `page_cost.py`.
+and its commit, a session's save: on a busy disk the commit's flush dominates and hides the reads).
+It changes nothing but what viewing a page writes (the access log, sessions), like `page_cost.py`.
 """
 
 from __future__ import annotations
