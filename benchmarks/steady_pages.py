@@ -8,7 +8,8 @@ so `page_cost.py`'s one visit per record after one warm-up measures mostly the f
 
 Prints per page the medians (ms) of wall, CPU, the reads' SQL, the writes' SQL (the access log's INSERT
 and its commit, a session's save: on a busy disk the commit's flush dominates and hides the reads).
-It changes nothing but what viewing a page writes (the access log, sessions), like `page_cost.py`.
+Then the 25th percentiles of wall and reads: on a shared machine the median carries the other
+processes' load. It changes nothing but what viewing a page writes (the access log, sessions), like `page_cost.py`.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def main() -> None:
             write = sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE")
             sql_time[write] += time.perf_counter() - start
 
-    print(f"{'page':32} {'wall':>6} {'cpu':>6} {'reads':>6} {'writes':>6}")
+    print(f"{'page':32} {'wall':>6} {'cpu':>6} {'reads':>6} {'writes':>6}   p25: {'wall':>6} {'reads':>6}")
     for name, role, urls, search in plan:
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(users[role])
@@ -77,7 +78,15 @@ def main() -> None:
                     if response.status_code != 200:
                         raise SystemExit(f"{name}: {url} answered {response.status_code}")
         med = statistics.median
-        print(f"{name:32} {med(wall):6.2f} {med(cpu):6.2f} {med(reads):6.2f} {med(writes):6.2f}", flush=True)
+
+        def p25(values):
+            return statistics.quantiles(values, n=4)[0]
+
+        print(
+            f"{name:32} {med(wall):6.2f} {med(cpu):6.2f} {med(reads):6.2f} {med(writes):6.2f}"
+            f"        {p25(wall):6.2f} {p25(reads):6.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
