@@ -129,8 +129,8 @@ _db["OPTIONS"]["options"] = env_str(
     "DATABASE_OPTIONS", "-c jit=off -c synchronous_commit=off" if TESTING else "-c jit=off"
 )
 DATABASES = {"default": _db}
-# The reads compiled once (kit.compiled_sql: the signed-in user, the session, the scope checks, the
-# worklists...) run as prepared statements of the connection: parsed once per connection and, when
+# The compiled reads found by id or key that ask for it (kit.compiled_sql.prepared_cursor: the signed-in
+# user, the session) run as prepared statements of the connection: parsed once per connection and, when
 # PostgreSQL finds the generic plan as good, planned once (ADR 82). Other queries are bound client-side
 # as Django does by default. Prepared statements belong to a server session: turn this off behind a
 # pooler that shares server connections between transactions (PgBouncer's transaction mode).
