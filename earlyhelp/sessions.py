@@ -3,8 +3,9 @@
 `django.contrib.sessions.backends.db` reads the session with the ORM (`Session.objects.get(...)`):
 the queryset built, its filter resolved and compiled on every request, about a seventh of what the
 simplest signed-in page cost in Python (ADR 67). This store sends the same SELECT (the row whose key
-it is, not yet expired) as fixed text on a cursor. Everything else is Django's: writing, creating,
-deleting, cycling the key, the session's encoding and signature, its age and expiry.
+it is, not yet expired) as fixed text, a prepared statement of the connection (ADR 82). Everything
+else is Django's: writing, creating, deleting, cycling the key, the session's encoding and signature,
+its age and expiry.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from django.contrib.sessions.backends import db
 from django.db import connections, router
 from django.utils import timezone
+
+from kit.compiled_sql import prepared_cursor
 
 
 class SessionStore(db.SessionStore):
@@ -27,7 +30,7 @@ class SessionStore(db.SessionStore):
             sql = _SELECT[connection.alias] = (
                 f"SELECT {data}, {expires} FROM {table} WHERE {key} = %s AND {expires} > %s LIMIT 1"  # noqa: S608 - quoted names
             )
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection.alias) as cursor:  # parsed and planned once per connection (ADR 82)
             cursor.execute(sql, [self.session_key, timezone.now()])
             row = cursor.fetchone()
         if row is None:

@@ -129,6 +129,12 @@ _db["OPTIONS"]["options"] = env_str(
     "DATABASE_OPTIONS", "-c jit=off -c synchronous_commit=off" if TESTING else "-c jit=off"
 )
 DATABASES = {"default": _db}
+# The compiled reads found by id or key that ask for it (kit.compiled_sql.prepared_cursor: the signed-in
+# user, the session) run as prepared statements of the connection: parsed once per connection and, when
+# PostgreSQL finds the generic plan as good, planned once (ADR 82). Other queries are bound client-side
+# as Django does by default. Prepared statements belong to a server session: turn this off behind a
+# pooler that shares server connections between transactions (PgBouncer's transaction mode).
+PREPARED_READS = env_bool("DATABASE_PREPARED_READS", True)
 # The role the application connects as (DATABASE_URL's user in production): it owns nothing and may only
 # add to the access log. `manage.py grant_app_role`, run by the migrating owner role, grants it (ADR 13).
 DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "")

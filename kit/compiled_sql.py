@@ -7,6 +7,17 @@ two SQL texts are identical and the parameters differ exactly where the stand-in
 puts the request's values in those places. A build whose SQL depends on anything else (a value that
 changes the SQL's shape, or a parameter derived from a value in a way the stand-ins do not show) is
 refused (None), and the caller builds its queryset with the ORM as before.
+
+Compiled once in Python, such a query is still parsed and planned by PostgreSQL on every run: Django's
+psycopg backend binds parameters client-side (the values written into the text), so each run is a new
+statement. A read whose best plan is the same for every value (a row and its related rows found by id
+or key: the signed-in user, the session, a record's scope check, a family's chronology) can ask to run
+as a prepared statement of the connection (`prepared=True`, `prepared_cursor`, ADR 82): parsed once per
+connection and, once PostgreSQL finds its generic plan as good as the custom ones (`plan_cache_mode =
+auto`: after five custom plans), planned once. Not for a read with a range of times or a LIMIT over a
+team's or a service's rows: PostgreSQL's generic plan estimates `due_at < $1` without the value and can
+be a hundred times slower than the custom plan (ADR 82's example: the manager's home page's most urgent
+clocks, 0.7 ms custom, 89 ms generic at 5,000 families). Those stay bound client-side, planned per run.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
@@ -67,17 +79,25 @@ def compiled_once(
 
 
 def compiled_instances(
-    key: Hashable, build: Callable[..., QuerySet], stand_ins: tuple[Sequence, Sequence], values: Sequence, *, using: str
+    key: Hashable,
+    build: Callable[..., QuerySet],
+    stand_ins: tuple[Sequence, Sequence],
+    values: Sequence,
+    *,
+    using: str,
+    prepared: bool = False,
 ) -> list[Model]:
     """`list(build(*values))`: the model instances the ORM would give (the model's fields, the
     `select_related` objects, the annotations), read with SQL compiled once (`compiled_once`), and
     built with the ORM as before when the SQL cannot be shared. For hot reads whose queryset costs
-    more Python to build and compile than to run (the signed-in user on every request, ADR 63)."""
+    more Python to build and compile than to run (the signed-in user on every request, ADR 63).
+    `prepared`: run it as a prepared statement of the connection (`prepared_cursor`; only a read whose
+    plan does not depend on its values, see the module docstring)."""
     compiled = compiled_once(key, build, stand_ins, using=using)
     compiler = _compilers.get((key, using))
     if compiled is None or compiler is None:
         return list(build(*values).using(using))
-    with connections[using].cursor() as cursor:
+    with prepared_cursor(using) if prepared else connections[using].cursor() as cursor:
         cursor.execute(compiled.sql, compiled.params_for(values))
         rows = cursor.fetchall()
     return _instances(compiler, rows, using)
@@ -88,12 +108,19 @@ _row_compilers: dict[Hashable, object] = {}
 
 
 def compiled_rows(
-    key: Hashable, build: Callable[..., QuerySet], stand_ins: tuple[Sequence, Sequence], values: Sequence, *, using: str
+    key: Hashable,
+    build: Callable[..., QuerySet],
+    stand_ins: tuple[Sequence, Sequence],
+    values: Sequence,
+    *,
+    using: str,
+    prepared: bool = False,
 ) -> list[tuple]:
     """`list(build(*values))` for a `values_list()` queryset (not `flat`, not `named`): the tuples the
     ORM would give (each column through its converters: dates, UTC-aware datetimes, decimals), read
     with SQL compiled once (`compiled_once`), and built with the ORM when the SQL cannot be shared.
-    Added in session 9 (ADR 75) for the worklists, whose rows are values."""
+    Added in session 9 (ADR 75) for the worklists, whose rows are values. `prepared` as for
+    `compiled_instances`."""
     full_key = ("rows", key, using)
     compiled = compiled_once(full_key, build, stand_ins, using=using)
     if compiled is not None and full_key not in _row_compilers:
@@ -107,7 +134,7 @@ def compiled_rows(
     if found is None:
         return list(build(*values).using(using))
     compiler, order = found
-    with connections[using].cursor() as cursor:
+    with prepared_cursor(using) if prepared else connections[using].cursor() as cursor:
         cursor.execute(compiled.sql, compiled.params_for(values))
         rows = cursor.fetchall()
     out = compiler.results_iter([rows], tuple_expected=True)
@@ -180,3 +207,83 @@ def _compile(build, stand_ins: tuple[Sequence, Sequence], *, using: str) -> tupl
 
 def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
+
+
+# --- Prepared statements for the compiled reads (ADR 82) ------------------------------------------
+
+
+def prepared_cursor(using: str):
+    """A cursor of the `using` connection whose statements are prepared on that connection (psycopg's
+    `prepare=True`, parameters bound server-side) and run as the prepared statement from then on: for
+    SQL compiled once (`CompiledSQL.sql`, the session read), whose text is the same on every request
+    and whose plan does not depend on its values (the module docstring).
+
+    It is Django's cursor wrapper around it (the execute wrappers, the query log and the database
+    errors are Django's as for any cursor). Where prepared statements are off (`PREPARED_READS`
+    false, or not PostgreSQL through psycopg 3) it is `connections[using].cursor()`, as before.
+    """
+    connection = connections[using]
+    if not (getattr(settings, "PREPARED_READS", False) and connection.vendor == "postgresql" and _psycopg3()):
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = _prepared_classes()[0](connection.connection)
+    connection.validate_thread_sharing()
+    return _prepared_classes()[1](cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
+
+
+# Executions a statement is seen before psycopg prepares it: only `prepare=True` prepares here.
+_ONLY_WHEN_ASKED = 2**31 - 1
+_classes: list[type] = []
+
+
+def _prepared_classes() -> tuple[type, type]:
+    """Django's server-binding psycopg cursor (`ServerBindingCursor`: psycopg's `Cursor` with Django's
+    `callproc`) executing with `prepare=True`, and the debug wrapper that logs its statements. Defined
+    on first use: importing the backend needs psycopg."""
+    if not _classes:
+        from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+
+        class PreparedCursor(ServerBindingCursor):
+            def execute(self, query, params=None, *, prepare=None, binary=None):
+                # The connection prepares nothing by itself (Django sets `prepare_threshold` to None:
+                # a threshold kept on would have psycopg count every other query, ~20 us each): it
+                # is lifted for this statement only. psycopg keeps the statement's name per
+                # connection (at most `prepared_max` of them, the least recently used deallocated).
+                connection = self.connection
+                threshold = connection.prepare_threshold
+                if threshold is None:
+                    connection.prepare_threshold = _ONLY_WHEN_ASKED
+                try:
+                    return super().execute(query, params, prepare=True, binary=binary)
+                finally:
+                    if threshold is None:
+                        connection.prepare_threshold = None
+
+        class PreparedDebugWrapper(CursorDebugWrapper):
+            """Django's query log (DEBUG, tests' `CaptureQueriesContext`) takes a statement's text from
+            the driver, which keeps none for a prepared statement's run: it logs the statement with
+            its values written in, as Django's client-side binding sent it."""
+
+            def execute(self, sql, params=None):
+                with self.debug_sql(_with_values(self.db, sql, params), params):
+                    return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
+
+        _classes.extend((PreparedCursor, PreparedDebugWrapper))
+    return _classes[0], _classes[1]
+
+
+def _psycopg3() -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
+
+
+def _with_values(connection, sql: str, params) -> str:
+    if not params:
+        return sql
+    try:
+        return connection.ops.compose_sql(sql, params)
+    except Exception:  # noqa: BLE001 - only the log's text: the statement itself runs as given
+        return sql
