@@ -784,49 +784,34 @@ def board_counts(
     breached, overdue, due today and due later this week (to Sunday), filtered by practitioner,
     rule and status.
     """
-    from deadlines.counts import open_totals
+    from deadlines.counts import open_totals_compiled
 
     today = timezone.localdate(now)
     sunday = today + timedelta(days=6 - today.weekday())
 
-    def bucket(key) -> str | None:
-        return _board_bucket(key[3], key[4], today=today, sunday=sunday)
-
     def keep(key) -> bool:
-        b = bucket(key)
+        b = _board_bucket(key[3], key[4], today=today, sunday=sunday)
         if b is None or (practitioner_id and key[1] != practitioner_id) or (rule_id and key[2] != rule_id):
             return False
         return status not in BUCKET_LABELS or b == status
 
-    # The bucket said in SQL as `_board_bucket` says it (the rows of an open status only; a clock due
-    # after Sunday, or with no limit, is in none).
-    in_bucket = Case(
-        When(status=Status.BREACHED, then=Value("breached")),
-        When(status=Status.OVERDUE, then=Value("overdue")),
-        When(day__lte=today, then=Value("today")),
-        default=Value("week"),
-        output_field=CharField(),
+    # Summed in SQL by practitioner and by rule, each by status and day (tens of rows), corrected to
+    # `now`, its two queries compiled once per filter (ADR 79); each row's bucket said in Python.
+    filters = _board_count_filters(
+        team_id=team.pk, today=today, sunday=sunday, practitioner_id=practitioner_id, rule_id=rule_id, status=status
     )
-    where = Q(team_id=team.pk) & (
-        Q(status__in=[Status.BREACHED, Status.OVERDUE])
-        | Q(status__in=[Status.DUE_SOON, Status.ON_TIME], day__lte=sunday)
+    by_person, by_rule_day = open_totals_compiled(
+        filters, now=now, by=(("assignee_id", "status", "day"), ("rule_id", "status", "day")), keep=keep
     )
-    if practitioner_id:
-        where &= Q(assignee_id=practitioner_id)
-    if rule_id:
-        where &= Q(rule_id=rule_id)
-    if status in BUCKET_LABELS:
-        where &= Q(bucket=status)
-    # Summed in SQL by practitioner and by rule, each by bucket (tens of rows), corrected to `now`.
-    person_counts, rule_counts = open_totals(
-        now=now,
-        by=(("assignee_id", "bucket"), ("rule_id", "bucket")),
-        where=where,
-        clock_where=Q(team_id=team.pk),
-        keep=keep,
-        annotate={"bucket": in_bucket},
-        annotated=lambda key: {"bucket": bucket(key)},
-    )
+    person_counts: dict[tuple, int] = {}
+    rule_counts: dict[tuple, int] = {}
+    for found, into in ((by_person, person_counts), (by_rule_day, rule_counts)):
+        for (who, clock_status, day), n in found.items():
+            b = _board_bucket(clock_status, day, today=today, sunday=sunday)
+            if b is not None:
+                into[(who, b)] = into.get((who, b), 0) + n
+    person_counts = {k: n for k, n in person_counts.items() if n}
+    rule_counts = {k: n for k, n in rule_counts.items() if n}
     people: dict[int, dict] = {}
     rules: dict[str, dict] = {}
     zero = dict.fromkeys([*BUCKET_LABELS, "total"], 0)
@@ -859,6 +844,60 @@ def board_counts(
         key=lambda r: (-r["breached"], -r["overdue"], -r["total"], r["rule_id"]),
     )
     return {"by_practitioner": by_practitioner, "totals": totals, "by_rule": by_rule}
+
+
+def _board_count_filters(
+    *, team_id: int, today: date, sunday: date, practitioner_id: int | None, rule_id: str, status: str
+):
+    """`board_counts`' filters of the summary rows and of the clocks, for `open_totals_compiled`: the
+    team's rows of an open status, breached or overdue whatever their day, the others up to Sunday
+    (a clock due after Sunday, or with no limit, is in no bucket), of one practitioner, one rule and
+    one bucket when chosen. Each value passed is a parameter of the SQL, so every request with the
+    same filters shares it."""
+    from deadlines.counts import CompiledFilters
+
+    waiting = [Status.DUE_SOON, Status.ON_TIME]
+    # The team (and the practitioner) as one-id arrays: an integer field's value reaches the SQL
+    # wrapped in the driver's integer type, which a compiled read cannot tell from its stand-in.
+    chosen = status if status in BUCKET_LABELS else ""
+    values: list = [[team_id]]
+    if chosen not in ("breached", "overdue"):
+        values.append(sunday)
+    if chosen in ("today", "week"):
+        values.append(today)
+    if practitioner_id:
+        values.append([practitioner_id])
+    if rule_id:
+        values.append(rule_id)
+
+    def where(team, *rest):
+        rest = list(rest)
+        found = Q(_int_in("team_id", team))
+        if chosen == "breached":
+            found &= Q(status=Status.BREACHED)
+        elif chosen == "overdue":
+            found &= Q(status=Status.OVERDUE)
+        else:
+            last = rest.pop(0)
+            if chosen == "today":
+                found &= Q(status__in=waiting, day__lte=rest.pop(0))
+            elif chosen == "week":
+                found &= Q(status__in=waiting, day__gt=rest.pop(0), day__lte=last)
+            else:
+                found &= Q(status__in=[Status.BREACHED, Status.OVERDUE]) | Q(status__in=waiting, day__lte=last)
+        if practitioner_id:
+            found &= Q(_int_in("assignee_id", rest.pop(0)))
+        return found & Q(rule_id=rest.pop(0)) if rule_id else found
+
+    return CompiledFilters(
+        key=("board counts", chosen, bool(practitioner_id), bool(rule_id)),
+        where=where,
+        values=tuple(values),
+        stand_ins=_breach_stand_ins(values),
+        clock_where=_teams_clock_where,
+        clock_values=([team_id],),
+        clock_stand_ins=_breach_stand_ins([[team_id]], start=50),
+    )
 
 
 def _service_teams(user) -> list[Team]:
