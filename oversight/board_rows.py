@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.formats import localize
+from django.template.defaultfilters import urlencode
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -152,3 +153,45 @@ def member_options(members, chosen_id) -> SafeString:
             for u in members
         )
     )
+
+
+_RULE_ROW = (
+    '<tr class="govuk-table__row">\n'
+    '      <th scope="row" class="govuk-table__header">'
+    '<a class="govuk-link" href="{}?list=timescales&amp;rule={}{}" title="{}">{}'
+    '<span class="govuk-visually-hidden">: {}</span></a></th>\n'
+    '      <td class="govuk-table__cell govuk-table__cell--numeric">{}</td>\n'
+    '      <td class="govuk-table__cell govuk-table__cell--numeric">{}</td>\n'
+    '      <td class="govuk-table__cell govuk-table__cell--numeric">{}</td>\n'
+    "    </tr>"
+)
+
+
+def rule_rows_markup(
+    by_rule: list[dict], *, team_pk: int, is_manager: bool, practitioner_id: int | None, status: str
+) -> list[SafeString]:
+    """The board's "By rule" rows (`board_counts`' `by_rule`, the first rows the page shows), each
+    linking to the rule's timescales with the board's team, practitioner and status."""
+    href = reverse("oversight:team_board_list")
+    rest = ""
+    if is_manager:
+        rest += f"&amp;team={_text(team_pk)}"
+    if practitioner_id:
+        rest += f"&amp;practitioner={_text(practitioner_id)}"
+    if status:
+        rest += f"&amp;status={conditional_escape(status)}"
+    return [
+        format_html(
+            _RULE_ROW,
+            href,
+            urlencode(r["rule_id"]),
+            mark_safe(rest),  # noqa: S308 - escaped above
+            r["title"],
+            r["rule_id"],
+            r["title"],
+            _text(r["breached"]),
+            _text(r["overdue"]),
+            _text(r["due"]),
+        )
+        for r in by_rule
+    ]

@@ -104,7 +104,10 @@ def team_board(request):
     # Counts from the summary rows (deadlines.counts): the same few hundred rows at any size.
     counts_ = selectors.board_counts(team=team, now=now, status=f.status, members=f.members, **filters)
     summary = {"by_practitioner": counts_["by_practitioner"], "totals": counts_["totals"]}
-    practitioners = list(selectors.caseloads(team_ids=[team.pk], practitioner_id=f.practitioner_id))
+    # The team's practitioners read with SQL compiled once (ADR 74); the one chosen kept here.
+    practitioners = [
+        p for p in selectors.caseloads_of_teams([team.pk]) if not f.practitioner_id or p.pk == f.practitioner_id
+    ]
     for p in practitioners:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
     counts = selectors.board_episode_counts(user, team=team, now=now, practitioner_id=f.practitioner_id)
@@ -134,6 +137,13 @@ def team_board(request):
         "people": people,
         "people_rows": board_rows.people_rows_markup(people, now=now, team_pk=team.pk, is_manager=is_manager),
         "by_rule": counts_["by_rule"],
+        "rule_rows_markup": board_rows.rule_rows_markup(
+            counts_["by_rule"][:RULE_ROWS],
+            team_pk=team.pk,
+            is_manager=is_manager,
+            practitioner_id=f.practitioner_id,
+            status=f.status,
+        ),
         "rule_rows": RULE_ROWS,
         "rule_rows_negative": -RULE_ROWS,
         "practitioners": practitioners,

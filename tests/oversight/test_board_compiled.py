@@ -34,7 +34,12 @@ INSTANTS = (NOW, NOW + timedelta(hours=5), NOW + timedelta(days=2, hours=3), NOW
 
 
 def fields(obj) -> dict | None:
-    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields} if obj else None
+    """The fields the read loaded (a deferred one is left out, and said so: never loaded by comparing)."""
+    if not obj:
+        return None
+    deferred = obj.get_deferred_fields()
+    loaded = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.attname not in deferred}
+    return {**loaded, "deferred": sorted(deferred)}
 
 
 def _team_work(team, *, coach, coach2, reaches) -> None:
@@ -140,7 +145,7 @@ def _orm_timescales(user, team, now, *, practitioner_id, rule_id, pages) -> list
         visible=family_visible_exists(user),
         pages=pages,
     )
-    return list(query)
+    return selectors.in_board_order(list(query), end_of_today=selectors.local_midnight(today + timedelta(days=1)))
 
 
 ANNOTATIONS = ("status", "first_limit", "bucket", "bucket_rank", "breached_at", "in_scope")
