@@ -46,6 +46,7 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, Concat, TruncMonth, TruncWeek
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 from accounts import roles
@@ -694,6 +695,7 @@ def board_list_counts(
     row = compiled_row(key, build, (stand_ins(0), stand_ins(1)), values, using=router.db_for_read(Team))
     if row is None:  # the SQL could not be shared: the ORM, as before
         row = build(*values).first() or {}
+    row = list_counts_of(row)
     out = {name: row.get(name, 0) for name in names}
     if episode_counts is not None:
         out["high_risk"] = episode_counts["high_risk"]
@@ -713,9 +715,17 @@ def list_counts_query(
     the scope's EXISTS for the family at that path of the outer row."""
     team = Team(pk=team_id)
     queue = Episode.objects.filter(team=team, state=S.AWAITING_ALLOCATION).filter(visible("family_id"))
-    last_duty = Subquery(_last_duty_note().values("happened_at")[:1])
-    due = queue.annotate(last_duty_contact_at=last_duty).filter(
-        Q(last_duty_contact_at__lt=week_ago) | Q(last_duty_contact_at__isnull=True, opened_at__lt=week_ago)
+    # The queue read once for both of its counts (its length and the weekly contacts due), each case's
+    # scope probed once and its last duty contact read once: `board_pre_allocation`'s "due" (the last
+    # duty contact a week ago or more, or none and opened a week ago or more) is
+    # `COALESCE(last duty contact, opened_at) < week_ago`. The pair is one array column (`queue`).
+    last_duty = Subquery(_last_duty_note().values("happened_at")[:1], output_field=DateTimeField())
+    waited = LessThan(Coalesce(last_duty, F("opened_at"), output_field=DateTimeField()), week_ago)
+    queue_counts = (
+        queue.order_by()
+        .values(_all=Value(1))
+        .annotate(n=Count("pk"), due=Count("pk", filter=waited))
+        .values(pair=Func(F("n"), F("due"), template="ARRAY[%(expressions)s]", output_field=_INT_ARRAY))
     )
     visits = PlannedVisit.objects.filter(
         note__isnull=True, cancelled_at__isnull=True, episode__team=team, planned_at__lte=now
@@ -729,8 +739,7 @@ def list_counts_query(
     escalations = escalations.filter(visible("episode__family_id"))
     partner_led = team_open_cases(team=team, practitioner_id=practitioner_id).filter(partner_organisation__isnull=False)
     counts = {
-        "pre_allocation": _counted(queue),
-        "weekly_contact_due": _counted(due),
+        "queue": Subquery(queue_counts.values("pair")[:1], output_field=_INT_ARRAY),
         "unrecorded_visits": _counted(visits),
         "deactivated": _counted(_deactivated(team).filter(visible("family_id"))),
         "partner_led": _counted(partner_led.filter(visible("family_id"))),
@@ -744,6 +753,14 @@ def list_counts_query(
 
 # Ids no row has, for compiling `board_list_counts` once.
 _LIST_COUNTS_STAND_IN = -7_105_993_800
+_INT_ARRAY = ArrayField(IntegerField())
+
+
+def list_counts_of(row: dict) -> dict:
+    """A row of `list_counts_query` by list: the queue's pair said as its two counts."""
+    out = {k: v for k, v in row.items() if k != "queue"}
+    out["pre_allocation"], out["weekly_contact_due"] = row.get("queue") or (0, 0)
+    return out
 
 
 def compiled_row(key, build, stand_ins, values, *, using: str) -> dict | None:

@@ -226,7 +226,7 @@ def _orm_list_counts(user, team, now, practitioner_id, with_high_risk) -> dict:
         visible=lambda family: family_visible_exists(user, family),
         with_high_risk=with_high_risk,
     ).first()
-    return dict(row)
+    return selectors.list_counts_of(dict(row))
 
 
 def test_the_list_counts_and_case_figures_are_the_orm_s_for_every_shape(world, team, other_team, coach2):
