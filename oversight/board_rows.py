@@ -9,9 +9,9 @@ The page's context keeps the rows' objects too, so the access log still finds ev
 
 from __future__ import annotations
 
+from django.template.defaultfilters import urlencode
 from django.urls import reverse
 from django.utils.formats import localize
-from django.template.defaultfilters import urlencode
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -123,7 +123,10 @@ def people_rows_markup(people: list[dict], *, now, team_pk: int, is_manager: boo
             heading = conditional_escape(name)
         if person:
             load = format_html(
-                "{} of {}{}", _text(person.caseload), _text(person.capacity), mark_safe(_BANDS.get(person.band, ""))  # noqa: S308
+                "{} of {}{}",
+                _text(person.caseload),
+                _text(person.capacity),
+                mark_safe(_BANDS.get(person.band, "")),  # noqa: S308
             )
             supervised = day_text(person.last_supervised_on, now) or "Not recorded"
         else:

@@ -15,9 +15,9 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from django.db.models.functions import Coalesce
 from django.db.models.sql.compiler import SQLCompiler
 from django.template import Context, Template
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -178,6 +178,7 @@ def test_the_board_counts_are_the_clocks_and_compile_once(board):
     """Each filter's counts equal the board's clocks counted on read (`board_deadlines`), at instants
     that move clocks between buckets and away from the summary rows' own instant (the correction);
     a second read of each filter compiles no SQL."""
+
     def who(filters):
         return {**filters, "practitioner_id": board.coach.pk if filters["practitioner_id"] else None}
 
@@ -238,7 +239,10 @@ def test_the_rule_rows_are_the_template_s(board, is_manager, filters):
                "is_manager": is_manager, "team": board.team, "filters": chosen}  # fmt: skip
     old = Template(OLD_RULE_LOOP).render(Context(context))
     new = board_rows.rule_rows_markup(
-        by_rule[:10], team_pk=board.team.pk, is_manager=is_manager, practitioner_id=chosen.practitioner_id,
+        by_rule[:10],
+        team_pk=board.team.pk,
+        is_manager=is_manager,
+        practitioner_id=chosen.practitioner_id,
         status=chosen.status,
     )
     assert len(by_rule) > 5 and _new_loop(new) == old
