@@ -1451,8 +1451,17 @@ def board_case_list_count(key: str, counts: dict, *, band: int | None = None) ->
     return counts["no_oversight" if key == "no-oversight" else "high_risk"]
 
 
-def _long_open_rows(*, team: Team, now: datetime, practitioner_id: int | None = None, band: int | None = None):
-    cutoffs = month_cutoffs(timezone.localdate(now))
+def _long_open_rows(
+    *,
+    team: Team,
+    now: datetime,
+    practitioner_id: int | None = None,
+    band: int | None = None,
+    cutoffs: dict | None = None,
+):
+    """`cutoffs`: `month_cutoffs` of `now`'s date, when the caller has them (a compiled read passes them)."""
+    if cutoffs is None:
+        cutoffs = month_cutoffs(timezone.localdate(now))
     qs = (
         team_open_cases(team=team, practitioner_id=practitioner_id)
         .filter(opened_at__lt=cutoffs[3])
@@ -1463,8 +1472,10 @@ def _long_open_rows(*, team: Team, now: datetime, practitioner_id: int | None = 
     return qs.order_by("opened_at", "pk")
 
 
-def _no_oversight_rows(*, team: Team, now: datetime, practitioner_id: int | None = None):
-    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(_no_decision_since(month_start(now)))
+def _no_oversight_rows(*, team: Team, now: datetime, practitioner_id: int | None = None, since: datetime | None = None):
+    """`since`: `month_start(now)`, when the caller has it (a compiled read passes it)."""
+    since = month_start(now) if since is None else since
+    qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(_no_decision_since(since))
     return qs.order_by(F("last_decision_at").asc(nulls_first=True), "opened_at", "pk")
 
 
@@ -1518,15 +1529,109 @@ class BoardCaseRows(CountedRows):
     family outside the user's reach would be left out of its page, never shown (ADR 50, 56: every
     open case of a team reaches the only people `teams_for_board` shows the board to)."""
 
-    def __init__(self, user, rows: QuerySet, count: int) -> None:
+    def __init__(self, user, rows: QuerySet, count: int, *, read=None) -> None:
         super().__init__(rows, count)
         self.user = user
+        # `read(limit, offset)`: the page read with SQL compiled once (`case_list_rows`), or None.
+        self.read = read
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return _item_by_slice(self, index)
+        if self.read is not None and index.step is None and (index.start or 0) >= 0 and (index.stop or 0) >= 0:
+            start = index.start or 0
+            stop = len(self) if index.stop is None else index.stop
+            return self.read(stop - start, start) if stop > start else []
         page = self.rows.filter(_pk_in_array(self.rows.values("pk")[index]))
         return list(_in_reach(self.user, page).select_related("family", "lead_professional"))
+
+
+def case_list_query(
+    key: str,
+    team_id: int,
+    *,
+    times: tuple,
+    practitioner_id: int | None,
+    visible: Exists | None,
+    limit: int,
+    offset: int,
+) -> QuerySet[Episode]:
+    """One page of a board case list (`BoardCaseRows`), its limit and offset parameters: the page's ids
+    read along the list's index (`_PkInPages`, one branch), then those rows with their family and
+    lead professional, scope checked per row, in the list's order. `times`: the long-open list's four
+    month cut-offs (3, 6, 9, 12), the no-oversight list's month start, nothing for the high-risk list."""
+    team = Team(pk=team_id)
+    if key == "long-open":
+        cutoffs = dict(zip((3, 6, 9, 12), times, strict=True))
+        rows = _long_open_rows(team=team, now=None, practitioner_id=practitioner_id, cutoffs=cutoffs)
+    elif key == "no-oversight":
+        rows = _no_oversight_rows(team=team, now=None, practitioner_id=practitioner_id, since=times[0])
+    elif key == "high-risk":
+        rows = _high_risk_rows(team=team, practitioner_id=practitioner_id)
+    else:
+        raise ValueError(key)
+    page = rows.filter(_PkInPages([rows.values("pk")], [(limit, offset)]))
+    page = page.none() if visible is None else page.filter(visible)
+    return page.select_related("family", "lead_professional")
+
+
+def case_list_rows(
+    user, key: str, *, team_id: int, now: datetime, practitioner_id: int | None, limit: int, offset: int
+) -> list[Episode]:
+    """`list(case_list_query(...))` for the user, compiled once per list, reach shape and practitioner
+    or not (`kit.compiled_sql`, ADR 79), run with the team, the list's instants, the practitioner,
+    the reach's values, the limit and the offset: building and compiling the page's queryset was
+    most of the lists' own Python."""
+    if key == "long-open":
+        cutoffs = month_cutoffs(timezone.localdate(now))
+        times = tuple(cutoffs[n] for n in (3, 6, 9, 12))
+    elif key == "no-oversight":
+        times = (month_start(now),)
+    else:
+        times = ()
+    found = reach_shape(user)
+    if found is None:
+        return []
+    shape, reach_values = found
+    given = (practitioner_id,) if practitioner_id else ()
+
+    def build(team_id, *rest):
+        rest = list(rest)
+        at = tuple(rest[: len(times)])
+        rest = rest[len(times) :]
+        practitioner = rest.pop(0) if given else None
+        reach = tuple(rest[: len(reach_values)])
+        limit, offset = rest[len(reach_values) :]
+        return case_list_query(
+            key,
+            team_id,
+            times=at,
+            practitioner_id=practitioner,
+            visible=reach_exists(reach_q(shape, reach)),
+            limit=limit,
+            offset=offset,
+        )
+
+    def stand_ins(k: int) -> tuple:
+        ints = iter(range(_CASE_LIST_STAND_IN - 100 * k, _CASE_LIST_STAND_IN - 100 * k - 100, -1))
+        return (
+            next(ints),
+            *(datetime(1990, 1 + k, 1 + i, tzinfo=UTC) for i in range(len(times))),
+            *((next(ints),) if given else ()),
+            *(next(ints) for _ in reach_values),
+            next(ints),
+            next(ints),
+        )
+
+    compiled_key = ("board case list", key, shape, bool(given))
+    values = (team_id, *times, *given, *reach_values, limit, offset)
+    return compiled_instances(
+        compiled_key, build, (stand_ins(0), stand_ins(1)), values, using=router.db_for_read(Episode)
+    )
+
+
+# Ids no row has, for compiling the board's case lists once.
+_CASE_LIST_STAND_IN = -7_105_994_100
 
 
 def _item_by_slice(rows, index: int):
@@ -1569,7 +1674,13 @@ def board_case_rows(
         rows = _high_risk_rows(team=team, practitioner_id=practitioner_id)
     else:
         raise ValueError(key)
-    return BoardCaseRows(user, rows, board_case_list_count(key, counts))
+
+    def read(limit: int, offset: int) -> list[Episode]:
+        return case_list_rows(
+            user, key, team_id=team.pk, now=now, practitioner_id=practitioner_id, limit=limit, offset=offset
+        )
+
+    return BoardCaseRows(user, rows, board_case_list_count(key, counts), read=read)
 
 
 def risk_names(episode: Episode) -> str:

@@ -333,3 +333,44 @@ def test_the_rule_options_are_the_template_s(chosen):
     )
     assert rule_options(rule_id) == loop.render(Context({"rules": rules, "rule_id": rule_id}))
     assert rule_options(rule_id).count(" selected") == (0 if chosen in ("", "unknown") else 1)
+
+
+def test_the_case_lists_pages_are_the_orm_s_and_compile_once(world, team, other_team, coach2):
+    """The long-open, no-oversight and high-risk lists' pages read with SQL compiled once (ADR 79) are
+    the ORM's pages (every field, the band, the family and lead professional), for every reach shape,
+    with and without a practitioner, at instants that move cases between bands and months; a second
+    read compiles nothing."""
+    seen = 0
+    for name, user in world.items():
+        for board_team in (team, other_team):
+            for now in INSTANTS:
+                for practitioner_id in (None, coach2.pk):
+                    who = {"practitioner_id": practitioner_id}
+                    counts = selectors.board_episode_counts(user, team=board_team, now=now, **who)
+                    for key in ("long-open", "no-oversight", "high-risk"):
+                        rows = selectors.board_case_rows(user, key, team=board_team, now=now, counts=counts, **who)
+                        orm = selectors.BoardCaseRows(user, rows.rows, len(rows))
+                        for index in (slice(0, 20), slice(1, 3), slice(2, 50), slice(5, 5)):
+                            got, want = rows[index], orm[index]
+                            why = (name, board_team.name, now, practitioner_id, key, index)
+                            assert [e.pk for e in got] == [e.pk for e in want], why
+                            for a, b in zip(got, want, strict=True):
+                                assert fields(a) == fields(b), why
+                                assert getattr(a, "band", None) == getattr(b, "band", None), why
+                                assert fields(a.family) == fields(b.family), why
+                                assert fields(a.lead_professional) == fields(b.lead_professional), why
+                            seen += len(got)
+    assert seen > 200
+    compiled = []
+    original = SQLCompiler.as_sql
+
+    def counted(self, *args, **kwargs):
+        compiled.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    user = world["teamlead"]
+    counts = selectors.board_episode_counts(user, team=team, now=NOW)
+    with mock.patch.object(SQLCompiler, "as_sql", counted):
+        for key in ("long-open", "no-oversight", "high-risk"):
+            selectors.board_case_rows(user, key, team=team, now=NOW + timedelta(days=3), counts=counts)[0:20]
+    assert compiled == []
