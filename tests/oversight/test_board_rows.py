@@ -246,3 +246,17 @@ def test_the_rule_rows_are_the_template_s(board, is_manager, filters):
         status=chosen.status,
     )
     assert len(by_rule) > 5 and _new_loop(new) == old
+
+
+def test_writing_the_compiled_timescales_reads_nothing_more(board, django_assert_num_queries):
+    """The narrow read (`TIMESCALE_COLUMNS`) holds every field a row's markup and the access log read:
+    writing the rows and finding their families asks the database nothing (a deferred field would)."""
+    from cases.access import families_in
+
+    totals = selectors.board_counts(team=board.team, now=NOW)["totals"]
+    rows = selectors.board_timescales(board.manager, team=board.team, now=NOW, totals=totals)[0:50]
+    assert any(d.get_deferred_fields() for d in rows)
+    with django_assert_num_queries(0):
+        board_rows.timescale_rows_markup(rows, NOW)
+        found = families_in({"deadlines": rows})
+    assert found == {d.family_id for d in rows if d.family_id}
