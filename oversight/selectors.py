@@ -1454,7 +1454,7 @@ def board_case_list_count(key: str, counts: dict, *, band: int | None = None) ->
 def _long_open_rows(
     *,
     team: Team,
-    now: datetime,
+    now: datetime | None,
     practitioner_id: int | None = None,
     band: int | None = None,
     cutoffs: dict | None = None,
@@ -1472,7 +1472,9 @@ def _long_open_rows(
     return qs.order_by("opened_at", "pk")
 
 
-def _no_oversight_rows(*, team: Team, now: datetime, practitioner_id: int | None = None, since: datetime | None = None):
+def _no_oversight_rows(
+    *, team: Team, now: datetime | None, practitioner_id: int | None = None, since: datetime | None = None
+):
     """`since`: `month_start(now)`, when the caller has it (a compiled read passes it)."""
     since = month_start(now) if since is None else since
     qs = team_open_cases(team=team, practitioner_id=practitioner_id).filter(_no_decision_since(since))
