@@ -32,7 +32,7 @@ from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
 from kit.permissions import require_role
 from kit.querystring import querystring
-from oversight import selectors, services
+from oversight import board_rows, selectors, services
 from oversight.breach_rows import breach_cells
 from oversight.charts import bar_chart, chart_markup, hbar_chart
 from oversight.filters import board_filters, period_filters
@@ -108,10 +108,18 @@ def team_board(request):
     # Counts from the summary rows (deadlines.counts): the same few hundred rows at any size.
     counts_ = selectors.board_counts(team=team, now=now, status=f.status, members=f.members, **filters)
     summary = {"by_practitioner": counts_["by_practitioner"], "totals": counts_["totals"]}
-    practitioners = list(selectors.caseloads(team_ids=[team.pk], practitioner_id=f.practitioner_id))
+    # The team's practitioners read with SQL compiled once (ADR 74); the one chosen kept here.
+    practitioners = [
+        p for p in selectors.caseloads_of_teams([team.pk]) if not f.practitioner_id or p.pk == f.practitioner_id
+    ]
     for p in practitioners:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
     counts = selectors.board_episode_counts(user, team=team, now=now, practitioner_id=f.practitioner_id)
+    deadlines = selectors.board_timescales(
+        user, team=team, now=now, totals=counts_["totals"], status=f.status, **filters
+    )[:URGENT_ROWS]
+    people = _people_rows(f, summary, practitioners)
+    is_manager = user.has_role(roles.MANAGER)
     context = {
         "now": now,
         "team": team,
@@ -122,14 +130,24 @@ def team_board(request):
         "buckets": selectors.BUCKETS,
         "querystring": querystring(request.GET),
         "list_query": querystring(request.GET, drop=("page", "list", "status")),
-        "deadlines": selectors.board_timescales(
-            user, team=team, now=now, totals=counts_["totals"], status=f.status, **filters
-        )[:URGENT_ROWS],
+        # The rows' objects stay in the context (the access log finds the families shown in them);
+        # the page prints their rows written once in Python (oversight.board_rows, ADR 79).
+        "deadlines": deadlines,
+        "deadline_rows": board_rows.timescale_rows_markup(deadlines, now),
+        "member_options": board_rows.member_options(f.members, f.practitioner_id),
         "summary": summary,
         "bucket_labels": selectors.BUCKET_LABELS,
         "bucket_counts": [(k, label, summary["totals"][k]) for k, label in selectors.BUCKETS],
-        "people": _people_rows(f, summary, practitioners),
+        "people": people,
+        "people_rows": board_rows.people_rows_markup(people, now=now, team_pk=team.pk, is_manager=is_manager),
         "by_rule": counts_["by_rule"],
+        "rule_rows_markup": board_rows.rule_rows_markup(
+            counts_["by_rule"][:RULE_ROWS],
+            team_pk=team.pk,
+            is_manager=is_manager,
+            practitioner_id=f.practitioner_id,
+            status=f.status,
+        ),
         "rule_rows": RULE_ROWS,
         "rule_rows_negative": -RULE_ROWS,
         "practitioners": practitioners,
@@ -138,7 +156,7 @@ def team_board(request):
             user, team=team, now=now, practitioner_id=f.practitioner_id, episode_counts=counts
         ),
         "month_bands": [(n, label, counts[f"band_{n}"]) for n, label in selectors.MONTH_BANDS],
-        "is_manager": user.has_role(roles.MANAGER),
+        "is_manager": is_manager,
     }
     return render_logged(request, "oversight/team_board.html", context, what=f"team board: {team}")
 
@@ -205,6 +223,8 @@ def team_board_list(request):
         "list_key": key,
         "title": status_label if key == "timescales" and status_label else BOARD_LISTS[key],
         "page": page,
+        "page_rows": board_rows.timescale_rows_markup(page.object_list, now) if key == "timescales" else [],
+        "member_options": board_rows.member_options(f.members, f.practitioner_id),
         "querystring": querystring(request.GET),
         "board_query": querystring(request.GET, drop=("page", "list")),
         "is_manager": user.has_role(roles.MANAGER),

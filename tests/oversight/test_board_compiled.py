@@ -34,7 +34,12 @@ INSTANTS = (NOW, NOW + timedelta(hours=5), NOW + timedelta(days=2, hours=3), NOW
 
 
 def fields(obj) -> dict | None:
-    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields} if obj else None
+    """The fields the read loaded (a deferred one is left out, and said so: never loaded by comparing)."""
+    if not obj:
+        return None
+    deferred = obj.get_deferred_fields()
+    loaded = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.attname not in deferred}
+    return {**loaded, "deferred": sorted(deferred)}
 
 
 def _team_work(team, *, coach, coach2, reaches) -> None:
@@ -140,7 +145,7 @@ def _orm_timescales(user, team, now, *, practitioner_id, rule_id, pages) -> list
         visible=family_visible_exists(user),
         pages=pages,
     )
-    return list(query)
+    return selectors.in_board_order(list(query), end_of_today=selectors.local_midnight(today + timedelta(days=1)))
 
 
 ANNOTATIONS = ("status", "first_limit", "bucket", "bucket_rank", "breached_at", "in_scope")
@@ -221,7 +226,7 @@ def _orm_list_counts(user, team, now, practitioner_id, with_high_risk) -> dict:
         visible=lambda family: family_visible_exists(user, family),
         with_high_risk=with_high_risk,
     ).first()
-    return dict(row)
+    return selectors.list_counts_of(dict(row))
 
 
 def test_the_list_counts_and_case_figures_are_the_orm_s_for_every_shape(world, team, other_team, coach2):
@@ -328,3 +333,44 @@ def test_the_rule_options_are_the_template_s(chosen):
     )
     assert rule_options(rule_id) == loop.render(Context({"rules": rules, "rule_id": rule_id}))
     assert rule_options(rule_id).count(" selected") == (0 if chosen in ("", "unknown") else 1)
+
+
+def test_the_case_lists_pages_are_the_orm_s_and_compile_once(world, team, other_team, coach2):
+    """The long-open, no-oversight and high-risk lists' pages read with SQL compiled once (ADR 79) are
+    the ORM's pages (every field, the band, the family and lead professional), for every reach shape,
+    with and without a practitioner, at instants that move cases between bands and months; a second
+    read compiles nothing."""
+    seen = 0
+    for name, user in world.items():
+        for board_team in (team, other_team):
+            for now in INSTANTS:
+                for practitioner_id in (None, coach2.pk):
+                    who = {"practitioner_id": practitioner_id}
+                    counts = selectors.board_episode_counts(user, team=board_team, now=now, **who)
+                    for key in ("long-open", "no-oversight", "high-risk"):
+                        rows = selectors.board_case_rows(user, key, team=board_team, now=now, counts=counts, **who)
+                        orm = selectors.BoardCaseRows(user, rows.rows, len(rows))
+                        for index in (slice(0, 20), slice(1, 3), slice(2, 50), slice(5, 5)):
+                            got, want = rows[index], orm[index]
+                            why = (name, board_team.name, now, practitioner_id, key, index)
+                            assert [e.pk for e in got] == [e.pk for e in want], why
+                            for a, b in zip(got, want, strict=True):
+                                assert fields(a) == fields(b), why
+                                assert getattr(a, "band", None) == getattr(b, "band", None), why
+                                assert fields(a.family) == fields(b.family), why
+                                assert fields(a.lead_professional) == fields(b.lead_professional), why
+                            seen += len(got)
+    assert seen > 200
+    compiled = []
+    original = SQLCompiler.as_sql
+
+    def counted(self, *args, **kwargs):
+        compiled.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    user = world["teamlead"]
+    counts = selectors.board_episode_counts(user, team=team, now=NOW)
+    with mock.patch.object(SQLCompiler, "as_sql", counted):
+        for key in ("long-open", "no-oversight", "high-risk"):
+            selectors.board_case_rows(user, key, team=team, now=NOW + timedelta(days=3), counts=counts)[0:20]
+    assert compiled == []
