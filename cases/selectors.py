@@ -307,8 +307,18 @@ def people_visible_to(user) -> QuerySet[Person]:
     return Person.objects.filter(Exists(Membership.objects.filter(Exists(in_scope), person_id=OuterRef("pk"))))
 
 
-def triage_queue(user, *, route: str = "", team_id: int | None = None, older_than_hours: int | None = None, now=None):
-    """Contacts awaiting a decision, filtered; the queue's rows are read from it by `workflows.list_rows`."""
+def triage_queue(
+    user,
+    *,
+    route: str = "",
+    team_id: int | None = None,
+    older_than_hours: int | None = None,
+    now=None,
+    received_before=None,
+):
+    """Contacts awaiting a decision, filtered; the queue's rows are read from it by `workflows.list_rows`.
+    `received_before` is `now - older_than_hours` given as the instant itself (a compiled read passes
+    each value that reaches the SQL: `workflows.list_rows.triage_page`)."""
     # Exactly the predicate of the partial index `contact_in_triage`; scope checked per contact.
     in_triage = Contact.objects.filter(state__in=["received", "screening", "awaiting_consent"])
     qs = visible_per_row(in_triage, user).order_by("received_at", "pk")
@@ -316,8 +326,10 @@ def triage_queue(user, *, route: str = "", team_id: int | None = None, older_tha
         qs = qs.filter(route=route)
     if team_id:
         qs = qs.filter(Q(allocated_team_id=team_id) | Q(family__team_id=team_id))
-    if older_than_hours and now is not None:
-        qs = qs.filter(received_at__lt=now - timedelta(hours=older_than_hours))
+    if received_before is None and older_than_hours and now is not None:
+        received_before = now - timedelta(hours=older_than_hours)
+    if received_before is not None:
+        qs = qs.filter(received_at__lt=received_before)
     return qs
 
 

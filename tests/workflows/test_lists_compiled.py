@@ -1,0 +1,205 @@
+"""The triage queue, the pre-allocation list and the home page's team and service clock counts read with
+SQL compiled once (ADR 81): each page equals the ORM's (`page_then_rows`, `open_totals`), row for row and
+cell for cell, for every reach shape, every choice of filters, every page number (garbage, past the end,
+below one), and two users of one shape each get their own; a second read compiles no SQL; a later page
+still computes only its own rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import roles
+from accounts.models import Team
+from cases.models import Contact, Episode, Family
+from cases.selectors import triage_queue
+from oversight import home_selectors as hs
+from tests.cases.test_scope_compiled import world  # noqa: F401  (the fixture: every reach shape)
+from tests.conftest import make_user
+from tests.factories import NOW, ContactFactory, DeadlineFactory, EpisodeFactory, children_of
+from tests.workflows.test_slow_tails import loops_of, queue
+from workflows import list_rows
+
+pytestmark = pytest.mark.django_db
+H = timedelta(hours=1)
+PAGES = (None, "1", "2", "3", "4", "99", "0", "-1", "x", "")
+ROUTES = ("email", "phone", "portal")
+
+
+@pytest.fixture
+def pinned():
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+@pytest.fixture
+def lists(world, team, other_team, pinned):  # noqa: F811
+    """In every family of the world (each reached one way): contacts awaiting a decision by three routes,
+    some allocated to a team, received over two days, some with clocks; and more families waiting for
+    allocation in the two teams."""
+    for i, family in enumerate(Family.objects.order_by("pk")):
+        for j in range(2):
+            n = 2 * i + j
+            contact = ContactFactory(
+                family=family,
+                route=ROUTES[n % 3],
+                received_at=NOW - n * 3 * H,
+                allocated_team=(team, other_team, None)[n % 3],
+                state=(Contact.State.RECEIVED, Contact.State.SCREENING)[j],
+                subjects=children_of(family)[:1],
+            )
+            if n % 4:
+                DeadlineFactory(contact=contact, rule_id="A1", title="Decide", due_at=NOW + (n % 5 - 1) * H)
+        for where in (team, other_team):
+            EpisodeFactory(family=family, team=where, opened_at=NOW - (i + 1) * H, children=0)
+    people = dict(world)
+    people["second mash"] = make_user("mash-two", roles.MASH_OFFICER, world["mash"].team)
+    people["second leader"] = make_user("lead-two", roles.TEAM_LEADER, other_team)
+    for user in people.values():
+        user._role_names = frozenset(user.groups.values_list("name", flat=True))
+    return people
+
+
+def same_page(orm, compiled) -> None:
+    assert compiled.number == orm.number
+    assert compiled.paginator.count == orm.paginator.count
+    assert compiled.paginator.num_pages == orm.paginator.num_pages
+    assert compiled.object_list == orm.object_list
+
+
+def test_the_triage_queue_is_the_orm_s_for_every_shape_filter_and_page(lists, team, other_team):
+    filters = [
+        {},
+        {"route": "phone"},
+        {"team_id": team.pk},
+        {"team_id": other_team.pk},
+        {"received_before": NOW - 20 * H},
+        {"route": "email", "team_id": team.pk, "received_before": NOW - 5 * H},
+    ]
+    seen = set()
+    with mock.patch.object(list_rows, "PER_PAGE", 3):
+        for name, user in lists.items():
+            for chosen in filters:
+                for number in PAGES:
+                    orm = list_rows.triage_queue(triage_queue(user, **chosen), page_number=number, now=NOW)
+                    compiled = list_rows.triage_page(user, **chosen, page_number=number, now=NOW)
+                    same_page(orm, compiled)
+                    seen.add((name, compiled.paginator.count > 0))
+    # Users who see some of the queue and users who see none of it.
+    assert {has for _, has in seen} == {True, False}
+    assert sum(has for _, has in seen) >= 5
+
+
+def test_the_pre_allocation_list_is_the_orm_s_for_every_shape_team_and_page(lists, team, other_team):
+    seen = set()
+    with mock.patch.object(list_rows, "PER_PAGE", 3):
+        for name, user in lists.items():
+            for team_id in (None, team.pk, other_team.pk):
+                for number in PAGES:
+                    orm = list_rows.pre_allocation_orm(user, team_id=team_id, page_number=number, now=NOW)
+                    compiled = list_rows.pre_allocation(user, team_id=team_id, page_number=number, now=NOW)
+                    same_page(orm, compiled)
+                    seen.add((name, compiled.paginator.count > 0))
+    assert {has for _, has in seen} == {True, False}
+
+
+def test_two_users_of_one_shape_get_their_own_lists(lists, team, other_team):
+    one, two = lists["teamlead"], lists["second leader"]
+    for user, team_id in ((one, team.pk), (two, other_team.pk)):
+        page = list_rows.pre_allocation(user, team_id=team_id, page_number=None, now=NOW)
+        expected = list_rows.pre_allocation_orm(user, team_id=team_id, page_number=None, now=NOW)
+        same_page(expected, page)
+        assert {Episode.objects.get(pk=row.pk).team_id for row in page.object_list} == {team_id}
+    mash, other = lists["mash"], lists["second mash"]
+    for user in (mash, other, mash):
+        same_page(
+            list_rows.triage_queue(triage_queue(user), page_number=None, now=NOW),
+            list_rows.triage_page(user, page_number=None, now=NOW),
+        )
+
+
+def test_a_second_read_compiles_no_sql_and_costs_two_queries(lists, team):
+    mash, leader = lists["mash"], lists["teamlead"]
+
+    def read():
+        return (
+            list_rows.triage_page(mash, route="phone", page_number="2", now=NOW),
+            list_rows.pre_allocation(leader, team_id=team.pk, page_number=None, now=NOW),
+            list_rows.team_options(),
+            hs.summary_clock_counts(now=NOW, team_id=team.pk),
+            hs.summary_clock_counts(now=NOW, service_id=team.service_id),
+        )
+
+    with mock.patch.object(list_rows, "PER_PAGE", 3):
+        first = read()
+        calls = []
+        original = SQLCompiler.as_sql
+
+        def counted(self, *args, **kwargs):
+            calls.append(self.query.model)
+            return original(self, *args, **kwargs)
+
+        with CaptureQueriesContext(connection) as captured, mock.patch.object(SQLCompiler, "as_sql", counted):
+            again = read()
+    assert calls == []
+    for before, after in zip(first[:2], again[:2], strict=True):
+        same_page(before, after)
+        assert after.object_list
+    assert again[2:] == first[2:]
+    # Each list: its count and its page; the team options one; each clock count its rows and correction.
+    assert len(captured.captured_queries) == 2 + 2 + 1 + 2 + 2
+
+
+def test_the_team_options_are_every_team_by_name(lists):
+    assert list_rows.team_options() == [(t.pk, str(t)) for t in Team.objects.order_by("name")]
+
+
+def test_a_later_compiled_page_computes_only_its_own_rows(users, team, pinned):
+    queue(70, team)
+    user = users["mash"]
+    loops, shown = {}, []
+    for number in (1, 2):
+        with CaptureQueriesContext(connection) as captured:
+            page = list_rows.triage_page(user, page_number=number, now=NOW)
+        assert page.number == number and page.paginator.count == 70
+        assert all(row.children for row in page.object_list)
+        shown += [row.pk for row in page.object_list]
+        loops[number] = loops_of(captured.captured_queries, "cases_contact_subjects")
+    assert loops == {1: 50, 2: 20}
+    assert shown == list(triage_queue(user).order_by("-received_at", "-pk").values_list("pk", flat=True))
+    for i in range(60):
+        EpisodeFactory(team=team, opened_at=NOW - (i + 1) * H)
+    with CaptureQueriesContext(connection) as captured:
+        page = list_rows.pre_allocation(users["teamlead"], team_id=team.pk, page_number=2, now=NOW)
+    assert len(page.object_list) == 10 and page.paginator.count == 60
+    assert loops_of(captured.captured_queries, "deadlines_deadline") == 10
+
+
+def test_an_empty_list_is_one_query(users, pinned):
+    users["mash"].role_names  # noqa: B018  (read once: the signed-in user comes with them)
+    with CaptureQueriesContext(connection) as captured:
+        page = list_rows.triage_page(users["mash"], page_number="3", now=NOW)
+    assert page.number == 1 and page.object_list == [] and page.paginator.count == 0
+    assert len(captured.captured_queries) == 1
+
+
+def test_the_triage_page_shows_the_filters_and_the_teams(client, lists, team):
+    client.force_login(lists["mash"])
+    html = client.get(reverse("cases:triage_queue"), {"team": team.pk, "route": "phone", "older_than": 4}).content
+    html = html.decode()
+    for t in Team.objects.all():
+        selected = " selected" if t.pk == team.pk else ""
+        assert f'<option value="{t.pk}"{selected}>{t.name}</option>' in html
+    expected = list_rows.triage_page(
+        lists["mash"], route="phone", team_id=team.pk, received_before=NOW - 4 * H, page_number=None, now=NOW
+    )
+    assert f"{expected.paginator.count} contact" in html
+    for row in expected.object_list:
+        assert row.href in html
