@@ -247,6 +247,7 @@ def triage_queue(request):
         "workflows/triage_queue.html",
         {
             "page": page,
+            "rows": list_rows.triage_rows_markup(page.object_list),
             "routes": Contact.Route.choices,
             "teams": list_rows.team_options(),
             "route": route,
