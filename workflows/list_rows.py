@@ -19,7 +19,7 @@ from django.core.paginator import Page, Paginator
 from django.db import router
 from django.db.models import BooleanField, Count, F, Func, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.models import Team
@@ -617,3 +617,38 @@ def waiting_rows_markup(rows: list[WaitingRow], *, can_allocate: bool, can_duty:
             for e in rows
         )
     )
+
+
+# --- Search results ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PersonRow:
+    pk: int
+    name: str  # as `str(person)`
+    born: str  # the date of birth, "Due" and the expected date, or –
+    families: str  # markup: each family linked, in the order the person joined them
+    family_ids: list[int]
+
+
+def person_rows(people: list[tuple], memberships: list[tuple]) -> list[PersonRow]:
+    """`cases.selectors.search_person_values`' people and memberships as the search page shows them."""
+    family_href = href_for("cases:family_detail")
+    families: dict[int, list[tuple[int, str]]] = {}
+    for person_id, family_id, family_name in memberships:
+        families.setdefault(person_id, []).append((family_id, family_name))
+    rows = []
+    for pk, first_name, last_name, born, due in people:
+        theirs = families.get(pk, [])
+        rows.append(
+            PersonRow(
+                pk=pk,
+                name=f"{first_name} {last_name}",
+                born=long_date(born) if born else f"Due {long_date(due)}" if due else "–",
+                families=format_html_join(
+                    ", ", '<a class="govuk-link" href="{}">{}</a>', ((family_href(f), name) for f, name in theirs)
+                ),
+                family_ids=[f for f, _ in theirs],
+            )
+        )
+    return rows

@@ -203,3 +203,59 @@ def test_the_triage_page_shows_the_filters_and_the_teams(client, lists, team):
     assert f"{expected.paginator.count} contact" in html
     for row in expected.object_list:
         assert row.href in html
+
+
+# The rows' loops as the templates had them before the rows were written as markup (ADR 81).
+TRIAGE_LOOP = '  {% for c in page %}\n    <tr class="govuk-table__row">\n      <td class="govuk-table__cell"><a class="govuk-link" href="{{ c.href }}">{{ c.reference }}</a><br><span class="govuk-body-s">{{ c.route }} · {{ c.state }}</span>{% if c.with_duty_manager %}<br><strong class="govuk-tag govuk-tag--red">Re-referral after a step-up: with the duty manager</strong>{% endif %}</td>\n      <td class="govuk-table__cell">{{ c.family_name }}</td>\n      <td class="govuk-table__cell">{{ c.children }}</td>\n      <td class="govuk-table__cell">{{ c.referrer_name|default:"–" }}{% if c.referrer_agency %}<br><span class="govuk-body-s">{{ c.referrer_agency }}</span>{% endif %}</td>\n      <td class="govuk-table__cell">{{ c.received_at }}</td>\n      <td class="govuk-table__cell">{% if c.time_left %}{{ c.time_left }}<br><span class="govuk-body-s">{{ c.next_due_rule }}</span>{% else %}–{% endif %}</td>\n    </tr>\n  {% empty %}\n    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="6">No contacts are waiting.</td></tr>\n  {% endfor %}\n'  # noqa: E501
+WAITING_LOOP = '  {% for e in page %}\n    <tr class="govuk-table__row">\n      <td class="govuk-table__cell"><a class="govuk-link" href="{{ e.href }}">{{ e.family_name }}</a><br><span class="govuk-body-s">{{ e.reference }} · {{ e.origin }} · {{ e.team }}</span></td>\n      <td class="govuk-table__cell">{{ e.opened_at }}</td>\n      <td class="govuk-table__cell">{{ e.last_duty_contact }}</td>\n      <td class="govuk-table__cell">{{ e.next_task }}</td>\n      <td class="govuk-table__cell">\n        {% if can_allocate %}<a class="govuk-link" href="{{ e.allocate_href }}">Allocate<span class="govuk-visually-hidden"> {{ e.family_name }}</span></a>{% endif %}\n        {% if can_duty %}<br><a class="govuk-link" href="{{ e.duty_contact_href }}">Record duty contact<span class="govuk-visually-hidden"> with {{ e.family_name }}</span></a>{% endif %}\n      </td>\n    </tr>\n  {% empty %}\n    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="5">No families are waiting for allocation.</td></tr>\n  {% endfor %}\n'  # noqa: E501
+
+
+def test_the_rows_markup_is_what_the_template_loops_wrote():
+    from django.template import engines
+    from django.utils.safestring import SafeString
+
+    engine = engines["django"]
+    contacts = [
+        list_rows.ContactRow(
+            pk=pk,
+            family_id=1,
+            family_name=f"The <b>{pk}</b> household",
+            href=f"/contacts/{pk}/",
+            route="Email",
+            state="Screening & more",
+            with_duty_manager=bool(pk % 2),
+            children='Amy "A", Bo' if pk % 3 else "",
+            referrer_name="" if pk % 4 == 0 else "Ann O'Neil",
+            referrer_agency="" if pk % 5 == 0 else "School & Co",
+            received_at="1 December 2026, 09:00",
+            time_left=SafeString('<strong class="govuk-tag">2 hours</strong>') if pk % 2 else "",
+            next_due_rule="A1" if pk % 2 else "",
+        )
+        for pk in range(1, 13)
+    ]
+    for rows in (contacts, []):
+        loop = engine.from_string(TRIAGE_LOOP).render({"page": rows})
+        assert loop == "  " + list_rows.triage_rows_markup(rows) + "\n"
+    waiting = [
+        list_rows.WaitingRow(
+            pk=pk,
+            family_id=1,
+            family_name=f"The <i>{pk}</i> household",
+            href=f"/episodes/{pk}/",
+            origin="Step-down",
+            team="North & South",
+            opened_at="1 December 2026, 09:00",
+            last_duty_contact="None yet",
+            next_task=SafeString('<a href="/x">B1: Visit</a>') if pk % 2 else "–",
+            allocate_href=f"/episodes/{pk}/allocate/",
+            duty_contact_href=f"/episodes/{pk}/notes/new/?kind=duty_contact",
+        )
+        for pk in range(1, 5)
+    ]
+    for rows in (waiting, []):
+        for can_allocate in (False, True):
+            for can_duty in (False, True):
+                context = {"page": rows, "can_allocate": can_allocate, "can_duty": can_duty}
+                loop = engine.from_string(WAITING_LOOP).render(context)
+                markup = list_rows.waiting_rows_markup(rows, can_allocate=can_allocate, can_duty=can_duty)
+                assert loop == "  " + markup + "\n"
