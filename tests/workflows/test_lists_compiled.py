@@ -259,3 +259,77 @@ def test_the_rows_markup_is_what_the_template_loops_wrote():
                 loop = engine.from_string(WAITING_LOOP).render(context)
                 markup = list_rows.waiting_rows_markup(rows, can_allocate=can_allocate, can_duty=can_duty)
                 assert loop == "  " + markup + "\n"
+
+
+def test_a_search_s_values_are_search_people_s_for_every_shape_and_kind(world):  # noqa: F811
+    from cases.models import Membership, Person
+    from cases.selectors import search_people, search_person_values
+    from tests.factories import PersonFactory
+
+    born = NOW.date() - timedelta(days=3000)
+    families = list(Family.objects.order_by("pk"))
+    Family.objects.filter(pk__in=[f.pk for f in families[::2]]).update(postcode="ZZ1 1ZZ")
+    for i, family in enumerate(families):
+        for j in range(2):
+            child = PersonFactory(last_name="Searchwood", first_name=f"Kim{i}{j}", date_of_birth=born if j else None)
+            Membership.objects.create(family=family, person=child, relationship="child")
+    person = PersonFactory(last_name="Searchwood", first_name="Alex", date_of_birth=born, expected_date_of_birth=None)
+    Person.objects.filter(pk=person.pk).update(nhs_number="9434765919", upn="A12345678901B")
+    for family in families[::3]:  # in several families
+        Membership.objects.create(family=family, person=person, relationship="child")
+    queries = [
+        born.strftime("%d/%m/%Y"),
+        born.strftime("%d.%m.%Y"),
+        "943 476 5919",
+        "a12345678901b",
+        "ZZ1 1ZZ",
+        "zz11ab",
+        person.last_name,
+        f"{person.first_name} {person.last_name}",
+        "31/02/2015",
+        "",
+        "nobody at all",
+    ]
+    found = 0
+    for name, user in world.items():
+        for query in queries:
+            people, memberships = search_person_values(user, query)
+            orm = search_people(user, query)
+            assert [row[0] for row in people] == [p.pk for p in orm], (name, query)
+            assert people == [(p.pk, p.first_name, p.last_name, p.date_of_birth, p.expected_date_of_birth) for p in orm]
+            assert sorted(memberships) == sorted(
+                (p.pk, m.family_id, m.family.name) for p in orm for m in p.memberships.all()
+            )
+            rows = list_rows.person_rows(people, memberships)
+            assert [r.name for r in rows] == [str(p) for p in orm]
+            assert [sorted(r.family_ids) for r in rows] == [
+                sorted(m.family_id for m in p.memberships.all()) for p in orm
+            ]
+            found += len(people)
+    assert found > 20
+
+
+def test_the_search_page_shows_and_logs_what_it_found(client, users, team):
+    from cases.models import AccessLog, Membership
+    from tests.factories import FamilyFactory, children_of
+
+    family = FamilyFactory(children=2, team=team)
+    other = FamilyFactory(children=1, team=team)
+    child = children_of(family)[0]
+    Membership.objects.create(family=other, person=child, relationship="child")
+    born = child.date_of_birth
+    client.force_login(users["teamlead"])
+    for query, expect_found in ((born.strftime("%d/%m/%Y"), True), ("01/01/1801", False)):
+        response = client.post(reverse("cases:search"), {"q": query})
+        before = AccessLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        html = client.get(response["Location"]).content.decode()
+        logged = set(
+            AccessLog.objects.filter(pk__gt=before).values_list("action", "family_id_logged", "person_id_logged")
+        )
+        if expect_found:
+            assert f'<a class="govuk-link" href="{reverse("cases:family_detail", args=[family.pk])}">' in html
+            assert f"{child.first_name} {child.last_name}" in html
+            assert ("search", family.pk, child.pk) in logged and ("search", other.pk, child.pk) in logged
+        else:
+            assert "0 results" in html
+            assert logged == {("search", None, None)}
