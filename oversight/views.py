@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -39,7 +40,7 @@ from oversight.forms import (
     SupervisionForm,
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
-from oversight.my_work import supervised_lines, waiting_lines, work_lines
+from oversight.my_work import supervised_lines, waiting_lines, work_lines, work_rows_markup
 from oversight.templatetags.oversight_tags import day_text
 
 ACTION_ROWS = 3
@@ -555,6 +556,7 @@ def my_work(request):
     context = {
         "now": now,
         "items": items,
+        "rows": work_rows_markup(items, csrf_token=lambda: get_token(request)),
         "cases": sum(1 for i in items if i.kind == "case"),
         "tasks": sum(1 for i in items if i.kind == "task"),
         "alerts": selectors.my_alerts(user),

@@ -333,3 +333,34 @@ def test_the_search_page_shows_and_logs_what_it_found(client, users, team):
         else:
             assert "0 results" in html
             assert logged == {("search", None, None)}
+
+
+WORK_LOOP = '  {% for item in items %}\n    <tr class="govuk-table__row">\n      <td class="govuk-table__cell">{% if item.case_href %}<a class="govuk-link" href="{{ item.case_href }}">{{ item.family_name }}</a><br><span class="govuk-body-s">{{ item.reference }}</span>{% else %}Not about one case{% endif %}</td>\n    {% if item.kind == "case" %}\n      <td class="govuk-table__cell">{{ item.what }}</td>\n      <td class="govuk-table__cell">{{ item.due }}</td>\n      <td class="govuk-table__cell"></td>\n    {% else %}\n      <td class="govuk-table__cell">Supervision task: {{ item.what }}<br><span class="govuk-body-s">Set by {{ item.set_by }} on {{ item.held_on }}</span></td>\n      <td class="govuk-table__cell">{{ item.due }}</td>\n      <td class="govuk-table__cell"><form method="post" action="{{ item.done_href }}" class="eh-inline-form">{% csrf_token %}<button type="submit" class="govuk-button govuk-button--secondary eh-button--small" data-module="govuk-button">Mark done<span class="govuk-visually-hidden">: {{ item.short_text }}</span></button></form></td>\n    {% endif %}\n    </tr>\n  {% empty %}\n    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="4">You have no open cases or tasks.</td></tr>\n  {% endfor %}\n'  # noqa: E501
+
+
+def test_my_work_rows_markup_is_what_the_template_loop_wrote():
+    from django.template import engines
+    from django.utils.safestring import SafeString
+
+    from oversight.my_work import WorkLine, work_rows_markup
+
+    lines = [
+        WorkLine(
+            kind="case" if n % 2 else "task",
+            family_id=n,
+            family_name=f"The <b>{n}</b> household",
+            reference=f"E{n:07d}",
+            case_href=f"/episodes/{n}/" if n % 3 else "",
+            what=SafeString('<a href="/clock">B1: Visit</a>') if n % 2 else "Ring the school & <nurse>",
+            due=SafeString("1 December 2026 <strong>Overdue</strong>"),
+            set_by="Sam O'Neil",
+            held_on="16 November 2026",
+            short_text="Ring the school &…",
+            done_href=f"/tasks/{n}/done/",
+        )
+        for n in range(1, 9)
+    ]
+    engine = engines["django"]
+    for rows in (lines, lines[1:2], []):
+        loop = engine.from_string(WORK_LOOP).render({"items": rows, "csrf_token": "tok<en>"})
+        assert loop == "  " + work_rows_markup(rows, csrf_token=lambda: "tok<en>") + "\n"
