@@ -566,8 +566,11 @@ def my_work(request):
         "is_duty_worker": user.has_role(roles.DUTY_WORKER),
     }
     response = render(request, "oversight/my_work.html", context)
-    # The lines are values, not records: their families are added to those of the visits and alerts.
-    shown = families_in(context) | {line.family_id for line in (*items, *pre_allocation) if line.family_id}
+    # The lines are values, not records: their families are added to those of the visits and alerts (the
+    # only records in the context: walking the lines' fields found nothing and cost a walk a field).
+    shown = families_in(context["alerts"], context["planned_visits"]) | {
+        line.family_id for line in (*items, *pre_allocation) if line.family_id
+    }
     log_shown(request, [(family_id, None) for family_id in sorted(shown)], what="my work")
     return response
 
