@@ -393,8 +393,8 @@ TRIAGE_COLUMNS = (
     "referrer_agency",
     "received_at",
     # The annotations last, in the order they are made: `kit.compiled_sql.compiled_rows` reorders the
-    # columns of a `values_list` whose annotations come between its fields (as Django before 5.2 did;
-    # 5.2 selects them in the order named), so a compiled read names them after the fields.
+    # columns of a `values_list` whose annotations come between its fields (as earlier Django versions
+    # did; 5.2 selects them in the order named), so a compiled read names them after the fields.
     "children",
     "next_due_at",
     "next_due_rule",
