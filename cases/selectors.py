@@ -53,7 +53,7 @@ from cases.models import (
     ScreeningItem,
     StepUp,
 )
-from kit.compiled_sql import compiled_instances
+from kit.compiled_sql import compiled_instances, compiled_rows
 from kit.time import LONDON
 
 FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
@@ -303,12 +303,27 @@ def people_visible_to(user) -> QuerySet[Person]:
     reach = _reach(user)
     if reach is None:
         return Person.objects.none()
+    return _people_in(reach)
+
+
+def _people_in(reach: Q) -> QuerySet[Person]:
+    """`people_visible_to` for a reach given as its Q (`reach_q`)."""
     in_scope = FamilyReach.objects.filter(reach, family_id=OuterRef("family_id"))
     return Person.objects.filter(Exists(Membership.objects.filter(Exists(in_scope), person_id=OuterRef("pk"))))
 
 
-def triage_queue(user, *, route: str = "", team_id: int | None = None, older_than_hours: int | None = None, now=None):
-    """Contacts awaiting a decision, filtered; the queue's rows are read from it by `workflows.list_rows`."""
+def triage_queue(
+    user,
+    *,
+    route: str = "",
+    team_id: int | None = None,
+    older_than_hours: int | None = None,
+    now=None,
+    received_before=None,
+):
+    """Contacts awaiting a decision, filtered; the queue's rows are read from it by `workflows.list_rows`.
+    `received_before` is `now - older_than_hours` given as the instant itself (a compiled read passes
+    each value that reaches the SQL: `workflows.list_rows.triage_page`)."""
     # Exactly the predicate of the partial index `contact_in_triage`; scope checked per contact.
     in_triage = Contact.objects.filter(state__in=["received", "screening", "awaiting_consent"])
     qs = visible_per_row(in_triage, user).order_by("received_at", "pk")
@@ -316,8 +331,10 @@ def triage_queue(user, *, route: str = "", team_id: int | None = None, older_tha
         qs = qs.filter(route=route)
     if team_id:
         qs = qs.filter(Q(allocated_team_id=team_id) | Q(family__team_id=team_id))
-    if older_than_hours and now is not None:
-        qs = qs.filter(received_at__lt=now - timedelta(hours=older_than_hours))
+    if received_before is None and older_than_hours and now is not None:
+        received_before = now - timedelta(hours=older_than_hours)
+    if received_before is not None:
+        qs = qs.filter(received_at__lt=received_before)
     return qs
 
 
@@ -812,39 +829,58 @@ def _first_in_scope(user, branches: list[Q], *, limit: int) -> RawSQL:
     return RawSQL(sql, (*matched_params, *scope_params, limit))  # noqa: S611 - compiled by the ORM, values as parameters
 
 
+def _search_kind(text: str) -> tuple[str, object] | None:
+    """What a search's text is: ("nhs_number", ...), ("upn", ...), ("date_of_birth", a date), ("postcode",
+    the postcode normalised) or ("name", the words); None for a date that does not exist."""
+    import re
+
+    from cases.validators import normalise_nhs_number, normalise_postcode
+
+    compact = normalise_nhs_number(text)
+    if re.fullmatch(r"\d{10}", compact):
+        return "nhs_number", compact
+    if re.fullmatch(r"[A-Za-z]\d{11}[A-Za-z0-9]", text):
+        return "upn", text.upper()
+    if m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text):
+        try:
+            return "date_of_birth", date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        except ValueError:
+            return None
+    if re.fullmatch(r"[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}", text):
+        return "postcode", normalise_postcode(text)
+    return "name", [w for w in re.split(r"\s+", text) if w]
+
+
+def _exact_search(people: QuerySet[Person], kind: str, value) -> QuerySet[Person]:
+    """`people` found by an exact value: an NHS number, a UPN, a date of birth or a household's postcode."""
+    if kind == "postcode":
+        return people.filter(Exists(Membership.objects.filter(person_id=OuterRef("pk"), family__postcode=value)))
+    return people.filter(**{kind: value})
+
+
+def _name_search(user, words: list[str], *, limit: int) -> QuerySet[Person]:
+    from cases.validators import soundex
+
+    last = words[-1]
+    branches = [Q(last_name__istartswith=last), Q(last_name_key=soundex(last)), Q(first_name__istartswith=last)]
+    first = Q()
+    if len(words) > 1:
+        first = Q(first_name__istartswith=words[0]) | Q(first_name_key=soundex(words[0]))
+    return Person.objects.filter(pk__in=_first_in_scope(user, [Q(b, first) for b in branches], limit=limit))
+
+
 def search_people(user, query: str, *, limit: int = 50) -> list[Person]:
     """Find people the user may see by name, date of birth, postcode, NHS number or UPN."""
-    import re
-    from datetime import date
-
-    from cases.validators import normalise_nhs_number, normalise_postcode, soundex
-
     text = (query or "").strip()
     if not text or _reach(user) is None:
         return []
-    base = people_visible_to(user)
-    compact = normalise_nhs_number(text)
-    if re.fullmatch(r"\d{10}", compact):
-        qs = base.filter(nhs_number=compact)
-    elif re.fullmatch(r"[A-Za-z]\d{11}[A-Za-z0-9]", text):
-        qs = base.filter(upn=text.upper())
-    elif m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text):
-        try:
-            day = date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        except ValueError:
-            return []
-        qs = base.filter(date_of_birth=day)
-    elif re.fullmatch(r"[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}", text):
-        at = Membership.objects.filter(person_id=OuterRef("pk"), family__postcode=normalise_postcode(text))
-        qs = base.filter(Exists(at))
+    kind = _search_kind(text)
+    if kind is None:
+        return []
+    if kind[0] == "name":
+        qs = _name_search(user, kind[1], limit=limit)
     else:
-        words = [w for w in re.split(r"\s+", text) if w]
-        last = words[-1]
-        branches = [Q(last_name__istartswith=last), Q(last_name_key=soundex(last)), Q(first_name__istartswith=last)]
-        first = Q()
-        if len(words) > 1:
-            first = Q(first_name__istartswith=words[0]) | Q(first_name_key=soundex(words[0]))
-        qs = Person.objects.filter(pk__in=_first_in_scope(user, [Q(b, first) for b in branches], limit=limit))
+        qs = _exact_search(people_visible_to(user), *kind)
     # Every condition is on the person (or an EXISTS from it), so no row repeats: no DISTINCT, whose sort
     # over every match would come before the LIMIT (ADR 0061).
     return list(
@@ -852,6 +888,61 @@ def search_people(user, query: str, *, limit: int = 50) -> list[Person]:
             *SEARCH_ORDER
         )[:limit]
     )
+
+
+SEARCH_VALUES = ("pk", "first_name", "last_name", "date_of_birth", "expected_date_of_birth")
+# Two values of each kind no search is run with, and ids no row has, for compiling a search once.
+_SEARCH_STAND_INS = {
+    "nhs_number": ("stand-in nhs 0", "stand-in nhs 1"),
+    "upn": ("stand-in upn 0", "stand-in upn 1"),
+    "date_of_birth": (date(1801, 1, 1), date(1801, 1, 2)),
+    "postcode": ("stand-in postcode 0", "stand-in postcode 1"),
+}
+
+
+def search_person_values(user, query: str, *, limit: int = 50) -> tuple[list[tuple], list[tuple]]:
+    """`search_people` as values: the people found (`SEARCH_VALUES`, in `SEARCH_ORDER`) and their
+    memberships ((person id, family id, family name), in the order they were made). Two queries, as
+    `search_people`'s rows and prefetch; a search by an exact value (NHS number, UPN, date of birth,
+    postcode) has its SQL compiled once per kind and reach shape and run with the value and the reach's
+    values (`kit.compiled_sql`, ADR 81): no model instance, no queryset built per request."""
+    text = (query or "").strip()
+    found = reach_shape(user)
+    if not text or found is None:
+        return [], []
+    kind = _search_kind(text)
+    if kind is None:
+        return [], []
+    if kind[0] == "name":
+        qs = _name_search(user, kind[1], limit=limit).order_by(*SEARCH_ORDER)[:limit]
+        people = list(qs.values_list(*SEARCH_VALUES))
+    else:
+        shape, reach_values = found
+        name = kind[0]
+
+        def build(value, *reach) -> QuerySet:
+            qs = _exact_search(_people_in(reach_q(shape, reach)), name, value)
+            return qs.order_by(*SEARCH_ORDER)[:limit].values_list(*SEARCH_VALUES)
+
+        n = len(reach_values)
+        stand_ins = tuple(
+            (_SEARCH_STAND_INS[name][k], *(_SCOPE_STAND_IN - 200 - 10 * k - i for i in range(n))) for k in (0, 1)
+        )
+        people = compiled_rows(
+            ("search people", name, shape, limit),
+            build,
+            stand_ins,
+            (kind[1], *reach_values),
+            using=router.db_for_read(Person),
+        )
+    if not people:
+        return [], []
+    memberships = list(
+        Membership.objects.filter(person_id__in=[row[0] for row in people])
+        .order_by("pk")
+        .values_list("person_id", "family_id", "family__name")
+    )
+    return people, memberships
 
 
 def may_break_glass(user) -> bool:

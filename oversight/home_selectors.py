@@ -13,14 +13,15 @@ only, whatever the working calendar says about Monday.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import connections, router
-from django.db.models import Case, CharField, Count, F, Func, IntegerField, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Count, F, Func, IntegerField, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Team, User
+from accounts.models import User
 from cases.models import ClosureRequest, Contact, Episode, PlannedVisit, StepUp
 from cases.selectors import episodes_led_by, family_visible_exists, reach_exists, reach_q, reach_shape, visible_per_row
 from deadlines.models import DUE_SOON, Deadline, Status
@@ -206,17 +207,15 @@ def summary_clock_counts(*, now: datetime, team_id: int | None = None, service_i
     rows (deadlines.counts, ADR 0041/0060): a few rows whatever the number of clocks. Not filtered by
     reach, as the board and the dashboard are not: every open clock of a team is of a family in the
     reach of its team leader and of its service's managers (ADR 0056; tests/earlyhelp/test_home.py
-    compares both)."""
-    from deadlines.counts import open_totals
+    compares both). A service's clocks are read from its own rows (`ServiceClockCount`, ADR 68), and
+    both reads are compiled once (`open_totals_compiled`, ADR 81): building them was a fifth of the
+    team leader's and the manager's home page."""
+    from deadlines.counts import CompiledFilters, open_totals_compiled
 
     zero = {"breached": 0, "overdue": 0, "due_today": 0}
-    if team_id is not None:
-        where, clock_where = Q(team_id=team_id), Q(team_id=team_id)
-    elif service_id is not None:
-        where = Q(team_id__in=Team.objects.filter(service_id=service_id).values("pk"))
-        clock_where = Q(team__service_id=service_id)
-    else:
+    if team_id is None and service_id is None:
         return zero
+    by_service = team_id is None
     today = timezone.localdate(now)
     on_time = (Status.DUE_SOON, Status.ON_TIME)
 
@@ -227,23 +226,48 @@ def summary_clock_counts(*, now: datetime, team_id: int | None = None, service_i
         # Due today: on time, and the first limit's local day is today (it cannot be earlier).
         return "due_today" if status in on_time and day is not None and day <= today else None
 
-    in_bucket = Case(
-        When(status=Status.BREACHED, then=Value("breached")),
-        When(status=Status.OVERDUE, then=Value("overdue")),
-        default=Value("due_today"),
-        output_field=CharField(),
-    )
-    where &= Q(status__in=[Status.BREACHED, Status.OVERDUE]) | Q(status__in=on_time, day__lte=today)
-    (totals,) = open_totals(
-        now=now,
-        by=(("bucket",),),
+    def where(scope: list[int], day) -> Q:
+        found = Q(_ids_in("service_id" if by_service else "team_id", scope))
+        return found & (Q(status__in=[Status.BREACHED, Status.OVERDUE]) | Q(status__in=on_time, day__lte=day))
+
+    def clock_where(scope: list[int]) -> Q:
+        return Q(_ids_in("team__service_id" if by_service else "team_id", scope))
+
+    # The team or the service as a one-id array: an integer field's value reaches the SQL wrapped in
+    # the driver's integer type, which a compiled read cannot tell from its stand-in.
+    scope = [service_id if by_service else team_id]
+    filters = CompiledFilters(
+        key=("home summary clock counts", by_service),
         where=where,
+        values=(scope, today),
+        stand_ins=tuple(([_SUMMARY_STAND_IN - k, _SUMMARY_STAND_IN - 50 - k], date(1990, 1 + k, 1)) for k in (0, 1)),
         clock_where=clock_where,
-        keep=lambda key: bucket(key) is not None,
-        annotate={"bucket": in_bucket},
-        annotated=lambda key: {"bucket": bucket(key)},
+        clock_values=(scope,),
+        clock_stand_ins=tuple(([_SUMMARY_STAND_IN - 10 - k, _SUMMARY_STAND_IN - 60 - k],) for k in (0, 1)),
     )
-    return {name: totals.get((name,), 0) for name in zero}
+    (totals,) = open_totals_compiled(
+        filters, now=now, by=(("status",),), keep=lambda key: bucket(key) is not None, service_rows=by_service
+    )
+    return {
+        "breached": totals.get((Status.BREACHED,), 0),
+        "overdue": totals.get((Status.OVERDUE,), 0),
+        "due_today": sum(totals.get((status,), 0) for status in on_time),
+    }
+
+
+# Ids no row has, for compiling `summary_clock_counts` once.
+_SUMMARY_STAND_IN = -7_105_993_650
+
+
+def _ids_in(field: str, ids) -> Func:
+    """`field = ANY(%s)` with the ids as one array parameter: the same SQL for any number of ids."""
+    return Func(
+        F(field),
+        Value(list(ids), output_field=ArrayField(IntegerField())),
+        template="(%(expressions)s))",
+        arg_joiner=" = ANY(",
+        output_field=BooleanField(),
+    )
 
 
 # --- The clocks each role calls "mine" -------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import urlencode
 from django.urls import NoReverseMatch, reverse
@@ -43,7 +44,7 @@ from oversight.forms import (
     SupervisionForm,
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
-from oversight.my_work import supervised_lines, waiting_lines, work_lines
+from oversight.my_work import supervised_lines, waiting_lines, work_lines, work_rows_markup
 from oversight.templatetags.oversight_tags import day_text, timeliness_cells
 
 ACTION_ROWS = 3
@@ -660,6 +661,7 @@ def my_work(request):
     context = {
         "now": now,
         "items": items,
+        "rows": work_rows_markup(items, csrf_token=lambda: get_token(request)),
         "cases": sum(1 for i in items if i.kind == "case"),
         "tasks": sum(1 for i in items if i.kind == "task"),
         "alerts": selectors.my_alerts(user),
@@ -669,8 +671,11 @@ def my_work(request):
         "is_duty_worker": user.has_role(roles.DUTY_WORKER),
     }
     response = render(request, "oversight/my_work.html", context)
-    # The lines are values, not records: their families are added to those of the visits and alerts.
-    shown = families_in(context) | {line.family_id for line in (*items, *pre_allocation) if line.family_id}
+    # The lines are values, not records: their families are added to those of the visits and alerts (the
+    # only records in the context: walking the lines' fields found nothing and cost a walk a field).
+    shown = families_in(context["alerts"], context["planned_visits"]) | {
+        line.family_id for line in (*items, *pre_allocation) if line.family_id
+    }
     log_shown(request, [(family_id, None) for family_id in sorted(shown)], what="my work")
     return response
 

@@ -252,14 +252,16 @@ def pre_allocation(request):
     require_role(user, roles.TEAM_LEADER, roles.DUTY_WORKER, roles.MANAGER)
     team_id = user.team_id if user.has_role(roles.TEAM_LEADER, roles.DUTY_WORKER) else None
     page = list_rows.pre_allocation(user, team_id=team_id, page_number=request.GET.get("page"), now=timezone.now())
+    can_allocate, can_duty = user.has_perm("cases.allocate_episode"), user.has_perm("cases.record_duty_contact")
     response = render(
         request,
         "episodes/pre_allocation.html",
         {
             "page": page,
+            "rows": list_rows.waiting_rows_markup(page.object_list, can_allocate=can_allocate, can_duty=can_duty),
             "querystring": "",
-            "can_allocate": user.has_perm("cases.allocate_episode"),
-            "can_duty": user.has_perm("cases.record_duty_contact"),
+            "can_allocate": can_allocate,
+            "can_duty": can_duty,
             "can_step_down": user.has_perm("cases.receive_step_down"),
         },
     )

@@ -22,6 +22,7 @@ from cases.access import (
     family_for_request_or_404,
     log_access,
     log_search,
+    log_shown,
     remember_matches,
     visible_family_or_404,
 )
@@ -38,7 +39,7 @@ from cases.forms import (
 )
 from cases.models import AccessLog, Membership
 from kit.permissions import require_perm, require_role
-from workflows import searches
+from workflows import list_rows, searches
 from workflows import services as workflow
 from workflows.actions import ActionView
 from workflows.errors import WorkflowError
@@ -201,8 +202,15 @@ def search(request):
         return form
     results = None
     if typed is not None and form.is_valid():
-        results = selectors.search_people(request.user, form.cleaned_data["q"])
-        log_search(request, results, what=f"search: {form.cleaned_data['q']}")
+        query = form.cleaned_data["q"]
+        people, memberships = selectors.search_person_values(request.user, query)
+        results = list_rows.person_rows(people, memberships)
+        # As `log_search`: one row per person and family shown, or one row for a search that found none.
+        subjects = [(family_id, row.pk) for row in results for family_id in row.family_ids]
+        if subjects:
+            log_shown(request, subjects, what=f"search: {query}", action=AccessLog.Action.SEARCH)
+        else:
+            log_access(request, action=AccessLog.Action.SEARCH, what=f"search: {query}")
     return render(request, "cases/search.html", {"form": form, "results": results})
 
 

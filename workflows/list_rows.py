@@ -10,21 +10,25 @@ family it listed (`log_rows`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db import router
+from django.db.models import BooleanField, Count, F, Func, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from accounts.models import Team
 from cases.access import log_shown
 from cases.models import CaseNote, Contact, Episode, Person
 from cases.selectors import episodes_led_by, visible_per_row
+from cases.selectors import triage_queue as triage_contacts
 from deadlines.selectors import with_time_left
+from kit.compiled_sql import compiled_rows
 from kit.dates import long_date, long_datetime
 from kit.links import href_for
 from kit.templatetags.ui import deadline_link_markup, due_markup, govuk_tag
@@ -66,6 +70,85 @@ def page_then_rows(
     page = Paginator(listed.values_list("pk", flat=True), PER_PAGE).get_page(page_number)
     rows = read(listed.model.objects.filter(pk__in=page.object_list))
     page.object_list = list(rows.values_list(*columns))
+    return page
+
+
+class _Counted:
+    """What `Paginator` asks of a list whose length is known already: its count, and a page's bounds
+    (slicing it gives the slice itself, which `compiled_page` turns into a LIMIT and an OFFSET)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def count(self) -> int:
+        return self.n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, bounds: slice) -> slice:
+        return bounds
+
+
+class _PkInPage(Func):
+    """`pk IN (<ids' statement> LIMIT %s OFFSET %s)`: the SQL of `pk__in=ids[offset:offset + limit]`
+    (the page's ids chosen by the list's own order, `page_then_rows`) with the limit and offset as
+    parameters, so that one SQL text serves every page. The ids' queryset is compiled as a statement
+    of its own, which keeps its ORDER BY (as a sliced subquery keeps it)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, ids: QuerySet, limit: int, offset: int) -> None:
+        super().__init__(F("pk"))
+        self.ids, self.limit, self.offset = ids, limit, offset
+
+    def as_sql(self, compiler, connection, **extra_context):
+        pk_sql, params = compiler.compile(self.source_expressions[0])
+        ids_sql, ids_params = self.ids.query.get_compiler(connection=connection).as_sql()
+        return f"({pk_sql} IN ({ids_sql} LIMIT %s OFFSET %s))", [*params, *ids_params, self.limit, self.offset]
+
+
+# Two limits and offsets no page has, for compiling a page's read once (`compiled_page`).
+_PAGE_STAND_INS = ((-2_105_993_901, -2_105_993_902), (-2_105_993_911, -2_105_993_912))
+
+
+def compiled_page(
+    key: str,
+    user,
+    listed: Callable[..., QuerySet],
+    read: Callable[[QuerySet], QuerySet],
+    columns: tuple[str, ...],
+    page_number,
+    extra: Sequence = (),
+    extra_stand_ins: tuple[Sequence, Sequence] = ((), ()),
+) -> Page:
+    """`page_then_rows(listed(user, *extra), read, columns, page_number)` with both of its queries (the
+    count, and the page's rows) compiled once per user shape and key (`workflows.compiled_reads`, ADR 75)
+    and run with the user's ids, `extra` and the page's limit and offset (ADR 81): building and compiling
+    the list's scope, order and columns was most of the triage queue's and the pre-allocation list's
+    Python. The same two statements as `page_then_rows` but for where the limit and offset are written,
+    the same pages (`Paginator.get_page`: a page number that is not a number is page 1, one past the end
+    the last page), and no rows query for an empty list (as `page_then_rows`)."""
+
+    def count(user, *values) -> QuerySet:
+        return listed(user, *values).order_by().values(_all=Value(1)).annotate(n=Count("pk")).values_list("n")
+
+    found = user_rows(f"{key}: count", user, count, extra, extra_stand_ins)
+    page = Paginator(_Counted(found[0][0] if found else 0), PER_PAGE).get_page(page_number)
+    bounds = page.object_list
+    limit, offset = bounds.stop - bounds.start, bounds.start
+    if limit <= 0:
+        page.object_list = []
+        return page
+
+    def rows(user, *values) -> QuerySet:
+        *values, limit, offset = values
+        ids = listed(user, *values)
+        return read(ids.model.objects.filter(_PkInPage(ids.values("pk"), limit, offset))).values_list(*columns)
+
+    stand_ins = tuple((*extra_stand_ins[k], *_PAGE_STAND_INS[k]) for k in (0, 1))
+    page.object_list = user_rows(f"{key}: page", user, rows, (*extra, limit, offset), stand_ins)
     return page
 
 
@@ -177,33 +260,65 @@ def _waiting_next_task(clock_pk, rule, title, due, *, now, clock_href) -> str:
     )
 
 
+def _waiting(user, *team_id) -> QuerySet[Episode]:
+    """The pre-allocation list's episodes in its order (of one team if `team_id` is given), scope checked per row."""
+    qs = visible_per_row(Episode.objects.filter(state=S.AWAITING_ALLOCATION), user)
+    if team_id:
+        qs = qs.filter(team_id=team_id[0])
+    return qs.order_by("opened_at", "pk")
+
+
+def _waiting_read(rows: QuerySet[Episode]) -> QuerySet[Episode]:
+    return with_next_task(rows.annotate(last_duty_contact=_last_duty_contact())).order_by("opened_at", "pk")
+
+
+WAITING_COLUMNS = (
+    "pk",
+    "family_id",
+    "family__name",
+    "origin",
+    "team__name",
+    "opened_at",
+    "last_duty_contact",
+    "next_task",
+    "next_task_rule",
+    "next_task_pk",
+    "next_task_due",
+)
+
+
 def pre_allocation(user, *, team_id: int | None, page_number, now: datetime) -> Page:
     """The families awaiting allocation, longest waiting first, with their last duty contact; a page of
-    `PER_PAGE` rows (a count and a page: two queries whatever the length of the list)."""
-    qs = visible_per_row(Episode.objects.filter(state=S.AWAITING_ALLOCATION), user)
-    if team_id is not None:
-        qs = qs.filter(team_id=team_id)
-    page = page_then_rows(
-        qs.order_by("opened_at", "pk"),
-        lambda rows: with_next_task(rows.annotate(last_duty_contact=_last_duty_contact())).order_by("opened_at", "pk"),
-        (
-            "pk",
-            "family_id",
-            "family__name",
-            "origin",
-            "team__name",
-            "opened_at",
-            "last_duty_contact",
-            "next_task",
-            "next_task_rule",
-            "next_task_pk",
-            "next_task_due",
-        ),
+    `PER_PAGE` rows (a count and a page: two queries whatever the length of the list, compiled once per
+    user shape: `compiled_page`)."""
+    extra = (team_id,) if team_id is not None else ()
+    page = compiled_page(
+        f"pre-allocation list {bool(extra)}",
+        user,
+        _waiting,
+        _waiting_read,
+        WAITING_COLUMNS,
         page_number,
+        extra,
+        tuple((s,) for s in _ID_STAND_INS) if extra else ((), ()),
     )
+    page.object_list = waiting_rows(page.object_list, now=now)
+    return page
+
+
+def pre_allocation_orm(user, *, team_id: int | None, page_number, now: datetime) -> Page:
+    """`pre_allocation` read with the ORM (`page_then_rows`): the reference its compiled reads are tested against."""
+    listed = _waiting(user, *((team_id,) if team_id is not None else ()))
+    page = page_then_rows(listed, _waiting_read, WAITING_COLUMNS, page_number)
+    page.object_list = waiting_rows(page.object_list, now=now)
+    return page
+
+
+def waiting_rows(values, *, now: datetime) -> list[WaitingRow]:
+    """Rows of `WAITING_COLUMNS` as the pre-allocation list shows them."""
     episode_href, clock_href = href_for("episodes:episode_detail"), href_for("deadlines:clock_explain")
     allocate_href, note_href = href_for("episodes:allocate"), href_for("episodes:note_new")
-    page.object_list = [
+    return [
         WaitingRow(
             pk=pk,
             family_id=family_id,
@@ -217,11 +332,12 @@ def pre_allocation(user, *, team_id: int | None, page_number, now: datetime) -> 
             allocate_href=allocate_href(pk),
             duty_contact_href=f"{note_href(pk)}?kind=duty_contact",
         )
-        for pk, family_id, family_name, origin, team, opened_at, last_contact, title, rule, clock_pk, due in (
-            page.object_list
-        )
+        for pk, family_id, family_name, origin, team, opened_at, last_contact, title, rule, clock_pk, due in values
     ]
-    return page
+
+
+# Two ids no row has (a team chosen by a filter), for compiling a list's reads once.
+_ID_STAND_INS = (-2_105_993_921, -2_105_993_931)
 
 
 # --- The triage queue ----------------------------------------------------------------------------
@@ -265,31 +381,91 @@ def time_left(due_at: datetime | None, now: datetime) -> str:
     return govuk_tag(words["text"], words["colour"])
 
 
+TRIAGE_COLUMNS = (
+    "pk",
+    "family_id",
+    "family__name",
+    "route",
+    "state",
+    "recent_step_up_flag",
+    "duty_manager_reviewed_at",
+    "referrer_name",
+    "referrer_agency",
+    "received_at",
+    # The annotations last, in the order they are made: `kit.compiled_sql.compiled_rows` reorders the
+    # columns of a `values_list` whose annotations come between its fields (as earlier Django versions
+    # did; 5.2 selects them in the order named), so a compiled read names them after the fields.
+    "children",
+    "next_due_at",
+    "next_due_rule",
+)
+
+
+def _triage_read(rows: QuerySet[Contact], *, now: datetime) -> QuerySet[Contact]:
+    return with_time_left(rows.annotate(children=_subject_names()), now=now)
+
+
 def triage_queue(contacts: QuerySet[Contact], *, page_number, now: datetime) -> Page:
     """A page of the triage queue (`cases.selectors.triage_queue`, filtered), the most urgent first: a
-    count and a page of rows with their children's names, two queries whatever the queue's length."""
+    count and a page of rows with their children's names, two queries whatever the queue's length.
+    Read with the ORM; the page reads it compiled once (`triage_page`)."""
     page = page_then_rows(
-        with_time_left(contacts, now=now),
-        lambda rows: with_time_left(rows.annotate(children=_subject_names()), now=now),
-        (
-            "pk",
-            "family_id",
-            "family__name",
-            "route",
-            "state",
-            "recent_step_up_flag",
-            "duty_manager_reviewed_at",
-            "children",
-            "referrer_name",
-            "referrer_agency",
-            "received_at",
-            "next_due_at",
-            "next_due_rule",
-        ),
-        page_number,
+        with_time_left(contacts, now=now), lambda rows: _triage_read(rows, now=now), TRIAGE_COLUMNS, page_number
     )
+    page.object_list = contact_rows(page.object_list, now=now)
+    return page
+
+
+def triage_page(
+    user,
+    *,
+    route: str = "",
+    team_id: int | None = None,
+    received_before: datetime | None = None,
+    page_number,
+    now: datetime,
+) -> Page:
+    """`triage_queue(cases.selectors.triage_queue(user, route=..., team_id=..., received_before=...), ...)`
+    with its two queries compiled once per user shape and choice of filters (`compiled_page`), run with
+    the user's ids, the filters' values and the page's limit and offset. `now` does not reach the SQL
+    (`with_time_left` reads the open clocks whatever the time): it only words the time left."""
+    chosen = (route or None, team_id or None, received_before)
+    given = tuple(v for v in chosen if v is not None)
+    stand_ins = tuple(
+        tuple(
+            v
+            for v, wanted in zip(
+                (f"stand-in route {k}", _ID_STAND_INS[k], datetime(1990, 1 + k, 1, tzinfo=UTC)), chosen, strict=True
+            )
+            if wanted is not None
+        )
+        for k in (0, 1)
+    )
+
+    def listed(user, *values) -> QuerySet[Contact]:
+        values = list(values)
+        picked = [values.pop(0) if v is not None else None for v in chosen]
+        contacts = triage_contacts(user, route=picked[0] or "", team_id=picked[1], received_before=picked[2])
+        return with_time_left(contacts, now=now)
+
+    page = compiled_page(
+        f"triage queue {tuple(v is not None for v in chosen)}",
+        user,
+        listed,
+        lambda rows: _triage_read(rows, now=now),
+        TRIAGE_COLUMNS,
+        page_number,
+        given,
+        stand_ins,
+    )
+    page.object_list = contact_rows(page.object_list, now=now)
+    return page
+
+
+def contact_rows(values, *, now: datetime) -> list[ContactRow]:
+    """Rows of `TRIAGE_COLUMNS` as the triage queue shows them."""
     contact_href = href_for("cases:contact_detail")
-    page.object_list = [
+    return [
         ContactRow(
             pk=pk,
             family_id=family_id,
@@ -313,12 +489,166 @@ def triage_queue(contacts: QuerySet[Contact], *, page_number, now: datetime) -> 
             state,
             flag,
             reviewed_at,
-            children,
             referrer_name,
             referrer_agency,
             received_at,
+            children,
             due_at,
             rule,
-        ) in page.object_list
+        ) in values
     ]
-    return page
+
+
+def team_options() -> list[tuple[int, str]]:
+    """Every team's id and name, by name: the triage queue's team filter (`str(team)` is its name). One
+    query, compiled once (it takes no value)."""
+    return compiled_rows(
+        "team options",
+        lambda: Team.objects.order_by("name").values_list("pk", "name"),
+        ((), ()),
+        (),
+        using=router.db_for_read(Team),
+    )
+
+
+# --- The lists' rows as markup ---------------------------------------------------------------------
+# Each row of the triage queue and the pre-allocation list written once here, as the template's loop
+# wrote it (the same HTML, character for character): fifty rows of a dozen variables each were most
+# of the template's time (ADR 81). Every value is escaped by `format_html`, as `{{ }}` escaped it.
+
+_TRIAGE_ROW = (
+    '\n    <tr class="govuk-table__row">\n'
+    '      <td class="govuk-table__cell"><a class="govuk-link" href="{}">{}</a><br>'
+    '<span class="govuk-body-s">{} · {}</span>{}</td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n'
+    '      <td class="govuk-table__cell">{}{}</td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n'
+    "    </tr>\n  "
+)
+_WITH_DUTY_MANAGER = SafeString(
+    '<br><strong class="govuk-tag govuk-tag--red">Re-referral after a step-up: with the duty manager</strong>'
+)
+_NO_CONTACTS = SafeString(
+    '\n    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="6">'
+    "No contacts are waiting.</td></tr>\n  "
+)
+
+
+def triage_rows_markup(rows: list[ContactRow]) -> SafeString:
+    """The triage queue's table rows (the `<tr>`s of its body), or the row saying none are waiting."""
+    if not rows:
+        return _NO_CONTACTS
+    return SafeString(
+        "".join(
+            format_html(
+                _TRIAGE_ROW,
+                c.href,
+                c.reference,
+                c.route,
+                c.state,
+                _WITH_DUTY_MANAGER if c.with_duty_manager else "",
+                c.family_name,
+                c.children,
+                c.referrer_name or "–",
+                format_html('<br><span class="govuk-body-s">{}</span>', c.referrer_agency) if c.referrer_agency else "",
+                c.received_at,
+                format_html('{}<br><span class="govuk-body-s">{}</span>', c.time_left, c.next_due_rule)
+                if c.time_left
+                else "–",
+            )
+            for c in rows
+        )
+    )
+
+
+_WAITING_ROW = (
+    '\n    <tr class="govuk-table__row">\n'
+    '      <td class="govuk-table__cell"><a class="govuk-link" href="{}">{}</a><br>'
+    '<span class="govuk-body-s">{} · {} · {}</span></td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n'
+    '      <td class="govuk-table__cell">\n'
+    "        {}\n"
+    "        {}\n"
+    "      </td>\n"
+    "    </tr>\n  "
+)
+_NO_FAMILIES = SafeString(
+    '\n    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="5">'
+    "No families are waiting for allocation.</td></tr>\n  "
+)
+
+
+def waiting_rows_markup(rows: list[WaitingRow], *, can_allocate: bool, can_duty: bool) -> SafeString:
+    """The pre-allocation list's table rows, with the actions the user may take, or the row saying none wait."""
+    if not rows:
+        return _NO_FAMILIES
+    return SafeString(
+        "".join(
+            format_html(
+                _WAITING_ROW,
+                e.href,
+                e.family_name,
+                e.reference,
+                e.origin,
+                e.team,
+                e.opened_at,
+                e.last_duty_contact,
+                e.next_task,
+                format_html(
+                    '<a class="govuk-link" href="{}">Allocate<span class="govuk-visually-hidden"> {}</span></a>',
+                    e.allocate_href,
+                    e.family_name,
+                )
+                if can_allocate
+                else "",
+                format_html(
+                    '<br><a class="govuk-link" href="{}">Record duty contact'
+                    '<span class="govuk-visually-hidden"> with {}</span></a>',
+                    e.duty_contact_href,
+                    e.family_name,
+                )
+                if can_duty
+                else "",
+            )
+            for e in rows
+        )
+    )
+
+
+# --- Search results ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PersonRow:
+    pk: int
+    name: str  # as `str(person)`
+    born: str  # the date of birth, "Due" and the expected date, or –
+    families: str  # markup: each family linked, in the order the person joined them
+    family_ids: list[int]
+
+
+def person_rows(people: list[tuple], memberships: list[tuple]) -> list[PersonRow]:
+    """`cases.selectors.search_person_values`' people and memberships as the search page shows them."""
+    family_href = href_for("cases:family_detail")
+    families: dict[int, list[tuple[int, str]]] = {}
+    for person_id, family_id, family_name in memberships:
+        families.setdefault(person_id, []).append((family_id, family_name))
+    rows = []
+    for pk, first_name, last_name, born, due in people:
+        theirs = families.get(pk, [])
+        rows.append(
+            PersonRow(
+                pk=pk,
+                name=f"{first_name} {last_name}",
+                born=long_date(born) if born else f"Due {long_date(due)}" if due else "–",
+                families=format_html_join(
+                    ", ", '<a class="govuk-link" href="{}">{}</a>', ((family_href(f), name) for f, name in theirs)
+                ),
+                family_ids=[f for f, _ in theirs],
+            )
+        )
+    return rows

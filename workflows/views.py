@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,7 +12,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Team
 from cases import selectors
 from cases.access import log_access, log_shown, visible_contact_or_404
 from cases.forms import (
@@ -232,16 +233,23 @@ def triage_queue(request):
     route = choice_param(request.GET, "route", Contact.Route.values)
     team_id = int_param(request.GET, "team", minimum=0) or None
     older = int_param(request.GET, "older_than", minimum=0, maximum=24 * 366 * 10) or None
-    contacts = selectors.triage_queue(user, route=route, team_id=team_id, older_than_hours=older, now=now)
-    page = list_rows.triage_queue(contacts, page_number=request.GET.get("page"), now=now)
+    page = list_rows.triage_page(
+        user,
+        route=route,
+        team_id=team_id,
+        received_before=now - timedelta(hours=older) if older else None,
+        page_number=request.GET.get("page"),
+        now=now,
+    )
     querystring = querystring_from(("route", route), ("team", team_id), ("older_than", older))
     response = render(
         request,
         "workflows/triage_queue.html",
         {
             "page": page,
+            "rows": list_rows.triage_rows_markup(page.object_list),
             "routes": Contact.Route.choices,
-            "teams": Team.objects.order_by("name"),
+            "teams": list_rows.team_options(),
             "route": route,
             "team_id": team_id,
             "older_than": older,
