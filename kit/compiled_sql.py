@@ -127,30 +127,18 @@ def compiled_rows(
         queryset = build(*stand_ins[0])
         compiler = queryset.query.get_compiler(using)
         if queryset._iterable_class is ValuesListIterable and compiler.as_sql()[0] == compiled.sql:
-            _row_compilers[full_key] = (compiler, _row_order(queryset))
+            _row_compilers[full_key] = compiler
         else:
             _row_compilers[full_key] = None
     found = _row_compilers.get(full_key) if compiled is not None else None
     if found is None:
         return list(build(*values).using(using))
-    compiler, order = found
+    # Django 5.2 selects a `values_list`'s fields and annotations in the order they are named, and
+    # `ValuesListIterable` takes the rows as they come: nothing to reorder.
     with prepared_cursor(using) if prepared else connections[using].cursor() as cursor:
         cursor.execute(compiled.sql, compiled.params_for(values))
         rows = cursor.fetchall()
-    out = compiler.results_iter([rows], tuple_expected=True)
-    return [tuple(row[i] for i in order) for row in out] if order else list(out)
-
-
-def _row_order(queryset: QuerySet) -> tuple[int, ...] | None:
-    """Where each of the `values_list` fields is in the SELECT, as `ValuesListIterable` reorders them
-    (Django 5.2), or None when they are in order already."""
-    query = queryset.query
-    names = [*query.extra_select, *query.values_select, *query.annotation_select]
-    fields = [*queryset._fields, *(f for f in query.annotation_select if f not in queryset._fields)]
-    if not queryset._fields or fields == names:
-        return None
-    index = {name: i for i, name in enumerate(names)}
-    return tuple(index[f] for f in fields)
+    return list(found.results_iter([rows], tuple_expected=True))
 
 
 def _instances(compiler, rows: list, using: str) -> list[Model]:

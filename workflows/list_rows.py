@@ -392,9 +392,7 @@ TRIAGE_COLUMNS = (
     "referrer_name",
     "referrer_agency",
     "received_at",
-    # The annotations last, in the order they are made: `kit.compiled_sql.compiled_rows` reorders the
-    # columns of a `values_list` whose annotations come between its fields (as earlier Django versions
-    # did; 5.2 selects them in the order named), so a compiled read names them after the fields.
+    # The annotations, in the order they are made.
     "children",
     "next_due_at",
     "next_due_rule",

@@ -109,6 +109,28 @@ def test_the_rows_are_the_orm_s_for_every_kind_of_value(team):
     assert [u.username for u in users]  # made
 
 
+def test_annotations_named_between_fields_keep_their_place():
+    """`values_list("username", <annotation>, "id")`: the compiled rows' columns are in the order named,
+    as the ORM gives them (a reorder once put a later column in an annotation's place)."""
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
+
+    user = get_user_model().objects.create(username="between", first_name="Ann")
+
+    def build(pk):
+        return (
+            get_user_model()
+            .objects.filter(pk=pk)
+            .annotate(shown=Concat(F("first_name"), Value("!")), doubled=F("id") * 2)
+            .values_list("username", "shown", "id", "doubled", "first_name")
+        )
+
+    for prepared in (False, True):
+        got = compiled_rows(("between", prepared), build, ((-915,), (-916,)), (user.pk,), using="default",
+                            prepared=prepared)  # fmt: skip
+        assert got == list(build(user.pk)) == [("between", "Ann!", user.pk, user.pk * 2, "Ann")]
+
+
 def test_a_list_value_is_bound_as_an_array():
     """The signed-in user's query passes an empty list (`ArrayAgg`'s default) as a parameter."""
     from accounts.backends import signed_in_user
