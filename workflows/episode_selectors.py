@@ -57,6 +57,7 @@ from cases.selectors import (
     choice_label,
     chronology_rows,
     episodes_visible_to,
+    of_family,
     register_chronology_source,
     scoped_first,
 )
@@ -492,14 +493,14 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="recorded_by_id",
         ),
         chronology_rows(
-            Assessment.objects.filter(episode__family=family, completed_at__isnull=False),
+            Assessment.objects.filter(of_family(family, "episode"), completed_at__isnull=False),
             at="completed_at",
             kind="Early Help assessment completed",
             text="recommendation",
             by="completed_by_id",
         ),
         chronology_rows(
-            TeamMeeting.objects.filter(episode__family=family),
+            TeamMeeting.objects.filter(of_family(family, "episode")),
             at="held_at",
             kind=choice_label("kind", TeamMeeting.Kind.choices),
             text=Case(
@@ -510,28 +511,28 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="recorded_by_id",
         ),
         chronology_rows(
-            Plan.objects.filter(episode__family=family, activated_at__isnull=False),
+            Plan.objects.filter(of_family(family, "episode"), activated_at__isnull=False),
             at="activated_at",
             kind="Plan made active",
             text=Value(""),
             by="activated_by_id",
         ),
         chronology_rows(
-            Review.objects.filter(episode__family=family),
+            Review.objects.filter(of_family(family, "episode")),
             at=F("meeting__held_at"),
             kind="Plan review",
             text="summary",
             by="recorded_by_id",
         ),
         chronology_rows(
-            ClosureRequest.objects.filter(episode__family=family),
+            ClosureRequest.objects.filter(of_family(family, "episode")),
             at="requested_at",
             kind="Closure requested",
             text="summary",
             by="requested_by_id",
         ),
         chronology_rows(
-            ClosureRequest.objects.filter(episode__family=family, decided_at__isnull=False),
+            ClosureRequest.objects.filter(of_family(family, "episode"), decided_at__isnull=False),
             at="decided_at",
             kind=Concat(
                 Value("Closure "),
@@ -542,14 +543,14 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="decided_by_id",
         ),
         chronology_rows(
-            StepUp.objects.filter(episode__family=family),
+            StepUp.objects.filter(of_family(family, "episode")),
             at="proposed_at",
             kind="Step-up proposed",
             text="reason",
             by="proposed_by_id",
         ),
         chronology_rows(
-            StepUp.objects.filter(episode__family=family, decided_at__isnull=False),
+            StepUp.objects.filter(of_family(family, "episode"), decided_at__isnull=False),
             at="decided_at",
             kind=Concat(
                 Value("Step-up decision: "), choice_label("decision", StepUp.Decision.choices), output_field=TextField()
@@ -558,7 +559,7 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="decided_by_id",
         ),
         chronology_rows(
-            Escalation.objects.filter(episode__family=family),
+            Escalation.objects.filter(of_family(family, "episode")),
             at="raised_at",
             kind=Concat(
                 Value("Escalation to "),
@@ -571,7 +572,7 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="raised_by_id",
         ),
         chronology_rows(
-            Escalation.objects.filter(episode__family=family, resolved_at__isnull=False),
+            Escalation.objects.filter(of_family(family, "episode"), resolved_at__isnull=False),
             at="resolved_at",
             kind="Escalation resolved",
             text="outcome",
