@@ -170,8 +170,8 @@ def family_in_scope(user, pk: int) -> Family | None:
     """`families_visible_to(user).select_related("team").filter(pk=pk).first()`, compiled once."""
 
     def build(pk, reach: Q) -> QuerySet[Family]:
-        visible = FamilyReach.objects.filter(reach).values("family_id")
-        return Family.objects.filter(pk__in=visible).select_related("team").filter(pk=pk)
+        # One family: its reach probed (one index probe), no semi-join for the planner (ADR 78).
+        return Family.objects.filter(reach_exists(reach, "pk")).select_related("team").filter(pk=pk)
 
     return scoped_first("family", user, build, pk, using=router.db_for_read(Family))
 
@@ -365,17 +365,38 @@ def _family_consents(family_id) -> QuerySet[Consent]:
     )
 
 
-def _family_rows(build, family: Family) -> list:
-    """`list(build(family.pk))`, its SQL compiled once per process: the family page's reads are the
-    same for every family but for its id, and building them cost more Python than running them."""
-    return compiled_instances(
-        ("family page", build.__name__), build, _FAMILY_STAND_INS, (family.pk,), using=router.db_for_read(Family)
+def _family_history(family_id) -> QuerySet:
+    """The family's last 20 changes, newest first: `family.history`'s rows, with who made each."""
+    return (
+        Family.history.model.objects.filter(id=family_id).select_related("history_user").order_by("-history_date")[:20]
     )
 
 
+def _family_partner_updates(family_id) -> QuerySet[PartnerUpdate]:
+    """`partner_updates_of(family)[:50]` (newest first, by the model's order)."""
+    return PartnerUpdate.objects.filter(family_id=family_id).select_related(
+        "organisation", "written_by", "acknowledged_by"
+    )[:50]
+
+
+def _family_rows(build, family: Family, *, id_type: str = "") -> list:
+    """`list(build(family.pk))`, its SQL compiled once per process: the family page's reads are the
+    same for every family but for its id, and building them cost more Python than running them.
+    `id_type`: the family's id is compared with a column of that internal type (not a key), whose
+    parameter the database backend adapts as it adapts it (psycopg's `Int8` for a big integer)."""
+    using = router.db_for_read(Family)
+    stand_ins, values = _FAMILY_STAND_INS, (family.pk,)
+    if id_type:
+        adapt = connections[using].ops.adapt_integerfield_value
+        stand_ins = tuple(tuple(adapt(v, id_type) for v in values) for values in _FAMILY_STAND_INS)
+        values = (adapt(family.pk, id_type),)
+    return compiled_instances(("family page", build.__name__), build, stand_ins, values, using=using)
+
+
 def family_page(family: Family) -> dict:
-    """Everything the family page shows, each part in one query (the agencies and the registered
-    partner agencies among them in one, with the partner agencies' named users in a second)."""
+    """Everything the family page shows but its chronology, each part in one query (the agencies and the
+    registered partner agencies among them in one, with the partner agencies' named users in a second;
+    the history of changes; the partner agencies' updates)."""
     memberships = _family_rows(_family_memberships, family)
     contacts = _family_rows(_family_contacts, family)
     episodes = _family_rows(_family_episodes, family)
@@ -395,6 +416,11 @@ def family_page(family: Family) -> dict:
         "past_contacts": [c for c in contacts if not c.is_open],
         "episodes": episodes,
         "open_episode": next((e for e in episodes if e.is_open), None),
+        # Compiled once too (ADR 78): building these two on every request cost more than running them.
+        "history": _family_rows(
+            _family_history, family, id_type=Family.history.model._meta.get_field("id").get_internal_type()
+        ),
+        "partner_updates": _family_rows(_family_partner_updates, family),
     }
 
 
@@ -568,6 +594,7 @@ _STAND_IN_IDS = (-7_105_993_421, -7_105_993_422)  # no family has a negative id
 # Stand-in ids of the family's episodes and contacts, for the form read with those ids given (ADR 78).
 _STAND_IN_EPISODES = ([-7_105_993_423], [-7_105_993_424])
 _STAND_IN_CONTACTS = ([-7_105_993_425], [-7_105_993_426])
+_STAND_INS_BY_KIND = (("family", _STAND_IN_IDS), ("episode", _STAND_IN_EPISODES), ("contact", _STAND_IN_CONTACTS))
 _compiled_chronologies: dict[tuple, CompiledChronology | None] = {}
 
 
@@ -650,7 +677,7 @@ def _compile_chronology(n: int, *, limit: int, using: str, with_ids: bool) -> tu
 
 def _slot_kind(a, b) -> str | None:
     """Which of the family's values a parameter is, from its values in the two stand-in builds."""
-    for kind, stand_ins in (("family", _STAND_IN_IDS), ("episode", _STAND_IN_EPISODES), ("contact", _STAND_IN_CONTACTS)):
+    for kind, stand_ins in _STAND_INS_BY_KIND:
         if a == stand_ins[0] and b == stand_ins[1]:
             return kind
     return None
@@ -698,7 +725,7 @@ def _compiled_chronology(*, limit: int, using: str, with_ids: bool = False) -> C
                 same_elsewhere
                 and "family" in kinds
                 and (kinds == {"family", "episode", "contact"} if with_ids else kinds == {"family"})
-                and not any(str(v) in sql for v in (_STAND_IN_IDS[0], _STAND_IN_EPISODES[0][0], _STAND_IN_CONTACTS[0][0]))
+                and not any(str(v) in sql for v in (*_STAND_IN_IDS, *_STAND_IN_EPISODES[0], *_STAND_IN_CONTACTS[0]))
             )
             text = _constants_written_in(sql, params, {n for n, _ in found}, using) if ok else None
             if text is not None:

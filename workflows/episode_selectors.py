@@ -25,7 +25,6 @@ from django.db.models import (
     Value,
     When,
     Window,
-    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, Concat, JSONObject, Lower
 
@@ -42,7 +41,6 @@ from cases.models import (
     Episode,
     Escalation,
     Family,
-    FamilyReach,
     Membership,
     Plan,
     PlanAction,
@@ -58,11 +56,12 @@ from cases.selectors import (
     chronology_rows,
     episodes_visible_to,
     of_family,
+    reach_exists,
     register_chronology_source,
     scoped_first,
 )
 from deadlines.models import DUE_SOON, Deadline, Status
-from kit.compiled_sql import compiled_once
+from kit.compiled_sql import compiled_instances, compiled_once
 from kit.json_rows import instances_from_json, json_array
 
 S = Episode.State
@@ -109,8 +108,10 @@ def visible_episode(
     def build(pk, reach: Q) -> QuerySet[Episode]:
         # `episodes_visible_to(user)` with the reach given: the SQL is compiled once per reach shape
         # and these options, and run with the episode's id and the reach's values (ADR 67).
-        qs = Episode.objects.filter(family__in=FamilyReach.objects.filter(reach).values("family_id"))
-        qs = qs.select_related(*related)
+        # The reach as a probed EXISTS (one index probe for the one episode), not `family__in=`: the
+        # planner pulled that semi-join into the search for the order of the nine joins below, and
+        # planned this query for far longer than it ran (ADR 78).
+        qs = Episode.objects.filter(reach_exists(reach)).select_related(*related)
         if with_planned_visits:
             qs = qs.annotate(planned_visits_json=planned_visits_subquery())
         return qs.filter(pk=pk)
@@ -380,6 +381,54 @@ def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LI
     return rows
 
 
+def _latest_notes(episode_id) -> QuerySet[CaseNote]:
+    return _notes_with_child_parts().filter(episode_id=episode_id).order_by("-happened_at", "-pk")[:SUMMARY_NOTES]
+
+
+def _plan_outcomes(plan_id) -> QuerySet[PlanOutcome]:
+    return PlanOutcome.objects.filter(plan_id=plan_id).order_by("number")
+
+
+def _plan_actions(plan_id) -> QuerySet[PlanAction]:
+    # Every action of the plan's outcomes, in the order `_outcomes_with_actions` gives each outcome's.
+    return PlanAction.objects.filter(outcome__plan_id=plan_id).order_by("by_when", "pk")
+
+
+# Two ids no plan has, for compiling the plan's outcomes and actions once.
+_PLAN_STAND_INS = ((-7_105_993_481,), (-7_105_993_482,))
+
+
+def _prefetched(model, rows: list) -> QuerySet:
+    """A queryset already read (`rows`), as `prefetch_related` leaves one in an instance's cache."""
+    queryset = model._default_manager.all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset
+
+
+def _with_outcomes_and_actions(plan: Plan) -> None:
+    """`prefetch_related_objects([plan], _outcomes_with_actions())`, read with SQL compiled once (two
+    queries, as the prefetch's): `plan.outcomes.all()` and each outcome's `actions.all()` are then the
+    rows read, each row's link back cached as the prefetch caches it (ADR 78)."""
+    using = router.db_for_read(Plan)
+    outcomes = compiled_instances(("plan outcomes",), _plan_outcomes, _PLAN_STAND_INS, (plan.pk,), using=using)
+    actions = compiled_instances(("plan actions",), _plan_actions, _PLAN_STAND_INS, (plan.pk,), using=using)
+    by_outcome: dict[int, list[PlanAction]] = {}
+    for action in actions:
+        by_outcome.setdefault(action.outcome_id, []).append(action)
+    plan_field = PlanOutcome._meta.get_field("plan")
+    outcome_field = PlanAction._meta.get_field("outcome")
+    for outcome in outcomes:
+        plan_field.set_cached_value(outcome, plan)
+        mine = by_outcome.get(outcome.pk, [])
+        for action in mine:
+            outcome_field.set_cached_value(action, outcome)
+        outcome._prefetched_objects_cache = {outcome_field.remote_field.cache_name: _prefetched(PlanAction, mine)}
+    if not hasattr(plan, "_prefetched_objects_cache"):
+        plan._prefetched_objects_cache = {}
+    plan._prefetched_objects_cache[plan_field.remote_field.cache_name] = _prefetched(PlanOutcome, outcomes)
+
+
 def episode_summary(episode: Episode, *, now: datetime) -> dict:
     """What the episode's summary page shows; each part one query, bounded whatever the episode's size."""
     visits = planned_visit_rows(episode)
@@ -393,12 +442,16 @@ def episode_summary(episode: Episode, *, now: datetime) -> dict:
     if plan is _NOT_LOADED:
         plan = plan_with_outcomes(episode)
     elif plan is not None:
-        prefetch_related_objects([plan], _outcomes_with_actions())
+        _with_outcomes_and_actions(plan)
     return {
         "urgent_clocks": urgent_clocks,
         "clock_count": urgent_clocks[0].clock_total if urgent_clocks else 0,
-        "latest_notes": list(
-            _notes_with_child_parts().filter(episode=episode).order_by("-happened_at", "-pk")[:SUMMARY_NOTES]
+        "latest_notes": compiled_instances(
+            ("episode summary notes",),
+            _latest_notes,
+            _EPISODE_STAND_INS,
+            (episode.pk,),
+            using=router.db_for_read(CaseNote),
         ),
         # The page shows the assessment's summary only; its sections are on the assessment page.
         "assessment": assessment,
