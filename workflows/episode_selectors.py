@@ -62,7 +62,7 @@ from cases.selectors import (
 )
 from deadlines.models import DUE_SOON, Deadline, Status
 from kit.compiled_sql import compiled_instances, compiled_once
-from kit.json_rows import instances_from_json, json_array
+from kit.json_rows import instances_from_json, json_array, json_of
 
 S = Episode.State
 
@@ -100,18 +100,21 @@ def visible_episode(
 ) -> Episode | None:
     """The episode if the user may see it; `with_planned_visits` brings its planned visits in the
     same query (`planned_visit_rows`), and `with_assessment_and_plan` its assessment (with who
-    completed it) and plan (`assessment_of`, `plan_of`), so the episode page stays within its budget."""
-    related = ["family", "team", "lead_professional", "contact", "allocated_by"]
+    completed it) and plan (`assessment_of`, `plan_of`), so the episode page stays within its budget.
+    Its family, team, contact, lead professional and who allocated it come with it, cached on their
+    fields as `select_related` caches them."""
+    related = ["family", "team", "contact"]
     if with_assessment_and_plan:
         related += ["assessment__completed_by", "plan"]
 
     def build(pk, reach: Q) -> QuerySet[Episode]:
         # `episodes_visible_to(user)` with the reach given: the SQL is compiled once per reach shape
-        # and these options, and run with the episode's id and the reach's values (ADR 67).
-        # The reach as a probed EXISTS (one index probe for the one episode), not `family__in=`: the
-        # planner pulled that semi-join into the search for the order of the nine joins below, and
-        # planned this query for far longer than it ran (ADR 78).
+        # and these options, and run with the episode's id and the reach's values (ADR 67). The reach is
+        # a probed EXISTS (one index probe for the one episode), not `family__in=`, and the two users
+        # are scalar subqueries, not joins: the planner searched the order of ten joins and planned this
+        # query for far longer than it ran it (ADR 78).
         qs = Episode.objects.filter(reach_exists(reach)).select_related(*related)
+        qs = qs.annotate(**{f"{name}_json": _user_json(f"{name}_id") for name in _EPISODE_USERS})
         if with_planned_visits:
             qs = qs.annotate(planned_visits_json=planned_visits_subquery())
         return qs.filter(pk=pk)
@@ -119,7 +122,24 @@ def visible_episode(
     key = (
         f"episode{' +visits' if with_planned_visits else ''}{' +assessment, plan' if with_assessment_and_plan else ''}"
     )
-    return scoped_first(key, user, build, pk, using=router.db_for_read(Episode))
+    using = router.db_for_read(Episode)
+    episode = scoped_first(key, user, build, pk, using=using)
+    if episode is not None:
+        for name in _EPISODE_USERS:
+            data = episode.__dict__.pop(f"{name}_json")
+            data = json.loads(data) if isinstance(data, str) else data
+            found = instances_from_json(User, [data] if data else [], using=using)
+            Episode._meta.get_field(name).set_cached_value(episode, found[0] if found else None)
+    return episode
+
+
+# The users an episode's pages show beside it, read as JSON in the episode's own query.
+_EPISODE_USERS = ("lead_professional", "allocated_by")
+
+
+def _user_json(key: str) -> Subquery:
+    """The user the outer row's column `key` names, every column of it as one JSON object (NULL: none)."""
+    return Subquery(User.objects.filter(pk=OuterRef(key)).values(json=json_of(User)))
 
 
 SUMMARY_RECORDS = 20
@@ -365,10 +385,8 @@ def _clocks_by_urgency_rows(episode: Episode, *, now: datetime, limit: int) -> l
     def build(episode_id, at, _soon):  # `_soon` (at + DUE_SOON) is derived by `with_status` itself
         return clocks_by_urgency_queryset(episode_id, at, limit=limit)
 
-    compiled = compiled_once(("clocks_by_urgency", limit), build, _CLOCK_STAND_INS, using=using)
-    if compiled is None:
-        return list(build(*values))
-    return list(Deadline.objects.raw(compiled.sql, compiled.params_for(values)).using(using))
+    # Instances as the ORM makes them (not `raw()`, which matched its columns to fields on every request).
+    return compiled_instances(("clocks_by_urgency", limit), build, _CLOCK_STAND_INS, values, using=using)
 
 
 def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LIMIT) -> list[Deadline]:
