@@ -724,7 +724,7 @@ def _compiled_chronology(*, limit: int, using: str, with_ids: bool = False) -> C
             ok = (
                 same_elsewhere
                 and "family" in kinds
-                and (kinds == {"family", "episode", "contact"} if with_ids else kinds == {"family"})
+                and kinds <= ({"family", "episode", "contact"} if with_ids else {"family"})
                 and not any(str(v) in sql for v in (*_STAND_IN_IDS, *_STAND_IN_EPISODES[0], *_STAND_IN_CONTACTS[0]))
             )
             text = _constants_written_in(sql, params, {n for n, _ in found}, using) if ok else None
