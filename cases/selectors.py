@@ -8,15 +8,20 @@ the queryset, so the view answers 404 and never says whose record it was.
 from __future__ import annotations
 
 import calendar
+import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import connections, router
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Case,
     DateTimeField,
     Exists,
     F,
+    Func,
     OuterRef,
     Prefetch,
     Q,
@@ -165,8 +170,8 @@ def family_in_scope(user, pk: int) -> Family | None:
     """`families_visible_to(user).select_related("team").filter(pk=pk).first()`, compiled once."""
 
     def build(pk, reach: Q) -> QuerySet[Family]:
-        visible = FamilyReach.objects.filter(reach).values("family_id")
-        return Family.objects.filter(pk__in=visible).select_related("team").filter(pk=pk)
+        # One family: its reach probed (one index probe), no semi-join for the planner (ADR 78).
+        return Family.objects.filter(reach_exists(reach, "pk")).select_related("team").filter(pk=pk)
 
     return scoped_first("family", user, build, pk, using=router.db_for_read(Family))
 
@@ -377,17 +382,38 @@ def _family_consents(family_id) -> QuerySet[Consent]:
     )
 
 
-def _family_rows(build, family: Family) -> list:
-    """`list(build(family.pk))`, its SQL compiled once per process: the family page's reads are the
-    same for every family but for its id, and building them cost more Python than running them."""
-    return compiled_instances(
-        ("family page", build.__name__), build, _FAMILY_STAND_INS, (family.pk,), using=router.db_for_read(Family)
+def _family_history(family_id) -> QuerySet:
+    """The family's last 20 changes, newest first: `family.history`'s rows, with who made each."""
+    return (
+        Family.history.model.objects.filter(id=family_id).select_related("history_user").order_by("-history_date")[:20]
     )
 
 
+def _family_partner_updates(family_id) -> QuerySet[PartnerUpdate]:
+    """`partner_updates_of(family)[:50]` (newest first, by the model's order)."""
+    return PartnerUpdate.objects.filter(family_id=family_id).select_related(
+        "organisation", "written_by", "acknowledged_by"
+    )[:50]
+
+
+def _family_rows(build, family: Family, *, id_type: str = "") -> list:
+    """`list(build(family.pk))`, its SQL compiled once per process: the family page's reads are the
+    same for every family but for its id, and building them cost more Python than running them.
+    `id_type`: the family's id is compared with a column of that internal type (not a key), whose
+    parameter the database backend adapts as it adapts it (psycopg's `Int8` for a big integer)."""
+    using = router.db_for_read(Family)
+    stand_ins, values = _FAMILY_STAND_INS, (family.pk,)
+    if id_type:
+        adapt = connections[using].ops.adapt_integerfield_value
+        stand_ins = tuple(tuple(adapt(v, id_type) for v in values) for values in _FAMILY_STAND_INS)
+        values = (adapt(family.pk, id_type),)
+    return compiled_instances(("family page", build.__name__), build, stand_ins, values, using=using)
+
+
 def family_page(family: Family) -> dict:
-    """Everything the family page shows, each part in one query (the agencies and the registered
-    partner agencies among them in one, with the partner agencies' named users in a second)."""
+    """Everything the family page shows but its chronology, each part in one query (the agencies and the
+    registered partner agencies among them in one, with the partner agencies' named users in a second;
+    the history of changes; the partner agencies' updates)."""
     memberships = _family_rows(_family_memberships, family)
     contacts = _family_rows(_family_contacts, family)
     episodes = _family_rows(_family_episodes, family)
@@ -407,6 +433,11 @@ def family_page(family: Family) -> dict:
         "past_contacts": [c for c in contacts if not c.is_open],
         "episodes": episodes,
         "open_episode": next((e for e in episodes if e.is_open), None),
+        # Compiled once too (ADR 78): building these two on every request cost more than running them.
+        "history": _family_rows(
+            _family_history, family, id_type=Family.history.model._meta.get_field("id").get_internal_type()
+        ),
+        "partner_updates": _family_rows(_family_partner_updates, family),
     }
 
 
@@ -530,7 +561,7 @@ def _core_chronology_sources(family: Family) -> list[QuerySet]:
             by="written_by_id",
         ),
         chronology_rows(
-            MeetingItem.objects.filter(contact__family=family, decided_at__isnull=False),
+            MeetingItem.objects.filter(of_family(family, "contact"), decided_at__isnull=False),
             at="decided_at",
             kind=Concat(
                 F("meeting__kind"),
@@ -577,10 +608,58 @@ def chronology_union(family: Family, *, limit: int) -> QuerySet:
 # (ADR 49), so it is compiled once per process (per database, limit and set of sources) with a
 # stand-in id, and run with the family's id in the stand-in's places.
 _STAND_IN_IDS = (-7_105_993_421, -7_105_993_422)  # no family has a negative id
-_compiled_chronologies: dict[tuple, tuple[str, tuple, tuple[int, ...]] | None] = {}
+# Stand-in ids of the family's episodes and contacts, for the form read with those ids given (ADR 78).
+_STAND_IN_EPISODES = ([-7_105_993_423], [-7_105_993_424])
+_STAND_IN_CONTACTS = ([-7_105_993_425], [-7_105_993_426])
+_STAND_INS_BY_KIND = (("family", _STAND_IN_IDS), ("episode", _STAND_IN_EPISODES), ("contact", _STAND_IN_CONTACTS))
+_compiled_chronologies: dict[tuple, CompiledChronology | None] = {}
 
 
-def _stand_in_family(n: int) -> Family:
+class InIds(Func):
+    """`field = ANY(ids)`, the ids an array parameter: a filter on one table, with no join."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, field: str, ids):
+        super().__init__(F(field), Value(list(ids), output_field=ArrayField(BigIntegerField())))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (field_sql, field_params), (ids_sql, ids_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        return f"{field_sql} = ANY(({ids_sql})::bigint[])", [*field_params, *ids_params]
+
+
+def of_family(family: Family, through: str) -> Q | InIds:
+    """A chronology source's filter for the family's records kept on its episodes (`through="episode"`)
+    or its contacts (`"contact"`): `<through>__family=family`, a join to the episodes or contacts; or,
+    where the family's episode and contact ids are known (the family page has just read them, ADR 78),
+    `<through>_id = ANY(ids)`: nine joins fewer for the planner, which planned the union longer than
+    it ran it."""
+    known = getattr(family, "chronology_ids", None)
+    if known is None:
+        return Q(**{f"{through}__family": family})
+    return InIds(f"{through}_id", known[through])
+
+
+@dataclass(frozen=True)
+class CompiledChronology:
+    """The chronology's SQL with every constant written into its text (the labels of the choices,
+    the kinds: nearly 300 values), so that only the family's values are parameters: psycopg binds
+    a handful of values per request instead of splitting the whole text at each of 300 placeholders."""
+
+    sql: str  # the union with its authors' names (`_with_authors_sql`)
+    slots: tuple[tuple[int, str], ...]  # (parameter position, "family", "episode" or "contact")
+
+    def params_for(self, family_id: int, ids: dict | None) -> list:
+        out: list = [None] * len(self.slots)
+        for position, kind in self.slots:
+            out[position] = family_id if kind == "family" else list(ids[kind])
+        return out
+
+
+def _stand_in_family(n: int, *, with_ids: bool = False) -> Family:
     """A family that is no family: a negative id, and every other column different from the other
     stand-in's, so a source that reads more of the family than its id shows in the parameters."""
     stand_in = Family(pk=_STAND_IN_IDS[n])
@@ -601,52 +680,76 @@ def _stand_in_family(n: int) -> Family:
         else:
             continue
         setattr(stand_in, field.attname, value)
+    if with_ids:
+        stand_in.chronology_ids = {"episode": _STAND_IN_EPISODES[n], "contact": _STAND_IN_CONTACTS[n]}
     stand_in._state.adding = False  # a related filter refuses an unsaved instance
     return stand_in
 
 
-def _compile_chronology(n: int, *, limit: int, using: str) -> tuple[str, list]:
-    stand_in = _stand_in_family(n)
+def _compile_chronology(n: int, *, limit: int, using: str, with_ids: bool) -> tuple[str, list]:
+    stand_in = _stand_in_family(n, with_ids=with_ids)
     sql, params = chronology_union(stand_in, limit=limit).query.get_compiler(using).as_sql()
     return sql, list(params)
 
 
-def _compiled_chronology(*, limit: int, using: str) -> tuple[str, tuple, tuple[int, ...]] | None:
-    """The chronology's SQL, its parameters and the places of the family's id in them; None when the
-    SQL depends on more than the id (a source that reads another column of the family, or the time),
-    and then the ORM builds it on every call as before."""
-    key = (using, limit, tuple(_EXTRA_SOURCES))
+def _slot_kind(a, b) -> str | None:
+    """Which of the family's values a parameter is, from its values in the two stand-in builds."""
+    for kind, stand_ins in _STAND_INS_BY_KIND:
+        if a == stand_ins[0] and b == stand_ins[1]:
+            return kind
+    return None
+
+
+def _constants_written_in(sql: str, params: list, keep: set[int], using: str) -> str | None:
+    """`sql` with every parameter not in `keep` written into the text as the literal client-side
+    binding sends (psycopg's own quoting, as `mogrify` gives it), or None when the placeholders do not
+    match the parameters. The text stays a template: its `%` are doubled, the kept ones stay `%s`."""
+    ops = connections[using].ops
+    pieces = re.split(r"(%%|%s)", sql)
+    out, n = [], 0
+    for piece in pieces:
+        if piece == "%s":
+            if n >= len(params):
+                return None
+            out.append("%s" if n in keep else ops.compose_sql("%s", [params[n]]).replace("%", "%%"))
+            n += 1
+        else:
+            if "%" in piece.replace("%%", ""):
+                return None  # a placeholder of another kind
+            out.append(piece)
+    return "".join(out) if n == len(params) else None
+
+
+def _compiled_chronology(*, limit: int, using: str, with_ids: bool = False) -> CompiledChronology | None:
+    """The chronology's SQL with the places of the family's values in it (its id; with `with_ids`
+    the arrays of its episodes' and contacts' ids); None when the SQL depends on more than those (a
+    source that reads another column of the family, or the time), and then the ORM builds it on every
+    call as before."""
+    key = (using, limit, with_ids, tuple(_EXTRA_SOURCES))
     if key not in _compiled_chronologies:
         if len(_compiled_chronologies) >= 32:  # `?show=` picks the limit: keep the cache small
             _compiled_chronologies.clear()
-        (sql, params), (sql_b, params_b) = (_compile_chronology(n, limit=limit, using=using) for n in (0, 1))
-        slots = tuple(n for n, value in enumerate(params) if value == _STAND_IN_IDS[0])
-        same_elsewhere = len(params) == len(params_b) and all(
-            (b == _STAND_IN_IDS[1]) if n in slots else (a == b)
-            for n, (a, b) in enumerate(zip(params, params_b, strict=True))
+        (sql, params), (sql_b, params_b) = (
+            _compile_chronology(n, limit=limit, using=using, with_ids=with_ids) for n in (0, 1)
         )
-        ok = sql == sql_b and slots and same_elsewhere and str(_STAND_IN_IDS[0]) not in sql
-        _compiled_chronologies[key] = (sql, tuple(params), slots) if ok else None
+        compiled = None
+        if sql == sql_b and len(params) == len(params_b):
+            slots = [(n, _slot_kind(a, b)) for n, (a, b) in enumerate(zip(params, params_b, strict=True))]
+            found = tuple((n, kind) for n, kind in slots if kind is not None)
+            same_elsewhere = all(kind is not None or params[n] == params_b[n] for n, kind in slots)
+            kinds = {kind for _, kind in found}
+            ok = (
+                same_elsewhere
+                and "family" in kinds
+                and kinds <= ({"family", "episode", "contact"} if with_ids else {"family"})
+                and not any(str(v) in sql for v in (*_STAND_IN_IDS, *_STAND_IN_EPISODES[0], *_STAND_IN_CONTACTS[0]))
+            )
+            text = _constants_written_in(sql, params, {n for n, _ in found}, using) if ok else None
+            if text is not None:
+                slots = tuple((i, kind) for i, (_, kind) in enumerate(found))
+                compiled = CompiledChronology(_with_authors_sql(text, using), slots)
+        _compiled_chronologies[key] = compiled
     return _compiled_chronologies[key]
-
-
-def chronology_rows_of(family: Family, *, limit: int) -> list[tuple]:
-    """The rows of `chronology_union(family, limit=limit)`: (at, kind, text, by id), newest first."""
-    using = router.db_for_read(Family)
-    compiled = _compiled_chronology(limit=limit, using=using)
-    if compiled is None:
-        return list(chronology_union(family, limit=limit))
-    sql, params, slots = compiled
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, _with_family_id(params, slots, family.pk))
-        return [tuple(row) for row in cursor.fetchall()]
-
-
-def _with_family_id(params: tuple, slots: tuple[int, ...], family_id: int) -> list:
-    params = list(params)
-    for n in slots:
-        params[n] = family_id
-    return params
 
 
 # The author's name columns a chronology row carries (what str(user) reads), and the user built from them.
@@ -669,7 +772,9 @@ def _with_authors_sql(union_sql: str, using: str) -> str:
     )
 
 
-def chronology(family: Family, *, limit: int = 200) -> list[dict]:
+def chronology(
+    family: Family, *, limit: int = 200, episode_ids: list[int] | None = None, contact_ids: list[int] | None = None
+) -> list[dict]:
     """One list, newest first, merging everything recorded about the family.
 
     Every source is a branch of one UNION ALL, each branch cut to `limit` rows by its own
@@ -678,18 +783,23 @@ def chronology(family: Family, *, limit: int = 200) -> list[dict]:
     printed chronology show; any other field is read from the database if asked for). Where the
     chronology cannot be compiled once (see `_compiled_chronology`), the ORM builds it and the
     authors are a second query, as before ADR 57.
+
+    A page that has read every episode and contact of the family gives their ids (`episode_ids`,
+    `contact_ids`, both or neither): the records kept on them are then read by those ids, with no join
+    to the episodes or contacts (`of_family`, ADR 78). The rows are the same.
     """
     from accounts.models import User
 
     using = router.db_for_read(Family)
-    compiled = _compiled_chronology(limit=limit, using=using)
+    with_ids = episode_ids is not None and contact_ids is not None
+    compiled = _compiled_chronology(limit=limit, using=using, with_ids=with_ids)
     if compiled is None:
         rows = list(chronology_union(family, limit=limit))
         authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
         return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
-    sql, params, slots = compiled
+    ids = {"episode": episode_ids, "contact": contact_ids} if with_ids else None
     with connections[using].cursor() as cursor:
-        cursor.execute(_with_authors_sql(sql, using), _with_family_id(params, slots, family.pk))
+        cursor.execute(compiled.sql, compiled.params_for(family.pk, ids))
         rows = cursor.fetchall()
     # Model.from_db takes the loaded values in the model's field order.
     loaded = [f.attname for f in User._meta.concrete_fields if f.attname in _AUTHOR_FIELDS]

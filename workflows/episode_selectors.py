@@ -25,7 +25,6 @@ from django.db.models import (
     Value,
     When,
     Window,
-    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, Concat, JSONObject, Lower
 
@@ -42,7 +41,6 @@ from cases.models import (
     Episode,
     Escalation,
     Family,
-    FamilyReach,
     Membership,
     Plan,
     PlanAction,
@@ -57,12 +55,14 @@ from cases.selectors import (
     choice_label,
     chronology_rows,
     episodes_visible_to,
+    of_family,
+    reach_exists,
     register_chronology_source,
     scoped_first,
 )
 from deadlines.models import DUE_SOON, Deadline, Status
-from kit.compiled_sql import compiled_once
-from kit.json_rows import instances_from_json, json_array
+from kit.compiled_sql import compiled_instances, compiled_once
+from kit.json_rows import instances_from_json, json_array, json_of
 
 S = Episode.State
 
@@ -100,16 +100,21 @@ def visible_episode(
 ) -> Episode | None:
     """The episode if the user may see it; `with_planned_visits` brings its planned visits in the
     same query (`planned_visit_rows`), and `with_assessment_and_plan` its assessment (with who
-    completed it) and plan (`assessment_of`, `plan_of`), so the episode page stays within its budget."""
-    related = ["family", "team", "lead_professional", "contact", "allocated_by"]
+    completed it) and plan (`assessment_of`, `plan_of`), so the episode page stays within its budget.
+    Its family, team, contact, lead professional and who allocated it come with it, cached on their
+    fields as `select_related` caches them."""
+    related = ["family", "team", "contact"]
     if with_assessment_and_plan:
         related += ["assessment__completed_by", "plan"]
 
     def build(pk, reach: Q) -> QuerySet[Episode]:
         # `episodes_visible_to(user)` with the reach given: the SQL is compiled once per reach shape
-        # and these options, and run with the episode's id and the reach's values (ADR 67).
-        qs = Episode.objects.filter(family__in=FamilyReach.objects.filter(reach).values("family_id"))
-        qs = qs.select_related(*related)
+        # and these options, and run with the episode's id and the reach's values (ADR 67). The reach is
+        # a probed EXISTS (one index probe for the one episode), not `family__in=`, and the two users
+        # are scalar subqueries, not joins: the planner searched the order of ten joins and planned this
+        # query for far longer than it ran it (ADR 78).
+        qs = Episode.objects.filter(reach_exists(reach)).select_related(*related)
+        qs = qs.annotate(**{f"{name}_json": _user_json(f"{name}_id") for name in _EPISODE_USERS})
         if with_planned_visits:
             qs = qs.annotate(planned_visits_json=planned_visits_subquery())
         return qs.filter(pk=pk)
@@ -117,7 +122,24 @@ def visible_episode(
     key = (
         f"episode{' +visits' if with_planned_visits else ''}{' +assessment, plan' if with_assessment_and_plan else ''}"
     )
-    return scoped_first(key, user, build, pk, using=router.db_for_read(Episode))
+    using = router.db_for_read(Episode)
+    episode = scoped_first(key, user, build, pk, using=using)
+    if episode is not None:
+        for name in _EPISODE_USERS:
+            data = episode.__dict__.pop(f"{name}_json")
+            data = json.loads(data) if isinstance(data, str) else data
+            found = instances_from_json(User, [data] if data else [], using=using)
+            Episode._meta.get_field(name).set_cached_value(episode, found[0] if found else None)
+    return episode
+
+
+# The users an episode's pages show beside it, read as JSON in the episode's own query.
+_EPISODE_USERS = ("lead_professional", "allocated_by")
+
+
+def _user_json(key: str) -> Subquery:
+    """The user the outer row's column `key` names, every column of it as one JSON object (NULL: none)."""
+    return Subquery(User.objects.filter(pk=OuterRef(key)).values(json=json_of(User)))
 
 
 SUMMARY_RECORDS = 20
@@ -363,10 +385,8 @@ def _clocks_by_urgency_rows(episode: Episode, *, now: datetime, limit: int) -> l
     def build(episode_id, at, _soon):  # `_soon` (at + DUE_SOON) is derived by `with_status` itself
         return clocks_by_urgency_queryset(episode_id, at, limit=limit)
 
-    compiled = compiled_once(("clocks_by_urgency", limit), build, _CLOCK_STAND_INS, using=using)
-    if compiled is None:
-        return list(build(*values))
-    return list(Deadline.objects.raw(compiled.sql, compiled.params_for(values)).using(using))
+    # Instances as the ORM makes them (not `raw()`, which matched its columns to fields on every request).
+    return compiled_instances(("clocks_by_urgency", limit), build, _CLOCK_STAND_INS, values, using=using)
 
 
 def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LIMIT) -> list[Deadline]:
@@ -377,6 +397,54 @@ def clocks_by_urgency(episode: Episode, *, now: datetime, limit: int = RECORD_LI
     for row in rows:
         row.rule_title = row.title
     return rows
+
+
+def _latest_notes(episode_id) -> QuerySet[CaseNote]:
+    return _notes_with_child_parts().filter(episode_id=episode_id).order_by("-happened_at", "-pk")[:SUMMARY_NOTES]
+
+
+def _plan_outcomes(plan_id) -> QuerySet[PlanOutcome]:
+    return PlanOutcome.objects.filter(plan_id=plan_id).order_by("number")
+
+
+def _plan_actions(plan_id) -> QuerySet[PlanAction]:
+    # Every action of the plan's outcomes, in the order `_outcomes_with_actions` gives each outcome's.
+    return PlanAction.objects.filter(outcome__plan_id=plan_id).order_by("by_when", "pk")
+
+
+# Two ids no plan has, for compiling the plan's outcomes and actions once.
+_PLAN_STAND_INS = ((-7_105_993_481,), (-7_105_993_482,))
+
+
+def _prefetched(model, rows: list) -> QuerySet:
+    """A queryset already read (`rows`), as `prefetch_related` leaves one in an instance's cache."""
+    queryset = model._default_manager.all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    return queryset
+
+
+def _with_outcomes_and_actions(plan: Plan) -> None:
+    """`prefetch_related_objects([plan], _outcomes_with_actions())`, read with SQL compiled once (two
+    queries, as the prefetch's): `plan.outcomes.all()` and each outcome's `actions.all()` are then the
+    rows read, each row's link back cached as the prefetch caches it (ADR 78)."""
+    using = router.db_for_read(Plan)
+    outcomes = compiled_instances(("plan outcomes",), _plan_outcomes, _PLAN_STAND_INS, (plan.pk,), using=using)
+    actions = compiled_instances(("plan actions",), _plan_actions, _PLAN_STAND_INS, (plan.pk,), using=using)
+    by_outcome: dict[int, list[PlanAction]] = {}
+    for action in actions:
+        by_outcome.setdefault(action.outcome_id, []).append(action)
+    plan_field = PlanOutcome._meta.get_field("plan")
+    outcome_field = PlanAction._meta.get_field("outcome")
+    for outcome in outcomes:
+        plan_field.set_cached_value(outcome, plan)
+        mine = by_outcome.get(outcome.pk, [])
+        for action in mine:
+            outcome_field.set_cached_value(action, outcome)
+        outcome._prefetched_objects_cache = {outcome_field.remote_field.cache_name: _prefetched(PlanAction, mine)}
+    if not hasattr(plan, "_prefetched_objects_cache"):
+        plan._prefetched_objects_cache = {}
+    plan._prefetched_objects_cache[plan_field.remote_field.cache_name] = _prefetched(PlanOutcome, outcomes)
 
 
 def episode_summary(episode: Episode, *, now: datetime) -> dict:
@@ -392,12 +460,16 @@ def episode_summary(episode: Episode, *, now: datetime) -> dict:
     if plan is _NOT_LOADED:
         plan = plan_with_outcomes(episode)
     elif plan is not None:
-        prefetch_related_objects([plan], _outcomes_with_actions())
+        _with_outcomes_and_actions(plan)
     return {
         "urgent_clocks": urgent_clocks,
         "clock_count": urgent_clocks[0].clock_total if urgent_clocks else 0,
-        "latest_notes": list(
-            _notes_with_child_parts().filter(episode=episode).order_by("-happened_at", "-pk")[:SUMMARY_NOTES]
+        "latest_notes": compiled_instances(
+            ("episode summary notes",),
+            _latest_notes,
+            _EPISODE_STAND_INS,
+            (episode.pk,),
+            using=router.db_for_read(CaseNote),
         ),
         # The page shows the assessment's summary only; its sections are on the assessment page.
         "assessment": assessment,
@@ -492,14 +564,14 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="recorded_by_id",
         ),
         chronology_rows(
-            Assessment.objects.filter(episode__family=family, completed_at__isnull=False),
+            Assessment.objects.filter(of_family(family, "episode"), completed_at__isnull=False),
             at="completed_at",
             kind="Early Help assessment completed",
             text="recommendation",
             by="completed_by_id",
         ),
         chronology_rows(
-            TeamMeeting.objects.filter(episode__family=family),
+            TeamMeeting.objects.filter(of_family(family, "episode")),
             at="held_at",
             kind=choice_label("kind", TeamMeeting.Kind.choices),
             text=Case(
@@ -510,28 +582,28 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="recorded_by_id",
         ),
         chronology_rows(
-            Plan.objects.filter(episode__family=family, activated_at__isnull=False),
+            Plan.objects.filter(of_family(family, "episode"), activated_at__isnull=False),
             at="activated_at",
             kind="Plan made active",
             text=Value(""),
             by="activated_by_id",
         ),
         chronology_rows(
-            Review.objects.filter(episode__family=family),
+            Review.objects.filter(of_family(family, "episode")),
             at=F("meeting__held_at"),
             kind="Plan review",
             text="summary",
             by="recorded_by_id",
         ),
         chronology_rows(
-            ClosureRequest.objects.filter(episode__family=family),
+            ClosureRequest.objects.filter(of_family(family, "episode")),
             at="requested_at",
             kind="Closure requested",
             text="summary",
             by="requested_by_id",
         ),
         chronology_rows(
-            ClosureRequest.objects.filter(episode__family=family, decided_at__isnull=False),
+            ClosureRequest.objects.filter(of_family(family, "episode"), decided_at__isnull=False),
             at="decided_at",
             kind=Concat(
                 Value("Closure "),
@@ -542,14 +614,14 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="decided_by_id",
         ),
         chronology_rows(
-            StepUp.objects.filter(episode__family=family),
+            StepUp.objects.filter(of_family(family, "episode")),
             at="proposed_at",
             kind="Step-up proposed",
             text="reason",
             by="proposed_by_id",
         ),
         chronology_rows(
-            StepUp.objects.filter(episode__family=family, decided_at__isnull=False),
+            StepUp.objects.filter(of_family(family, "episode"), decided_at__isnull=False),
             at="decided_at",
             kind=Concat(
                 Value("Step-up decision: "), choice_label("decision", StepUp.Decision.choices), output_field=TextField()
@@ -558,7 +630,7 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="decided_by_id",
         ),
         chronology_rows(
-            Escalation.objects.filter(episode__family=family),
+            Escalation.objects.filter(of_family(family, "episode")),
             at="raised_at",
             kind=Concat(
                 Value("Escalation to "),
@@ -571,7 +643,7 @@ def episode_chronology(family: Family) -> list[QuerySet]:
             by="raised_by_id",
         ),
         chronology_rows(
-            Escalation.objects.filter(episode__family=family, resolved_at__isnull=False),
+            Escalation.objects.filter(of_family(family, "episode"), resolved_at__isnull=False),
             at="resolved_at",
             kind="Escalation resolved",
             text="outcome",
