@@ -58,7 +58,7 @@ from cases.models import (
     ScreeningItem,
     StepUp,
 )
-from kit.compiled_sql import compiled_instances, compiled_rows
+from kit.compiled_sql import compiled_instances, compiled_rows, prepared_cursor
 from kit.time import LONDON
 
 FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
@@ -158,7 +158,8 @@ def scoped_first(key: str, user, build, pk: int, *, using: str):
 
     n = len(values) + 1
     stand_ins = (tuple(_SCOPE_STAND_IN - i for i in range(n)), tuple(_SCOPE_STAND_IN - 100 - i for i in range(n)))
-    rows = compiled_instances(("in scope", key, shape), first, stand_ins, (pk, *values), using=using)
+    # A record found by its id: one plan for every record and user, prepared (ADR 82).
+    rows = compiled_instances(("in scope", key, shape), first, stand_ins, (pk, *values), using=using, prepared=True)
     return rows[0] if rows else None
 
 
@@ -407,7 +408,8 @@ def _family_rows(build, family: Family, *, id_type: str = "") -> list:
         adapt = connections[using].ops.adapt_integerfield_value
         stand_ins = tuple(tuple(adapt(v, id_type) for v in values) for values in _FAMILY_STAND_INS)
         values = (adapt(family.pk, id_type),)
-    return compiled_instances(("family page", build.__name__), build, stand_ins, values, using=using)
+    # A family's rows by its id: one plan for every family, prepared (ADR 82).
+    return compiled_instances(("family page", build.__name__), build, stand_ins, values, using=using, prepared=True)
 
 
 def family_page(family: Family) -> dict:
@@ -598,9 +600,10 @@ def chronology_sources(family: Family) -> list[QuerySet]:
 
 
 def chronology_union(family: Family, *, limit: int) -> QuerySet:
-    """The chronology's rows as one UNION ALL of its sources, newest first, at most `limit`."""
+    """The chronology's rows as one UNION ALL of its sources, newest first, at most `limit`; rows of
+    the same moment by kind, then text, so every plan gives the same order."""
     first, *rest = [branch.order_by("-c_at")[:limit] for branch in chronology_sources(family)]
-    return first.union(*rest, all=True).order_by("-c_at")[:limit] if rest else first
+    return first.union(*rest, all=True).order_by("-c_at", "c_kind", "c_text")[:limit] if rest else first
 
 
 # The chronology's SQL is the same for every family but for the family's id. Building the union of
@@ -798,7 +801,7 @@ def chronology(
         authors = User.objects.in_bulk({row[3] for row in rows if row[3]})
         return [{"at": at, "kind": kind, "text": text, "by": authors.get(by)} for at, kind, text, by in rows]
     ids = {"episode": episode_ids, "contact": contact_ids} if with_ids else None
-    with connections[using].cursor() as cursor:
+    with prepared_cursor(using) as cursor:  # one plan for every family (ADR 82)
         cursor.execute(compiled.sql, compiled.params_for(family.pk, ids))
         rows = cursor.fetchall()
     # Model.from_db takes the loaded values in the model's field order.

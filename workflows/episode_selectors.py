@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connections, router
+from django.db import router
 from django.db.models import (
     Case,
     Count,
@@ -61,7 +61,7 @@ from cases.selectors import (
     scoped_first,
 )
 from deadlines.models import DUE_SOON, Deadline, Status
-from kit.compiled_sql import compiled_instances, compiled_once
+from kit.compiled_sql import compiled_instances, compiled_once, prepared_cursor
 from kit.json_rows import instances_from_json, json_array, json_of
 
 S = Episode.State
@@ -186,7 +186,7 @@ def summary_records(episode: Episode) -> dict[str, list]:
         row = _summary_records_query(episode.pk).first() or {}
         values = [row.get(f"{name}_json") for name in _SUMMARY_RECORDS]
     else:
-        with connections[using].cursor() as cursor:
+        with prepared_cursor(using) as cursor:  # one plan for every episode (ADR 82)
             cursor.execute(compiled.sql, compiled.params_for((episode.pk,)))
             values = list(cursor.fetchone() or [None] * len(_SUMMARY_RECORDS))
     out = {}
@@ -429,8 +429,13 @@ def _with_outcomes_and_actions(plan: Plan) -> None:
     queries, as the prefetch's): `plan.outcomes.all()` and each outcome's `actions.all()` are then the
     rows read, each row's link back cached as the prefetch caches it (ADR 78)."""
     using = router.db_for_read(Plan)
-    outcomes = compiled_instances(("plan outcomes",), _plan_outcomes, _PLAN_STAND_INS, (plan.pk,), using=using)
-    actions = compiled_instances(("plan actions",), _plan_actions, _PLAN_STAND_INS, (plan.pk,), using=using)
+    # A plan's rows by its id: one plan for every plan, prepared (ADR 82).
+    outcomes = compiled_instances(
+        ("plan outcomes",), _plan_outcomes, _PLAN_STAND_INS, (plan.pk,), using=using, prepared=True
+    )
+    actions = compiled_instances(
+        ("plan actions",), _plan_actions, _PLAN_STAND_INS, (plan.pk,), using=using, prepared=True
+    )
     by_outcome: dict[int, list[PlanAction]] = {}
     for action in actions:
         by_outcome.setdefault(action.outcome_id, []).append(action)
@@ -470,6 +475,7 @@ def episode_summary(episode: Episode, *, now: datetime) -> dict:
             _EPISODE_STAND_INS,
             (episode.pk,),
             using=router.db_for_read(CaseNote),
+            prepared=True,  # an episode's notes by its id: one plan for every episode (ADR 82)
         ),
         # The page shows the assessment's summary only; its sections are on the assessment page.
         "assessment": assessment,
