@@ -232,6 +232,8 @@ def _prepared_classes() -> tuple[type, type]:
     on first use: importing the backend needs psycopg."""
     if not _classes:
         from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+        from psycopg import errors
+        from psycopg.pq import TransactionStatus
 
         class PreparedCursor(ServerBindingCursor):
             def execute(self, query, params=None, *, prepare=None, binary=None):
@@ -244,7 +246,19 @@ def _prepared_classes() -> tuple[type, type]:
                 if threshold is None:
                     connection.prepare_threshold = _ONLY_WHEN_ASKED
                 try:
-                    return super().execute(query, params, prepare=True, binary=binary)
+                    try:
+                        return super().execute(query, params, prepare=True, binary=binary)
+                    except (errors.InvalidSqlStatementName, errors.FeatureNotSupported):
+                        # The server no longer has the statement (a DEALLOCATE or DISCARD sent by other
+                        # SQL, which psycopg does not watch while the threshold is None), or its plan's
+                        # result type changed under it (a migration altered a column it reads: "cached
+                        # plan must not change result type"). In a transaction, the transaction is
+                        # aborted: its rollback makes psycopg forget every statement, so the next
+                        # request prepares afresh. Outside one, forget them now and run it once more.
+                        if connection.info.transaction_status != TransactionStatus.IDLE:
+                            raise
+                        super().execute("DEALLOCATE ALL")  # psycopg sees it and forgets its names
+                        return super().execute(query, params, prepare=True, binary=binary)
                 finally:
                     if threshold is None:
                         connection.prepare_threshold = None

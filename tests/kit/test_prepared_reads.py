@@ -180,3 +180,30 @@ def test_off_it_is_the_plain_cursor(settings):
         (got,) = compiled_instances(("off groups",), build, IDS, (group.pk,), using="default", prepared=True)
         assert got.name == "Off"
     assert _named(_prepared(), '"auth_group"."id" = $1') == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["ALTER TABLE prepared_probe ALTER COLUMN name TYPE text", "DEALLOCATE ALL"])
+def test_a_statement_the_server_lost_or_changed_is_prepared_again(change):
+    """A migration altering a column a prepared read selects ("cached plan must not change result type"),
+    or a DEALLOCATE/DISCARD sent by other SQL ("prepared statement does not exist"), must not break the
+    pooled connection's every later read: outside a transaction the read is prepared again and runs."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE prepared_probe (id integer PRIMARY KEY, name varchar(10))")
+        cursor.execute("INSERT INTO prepared_probe VALUES (1, 'one')")
+    try:
+
+        def read():
+            with prepared_cursor("default") as cursor:
+                cursor.execute("SELECT name FROM prepared_probe WHERE id = %s", [1])
+                return cursor.fetchall()
+
+        assert read() == read() == [("one",)]
+        assert _named(_prepared(), "prepared_probe")
+        with connection.cursor() as cursor:  # not through the prepared cursor: psycopg does not see it
+            cursor.execute(change)
+        assert read() == [("one",)]
+        assert read() == [("one",)]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE prepared_probe")
