@@ -153,8 +153,9 @@ def test_a_second_read_compiles_no_sql_and_costs_two_queries(lists, team):
         same_page(before, after)
         assert after.object_list
     assert again[2:] == first[2:]
-    # Each list: its count and its page; the team options one; each clock count its rows and correction.
-    assert len(captured.captured_queries) == 2 + 2 + 1 + 2 + 2
+    # Each list: its count and its page; the team options one; each clock count its rows, and its
+    # correction only when the summary is older than `now` (time stands still here: it may not be).
+    assert 2 + 2 + 1 + 1 + 1 <= len(captured.captured_queries) <= 2 + 2 + 1 + 2 + 2
 
 
 def test_the_team_options_are_every_team_by_name(lists):
