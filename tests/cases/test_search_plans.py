@@ -23,6 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from cases import selectors
 from cases.models import Membership, Person
 from tests.factories import FamilyFactory, PersonFactory
+from tests.module_data import fresh, made_once
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +31,41 @@ TABLES = {"cases_person", "cases_family", "cases_membership", "cases_familyreach
 ROLES = ("mash", "mashlead", "duty", "coach", "teamlead", "manager", "dutymanager")
 
 
+@pytest.fixture(scope="module")
+def module_records(django_db_setup, django_db_blocker) -> dict:
+    """The teams, the users and the people, made once for the module (4,000 families cost each test
+    12 s to make): each test reads them in its own savepoint (tests/module_data.py, ADR 0070)."""
+
+    def make() -> dict:
+        from tests.conftest import make_users
+        from tests.factories import ServiceFactory, TeamFactory
+
+        service = ServiceFactory(name="Early Help")
+        team = TeamFactory(name="Northfield Family Hub", service=service)
+        other_team = TeamFactory(name="Southbank Family Hub", service=service)
+        front_door_team = TeamFactory(name="Front Door", service=service, kind="front_door")
+        return {"users": make_users(team, front_door_team, service), "people": make_people(team, other_team)}
+
+    with made_once(django_db_blocker, make) as records:
+        yield records
+
+
 @pytest.fixture
-def people(team, other_team):
+def records(module_records, db) -> dict:
+    return fresh(module_records)
+
+
+@pytest.fixture
+def users(records) -> dict:
+    return records["users"]
+
+
+@pytest.fixture
+def people(records) -> Person:
+    return records["people"]
+
+
+def make_people(team, other_team) -> Person:
     """People in families of both teams (so every role's scope holds some and misses some), one with a
     UPN and an NHS number; analysed so that the planner knows the tables."""
     mine = FamilyFactory(team=team, postcode="ZZ3 4CD", children=2)
