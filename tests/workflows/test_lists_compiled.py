@@ -30,6 +30,7 @@ from workflows import list_rows
 pytestmark = pytest.mark.django_db
 H = timedelta(hours=1)
 PAGES = (None, "1", "2", "3", "4", "99", "0", "-1", "x", "")
+SOME_PAGES = (None, "2", "99")  # every page number with no filter; with a filter, the first, a middle and past the end
 ROUTES = ("email", "phone", "portal")
 
 
@@ -87,7 +88,7 @@ def test_the_triage_queue_is_the_orm_s_for_every_shape_filter_and_page(lists, te
     with mock.patch.object(list_rows, "PER_PAGE", 3):
         for name, user in lists.items():
             for chosen in filters:
-                for number in PAGES:
+                for number in PAGES if not chosen else SOME_PAGES:
                     orm = list_rows.triage_queue(triage_queue(user, **chosen), page_number=number, now=NOW)
                     compiled = list_rows.triage_page(user, **chosen, page_number=number, now=NOW)
                     same_page(orm, compiled)
@@ -102,7 +103,7 @@ def test_the_pre_allocation_list_is_the_orm_s_for_every_shape_team_and_page(list
     with mock.patch.object(list_rows, "PER_PAGE", 3):
         for name, user in lists.items():
             for team_id in (None, team.pk, other_team.pk):
-                for number in PAGES:
+                for number in PAGES if team_id is None else SOME_PAGES:
                     orm = list_rows.pre_allocation_orm(user, team_id=team_id, page_number=number, now=NOW)
                     compiled = list_rows.pre_allocation(user, team_id=team_id, page_number=number, now=NOW)
                     same_page(orm, compiled)
