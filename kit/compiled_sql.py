@@ -97,10 +97,14 @@ def compiled_instances(
     compiler = _compilers.get((key, using))
     if compiled is None or compiler is None:
         return list(build(*values).using(using))
+    return _instances(compiler, _fetched(compiled, values, using=using, prepared=prepared), using)
+
+
+def _fetched(compiled: CompiledSQL, values: Sequence, *, using: str, prepared: bool) -> list[tuple]:
+    """The rows of SQL compiled once, run with `values` in the stand-ins' places (prepared or not)."""
     with prepared_cursor(using) if prepared else connections[using].cursor() as cursor:
         cursor.execute(compiled.sql, compiled.params_for(values))
-        rows = cursor.fetchall()
-    return _instances(compiler, rows, using)
+        return cursor.fetchall()
 
 
 # The first stand-in build's compiler of a `values_list()` read, for `compiled_rows`.
@@ -135,9 +139,7 @@ def compiled_rows(
         return list(build(*values).using(using))
     # Django 5.2 selects a `values_list`'s fields and annotations in the order they are named, and
     # `ValuesListIterable` takes the rows as they come: nothing to reorder.
-    with prepared_cursor(using) if prepared else connections[using].cursor() as cursor:
-        cursor.execute(compiled.sql, compiled.params_for(values))
-        rows = cursor.fetchall()
+    rows = _fetched(compiled, values, using=using, prepared=prepared)
     return list(found.results_iter([rows], tuple_expected=True))
 
 
