@@ -54,3 +54,16 @@ def test_listed_files_first_in_their_order_then_the_rest_by_size():
 def test_a_run_without_workers_keeps_pytest_django_order():
     nodeids = ["tests/a/test_small.py::test_1", f"{conftest.RUN_FIRST[0]}::test_1"]
     assert _ordered(nodeids, worker=False) == nodeids
+
+
+def test_survivors_are_frozen_after_a_file_s_last_test_only():
+    import gc
+
+    one, two = SimpleNamespace(), SimpleNamespace()
+    first, second, last = (SimpleNamespace(module=m) for m in (one, one, two))
+    before = gc.get_freeze_count()
+    assert conftest.freeze_survivors_between_files(first, second) is False
+    assert gc.get_freeze_count() == before
+    assert conftest.freeze_survivors_between_files(second, last) is True
+    assert conftest.freeze_survivors_between_files(last, None) is True
+    assert gc.get_freeze_count() > before

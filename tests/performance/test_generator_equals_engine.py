@@ -65,7 +65,7 @@ def _replay(log: list) -> int:
 @pytest.mark.django_db
 def test_generated_clocks_are_those_the_service_makes_from_the_same_events():
     log: list = []
-    generate(families=20, seed=11, today=TODAY, access_log=False, stream=io.StringIO(), event_log=log)
+    generate(families=10, seed=11, today=TODAY, access_log=False, stream=io.StringIO(), event_log=log)
     generated = _clocks()
 
     # The sample exercises what differs most between engines: one clock per record (B13, B18),
