@@ -229,17 +229,17 @@ class TestBoundedQueries:
             assert client.get(path).status_code == 200
         return len(ctx.captured_queries)
 
-    @pytest.mark.parametrize("name", SUB_PAGES)
-    def test_one_note_and_clock_or_thirty_cost_the_same(self, client, users, team, pinned, settings, tmp_path, name):
+    def test_one_note_and_clock_or_thirty_cost_the_same(self, client, users, team, pinned, settings, tmp_path):
+        """Every sub-page, on one episode with one note and clock, then thirty (one episode made, not five)."""
         settings.MEDIA_ROOT = tmp_path
         episode, children = make_episode(users, team, state=S.PLAN_ACTIVE)
         client.force_login(users["coach"])
-        path = url(name, episode.pk)
+        paths = {name: url(name, episode.pk) for name in SUB_PAGES}
         add_notes(episode, users, children, 1)
         add_clocks(episode, 1)
-        few = self._count(client, path)
+        few = {name: self._count(client, path) for name, path in paths.items()}
         add_notes(episode, users, children, 29, start=1)
         add_clocks(episode, 29, start=1)
-        many = self._count(client, path)
+        many = {name: self._count(client, path) for name, path in paths.items()}
         assert many == few
-        assert many <= 20
+        assert max(many.values()) <= 20, many
