@@ -965,6 +965,11 @@ def _board_count_filters(
     )
 
 
+# For oversight.board_totals (the timescales list's totals alone).
+board_bucket = _board_bucket
+board_count_filters = _board_count_filters
+
+
 def _service_teams(user) -> list[Team]:
     service_id = service_id_of(user)
     return list(Team.objects.filter(service_id=service_id)) if service_id else []
