@@ -475,10 +475,12 @@ def timescale_query(
     rule_id: str,
     visible: Exists | None,
     pages: list[tuple[int, int]],
+    buckets: tuple[str, ...] = TIMESCALE_BUCKETS,
 ) -> QuerySet[Deadline]:
-    """The rows of one slice of `BoardTimescales`: every branch's page, with the board's bucket, order,
-    related rows and whether the user may see the clock (`in_scope`). `soon` is `now + DUE_SOON`
-    (`with_status` adds it itself from `now`; it is passed so that a compiled read knows its place)."""
+    """The rows of one slice of `BoardTimescales`: each branch's page (`pages`, one for each of
+    `buckets`, by default all four), with the board's bucket, order, related rows and whether the
+    user may see the clock (`in_scope`). `soon` is `now + DUE_SOON` (`with_status` adds it itself
+    from `now`; it is passed so that a compiled read knows its place)."""
     team = Team(pk=team_id)
     branches = [
         _bucket_branch(
@@ -490,7 +492,7 @@ def timescale_query(
             end_of_today=end_of_today,
             end_of_week=end_of_week,
         ).values("pk")
-        for key in TIMESCALE_BUCKETS
+        for key in buckets
     ]
     in_scope = Case(When(_in_scope_or_own(visible), then=Value(True)), default=Value(False))
     return (
@@ -553,17 +555,31 @@ def timescale_rows(
     """`list(timescale_query(...))` for the user, its SQL compiled once per reach shape and filter
     (a practitioner or not, a rule or not) and run with the team, the instants, the filters, the
     reach's values and the pages' limits and offsets (`kit.compiled_sql`, ADR 73): building and
-    compiling it was a quarter of the board's Python."""
+    compiling it was a quarter of the board's Python.
+
+    Only the buckets the slice reaches are in the SQL (ADR 84): a branch with `LIMIT 0` read nothing
+    but was still parsed and planned, and planning was most of the query's time (the board's first
+    five rows are usually breaches alone). So the SQL is also kept per set of buckets reached, and
+    the end of today and of the week are passed only when a branch needing them is there."""
     today = timezone.localdate(now)
-    times = (now, now + DUE_SOON, local_midnight(today + timedelta(days=1)), week_end(today))
+    reached = tuple(key for key, (limit, _) in zip(TIMESCALE_BUCKETS, pages, strict=True) if limit > 0)
+    if not reached:
+        return []  # every branch at LIMIT 0: no row
+    pages = [page for page in pages if page[0] > 0]
+    # The end of today is in the "today" and "week" branches, the end of the week in "week" alone.
+    needs = ("today" in reached or "week" in reached, "week" in reached)
+    end_of_today, end_of_week = local_midnight(today + timedelta(days=1)), week_end(today)
+    times = (now, now + DUE_SOON, *((end_of_today,) if needs[0] else ()), *((end_of_week,) if needs[1] else ()))
     found = reach_shape(user)
     shape, reach_values = found if found is not None else (None, ())
     filters = (practitioner_id or None, rule_id or "")
     given = tuple(v for v in filters if v)
     flat_pages = tuple(n for page in pages for n in page)
 
-    def build(team_id, at, soon, eod, eow, *rest):
+    def build(team_id, at, soon, *rest):
         rest = list(rest)
+        eod = rest.pop(0) if needs[0] else None
+        eow = rest.pop(0) if needs[1] else None
         practitioner = rest.pop(0) if filters[0] else None
         rule = rest.pop(0) if filters[1] else ""
         reach = tuple(rest[: len(reach_values)])
@@ -579,6 +595,7 @@ def timescale_rows(
             rule_id=rule,
             visible=visible,
             pages=[(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)],
+            buckets=reached,
         )
 
     def stand_ins(k: int) -> tuple:
@@ -588,18 +605,18 @@ def timescale_rows(
             next(ints),
             at,
             at + DUE_SOON,
-            datetime(1990, 1 + k, 5, tzinfo=UTC),
-            datetime(1990, 1 + k, 9, tzinfo=UTC),
+            *((datetime(1990, 1 + k, 5, tzinfo=UTC),) if needs[0] else ()),
+            *((datetime(1990, 1 + k, 9, tzinfo=UTC),) if needs[1] else ()),
             *((next(ints),) if filters[0] else ()),
             *((f"stand-in rule {k}",) if filters[1] else ()),
             *(next(ints) for _ in reach_values),
             *(next(ints) for _ in flat_pages),
         )
 
-    key = ("board timescales", shape, bool(filters[0]), bool(filters[1]), len(flat_pages))
+    key = ("board timescales", shape, bool(filters[0]), bool(filters[1]), reached)
     values = (team_id, *times, *given, *reach_values, *flat_pages)
     rows = compiled_instances(key, build, (stand_ins(0), stand_ins(1)), values, using=router.db_for_read(Deadline))
-    return in_board_order(rows, end_of_today=times[2])
+    return in_board_order(rows, end_of_today=end_of_today)
 
 
 # Ids no row has, for compiling the board's reads once.
