@@ -45,7 +45,7 @@ def full_name(user) -> str:
     return user.get_full_name() or user.username
 
 
-def _text(value) -> str:
+def text(value) -> str:
     """`{{ value }}`: localised, escaped; None as "None", as the template prints it. A whole number
     without thousands separators is its digits (what `localize` gives then, without its lookups of
     the language's formats: a tenth of the board's rows' time)."""
@@ -54,7 +54,7 @@ def _text(value) -> str:
     return conditional_escape(localize(value))
 
 
-def _when_for(now) -> Callable:
+def when_for(now) -> Callable:
     """`oversight_tags.when_text(value, now)` for the rows of one page: the year of `now` found once
     instead of twice per cell. A datetime is written here; anything else goes to `when_text`."""
     this_year = timezone.localtime(now).year if timezone.is_aware(now) else now.year
@@ -90,7 +90,7 @@ def timescale_rows_markup(rows, now) -> list[SafeString]:
     episode_href = _href("episodes:episode_detail")
     contact_href = _href("cases:contact_detail")
     clock_href = _href("deadlines:clock_explain")
-    when = _when_for(now)
+    when = when_for(now)
     out = []
     for d in rows:
         family = d.family.name if d.family is not None else ""
@@ -152,7 +152,7 @@ def people_rows_markup(people: list[dict], *, now, team_pk: int, is_manager: boo
     person's timescales."""
     base = f"{reverse('oversight:team_board_list')}?list=timescales&amp;"
     if is_manager:
-        base += f"team={_text(team_pk)}&amp;"
+        base += f"team={text(team_pk)}&amp;"
     out = []
     for r in people:
         person = r.get("person")
@@ -165,8 +165,8 @@ def people_rows_markup(people: list[dict], *, now, team_pk: int, is_manager: boo
         if person:
             load = format_html(
                 "{} of {}{}",
-                _text(person.caseload),
-                _text(person.capacity),
+                text(person.caseload),
+                text(person.capacity),
                 mark_safe(_BANDS.get(person.band, "")),  # noqa: S308
             )
             supervised = day_text(person.last_supervised_on, now) or "Not recorded"
@@ -177,7 +177,7 @@ def people_rows_markup(people: list[dict], *, now, team_pk: int, is_manager: boo
                 _PERSON_ROW,
                 heading,
                 load,
-                *(_text(r.get(key, "")) for key in ("breached", "overdue", "today", "week")),
+                *(text(r.get(key, "")) for key in ("breached", "overdue", "today", "week")),
                 supervised,
             )
         )
@@ -190,7 +190,7 @@ def member_options(members, chosen_id) -> SafeString:
         "".join(
             format_html(
                 '<option value="{}"{}>{}</option>',
-                _text(u.pk),
+                text(u.pk),
                 mark_safe(" selected") if u.pk == chosen_id else "",  # noqa: S308
                 full_name(u),
             )
@@ -219,9 +219,9 @@ def rule_rows_markup(
     href = reverse("oversight:team_board_list")
     rest = ""
     if is_manager:
-        rest += f"&amp;team={_text(team_pk)}"
+        rest += f"&amp;team={text(team_pk)}"
     if practitioner_id:
-        rest += f"&amp;practitioner={_text(practitioner_id)}"
+        rest += f"&amp;practitioner={text(practitioner_id)}"
     if status:
         rest += f"&amp;status={conditional_escape(status)}"
     return [
@@ -233,9 +233,9 @@ def rule_rows_markup(
             r["title"],
             r["rule_id"],
             r["title"],
-            _text(r["breached"]),
-            _text(r["overdue"]),
-            _text(r["due"]),
+            text(r["breached"]),
+            text(r["overdue"]),
+            text(r["due"]),
         )
         for r in by_rule
     ]
