@@ -35,7 +35,7 @@ from kit.permissions import require_role
 from kit.querystring import querystring
 from oversight import board_rows, selectors, services
 from oversight.board_filter import board_filter
-from oversight.board_totals import board_totals
+from oversight.board_reads import board_totals, team_practitioners
 from oversight.breach_rows import breach_cells
 from oversight.charts import bar_chart, chart_markup, hbar_chart
 from oversight.filters import period_filters
@@ -118,10 +118,8 @@ def team_board(request):
     # Counts from the summary rows (deadlines.counts): the same few hundred rows at any size.
     counts_ = selectors.board_counts(team=team, now=now, status=f.status, members=f.members, **filters)
     summary = {"by_practitioner": counts_["by_practitioner"], "totals": counts_["totals"]}
-    # The team's practitioners read with SQL compiled once (ADR 74); the one chosen kept here.
-    practitioners = [
-        p for p in selectors.caseloads_of_teams([team.pk]) if not f.practitioner_id or p.pk == f.practitioner_id
-    ]
+    # The team's practitioners read with SQL compiled once (ADR 74), narrow (ADR 84); the one chosen kept here.
+    practitioners = [p for p in team_practitioners(team.pk) if not f.practitioner_id or p.pk == f.practitioner_id]
     for p in practitioners:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
     counts = selectors.board_episode_counts(user, team=team, now=now, practitioner_id=f.practitioner_id)

@@ -26,7 +26,7 @@ from deadlines.counts import counts_rebuild
 from deadlines.models import DUE_SOON
 from oversight import board_rows, selectors
 from oversight.board_filter import board_filter
-from oversight.board_totals import board_totals
+from oversight.board_reads import board_totals, team_practitioners
 from oversight.filters import board_filters
 from oversight.templatetags.oversight_tags import when_text
 from tests.conftest import make_user, make_users
@@ -217,3 +217,12 @@ def test_dates_and_numbers_written_directly_are_the_filters_text(settings):
         assert board_rows.text(value) == conditional_escape(localize(value)), value
     settings.USE_THOUSAND_SEPARATOR = True
     assert board_rows.text(1234567) == conditional_escape(localize(1234567)) == "1,234,567"
+
+
+def test_the_team_s_practitioners_read_narrow_are_the_caseloads(world):
+    for team in (world.team, world.other_team):
+        wide = selectors.caseloads_of_teams([team.pk])
+        narrow = team_practitioners(team.pk)
+        said = ("pk", "username", "first_name", "last_name", "caseload", "capacity", "last_supervised_on")
+        assert [[getattr(p, k) for k in said] for p in narrow] == [[getattr(p, k) for k in said] for p in wide]
+        assert narrow and all(p.get_deferred_fields() >= {"password", "email"} for p in narrow)
