@@ -63,6 +63,7 @@ from cases.models import (
     Contact,
     Episode,
     Escalation,
+    Family,
     FamilyReach,
     NeedLevel,
     OutcomeArea,
@@ -498,23 +499,68 @@ def timescale_query(
     return (
         Deadline.objects.filter(_PkInPages(branches, pages))
         .with_status(now)
-        .annotate(first_limit=_first_limit(), in_scope=in_scope)
-        .select_related(*RELATED)
+        .annotate(first_limit=_first_limit(), in_scope=in_scope, **_related_columns())
         .only(*TIMESCALE_COLUMNS)
     )
 
 
 # What a timescales row shows (`oversight.board_rows`) and what the access log reads of it (each
-# record's family): the clock's own columns and, of its related rows, the names and ids only. The
-# other columns of five joined tables (a user's password hash among them) were read and made into
-# instances for nothing (ADR 79).
+# record's family): the clock's own columns and, of its related rows (`RELATED_COLUMNS`), the names
+# and ids only. The other columns of five joined tables (a user's password hash among them) were read
+# and made into instances for nothing (ADR 79).
 TIMESCALE_COLUMNS = (
     "id", "rule_id", "title", "family_id", "episode_id", "contact_id", "worker_id", "assignee_id", "team_id",
     "started_at", "expected_at", "due_at", "stopped_at", "stop_reason", "flag_only",
-    "family__name", "episode__family_id", "contact__family_id",
-    "worker__first_name", "worker__last_name", "worker__username",
-    "assignee__first_name", "assignee__last_name", "assignee__username",
 )  # fmt: skip
+# Each related row's columns, read by a scalar subquery on its primary key rather than a LEFT JOIN
+# (ADR 84): with five joins PostgreSQL planned the statement in about 1.2 ms of its 1.5 (5,000
+# families), the join orders being most of it; five primary-key subqueries plan in a fraction.
+RELATED_COLUMNS = {
+    "family": ("family_id", Family, ("name",)),
+    "worker": ("worker_id", User, ("username", "first_name", "last_name")),
+    "assignee": ("assignee_id", User, ("username", "first_name", "last_name")),
+    "episode": ("episode_id", Episode, ("family_id",)),
+    "contact": ("contact_id", Contact, ("family_id",)),
+}
+
+
+def _related_columns() -> dict:
+    """`timescale_query`'s annotations: each related row's columns as one value (an array of text for
+    several), `<relation>_row_`."""
+    out = {}
+    for name, (key, model, columns) in RELATED_COLUMNS.items():
+        if len(columns) == 1:
+            value = F(columns[0])
+            field = model._meta.get_field(columns[0])
+            output = field.target_field if field.is_relation else field
+            output = output.__class__()
+        else:
+            value = Func(*map(F, columns), template="ARRAY[%(expressions)s]", output_field=ArrayField(TextField()))
+            output = ArrayField(TextField())
+        rows = model.objects.filter(pk=OuterRef(key)).order_by().values(v=value)[:1]
+        out[f"{name}_row_"] = Subquery(rows, output_field=output)
+    return out
+
+
+def with_related_rows(rows: list[Deadline]) -> list[Deadline]:
+    """Each row of `timescale_query` given its related rows as `select_related(...).only(...)` gave
+    them (the same loaded fields, the others deferred), from the subqueries' columns: a row's markup
+    and the access log's walk read them without a query. None where the clock has none. A row read
+    otherwise (without the subqueries' columns) is left as it is."""
+    for d in rows:
+        if not hasattr(d, "family_row_"):
+            continue
+        for name, (key, model, columns) in RELATED_COLUMNS.items():
+            pk = getattr(d, key)
+            found = None
+            if pk is not None:
+                value = getattr(d, f"{name}_row_")
+                values = dict(zip(columns, value if len(columns) > 1 else (value,), strict=True))
+                values[model._meta.pk.attname] = pk
+                names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+                found = model.from_db(d._state.db, names, [values[n] for n in names])
+            Deadline._meta.get_field(name).set_cached_value(d, found)
+    return rows
 
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -524,8 +570,10 @@ def in_board_order(rows: list[Deadline], *, end_of_today: datetime) -> list[Dead
     """The rows of `timescale_query` with the board's `bucket`, `bucket_rank` and `breached_at`, in the
     board's order (`_with_bucket`'s, said in Python for a page's rows: its `Case`s and ORDER BY were
     a fifth of the query's planning): breaches newest first, then overdue, due today and due later
-    this week, each soonest first (a clock with no limit last), then by id."""
+    this week, each soonest first (a clock with no limit last), then by id. Each row is given its
+    related rows (`with_related_rows`)."""
     ranks = {"breached": 0, "overdue": 1, "today": 2, "week": 3}
+    with_related_rows(rows)
     for d in rows:
         if d.status == Status.BREACHED:
             d.bucket = "breached"

@@ -30,7 +30,7 @@ from oversight.board_reads import board_totals, team_practitioners
 from oversight.filters import board_filters
 from oversight.templatetags.oversight_tags import when_text
 from tests.conftest import make_user, make_users
-from tests.factories import ServiceFactory, TeamFactory
+from tests.factories import ContactFactory, ServiceFactory, TeamFactory
 from tests.module_data import made_once
 from tests.oversight.helpers import NOW, make_deadline, make_episode
 
@@ -69,7 +69,10 @@ def _make():
         )
     make_deadline("W1", team=team, worker=coach2, started_at=start, due_at=NOW - timedelta(hours=4))
     counts_rebuild(now=NOW)
-    return SimpleNamespace(team=team, other_team=other_team, users=users, coach=coach, coach2=coach2)
+    family = make_episode(team, lead=coach).family
+    return SimpleNamespace(
+        team=team, other_team=other_team, users=users, coach=coach, coach2=coach2, team_family=family
+    )
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +229,42 @@ def test_the_team_s_practitioners_read_narrow_are_the_caseloads(world):
         said = ("pk", "username", "first_name", "last_name", "caseload", "capacity", "last_supervised_on")
         assert [[getattr(p, k) for k in said] for p in narrow] == [[getattr(p, k) for k in said] for p in wide]
         assert narrow and all(p.get_deferred_fields() >= {"password", "email"} for p in narrow)
+
+
+# The narrow read's columns as `select_related` and `only` said them before ADR 84.
+JOINED_COLUMNS = (
+    *selectors.TIMESCALE_COLUMNS,
+    "family__name", "episode__family_id", "contact__family_id",
+    "worker__first_name", "worker__last_name", "worker__username",
+    "assignee__first_name", "assignee__last_name", "assignee__username",
+)  # fmt: skip
+
+
+def _loaded(obj) -> dict | None:
+    if obj is None:
+        return None
+    deferred = obj.get_deferred_fields()
+    loaded = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.attname not in deferred}
+    return {**loaded, "deferred": sorted(deferred), "db": obj._state.db, "adding": obj._state.adding}
+
+
+def test_the_related_rows_read_by_subqueries_are_the_joins(world, django_assert_num_queries):
+    """A clock of a case, of a contact and a worker's own, assigned or not: each related row given from
+    the subqueries' columns has the fields (loaded and deferred) the LEFT JOINs gave, and reading them
+    asks nothing more."""
+    from deadlines.models import Deadline
+
+    contact = ContactFactory(family=world.team_family, received_at=NOW - timedelta(days=1))
+    make_deadline("C1", team=world.team, contact=contact, started_at=NOW - timedelta(days=2), due_at=NOW)
+    user = world.users["manager"]
+    rows = selectors.timescale_rows(
+        user, team_id=world.team.pk, now=NOW, practitioner_id=None, rule_id="", pages=[(50, 0)] * 4
+    )
+    assert any(d.contact_id for d in rows) and any(d.worker_id for d in rows) and any(d.assignee_id for d in rows)
+    joined = {d.pk: d for d in Deadline.objects.filter(pk__in=[d.pk for d in rows]).select_related(*selectors.RELATED)
+              .only(*JOINED_COLUMNS)}  # fmt: skip
+    with django_assert_num_queries(0):
+        for d in rows:
+            assert _loaded(d) == _loaded(joined[d.pk]), d.pk
+            for name in selectors.RELATED:
+                assert _loaded(getattr(d, name)) == _loaded(getattr(joined[d.pk], name)), (d.pk, name)
