@@ -63,6 +63,7 @@ from cases.models import (
     Contact,
     Episode,
     Escalation,
+    Family,
     FamilyReach,
     NeedLevel,
     OutcomeArea,
@@ -475,10 +476,12 @@ def timescale_query(
     rule_id: str,
     visible: Exists | None,
     pages: list[tuple[int, int]],
+    buckets: tuple[str, ...] = TIMESCALE_BUCKETS,
 ) -> QuerySet[Deadline]:
-    """The rows of one slice of `BoardTimescales`: every branch's page, with the board's bucket, order,
-    related rows and whether the user may see the clock (`in_scope`). `soon` is `now + DUE_SOON`
-    (`with_status` adds it itself from `now`; it is passed so that a compiled read knows its place)."""
+    """The rows of one slice of `BoardTimescales`: each branch's page (`pages`, one for each of
+    `buckets`, by default all four), with the board's bucket, order, related rows and whether the
+    user may see the clock (`in_scope`). `soon` is `now + DUE_SOON` (`with_status` adds it itself
+    from `now`; it is passed so that a compiled read knows its place)."""
     team = Team(pk=team_id)
     branches = [
         _bucket_branch(
@@ -490,29 +493,74 @@ def timescale_query(
             end_of_today=end_of_today,
             end_of_week=end_of_week,
         ).values("pk")
-        for key in TIMESCALE_BUCKETS
+        for key in buckets
     ]
     in_scope = Case(When(_in_scope_or_own(visible), then=Value(True)), default=Value(False))
     return (
         Deadline.objects.filter(_PkInPages(branches, pages))
         .with_status(now)
-        .annotate(first_limit=_first_limit(), in_scope=in_scope)
-        .select_related(*RELATED)
+        .annotate(first_limit=_first_limit(), in_scope=in_scope, **_related_columns())
         .only(*TIMESCALE_COLUMNS)
     )
 
 
 # What a timescales row shows (`oversight.board_rows`) and what the access log reads of it (each
-# record's family): the clock's own columns and, of its related rows, the names and ids only. The
-# other columns of five joined tables (a user's password hash among them) were read and made into
-# instances for nothing (ADR 79).
+# record's family): the clock's own columns and, of its related rows (`RELATED_COLUMNS`), the names
+# and ids only. The other columns of five joined tables (a user's password hash among them) were read
+# and made into instances for nothing (ADR 79).
 TIMESCALE_COLUMNS = (
     "id", "rule_id", "title", "family_id", "episode_id", "contact_id", "worker_id", "assignee_id", "team_id",
     "started_at", "expected_at", "due_at", "stopped_at", "stop_reason", "flag_only",
-    "family__name", "episode__family_id", "contact__family_id",
-    "worker__first_name", "worker__last_name", "worker__username",
-    "assignee__first_name", "assignee__last_name", "assignee__username",
 )  # fmt: skip
+# Each related row's columns, read by a scalar subquery on its primary key rather than a LEFT JOIN
+# (ADR 84): with five joins PostgreSQL planned the statement in about 1.2 ms of its 1.5 (5,000
+# families), the join orders being most of it; five primary-key subqueries plan in a fraction.
+RELATED_COLUMNS = {
+    "family": ("family_id", Family, ("name",)),
+    "worker": ("worker_id", User, ("username", "first_name", "last_name")),
+    "assignee": ("assignee_id", User, ("username", "first_name", "last_name")),
+    "episode": ("episode_id", Episode, ("family_id",)),
+    "contact": ("contact_id", Contact, ("family_id",)),
+}
+
+
+def _related_columns() -> dict:
+    """`timescale_query`'s annotations: each related row's columns as one value (an array of text for
+    several), `<relation>_row_`."""
+    out = {}
+    for name, (key, model, columns) in RELATED_COLUMNS.items():
+        if len(columns) == 1:
+            value = F(columns[0])
+            field = model._meta.get_field(columns[0])
+            output = field.target_field if field.is_relation else field
+            output = output.__class__()
+        else:
+            value = Func(*map(F, columns), template="ARRAY[%(expressions)s]", output_field=ArrayField(TextField()))
+            output = ArrayField(TextField())
+        rows = model.objects.filter(pk=OuterRef(key)).order_by().values(v=value)[:1]
+        out[f"{name}_row_"] = Subquery(rows, output_field=output)
+    return out
+
+
+def with_related_rows(rows: list[Deadline]) -> list[Deadline]:
+    """Each row of `timescale_query` given its related rows as `select_related(...).only(...)` gave
+    them (the same loaded fields, the others deferred), from the subqueries' columns: a row's markup
+    and the access log's walk read them without a query. None where the clock has none. A row read
+    otherwise (without the subqueries' columns) is left as it is."""
+    for d in rows:
+        if not hasattr(d, "family_row_"):
+            continue
+        for name, (key, model, columns) in RELATED_COLUMNS.items():
+            pk = getattr(d, key)
+            found = None
+            if pk is not None:
+                value = getattr(d, f"{name}_row_")
+                values = dict(zip(columns, value if len(columns) > 1 else (value,), strict=True))
+                values[model._meta.pk.attname] = pk
+                names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+                found = model.from_db(d._state.db, names, [values[n] for n in names])
+            Deadline._meta.get_field(name).set_cached_value(d, found)
+    return rows
 
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -522,8 +570,10 @@ def in_board_order(rows: list[Deadline], *, end_of_today: datetime) -> list[Dead
     """The rows of `timescale_query` with the board's `bucket`, `bucket_rank` and `breached_at`, in the
     board's order (`_with_bucket`'s, said in Python for a page's rows: its `Case`s and ORDER BY were
     a fifth of the query's planning): breaches newest first, then overdue, due today and due later
-    this week, each soonest first (a clock with no limit last), then by id."""
+    this week, each soonest first (a clock with no limit last), then by id. Each row is given its
+    related rows (`with_related_rows`)."""
     ranks = {"breached": 0, "overdue": 1, "today": 2, "week": 3}
+    with_related_rows(rows)
     for d in rows:
         if d.status == Status.BREACHED:
             d.bucket = "breached"
@@ -553,17 +603,31 @@ def timescale_rows(
     """`list(timescale_query(...))` for the user, its SQL compiled once per reach shape and filter
     (a practitioner or not, a rule or not) and run with the team, the instants, the filters, the
     reach's values and the pages' limits and offsets (`kit.compiled_sql`, ADR 73): building and
-    compiling it was a quarter of the board's Python."""
+    compiling it was a quarter of the board's Python.
+
+    Only the buckets the slice reaches are in the SQL (ADR 84): a branch with `LIMIT 0` read nothing
+    but was still parsed and planned, and planning was most of the query's time (the board's first
+    five rows are usually breaches alone). So the SQL is also kept per set of buckets reached, and
+    the end of today and of the week are passed only when a branch needing them is there."""
     today = timezone.localdate(now)
-    times = (now, now + DUE_SOON, local_midnight(today + timedelta(days=1)), week_end(today))
+    reached = tuple(key for key, (limit, _) in zip(TIMESCALE_BUCKETS, pages, strict=True) if limit > 0)
+    if not reached:
+        return []  # every branch at LIMIT 0: no row
+    pages = [page for page in pages if page[0] > 0]
+    # The end of today is in the "today" and "week" branches, the end of the week in "week" alone.
+    needs = ("today" in reached or "week" in reached, "week" in reached)
+    end_of_today, end_of_week = local_midnight(today + timedelta(days=1)), week_end(today)
+    times = (now, now + DUE_SOON, *((end_of_today,) if needs[0] else ()), *((end_of_week,) if needs[1] else ()))
     found = reach_shape(user)
     shape, reach_values = found if found is not None else (None, ())
     filters = (practitioner_id or None, rule_id or "")
     given = tuple(v for v in filters if v)
     flat_pages = tuple(n for page in pages for n in page)
 
-    def build(team_id, at, soon, eod, eow, *rest):
+    def build(team_id, at, soon, *rest):
         rest = list(rest)
+        eod = rest.pop(0) if needs[0] else None
+        eow = rest.pop(0) if needs[1] else None
         practitioner = rest.pop(0) if filters[0] else None
         rule = rest.pop(0) if filters[1] else ""
         reach = tuple(rest[: len(reach_values)])
@@ -579,6 +643,7 @@ def timescale_rows(
             rule_id=rule,
             visible=visible,
             pages=[(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)],
+            buckets=reached,
         )
 
     def stand_ins(k: int) -> tuple:
@@ -588,18 +653,18 @@ def timescale_rows(
             next(ints),
             at,
             at + DUE_SOON,
-            datetime(1990, 1 + k, 5, tzinfo=UTC),
-            datetime(1990, 1 + k, 9, tzinfo=UTC),
+            *((datetime(1990, 1 + k, 5, tzinfo=UTC),) if needs[0] else ()),
+            *((datetime(1990, 1 + k, 9, tzinfo=UTC),) if needs[1] else ()),
             *((next(ints),) if filters[0] else ()),
             *((f"stand-in rule {k}",) if filters[1] else ()),
             *(next(ints) for _ in reach_values),
             *(next(ints) for _ in flat_pages),
         )
 
-    key = ("board timescales", shape, bool(filters[0]), bool(filters[1]), len(flat_pages))
+    key = ("board timescales", shape, bool(filters[0]), bool(filters[1]), reached)
     values = (team_id, *times, *given, *reach_values, *flat_pages)
     rows = compiled_instances(key, build, (stand_ins(0), stand_ins(1)), values, using=router.db_for_read(Deadline))
-    return in_board_order(rows, end_of_today=times[2])
+    return in_board_order(rows, end_of_today=end_of_today)
 
 
 # Ids no row has, for compiling the board's reads once.
@@ -963,6 +1028,11 @@ def _board_count_filters(
         clock_values=([team_id],),
         clock_stand_ins=_breach_stand_ins([[team_id]], start=50),
     )
+
+
+# For oversight.board_totals (the timescales list's totals alone).
+board_bucket = _board_bucket
+board_count_filters = _board_count_filters
 
 
 def _service_teams(user) -> list[Team]:

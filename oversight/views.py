@@ -34,9 +34,11 @@ from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
 from kit.permissions import require_role
 from kit.querystring import querystring
 from oversight import board_rows, selectors, services
+from oversight.board_filter import board_filter
+from oversight.board_reads import board_totals, team_practitioners
 from oversight.breach_rows import breach_cells
 from oversight.charts import bar_chart, chart_markup, hbar_chart
-from oversight.filters import board_filters, period_filters
+from oversight.filters import period_filters
 from oversight.forms import (
     BreachAcknowledgeForm,
     ManagersDecisionForm,
@@ -66,6 +68,13 @@ def _filter_errors(request, form) -> None:
 
 
 # --- Team board ----------------------------------------------------------------------------------
+
+
+def _board_filter_errors(request, f) -> None:
+    """A board filter value that is not one of its choices is ignored, and the user is told why."""
+    for error in f.errors:
+        messages.error(request, error)
+
 
 # How many rows the summary pages show of their most urgent list, and how many a list page holds.
 URGENT_ROWS = 5
@@ -102,17 +111,15 @@ def team_board(request):
     """The team's work on one screen: counts by status, the most urgent timescales, then counts by
     practitioner, by rule and of each of the board's lists, each linking to its filtered list."""
     now = timezone.now()
-    f = board_filters(request)
-    _filter_errors(request, f.form)
+    f = board_filter(request)
+    _board_filter_errors(request, f)
     user, team = request.user, f.team
     filters = {"practitioner_id": f.practitioner_id, "rule_id": f.rule_id}
     # Counts from the summary rows (deadlines.counts): the same few hundred rows at any size.
     counts_ = selectors.board_counts(team=team, now=now, status=f.status, members=f.members, **filters)
     summary = {"by_practitioner": counts_["by_practitioner"], "totals": counts_["totals"]}
-    # The team's practitioners read with SQL compiled once (ADR 74); the one chosen kept here.
-    practitioners = [
-        p for p in selectors.caseloads_of_teams([team.pk]) if not f.practitioner_id or p.pk == f.practitioner_id
-    ]
+    # The team's practitioners read with SQL compiled once (ADR 74), narrow (ADR 84); the one chosen kept here.
+    practitioners = [p for p in team_practitioners(team.pk) if not f.practitioner_id or p.pk == f.practitioner_id]
     for p in practitioners:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
     counts = selectors.board_episode_counts(user, team=team, now=now, practitioner_id=f.practitioner_id)
@@ -168,7 +175,7 @@ def _board_list_rows(user, key: str, *, team, now, f):
     if key == "timescales":
         # Counted from the summary rows, each page read along the indexes (constant cost, ADR 0050).
         filters = {"rule_id": f.rule_id, "status": f.status, **who}
-        totals = selectors.board_counts(team=team, now=now, members=f.members, **filters)["totals"]
+        totals = board_totals(team=team, now=now, **filters)  # by bucket only (ADR 84)
         return selectors.board_timescales(user, team=team, now=now, totals=totals, **filters)
     if key in ("long-open", "no-oversight", "high-risk"):
         # Counted by the board's own figures (an index-only scan), each page's ids read along the index
@@ -202,11 +209,11 @@ BOARD_LISTS = {
 def team_board_list(request):
     """One of the team board's lists in full, filtered like the board, 20 to a page, most urgent first."""
     now = timezone.now()
-    f = board_filters(request)
+    f = board_filter(request)
     key = request.GET.get("list", "timescales")
     if key not in BOARD_LISTS:
         raise Http404
-    _filter_errors(request, f.form)
+    _board_filter_errors(request, f)
     user, team = request.user, f.team
     page = _page(request, _board_list_rows(user, key, team=team, now=now, f=f))
     if key == "high-risk":
