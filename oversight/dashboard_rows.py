@@ -13,6 +13,8 @@ from django.utils.formats import get_format, localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from oversight.templatetags.oversight_tags import day_text
+
 NUMBER_CELL = '<td class="govuk-table__cell govuk-table__cell--numeric">{}</td>'
 _JUDGED_CELL = '<td class="govuk-table__cell govuk-table__cell--numeric">{} of {}<br><strong>{}%</strong></td>'
 _NO_TIMELINESS = NUMBER_CELL.format("0") + NUMBER_CELL.format("–") + NUMBER_CELL.format("–") + NUMBER_CELL.format("0")
@@ -83,4 +85,29 @@ def team_rows(rows: list[dict], *, rule_id: str, list_query: str) -> None:
             f"    {NUMBER_CELL.format(number(r['unacknowledged']))}\n"
             f"    {timeliness_markup(r['timeliness'], number)}\n"
             f"    {NUMBER_CELL.format(caseload)}\n  </tr>"
+        )
+
+
+def caseload_rows(practitioners, *, now) -> None:
+    """Each practitioner's row of the caseloads page (`row`), as the template's loop drew it (ADR 85): a
+    page of 20 practitioners at a council's size, where a small service has a few."""
+    board = html.escape(reverse("oversight:team_board"))
+    number = number_writer()
+    for p in practitioners:
+        name = p.get_full_name() or p.username
+        if p.band == "over":
+            band = '<strong class="govuk-tag govuk-tag--red">Over capacity</strong>'
+        elif p.band == "at":
+            band = '<strong class="govuk-tag govuk-tag--orange">At capacity</strong>'
+        else:
+            band = html.escape(str(p.band_label))
+        supervised = html.escape(day_text(p.last_supervised_on, now)) if p.last_supervised_on else "Never"
+        team = p.team.name if p.team is not None else ""
+        pk = number(p.pk)
+        p.row = mark_safe(  # noqa: S308 - every value escaped or a number
+            f'<tr class="govuk-table__row" id="practitioner-{pk}"><th scope="row" class="govuk-table__header">'
+            f'<a class="govuk-link" href="{board}?team={number(p.team_id)}&amp;practitioner={pk}">'
+            f'{html.escape(str(name))}</a></th><td class="govuk-table__cell">{html.escape(str(team))}</td>'
+            f"{NUMBER_CELL.format(number(p.caseload))}{NUMBER_CELL.format(number(p.capacity))}"
+            f'<td class="govuk-table__cell">{band}</td><td class="govuk-table__cell">{supervised}</td></tr>\n  '
         )

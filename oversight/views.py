@@ -34,7 +34,7 @@ from kit.querystring import querystring
 from oversight import board_rows, selectors, services
 from oversight.breach_rows import breach_cells
 from oversight.charts import bar_chart, chart_markup, hbar_chart
-from oversight.dashboard_rows import team_rows
+from oversight.dashboard_rows import caseload_rows, team_rows
 from oversight.filters import board_filters, period_filters
 from oversight.forms import (
     BreachAcknowledgeForm,
@@ -426,8 +426,10 @@ def dashboard_caseloads(request):
     for p in page.object_list:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
         p.band_label = labels[p.band]
+    now = timezone.now()
+    caseload_rows(page.object_list, now=now)
     context = {
-        "now": timezone.now(),
+        "now": now,
         "filters": f,
         "period_filter": f.markup(with_rule=True, with_acknowledged=True),
         "period": f.period,
