@@ -259,16 +259,21 @@ def _dashboard_figures(request, f, *, page_teams: list[Team] | None = None) -> d
     """What the dashboard and its drill-down pages share: breaches and timeliness from the summary
     rows (deadlines.counts), never cached. The service's figures come from the service's own rows
     (ADR 68), the same rows whatever the number of teams; with `page_teams` (the by-team page's 20
-    teams), the figures of those teams only, from their own rows."""
+    teams), the figures of those teams only, from their own rows: their breaches in the period and their
+    timeliness; the by-rule, by-month and whenever-breached figures, which that page does not show, empty."""
     now = timezone.now()
     user = request.user
     if page_teams is None:
         scope = {"team_id": f.team_id, "rule_id": f.rule_id, "teams": f.teams, "service_rows": True}
+        narrow = {}, {}
     else:
         scope = {"team_id": None, "rule_id": f.rule_id, "teams": page_teams}
-    breaches = selectors.breach_summaries(user, now=now, period=f.period, **scope)
+        # The by-team page shows its teams' breaches in the period and their timeliness, nothing else:
+        # only those are read and summed (ADR 85).
+        narrow = {"teams_in_period": True}, {"by_team_only": True}
+    breaches = selectors.breach_summaries(user, now=now, period=f.period, **scope, **narrow[0])
     in_period = breaches["period"]
-    timeliness = selectors.timeliness_summary(user, period=f.period, now=now, **scope)
+    timeliness = selectors.timeliness_summary(user, period=f.period, now=now, **scope, **narrow[1])
     return {
         "now": now,
         "filters": f,

@@ -18,10 +18,13 @@ from django.utils import translation
 from django.utils.formats import localize
 
 from accounts import roles
+from oversight import selectors
 from oversight.dashboard_rows import number_writer
 from oversight.models import BreachAcknowledgement, Supervision
+from oversight.selectors import Period
 from tests.conftest import make_user
 from tests.oversight.helpers import NOW, make_deadline, make_episode
+from tests.oversight.test_dashboard import clocks  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +116,32 @@ def _scans(node: dict, index: str):
         yield node
     for child in node.get("Plans", []):
         yield from _scans(child, index)
+
+
+def test_the_by_team_pages_narrow_reads_are_the_full_reads_by_team(users, team, other_team, clocks, pinned):  # noqa: F811
+    """The by-team page reads only its teams' breaches in the period and their timeliness by team (ADR
+    85): the same figures per team as the full reads, for every filter, at the rows' instant and later
+    (the correction from the rows' instant to now), an acknowledged breach among them."""
+    BreachAcknowledgement.objects.create(deadline=clocks["breached"], by=users["manager"], at=NOW, comment="seen")
+    manager = users["manager"]
+    teams = [team, other_team]
+    periods = (None, Period(date(2026, 8, 1), date(2026, 11, 23)), Period(date(2026, 11, 1), date(2026, 11, 30)))
+    seen = {"breached": 0, "unacknowledged": 0, "timeliness": 0}
+    for now in (NOW, NOW + timedelta(days=3)):
+        for period in periods:
+            for rule_id in ("", "B6", "B9"):
+                scope = {"now": now, "period": period, "teams": teams, "rule_id": rule_id}
+                full = selectors.breach_summaries(manager, **scope)["period"]
+                narrow = selectors.breach_summaries(manager, **scope, teams_in_period=True)["period"]
+                assert narrow["by_team"] == full["by_team"], (now, period, rule_id)
+                assert (narrow["breached"], narrow["unacknowledged"]) == (full["breached"], full["unacknowledged"])
+                seen["breached"] += full["breached"]
+                seen["unacknowledged"] += full["unacknowledged"]
+                if period is None:
+                    continue
+                scope.pop("rule_id")
+                full = selectors.timeliness_summary(manager, **scope, rule_id=rule_id)["by_team"]
+                narrow = selectors.timeliness_summary(manager, **scope, rule_id=rule_id, by_team_only=True)["by_team"]
+                assert narrow == full, (now, period, rule_id)
+                seen["timeliness"] += len(full)
+    assert seen["breached"] > seen["unacknowledged"] > 0 and seen["timeliness"] > 0, seen
