@@ -7,6 +7,7 @@ board); a filter value that does not validate is ignored (the page says why). Sh
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -194,7 +195,10 @@ _FORM_END = (
 
 
 def _option(value, label, selected: bool) -> str:
-    return f'<option value="{escape(value)}"{" selected" if selected else ""}>{escape(label)}</option>'
+    # Django's `escape` is `html.escape(str(value))` behind a lazy-string wrapper: a team's option costs
+    # a few microseconds less without it, and the filter lists every team of the service (ADR 85).
+    chosen = " selected" if selected else ""
+    return f'<option value="{html.escape(str(value))}"{chosen}>{html.escape(str(label))}</option>'
 
 
 def period_filter_markup(f: PeriodFilters, *, with_rule: bool = False, with_acknowledged: bool = False) -> SafeString:

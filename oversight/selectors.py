@@ -1049,6 +1049,7 @@ def breach_summaries(
     team_id: int | None = None,
     rule_id: str = "",
     service_rows: bool = False,
+    teams_in_period: bool = False,
 ) -> dict[str, dict]:
     """Open breaches of the service by team and by rule with how many are not yet acknowledged, for
     those breached in `period` ("period") and whenever breached ("whenever"): the figures of
@@ -1057,7 +1058,12 @@ def breach_summaries(
 
     With `service_rows` (the caller's `teams` are every team of the service) and no team chosen, the
     totals and "by rule" are read from the service's rows (ADR 68: O(rules x days) rows whatever the
-    number of teams) and "by team" is empty: a page of teams asks for its teams (`teams`)."""
+    number of teams) and "by team" is empty: a page of teams asks for its teams (`teams`).
+
+    With `teams_in_period` (the by-team page: its teams' breaches in the period, nothing else), only
+    the rows of the days in the period are read and summed by team: not the rows of every breached
+    clock by team, practitioner and rule ("whenever"), which that page does not show and which grow with
+    the staff of its 20 teams (ADR 85). "whenever" and "by rule" are then empty."""
     from deadlines.counts import BREACH_DAY, open_totals_compiled
 
     empty = {"by_team": [], "by_rule": [], "breached": 0, "unacknowledged": 0}
@@ -1076,15 +1082,26 @@ def breach_summaries(
             return False
         return key[3] == Status.BREACHED or (key[3] == BREACH_DAY and in_period(key[4]))
 
+    def keep_in_period(key) -> bool:
+        return keep(key) and key[3] == BREACH_DAY
+
     service_id = service_id_of(user)
     # A manager's whole service (the pages that pass `service_rows` are managers' only).
     whole_service = service_rows and not team_id and user.has_role(roles.MANAGER)
     # The reads' SQL compiled once per shape (ADR 74): the rows of breached clocks (whenever, or by the
     # day they breached in the period) of the teams, or the service's own rows, said of the values.
     compiled = _breach_filters(
-        service_id=service_id if whole_service else None, team_ids=list(names), period=period, rule_id=rule_id
+        service_id=service_id if whole_service else None,
+        team_ids=list(names),
+        period=period,
+        rule_id=rule_id,
+        whenever=not teams_in_period,
     )
-    if whole_service:
+    if teams_in_period and not whole_service:
+        # The period's rows by team only (the by-team page).
+        (team_counts,) = open_totals_compiled(compiled, now=now, by=(("team_id", "status"),), keep=keep_in_period)
+        rule_counts = {}
+    elif whole_service:
         # The service's rows by rule, none of the teams'.
         (rule_counts,) = open_totals_compiled(
             compiled, now=now, by=(("rule_id", "status"),), keep=keep, service_rows=True
@@ -1127,10 +1144,12 @@ def breach_summaries(
     return out
 
 
-def _breach_filters(*, service_id: int | None, team_ids: list[int], period: Period | None, rule_id: str):
+def _breach_filters(
+    *, service_id: int | None, team_ids: list[int], period: Period | None, rule_id: str, whenever: bool = True
+):
     """`breach_summaries`' filters of the summary rows and of the clocks, for `open_totals_compiled`:
-    whenever breached, the status rows of breached clocks; in the period, their rows by the day they
-    breached; of the service's rows (`service_id`) or of the teams'; of one rule or all."""
+    whenever breached, the status rows of breached clocks (unless not `whenever`); in the period, their
+    rows by the day they breached; of the service's rows (`service_id`) or of the teams'; of one rule or all."""
     from deadlines.counts import BREACH_DAY, CompiledFilters
 
     # The service as a one-id array, like the teams: an integer field's value reaches the SQL wrapped
@@ -1147,11 +1166,11 @@ def _breach_filters(*, service_id: int | None, team_ids: list[int], period: Peri
         by_day = Q(status=BREACH_DAY)
         if period is not None:
             by_day &= Q(day__gte=given.pop(0), day__lte=given.pop(0))
-        found = scope & (Q(status=Status.BREACHED) | by_day)
+        found = scope & ((Q(status=Status.BREACHED) | by_day) if whenever else by_day)
         return found & Q(rule_id=given.pop(0)) if rule_id else found
 
     return CompiledFilters(
-        key=("breaches", service_id is not None, period is not None, bool(rule_id)),
+        key=("breaches", service_id is not None, period is not None, bool(rule_id), whenever),
         where=where,
         values=tuple(values),
         stand_ins=_breach_stand_ins(values),
@@ -1226,13 +1245,16 @@ def timeliness_summary(
     rule_id: str = "",
     teams: list[Team] | None = None,
     service_rows: bool = False,
+    by_team_only: bool = False,
 ) -> dict:
     """Timeliness by rule, team and month of the clocks started in the months of `period`, from the
     summary rows: the figures of `timeliness_by_rule`, `_by_team` and `_by_month` for whole months
     (no median: the timeliness report has it). Scoped like `timeliness_clocks`.
 
     With `service_rows` (a manager, `teams` every team of the service) and no team chosen, "by rule"
-    and "by month" are read from the service's rows (ADR 68) and "by team" is empty."""
+    and "by month" are read from the service's rows (ADR 68) and "by team" is empty. With
+    `by_team_only` (the by-team page), the rows are summed by team only: "by rule" is empty and "by
+    month" all zeros."""
     from deadlines.counts import timeliness_totals_compiled
 
     out = {"by_rule": [], "by_team": [], "by_month": [], "computed_at": now}
@@ -1259,6 +1281,9 @@ def timeliness_summary(
     )
     if not teams:  # no team (a service without teams): no rows, and no query (as `team_id__in=[]` was)
         rule_rows, found_teams, month_rows = {}, {}, {}
+    elif by_team_only and not whole_service:
+        (found_teams,) = timeliness_totals_compiled(compiled, now=now, by=(("team_id",),), keep=keep)
+        rule_rows, month_rows = {}, {}
     elif whole_service:
         rule_rows, month_rows = timeliness_totals_compiled(
             compiled, now=now, by=(("rule_id",), ("month",)), keep=keep, service_rows=True

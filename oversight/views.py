@@ -17,11 +17,9 @@ from django.db.models import Q
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import urlencode
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.formats import localize
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
@@ -38,6 +36,7 @@ from oversight.board_filter import board_filter
 from oversight.board_reads import board_totals, team_practitioners
 from oversight.breach_rows import breach_cells
 from oversight.charts import bar_chart, chart_markup, hbar_chart
+from oversight.dashboard_rows import caseload_rows, team_rows
 from oversight.filters import period_filters
 from oversight.forms import (
     BreachAcknowledgeForm,
@@ -47,7 +46,7 @@ from oversight.forms import (
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
 from oversight.my_work import supervised_lines, waiting_lines, work_lines, work_rows_markup
-from oversight.templatetags.oversight_tags import day_text, timeliness_cells
+from oversight.templatetags.oversight_tags import day_text
 
 ACTION_ROWS = 3
 
@@ -267,16 +266,21 @@ def _dashboard_figures(request, f, *, page_teams: list[Team] | None = None) -> d
     """What the dashboard and its drill-down pages share: breaches and timeliness from the summary
     rows (deadlines.counts), never cached. The service's figures come from the service's own rows
     (ADR 68), the same rows whatever the number of teams; with `page_teams` (the by-team page's 20
-    teams), the figures of those teams only, from their own rows."""
+    teams), the figures of those teams only, from their own rows: their breaches in the period and their
+    timeliness; the by-rule, by-month and whenever-breached figures, which that page does not show, empty."""
     now = timezone.now()
     user = request.user
     if page_teams is None:
         scope = {"team_id": f.team_id, "rule_id": f.rule_id, "teams": f.teams, "service_rows": True}
+        narrow = {}, {}
     else:
         scope = {"team_id": None, "rule_id": f.rule_id, "teams": page_teams}
-    breaches = selectors.breach_summaries(user, now=now, period=f.period, **scope)
+        # The by-team page shows its teams' breaches in the period and their timeliness, nothing else:
+        # only those are read and summed (ADR 85).
+        narrow = {"teams_in_period": True}, {"by_team_only": True}
+    breaches = selectors.breach_summaries(user, now=now, period=f.period, **scope, **narrow[0])
     in_period = breaches["period"]
-    timeliness = selectors.timeliness_summary(user, period=f.period, now=now, **scope)
+    timeliness = selectors.timeliness_summary(user, period=f.period, now=now, **scope, **narrow[1])
     return {
         "now": now,
         "filters": f,
@@ -413,39 +417,10 @@ def dashboard_teams(request):
         }
         for team in page.object_list
     ]
-    _team_rows(page.object_list, rule_id=f.rule_id, list_query=context["list_query"])
+    team_rows(page.object_list, rule_id=f.rule_id, list_query=context["list_query"])
     context["page"] = page
     context["page_query"] = querystring(request.GET, drop=("page",))
     return render(request, "oversight/dashboard_teams.html", context)
-
-
-def _team_rows(rows: list[dict], *, rule_id: str, list_query: str) -> None:
-    """Each team's table row (`row`) built here, as the template's loop drew it, rather than by a loop
-    of tags and filters per team: the page shows 20 teams where a small service has 3 (ADR 80)."""
-    board, breaches = reverse("oversight:team_board"), reverse("oversight:dashboard_breaches")
-    suffix = (f"&amp;rule={escape(urlencode(rule_id))}" if rule_id else "") + (
-        f"&amp;{conditional_escape(list_query)}" if list_query else ""
-    )
-    for r in rows:
-        pk, name = int(r["team"].pk), escape(r["team"].name)
-        load = r["caseload"]
-        if load:
-            caseload = f"{localize(load['caseload'])} of {localize(load['capacity'])}"
-            if load["pct"] is not None:
-                caseload += f" ({localize(load['pct'])}%)"
-            if load["over"]:
-                caseload += f"; {localize(load['over'])} over"
-        else:
-            caseload = "–"
-        r["row"] = mark_safe(  # noqa: S308 - every value escaped or a number
-            f'<tr class="govuk-table__row" id="team-{pk}">\n    <th scope="row" class="govuk-table__header">'
-            f'<a class="govuk-link" href="{board}?team={pk}">{name}</a><br><a class="govuk-link govuk-body-s" '
-            f'href="{breaches}?team={pk}{suffix}">Breaches<span class="govuk-visually-hidden"> of {name}</span></a>'
-            f"</th>\n    {_NUMBER_CELL.format(localize(r['breached']))}\n"
-            f"    {_NUMBER_CELL.format(localize(r['unacknowledged']))}\n"
-            f"    {conditional_escape(timeliness_cells(r['timeliness']))}\n"
-            f"    {_NUMBER_CELL.format(caseload)}\n  </tr>"
-        )
 
 
 @login_required
@@ -463,8 +438,10 @@ def dashboard_caseloads(request):
     for p in page.object_list:
         p.band = selectors.caseload_band(p.caseload, p.capacity)
         p.band_label = labels[p.band]
+    now = timezone.now()
+    caseload_rows(page.object_list, now=now)
     context = {
-        "now": timezone.now(),
+        "now": now,
         "filters": f,
         "period_filter": f.markup(with_rule=True, with_acknowledged=True),
         "period": f.period,
