@@ -28,7 +28,7 @@ from cases.access import log_shown
 from cases.models import CaseNote, Contact, Episode, Person
 from cases.selectors import episodes_led_by, visible_per_row
 from cases.selectors import triage_queue as triage_contacts
-from deadlines.selectors import with_time_left
+from deadlines.models import Deadline
 from kit.compiled_sql import compiled_rows
 from kit.dates import long_date, long_datetime
 from kit.links import href_for
@@ -397,15 +397,32 @@ TRIAGE_COLUMNS = (
     "referrer_name",
     "referrer_agency",
     "received_at",
+    # The earliest open due time, kept on the contact by the clocks' triggers (ADR 86).
+    "earliest_due_at",
     # The annotations, in the order they are made.
     "children",
-    "next_due_at",
     "next_due_rule",
 )
+# The queue's order: the most urgent clock first (none last), then the oldest, as `with_time_left`'s
+# order over its computed "next due", read along the index `contact_triage_next_due`.
+TRIAGE_ORDER = (F("earliest_due_at").asc(nulls_last=True), "received_at", "pk")
+
+
+def _most_urgent_rule() -> Subquery:
+    """The rule of the contact's most urgent open clock (`with_time_left`'s `next_due_rule`), for a page's rows."""
+    open_clocks = Deadline.objects.filter(contact=OuterRef("pk"), stopped_at__isnull=True, due_at__isnull=False)
+    return Subquery(open_clocks.order_by("due_at").values("rule_id")[:1])
+
+
+def in_triage_order(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    """The contacts in the triage queue's order. Each contact's most urgent clock was a subquery for every
+    contact of the queue, all of them computed and sorted for a page of fifty (232 at 200,000 families);
+    it is now a column kept by the clocks' triggers, and a page walks the index in that order."""
+    return contacts.order_by(*TRIAGE_ORDER)
 
 
 def _triage_read(rows: QuerySet[Contact], *, now: datetime) -> QuerySet[Contact]:
-    return with_time_left(rows.annotate(children=_subject_names()), now=now)
+    return rows.annotate(children=_subject_names(), next_due_rule=_most_urgent_rule()).order_by(*TRIAGE_ORDER)
 
 
 def triage_queue(contacts: QuerySet[Contact], *, page_number, now: datetime) -> Page:
@@ -413,7 +430,7 @@ def triage_queue(contacts: QuerySet[Contact], *, page_number, now: datetime) -> 
     count and a page of rows with their children's names, two queries whatever the queue's length.
     Read with the ORM; the page reads it compiled once (`triage_page`)."""
     page = page_then_rows(
-        with_time_left(contacts, now=now), lambda rows: _triage_read(rows, now=now), TRIAGE_COLUMNS, page_number
+        in_triage_order(contacts), lambda rows: _triage_read(rows, now=now), TRIAGE_COLUMNS, page_number
     )
     page.object_list = contact_rows(page.object_list, now=now)
     return page
@@ -431,7 +448,7 @@ def triage_page(
     """`triage_queue(cases.selectors.triage_queue(user, route=..., team_id=..., received_before=...), ...)`
     with its two queries compiled once per user shape and choice of filters (`compiled_page`), run with
     the user's ids, the filters' values and the page's limit and offset. `now` does not reach the SQL
-    (`with_time_left` reads the open clocks whatever the time): it only words the time left."""
+    (the order is by the open clocks whatever the time): it only words the time left."""
     chosen = (route or None, team_id or None, received_before)
     given = tuple(v for v in chosen if v is not None)
     stand_ins = tuple(
@@ -449,7 +466,7 @@ def triage_page(
         values = list(values)
         picked = [values.pop(0) if v is not None else None for v in chosen]
         contacts = triage_contacts(user, route=picked[0] or "", team_id=picked[1], received_before=picked[2])
-        return with_time_left(contacts, now=now)
+        return in_triage_order(contacts)
 
     page = compiled_page(
         f"triage queue {tuple(v is not None for v in chosen)}",
@@ -495,8 +512,8 @@ def contact_rows(values, *, now: datetime) -> list[ContactRow]:
             referrer_name,
             referrer_agency,
             received_at,
-            children,
             due_at,
+            children,
             rule,
         ) in values
     ]
