@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django_fsm import transition
 from simple_history.models import HistoricalRecords
@@ -362,7 +362,15 @@ class Contact(StateMachineModel):
     )
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    history = HistoricalRecords()
+    # The earliest due time of the contact's open clocks (None when none is open): the triage queue's
+    # order. Kept by triggers on the clocks (migration 0024, ADR 86), never written by the application:
+    # a save leaves it out (below), and it is not recorded in the history.
+    earliest_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["earliest_due_at"])
+
+    # Derived columns written in SQL, not by a save (the name `Episode` gives its own, ADR 56: the case
+    # file leaves them out too).
+    BOARD_FIELDS = ("earliest_due_at",)
 
     class Meta:
         indexes = [
@@ -373,9 +381,31 @@ class Contact(StateMachineModel):
                 name="contact_in_triage",
                 condition=Q(state__in=["received", "screening", "awaiting_consent"]),
             ),
+            # The triage queue in its order (the most urgent clock first, ADR 86): a page reads its
+            # rows along this index, however long the queue.
+            models.Index(
+                F("earliest_due_at").asc(nulls_last=True),
+                F("received_at"),
+                F("id"),
+                name="contact_triage_next_due",
+                condition=Q(state__in=["received", "screening", "awaiting_consent"]),
+            ),
             models.Index(fields=["family", "received_at"]),
             models.Index(fields=["received_at"]),
         ]
+
+    def save(self, *args, **kwargs):
+        # `earliest_due_at` is written in SQL by the clocks' triggers: a save of an instance read before a
+        # clock started or stopped must not put the old value back, so an update names every loaded
+        # field but it (as `Episode.save` leaves out the board's fields).
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.BOARD_FIELDS and f.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"Contact {self.reference}"

@@ -913,7 +913,7 @@ def find_matches(
 SEARCH_ORDER = ("last_name", "first_name", "pk")
 
 
-def _first_in_scope(user, branches: list[Q], *, limit: int) -> RawSQL:
+def _first_in_scope(user, branches: list[Q], *, limit: int, reach: Q | None = None) -> RawSQL:
     """The ids of the first `limit` people, in SEARCH_ORDER, who match one of `branches` and whom the user may
     see (anyone's when `user` is None: the intake's matching), as a subquery for `pk__in`.
 
@@ -923,15 +923,17 @@ def _first_in_scope(user, branches: list[Q], *, limit: int) -> RawSQL:
     cost two index probes a match. So the matches are first read from the name indexes alone (each branch an
     index-only scan of an index that carries the name and the id), united and sorted, and then checked in
     that order until `limit` are in scope: about `limit` probes for the front door and the service
-    (ADR 0061).
+    (ADR 0061). `reach`: the user's reach given as its Q (`reach_q`), for a read compiled once.
     """
     columns = ("pk", "last_name", "first_name")
     parts = [Person.objects.filter(branch).values(*columns) for branch in branches]
     matched = parts[0].union(*parts[1:]).order_by(*SEARCH_ORDER) if len(parts) > 1 else parts[0].order_by()
     matched_sql, matched_params = matched.query.sql_with_params()
     where, scope_params = "", ()
-    if user is not None:
-        in_scope = FamilyReach.objects.filter(_reach(user), family_id=OuterRef("family_id"))
+    if user is not None or reach is not None:
+        in_scope = FamilyReach.objects.filter(
+            reach if reach is not None else _reach(user), family_id=OuterRef("family_id")
+        )
         scope = Membership.objects.filter(Exists(in_scope), person_id=RawSQL("matched.id", ())).values("pk")
         scope_sql, scope_params = scope.query.sql_with_params()
         where = f"WHERE EXISTS ({scope_sql}) "
@@ -982,6 +984,80 @@ def _name_search(user, words: list[str], *, limit: int) -> QuerySet[Person]:
     return Person.objects.filter(pk__in=_first_in_scope(user, [Q(b, first) for b in branches], limit=limit))
 
 
+class _UpperLike(Func):
+    """`UPPER(field::text) LIKE UPPER(pattern)`: the SQL of `field__istartswith` on PostgreSQL with the
+    pattern itself given (`_prefix_pattern`), so that it is a value a compiled read can take (the ORM
+    derives it from the word inside the build, which `kit.compiled_sql` cannot replace)."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, field: str, pattern: str):
+        super().__init__(F(field), Value(pattern, output_field=TextField()))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (field_sql, field_params), (pattern_sql, pattern_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        return f"UPPER({field_sql}::text) LIKE UPPER({pattern_sql})", [*field_params, *pattern_params]
+
+
+def _prefix_pattern(word: str, connection) -> str:
+    """The LIKE pattern `istartswith` makes of a word: its `\\`, `%` and `_` escaped, then `%`."""
+    return f"{connection.ops.prep_for_like_query(word)}%"
+
+
+def _name_values(words: list[str], connection) -> tuple[str, ...]:
+    """A name search's values in the order `_compiled_name_branches` takes them: the last word's pattern
+    and soundex key, and with two or more words the first word's."""
+    from cases.validators import soundex
+
+    last = (_prefix_pattern(words[-1], connection), soundex(words[-1]))
+    return last if len(words) == 1 else (*last, _prefix_pattern(words[0], connection), soundex(words[0]))
+
+
+def _compiled_name_branches(last_pattern: str, last_key: str, *first: str) -> list[Q]:
+    """`_name_search`'s branches, the same SQL, from the patterns and keys themselves (`_name_values`)."""
+    branches = [
+        _UpperLike("last_name", last_pattern),
+        Q(last_name_key=last_key),
+        _UpperLike("first_name", last_pattern),
+    ]
+    if not first:
+        return [Q(b) for b in branches]
+    also = Q(_UpperLike("first_name", first[0])) | Q(first_name_key=first[1])
+    return [Q(b, also) for b in branches]
+
+
+# Stand-ins for a name search's patterns and keys (k = 0 and 1), which no search is run with.
+_NAME_STAND_INS = tuple(
+    (f"stand-in last {k}%", f"stand-in key {k}", f"stand-in first {k}%", f"stand-in key first {k}") for k in (0, 1)
+)
+
+
+def _name_search_values(user, words: list[str], shape, reach_values, *, limit: int) -> list[tuple]:
+    """`_name_search(user, words, limit=limit)`'s first `limit` people as `SEARCH_VALUES`, in `SEARCH_ORDER`,
+    compiled once per reach shape and one word or more (`kit.compiled_sql`) and run with the words'
+    patterns and soundex keys and the reach's values: the three branches' querysets, their union and the
+    scope's EXISTS were built and compiled on every search (ADR 86)."""
+    using = router.db_for_read(Person)
+    values = _name_values(words, connections[using])
+    n_name = len(values)
+
+    def build(*given) -> QuerySet:
+        branches = _compiled_name_branches(*given[:n_name])
+        ids = _first_in_scope(None, branches, limit=limit, reach=reach_q(shape, given[n_name:]))
+        return Person.objects.filter(pk__in=ids).order_by(*SEARCH_ORDER)[:limit].values_list(*SEARCH_VALUES)
+
+    n = len(reach_values)
+    stand_ins = tuple(
+        (*_NAME_STAND_INS[k][:n_name], *(_SCOPE_STAND_IN - 300 - 10 * k - i for i in range(n))) for k in (0, 1)
+    )
+    return compiled_rows(
+        ("search names", n_name, shape, limit), build, stand_ins, (*values, *reach_values), using=using
+    )
+
+
 def search_people(user, query: str, *, limit: int = 50) -> list[Person]:
     """Find people the user may see by name, date of birth, postcode, NHS number or UPN."""
     text = (query or "").strip()
@@ -1027,8 +1103,7 @@ def search_person_values(user, query: str, *, limit: int = 50) -> tuple[list[tup
     if kind is None:
         return [], []
     if kind[0] == "name":
-        qs = _name_search(user, kind[1], limit=limit).order_by(*SEARCH_ORDER)[:limit]
-        people = list(qs.values_list(*SEARCH_VALUES))
+        people = _name_search_values(user, kind[1], *found, limit=limit)
     else:
         shape, reach_values = found
         name = kind[0]
@@ -1050,12 +1125,19 @@ def search_person_values(user, query: str, *, limit: int = 50) -> tuple[list[tup
         )
     if not people:
         return [], []
-    memberships = list(
-        Membership.objects.filter(person_id__in=[row[0] for row in people])
-        .order_by("pk")
-        .values_list("person_id", "family_id", "family__name")
-    )
-    return people, memberships
+    return people, _memberships_of([row[0] for row in people])
+
+
+def _memberships_of(person_ids: list[int]) -> list[tuple]:
+    """(person id, family id, family name) of each membership of these people, in the order they were
+    made: `person_id__in=` as one array parameter, compiled once (`IN` has a placeholder per id)."""
+
+    def build(ids) -> QuerySet:
+        rows = Membership.objects.filter(InIds("person_id", ids)).order_by("pk")
+        return rows.values_list("person_id", "family_id", "family__name")
+
+    stand_ins = (([_SCOPE_STAND_IN - 400],), ([_SCOPE_STAND_IN - 401, _SCOPE_STAND_IN - 402],))
+    return compiled_rows("search memberships", build, stand_ins, (person_ids,), using=router.db_for_read(Membership))
 
 
 def may_break_glass(user) -> bool:

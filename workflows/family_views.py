@@ -216,7 +216,8 @@ def search(request):
             log_shown(request, subjects, what=f"search: {query}", action=AccessLog.Action.SEARCH)
         else:
             log_access(request, action=AccessLog.Action.SEARCH, what=f"search: {query}")
-    return render(request, "cases/search.html", {"form": form, "results": results})
+    result_rows = list_rows.person_rows_markup(results) if results else ""
+    return render(request, "cases/search.html", {"form": form, "results": results, "result_rows": result_rows})
 
 
 @login_required

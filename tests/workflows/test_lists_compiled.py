@@ -263,6 +263,29 @@ def test_the_rows_markup_is_what_the_template_loops_wrote():
                 assert loop == "  " + markup + "\n"
 
 
+PERSON_LOOP = '    {% for person in results %}\n      <tr class="govuk-table__row">\n        <td class="govuk-table__cell">{{ person.name }}</td>\n        <td class="govuk-table__cell">{{ person.born }}</td>\n        <td class="govuk-table__cell">{{ person.families }}</td>\n      </tr>\n    {% endfor %}\n'  # noqa: E501
+
+
+def test_the_search_rows_markup_is_what_the_template_loop_wrote():
+    """ADR 86: the results' rows (and each person's families' links) written once, as the loop and
+    `format_html_join` wrote them, names needing escaping included."""
+    from django.template import engines
+    from django.utils.html import format_html_join
+
+    people = [
+        (pk, f"Amy<{pk}>", 'O\'Neil & "Co"', NOW.date() if pk % 2 else None, NOW.date() if pk % 3 == 0 else None)
+        for pk in range(1, 8)
+    ]
+    memberships = [(pk, 100 + k, f"The <i>{k}</i> & co") for pk in range(1, 8) for k in range(pk % 3)]
+    rows = list_rows.person_rows(people, memberships)
+    for row in rows:
+        theirs = [(f, name) for p, f, name in memberships if p == row.pk]
+        links = ((reverse("cases:family_detail", args=[f]), name) for f, name in theirs)
+        assert row.families == format_html_join(", ", '<a class="govuk-link" href="{}">{}</a>', links)
+    loop = engines["django"].from_string(PERSON_LOOP).render({"results": rows})
+    assert loop == "    " + list_rows.person_rows_markup(rows) + "\n"
+
+
 def test_a_search_s_values_are_search_people_s_for_every_shape_and_kind(world):  # noqa: F811
     from cases.models import Membership, Person
     from cases.selectors import search_people, search_person_values
@@ -309,6 +332,22 @@ def test_a_search_s_values_are_search_people_s_for_every_shape_and_kind(world): 
             ]
             found += len(people)
     assert found > 20
+    # Searched again, no search compiles any SQL: the names' (one word or two) and the memberships'
+    # are compiled once too (ADR 86); at most two queries each, as before.
+    again = (person.last_name, f"{person.first_name} {person.last_name}", f"kim {person.last_name}", "943 476 5919")
+    calls = []
+    original = SQLCompiler.as_sql
+
+    def counted(self, *args, **kwargs):
+        calls.append(self.query.model)
+        return original(self, *args, **kwargs)
+
+    with CaptureQueriesContext(connection) as captured, mock.patch.object(SQLCompiler, "as_sql", counted):
+        for user in world.values():
+            for query in again:
+                search_person_values(user, query)
+    assert calls == []
+    assert len(captured.captured_queries) <= 2 * len(world) * len(again)
 
 
 def test_the_search_page_shows_and_logs_what_it_found(client, users, team):
