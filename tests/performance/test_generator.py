@@ -163,3 +163,28 @@ def test_statistics_are_taken_before_rows_are_derived_from_the_copied_tables():
     analysed = {s.split()[1].strip('"') for s in sql[:board_update] if s.startswith("ANALYZE ")}
     assert {"cases_riskindicator", "cases_contact", "cases_assessment", "cases_episode"} <= analysed
     assert "cases_assessmentrisk" in analysed
+
+
+@pytest.mark.django_db
+def test_each_contact_s_earliest_open_due_time_is_filled_and_the_clocks_triggers_are_on_again():
+    """The load turns the clocks' contact triggers off (a lookup per clock on a table without indexes)
+    and fills `earliest_due_at` once: it must equal what the triggers keep, and they must be on after."""
+    from django.db import connection
+    from django.db.models import Min, Q
+
+    from cases.models import Contact
+
+    _generate(12, access_log=False)
+    expected = dict(
+        Contact.objects.annotate(
+            earliest=Min("deadlines__due_at", filter=Q(deadlines__stopped_at__isnull=True))
+        ).values_list("pk", "earliest")
+    )
+    assert any(expected.values())
+    assert dict(Contact.objects.values_list("pk", "earliest_due_at")) == expected
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'deadlines_deadline'::regclass"
+            " AND NOT tgisinternal AND tgenabled = 'D'"
+        )
+        assert cursor.fetchall() == []
