@@ -17,12 +17,14 @@ from django.db.models import QuerySet
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.timezone import template_localtime
 
 from accounts.models import User
-from cases.models import Episode
-from deadlines.models import Deadline
+from cases.models import Episode, PlannedVisit
+from deadlines.models import Alert, Deadline
 from kit.dates import long_date
 from kit.links import href_for
+from kit.templatetags.fast_date import date as date_filter
 from kit.templatetags.ui import status_tag
 from oversight.selectors import WorkItem, full_name
 from workflows.row_markup import deadline_link_html, due_html, text
@@ -248,3 +250,83 @@ def supervised_lines(practitioners: QuerySet[User], *, now: datetime) -> list[Su
             )
         )
     return lines
+
+
+# My work's planned visits and alerts, written as the template's loops wrote them (ADR 83).
+_DATE_TIME = "j F Y, H:i"
+_VISIT_ROW = (
+    '\n    <tr class="govuk-table__row">\n      <td class="govuk-table__cell">{}</td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n      <td class="govuk-table__cell">{}</td>\n'
+    '      <td class="govuk-table__cell">{}</td>\n    </tr>\n  '
+)
+_NO_VISITS = SafeString(
+    '\n    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="4">'
+    "You have no planned visits to record.</td></tr>\n  "
+)
+_TO_RECORD = ' <strong class="govuk-tag govuk-tag--orange">To record</strong>'
+_RECORD_LINK = (
+    '<a class="govuk-link" href="{}?planned={}">Record this visit<span class="govuk-visually-hidden"> of {}</span></a>'
+)
+
+
+def _when(value: datetime) -> str:
+    """`{{ value|date:"j F Y, H:i" }}`: in the current time zone, escaped."""
+    return escape(date_filter(template_localtime(value), _DATE_TIME))
+
+
+def visit_rows_markup(visits: list[PlannedVisit], *, now: datetime) -> SafeString:
+    """My planned visits' table rows (`selectors.my_planned_visits`, their episodes and families loaded)."""
+    if not visits:
+        return _NO_VISITS
+    episode_href, note_href = href_for("episodes:episode_detail"), href_for("episodes:note_new")
+    out = []
+    for visit in visits:
+        episode = visit.episode
+        when = _when(visit.planned_at)
+        due = visit.planned_at <= now
+        seeing = f": {text(visit.seeing)}" if visit.seeing else ""
+        out.append(
+            _VISIT_ROW.format(
+                _CASE_LINK.format(text(episode_href(episode.pk)), text(episode.family.name), text(episode.reference)),
+                text(visit.get_kind_display()) + seeing,
+                when + (_TO_RECORD if due else ""),
+                _RECORD_LINK.format(text(note_href(visit.episode_id)), text(visit.pk), when) if due else "",
+            )
+        )
+    return SafeString("".join(out))
+
+
+_ALERT_END = ' <span class="govuk-body-s">({})</span></li>'
+
+
+def alert_items_markup(alerts: list[Alert]) -> SafeString:
+    """My alerts' list items (`selectors.my_alerts`, their clocks loaded)."""
+    if not alerts:
+        return SafeString("")
+    message_href, contact_href = href_for("episodes:message_detail"), href_for("cases:contact_detail")
+    clock_href = href_for("deadlines:clock_explain")
+    out = []
+    for alert in alerts:
+        if alert.level == Alert.Level.MESSAGE_FAILED:
+            item = (
+                '<li><strong class="govuk-tag govuk-tag--red">Not delivered</strong> <a class="govuk-link" '
+                f'href="{text(message_href(alert.message_id))}">'
+                "A letter or e-mail you sent could not be delivered</a>"
+            )
+        elif alert.level == Alert.Level.NEW_CONTACT:
+            item = (
+                '<li><strong class="govuk-tag govuk-tag--blue">New contact</strong> <a class="govuk-link" '
+                f'href="{text(contact_href(alert.contact_id))}">'
+                "A new contact arrived on your family</a>"
+            )
+        else:
+            if alert.level in (Alert.Level.BREACHED, Alert.Level.ESCALATED):
+                tag = f'<strong class="govuk-tag govuk-tag--red">{text(alert.get_level_display())}</strong>'
+            else:
+                tag = '<strong class="govuk-tag govuk-tag--orange">Overdue</strong>'
+            item = (
+                f'<li>{tag} <a class="govuk-link" href="{text(clock_href(alert.deadline_id))}">'
+                f"{text(alert.deadline.rule_id)}: {text(alert.deadline.title)}</a>"
+            )
+        out.append(item + _ALERT_END.format(_when(alert.created_at)))
+    return SafeString("".join(out))

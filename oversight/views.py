@@ -44,7 +44,14 @@ from oversight.forms import (
     SupervisionForm,
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
-from oversight.my_work import supervised_lines, waiting_lines, work_lines, work_rows_markup
+from oversight.my_work import (
+    alert_items_markup,
+    supervised_lines,
+    visit_rows_markup,
+    waiting_lines,
+    work_lines,
+    work_rows_markup,
+)
 from oversight.templatetags.oversight_tags import day_text, timeliness_cells
 
 ACTION_ROWS = 3
@@ -670,6 +677,8 @@ def my_work(request):
         "pre_allocation": pre_allocation,
         "is_duty_worker": user.has_role(roles.DUTY_WORKER),
     }
+    context["visit_rows"] = visit_rows_markup(context["planned_visits"], now=now)
+    context["alert_items"] = alert_items_markup(context["alerts"])
     response = render(request, "oversight/my_work.html", context)
     # The lines are values, not records: their families are added to those of the visits and alerts (the
     # only records in the context: walking the lines' fields found nothing and cost a walk a field).

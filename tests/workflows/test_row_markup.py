@@ -121,3 +121,57 @@ def test_the_my_cases_page_shows_its_rows_and_logs_each_family_once(client, user
         AccessLog.objects.filter(pk__gt=before).order_by("pk").values_list("user_id", "what", "family_id_logged")
     )
     assert logged == sorted([(coach.pk, "my cases", family.pk), (coach.pk, "my cases", other.family_id)])
+
+
+# `oversight/my_work.html`'s loops over the planned visits and the alerts before ADR 83.
+VISITS_LOOP = (
+    "{% load oversight_tags %}"
+    '  {% for v in planned_visits %}\n    <tr class="govuk-table__row">\n'
+    '      <td class="govuk-table__cell">{% case_link v.episode %}</td>\n'
+    '      <td class="govuk-table__cell">{{ v.get_kind_display }}{% if v.seeing %}: {{ v.seeing }}{% endif %}</td>\n'
+    '      <td class="govuk-table__cell">{{ v.planned_at|date:"j F Y, H:i" }}{% if v.planned_at <= now %} '
+    '<strong class="govuk-tag govuk-tag--orange">To record</strong>{% endif %}</td>\n'
+    '      <td class="govuk-table__cell">{% if v.planned_at <= now %}<a class="govuk-link" '
+    "href=\"{% url 'episodes:note_new' v.episode_id %}?planned={{ v.pk }}\">Record this visit"
+    '<span class="govuk-visually-hidden"> of {{ v.planned_at|date:"j F Y, H:i" }}</span></a>{% endif %}</td>\n'
+    '    </tr>\n  {% empty %}\n    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="4">'
+    "You have no planned visits to record.</td></tr>\n  {% endfor %}\n"
+)
+ALERTS_LOOP = (
+    '{% for a in alerts %}<li>{% if a.level == "message_failed" %}<strong class="govuk-tag govuk-tag--red">'
+    'Not delivered</strong> <a class="govuk-link" href="{% url \'episodes:message_detail\' a.message_id %}">'
+    'A letter or e-mail you sent could not be delivered</a>{% elif a.level == "new_contact" %}'
+    '<strong class="govuk-tag govuk-tag--blue">New contact</strong> <a class="govuk-link" '
+    "href=\"{% url 'cases:contact_detail' a.contact_id %}\">A new contact arrived on your family</a>{% else %}"
+    '{% if a.level == "breached" or a.level == "escalated" %}<strong class="govuk-tag govuk-tag--red">'
+    '{{ a.get_level_display }}</strong>{% else %}<strong class="govuk-tag govuk-tag--orange">Overdue</strong>'
+    '{% endif %} <a class="govuk-link" href="{% url \'deadlines:clock_explain\' a.deadline_id %}">'
+    "{{ a.deadline.rule_id }}: {{ a.deadline.title }}</a>{% endif %} "
+    '<span class="govuk-body-s">({{ a.created_at|date:"j F Y, H:i" }})</span></li>{% endfor %}'
+)
+
+
+def test_my_work_visits_and_alerts_are_what_the_loops_wrote():
+    from cases.models import Family, PlannedVisit
+    from deadlines.models import Alert, Deadline
+    from oversight.my_work import alert_items_markup, visit_rows_markup
+
+    engine = engines["django"]
+    visits = []
+    for n, when in enumerate(DUES):
+        episode = Episode(pk=4000 + n, family=Family(pk=7000 + n, name=f"{ODD} {n}"))
+        kind = PlannedVisit.KIND_CHOICES[n % len(PlannedVisit.KIND_CHOICES)][0] if n < 3 else "not-a-kind"
+        visits.append(
+            PlannedVisit(pk=9000 + n, episode=episode, planned_at=when, kind=kind, seeing=ODD if n % 2 else "")
+        )
+    for now in NOWS:
+        for rows in (visits, visits[2:3], []):
+            loop = engine.from_string(VISITS_LOOP).render({"planned_visits": rows, "now": now})
+            assert loop == "  " + visit_rows_markup(rows, now=now) + "\n"
+    alerts = [
+        Alert(pk=n, level=level, created_at=DUES[n % len(DUES)], message_id=300 + n, contact_id=400 + n,
+              deadline=Deadline(pk=500 + n, rule_id=f"B<{n}>", title=ODD))
+        for n, level in enumerate([*Alert.Level.values, "unknown"])
+    ]  # fmt: skip
+    for rows in (alerts, alerts[1:2], []):
+        assert engine.from_string(ALERTS_LOOP).render({"alerts": rows}) == alert_items_markup(rows)
