@@ -26,6 +26,8 @@ from workflows.list_rows import NO_TIMESCALE, STATE_NAMES, choice_name, my_case_
 
 def text(value) -> str:
     """`conditional_escape(value)` as text: a value with `__html__` (markup) as it is, any other escaped."""
+    if type(value) is str:  # most values: plain text, which has no `__html__`
+        return escape(value)
     html = getattr(value, "__html__", None)
     return html() if html is not None else escape(str(value))
 
@@ -53,6 +55,19 @@ def due_html(due: datetime | None, maximum: datetime | None, now: datetime) -> s
     return shown
 
 
+# An episode's state as a row shows it (its label, escaped), once per state.
+_STATES: dict[str, str] = {}
+
+
+def _state_text(state: str) -> str:
+    shown = _STATES.get(state)
+    if shown is None:
+        shown = text(choice_name(STATE_NAMES, state))
+        if state in STATE_NAMES:  # a value with no label is shown as itself, and not kept
+            _STATES[state] = shown
+    return shown
+
+
 # The loop of `episodes/my_cases.html` as it was, one row (`{% for e in episodes %}` ... `{% empty %}`).
 _CASE_ROW = (
     '\n    <tr class="govuk-table__row">\n      <td class="govuk-table__cell"><a class="govuk-link" href="{}">{}</a>'
@@ -73,7 +88,7 @@ def my_cases_markup(values: Iterable[tuple], *, now: datetime) -> SafeString:
             text(episode_href(pk)),
             text(family_name),
             Episode.reference_of(pk),
-            text(choice_name(STATE_NAMES, state)),
+            _state_text(state),
             deadline_link_html(clock_href(clock_pk), rule, title) if title else NO_TIMESCALE,
             due_html(due, maximum, now),
         )
