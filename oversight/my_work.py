@@ -191,8 +191,8 @@ def waiting_lines(episodes: QuerySet[Episode], *, limit: int) -> list[WaitingLin
             last_duty_contact_at=last_at,
             last_duty_contact_text=last_text,
             weekly_contact_due=due,
-            last_contact=format_html(
-                "{}{}", long_date(last_at) if last_at else "None yet", WEEKLY_CONTACT_DUE if due else ""
+            last_contact=SafeString(
+                escape(long_date(last_at) if last_at else "None yet") + (WEEKLY_CONTACT_DUE if due else "")
             ),
         )
         for pk, family_id, family_name, opened_at, last_at, last_text, due in values
@@ -330,3 +330,29 @@ def alert_items_markup(alerts: list[Alert]) -> SafeString:
             )
         out.append(item + _ALERT_END.format(_when(alert.created_at)))
     return SafeString("".join(out))
+
+
+_WAITING_ROW = (
+    '\n    <tr class="govuk-table__row"><td class="govuk-table__cell">{}</td><td class="govuk-table__cell">{}</td>'
+    '<td class="govuk-table__cell">{}</td></tr>\n  '
+)
+_NONE_WAITING = SafeString(
+    '\n    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="3">'
+    "No families are waiting.</td></tr>\n  "
+)
+
+
+def waiting_rows_markup(lines: list[WaitingLine]) -> SafeString:
+    """A duty worker's "Families waiting for allocation" table rows, as the template's loop wrote them."""
+    if not lines:
+        return _NONE_WAITING
+    return SafeString(
+        "".join(
+            _WAITING_ROW.format(
+                _CASE_LINK.format(text(line.case_href), text(line.family_name), text(line.reference)),
+                text(line.opened_on),
+                text(line.last_contact),
+            )
+            for line in lines
+        )
+    )

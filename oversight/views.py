@@ -49,6 +49,7 @@ from oversight.my_work import (
     supervised_lines,
     visit_rows_markup,
     waiting_lines,
+    waiting_rows_markup,
     work_lines,
     work_rows_markup,
 )
@@ -679,6 +680,7 @@ def my_work(request):
     }
     context["visit_rows"] = visit_rows_markup(context["planned_visits"], now=now)
     context["alert_items"] = alert_items_markup(context["alerts"])
+    context["waiting_rows"] = waiting_rows_markup(pre_allocation) if context["is_duty_worker"] else ""
     response = render(request, "oversight/my_work.html", context)
     # The lines are values, not records: their families are added to those of the visits and alerts (the
     # only records in the context: walking the lines' fields found nothing and cost a walk a field).

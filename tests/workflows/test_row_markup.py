@@ -175,3 +175,33 @@ def test_my_work_visits_and_alerts_are_what_the_loops_wrote():
     ]  # fmt: skip
     for rows in (alerts, alerts[1:2], []):
         assert engine.from_string(ALERTS_LOOP).render({"alerts": rows}) == alert_items_markup(rows)
+
+
+WAITING_LOOP = (
+    '  {% for e in pre_allocation %}\n    <tr class="govuk-table__row"><td class="govuk-table__cell">'
+    '<a class="govuk-link" href="{{ e.case_href }}">{{ e.family_name }}</a><br><span class="govuk-body-s">'
+    '{{ e.reference }}</span></td><td class="govuk-table__cell">{{ e.opened_on }}</td>'
+    '<td class="govuk-table__cell">{{ e.last_contact }}</td></tr>\n  {% empty %}\n'
+    '    <tr class="govuk-table__row"><td class="govuk-table__cell" colspan="3">No families are waiting.</td></tr>\n'
+    "  {% endfor %}\n"
+)
+
+
+def test_a_duty_worker_s_waiting_rows_are_what_the_loop_wrote():
+    from django.utils.html import format_html
+
+    from oversight.my_work import WEEKLY_CONTACT_DUE, WaitingLine, waiting_rows_markup
+
+    lines = [
+        WaitingLine(
+            pk=3000 + n, family_id=n, family_name=f"{ODD} {n}", case_href=f"/episodes/{3000 + n}/",
+            opened_on="2 November 2026", last_duty_contact_at=None, last_duty_contact_text=None,
+            weekly_contact_due=bool(n % 2),
+            last_contact=format_html("{}{}", "None yet" if n % 3 else "30 <Nov>", WEEKLY_CONTACT_DUE if n % 2 else ""),
+        )
+        for n in range(5)
+    ]  # fmt: skip
+    engine = engines["django"]
+    for rows in (lines, lines[1:2], []):
+        loop = engine.from_string(WAITING_LOOP).render({"pre_allocation": rows})
+        assert loop == "  " + waiting_rows_markup(rows) + "\n"
