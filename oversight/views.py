@@ -45,7 +45,15 @@ from oversight.forms import (
     SupervisionForm,
 )
 from oversight.models import ManagersDecision, Supervision, SupervisionAction
-from oversight.my_work import supervised_lines, waiting_lines, work_lines, work_rows_markup
+from oversight.my_work import (
+    alert_items_markup,
+    supervised_lines,
+    visit_rows_markup,
+    waiting_lines,
+    waiting_rows_markup,
+    work_lines,
+    work_rows_markup,
+)
 from oversight.templatetags.oversight_tags import day_text
 
 ACTION_ROWS = 3
@@ -654,6 +662,9 @@ def my_work(request):
         "pre_allocation": pre_allocation,
         "is_duty_worker": user.has_role(roles.DUTY_WORKER),
     }
+    context["visit_rows"] = visit_rows_markup(context["planned_visits"], now=now)
+    context["alert_items"] = alert_items_markup(context["alerts"])
+    context["waiting_rows"] = waiting_rows_markup(pre_allocation) if context["is_duty_worker"] else ""
     response = render(request, "oversight/my_work.html", context)
     # The lines are values, not records: their families are added to those of the visits and alerts (the
     # only records in the context: walking the lines' fields found nothing and cost a walk a field).

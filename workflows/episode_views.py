@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from cases import selectors as case_selectors
-from cases.access import log_access, render_logged, visible_family_or_404
+from cases.access import log_access, log_shown, render_logged, visible_family_or_404
 from cases.models import (
     AccessLog,
     CaseNote,
@@ -40,7 +40,7 @@ from kit.permissions import require_perm, require_role
 from kit.querystring import querystring
 from workflows import episode_selectors as selectors
 from workflows import episode_services as services
-from workflows import list_rows, presenters
+from workflows import list_rows, presenters, row_markup
 from workflows.actions import ActionView
 from workflows.episode_forms import (
     ActionForm,
@@ -240,9 +240,9 @@ class EpisodeAction(ActionView):
 @login_required
 def my_cases(request):
     require_role(request.user, roles.PRACTITIONER)
-    rows = list_rows.my_cases(request.user, now=timezone.now())
-    response = render(request, "episodes/my_cases.html", {"episodes": rows})
-    list_rows.log_rows(request, rows, what="my cases")
+    values, rows = row_markup.my_cases(request.user, now=timezone.now())
+    response = render(request, "episodes/my_cases.html", {"episodes": values, "rows": rows})
+    log_shown(request, row_markup.families_of(values), what="my cases")
     return response
 
 
