@@ -391,7 +391,7 @@ def deadlines_recompute_open(
             Deadline.objects.filter(stopped_at__isnull=True, id__gt=last_id, **only)
             .filter(where if where is not None else Q())
             .order_by("id")
-            .only("id", "rulebook", "rule_id", "started_at", "rulebook_version", *fields)[:batch_size]
+            .only("id", "rulebook", "rule_id", "started_at", "rulebook_version", "contact_id", *fields)[:batch_size]
         )
         if not batch:
             break
@@ -423,6 +423,11 @@ def deadlines_recompute_open(
         if dirty or on_batch is not None:
             with transaction.atomic():
                 if dirty:
+                    # The contacts first, in id order, then their clocks: the order a request takes them
+                    # (it locks its contact, then the engine its clocks). A contact's clock moved here
+                    # updates the contact's row (its earliest open due time, a trigger of cases 0024);
+                    # taking the clocks first would wait on a request that waits on us: a deadlock.
+                    lock_contacts_of(dirty)
                     # Guard on still being open: an event may have stopped the clock meanwhile.
                     open_ids = set(
                         Deadline.objects.filter(pk__in=[r.pk for r in dirty], stopped_at__isnull=True)
@@ -438,6 +443,14 @@ def deadlines_recompute_open(
     for slug, rule_id in sorted(missing):
         logger.warning("open deadlines of rule %s in rulebook %s: the rule is no longer configured", rule_id, slug)
     return changed
+
+
+def lock_contacts_of(clocks: Sequence[Deadline]) -> None:
+    """Lock the contacts of these clocks (those of a contact), in id order, for a change of their rows."""
+    ids = sorted({c.contact_id for c in clocks if c.contact_id is not None})
+    if ids:
+        contact = Deadline._meta.get_field("contact").related_model  # the records' model, not imported here
+        list(contact._base_manager.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True).values_list("pk"))
 
 
 def _versioned_rule(slug: str, number: int | None, rule_id: str):

@@ -211,8 +211,8 @@ def _as_dict(obj) -> dict:
     values = {}
     confidential = bool(getattr(obj, "address_confidential", False))
     for field in obj._meta.concrete_fields:
-        if field.name in {"password"}:
-            continue
+        if field.name in {"password"} or field.name in getattr(obj, "BOARD_FIELDS", ()):
+            continue  # kept by triggers from other records (the board's, the triage order), not recorded
         if confidential and field.name in ADDRESS_FIELDS:
             values[field.verbose_name] = WITHHELD
             continue

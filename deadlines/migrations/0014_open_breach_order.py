@@ -14,6 +14,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # A concurrent build that failed (cancelled, a deadlock) leaves an INVALID index of this name behind,
+        # and the next `migrate` would stop at "already exists": drop any such leftover first.
+        migrations.RunSQL("DROP INDEX CONCURRENTLY IF EXISTS deadline_open_breach_order", migrations.RunSQL.noop),
         AddIndexConcurrently(
             model_name="deadline",
             index=models.Index(

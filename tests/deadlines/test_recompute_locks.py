@@ -1,0 +1,72 @@
+"""A recompute job and a request on the same contact at once: neither waits on the other in a cycle.
+
+A request locks its contact, then the engine its clocks (workflows' services). Moving a contact's clock
+also updates the contact's row (its earliest open due time, a trigger of cases 0024), so a recompute that
+locked the clocks first and the contact second would deadlock with such a request: PostgreSQL would end
+one of them. The recompute takes the contacts first, in id order, then the clocks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from cases.models import Contact
+from deadlines import events as ev
+from deadlines.models import Deadline
+from deadlines.services import deadline_record_event, deadlines_recompute_open
+from tests.deadlines.conftest import latest, london
+
+XMAS_EVE = london(2026, 12, 24, 15, 0)
+
+
+def _someone_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # pg_locks, not pg_stat_activity: the latter is a snapshot kept for the rest of a transaction.
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid())")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recompute_and_a_request_holding_the_contact_both_finish(make_contact, book_b, cal):
+    contact = make_contact(received_at=XMAS_EVE)
+    deadline_record_event(event=ev.CONTACT_RECEIVED, now=XMAS_EVE, contact=contact, rulebooks=book_b, calendar=cal)
+    book = book_b[0]
+    b1 = book.rules["B1"]
+    edited = dataclasses.replace(
+        book, rules={**book.rules, "B1": dataclasses.replace(b1, maximum=dataclasses.replace(b1.maximum, amount=10))}
+    )
+    before = latest("B1", contact=contact).due_at
+    moved: list[int] = []
+    errors: list[BaseException] = []
+
+    def recompute() -> None:
+        try:
+            moved.append(deadlines_recompute_open(now=XMAS_EVE, calendar=cal, rulebooks=(edited,)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    job = threading.Thread(target=recompute)
+    with transaction.atomic():  # the request: its contact, then the contact's open clocks
+        Contact.objects.select_for_update().get(pk=contact.pk)
+        job.start()
+        waited = time.monotonic() + 10
+        while not _someone_waits_on_a_lock() and time.monotonic() < waited:
+            time.sleep(0.05)
+        assert _someone_waits_on_a_lock(), ("the recompute should wait for the request's contact", moved, errors)
+        time.sleep(0.2)
+        assert len(list(Deadline.objects.select_for_update().filter(contact=contact, stopped_at__isnull=True))) == 2
+    job.join(timeout=30)
+    assert not job.is_alive()
+    assert not errors, errors
+    assert moved == [1]
+    assert latest("B1", contact=contact).due_at != before
+    assert Contact.objects.values_list("earliest_due_at", flat=True).get(pk=contact.pk) == min(
+        Deadline.objects.filter(contact=contact, stopped_at__isnull=True).values_list("due_at", flat=True)
+    )
