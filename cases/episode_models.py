@@ -23,6 +23,7 @@ from django_fsm import GET_STATE, transition
 from simple_history.models import HistoricalRecords
 
 from cases.fsm import StateField, StateMachineModel
+from cases.kept_fields import KeptFieldsModel
 from cases.models import RiskIndicator
 from kit.dates import long_date, long_datetime
 
@@ -105,7 +106,7 @@ def assessment_needed(*, origin: str, social_care_assessment_date: date | None, 
     return add_months(social_care_assessment_date, 3) <= today
 
 
-class Episode(StateMachineModel):
+class Episode(KeptFieldsModel, StateMachineModel):
     """One period of Early Help work with one family, with one lead professional."""
 
     class State(models.TextChoices):
@@ -210,19 +211,6 @@ class Episode(StateMachineModel):
                 condition=~Q(state="closed"),
             ),
         ]
-
-    def save(self, *args, **kwargs):
-        # The board's fields are written in SQL by `cases.board.refresh`: a save of an instance read
-        # before they changed (another request's contact, this request's assessment) must not put
-        # the old values back, so an update names every loaded field but those.
-        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
-            deferred = self.get_deferred_fields()
-            kwargs["update_fields"] = [
-                f.name
-                for f in self._meta.concrete_fields
-                if not f.primary_key and f.name not in self.BOARD_FIELDS and f.attname not in deferred
-            ]
-        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"Episode {self.reference}"

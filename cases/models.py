@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 
 from cases import codes
 from cases.fsm import StateField, StateMachineModel
+from cases.kept_fields import KeptFieldsModel
 from cases.validators import normalise_postcode, soundex
 from kit.dates import long_date
 
@@ -287,7 +288,7 @@ class PartnerUpdate(models.Model):
         return f"{self.get_kind_display()} from {self.organisation}"
 
 
-class Contact(StateMachineModel):
+class Contact(KeptFieldsModel, StateMachineModel):
     """A request for support arriving at the front door."""
 
     class Route(models.TextChoices):
@@ -393,19 +394,6 @@ class Contact(StateMachineModel):
             models.Index(fields=["family", "received_at"]),
             models.Index(fields=["received_at"]),
         ]
-
-    def save(self, *args, **kwargs):
-        # `earliest_due_at` is written in SQL by the clocks' triggers: a save of an instance read before a
-        # clock started or stopped must not put the old value back, so an update names every loaded
-        # field but it (as `Episode.save` leaves out the board's fields).
-        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
-            deferred = self.get_deferred_fields()
-            kwargs["update_fields"] = [
-                f.name
-                for f in self._meta.concrete_fields
-                if not f.primary_key and f.name not in self.BOARD_FIELDS and f.attname not in deferred
-            ]
-        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"Contact {self.reference}"

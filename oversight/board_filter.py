@@ -9,7 +9,8 @@ members are read with SQL compiled once, only the columns the board shows, as pr
 
 The same team (a team outside the user's scope is a 404), the same members in the same order, the
 same values kept and the same messages for the others as the form (tests/oversight/test_board_filter.py
-compares them for query strings valid and not). The CSV exports still read `board_filters`.
+compares them for query strings valid and not). The CSV exports read it too; `board_filters` stays
+as the reference those tests compare it with.
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ from kit.jobs import job_fail
 from kit.models import BackgroundJob
 from kit.permissions import require_role
 from oversight import selectors
-from oversight.filters import board_filters, period_filters
+from oversight.board_filter import board_filter
+from oversight.filters import period_filters
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _subject(d) -> str:
 
 
 def _board(request, now) -> tuple:
-    f = board_filters(request)
+    f = board_filter(request)
     return f, request.user, f.team
 
 
