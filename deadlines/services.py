@@ -108,6 +108,7 @@ def _calendar(calendar: WorkingCalendar | None) -> WorkingCalendar:
     return current_calendar()
 
 
+@transaction.atomic(savepoint=False)  # one transaction (the caller's, if it has one): locks held to the end
 def deadline_record_event(
     *,
     event: str,
@@ -180,6 +181,12 @@ def deadline_record_event(
     limits = engine.Limits(lambda: _calendar(calendar))
 
     verdict = engine.Judgement()
+    if contact is not None and contact.pk is not None and (rules.touched or rules.start):
+        # The contact before its clocks, the order a request on the contact takes them (it locks its
+        # contact, then the engine its clocks): stopping, starting or moving a contact's clock updates
+        # the contact's row (its earliest open due time, a trigger of cases 0024), so an event on an
+        # episode that locked the clocks first would wait on such a request waiting on it: a deadlock.
+        lock_contacts([contact.pk])
     if rules.touched:
         # Lock the rows so a concurrent event on the same subject waits rather than racing.
         touched = _open_for(subjects, rules.touched, rules.rule_of).select_for_update().order_by("id")
@@ -262,6 +269,8 @@ def deadline_retract_event(
                 condition |= one & Q(key=key) if rule.per_record and key else one
     if not condition:
         return Retraction()
+    if contact is not None and contact.pk is not None:
+        lock_contacts([contact.pk])  # the contact before its clocks, as in deadline_record_event
     met = Deadline.objects.filter(condition, stop_reason=Deadline.StopReason.MET).select_for_update().order_by("id")
     reopened, left = [], []
     for row in met:
@@ -447,7 +456,12 @@ def deadlines_recompute_open(
 
 def lock_contacts_of(clocks: Sequence[Deadline]) -> None:
     """Lock the contacts of these clocks (those of a contact), in id order, for a change of their rows."""
-    ids = sorted({c.contact_id for c in clocks if c.contact_id is not None})
+    lock_contacts([c.contact_id for c in clocks if c.contact_id is not None])
+
+
+def lock_contacts(contact_ids) -> None:
+    """Lock these contacts' rows, in id order, as a change of a row does (FOR NO KEY UPDATE)."""
+    ids = sorted(set(contact_ids))
     if ids:
         contact = Deadline._meta.get_field("contact").related_model  # the records' model, not imported here
         list(contact._base_manager.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True).values_list("pk"))

@@ -70,3 +70,51 @@ def test_a_recompute_and_a_request_holding_the_contact_both_finish(make_contact,
     assert Contact.objects.values_list("earliest_due_at", flat=True).get(pk=contact.pk) == min(
         Deadline.objects.filter(contact=contact, stopped_at__isnull=True).values_list("due_at", flat=True)
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_on_the_episode_and_a_request_holding_its_contact_both_finish(make_contact, make_episode, book_b, cal):
+    """`allocated` on an episode stops B4 on the contact it came from: the event takes the contact before
+    the contact's clocks, so it waits on a request holding the contact rather than holding the clocks
+    the request locks next (a deadlock PostgreSQL would end by failing one of them)."""
+    contact = make_contact(received_at=XMAS_EVE)
+    deadline_record_event(event=ev.CONTACT_RECEIVED, now=XMAS_EVE, contact=contact, rulebooks=book_b, calendar=cal)
+    deadline_record_event(
+        event=ev.SCREENING_DECIDED_ALLOCATE, now=XMAS_EVE, contact=contact, rulebooks=book_b, calendar=cal
+    )
+    episode = make_episode(opened_at=XMAS_EVE, contact=contact)
+    assert Deadline.objects.filter(contact=contact, rule_id="B4", stopped_at__isnull=True).exists()
+    results: list = []
+    errors: list[BaseException] = []
+
+    def allocate() -> None:
+        try:
+            with transaction.atomic():
+                results.append(
+                    deadline_record_event(
+                        event=ev.ALLOCATED, now=XMAS_EVE, episode=episode, rulebooks=book_b, calendar=cal
+                    )
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    job = threading.Thread(target=allocate)
+    with transaction.atomic():  # the request: its contact, then the contact's open clocks
+        Contact.objects.select_for_update().get(pk=contact.pk)
+        job.start()
+        waited = time.monotonic() + 10
+        while not _someone_waits_on_a_lock() and time.monotonic() < waited:
+            time.sleep(0.05)
+        assert _someone_waits_on_a_lock(), ("the event should wait for the request's contact", results, errors)
+        time.sleep(0.2)
+        assert list(Deadline.objects.select_for_update().filter(contact=contact, stopped_at__isnull=True))
+    job.join(timeout=30)
+    assert not job.is_alive()
+    assert not errors, errors
+    assert "B4" in results[0].stopped_rules
+    assert Contact.objects.values_list("earliest_due_at", flat=True).get(pk=contact.pk) == min(
+        Deadline.objects.filter(contact=contact, stopped_at__isnull=True).values_list("due_at", flat=True),
+        default=None,
+    )
