@@ -188,3 +188,19 @@ def test_each_contact_s_earliest_open_due_time_is_filled_and_the_clocks_triggers
             " AND NOT tgisinternal AND tgenabled = 'D'"
         )
         assert cursor.fetchall() == []
+
+
+@pytest.mark.django_db
+def test_staff_of_gives_a_bigger_council_s_teams_and_staff_to_fewer_families():
+    """`--staff-of 200000`: the 25 teams and ~400 staff of the 200,000-family council, with 10 families (the
+    growth benchmarks compare the pages listing teams and staff like with like, BENCHMARKS.md)."""
+    from accounts.models import Team
+
+    call_command(
+        "generate_data", "--families", "10", "--staff-of", "200000", "--skip-access-log", stderr=io.StringIO()
+    )
+    assert Family.objects.count() == 10
+    assert Team.objects.exclude(kind=Team.Kind.FRONT_DOOR).count() == 24
+    assert User.objects.filter(groups__name=roles.PRACTITIONER).count() == 312
+    with pytest.raises(CommandError, match="--staff-of must be at least 1"):
+        call_command("generate_data", "--families", "5", "--staff-of", "0", "--append", stderr=io.StringIO())

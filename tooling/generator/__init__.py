@@ -89,6 +89,7 @@ def generate(
     stream=None,
     event_log: list | None = None,
     profile: Profile = BENCHMARK,
+    staff_of: int | None = None,
 ) -> Result:
     """Generate `families` families (see the module docstring). Deterministic for a seed on an empty database.
 
@@ -96,10 +97,14 @@ def generate(
     each family's events as `deadline_record_event` would. With `event_log`, every event replayed
     is appended to it (see `Builder`), so a test can replay them through the service itself.
     `profile`: the benchmark's council (default) or the demo's (`DEMO`, ADR 0030).
+    `staff_of`: teams and staff as for this many families (default `families`): the same council's
+    structure with fewer families, so a page listing its teams or staff compares like with like.
     """
     stream = stream or sys.stderr
     if families < 1:
         raise GeneratorError("--families must be at least 1")
+    if staff_of is not None and staff_of < 1:
+        raise GeneratorError("--staff-of must be at least 1")
     if not append and Family.objects.exists():
         raise GeneratorError(
             "This database already has families: generate_data only fills an empty database "
@@ -123,7 +128,7 @@ def generate(
     skipped = [f"{app}.{name}" for app, name in OPTIONAL_MODELS if not _has_model(app, name)]
 
     with transaction.atomic():
-        builder.make_staff(families)
+        builder.make_staff(staff_of or families)
         builder.register_tables()
         order = builder.models()
         bulk = [m for m in order if m is not AccessLog or access_log]

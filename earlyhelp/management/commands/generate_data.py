@@ -37,6 +37,13 @@ class Command(BaseCommand):
             help="rulebooks whose clocks to generate: one procedure plus the shared step-up "
             f"(default {','.join(DEFAULT_RULEBOOKS)})",
         )
+        parser.add_argument(
+            "--staff-of",
+            type=int,
+            metavar="FAMILIES",
+            help="teams and staff as for this many families (default --families): e.g. 5,000 families "
+            "served by the 200,000-family council's 25 teams, to compare pages at two sizes like with like",
+        )
         parser.add_argument("--report", type=Path, help="also write the figures as JSON to this file")
         parser.add_argument(
             "--keep-indexes",
@@ -55,6 +62,7 @@ class Command(BaseCommand):
                 rulebooks=tuple(s.strip() for s in options["rulebooks"].split(",") if s.strip()),
                 fast_indexes=not options["keep_indexes"],
                 stream=self.stderr._out,
+                staff_of=options["staff_of"],
             )
         except GeneratorError as error:
             raise CommandError(str(error)) from None
@@ -64,6 +72,7 @@ class Command(BaseCommand):
                 "seed": options["seed"],
                 "today": str(options["today"] or ""),
                 "access_log": not options["skip_access_log"],
+                "staff_of": options["staff_of"],
                 "fast_indexes": not options["keep_indexes"],
             }
             options["report"].parent.mkdir(parents=True, exist_ok=True)
