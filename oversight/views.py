@@ -173,7 +173,8 @@ def team_board(request):
         "month_bands": [(n, label, counts[f"band_{n}"]) for n, label in selectors.MONTH_BANDS],
         "is_manager": is_manager,
     }
-    return render_logged(request, "oversight/team_board.html", context, what=f"team board: {team}")
+    # Its only rows of families are the most urgent timescales (the rest are staff and figures).
+    return _render_shown(request, "oversight/team_board.html", context, (deadlines,), what=f"team board: {team}")
 
 
 def _board_list_rows(user, key: str, *, team, now, f):
@@ -244,7 +245,9 @@ def team_board_list(request):
         "board_query": querystring(request.GET, drop=("page", "list")),
         "is_manager": user.has_role(roles.MANAGER),
     }
-    return render_logged(request, "oversight/team_board_list.html", context, what=f"team board list {key}: {team}")
+    return _render_shown(
+        request, "oversight/team_board_list.html", context, (page,), what=f"team board list {key}: {team}"
+    )
 
 
 # --- Manager dashboard ---------------------------------------------------------------------------

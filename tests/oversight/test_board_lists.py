@@ -58,6 +58,26 @@ def work(users, team, other_team, coach2, other_coach, pinned):
     return {"old": old, "new": new, "overdue": overdue, "today": today, "week": week, "other": other}
 
 
+@pytest.mark.parametrize(
+    "url, params",
+    [(BOARD, {}), (LIST, {"list": "timescales"}), (LIST, {"list": "long-open"}), (LIST, {"list": "high-risk"})],
+)
+def test_the_board_and_its_lists_log_a_view_of_each_family_they_show(client, users, work, url, params):
+    """The board logs the families of the rows it shows, read from those rows (not the whole context):
+    each one shown once, and none of another team's."""
+    from cases.access import families_in
+    from cases.models import AccessLog
+
+    client.force_login(users["teamlead"])
+    response = client.get(url, params)
+    shown = families_in(response.context["deadlines"] if url == BOARD else response.context["page"])
+    logged = list(AccessLog.objects.filter(user=users["teamlead"], action="view").values_list("family_id_logged", flat=True))
+    assert sorted(logged) == sorted(shown)
+    assert work["other"].episode.family_id not in logged
+    if url == BOARD or params["list"] == "timescales":
+        assert shown == {work[k].episode.family_id for k in ("old", "new", "overdue", "today", "week")}
+
+
 class TestBoardFilters:
     def test_most_urgent_is_this_weeks_breach_not_the_2021_one(self, client, users, work):
         client.force_login(users["teamlead"])
