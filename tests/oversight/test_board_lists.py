@@ -71,7 +71,8 @@ def test_the_board_and_its_lists_log_a_view_of_each_family_they_show(client, use
     client.force_login(users["teamlead"])
     response = client.get(url, params)
     shown = families_in(response.context["deadlines"] if url == BOARD else response.context["page"])
-    logged = list(AccessLog.objects.filter(user=users["teamlead"], action="view").values_list("family_id_logged", flat=True))
+    views = AccessLog.objects.filter(user=users["teamlead"], action="view")
+    logged = list(views.values_list("family_id_logged", flat=True))
     assert sorted(logged) == sorted(shown)
     assert work["other"].episode.family_id not in logged
     if url == BOARD or params["list"] == "timescales":

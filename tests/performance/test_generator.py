@@ -196,9 +196,7 @@ def test_staff_of_gives_a_bigger_council_s_teams_and_staff_to_fewer_families():
     growth benchmarks compare the pages listing teams and staff like with like, BENCHMARKS.md)."""
     from accounts.models import Team
 
-    call_command(
-        "generate_data", "--families", "10", "--staff-of", "200000", "--skip-access-log", stderr=io.StringIO()
-    )
+    call_command("generate_data", "--families", "10", "--staff-of", "200000", "--skip-access-log", stderr=io.StringIO())
     assert Family.objects.count() == 10
     assert Team.objects.exclude(kind=Team.Kind.FRONT_DOOR).count() == 24
     assert User.objects.filter(groups__name=roles.PRACTITIONER).count() == 312
