@@ -14,6 +14,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from accounts import roles
 from cases.access import log_access
@@ -42,16 +44,42 @@ def _period(export: AnnexAExport) -> str:
     return f"{export.period_start:%d/%m/%Y} to {export.period_end:%d/%m/%Y}"
 
 
+# A record's id stands in for this in a link reversed once per kind of record (ids are positive integers).
+_PK = 2_147_483_647
+
+
 def _problems_for_page(report: dict) -> list[dict]:
-    """The stored report with each listed row's link (reversed here: the records may have gone since)."""
+    """The stored report with each listed row's link (reversed here: the records may have gone since),
+    and each problem's rows written once as table rows (up to 50 a problem, 200 a report: a template
+    loop and a `reverse` a row cost a manager's page 15 ms, session 12)."""
+    links = {kind: (reverse(name, args=[_PK]).split(str(_PK)), text) for kind, (name, text) in FIX_URLS.items()}
     problems = []
     for i, problem in enumerate(report.get("problems", [])):
-        rows = []
+        rows, markup = [], []
         for row in problem["rows"]:
-            name, text = FIX_URLS[row["fix_at"]]
-            url = reverse(name, args=[row["pk"]]) if row["pk"] else ""
+            (before, after), text = links[row["fix_at"]]
+            url = f"{before}{int(row['pk'])}{after}" if row["pk"] else ""
             rows.append({"child": row["child"], "url": url, "text": text})
-        problems.append({**problem, "id": f"problem-{i + 1}", "rows": rows, "more": problem.get("truncated", False)})
+            child = escape(row["child"])
+            record = (
+                f'<a class="govuk-link" href="{escape(url)}">{escape(text)}'
+                f'<span class="govuk-visually-hidden"> for {child}</span></a>'
+                if url
+                else "No longer recorded"
+            )
+            markup.append(
+                f'<tr class="govuk-table__row"><td class="govuk-table__cell">{child}</td>'
+                f'<td class="govuk-table__cell">{record}</td></tr>'
+            )
+        problems.append(
+            {
+                **problem,
+                "id": f"problem-{i + 1}",
+                "rows": rows,
+                "rows_markup": mark_safe("".join(markup)),  # noqa: S308 - every value escaped above
+                "more": problem.get("truncated", False),
+            }
+        )
     return problems
 
 

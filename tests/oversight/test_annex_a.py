@@ -280,6 +280,12 @@ def test_a_broken_record_shows_in_the_report_and_clears_when_fixed(
     body = page.content.decode()
     assert "No ethnicity recorded" in body and "Assessment completed before it started" in body
     assert reverse("cases:contact_detail", args=[blank.pk]) in body
+    child, family_url = f"P{older.pk:07d}", reverse("cases:family_detail", args=[family.pk])
+    assert (  # the row as the page writes it (oversight.views_annex_a._problems_for_page)
+        f'<tr class="govuk-table__row"><td class="govuk-table__cell">{child}</td><td class="govuk-table__cell">'
+        f'<a class="govuk-link" href="{family_url}">Open the family record<span class="govuk-visually-hidden"> '
+        f"for {child}</span></a></td></tr>"
+    ) in body
     assert page.context["export"].report["errors"] == 4 + 1 + 1 + 1
 
     # Staff fix the records; checking again brings the counts to zero.
@@ -411,3 +417,26 @@ def test_the_report_lists_each_record_once_and_at_most_fifty():
     assert entry["count"] == 63 and len(entry["rows"]) == annex_a.EXAMPLES == 50 and entry["truncated"]
     assert entry["rows"][0] == {"child": "P1", "fix_at": "family", "pk": 9}
     assert report.as_json()["errors"] == 63 and report.as_json()["rows"] == {"List 1": 63, "List 2": 0}
+
+
+def test_the_records_to_fix_are_escaped_and_a_record_gone_says_so():
+    from oversight.views_annex_a import _problems_for_page
+
+    report = {
+        "problems": [
+            {
+                "list": "List 1",
+                "column": "Ethnicity",
+                "rows": [
+                    {"child": "<b>P1</b>", "fix_at": "contact", "pk": 12},
+                    {"child": "P2", "fix_at": "episode", "pk": None},
+                ],
+            }
+        ]
+    }
+    (problem,) = _problems_for_page(report)
+    assert [r["url"] for r in problem["rows"]] == [reverse("cases:contact_detail", args=[12]), ""]
+    html = str(problem["rows_markup"])
+    assert "&lt;b&gt;P1&lt;/b&gt;" in html and "<b>" not in html
+    assert f'href="{reverse("cases:contact_detail", args=[12])}"' in html
+    assert '<td class="govuk-table__cell">P2</td><td class="govuk-table__cell">No longer recorded</td>' in html
