@@ -659,8 +659,9 @@ def sequential_timings(
     A page with fewer records than `per_page` (one team's board, one user's work) gets as many warm
     visits as `min_visits` by visiting its records again: each gunicorn worker process compiles a
     page's SQL on the first visit it serves (150-250 ms, once per process), and with three processes
-    and six visits two of those first visits fell among the "warm" ones, which moved a six-visit median
-    (the team board 3.7x /healthz where thirty visits gave 2.6x, session 12)."""
+    and six visits two of those first visits could fall among the "warm" ones and move a six-visit
+    median (session 12: the first ten visits of the team board included three of 160-250 ms, one a
+    worker, where the rest took 30-50 ms; ADR 88)."""
     from django.core.cache import cache
 
     cache.clear()  # the server's cache (the same Redis database): cold means nothing cached yet
