@@ -43,6 +43,7 @@ from workflows import list_rows, searches
 from workflows import services as workflow
 from workflows.actions import ActionView
 from workflows.errors import WorkflowError
+from workflows.row_markup import chronology_items_markup
 from workflows.searches import recall_search, remember_search
 
 
@@ -80,6 +81,7 @@ def family_detail(request, pk: int):
         can_export_case_file=request.user.has_perm("cases.export_case_file", family),
         can_see_confidential=selectors.can_see_confidential_address(request.user),
     )
+    context["chronology_items"] = chronology_items_markup(context["chronology"])
     return render(request, "cases/family_detail.html", context)
 
 

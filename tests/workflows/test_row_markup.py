@@ -205,3 +205,37 @@ def test_a_duty_worker_s_waiting_rows_are_what_the_loop_wrote():
     for rows in (lines, lines[1:2], []):
         loop = engine.from_string(WAITING_LOOP).render({"pre_allocation": rows})
         assert loop == "  " + waiting_rows_markup(rows) + "\n"
+
+
+# `cases/family_detail.html`'s chronology loop before session 12.
+CHRONOLOGY_LOOP = (
+    '{% for entry in chronology %}\n  <li class="govuk-!-margin-bottom-3"><span class="govuk-body-s '
+    'govuk-!-font-weight-bold">{{ entry.at|date:"j F Y, H:i" }} · {{ entry.kind }}</span>{% if entry.by %} '
+    '<span class="govuk-body-s">by {{ entry.by }}</span>{% endif %}<br>{{ entry.text|truncatewords:60 }}</li>\n'
+    "{% endfor %}"
+)
+
+
+def test_the_chronology_items_are_what_the_family_page_s_loop_wrote():
+    from tests.factories import UserFactory
+
+    author = UserFactory.build(first_name="Ann", last_name="O'Hara <lead>", username="ann")
+    long_text = " ".join(f"word{i}" for i in range(75)) + " & <b>end</b>"
+    entries = [
+        {"at": at, "kind": kind, "text": words, "by": by}
+        for at, (kind, words, by) in zip(
+            [*DUES, datetime(2026, 3, 29, 0, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)],
+            [
+                ("Home visit", "Saw the children & <mum>", author),
+                ("Case note", long_text, None),
+                (ODD, "", "MASH duty"),
+                ("Step-up", "a\nb", author),
+                ("Contact", "short", None),
+                ("Assessment", "x " * 60, "A & B"),
+            ],
+            strict=True,
+        )
+    ]
+    template = engines["django"].from_string(CHRONOLOGY_LOOP)
+    assert str(row_markup.chronology_items_markup(entries)) == template.render({"chronology": entries})
+    assert str(row_markup.chronology_items_markup([])) == ""
