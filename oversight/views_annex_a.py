@@ -48,7 +48,7 @@ def _period(export: AnnexAExport) -> str:
 _PK = 2_147_483_647
 
 
-def _problems_for_page(report: dict) -> list[dict]:
+def problems_for_page(report: dict) -> list[dict]:
     """The stored report with each listed row's link (reversed here: the records may have gone since),
     and each problem's rows written once as table rows (up to 50 a problem, 200 a report: a template
     loop and a `reverse` a row cost a manager's page 15 ms, session 12)."""
@@ -111,7 +111,7 @@ def annex_a_page(request):
     }
     if export and export.status == AnnexAExport.Status.READY:
         log_access(request, action=AccessLog.Action.VIEW, what=f"Ofsted Annex A data-quality report, {_period(export)}")
-        problems = _problems_for_page(export.report)
+        problems = problems_for_page(export.report)
         context.update(
             problems=problems,
             errors=[p for p in problems if p["severity"] == "error"],

@@ -281,7 +281,7 @@ def test_a_broken_record_shows_in_the_report_and_clears_when_fixed(
     assert "No ethnicity recorded" in body and "Assessment completed before it started" in body
     assert reverse("cases:contact_detail", args=[blank.pk]) in body
     child, family_url = f"P{older.pk:07d}", reverse("cases:family_detail", args=[family.pk])
-    assert (  # the row as the page writes it (oversight.views_annex_a._problems_for_page)
+    assert (  # the row as the page writes it (oversight.views_annex_a.problems_for_page)
         f'<tr class="govuk-table__row"><td class="govuk-table__cell">{child}</td><td class="govuk-table__cell">'
         f'<a class="govuk-link" href="{family_url}">Open the family record<span class="govuk-visually-hidden"> '
         f"for {child}</span></a></td></tr>"
@@ -420,7 +420,7 @@ def test_the_report_lists_each_record_once_and_at_most_fifty():
 
 
 def test_the_records_to_fix_are_escaped_and_a_record_gone_says_so():
-    from oversight.views_annex_a import _problems_for_page
+    from oversight.views_annex_a import problems_for_page
 
     report = {
         "problems": [
@@ -434,7 +434,7 @@ def test_the_records_to_fix_are_escaped_and_a_record_gone_says_so():
             }
         ]
     }
-    (problem,) = _problems_for_page(report)
+    (problem,) = problems_for_page(report)
     assert [r["url"] for r in problem["rows"]] == [reverse("cases:contact_detail", args=[12]), ""]
     html = str(problem["rows_markup"])
     assert "&lt;b&gt;P1&lt;/b&gt;" in html and "<b>" not in html
