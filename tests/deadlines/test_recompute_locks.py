@@ -31,6 +31,39 @@ def _someone_waits_on_a_lock() -> bool:
         return cursor.fetchone()[0]
 
 
+def _beside_a_request_holding(contact, work, *, what: str) -> tuple[list, list]:
+    """Run `work()` in another connection while a request holds `contact`, then has the request lock the
+    contact's open clocks (its order: the contact, then its clocks). `work` must wait for the contact,
+    not hold a clock the request waits for; both must finish. Returns what `work` gave and the clocks
+    the request locked."""
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with transaction.atomic():
+                results.append(work())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    job = threading.Thread(target=run)
+    with transaction.atomic():
+        Contact.objects.select_for_update().get(pk=contact.pk)
+        job.start()
+        waited = time.monotonic() + 10
+        while not _someone_waits_on_a_lock() and time.monotonic() < waited:
+            time.sleep(0.05)
+        assert _someone_waits_on_a_lock(), (f"the {what} should wait for the request's contact", results, errors)
+        time.sleep(0.2)
+        locked = list(Deadline.objects.select_for_update().filter(contact=contact, stopped_at__isnull=True))
+    job.join(timeout=30)
+    assert not job.is_alive()
+    assert not errors, errors
+    return results, locked
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_recompute_and_a_request_holding_the_contact_both_finish(make_contact, book_b, cal):
     contact = make_contact(received_at=XMAS_EVE)
@@ -41,30 +74,12 @@ def test_a_recompute_and_a_request_holding_the_contact_both_finish(make_contact,
         book, rules={**book.rules, "B1": dataclasses.replace(b1, maximum=dataclasses.replace(b1.maximum, amount=10))}
     )
     before = latest("B1", contact=contact).due_at
-    moved: list[int] = []
-    errors: list[BaseException] = []
-
-    def recompute() -> None:
-        try:
-            moved.append(deadlines_recompute_open(now=XMAS_EVE, calendar=cal, rulebooks=(edited,)))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    job = threading.Thread(target=recompute)
-    with transaction.atomic():  # the request: its contact, then the contact's open clocks
-        Contact.objects.select_for_update().get(pk=contact.pk)
-        job.start()
-        waited = time.monotonic() + 10
-        while not _someone_waits_on_a_lock() and time.monotonic() < waited:
-            time.sleep(0.05)
-        assert _someone_waits_on_a_lock(), ("the recompute should wait for the request's contact", moved, errors)
-        time.sleep(0.2)
-        assert len(list(Deadline.objects.select_for_update().filter(contact=contact, stopped_at__isnull=True))) == 2
-    job.join(timeout=30)
-    assert not job.is_alive()
-    assert not errors, errors
+    moved, locked = _beside_a_request_holding(
+        contact,
+        lambda: deadlines_recompute_open(now=XMAS_EVE, calendar=cal, rulebooks=(edited,)),
+        what="recompute",
+    )
+    assert len(locked) == 2
     assert moved == [1]
     assert latest("B1", contact=contact).due_at != before
     assert Contact.objects.values_list("earliest_due_at", flat=True).get(pk=contact.pk) == min(
@@ -84,35 +99,14 @@ def test_an_event_on_the_episode_and_a_request_holding_its_contact_both_finish(m
     )
     episode = make_episode(opened_at=XMAS_EVE, contact=contact)
     assert Deadline.objects.filter(contact=contact, rule_id="B4", stopped_at__isnull=True).exists()
-    results: list = []
-    errors: list[BaseException] = []
-
-    def allocate() -> None:
-        try:
-            with transaction.atomic():
-                results.append(
-                    deadline_record_event(
-                        event=ev.ALLOCATED, now=XMAS_EVE, episode=episode, rulebooks=book_b, calendar=cal
-                    )
-                )
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    job = threading.Thread(target=allocate)
-    with transaction.atomic():  # the request: its contact, then the contact's open clocks
-        Contact.objects.select_for_update().get(pk=contact.pk)
-        job.start()
-        waited = time.monotonic() + 10
-        while not _someone_waits_on_a_lock() and time.monotonic() < waited:
-            time.sleep(0.05)
-        assert _someone_waits_on_a_lock(), ("the event should wait for the request's contact", results, errors)
-        time.sleep(0.2)
-        assert list(Deadline.objects.select_for_update().filter(contact=contact, stopped_at__isnull=True))
-    job.join(timeout=30)
-    assert not job.is_alive()
-    assert not errors, errors
+    results, locked = _beside_a_request_holding(
+        contact,
+        lambda: deadline_record_event(
+            event=ev.ALLOCATED, now=XMAS_EVE, episode=episode, rulebooks=book_b, calendar=cal
+        ),
+        what="event",
+    )
+    assert locked
     assert "B4" in results[0].stopped_rules
     assert Contact.objects.values_list("earliest_due_at", flat=True).get(pk=contact.pk) == min(
         Deadline.objects.filter(contact=contact, stopped_at__isnull=True).values_list("due_at", flat=True),
