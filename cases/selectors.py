@@ -59,6 +59,7 @@ from cases.models import (
     StepUp,
 )
 from kit.compiled_sql import compiled_instances, compiled_rows, prepared_cursor
+from kit.history import history_model
 from kit.time import LONDON
 
 FRONT_DOOR = frozenset({roles.MASH_OFFICER, roles.EH_MASH_LEAD})
@@ -386,7 +387,7 @@ def _family_consents(family_id) -> QuerySet[Consent]:
 def _family_history(family_id) -> QuerySet:
     """The family's last 20 changes, newest first: `family.history`'s rows, with who made each."""
     return (
-        Family.history.model.objects.filter(id=family_id).select_related("history_user").order_by("-history_date")[:20]
+        history_model(Family).objects.filter(id=family_id).select_related("history_user").order_by("-history_date")[:20]
     )
 
 
@@ -437,7 +438,7 @@ def family_page(family: Family) -> dict:
         "open_episode": next((e for e in episodes if e.is_open), None),
         # Compiled once too (ADR 78): building these two on every request cost more than running them.
         "history": _family_rows(
-            _family_history, family, id_type=Family.history.model._meta.get_field("id").get_internal_type()
+            _family_history, family, id_type=history_model(Family)._meta.get_field("id").get_internal_type()
         ),
         "partner_updates": _family_rows(_family_partner_updates, family),
     }

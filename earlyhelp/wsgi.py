@@ -4,7 +4,10 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earlyhelp.settings")
 
-from earlyhelp.startup import fail_clearly  # noqa: E402
+from earlyhelp.startup import fail_clearly, warm_templates  # noqa: E402
 
 with fail_clearly():
     application = get_wsgi_application()
+
+if os.environ.get("EARLYHELP_WARM_TEMPLATES", "true").lower() not in ("0", "false", "no", "off"):
+    warm_templates()  # each web worker compiles the templates before its first request (ADR 89)

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 
 from simple_history.utils import bulk_update_with_history, get_history_manager_for_model
 
 REASON_MAX = 100  # simple-history keeps the change reason in a 100-character column
+
+
+@cache
+def history_model(model: type) -> type:
+    """`model.history.model`, the tracked model's historical model, found once: each read of `model.history`
+    makes a new manager class (simple-history's descriptor calls `Manager.from_queryset`, which walks the
+    queryset class's members), about half a millisecond of a page that reads a record's history."""
+    return model.history.model
 
 
 def update_with_history(objs: Sequence, fields: Sequence[str], *, by, now: datetime, reason: str = "") -> None:

@@ -17,10 +17,10 @@ from django.template.defaultfilters import urlencode
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from kit.links import href_for
+from kit.markup import conditional_escape, format_html
 from kit.templatetags.ui import deadline_link_markup, status_tag
 from oversight.templatetags.oversight_tags import day_text, when_text
 

@@ -9,12 +9,12 @@ from datetime import datetime
 from django.template.defaultfilters import timesince_filter, truncatewords
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone, translation
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from cases.models import Contact, Episode
 from kit.links import href_for
+from kit.markup import format_html
 from oversight.templatetags.oversight_tags import when_text
 
 

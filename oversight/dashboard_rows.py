@@ -10,9 +10,9 @@ from django.conf import settings
 from django.template.defaultfilters import urlencode
 from django.urls import reverse
 from django.utils.formats import get_format, localize
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from kit.markup import conditional_escape
 from oversight.templatetags.oversight_tags import day_text
 
 NUMBER_CELL = '<td class="govuk-table__cell govuk-table__cell--numeric">{}</td>'

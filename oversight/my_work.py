@@ -14,7 +14,6 @@ from datetime import datetime
 from html import escape
 
 from django.db.models import QuerySet
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.timezone import template_localtime
@@ -24,6 +23,7 @@ from cases.models import Episode, PlannedVisit
 from deadlines.models import Alert, Deadline
 from kit.dates import long_date
 from kit.links import href_for
+from kit.markup import format_html
 from kit.templatetags.fast_date import date as date_filter
 from kit.templatetags.ui import status_tag
 from oversight.selectors import WorkItem, full_name

@@ -19,7 +19,6 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
@@ -29,6 +28,7 @@ from accounts.models import Team, User
 from cases.access import families_in, log_access, log_shown, render_logged
 from cases.models import AccessLog, Episode
 from cases.selectors import TEAM_ROLES, episode_records, episodes_visible_to
+from kit.markup import format_html
 from kit.permissions import require_role
 from kit.querystring import querystring
 from oversight import board_rows, selectors, services

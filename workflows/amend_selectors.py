@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cases.models import Episode
+from kit.history import history_model
 from workflows.amend_services import AMENDABLE
 
 
@@ -36,7 +37,8 @@ def amendment_marks(episode: Episode) -> dict[tuple[str, int], object]:
         return marks
     for kind, spec in AMENDABLE.items():
         rows = (
-            spec.model.history.filter(episode_id=episode.pk, history_change_reason__isnull=False)
+            history_model(spec.model)
+            .objects.filter(episode_id=episode.pk, history_change_reason__isnull=False)
             .select_related("history_user")
             .order_by("history_date", "history_id")
         )
@@ -49,7 +51,10 @@ def amendments_of(kind: str, record) -> list[Amendment]:
     """Each amendment of the record, oldest first, with its changes field by field against the version before."""
     spec = AMENDABLE[kind]
     rows = list(
-        spec.model.history.filter(id=record.pk).select_related("history_user").order_by("history_date", "history_id")
+        history_model(spec.model)
+        .objects.filter(id=record.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
     )
     found = []
     for before, after in zip(rows, rows[1:], strict=False):

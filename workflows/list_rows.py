@@ -13,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape as _html_escape
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Page, Paginator
 from django.db import router
 from django.db.models import BooleanField, Count, F, Func, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
-from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.models import Team
@@ -32,6 +30,7 @@ from deadlines.models import Deadline
 from kit.compiled_sql import compiled_rows
 from kit.dates import long_date, long_datetime
 from kit.links import href_for
+from kit.markup import escaped, format_html
 from kit.templatetags.ui import deadline_link_markup, due_markup, govuk_tag
 from workflows.compiled_reads import user_rows
 from workflows.episode_selectors import with_next_task
@@ -382,8 +381,8 @@ def time_left(due_at: datetime | None, now: datetime) -> str:
     text, colour = words["text"], words["colour"]
     if not text or not colour:
         return govuk_tag(text, colour)
-    # `govuk_tag`'s markup, each value escaped once (`_escaped`) rather than through `format_html`.
-    return SafeString(f'<strong class="govuk-tag govuk-tag--{_escaped(colour)}">{_escaped(text)}</strong>')
+    # `govuk_tag`'s markup, each value escaped once (`escaped`) rather than through `format_html`.
+    return SafeString(f'<strong class="govuk-tag govuk-tag--{escaped(colour)}">{escaped(text)}</strong>')
 
 
 TRIAGE_COLUMNS = (
@@ -556,25 +555,16 @@ _NO_CONTACTS = SafeString(
 )
 
 
-def _escaped(value) -> str:
-    """`conditional_escape(value)` as `format_html` applies it to each argument: the markup of a value
-    that has some (`__html__`), else its text escaped (Django's `escape` is the standard library's
-    `html.escape` of `str(value)`, quotes included). Without `format_html`'s lazy-string wrappers and
-    `SafeString` per value: a page of fifty rows escaped ~600 values that way (ADR 86)."""
-    html = getattr(value, "__html__", None)
-    return html() if html is not None else _html_escape(str(value))
-
-
 _TRIAGE_ROW_FORMAT = _TRIAGE_ROW.format
 
 
 def triage_rows_markup(rows: list[ContactRow]) -> SafeString:
     """The triage queue's table rows (the `<tr>`s of its body), or the row saying none are waiting: the
     same characters as `format_html(_TRIAGE_ROW, ...)` per row wrote (each value escaped as `{{ }}`
-    escaped it), with each value escaped once by `_escaped`."""
+    escaped it), with each value escaped once by `escaped`."""
     if not rows:
         return _NO_CONTACTS
-    e = _escaped
+    e = escaped
     return SafeString(
         "".join(
             _TRIAGE_ROW_FORMAT(
@@ -680,7 +670,7 @@ def person_rows(people: list[tuple], memberships: list[tuple]) -> list[PersonRow
                 # `format_html_join(", ", '<a class="govuk-link" href="{}">{}</a>', ...)`, each value escaped once.
                 families=SafeString(
                     ", ".join(
-                        f'<a class="govuk-link" href="{_escaped(family_href(f))}">{_escaped(name)}</a>'
+                        f'<a class="govuk-link" href="{escaped(family_href(f))}">{escaped(name)}</a>'
                         for f, name in theirs
                     )
                 ),
@@ -701,6 +691,6 @@ _PERSON_ROW = (
 
 def person_rows_markup(rows: list[PersonRow]) -> SafeString:
     """The search results' table rows, as the template's loop wrote them (the same characters), each
-    value escaped once (`_escaped`)."""
-    e = _escaped
+    value escaped once (`escaped`)."""
+    e = escaped
     return SafeString("".join(_PERSON_ROW(e(p.name), e(p.born), e(p.families)) for p in rows))

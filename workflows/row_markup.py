@@ -20,16 +20,12 @@ from django.utils.safestring import SafeString
 from cases.models import Episode
 from kit.dates import long_datetime
 from kit.links import href_for
+from kit.markup import escaped
 from workflows.compiled_reads import user_rows
 from workflows.list_rows import NO_TIMESCALE, STATE_NAMES, choice_name, my_case_values
 
-
-def text(value) -> str:
-    """`conditional_escape(value)` as text: a value with `__html__` (markup) as it is, any other escaped."""
-    if type(value) is str:  # most values: plain text, which has no `__html__`
-        return escape(value)
-    html = getattr(value, "__html__", None)
-    return html() if html is not None else escape(str(value))
+# `conditional_escape(value)` as text: a value with `__html__` (markup) as it is, any other escaped.
+text = escaped
 
 
 _LINK = '<a class="govuk-link" href="{}">{}: {}<span class="govuk-visually-hidden">, why is this due?</span></a>'

@@ -17,9 +17,9 @@ from __future__ import annotations
 from django import forms, template
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.timezone import template_localtime
 
+from kit.markup import format_html
 from kit.querystring import with_param
 
 register = template.Library()

@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta
 from django import template
 from django.urls import reverse
 from django.utils.formats import localize
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from kit.markup import format_html
 
 register = template.Library()
 
