@@ -439,10 +439,12 @@ def _grouped_run(inner: str, params, sets: tuple[tuple[str, ...], ...], measures
         sum(1 << (width - 1 - i) for i, c in enumerate(columns) if c not in group): n for n, group in enumerate(sets)
     }
     out: list[list] = [[] for _ in sets]
+    # Each set's columns as positions in the row, found once, not per row (a board reads hundreds of rows).
+    picks = [[columns.index(c) for c in group] for group in sets]
+    end = width + len(measures)
     for row in found:
-        n = masks[row[width + len(measures)]]
-        picked = tuple(row[columns.index(c)] for c in sets[n])
-        out[n].append((*picked, *(int(v or 0) for v in row[width : width + len(measures)])))
+        n = masks[row[end]]
+        out[n].append((*[row[i] for i in picks[n]], *[int(v or 0) for v in row[width:end]]))
     as_of = next((row[-1] for row in found if row[-1] is not None), None) or counts_as_of()
     return out, as_of
 
