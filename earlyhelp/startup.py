@@ -58,13 +58,29 @@ def warm_templates() -> int:
     return compiled
 
 
-def freeze_what_was_loaded() -> int:
+def freeze_what_was_loaded(*, warm_up_collections: int = 5) -> int:
     """Move every object the process holds once it is ready to serve (Django, the URL resolvers, the compiled
     templates, the static files' table: about 270,000 objects) out of the cyclic garbage collector's sight,
     and return how many. They live as long as the process; left in view, each full collection walked them all
-    (300-900 ms measured, every request in the worker paused) and every young collection cost more. Objects
-    made later are collected as before; these are freed as ever when nothing refers to them, only a cycle
-    among them would stay (none is made by loading). Python's `gc.freeze()`."""
+    (300-900 ms measured, every request in the worker paused) and every young collection cost more.
+
+    A worker's first visits of each page build what it then keeps (each page's compiled SQL, the packages'
+    templates: about 50,000 objects more), and the collector's full collections of that warm-up paused a
+    worker for 30-160 ms each under load. So the first `warm_up_collections` full collections are each
+    followed by a freeze too: what survived a full collection is kept, and the collection has just freed
+    every cycle of garbage, so none is frozen. After those, collections run as Python's defaults have them.
+    Objects frozen are still freed when nothing refers to them; only one that later became part of a cycle of
+    garbage would stay. Python's `gc.freeze()`."""
     gc.collect()
     gc.freeze()
+    if warm_up_collections > 0:
+        left = [warm_up_collections]
+
+        def after_a_full_collection(phase: str, info: dict) -> None:
+            # (Not removed from `gc.callbacks` when done: the collector is walking that list as it calls it.)
+            if phase == "stop" and info["generation"] == 2 and left[0] > 0:
+                left[0] -= 1
+                gc.freeze()
+
+        gc.callbacks.append(after_a_full_collection)
     return gc.get_freeze_count()

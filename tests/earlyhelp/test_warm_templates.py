@@ -62,13 +62,24 @@ def test_the_wsgi_entry_point_warms_and_freezes_unless_told_not_to(monkeypatch):
         assert calls == expected, (warm, freeze)
 
 
-def test_what_was_loaded_is_out_of_the_collectors_sight():
-    before = gc.get_freeze_count()
+def _tracked(obj) -> bool:
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_what_was_loaded_and_what_survives_the_warm_up_is_out_of_the_collectors_sight():
+    frozen_before, callbacks_before = gc.get_freeze_count(), list(gc.callbacks)
     try:
-        held = [[n] for n in range(1000)]  # objects the collector tracks
-        assert freeze_what_was_loaded() >= before + len(held)
-        assert not any(any(o is h for h in held[:1]) for o in gc.get_objects())  # frozen: not in any generation
+        loaded = [0]
+        assert freeze_what_was_loaded(warm_up_collections=2) >= frozen_before + 1
+        assert not _tracked(loaded)  # frozen: in no generation the collector walks
+        kept = []
+        for n in range(3):  # what a worker's first visits keep, each time followed by a full collection
+            kept.append([n])
+            gc.collect()
+        assert not _tracked(kept[0]) and not _tracked(kept[1])  # the two warm-up collections froze what they kept
+        assert _tracked(kept[2])  # after them, collections as Python's defaults have them
     finally:
+        gc.callbacks[:] = callbacks_before
         gc.unfreeze()
-        if before:
+        if frozen_before:
             gc.freeze()
