@@ -48,6 +48,7 @@ from oversight.models import ManagersDecision, Supervision, SupervisionAction
 from oversight.my_work import (
     alert_items_markup,
     supervised_lines,
+    supervised_rows_markup,
     visit_rows_markup,
     waiting_lines,
     waiting_rows_markup,
@@ -807,7 +808,11 @@ def supervision_list(request):
         .select_related("practitioner", "supervisor")
         .order_by("-held_on", "-pk")[:20]
     )
-    return render(request, "oversight/supervision_list.html", {"people": people, "recent": recent})
+    return render(
+        request,
+        "oversight/supervision_list.html",
+        {"people": people, "people_rows": supervised_rows_markup(people), "recent": recent},
+    )
 
 
 def _case_choices(practitioner: User, user) -> list[tuple[str, str]]:
