@@ -13,8 +13,11 @@ Against a database filled by `manage.py generate_data` (see BENCHMARKS.md), it:
 3. starts gunicorn on 127.0.0.1 as in production (DEBUG off, connection pool on, static files
    from the collected manifest), signs each role in through the sign-in page, and drives it with
    locust (headless, a second process): `--users` staff, each moving between the pages by weight
-   with a think time, for `--duration` seconds; locust reports p50/p95/p99 and throughput per page,
-   `/healthz` included as the trivial baseline;
+   with a think time, for `--duration` seconds; the users arrive `--arrivals` a second (4: the 20 over
+   5 s) and the figures count from when all are running (with `--arrivals 0` every user sends its first
+   request in the same instant: a burst that a server-side log showed as every request over 150 ms of
+   a run, session 13); locust reports p50/p95/p99 and throughput per page, `/healthz` included as the
+   trivial baseline;
 4. times the alert job with nothing to do and with 10,000 just-crossed deadlines
    (benchmarks/alerts_benchmark.py, which removes its rows afterwards);
 5. writes benchmarks/results/<timestamp>.json and prints a Markdown report for BENCHMARKS.md.
@@ -795,7 +798,11 @@ def locust_stats(rows: list[dict]) -> dict[str, dict]:
     return stats
 
 
-def run_locust(*, port: int, pages: list[Page], sessions: dict, users: int, duration: int, think: tuple) -> dict:
+def run_locust(
+    *, port: int, pages: list[Page], sessions: dict, users: int, duration: int, think: tuple, arrivals: float = 0
+) -> dict:
+    """Drive `users` for `duration` seconds. `arrivals`: users started per second (0: all at once); when they
+    arrive over time, the statistics start once all of them are running (locust's `--reset-stats`)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.json"
         config.write_text(
@@ -815,7 +822,8 @@ def run_locust(*, port: int, pages: list[Page], sessions: dict, users: int, dura
         prefix = Path(tmp) / "locust"
         cmd = [
             sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"), "--headless",
-            "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{duration}s",
+            "--users", str(users), "--spawn-rate", str(arrivals or users), *(["--reset-stats"] if arrivals else []),
+            "--run-time", f"{duration}s",
             "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary", "--stop-timeout", "10",
             "--loglevel", "WARNING",
         ]  # fmt: skip
@@ -889,7 +897,13 @@ def markdown(result: dict) -> str:
     rows = ds["rows (estimated)"]
     out.append(
         f"Run {result['started']} · {result['users']} users · {result['duration_s']} s · think time "
-        f"{result['think_s'][0]}–{result['think_s'][1]} s · gunicorn {result['workers']} workers × "
+        f"{result['think_s'][0]}–{result['think_s'][1]} s · "
+        + (
+            f"users arrive {result['arrivals_per_s']:g} a second, counted once all are running · "
+            if result.get("arrivals_per_s")
+            else "users all start at once · "
+        )
+        + f"gunicorn {result['workers']} workers × "
         f"{result['threads']} threads · dataset: {rows.get('cases_family', 0):,} families, "
         f"{rows.get('cases_casenote', 0):,} case notes, {rows.get('deadlines_deadline', 0):,} deadlines "
         f"({ds['open deadlines']:,} open), {rows.get('cases_accesslog', 0):,} access-log rows, {ds['database size']}"
@@ -1027,6 +1041,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--users", type=int, default=20, help="concurrent users (default 20)")
     parser.add_argument("--think", type=float, nargs=2, default=(0.5, 1.5), metavar=("MIN", "MAX"),
                         help="seconds each user waits between pages (default 0.5 1.5)")  # fmt: skip
+    parser.add_argument(
+        "--arrivals", type=float, default=4,
+        help="users who start per second (default 4: the 20 arrive over 5 s and the statistics start once all are "
+        "running); 0 starts every user in the same instant and counts from then (each user's first request at once)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--samples", type=int, default=50, help="records per page to rotate through (default 50)")
@@ -1101,7 +1120,13 @@ def main(argv: list[str] | None = None) -> dict:
         )
         say(f"Driving {args.users} users for {args.duration} s with locust...")
         load = run_locust(
-            port=port, pages=pages, sessions=sessions, users=args.users, duration=args.duration, think=tuple(args.think)
+            port=port,
+            pages=pages,
+            sessions=sessions,
+            users=args.users,
+            duration=args.duration,
+            think=tuple(args.think),
+            arrivals=args.arrivals,
         )
         if not args.skip_annex:
             say("Starting an Annex A export as a manager and waiting for it (one Celery worker)...")
@@ -1132,6 +1157,7 @@ def main(argv: list[str] | None = None) -> dict:
         "users": args.users,
         "duration_s": args.duration,
         "think_s": list(args.think),
+        "arrivals_per_s": args.arrivals,
         "workers": args.workers,
         "threads": args.threads,
         "machine": machine(),
