@@ -41,8 +41,11 @@ def warm_templates() -> int:
     """Compile every template of the project's template directories into the cached template loader, so a
     process's first visit of a page does not parse its templates (30-70 ms of a first visit of the family
     page or the team board, per web worker). The WSGI entry point calls this once per process, before it
-    serves a request; the number of templates compiled is returned."""
-    from django.template import engines
+    serves a request; the number of templates compiled is returned. A template that does not compile is
+    logged and left for its page to report (the worker still starts); the test suite compiles every one."""
+    import logging
+
+    from django.template import TemplateSyntaxError, engines
     from django.template.backends.django import DjangoTemplates
 
     compiled = 0
@@ -53,7 +56,12 @@ def warm_templates() -> int:
         for directory in engine.dirs:
             root = Path(directory)
             for path in sorted(root.rglob("*.html")) + sorted(root.rglob("*.txt")):
-                engine.get_template(path.relative_to(root).as_posix())
+                name = path.relative_to(root).as_posix()
+                try:
+                    engine.get_template(name)
+                except (TemplateSyntaxError, UnicodeDecodeError):
+                    logging.getLogger(__name__).exception("template %s does not compile", name)
+                    continue
                 compiled += 1
     return compiled
 
@@ -67,10 +75,10 @@ def freeze_what_was_loaded(*, warm_up_collections: int = 5) -> int:
     A worker's first visits of each page build what it then keeps (each page's compiled SQL, the packages'
     templates: about 50,000 objects more), and the collector's full collections of that warm-up paused a
     worker for 30-160 ms each under load. So the first `warm_up_collections` full collections are each
-    followed by a freeze too: what survived a full collection is kept, and the collection has just freed
-    every cycle of garbage, so none is frozen. After those, collections run as Python's defaults have them.
-    Objects frozen are still freed when nothing refers to them; only one that later became part of a cycle of
-    garbage would stay. Python's `gc.freeze()`."""
+    followed by a freeze too: what survived a full collection, which has just freed every cycle of garbage
+    there was. After those, collections run as Python's defaults have them. Objects frozen are still freed when
+    nothing refers to them; one that later becomes part of a cycle of garbage stays: the requests in flight at
+    one of those five instants (a few threads' objects, once) may leave that much. Python's `gc.freeze()`."""
     gc.collect()
     gc.freeze()
     if warm_up_collections > 0:

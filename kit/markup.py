@@ -11,8 +11,9 @@ tenth of their Python time. These give the same characters:
   A lazy translation string is a value without `__html__`: its text, escaped, as Django gives once the
   lazy result is formatted.
 - `conditional_escape(value)`: the same, marked safe.
-- `format_html(format_string, *args, **kwargs)`: `format_string` with every value `escaped`, marked safe;
-  like Django's (since 5.0) it refuses a call with no values, which would escape nothing.
+- `format_html(format_string, *args, **kwargs)`: `format_string` with every value `escaped`, marked safe.
+  A call with no values, which would escape nothing, is refused (`TypeError`), as Django 6.0 refuses it
+  (5.2 warns that it will).
 
 `tests/kit/test_markup.py` holds each to Django's for every kind of value.
 """

@@ -83,3 +83,11 @@ def test_what_was_loaded_and_what_survives_the_warm_up_is_out_of_the_collectors_
         gc.unfreeze()
         if frozen_before:
             gc.freeze()
+
+
+def test_a_template_that_does_not_compile_is_logged_and_the_rest_are_warmed(tmp_path, settings, caplog):
+    (tmp_path / "broken.html").write_text("{% if %}")
+    (tmp_path / "fine.html").write_text("<p>{{ value }}</p>")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path], "APP_DIRS": False}]
+    assert warm_templates() == 1
+    assert "broken.html does not compile" in caplog.text
