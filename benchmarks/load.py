@@ -157,7 +157,9 @@ def setup_django(secret_key: str) -> None:
     if apps.ready:  # under pytest: settings are the test run's
         return
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("SECRET_KEY", secret_key)
+    # The key the server is started with (server_env): a SECRET_KEY of the shell would sign this process's
+    # sessions with another key, and the server would find every one of them "corrupted".
+    os.environ["SECRET_KEY"] = secret_key
     for key, value in SERVER_ENV.items():
         os.environ[key] = value
     os.environ["DATABASE_POOL"] = "false"
