@@ -191,7 +191,13 @@ class Person(models.Model):
             models.Index(
                 OpClass(Upper("first_name"), name="text_pattern_ops"), name="person_first_name_upper", include=NAMES
             ),
-            models.Index(fields=["last_name_key"], name="person_last_name_key", include=NAMES),
+            # The phonetic key, then the search's order: a key's people read in `SEARCH_ORDER` from the
+            # index, a page of them, not every match sorted (a common key has thousands, ADR 91).
+            models.Index(
+                fields=["last_name_key", "last_name", "first_name", "id"],
+                name="person_name_key_order",
+                include=["first_name_key"],
+            ),
             models.Index(fields=["first_name_key"], name="person_first_name_key"),
             models.Index(fields=["upn"], name="person_upn", condition=~Q(upn="")),
         ]

@@ -927,9 +927,19 @@ def _first_in_scope(user, branches: list[Q], *, limit: int, reach: Q | None = No
     (ADR 0061). `reach`: the user's reach given as its Q (`reach_q`), for a read compiled once.
     """
     columns = ("pk", "last_name", "first_name")
-    parts = [Person.objects.filter(branch).values(*columns) for branch in branches]
-    matched = parts[0].union(*parts[1:]).order_by(*SEARCH_ORDER) if len(parts) > 1 else parts[0].order_by()
-    matched_sql, matched_params = matched.query.sql_with_params()
+    # Each branch in SEARCH_ORDER, merged (UNION ALL, a Merge Append) and each person kept once (DISTINCT ON
+    # over the merged order): the phonetic key's branch is read in that order from its index
+    # (`person_name_key_order`), a page of it, where a UNION hashed and sorted every match of every branch
+    # first (a common key's thousands at 200,000 families: 7 ms of a search, ADR 91). The same people in
+    # the same order: a person's id has one name, so keeping one row per (name, id) is the UNION's DISTINCT.
+    parts = [Person.objects.filter(branch).values(*columns).order_by(*SEARCH_ORDER) for branch in branches]
+    compiled = [part.query.sql_with_params() for part in parts]
+    matched_sql = (
+        "SELECT DISTINCT ON (m.last_name, m.first_name, m.id) m.id, m.last_name, m.first_name "  # noqa: S608
+        f"FROM ({' UNION ALL '.join(f'({sql})' for sql, _ in compiled)}) AS m (id, last_name, first_name) "
+        "ORDER BY m.last_name, m.first_name, m.id"
+    )
+    matched_params = tuple(param for _, params in compiled for param in params)
     where, scope_params = "", ()
     if user is not None or reach is not None:
         in_scope = FamilyReach.objects.filter(
