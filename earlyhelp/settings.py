@@ -139,8 +139,9 @@ if PREPARED_READS:
     # Planned once, not once per run: only reads whose best plan is the same for every value are prepared
     # (ADR 82), and PostgreSQL's own choice (`auto`) kept re-planning the family's chronology on every
     # request (its generic plan's estimate above the custom plans', 3 ms of planning for a 1.4 ms read at
-    # 200,000 families). Statements with parameters are otherwise only PL/pgSQL's (the triggers' lookups
-    # by key), whose plans do not depend on the key either (ADR 90).
+    # 200,000 families). The access log's prepared INSERT has one plan whatever its values; statements with
+    # parameters are otherwise only PL/pgSQL's (the triggers' lookups by key), whose plans do not depend on
+    # the key either (ADR 90).
     _db["OPTIONS"]["options"] += " -c plan_cache_mode=force_generic_plan"
 # The role the application connects as (DATABASE_URL's user in production): it owns nothing and may only
 # add to the access log. `manage.py grant_app_role`, run by the migrating owner role, grants it (ADR 13).

@@ -13,8 +13,9 @@ psycopg backend binds parameters client-side (the values written into the text),
 statement. A read whose best plan is the same for every value (a row and its related rows found by id
 or key: the signed-in user, the session, a record's scope check, a family's chronology) can ask to run
 as a prepared statement of the connection (`prepared=True`, `prepared_cursor`, ADR 82): parsed once per
-connection and, once PostgreSQL finds its generic plan as good as the custom ones (`plan_cache_mode =
-auto`: after five custom plans), planned once. Not for a read with a range of times or a LIMIT over a
+connection and planned once (connections ask for the generic plan, `plan_cache_mode =
+force_generic_plan`, ADR 90: PostgreSQL's own choice kept re-planning the chronology on every run). Not
+for a read with a range of times or a LIMIT over a
 team's or a service's rows: PostgreSQL's generic plan estimates `due_at < $1` without the value and can
 be a hundred times slower than the custom plan (ADR 82's example: the manager's home page's most urgent
 clocks, 0.7 ms custom, 89 ms generic at 5,000 families). Those stay bound client-side, planned per run.

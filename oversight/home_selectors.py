@@ -161,14 +161,16 @@ def _most_urgent_ids(clocks: QuerySet[Deadline], *, now: datetime, wanted: tuple
 
 
 def _most_urgent_rows(ids, now: datetime) -> QuerySet:
-    """The rows of `most_urgent_clocks` (with their status at `now`) for `ids`: a subquery or a list of ids."""
+    """The rows of `most_urgent_clocks` (with their status at `now`) for `ids`: a subquery or a list of ids.
+    Still open: read apart from its ids (`most_urgent_clocks_of`), a clock stopped in between is left out."""
     found = (
         Deadline.objects.filter(pk__in=ids)
         if isinstance(ids, QuerySet)
         else Deadline.objects.filter(_ids_in("pk", ids, big=True))
     )
     return (
-        found.with_status(now)
+        found.open()
+        .with_status(now)
         .annotate(first_limit=Coalesce("expected_at", "due_at"))
         .select_related("episode__family", "contact__family", "worker")
     )

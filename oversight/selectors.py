@@ -2074,7 +2074,8 @@ def breach_page_ids(
 def breach_page_rows(ids, *, reach: tuple[tuple[str, ...], tuple[int, ...]] | None) -> QuerySet[Deadline]:
     """The rows of the breaches `ids` (a list, or a subquery) newest first, with the related records,
     whether acknowledged, and whether in the reach `(shape, values)` (`cases.selectors.reach_shape`; None:
-    no family)."""
+    no family). Still open: read apart from its ids (`ServiceBreaches._read`), a clock stopped in between
+    is left out."""
     from cases.selectors import reach_exists, reach_q
 
     ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
@@ -2087,7 +2088,8 @@ def breach_page_rows(ids, *, reach: tuple[tuple[str, ...], tuple[int, ...]] | No
         else Deadline.objects.filter(_big_in("pk", ids))
     )
     return (
-        found.annotate(is_acknowledged=ack, in_scope=Case(When(in_scope, then=Value(True)), default=Value(False)))
+        found.filter(stopped_at__isnull=True)
+        .annotate(is_acknowledged=ack, in_scope=Case(When(in_scope, then=Value(True)), default=Value(False)))
         .select_related("family", "team", "assignee", "worker")
         .only(*BREACH_ROW_FIELDS)
         .order_by("-due_at", "-pk")

@@ -56,5 +56,8 @@ def test_every_statement_prepared_by_the_pages_is_planned_once(client, users, te
     prepared = _prepared()
     assert any("c.c_at" in text for text, _, _ in prepared), "the chronology is a prepared read"
     assert len(prepared) >= 8
+    # With the connection's setting, no prepared statement is ever planned per run (this fails with `auto`,
+    # whose first five runs are custom plans); the reads that ask to be prepared are those found by id or key.
     assert [(text[:80], custom) for text, _, custom in prepared if custom] == []
     assert all(generic >= 1 for _, generic, _ in prepared)
+    assert not [text[:80] for text, _, _ in prepared if " LIMIT $" in text or " OFFSET $" in text]
