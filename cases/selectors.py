@@ -922,9 +922,10 @@ def _first_in_scope(user, branches: list[Q], *, limit: int, reach: Q | None = No
     families: about 11,000 at 200,000), nearly all of them in the front door's scope. Checking the scope of
     every match before sorting (what one `WHERE name AND EXISTS scope ORDER BY name LIMIT 50` is planned as)
     cost two index probes a match. So the matches are first read from the name indexes alone (each branch an
-    index-only scan of an index that carries the name and the id), united and sorted, and then checked in
+    index-only scan of an index that carries the name and the id), merged in that order, and then checked in
     that order until `limit` are in scope: about `limit` probes for the front door and the service
-    (ADR 0061). `reach`: the user's reach given as its Q (`reach_q`), for a read compiled once.
+    (ADR 0061), and, the phonetic key's index being in that order, about a page of its people read (ADR 91).
+    `reach`: the user's reach given as its Q (`reach_q`), for a read compiled once.
     """
     columns = ("pk", "last_name", "first_name")
     # Each branch in SEARCH_ORDER, merged (UNION ALL, a Merge Append) and each person kept once (DISTINCT ON

@@ -17,13 +17,21 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connections, router
-from django.db.models import BigIntegerField, BooleanField, Count, F, Func, IntegerField, Q, QuerySet, Subquery, Value
+from django.db.models import BooleanField, Count, F, Func, IntegerField, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from cases.models import ClosureRequest, Contact, Episode, PlannedVisit, StepUp
-from cases.selectors import episodes_led_by, family_visible_exists, reach_exists, reach_q, reach_shape, visible_per_row
+from cases.selectors import (
+    InIds,
+    episodes_led_by,
+    family_visible_exists,
+    reach_exists,
+    reach_q,
+    reach_shape,
+    visible_per_row,
+)
 from deadlines.models import DUE_SOON, Deadline, Status
 from kit.compiled_sql import compiled_instances, compiled_once
 from oversight.selectors import board_pre_allocation, deadline_rows_in_scope, local_midnight, service_deadlines
@@ -164,9 +172,7 @@ def _most_urgent_rows(ids, now: datetime) -> QuerySet:
     """The rows of `most_urgent_clocks` (with their status at `now`) for `ids`: a subquery or a list of ids.
     Still open: read apart from its ids (`most_urgent_clocks_of`), a clock stopped in between is left out."""
     found = (
-        Deadline.objects.filter(pk__in=ids)
-        if isinstance(ids, QuerySet)
-        else Deadline.objects.filter(_ids_in("pk", ids, big=True))
+        Deadline.objects.filter(pk__in=ids) if isinstance(ids, QuerySet) else Deadline.objects.filter(InIds("pk", ids))
     )
     return (
         found.open()
@@ -292,12 +298,11 @@ def summary_clock_counts(*, now: datetime, team_id: int | None = None, service_i
 _SUMMARY_STAND_IN = -7_105_993_650
 
 
-def _ids_in(field: str, ids, *, big: bool = False) -> Func:
-    """`field = ANY(%s)` with the ids as one array parameter: the same SQL for any number of ids (`big`:
-    of a bigint column)."""
+def _ids_in(field: str, ids) -> Func:
+    """`field = ANY(%s)` with the ids as one array parameter: the same SQL for any number of ids."""
     return Func(
         F(field),
-        Value(list(ids), output_field=ArrayField(BigIntegerField() if big else IntegerField())),
+        Value(list(ids), output_field=ArrayField(IntegerField())),
         template="(%(expressions)s))",
         arg_joiner=" = ANY(",
         output_field=BooleanField(),

@@ -23,7 +23,6 @@ from django.core.cache import cache
 from django.db import connections, router
 from django.db.models import (
     Aggregate,
-    BigIntegerField,
     BooleanField,
     Case,
     CharField,
@@ -2047,17 +2046,6 @@ def _int_in(field: str, ids) -> Func:
 int_in = _int_in
 
 
-def _big_in(field: str, ids) -> Func:
-    """`field = ANY(%s)` for a bigint column (a clock's id)."""
-    return Func(
-        F(field),
-        Value(list(ids), output_field=ArrayField(BigIntegerField())),
-        template="(%(expressions)s))",
-        arg_joiner=" = ANY(",
-        output_field=BooleanField(),
-    )
-
-
 def breach_page_ids(
     *, now: datetime, team_ids: list[int], within: tuple[datetime, datetime] | None, rule_id: str, acknowledged: str
 ) -> QuerySet[Deadline]:
@@ -2076,16 +2064,14 @@ def breach_page_rows(ids, *, reach: tuple[tuple[str, ...], tuple[int, ...]] | No
     whether acknowledged, and whether in the reach `(shape, values)` (`cases.selectors.reach_shape`; None:
     no family). Still open: read apart from its ids (`ServiceBreaches._read`), a clock stopped in between
     is left out."""
-    from cases.selectors import reach_exists, reach_q
+    from cases.selectors import InIds, reach_exists, reach_q
 
     ack = Exists(BreachAcknowledgement.objects.filter(deadline=OuterRef("pk")))
     in_scope = Q(family__isnull=True, worker__isnull=False)
     if reach is not None:
         in_scope |= Q(reach_exists(reach_q(*reach)))
     found = (
-        Deadline.objects.filter(pk__in=ids)
-        if isinstance(ids, QuerySet)
-        else Deadline.objects.filter(_big_in("pk", ids))
+        Deadline.objects.filter(pk__in=ids) if isinstance(ids, QuerySet) else Deadline.objects.filter(InIds("pk", ids))
     )
     return (
         found.filter(stopped_at__isnull=True)
